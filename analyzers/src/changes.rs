@@ -1,0 +1,226 @@
+//! Docker's naive diff: the changes between a layer's full tree and its parent's.
+//!
+//! Drivers that keep full copies (vfs) have no upper directory to read, so Docker compares the
+//! two trees (moby `pkg/archive/changes.go`, `ChangesDirs`): a path only in the new tree is
+//! added, one only in the old tree deleted, and one in both modified when its mode, owner,
+//! rdev or `security.capability` differ or, for non-directories, its mtime or size.
+//! [`changes_size`] then sums what Docker reports as the layer's size (`ChangesSize`).
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use nix::sys::stat::FileStat;
+use serde::Serialize;
+
+use crate::walk::{read_entries, WalkError};
+
+/// What happened to a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum ChangeKind {
+    /// `A`: not in the parent.
+    Added,
+    /// `C`: in both, different.
+    Modified,
+    /// `D`: only in the parent.
+    Deleted,
+}
+
+/// One changed path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Change {
+    /// The path inside the layer, starting with `/`.
+    pub path: PathBuf,
+    /// What happened.
+    pub kind: ChangeKind,
+    /// True for a directory.
+    pub is_dir: bool,
+    /// Apparent bytes of the new entry (0 for deletions).
+    pub size: u64,
+    /// `(dev, ino)` of the new entry, to count hard links once.
+    pub inode: (u64, u64),
+    /// Link count of the new entry.
+    pub nlink: u64,
+}
+
+/// Compares the full tree `new` with `old` and returns every change, sorted by path.
+/// Unreadable entries are returned as errors beside the changes.
+pub fn compare(new: &Path, old: &Path) -> (Vec<Change>, Vec<WalkError>) {
+    let out = Mutex::new((Vec::new(), Vec::new()));
+    rayon::scope(|s| {
+        let out = &out;
+        s.spawn(move |s| {
+            compare_dir(
+                s,
+                out,
+                new.to_path_buf(),
+                Some(old.to_path_buf()),
+                PathBuf::from("/"),
+            );
+        });
+    });
+    let (mut changes, mut errors) = out.into_inner().unwrap_or_else(|e| e.into_inner());
+    changes.sort();
+    errors.sort();
+    (changes, errors)
+}
+
+type Sink = Mutex<(Vec<Change>, Vec<WalkError>)>;
+
+fn list(dir: &Path, errors: &mut Vec<WalkError>) -> Vec<(OsString, FileStat)> {
+    let mut entries = Vec::new();
+    if let Err(e) = read_entries(dir, |name, st| entries.push((name.to_owned(), *st)), errors) {
+        errors.push(WalkError {
+            path: dir.to_path_buf(),
+            detail: e.desc().to_owned(),
+        });
+    }
+    entries
+}
+
+fn compare_dir<'s>(
+    scope: &rayon::Scope<'s>,
+    out: &'s Sink,
+    new_dir: PathBuf,
+    old_dir: Option<PathBuf>,
+    rel: PathBuf,
+) {
+    let mut errors = Vec::new();
+    let mut changes = Vec::new();
+    let new_entries = list(&new_dir, &mut errors);
+    let mut old_entries: HashMap<OsString, FileStat> = old_dir
+        .as_deref()
+        .map(|d| list(d, &mut errors).into_iter().collect())
+        .unwrap_or_default();
+    for (name, st) in new_entries {
+        let new_path = new_dir.join(&name);
+        let old = old_entries.remove(&name);
+        let kind = match &old {
+            None => Some(ChangeKind::Added),
+            Some(o) => {
+                let old_path = old_dir.as_deref().map(|d| d.join(&name));
+                let caps_differ =
+                    old_path.is_some_and(|op| capability(&op) != capability(&new_path));
+                (stat_differs(o, &st) || caps_differ).then_some(ChangeKind::Modified)
+            }
+        };
+        let is_dir = is_dir(&st);
+        if let Some(kind) = kind {
+            changes.push(new_change(rel.join(&name), kind, &st));
+        }
+        if is_dir {
+            let old_child = match (&old, &old_dir) {
+                (Some(o), Some(d)) if self::is_dir(o) => Some(d.join(&name)),
+                _ => None,
+            };
+            let child_rel = rel.join(&name);
+            scope.spawn(move |s| compare_dir(s, out, new_path, old_child, child_rel));
+        }
+    }
+    for (name, st) in old_entries {
+        changes.push(Change {
+            path: rel.join(&name),
+            kind: ChangeKind::Deleted,
+            is_dir: is_dir(&st),
+            size: 0,
+            inode: (0, 0),
+            nlink: 0,
+        });
+    }
+    let mut guard = out.lock().unwrap_or_else(|e| e.into_inner());
+    guard.0.extend(changes);
+    guard.1.extend(errors);
+}
+
+fn new_change(path: PathBuf, kind: ChangeKind, st: &FileStat) -> Change {
+    Change {
+        path,
+        kind,
+        is_dir: is_dir(st),
+        size: u64::try_from(st.st_size).unwrap_or(0),
+        inode: (st.st_dev, st.st_ino),
+        nlink: st.st_nlink,
+    }
+}
+
+fn is_dir(st: &FileStat) -> bool {
+    st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR
+}
+
+/// moby `statDifferent`: mode, owner, rdev; for non-directories also mtime and size.
+fn stat_differs(old: &FileStat, new: &FileStat) -> bool {
+    old.st_mode != new.st_mode
+        || old.st_uid != new.st_uid
+        || old.st_gid != new.st_gid
+        || old.st_rdev != new.st_rdev
+        || (!is_dir(old) && (!same_time(old, new) || old.st_size != new.st_size))
+}
+
+/// moby `sameFsTimeSpec`: equal seconds, and equal nanoseconds unless either is zero.
+fn same_time(a: &FileStat, b: &FileStat) -> bool {
+    a.st_mtime == b.st_mtime
+        && (a.st_mtime_nsec == b.st_mtime_nsec || a.st_mtime_nsec == 0 || b.st_mtime_nsec == 0)
+}
+
+/// The file's `security.capability` xattr (not following symlinks).
+fn capability(path: &Path) -> Option<Vec<u8>> {
+    xattr::get(path, OsStr::new("security.capability"))
+        .ok()
+        .flatten()
+}
+
+/// The bytes Docker reports for these changes (`ChangesSize`): the apparent size of added and
+/// modified non-directories, a multiply-linked inode once.
+pub fn changes_size(changes: &[Change]) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::Deleted && !c.is_dir)
+        .filter(|c| c.nlink <= 1 || seen.insert(c.inode))
+        .map(|c| c.size)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn finds_added_modified_deleted_like_docker() {
+        let old = tempfile::tempdir().unwrap();
+        let new = tempfile::tempdir().unwrap();
+        for d in [old.path(), new.path()] {
+            fs::create_dir(d.join("etc")).unwrap();
+        }
+        fs::write(old.path().join("etc/keep"), b"same").unwrap();
+        fs::write(old.path().join("etc/gone"), b"x").unwrap();
+        fs::write(old.path().join("etc/grow"), b"1").unwrap();
+        let keep_mtime = fs::metadata(old.path().join("etc/keep"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        fs::write(new.path().join("etc/keep"), b"same").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(new.path().join("etc/keep"))
+            .unwrap()
+            .set_modified(keep_mtime)
+            .unwrap();
+        fs::write(new.path().join("etc/grow"), b"12345").unwrap();
+        fs::write(new.path().join("new"), b"abc").unwrap();
+        fs::hard_link(new.path().join("new"), new.path().join("new2")).unwrap();
+        let (changes, errors) = compare(new.path(), old.path());
+        assert!(errors.is_empty());
+        let kinds: Vec<(String, ChangeKind)> = changes
+            .iter()
+            .map(|c| (c.path.display().to_string(), c.kind))
+            .collect();
+        assert!(kinds.contains(&("/etc/gone".into(), ChangeKind::Deleted)));
+        assert!(kinds.contains(&("/etc/grow".into(), ChangeKind::Modified)));
+        assert!(kinds.contains(&("/new".into(), ChangeKind::Added)));
+        assert!(!kinds.iter().any(|(p, _)| p == "/etc/keep"));
+        assert_eq!(changes_size(&changes), 5 + 3);
+    }
+}

@@ -1,0 +1,282 @@
+//! `image/<driver>/layerdb/`: read-only layers (`sha256/<chain id>/`) and the writable layers
+//! of containers (`mounts/<container id>/`).
+//!
+//! A layer record loads the way dockerd loads it (moby `layer/layer_store.go`): `diff`,
+//! `cache-id` and `size` must parse, `parent` is optional but must itself load. Records that
+//! fail are reported and left out, exactly as dockerd leaves them out; a record whose chain id
+//! does not match its parent and diff id, or whose content directory is gone, still loads (as
+//! in dockerd) but is reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::driver::{AnyDriver, Driver};
+use crate::error::{Problem, ProblemKind};
+use crate::fsread;
+use crate::ids::{is_hex64, CacheId, ChainId, ContainerId, DiffId};
+use crate::layout::{
+    LAYERDB_MOUNTS, LAYERDB_SHA256, LAYER_CACHE_ID, LAYER_DIFF, LAYER_PARENT, LAYER_SIZE, MOUNT_ID,
+    MOUNT_INIT_ID,
+};
+
+/// A read-only layer record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layer {
+    /// The layer's chain id (its layerdb directory name).
+    pub chain_id: ChainId,
+    /// The digest of the layer's own tar.
+    pub diff_id: DiffId,
+    /// The layer below, if any.
+    pub parent: Option<ChainId>,
+    /// The driver's directory name for the layer's content.
+    pub cache_id: CacheId,
+    /// The recorded size of the layer's own content, in bytes (layerdb `size`): what dockerd
+    /// reports, not what is on disk now.
+    pub size: i64,
+    /// The layerdb record directory.
+    pub record: PathBuf,
+}
+
+/// A container's writable layer record (`layerdb/mounts/<container id>/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountRecord {
+    /// The container the layer belongs to.
+    pub container: ContainerId,
+    /// The driver's directory of the writable layer.
+    pub mount_id: CacheId,
+    /// The driver's directory of the init layer (`<mount id>-init`), if any.
+    pub init_id: Option<CacheId>,
+    /// The image's top layer the container stands on, if any.
+    pub parent: Option<ChainId>,
+    /// The record directory.
+    pub record: PathBuf,
+}
+
+/// Loads every layer record in `<image_dir>/layerdb/sha256`.
+pub fn load_layers(
+    image_dir: &Path,
+    driver: Option<&AnyDriver>,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<ChainId, Layer> {
+    let base = image_dir.join(LAYERDB_SHA256);
+    let raw: Vec<Result<Layer, Problem>> = list_dirs(&base)
+        .into_par_iter()
+        .filter_map(|(name, path)| {
+            let chain_id = ChainId::from_hex(&name)?;
+            Some(read_layer(chain_id, path))
+        })
+        .collect();
+    let mut found = BTreeMap::new();
+    for r in raw {
+        match r {
+            Ok(l) => {
+                found.insert(l.chain_id.clone(), l);
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+    let loaded = drop_unloadable(found, problems);
+    for layer in loaded.values() {
+        check_layer(layer, driver, problems);
+    }
+    loaded
+}
+
+fn read_layer(chain_id: ChainId, record: PathBuf) -> Result<Layer, Problem> {
+    let diff_path = record.join(LAYER_DIFF);
+    let diff_text = fsread::read_text(&diff_path)?;
+    let diff_id = DiffId::parse(&diff_text).ok_or_else(|| {
+        Problem::new(
+            &diff_path,
+            ProblemKind::InvalidValue,
+            format!("{diff_text:?} is not a sha256 digest"),
+        )
+    })?;
+    let cache_path = record.join(LAYER_CACHE_ID);
+    let cache_id = fsread::read_text(&cache_path)?;
+    if cache_id.is_empty() || cache_id.contains('/') {
+        return Err(Problem::new(
+            &cache_path,
+            ProblemKind::InvalidValue,
+            format!("{cache_id:?} is not a directory name"),
+        ));
+    }
+    let size_path = record.join(LAYER_SIZE);
+    let size_text = fsread::read_text(&size_path)?;
+    let size = size_text.parse::<i64>().map_err(|_| {
+        Problem::new(
+            &size_path,
+            ProblemKind::InvalidValue,
+            format!("{size_text:?} is not a byte count"),
+        )
+    })?;
+    let parent = read_optional_chain(&record.join(LAYER_PARENT))?;
+    Ok(Layer {
+        chain_id,
+        diff_id,
+        parent,
+        cache_id: CacheId(cache_id),
+        size,
+        record,
+    })
+}
+
+fn read_optional_chain(path: &Path) -> Result<Option<ChainId>, Problem> {
+    match fsread::read_text(path) {
+        Ok(text) => ChainId::parse(&text).map(Some).ok_or_else(|| {
+            Problem::new(
+                path,
+                ProblemKind::InvalidValue,
+                format!("{text:?} is not a chain id"),
+            )
+        }),
+        Err(p) if p.kind == ProblemKind::Missing => Ok(None),
+        Err(p) => Err(p),
+    }
+}
+
+/// Keeps the layers whose whole parent chain loads; reports missing parents and cycles.
+fn drop_unloadable(
+    mut found: BTreeMap<ChainId, Layer>,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<ChainId, Layer> {
+    let mut bad: BTreeSet<ChainId> = BTreeSet::new();
+    for (id, layer) in &found {
+        let mut seen = BTreeSet::from([id.clone()]);
+        let mut cur = layer;
+        while let Some(parent) = &cur.parent {
+            if !seen.insert(parent.clone()) {
+                problems.push(Problem::new(
+                    layer.record.join(LAYER_PARENT),
+                    ProblemKind::Cycle,
+                    format!("parent chain loops back to {parent}; layer left out"),
+                ));
+                bad.insert(id.clone());
+                break;
+            }
+            match found.get(parent) {
+                Some(p) => cur = p,
+                None => {
+                    problems.push(Problem::new(
+                        layer.record.join(LAYER_PARENT),
+                        ProblemKind::DanglingReference,
+                        format!("parent layer {parent} does not exist; layer left out"),
+                    ));
+                    bad.insert(id.clone());
+                    break;
+                }
+            }
+        }
+    }
+    found.retain(|id, _| !bad.contains(id));
+    found
+}
+
+fn check_layer(layer: &Layer, driver: Option<&AnyDriver>, problems: &mut Vec<Problem>) {
+    let expect = ChainId::of(layer.parent.as_ref(), &layer.diff_id);
+    if expect != layer.chain_id {
+        problems.push(Problem::new(
+            &layer.record,
+            ProblemKind::ChainIdMismatch,
+            format!("parent and diff give chain id {expect}"),
+        ));
+    }
+    if let Some(d) = driver {
+        let dir = d.layer_dir(&layer.cache_id);
+        if !dir.is_dir() {
+            problems.push(Problem::new(
+                layer.record.join(LAYER_CACHE_ID),
+                ProblemKind::DanglingReference,
+                format!("content directory {} is missing", dir.display()),
+            ));
+        }
+    }
+    if layer.size < 0 {
+        problems.push(Problem::new(
+            layer.record.join(LAYER_SIZE),
+            ProblemKind::InvalidValue,
+            format!("negative size {}", layer.size),
+        ));
+    }
+}
+
+/// Loads every container mount record in `<image_dir>/layerdb/mounts`, keeping those whose
+/// parent layer exists (dockerd drops the others).
+pub fn load_mounts(
+    image_dir: &Path,
+    layers: &BTreeMap<ChainId, Layer>,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<ContainerId, MountRecord> {
+    let base = image_dir.join(LAYERDB_MOUNTS);
+    let raw: Vec<Result<MountRecord, Problem>> = list_dirs(&base)
+        .into_par_iter()
+        .map(|(name, record)| read_mount(ContainerId(name), record))
+        .collect();
+    let mut out = BTreeMap::new();
+    for r in raw {
+        match r {
+            Ok(m) => {
+                if let Some(parent) = &m.parent {
+                    if !layers.contains_key(parent) {
+                        problems.push(Problem::new(
+                            m.record.join(LAYER_PARENT),
+                            ProblemKind::DanglingReference,
+                            format!("image layer {parent} does not exist"),
+                        ));
+                        continue;
+                    }
+                }
+                out.insert(m.container.clone(), m);
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+    out
+}
+
+fn read_mount(container: ContainerId, record: PathBuf) -> Result<MountRecord, Problem> {
+    let mount_id = fsread::read_text(&record.join(MOUNT_ID))?;
+    let init_id = match fsread::read_text(&record.join(MOUNT_INIT_ID)) {
+        Ok(s) if !s.is_empty() => Some(CacheId(s)),
+        Ok(_) => None,
+        Err(p) if p.kind == ProblemKind::Missing => None,
+        Err(p) => return Err(p),
+    };
+    let parent = read_optional_chain(&record.join(LAYER_PARENT))?;
+    Ok(MountRecord {
+        container,
+        mount_id: CacheId(mount_id),
+        init_id,
+        parent,
+        record,
+    })
+}
+
+/// The subdirectories of `dir` as `(name, path)`, sorted; an absent `dir` gives none.
+pub(crate) fn list_dirs(dir: &Path) -> Vec<(String, PathBuf)> {
+    fsread::read_dir(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.is_dir)
+        .map(|e| (e.name.to_string_lossy().into_owned(), dir.join(&e.name)))
+        .collect()
+}
+
+impl ChainId {
+    /// The chain id named by a layerdb directory (64 hex characters).
+    pub fn from_hex(hex: &str) -> Option<ChainId> {
+        is_hex64(hex).then(|| ChainId::parse(&format!("sha256:{hex}")))?
+    }
+}
+
+/// The regular files (and anything not a directory) in `dir` as `(name, path)`, sorted.
+pub(crate) fn list_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    fsread::read_dir(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| !e.is_dir)
+        .map(|e| (e.name.to_string_lossy().into_owned(), dir.join(&e.name)))
+        .collect()
+}

@@ -1,0 +1,166 @@
+//! The store's object graph, rebuilt from metadata files alone (no walking of content).
+//!
+//! [`Store::load`] reads, for one storage driver, the layer records, image configs, references,
+//! containers and volumes, and joins them: images to their layers by chain id, containers to
+//! their images and writable layers, volumes to the containers that mount them. What dockerd
+//! would refuse to load is left out the same way and reported as a [`Problem`].
+
+pub mod container;
+pub mod image;
+pub mod layer;
+pub mod references;
+pub mod volume;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+pub use container::{Container, MountPoint, State};
+pub use image::{HistoryEntry, Image};
+pub use layer::{Layer, MountRecord};
+pub use volume::Volume;
+
+use crate::driver::{self, AnyDriver, Detected};
+use crate::error::{Error, Problem, Result};
+use crate::ids::{ChainId, ContainerId, ImageId};
+use crate::layout::{CONTAINERS_DIR, IMAGE_DIR, REPOSITORIES_JSON, VOLUMES_DIR};
+use crate::root::DataRoot;
+
+/// How to load a store.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Read this driver's data; by default the one dockerd would use.
+    pub driver: Option<String>,
+}
+
+/// Everything the metadata of one driver in a data root says.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// The data root.
+    pub root: PathBuf,
+    /// The driver whose data was read.
+    pub driver: AnyDriver,
+    /// Every driver that left data in the root.
+    pub detected: Vec<Detected>,
+    /// Images that load, by id.
+    pub images: BTreeMap<ImageId, Image>,
+    /// Read-only layers that load, by chain id.
+    pub layers: BTreeMap<ChainId, Layer>,
+    /// Writable layer records, by container id (including ones no container claims).
+    pub mounts: BTreeMap<ContainerId, MountRecord>,
+    /// Containers of this driver that load, sorted by id.
+    pub containers: Vec<Container>,
+    /// Local volumes, sorted by name.
+    pub volumes: Vec<Volume>,
+    /// What was damaged or inconsistent.
+    pub problems: Vec<Problem>,
+}
+
+impl Store {
+    /// Reads the store at `root`.
+    pub fn load(root: &DataRoot, opts: &LoadOptions) -> Result<Store> {
+        let detected = driver::detect(&root.path);
+        let name = choose_driver(root, &detected, opts)?;
+        let driver = AnyDriver::for_name(&root.path, &name).ok_or_else(|| Error::NotADataRoot {
+            path: root.join(&name),
+            reason: format!("storage driver {name} is not supported by strata yet"),
+        })?;
+        let image_dir = root.join(IMAGE_DIR).join(&name);
+        let mut problems = Vec::new();
+        let layers = layer::load_layers(&image_dir, Some(&driver), &mut problems);
+        let mounts = layer::load_mounts(&image_dir, &layers, &mut problems);
+        let mut images = image::load(&image_dir, &layers, &mut problems);
+        let names = references::load(&image_dir.join(REPOSITORIES_JSON), &mut problems);
+        for (id, n) in names {
+            if let Some(img) = images.get_mut(&id) {
+                img.repo_tags = n.tags;
+                img.repo_digests = n.digests;
+            }
+        }
+        let mut containers =
+            container::load(&root.join(CONTAINERS_DIR), &name, &mounts, &mut problems);
+        containers.sort_by(|a, b| a.id.cmp(&b.id));
+        let volumes = volume::load(&root.join(VOLUMES_DIR), &mut problems);
+        problems.sort();
+        problems.dedup();
+        Ok(Store {
+            root: root.path.clone(),
+            driver,
+            detected,
+            images,
+            layers,
+            mounts,
+            containers,
+            volumes,
+            problems,
+        })
+    }
+
+    /// Image ids that are the local parent of at least one other image.
+    pub fn parents(&self) -> BTreeSet<&ImageId> {
+        self.images
+            .values()
+            .filter_map(|i| i.parent.as_ref())
+            .collect()
+    }
+
+    /// The image a user's reference names: a full or short id, `sha256:` digest, or tag.
+    pub fn resolve_image(&self, reference: &str) -> Option<&Image> {
+        if let Some(id) = ImageId::parse(reference) {
+            return self.images.get(&id);
+        }
+        let tagged = references::with_default_tag(reference);
+        if let Some(img) = self
+            .images
+            .values()
+            .find(|i| i.repo_tags.contains(&tagged) || i.repo_digests.contains(&tagged))
+        {
+            return Some(img);
+        }
+        let hex = reference.strip_prefix("sha256:").unwrap_or(reference);
+        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut hits = self
+            .images
+            .values()
+            .filter(|i| i.id.0.hex().starts_with(hex));
+        match (hits.next(), hits.next()) {
+            (Some(one), None) => Some(one),
+            _ => None,
+        }
+    }
+
+    /// The number of containers (of this driver) that mount the volume `name`.
+    pub fn volume_refs(&self, name: &str) -> usize {
+        self.containers
+            .iter()
+            .filter(|c| {
+                c.mounts
+                    .iter()
+                    .any(|m| m.name == name && !m.driver.is_empty())
+            })
+            .count()
+    }
+}
+
+/// The driver dockerd would use: the one asked for, else the only one with image metadata,
+/// else (after a driver switch) the one whose reference store changed last.
+fn choose_driver(root: &DataRoot, detected: &[Detected], opts: &LoadOptions) -> Result<String> {
+    if let Some(name) = &opts.driver {
+        return Ok(name.clone());
+    }
+    let with_meta: Vec<&Detected> = detected.iter().filter(|d| d.has_metadata).collect();
+    let candidates: Vec<&Detected> = if with_meta.is_empty() {
+        detected.iter().filter(|d| d.has_home).collect()
+    } else {
+        with_meta
+    };
+    let newest = candidates.iter().max_by_key(|d| {
+        let repo = root.join(IMAGE_DIR).join(&d.name).join(REPOSITORIES_JSON);
+        (
+            d.supported,
+            std::fs::metadata(repo).and_then(|m| m.modified()).ok(),
+        )
+    });
+    Ok(newest.map_or_else(|| "overlay2".to_owned(), |d| d.name.clone()))
+}

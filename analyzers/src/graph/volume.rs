@@ -1,0 +1,78 @@
+//! `volumes/`: the local volume driver's volumes (`volumes/<name>/_data`, `opts.json`).
+//!
+//! The local driver lists every directory under `volumes/` as a volume (moby
+//! `volume/local/local.go`); one created with mount options (`opts.json`, e.g. a tmpfs volume)
+//! keeps its data elsewhere, and Docker leaves it out of `system df`.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::layer::list_dirs;
+use crate::error::{Problem, ProblemKind};
+use crate::fsread;
+use crate::layout::{VOLUME_DATA, VOLUME_OPTS};
+
+/// A local volume.
+#[derive(Debug, Clone)]
+pub struct Volume {
+    /// The volume's name (64 hex characters for an anonymous volume).
+    pub name: String,
+    /// `volumes/<name>`.
+    pub dir: PathBuf,
+    /// `volumes/<name>/_data`: the content, and the `Mountpoint` Docker reports.
+    pub data: PathBuf,
+    /// Mount options from `opts.json` (`type`, `device`, `o`); empty for a plain volume.
+    pub options: BTreeMap<String, String>,
+    /// Creation time as Docker reports it (the ctime of `volumes/<name>`), Unix seconds.
+    pub created: Option<i64>,
+}
+
+impl Volume {
+    /// True when the name is 64 hex characters: Docker made it for an anonymous `-v /path`.
+    pub fn is_anonymous(&self) -> bool {
+        crate::ids::is_hex64(&self.name)
+    }
+}
+
+#[derive(Deserialize, Default, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+struct OptsJson {
+    mount_type: String,
+    mount_opts: String,
+    mount_device: String,
+}
+
+/// Loads every local volume under `volumes_dir`.
+pub fn load(volumes_dir: &Path, problems: &mut Vec<Problem>) -> Vec<Volume> {
+    list_dirs(volumes_dir)
+        .into_iter()
+        .filter_map(|(name, dir)| {
+            let opts_path = dir.join(VOLUME_OPTS);
+            let options = match fsread::read_json::<OptsJson>(&opts_path) {
+                Ok(o) if o != OptsJson::default() => BTreeMap::from([
+                    ("type".to_owned(), o.mount_type),
+                    ("device".to_owned(), o.mount_device),
+                    ("o".to_owned(), o.mount_opts),
+                ]),
+                Ok(_) => BTreeMap::new(),
+                Err(p) if p.kind == ProblemKind::Missing => BTreeMap::new(),
+                Err(p) => {
+                    // dockerd refuses to start with a damaged opts.json; strata reports it.
+                    problems.push(p);
+                    return None;
+                }
+            };
+            let created = std::fs::symlink_metadata(&dir).ok().map(|m| m.ctime());
+            Some(Volume {
+                data: dir.join(VOLUME_DATA),
+                name,
+                dir,
+                options,
+                created,
+            })
+        })
+        .collect()
+}

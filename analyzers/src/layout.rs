@@ -1,0 +1,77 @@
+//! On-disk names of the Docker data root, in one place.
+//!
+//! Paths are relative to the data root unless said otherwise. These are moby's names
+//! (`layer/filestore.go`, `daemon/graphdriver/overlay2`, `volume/local`); nothing else in the
+//! analyzers spells them out.
+
+/// `image/<driver>/`: the per-driver image and layer metadata.
+pub const IMAGE_DIR: &str = "image";
+/// `image/<driver>/repositories.json`: tags and digests to image ids.
+pub const REPOSITORIES_JSON: &str = "repositories.json";
+/// `image/<driver>/imagedb/content/sha256/<id>`: image configs.
+pub const IMAGEDB_CONTENT: &str = "imagedb/content/sha256";
+/// `image/<driver>/imagedb/metadata/sha256/<id>/`: per-image metadata (`parent`, `lastUpdated`).
+pub const IMAGEDB_METADATA: &str = "imagedb/metadata/sha256";
+/// `image/<driver>/layerdb/sha256/<chain id>/`: read-only layer records.
+pub const LAYERDB_SHA256: &str = "layerdb/sha256";
+/// `image/<driver>/layerdb/mounts/<container id>/`: read-write layer records.
+pub const LAYERDB_MOUNTS: &str = "layerdb/mounts";
+/// `image/<driver>/layerdb/tmp/`: layers being written.
+pub const LAYERDB_TMP: &str = "layerdb/tmp";
+
+/// Layer record file: the layer's diff id.
+pub const LAYER_DIFF: &str = "diff";
+/// Layer record file: the parent's chain id (absent for a base layer).
+pub const LAYER_PARENT: &str = "parent";
+/// Layer record file: the driver's directory name for the layer.
+pub const LAYER_CACHE_ID: &str = "cache-id";
+/// Layer record file: the layer's size in bytes, decimal.
+pub const LAYER_SIZE: &str = "size";
+/// Layer record file: the gzipped tar-split metadata that rebuilds the exact tar.
+pub const LAYER_TAR_SPLIT: &str = "tar-split.json.gz";
+/// Mount record file: the driver's directory of the writable layer.
+pub const MOUNT_ID: &str = "mount-id";
+/// Mount record file: the driver's directory of the init layer.
+pub const MOUNT_INIT_ID: &str = "init-id";
+
+/// `containers/<id>/`: per-container state.
+pub const CONTAINERS_DIR: &str = "containers";
+/// `containers/<id>/config.v2.json`.
+pub const CONTAINER_CONFIG: &str = "config.v2.json";
+/// `containers/<id>/hostconfig.json`.
+pub const CONTAINER_HOSTCONFIG: &str = "hostconfig.json";
+
+/// `volumes/`: the local volume driver's root.
+pub const VOLUMES_DIR: &str = "volumes";
+/// `volumes/<name>/_data`: a local volume's content.
+pub const VOLUME_DATA: &str = "_data";
+/// `volumes/<name>/opts.json`: options a local volume was created with.
+pub const VOLUME_OPTS: &str = "opts.json";
+/// `volumes/metadata.db`: the volume store's BoltDB.
+pub const VOLUMES_METADATA_DB: &str = "metadata.db";
+
+/// `buildkit/`: BuildKit's state.
+pub const BUILDKIT_DIR: &str = "buildkit";
+
+/// `overlay2/`: the overlay2 driver's home.
+pub const OVERLAY2_DIR: &str = "overlay2";
+/// `overlay2/l/`: short symlinks to layer `diff/` directories.
+pub const OVERLAY2_LINK_DIR: &str = "l";
+/// `overlay2/<id>/diff`: a layer's files.
+pub const OVERLAY2_DIFF: &str = "diff";
+/// `overlay2/<id>/link`: the layer's short name under `l/`.
+pub const OVERLAY2_LINK: &str = "link";
+/// `overlay2/<id>/lower`: the lower layers' short names, top first, `:`-separated.
+pub const OVERLAY2_LOWER: &str = "lower";
+/// `overlay2/<id>/work`: overlayfs's work directory.
+pub const OVERLAY2_WORK: &str = "work";
+/// `overlay2/<id>/merged`: the mount point while a container runs.
+pub const OVERLAY2_MERGED: &str = "merged";
+
+/// `vfs/`: the vfs driver's home.
+pub const VFS_DIR: &str = "vfs";
+/// `vfs/dir/<id>`: a layer's full copy of its filesystem.
+pub const VFS_LAYER_DIR: &str = "dir";
+
+/// Suffix of a container's init layer's cache id (`<mount-id>-init`).
+pub const INIT_SUFFIX: &str = "-init";

@@ -1,0 +1,26 @@
+//! Read-only analysis of a Docker data root.
+//!
+//! The pipeline is one-way: [`root`] finds and validates the data root, [`driver`] identifies
+//! the storage drivers present, [`graph`] rebuilds images, layers, containers and volumes from
+//! the metadata files alone (no walking), [`walk`] measures exactly the directories a report
+//! needs in one parallel pass, and [`usage`] turns that into Docker's figures.
+//!
+//! Nothing in this crate writes to the store, takes a lock in it, or prints: every entry point
+//! takes the data root and returns a typed report with the [`Problem`]s it met on the way.
+#![deny(missing_docs, unsafe_code)]
+
+pub mod bolt;
+pub mod buildcache;
+pub mod changes;
+pub mod driver;
+pub mod error;
+pub mod fsread;
+pub mod graph;
+pub mod ids;
+pub mod layout;
+pub mod root;
+pub mod units;
+pub mod usage;
+pub mod walk;
+
+pub use error::{Error, Problem, ProblemKind, Result};

@@ -1,0 +1,4 @@
+//! Size accounting: Docker's figures and strata's own, computed from a loaded
+//! [`Store`](crate::graph::Store) and one walk of exactly the directories a report needs.
+
+pub mod df;

@@ -1,0 +1,241 @@
+//! `strata df [-v]` as the Docker CLI prints `docker system df [-v]`.
+
+use std::io::{self, Write};
+
+use analyzers::units::human_duration;
+use analyzers::usage::df::DfReport;
+use comfy_table::Table;
+
+use super::{docker_table, write_table, SizeStyle};
+
+/// Commands longer than this are cut with an ellipsis, as `docker ps` does.
+const COMMAND_WIDTH: usize = 20;
+
+/// The summary table: one row per kind with TOTAL, ACTIVE, SIZE and RECLAIMABLE.
+pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Result<()> {
+    writeln!(out, "Storage driver: {}", r.driver)?;
+    let mut t = docker_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
+    let f = Figures::of(r);
+    t.add_row(vec![
+        "Images".to_owned(),
+        r.images.len().to_string(),
+        f.images_active.to_string(),
+        style.size(r.layers_size),
+        reclaimable(style, r.layers_size - f.images_used, r.layers_size),
+    ]);
+    t.add_row(vec![
+        "Containers".to_owned(),
+        r.containers.len().to_string(),
+        f.containers_active.to_string(),
+        style.size(f.containers_size),
+        reclaimable(style, f.containers_reclaimable, f.containers_size),
+    ]);
+    t.add_row(vec![
+        "Local Volumes".to_owned(),
+        r.volumes.len().to_string(),
+        f.volumes_active.to_string(),
+        style.size(f.volumes_size),
+        reclaimable(style, f.volumes_reclaimable, f.volumes_size),
+    ]);
+    t.add_row(vec![
+        "Build Cache".to_owned(),
+        r.build_cache.len().to_string(),
+        f.cache_active.to_string(),
+        style.size(f.cache_size),
+        style.size(f.cache_reclaimable),
+    ]);
+    write_table(out, &t)
+}
+
+/// The docker CLI's summary figures (`cli/command/formatter/disk_usage.go`).
+struct Figures {
+    images_active: usize,
+    images_used: i64,
+    containers_active: usize,
+    containers_size: i64,
+    containers_reclaimable: i64,
+    volumes_active: usize,
+    volumes_size: i64,
+    volumes_reclaimable: i64,
+    cache_active: usize,
+    cache_size: i64,
+    cache_reclaimable: i64,
+}
+
+impl Figures {
+    fn of(r: &DfReport) -> Figures {
+        let running =
+            |s: &str| s.contains("running") || s.contains("paused") || s.contains("restarting");
+        let known = |s: i64| s.max(0);
+        Figures {
+            images_active: r.images.iter().filter(|i| i.containers > 0).count(),
+            images_used: r
+                .images
+                .iter()
+                .filter(|i| i.containers > 0 && i.size >= 0 && i.shared_size >= 0)
+                .map(|i| i.size - i.shared_size)
+                .sum(),
+            containers_active: r.containers.iter().filter(|c| running(&c.state)).count(),
+            containers_size: r.containers.iter().map(|c| known(c.size_rw)).sum(),
+            containers_reclaimable: r
+                .containers
+                .iter()
+                .filter(|c| !running(&c.state))
+                .map(|c| known(c.size_rw))
+                .sum(),
+            volumes_active: r
+                .volumes
+                .iter()
+                .filter(|v| v.usage_data.ref_count > 0)
+                .count(),
+            volumes_size: r.volumes.iter().map(|v| known(v.usage_data.size)).sum(),
+            volumes_reclaimable: r
+                .volumes
+                .iter()
+                .filter(|v| v.usage_data.ref_count == 0)
+                .map(|v| known(v.usage_data.size))
+                .sum(),
+            cache_active: r.build_cache.iter().filter(|b| b.in_use).count(),
+            cache_size: r
+                .build_cache
+                .iter()
+                .filter(|b| !b.shared)
+                .map(|b| b.size)
+                .sum(),
+            cache_reclaimable: r
+                .build_cache
+                .iter()
+                .filter(|b| !b.shared && !b.in_use)
+                .map(|b| b.size)
+                .sum(),
+        }
+    }
+}
+
+fn reclaimable(style: SizeStyle, bytes: i64, total: i64) -> String {
+    if total > 0 {
+        format!("{} ({}%)", style.size(bytes), bytes * 100 / total)
+    } else {
+        style.size(bytes)
+    }
+}
+
+/// The verbose report: images, containers, volumes and build cache, each its own table.
+pub fn verbose(out: &mut dyn Write, r: &DfReport, style: SizeStyle, now: i64) -> io::Result<()> {
+    let ago = |t: i64| format!("{} ago", human_duration(now - t));
+    writeln!(out, "Storage driver: {}\n", r.driver)?;
+    writeln!(out, "Images space usage:\n")?;
+    let mut t = docker_table(&[
+        "REPOSITORY",
+        "TAG",
+        "IMAGE ID",
+        "CREATED",
+        "SIZE",
+        "SHARED SIZE",
+        "UNIQUE SIZE",
+        "CONTAINERS",
+    ]);
+    for img in &r.images {
+        let tags = img.repo_tags.clone().unwrap_or_default();
+        let tags = if tags.is_empty() {
+            vec!["<none>:<none>".to_owned()]
+        } else {
+            tags
+        };
+        for tag in tags {
+            let (repo, tag) = tag.rsplit_once(':').unwrap_or((&tag, "<none>"));
+            t.add_row(vec![
+                repo.to_owned(),
+                tag.to_owned(),
+                img.id.digest().short().to_owned(),
+                ago(img.created),
+                style.size(img.size),
+                style.size(img.shared_size),
+                style.size(img.unique_size),
+                img.containers.to_string(),
+            ]);
+        }
+    }
+    write_table(out, &t)?;
+    writeln!(out, "\nContainers space usage:\n")?;
+    let mut t = docker_table(&[
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "LOCAL VOLUMES",
+        "SIZE",
+        "CREATED",
+        "STATUS",
+        "NAMES",
+    ]);
+    for c in &r.containers {
+        let volumes = c.mounts.iter().filter(|m| m.driver == "local").count();
+        let image = if c.image.starts_with("sha256:") {
+            c.image_id.digest().short().to_owned()
+        } else {
+            c.image.clone()
+        };
+        t.add_row(vec![
+            c.id[..12.min(c.id.len())].to_owned(),
+            image,
+            format!("\"{}\"", ellipsis(&c.command, COMMAND_WIDTH)),
+            volumes.to_string(),
+            style.size_with_precision(c.size_rw, 3),
+            ago(c.created),
+            c.status.clone(),
+            c.names
+                .iter()
+                .map(|n| n.trim_start_matches('/'))
+                .collect::<Vec<_>>()
+                .join(","),
+        ]);
+    }
+    write_table(out, &t)?;
+    writeln!(out, "\nLocal Volumes space usage:\n")?;
+    let mut t = docker_table(&["VOLUME NAME", "LINKS", "SIZE"]);
+    for v in &r.volumes {
+        t.add_row(vec![
+            v.name.clone(),
+            v.usage_data.ref_count.to_string(),
+            style.size(v.usage_data.size),
+        ]);
+    }
+    write_table(out, &t)?;
+    writeln!(out, "\nBuild cache usage: {}\n", style.size(r.builder_size))?;
+    write_table(out, &build_cache_table(r, style))
+}
+
+fn build_cache_table(r: &DfReport, style: SizeStyle) -> Table {
+    let mut t = docker_table(&[
+        "CACHE ID",
+        "CACHE TYPE",
+        "SIZE",
+        "CREATED",
+        "LAST USED",
+        "USAGE",
+        "SHARED",
+    ]);
+    for b in &r.build_cache {
+        t.add_row(vec![
+            b.id[..12.min(b.id.len())].to_owned(),
+            b.kind.clone(),
+            style.size(b.size),
+            b.created_at.clone(),
+            b.last_used_at.clone().unwrap_or_default(),
+            b.usage_count.to_string(),
+            b.shared.to_string(),
+        ]);
+    }
+    t
+}
+
+/// Cuts `s` to `width` characters, ending in `…` when cut (Docker's `Ellipsis`).
+fn ellipsis(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_owned()
+    } else {
+        let mut cut: String = s.chars().take(width - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
