@@ -218,7 +218,7 @@ fn build_cache_table(r: &DfReport, style: SizeStyle) -> Table {
     for b in &r.build_cache {
         t.add_row(vec![
             b.id[..12.min(b.id.len())].to_owned(),
-            b.kind.clone(),
+            b.record_type.clone(),
             style.size(b.size),
             b.created_at.clone(),
             b.last_used_at.clone().unwrap_or_default(),

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Everything the tests need on a fresh Debian machine, then the tests. Run as root for the
+# real-dockerd tests (they skip with a message otherwise, and fail when STRATA_TEST_NO_SKIP=1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" = 0 ] && { ! command -v dockerd >/dev/null || [ ! -x /bin/busybox ]; }; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends docker.io busybox-static
+fi
+cargo test --workspace
