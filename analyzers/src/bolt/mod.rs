@@ -1,0 +1,939 @@
+//! A read-only reader for BoltDB files (the etcd-io/bbolt format).
+//!
+//! Docker keeps several of its records in Bolt files: `volumes/metadata.db` and, under
+//! `buildkit/`, `metadata_v2.db` (the build cache records), `snapshots.db`, `cache.db` and
+//! `containerdmeta.db`. This module decodes such a file into memory and nothing more: it never
+//! writes, never maps the file, and never takes the `flock` that bbolt itself takes, so it can
+//! read a database that a running `dockerd` holds open.
+//!
+//! [`Db::open`] reads the whole file, picks the current meta page, walks every page reachable
+//! from it and returns the decoded tree: a [`Bucket`] of keys (sorted byte strings), each bound
+//! to a value or to a nested bucket. Because the walk is done once, up front, every kind of
+//! damage is found at open time and the accessors afterwards cannot fail. Bolt files that Docker
+//! writes are small (tens of KiB to a few MiB), so holding one decoded in memory is cheap.
+//!
+//! # The format, as this reader relies on it
+//!
+//! All integers are little-endian (bbolt writes its structs in native order; every platform
+//! Docker runs on is little-endian). The file is an array of pages of `page_size` bytes; page
+//! `n` starts at byte `n * page_size`.
+//!
+//! * **Page header** (16 bytes): `id: u64` (the page's own number), `flags: u16`
+//!   (`0x01` branch, `0x02` leaf, `0x04` meta, `0x10` freelist), `count: u16` (number of
+//!   elements), `overflow: u32` (the page continues over that many following pages).
+//! * **Meta pages** 0 and 1, after the header: `magic: u32` (`0xED0CDAED`), `version: u32` (2),
+//!   `page_size: u32`, `flags: u32`, the root bucket (`root: u64` page id, `sequence: u64`),
+//!   `freelist: u64`, `pgid: u64` (the high-water mark: first page id never allocated),
+//!   `txid: u64`, `checksum: u64` (FNV-1a 64 of the 56 meta bytes before it). bbolt writes the
+//!   meta of transaction `t` to page `t % 2` and uses the valid meta with the highest `txid`;
+//!   so does this reader. The page size is read from meta page 0; when that one is damaged,
+//!   meta page 1 is looked for at each usual page size (bbolt assumes the OS page size).
+//! * **Branch page** elements (16 bytes each, after the header): `pos: u32`, `ksize: u32`,
+//!   `pgid: u64`; the key (the first key of the child) lies `pos` bytes after the element
+//!   itself, and `pgid` is the child page.
+//! * **Leaf page** elements (16 bytes each): `flags: u32`, `pos: u32`, `ksize: u32`,
+//!   `vsize: u32`; the key lies `pos` bytes after the element and the value right after the
+//!   key. Flag `0x01` marks a nested bucket: its value is a bucket header (`root: u64`,
+//!   `sequence: u64`); a `root` of 0 means an *inline* bucket, whose single leaf page (header
+//!   included, page id 0) follows the header inside the value itself.
+//! * The freelist page is not needed to read and is not decoded.
+//!
+//! # Damage
+//!
+//! A truncated file, bad magic or checksums on both metas, a page id below 2 or beyond the
+//! high-water mark or the end of the file, a page that does not carry its own id, an element
+//! pointing outside its page, a page of the wrong type, keys out of order, a page reached
+//! twice (a cycle, or two trees sharing a page), or nesting deeper than [`MAX_TREE_DEPTH`] /
+//! [`MAX_BUCKET_DEPTH`] all make [`Db::open`] fail with a [`Problem`] of kind
+//! [`ProblemKind::InvalidDatabase`] naming the file. Decoding never panics and every loop is
+//! bounded by the size of the file.
+//!
+//! # Reading a database that is being written
+//!
+//! bbolt writes a transaction's pages to pages that the current tree does not use, then the
+//! new meta page. The tree of the current meta therefore stays intact until a *second* commit
+//! reuses its freed pages. Without bbolt's lock a reader cannot prevent that, so
+//! [`Db::open`] checks it instead: after reading the file it reads the two meta pages again,
+//! and if they changed (some transaction committed meanwhile) it reads the file again, up to
+//! [`READ_ATTEMPTS`] times. If the file never holds still, the last read is decoded as is.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Problem, ProblemKind};
+use crate::fsread;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+/// The magic number at the start of a meta page.
+const MAGIC: u32 = 0xED0C_DAED;
+/// The only file format version bbolt has ever written.
+const VERSION: u32 = 2;
+/// Size of a page header: id, flags, count, overflow.
+const PAGE_HEADER_SIZE: usize = 16;
+/// Size of a branch or leaf element.
+const ELEMENT_SIZE: usize = 16;
+/// Size of a bucket header (root page id, sequence) at the start of a bucket value.
+const BUCKET_HEADER_SIZE: usize = 16;
+/// Bytes of the meta covered by its checksum (everything before the checksum).
+const META_CHECKSUM_OFFSET: usize = 56;
+/// Size of the meta struct, checksum included.
+const META_SIZE: usize = META_CHECKSUM_OFFSET + 8;
+
+/// Page flag of a branch page.
+const BRANCH_PAGE: u16 = 0x01;
+/// Page flag of a leaf page.
+const LEAF_PAGE: u16 = 0x02;
+/// Leaf element flag marking a nested bucket.
+const BUCKET_LEAF_FLAG: u32 = 0x01;
+
+/// Smallest page size accepted (bbolt uses the OS page size, 4 KiB on the usual hosts).
+const MIN_PAGE_SIZE: u32 = 512;
+/// Largest page size accepted.
+const MAX_PAGE_SIZE: u32 = 1 << 20;
+/// Page sizes tried for meta page 1 when meta page 0 is damaged, commonest first.
+const FALLBACK_PAGE_SIZES: [u32; 8] = [4096, 512, 1024, 2048, 8192, 16384, 32768, 65536];
+
+/// Deepest B+tree accepted for one bucket. bbolt keeps at least two keys per page, so a real
+/// tree this tall would hold more than 2^32 keys.
+pub const MAX_TREE_DEPTH: usize = 32;
+/// Deepest nesting of buckets accepted (Docker nests two or three levels).
+pub const MAX_BUCKET_DEPTH: usize = 64;
+/// How many times [`Db::open`] reads a file whose meta pages change while it is being read.
+pub const READ_ATTEMPTS: usize = 3;
+
+/// A decoded Bolt database: the tree of buckets of its current meta page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Db {
+    path: PathBuf,
+    page_size: u32,
+    txid: u64,
+    root: Bucket,
+}
+
+impl Db {
+    /// Reads and decodes the Bolt file at `path`, read-only and without locking it.
+    ///
+    /// # Errors
+    ///
+    /// A [`Problem`] naming `path`: [`ProblemKind::Missing`] or [`ProblemKind::Unreadable`]
+    /// when the file cannot be read, [`ProblemKind::InvalidDatabase`] when it is not a sound
+    /// Bolt file (see the module docs for what is checked).
+    pub fn open(path: &Path) -> Result<Db, Problem> {
+        let read = || fsread::read(path).map_err(|e| fsread::io_problem(path, &e));
+        let mut bytes = read()?;
+        for _ in 1..READ_ATTEMPTS {
+            let decoded = decode(path, &bytes);
+            // Keep this read if no transaction committed while it was being made.
+            let meta_len = match &decoded {
+                Ok(db) => 2 * db.page_size as usize,
+                Err(_) => 2 * FALLBACK_PAGE_SIZES[0] as usize,
+            }
+            .min(bytes.len());
+            let metas = read_prefix(path, meta_len).map_err(|e| fsread::io_problem(path, &e))?;
+            if metas == bytes[..meta_len] {
+                return decoded;
+            }
+            bytes = read()?;
+        }
+        decode(path, &bytes)
+    }
+
+    /// The file this database was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The page size recorded in the meta page, in bytes.
+    pub fn page_size(&self) -> u32 {
+        self.page_size
+    }
+
+    /// The id of the last committed transaction (the `txid` of the meta page in use).
+    pub fn txid(&self) -> u64 {
+        self.txid
+    }
+
+    /// The root bucket, whose entries are the top-level buckets (bbolt allows only buckets at
+    /// the top level).
+    pub fn root(&self) -> &Bucket {
+        &self.root
+    }
+}
+
+/// A bucket: keys in ascending byte order, each bound to a value or to a nested bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bucket {
+    sequence: u64,
+    entries: Vec<(Vec<u8>, Entry)>,
+}
+
+/// What a key of a [`Bucket`] holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A plain value (possibly empty).
+    Value(Vec<u8>),
+    /// A nested bucket.
+    Bucket(Bucket),
+}
+
+impl Entry {
+    /// The value, if this entry is a plain value.
+    pub fn as_value(&self) -> Option<&[u8]> {
+        match self {
+            Entry::Value(v) => Some(v),
+            Entry::Bucket(_) => None,
+        }
+    }
+
+    /// The nested bucket, if this entry is one.
+    pub fn as_bucket(&self) -> Option<&Bucket> {
+        match self {
+            Entry::Value(_) => None,
+            Entry::Bucket(b) => Some(b),
+        }
+    }
+}
+
+impl Bucket {
+    /// The entry under `key`.
+    pub fn entry(&self, key: impl AsRef<[u8]>) -> Option<&Entry> {
+        let key = key.as_ref();
+        self.entries
+            .binary_search_by(|(k, _)| k.as_slice().cmp(key))
+            .ok()
+            .map(|i| &self.entries[i].1)
+    }
+
+    /// The value under `key`; `None` when the key is absent or names a nested bucket (as
+    /// bbolt's `Get`).
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Option<&[u8]> {
+        self.entry(key).and_then(Entry::as_value)
+    }
+
+    /// The nested bucket called `name`; `None` when absent or a plain value.
+    pub fn bucket(&self, name: impl AsRef<[u8]>) -> Option<&Bucket> {
+        self.entry(name).and_then(Entry::as_bucket)
+    }
+
+    /// All entries, in ascending key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> + '_ {
+        self.entries.iter().map(|(k, e)| (k.as_slice(), e))
+    }
+
+    /// The number of entries (values and nested buckets).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the bucket has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The bucket's sequence counter (bbolt's `NextSequence`).
+    pub fn sequence(&self) -> u64 {
+        self.sequence
+    }
+}
+
+/// Reads the first `len` bytes of `path` again, to see whether the meta pages moved.
+fn read_prefix(path: &Path, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(len);
+    fsread::open(path)?.take(len as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// The fields of a meta page this reader uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Meta {
+    page_size: u32,
+    root: u64,
+    sequence: u64,
+    high_water: u64,
+    txid: u64,
+}
+
+/// FNV-1a, 64 bits: the checksum of a meta page.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+    let b = bytes.get(at..at.checked_add(2)?)?;
+    Some(u16::from_le_bytes([b[0], b[1]]))
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    let b = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let b = bytes.get(at..at.checked_add(8)?)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(b);
+    Some(u64::from_le_bytes(a))
+}
+
+/// Decodes the meta page starting at byte `offset`, or says why it is not valid.
+fn parse_meta(bytes: &[u8], offset: usize) -> Result<Meta, String> {
+    let start = offset + PAGE_HEADER_SIZE;
+    let Some(m) = bytes.get(start..start + META_SIZE) else {
+        return Err(format!(
+            "file ends before the meta page at byte {offset} ({} bytes)",
+            bytes.len()
+        ));
+    };
+    let field32 = |at| u32_at(m, at).unwrap_or(0);
+    let field64 = |at| u64_at(m, at).unwrap_or(0);
+    if field32(0) != MAGIC {
+        return Err(format!("bad magic {:#010x}", field32(0)));
+    }
+    if field32(4) != VERSION {
+        return Err(format!("unsupported version {}", field32(4)));
+    }
+    let sum = fnv1a64(&m[..META_CHECKSUM_OFFSET]);
+    if field64(META_CHECKSUM_OFFSET) != sum {
+        return Err(format!(
+            "checksum {:#018x} does not match {sum:#018x}",
+            field64(META_CHECKSUM_OFFSET)
+        ));
+    }
+    let page_size = field32(8);
+    if !(MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&page_size) {
+        return Err(format!("implausible page size {page_size}"));
+    }
+    Ok(Meta {
+        page_size,
+        root: field64(16),
+        sequence: field64(24),
+        high_water: field64(40),
+        txid: field64(48),
+    })
+}
+
+/// Picks the valid meta page with the highest txid, as bbolt does.
+fn select_meta(bytes: &[u8]) -> Result<Meta, String> {
+    let meta0 = parse_meta(bytes, 0);
+    let meta1 = match &meta0 {
+        Ok(m0) => parse_meta(bytes, m0.page_size as usize).and_then(|m1| {
+            if m1.page_size == m0.page_size {
+                Ok(m1)
+            } else {
+                Err(format!(
+                    "page size {} differs from meta page 0's {}",
+                    m1.page_size, m0.page_size
+                ))
+            }
+        }),
+        Err(_) => FALLBACK_PAGE_SIZES
+            .iter()
+            .find_map(|&size| {
+                parse_meta(bytes, size as usize)
+                    .ok()
+                    .filter(|m| m.page_size == size)
+            })
+            .ok_or_else(|| "not found at any usual page size".to_owned()),
+    };
+    match (meta0, meta1) {
+        (Ok(m0), Ok(m1)) => Ok(if m1.txid > m0.txid { m1 } else { m0 }),
+        (Ok(m), Err(_)) | (Err(_), Ok(m)) => Ok(m),
+        (Err(e0), Err(e1)) => Err(format!("no valid meta page (page 0: {e0}; page 1: {e1})")),
+    }
+}
+
+/// Decodes a whole Bolt file held in memory.
+fn decode(path: &Path, bytes: &[u8]) -> Result<Db, Problem> {
+    let invalid = |detail: String| Problem::new(path, ProblemKind::InvalidDatabase, detail);
+    let meta = select_meta(bytes).map_err(invalid)?;
+    let page_size = meta.page_size as usize;
+    // Pages that may be read: below the high-water mark and wholly inside the file.
+    let pages_in_file = bytes.len() / page_size;
+    let readable = usize::try_from(meta.high_water).map_or(pages_in_file, |h| h.min(pages_in_file));
+    let mut walker = Walker {
+        bytes,
+        page_size,
+        high_water: meta.high_water,
+        visited: vec![false; readable],
+    };
+    let entries = walker
+        .tree(meta.root, 0, 0)
+        .map_err(|e| invalid(format!("transaction {}: {e}", meta.txid)))?;
+    Ok(Db {
+        path: path.to_path_buf(),
+        page_size: meta.page_size,
+        txid: meta.txid,
+        root: Bucket {
+            sequence: meta.sequence,
+            entries,
+        },
+    })
+}
+
+/// Walks the pages of one meta's tree, checking every offset and visiting each page once.
+struct Walker<'a> {
+    bytes: &'a [u8],
+    page_size: usize,
+    high_water: u64,
+    /// One flag per page that may be read; a page seen twice means a cycle or a shared page.
+    visited: Vec<bool>,
+}
+
+/// A page (with its overflow) as found in the file.
+struct Page<'a> {
+    flags: u16,
+    count: u16,
+    /// The page's bytes from its header to the end of its last overflow page.
+    data: &'a [u8],
+}
+
+impl<'a> Walker<'a> {
+    /// Returns page `pgid`, checking that it exists, names itself, and was not seen before.
+    fn page(&mut self, pgid: u64) -> Result<Page<'a>, String> {
+        if pgid < 2 {
+            return Err(format!("a bucket points at meta page {pgid}"));
+        }
+        if pgid >= self.high_water {
+            return Err(format!(
+                "page {pgid} is at or beyond the high-water mark {}",
+                self.high_water
+            ));
+        }
+        let len = self.bytes.len();
+        let truncated = || format!("page {pgid} lies beyond the end of the file ({len} bytes)");
+        let start = usize::try_from(pgid)
+            .ok()
+            .and_then(|p| p.checked_mul(self.page_size))
+            .filter(|&s| s + PAGE_HEADER_SIZE <= len)
+            .ok_or_else(truncated)?;
+        let header = &self.bytes[start..start + PAGE_HEADER_SIZE];
+        let id = u64_at(header, 0).unwrap_or(0);
+        if id != pgid {
+            return Err(format!("page {pgid} calls itself page {id}"));
+        }
+        let overflow = u64::from(u32_at(header, 12).unwrap_or(0));
+        let last = pgid.saturating_add(overflow);
+        if last >= self.high_water {
+            return Err(format!(
+                "page {pgid} overflows to page {last}, beyond the high-water mark {}",
+                self.high_water
+            ));
+        }
+        let end = usize::try_from(last + 1)
+            .ok()
+            .and_then(|p| p.checked_mul(self.page_size))
+            .filter(|&e| e <= len)
+            .ok_or_else(truncated)?;
+        for p in pgid..=last {
+            // Every p is below the high-water mark and inside the file, so inside `visited`.
+            let seen = usize::try_from(p)
+                .ok()
+                .and_then(|p| self.visited.get_mut(p))
+                .ok_or_else(truncated)?;
+            if *seen {
+                return Err(format!(
+                    "page {p} is reached twice (a cycle, or two trees sharing a page)"
+                ));
+            }
+            *seen = true;
+        }
+        Ok(Page {
+            flags: u16_at(header, 8).unwrap_or(0),
+            count: u16_at(header, 10).unwrap_or(0),
+            data: &self.bytes[start..end],
+        })
+    }
+
+    /// The entries of the bucket whose B+tree starts at page `root`.
+    fn tree(
+        &mut self,
+        root: u64,
+        tree_depth: usize,
+        bucket_depth: usize,
+    ) -> Result<Vec<(Vec<u8>, Entry)>, String> {
+        let mut entries = Vec::new();
+        self.subtree(root, tree_depth, bucket_depth, &mut entries)?;
+        Ok(entries)
+    }
+
+    /// Appends the entries under page `pgid` to `out`.
+    fn subtree(
+        &mut self,
+        pgid: u64,
+        tree_depth: usize,
+        bucket_depth: usize,
+        out: &mut Vec<(Vec<u8>, Entry)>,
+    ) -> Result<(), String> {
+        if tree_depth > MAX_TREE_DEPTH {
+            return Err(format!(
+                "page {pgid} is more than {MAX_TREE_DEPTH} levels deep in its tree"
+            ));
+        }
+        let page = self.page(pgid)?;
+        match page.flags {
+            BRANCH_PAGE => {
+                if page.count == 0 {
+                    return Err(format!("branch page {pgid} has no elements"));
+                }
+                for i in 0..usize::from(page.count) {
+                    let at = PAGE_HEADER_SIZE + i * ELEMENT_SIZE;
+                    let child = u64_at(page.data, at + 8).ok_or_else(|| {
+                        format!("branch page {pgid}: element {i} lies outside it")
+                    })?;
+                    self.subtree(child, tree_depth + 1, bucket_depth, out)?;
+                }
+                Ok(())
+            }
+            LEAF_PAGE => self.leaf(
+                page.data,
+                page.count,
+                bucket_depth,
+                out,
+                &format!("leaf page {pgid}"),
+            ),
+            flags => Err(format!(
+                "page {pgid} has flags {flags:#06x}, not a branch or leaf page"
+            )),
+        }
+    }
+
+    /// Decodes the elements of a leaf page (`data` starts at its header) into `out`.
+    fn leaf(
+        &mut self,
+        data: &[u8],
+        count: u16,
+        bucket_depth: usize,
+        out: &mut Vec<(Vec<u8>, Entry)>,
+        what: &str,
+    ) -> Result<(), String> {
+        for i in 0..usize::from(count) {
+            let at = PAGE_HEADER_SIZE + i * ELEMENT_SIZE;
+            let outside = || format!("{what}: element {i} points outside the page");
+            let element = data.get(at..at + ELEMENT_SIZE).ok_or_else(outside)?;
+            let field = |n: usize| u32_at(element, n * 4).map_or(0, |v| v as usize);
+            let (flags, pos, ksize, vsize) = (field(0), field(1), field(2), field(3));
+            let key_start = at.checked_add(pos).ok_or_else(outside)?;
+            let key_end = key_start.checked_add(ksize).ok_or_else(outside)?;
+            let value_end = key_end.checked_add(vsize).ok_or_else(outside)?;
+            let key = data.get(key_start..key_end).ok_or_else(outside)?;
+            let value = data.get(key_end..value_end).ok_or_else(outside)?;
+            if let Some((last, _)) = out.last() {
+                if last.as_slice() >= key {
+                    return Err(format!("{what}: element {i}: keys are out of order"));
+                }
+            }
+            let entry = if flags & BUCKET_LEAF_FLAG as usize != 0 {
+                let name = String::from_utf8_lossy(key);
+                let bucket = self
+                    .bucket(value, bucket_depth + 1)
+                    .map_err(|e| format!("bucket {name:?}: {e}"))?;
+                Entry::Bucket(bucket)
+            } else {
+                Entry::Value(value.to_vec())
+            };
+            out.push((key.to_vec(), entry));
+        }
+        Ok(())
+    }
+
+    /// Decodes a nested bucket from its value in the parent's leaf.
+    fn bucket(&mut self, value: &[u8], depth: usize) -> Result<Bucket, String> {
+        if depth > MAX_BUCKET_DEPTH {
+            return Err(format!("buckets nested more than {MAX_BUCKET_DEPTH} deep"));
+        }
+        let (Some(root), Some(sequence)) = (u64_at(value, 0), u64_at(value, 8)) else {
+            return Err(format!(
+                "bucket header is {} bytes, shorter than {BUCKET_HEADER_SIZE}",
+                value.len()
+            ));
+        };
+        let mut entries = Vec::new();
+        if root == 0 {
+            let page = &value[BUCKET_HEADER_SIZE..];
+            let flags = u16_at(page, 8).ok_or("inline page shorter than a page header")?;
+            if flags != LEAF_PAGE {
+                return Err(format!("inline page has flags {flags:#06x}, not a leaf"));
+            }
+            let count = u16_at(page, 10).unwrap_or(0);
+            self.leaf(page, count, depth, &mut entries, "inline page")?;
+        } else {
+            self.subtree(root, 0, depth, &mut entries)?;
+        }
+        Ok(Bucket { sequence, entries })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{meta_page, reseal_meta, write, Layout, TestBucket};
+    use super::*;
+
+    fn decode_ok(bytes: &[u8]) -> Db {
+        decode(Path::new("/t.db"), bytes).expect("decodes")
+    }
+
+    fn decode_err(bytes: &[u8]) -> Problem {
+        let p = decode(Path::new("/t.db"), bytes).expect_err("must fail");
+        assert_eq!(p.kind, ProblemKind::InvalidDatabase);
+        assert_eq!(p.path, Path::new("/t.db"));
+        p
+    }
+
+    fn small(page_size: usize) -> Layout {
+        Layout {
+            page_size,
+            fanout: 4,
+            txid: 9,
+        }
+    }
+
+    /// A tree with every shape: branch levels, overflow, nested, inline and empty buckets.
+    fn sample() -> TestBucket {
+        let mut many = TestBucket::new().sequence(42);
+        for n in 0..50 {
+            many = many.value(format!("key{n:03}"), format!("value {n}"));
+        }
+        TestBucket::new()
+            .bucket("many", many)
+            .bucket(
+                "nested",
+                TestBucket::new()
+                    .value("big", vec![7u8; 5000])
+                    .value("empty", b"")
+                    .bucket(
+                        "inline",
+                        TestBucket::inline().value("a", "1").value("b", "2"),
+                    )
+                    .bucket(
+                        "deeper",
+                        TestBucket::new().bucket("leaf", TestBucket::new()),
+                    ),
+            )
+            .bucket("zempty", TestBucket::new())
+    }
+
+    #[test]
+    fn fnv1a64_matches_reference_vectors() {
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn reads_every_shape_of_tree() {
+        for page_size in [512, 1024, 4096] {
+            let db = decode_ok(&write(&sample(), &small(page_size)));
+            assert_eq!(db.page_size() as usize, page_size);
+            assert_eq!(db.txid(), 9);
+            let root = db.root();
+            let names: Vec<&[u8]> = root.iter().map(|(k, _)| k).collect();
+            assert_eq!(names, [&b"many"[..], b"nested", b"zempty"]);
+
+            let many = root.bucket("many").unwrap();
+            assert_eq!(many.len(), 50);
+            assert_eq!(many.sequence(), 42);
+            assert_eq!(many.get("key007"), Some(&b"value 7"[..]));
+            assert_eq!(many.get("key050"), None);
+            let keys: Vec<&[u8]> = many.iter().map(|(k, _)| k).collect();
+            assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted");
+
+            let nested = root.bucket("nested").unwrap();
+            assert_eq!(nested.get("big"), Some(&[7u8; 5000][..]));
+            assert_eq!(nested.get("empty"), Some(&b""[..]));
+            let inline = nested.bucket("inline").unwrap();
+            assert_eq!(inline.get("b"), Some(&b"2"[..]));
+            assert!(nested.get("inline").is_none(), "a bucket is not a value");
+            assert!(nested.bucket("big").is_none(), "a value is not a bucket");
+            let leaf = nested
+                .bucket("deeper")
+                .and_then(|d| d.bucket("leaf"))
+                .unwrap();
+            assert!(leaf.is_empty());
+            assert!(root.bucket("zempty").unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn reads_a_file_written_by_dockerd() {
+        // buildkit/metadata_v2.db from dockerd 20.10.24 after three builds and a
+        // `docker system df`, cut at its high-water mark (19 pages of 4 KiB): a branch page
+        // over six leaves, inline record buckets, and one record big enough for its own page.
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/bolt/testdata/metadata_v2.db"
+        ));
+        let db = Db::open(path).unwrap();
+        assert_eq!((db.page_size(), db.txid()), (4096, 201));
+        let top: Vec<&[u8]> = db.root().iter().map(|(k, _)| k).collect();
+        assert_eq!(top, [&b"_external"[..], b"_index", b"_main"]);
+        let main = db.root().bucket("_main").unwrap();
+        assert_eq!(main.len(), 26);
+        let record = main.bucket("xiu68xihcp8e09y6575h54svb").unwrap();
+        assert_eq!(
+            record.get("snapshot.size"),
+            Some(&br#"{"value":123006}"#[..])
+        );
+        assert_eq!(
+            record.get("cache.parent"),
+            Some(&br#"{"value":"wggygu95a9wj1dx0u9anl1xya"}"#[..])
+        );
+        assert_eq!(record.get("cache.equalMutable"), Some(&b""[..]));
+        // The record stored on a page of its own (not inline).
+        let base = main.bucket("wggygu95a9wj1dx0u9anl1xya").unwrap();
+        assert_eq!(
+            base.get("cache.description"),
+            Some(&br#"{"value":"from local "}"#[..])
+        );
+        assert_eq!(db.root().bucket("_index").unwrap().len(), 10);
+    }
+
+    #[test]
+    fn picks_the_valid_meta_with_the_highest_txid() {
+        let layout = small(1024);
+        let file = write(&sample(), &layout);
+        // txid 9 lives on page 1, txid 8 on page 0.
+        assert_eq!(decode_ok(&file).txid(), 9);
+
+        let mut newer_broken = file.clone();
+        newer_broken[1024 + PAGE_HEADER_SIZE + 50] ^= 0xff; // inside the txid-9 meta
+        assert_eq!(decode_ok(&newer_broken).txid(), 8);
+
+        // With meta page 0 broken, meta page 1 is found by trying page sizes.
+        let mut first_broken = file.clone();
+        first_broken[PAGE_HEADER_SIZE] ^= 0xff; // magic of page 0
+        assert_eq!(decode_ok(&first_broken).txid(), 9);
+
+        let mut both = file;
+        both[PAGE_HEADER_SIZE] ^= 0xff;
+        both[1024 + PAGE_HEADER_SIZE + 4] = 3; // version of page 1
+        let p = decode_err(&both);
+        assert!(p.detail.contains("no valid meta page"), "{}", p.detail);
+        assert!(p.detail.contains("bad magic"), "{}", p.detail);
+    }
+
+    #[test]
+    fn rejects_files_that_are_not_bolt() {
+        decode_err(b"");
+        decode_err(&[0u8; 8192]);
+        decode_err(b"{\"not\": \"bolt\"}");
+        let file = write(&sample(), &small(4096));
+        // Meta page 0 fits in 100 bytes; the tree it points at does not.
+        let p = decode_err(&file[..100]);
+        assert!(
+            p.detail.contains("beyond the end of the file"),
+            "{}",
+            p.detail
+        );
+    }
+
+    #[test]
+    fn rejects_a_truncated_file() {
+        let file = write(&sample(), &small(4096));
+        // Both metas intact, but the pages they point at are cut off.
+        let p = decode_err(&file[..3 * 4096]);
+        assert!(
+            p.detail.contains("beyond the end of the file"),
+            "{}",
+            p.detail
+        );
+    }
+
+    /// Rewrites both metas of `file` (page size `ps`) with a new root and high-water mark.
+    fn with_meta(file: &[u8], ps: usize, root: u64, high_water: u64) -> Vec<u8> {
+        let mut out = file.to_vec();
+        for txid in [9u64, 8] {
+            let page = meta_page(ps, txid, root, 0, high_water);
+            let at = (txid % 2) as usize * ps;
+            out[at..at + page.len()].copy_from_slice(&page);
+        }
+        out
+    }
+
+    #[test]
+    fn rejects_page_ids_out_of_range() {
+        let ps = 1024;
+        let file = write(&sample(), &small(ps));
+        let pages = (file.len() / ps) as u64;
+        let p = decode_err(&with_meta(&file, ps, pages, pages));
+        assert!(p.detail.contains("high-water mark"), "{}", p.detail);
+        let p = decode_err(&with_meta(&file, ps, 1, pages));
+        assert!(p.detail.contains("meta page 1"), "{}", p.detail);
+        let p = decode_err(&with_meta(&file, ps, pages + 50, pages + 100));
+        assert!(p.detail.contains("end of the file"), "{}", p.detail);
+    }
+
+    /// Page size 1024, root bucket "b" holding 8 values under a branch page (fanout 4):
+    /// pages 3 and 4 are leaves, 5 is the bucket's branch, 6 the root leaf.
+    fn branchy() -> Vec<u8> {
+        let mut b = TestBucket::new();
+        for n in 0..8 {
+            b = b.value(format!("k{n}"), "v");
+        }
+        write(&TestBucket::new().bucket("b", b), &small(1024))
+    }
+
+    fn set_u64(file: &mut [u8], at: usize, v: u64) {
+        file[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    }
+
+    #[test]
+    fn the_branchy_layout_is_as_described() {
+        let file = branchy();
+        assert_eq!(u16_at(&file, 5 * 1024 + 8), Some(BRANCH_PAGE));
+        assert_eq!(u64_at(&file, 5 * 1024 + PAGE_HEADER_SIZE + 8), Some(3));
+        assert_eq!(decode_ok(&file).root().bucket("b").unwrap().len(), 8);
+    }
+
+    #[test]
+    fn rejects_cycles_and_shared_pages() {
+        // The branch's second child pointing back at the branch itself.
+        let mut cycle = branchy();
+        set_u64(
+            &mut cycle,
+            5 * 1024 + PAGE_HEADER_SIZE + ELEMENT_SIZE + 8,
+            5,
+        );
+        let p = decode_err(&cycle);
+        assert!(p.detail.contains("reached twice"), "{}", p.detail);
+        // Both children pointing at the same leaf.
+        let mut shared = branchy();
+        set_u64(
+            &mut shared,
+            5 * 1024 + PAGE_HEADER_SIZE + ELEMENT_SIZE + 8,
+            3,
+        );
+        let p = decode_err(&shared);
+        assert!(p.detail.contains("page 3 is reached twice"), "{}", p.detail);
+    }
+
+    #[test]
+    fn rejects_damaged_pages() {
+        let mut wrong_id = branchy();
+        set_u64(&mut wrong_id, 4 * 1024, 77);
+        assert!(decode_err(&wrong_id)
+            .detail
+            .contains("calls itself page 77"));
+
+        let mut wrong_type = branchy();
+        wrong_type[3 * 1024 + 8] = 0x10;
+        assert!(decode_err(&wrong_type)
+            .detail
+            .contains("not a branch or leaf"));
+
+        let mut outside = branchy();
+        // First element of leaf 3: pos = 2^31.
+        let at = 3 * 1024 + PAGE_HEADER_SIZE + 4;
+        outside[at..at + 4].copy_from_slice(&0x8000_0000u32.to_le_bytes());
+        assert!(decode_err(&outside).detail.contains("outside the page"));
+
+        let mut huge_overflow = branchy();
+        huge_overflow[4 * 1024 + 12..4 * 1024 + 16].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode_err(&huge_overflow).detail.contains("overflows"));
+
+        let mut unsorted = branchy();
+        // Swap the two leaves under the branch.
+        set_u64(&mut unsorted, 5 * 1024 + PAGE_HEADER_SIZE + 8, 4);
+        set_u64(
+            &mut unsorted,
+            5 * 1024 + PAGE_HEADER_SIZE + ELEMENT_SIZE + 8,
+            3,
+        );
+        assert!(decode_err(&unsorted).detail.contains("out of order"));
+    }
+
+    #[test]
+    fn bounds_nesting_depth() {
+        fn nest(depth: usize) -> TestBucket {
+            let mut b = TestBucket::inline().value("x", "y");
+            for _ in 0..depth {
+                b = TestBucket::inline().bucket("n", b);
+            }
+            TestBucket::new().bucket("top", b)
+        }
+        let layout = Layout {
+            page_size: 4096,
+            fanout: 64,
+            txid: 3,
+        };
+        assert!(decode(Path::new("/t.db"), &write(&nest(10), &layout)).is_ok());
+        let p = decode_err(&write(&nest(MAX_BUCKET_DEPTH + 5), &layout));
+        assert!(p.detail.contains("nested more than"), "{}", p.detail);
+
+        // A tree deeper than MAX_TREE_DEPTH: fanout 2 over 2^34 keys is out of reach, so
+        // chain branch pages by hand: page n (a one-element branch) points at page n + 1.
+        let ps = 512;
+        let levels = MAX_TREE_DEPTH as u64 + 3;
+        let mut file = vec![0u8; (3 + levels as usize + 1) * ps];
+        for n in 3..3 + levels {
+            let at = n as usize * ps;
+            set_u64(&mut file, at, n);
+            file[at + 8..at + 10].copy_from_slice(&BRANCH_PAGE.to_le_bytes());
+            file[at + 10..at + 12].copy_from_slice(&1u16.to_le_bytes());
+            set_u64(&mut file, at + PAGE_HEADER_SIZE + 8, n + 1);
+        }
+        let leaf = (3 + levels) as usize * ps;
+        set_u64(&mut file, leaf, 3 + levels);
+        file[leaf + 8..leaf + 10].copy_from_slice(&LEAF_PAGE.to_le_bytes());
+        let file = with_meta(&file, ps, 3, 4 + levels);
+        let p = decode_err(&file);
+        assert!(p.detail.contains("levels deep"), "{}", p.detail);
+    }
+
+    #[test]
+    fn never_panics_on_damaged_bytes() {
+        let file = write(&sample(), &small(512));
+        for cut in 0..file.len() {
+            let _ = decode(Path::new("/t.db"), &file[..cut]);
+        }
+        for at in 0..file.len() {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut damaged = file.clone();
+                damaged[at] ^= flip;
+                // Keep the metas valid so that the damage reaches the tree walk.
+                reseal_meta(&mut damaged, 0);
+                reseal_meta(&mut damaged, 512);
+                if let Err(p) = decode(Path::new("/t.db"), &damaged) {
+                    assert_eq!(p.kind, ProblemKind::InvalidDatabase);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn open_names_the_file_and_does_not_change_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.db");
+        let p = Db::open(&missing).unwrap_err();
+        assert_eq!(
+            (p.kind, p.path.as_path()),
+            (ProblemKind::Missing, missing.as_path())
+        );
+
+        let path = dir.path().join("x.db");
+        let bytes = write(&sample(), &Layout::default());
+        std::fs::write(&path, &bytes).unwrap();
+        let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.path(), path);
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            before
+        );
+
+        let garbage = dir.path().join("garbage.db");
+        std::fs::write(&garbage, b"not a database").unwrap();
+        let p = Db::open(&garbage).unwrap_err();
+        assert_eq!(
+            (p.kind, p.path.as_path()),
+            (ProblemKind::InvalidDatabase, garbage.as_path())
+        );
+    }
+}

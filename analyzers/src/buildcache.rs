@@ -1,0 +1,1713 @@
+//! BuildKit's build cache records, as `GET /system/df` reports them in `BuildCache[]` and
+//! `BuilderSize`, read from `<root>/buildkit/` without a daemon.
+//!
+//! This module owns the reading of `buildkit/metadata_v2.db` (the cache records) and of the
+//! few other files needed to size and classify them (`buildkit/snapshots.db`, the layer
+//! store, the image configs, the driver's directories). It never writes: where dockerd would
+//! compute a missing size and store it, this module computes the same number and keeps it.
+//!
+//! # Where Docker's answer comes from (Docker 20.10, BuildKit v0.8)
+//!
+//! `GET /system/df` asks BuildKit's cache manager for its disk usage (`cache/manager.go`,
+//! `DiskUsage`), turns each usage record into a `types.BuildCache`
+//! (`builder/builder-next/builder.go`), and sums every record's `Size` into `BuilderSize`,
+//! shared or not (`api/server/router/system/system_routes.go`).
+//!
+//! ## The records: `metadata_v2.db`
+//!
+//! A Bolt file (read with [`crate::bolt`]); bucket `_main` holds one bucket per record, named
+//! by the record id (25 random base-36 characters). Each key of a record bucket holds JSON
+//! `{"value": <json>, "index": "<index key>"}` (an empty value means "unset"):
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `cache.createdAt`, `cache.lastUsedAt` | Unix time in nanoseconds |
+//! | `cache.usageCount` | integer |
+//! | `cache.description` | string: `mount / from exec /bin/sh -c ...`, `local source for context`, `fileop target`, `from local ` |
+//! | `cache.recordType` | `source.local`, `exec.cachemount`, `frontend`, `internal`...; absent means `regular` |
+//! | `cache.parent` | the parent record's id |
+//! | `snapshot.committed` | `true` for an immutable record; absent for a mutable one |
+//! | `snapshot.size` | bytes; `-1` or absent while BuildKit has not sized it yet |
+//! | `cache.equalMutable` | on an immutable record: the mutable record holding the same data |
+//! | `cache.snapshot` | the snapshot key, when it is not the record id |
+//! | `cache.blobonly`, `cache.blob` | record backed only by a content blob (`buildkit/content/blobs/sha256/`) |
+//! | `cache.deleted` | the record was being deleted when dockerd stopped |
+//! | `cache.cachePolicy` | `1` = retain |
+//!
+//! (BuildKit v0.8 has no `cache.size` or `cache.snapshotID` key: the size is `snapshot.size`
+//! and the snapshot key `cache.snapshot`; a record's "dead" flag lives only in memory.)
+//!
+//! ## Which records are listed
+//!
+//! As dockerd loads them at start (`cacheManager.init`/`getRecord`): a record whose parent or
+//! whose `cache.equalMutable` record cannot be loaded, or that is marked `cache.deleted`, is
+//! dropped (dockerd deletes it on its next start); the first two are reported as problems.
+//! Then `DiskUsage` hides the duplicates that share data: an immutable record with a
+//! `cache.equalMutable` twin is hidden unless another record has it as parent, and the
+//! mutable twin is listed in its place (with `Type` and the counters of the mutable one).
+//!
+//! ## `Size`
+//!
+//! `snapshot.size` when recorded. BuildKit records `-1` when a record is committed and only
+//! computes the size when first asked (a `docker system df`, a prune), so right after a build
+//! most sizes are not in the file. Then this module computes what BuildKit would
+//! (`cacheRecord.Size`, moby's `builder-next/adapters/snapshot`):
+//!
+//! * a mutable record with an immutable twin takes the twin's recorded size;
+//! * a `cache.blobonly` record: 0 (plus its blob's size if `cache.blob` names one that
+//!   `buildkit/content/blobs/sha256/` holds);
+//! * otherwise the snapshot key (`cache.snapshot`, else the record id; the mutable twin's for
+//!   an immutable record with one) is looked up in `snapshots.db` (one bucket per key, with
+//!   `chainid`, `committed`, `parent`, `size`): if the key is a chain id (`sha256:...`) or its
+//!   bucket has a `chainid`, the snapshot was exported as an image layer and its size is that
+//!   layer's `size` file in the layer store; else the bucket's `size` (decimal) when dockerd
+//!   has stored one; else the apparent size of the driver's directory
+//!   `overlay2/<committed or key>/diff` (every non-directory once per inode), which is what
+//!   overlay2's native `DiffSize` reports. Only overlay2 can be measured; on a kernel where
+//!   dockerd logs "Not using native diff for overlay2" it compares the layer with its parent
+//!   instead, which gives the same number unless files were copied up unchanged.
+//!
+//! Once recorded, a size is never recomputed. A cache mount (`RUN --mount=type=cache`) is
+//! sized once, on its twin, and later builds that write more into it do not change that
+//! number: dockerd goes on reporting the first size, and so does this module
+//! ([`SizeSource::Recorded`]), although its `diff/` directory has grown.
+//!
+//! A mutable record that another record uses as parent reports 0, as BuildKit does. Where
+//! dockerd would fail the whole `GET /system/df` (a snapshot or layer that is gone), this
+//! module reports a problem and a size of 0 for that record and goes on.
+//!
+//! ## `Shared`, `InUse`, times
+//!
+//! `Shared` is true when the record's snapshot is an image layer (a `chainid` in
+//! `snapshots.db`) whose chain of diff ids begins the `rootfs.diff_ids` of some image in the
+//! image store, and then for all its ancestors too (moby's `imagerefchecker`).
+//!
+//! `InUse` says a running build holds the record. Offline nothing runs a build, so it comes
+//! out false for every record on a consistent store; it is computed as BuildKit does (each
+//! loaded record holds its parent, and a record held only by records that are themselves
+//! unheld is free), so a store whose records BuildKit itself would see as held still shows it.
+//! In the middle of a build a live daemon answers differently in three ways that files cannot
+//! show: the records the build holds are `InUse`; the mutable record being written reports
+//! `Size` 0 (this module measures the bytes written so far); and a mutable record whose twin
+//! the build holds (the build context, the Dockerfile) is hidden in favour of that twin, of
+//! `Type` `regular` (this module lists the mutable record). Once the build ends, both agree.
+//!
+//! `CreatedAt` and `LastUsedAt` are printed as Go prints a `time.Time` in JSON (RFC 3339 with
+//! the nanoseconds' trailing zeros trimmed), in UTC: dockerd prints them in its own local time
+//! zone, which is the same instant and the same text on a host that runs in UTC. A record
+//! without `cache.createdAt` shows Go's zero time, `0001-01-01T00:00:00Z`; `LastUsedAt` is
+//! `null` when `cache.usageCount` or `cache.lastUsedAt` is missing or zero.
+//!
+//! ## Side effects that this reader does not have
+//!
+//! Asking dockerd for `/system/df` writes: it stores the sizes it computed, and it commits a
+//! mutable record that has no twin yet (a cache mount, `--mount=type=cache`), which creates
+//! the twin and adds one to the mutable record's `UsageCount` and moves its `LastUsedAt`. The
+//! first answer still shows the old count; the next answers and this reader show the new one.
+//!
+//! Records are sorted by `CreatedAt`, then `ID` (dockerd lists them in random order).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::bolt::{Bucket, Db};
+use crate::error::{Problem, ProblemKind};
+use crate::{fsread, layout, walk};
+
+/// `buildkit/metadata_v2.db`: the cache records.
+const METADATA_DB: &str = "metadata_v2.db";
+/// `buildkit/metadata.db`: the records of BuildKit before v0.7 (Docker 19.03), which dockerd
+/// 20.10 migrates into `metadata_v2.db` on start.
+const METADATA_V1_DB: &str = "metadata.db";
+/// `buildkit/snapshots.db`: moby's snapshotter, one bucket per snapshot key.
+const SNAPSHOTS_DB: &str = "snapshots.db";
+/// `buildkit/content/blobs/sha256/<hex>`: BuildKit's content store.
+const CONTENT_BLOBS: &str = "content/blobs/sha256";
+/// The bucket of `metadata_v2.db` holding one bucket per record.
+const MAIN_BUCKET: &str = "_main";
+
+/// Keys of a record in `metadata_v2.db` (BuildKit's `cache/metadata.go`).
+mod key {
+    pub const SIZE: &str = "snapshot.size";
+    pub const COMMITTED: &str = "snapshot.committed";
+    pub const EQUAL_MUTABLE: &str = "cache.equalMutable";
+    pub const DESCRIPTION: &str = "cache.description";
+    pub const CREATED_AT: &str = "cache.createdAt";
+    pub const LAST_USED_AT: &str = "cache.lastUsedAt";
+    pub const USAGE_COUNT: &str = "cache.usageCount";
+    pub const RECORD_TYPE: &str = "cache.recordType";
+    pub const PARENT: &str = "cache.parent";
+    pub const SNAPSHOT: &str = "cache.snapshot";
+    pub const BLOB_ONLY: &str = "cache.blobonly";
+    pub const BLOB: &str = "cache.blob";
+    pub const DELETED: &str = "cache.deleted";
+}
+
+/// Keys of a snapshot bucket in `snapshots.db` (moby's `builder-next/adapters/snapshot`).
+mod snapshot_key {
+    pub const CHAIN_ID: &str = "chainid";
+    pub const COMMITTED: &str = "committed";
+    pub const SIZE: &str = "size";
+}
+
+/// BuildKit's marker for a size not computed yet.
+const SIZE_UNKNOWN: i64 = -1;
+/// `Type` of a record without `cache.recordType`.
+const RECORD_TYPE_REGULAR: &str = "regular";
+/// How Go prints its zero `time.Time`.
+const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// One record of `GET /system/df` `BuildCache[]` (Docker's field names).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BuildCacheRecord {
+    /// The record id (25 base-36 characters).
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// The parent record's id, or empty.
+    #[serde(rename = "Parent")]
+    pub parent: String,
+    /// `regular`, `source.local`, `exec.cachemount`, `frontend`, `internal`...
+    #[serde(rename = "Type")]
+    pub record_type: String,
+    /// What created the record (`mount / from exec /bin/sh -c ...`).
+    #[serde(rename = "Description")]
+    pub description: String,
+    /// Held by a running build; offline always false on a consistent store (see the module
+    /// docs).
+    #[serde(rename = "InUse")]
+    pub in_use: bool,
+    /// The record's data is also an image layer of some image (so removing the record frees
+    /// nothing while the image exists).
+    #[serde(rename = "Shared")]
+    pub shared: bool,
+    /// Bytes of the record's own snapshot (apparent size, hard links once), as BuildKit
+    /// reports it; see [`BuildCacheRecord::size_source`] for where the number came from.
+    #[serde(rename = "Size")]
+    pub size: i64,
+    /// Creation time, RFC 3339 in UTC with Go's trimmed nanoseconds.
+    #[serde(rename = "CreatedAt")]
+    pub created_at: String,
+    /// Last use, same format; `None` (JSON `null`) when never recorded.
+    #[serde(rename = "LastUsedAt")]
+    pub last_used_at: Option<String>,
+    /// How many times a build used the record.
+    #[serde(rename = "UsageCount")]
+    pub usage_count: i64,
+    /// Where [`BuildCacheRecord::size`] came from (not part of Docker's answer).
+    #[serde(skip)]
+    pub size_source: SizeSource,
+}
+
+/// Where a record's size was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SizeSource {
+    /// `snapshot.size` in `metadata_v2.db` (of the record, or of its immutable twin).
+    Recorded,
+    /// The `size` file of the image layer the snapshot became.
+    Layer,
+    /// The `size` dockerd stored in `snapshots.db`.
+    Snapshots,
+    /// Measured now: the apparent size of the driver's `diff/` directory.
+    Measured,
+    /// Fixed by BuildKit's rules, not measured: a blob-only record, a mutable record in use.
+    Rule,
+    /// Could not be determined (a problem says why); the size is 0.
+    Unknown,
+}
+
+/// What was read from `buildkit/` plus what was wrong in it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BuildCache {
+    /// The records `GET /system/df` would list, sorted by creation time then id.
+    pub records: Vec<BuildCacheRecord>,
+    /// Damaged or inconsistent records and files met on the way.
+    pub problems: Vec<Problem>,
+}
+
+impl BuildCache {
+    /// `BuilderSize`: the sum of every record's size in bytes, shared records included (as
+    /// dockerd sums it).
+    pub fn builder_size(&self) -> i64 {
+        self.records.iter().map(|r| r.size).sum()
+    }
+}
+
+/// Reads the build cache of the Docker data root `root`. A root without `buildkit/` (or
+/// without `buildkit/metadata_v2.db`) has no build cache: the result is empty, with no problem.
+pub fn read(root: &Path) -> BuildCache {
+    let dir = root.join(layout::BUILDKIT_DIR);
+    let md_path = dir.join(METADATA_DB);
+    if !md_path.exists() {
+        let v1 = dir.join(METADATA_V1_DB);
+        let problems = if v1.exists() {
+            vec![Problem::new(
+                &v1,
+                ProblemKind::Missing,
+                "only the pre-20.10 metadata.db is present (dockerd 20.10 migrates it to \
+                 metadata_v2.db when it starts); its records are not read",
+            )]
+        } else {
+            Vec::new()
+        };
+        return BuildCache {
+            records: Vec::new(),
+            problems,
+        };
+    }
+    let mut attempt = 1;
+    loop {
+        let (cache, txids) = read_once(root, &dir);
+        // A build running meanwhile can be caught between its writes to the two files:
+        // read again while the problems may come from that.
+        if cache.problems.is_empty()
+            || attempt >= RETRIES
+            || txids.is_none()
+            || txids != transactions(&dir)
+        {
+            return cache;
+        }
+        attempt += 1;
+        std::thread::sleep(RETRY_PAUSE);
+    }
+}
+
+/// How many times [`read`] reads `buildkit/` when it finds problems and the databases changed
+/// meanwhile (a build was writing them: BuildKit writes a new record in two transactions, and
+/// its snapshot and record in two files).
+const RETRIES: usize = 4;
+/// The pause between those readings, to let the build finish the step it was writing.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The transaction ids of `metadata_v2.db` and `snapshots.db`, to tell whether they changed.
+type Transactions = Option<(u64, Option<u64>)>;
+
+fn transactions(dir: &Path) -> Transactions {
+    let md = Db::open(&dir.join(METADATA_DB)).ok()?;
+    let snapshots = Db::open(&dir.join(SNAPSHOTS_DB)).ok().map(|db| db.txid());
+    Some((md.txid(), snapshots))
+}
+
+/// One reading of `buildkit/`, with the transactions it saw.
+fn read_once(root: &Path, dir: &Path) -> (BuildCache, Transactions) {
+    let mut problems = Vec::new();
+    let md_path = dir.join(METADATA_DB);
+    // Records first, snapshots second: BuildKit prepares a snapshot before it writes the
+    // record, so a new record's snapshot is in the later read. Other steps of a running build
+    // can still be caught halfway; `read` retries for them.
+    let db = match Db::open(&md_path) {
+        Ok(db) => db,
+        Err(p) => {
+            problems.push(p);
+            let cache = BuildCache {
+                records: Vec::new(),
+                problems,
+            };
+            return (cache, None);
+        }
+    };
+    let snapshots_path = dir.join(SNAPSHOTS_DB);
+    let snapshots = match Db::open(&snapshots_path) {
+        Ok(db) => Some(db),
+        Err(p) => {
+            if p.kind != ProblemKind::Missing {
+                problems.push(p);
+            }
+            None
+        }
+    };
+    let store = Store {
+        root,
+        buildkit: dir,
+        md_path: &md_path,
+        snapshots: snapshots.as_ref().map(Db::root),
+        snapshots_path: &snapshots_path,
+        driver: image_driver(root),
+    };
+    let items = load_items(&db, &md_path, &mut problems);
+    let graph = Graph::build(&items, &md_path, &mut problems);
+    let records = store.records(&items, &graph, &mut problems);
+    let txids = Some((db.txid(), snapshots.as_ref().map(Db::txid)));
+    (BuildCache { records, problems }, txids)
+}
+
+/// One record of `_main`, its values decoded from their JSON wrappers.
+#[derive(Debug)]
+struct Item {
+    id: String,
+    /// Key to the wrapped value; `None` when the wrapper has no `value` (Go then fails to
+    /// unmarshal it, and uses the getter's default).
+    values: HashMap<String, Option<serde_json::Value>>,
+}
+
+/// The JSON wrapper of every value in a record (BuildKit's `metadata.Value`).
+#[derive(Deserialize)]
+struct Wrapped {
+    value: Option<serde_json::Value>,
+}
+
+/// The outcome of reading one value the way BuildKit's getters do.
+enum Field<T> {
+    /// The key is not set.
+    Missing,
+    /// The key is set but its value does not decode as `T`.
+    Invalid,
+    /// The decoded value (JSON `null` decodes as `T::default()`, as in Go).
+    Set(T),
+}
+
+impl Item {
+    fn field<T: DeserializeOwned + Default>(&self, key: &str) -> Field<T> {
+        match self.values.get(key) {
+            None => Field::Missing,
+            Some(None) => Field::Invalid,
+            Some(Some(serde_json::Value::Null)) => Field::Set(T::default()),
+            Some(Some(v)) => T::deserialize(v).map_or(Field::Invalid, Field::Set),
+        }
+    }
+
+    /// A value, or `T::default()` when missing or invalid (most of BuildKit's getters).
+    fn get<T: DeserializeOwned + Default>(&self, key: &str) -> T {
+        match self.field(key) {
+            Field::Set(v) => v,
+            Field::Missing | Field::Invalid => T::default(),
+        }
+    }
+
+    fn size(&self) -> i64 {
+        match self.field(key::SIZE) {
+            Field::Set(v) => v,
+            Field::Missing | Field::Invalid => SIZE_UNKNOWN,
+        }
+    }
+
+    /// The snapshot key: `cache.snapshot`, the record id when unset, empty when invalid.
+    fn snapshot_id(&self) -> String {
+        match self.field(key::SNAPSHOT) {
+            Field::Set(v) => v,
+            Field::Missing => self.id.clone(),
+            Field::Invalid => String::new(),
+        }
+    }
+
+    /// `(UsageCount, LastUsedAt in ns)` as BuildKit's `getLastUsed`.
+    fn last_used(&self) -> (i64, Option<i64>) {
+        let Field::Set(count) = self.field::<i64>(key::USAGE_COUNT) else {
+            return (0, None);
+        };
+        match self.field::<i64>(key::LAST_USED_AT) {
+            Field::Set(ns) if ns != 0 => (count, Some(ns)),
+            _ => (count, None),
+        }
+    }
+}
+
+/// Decodes every record bucket of `_main`. A record with a value that is not valid JSON is
+/// reported and left out (dockerd would refuse to load the whole build cache).
+fn load_items(db: &Db, path: &Path, problems: &mut Vec<Problem>) -> Vec<Item> {
+    let Some(main) = db.root().bucket(MAIN_BUCKET) else {
+        return Vec::new();
+    };
+    let mut items = Vec::new();
+    for (name, entry) in main.iter() {
+        let Some(bucket) = entry.as_bucket() else {
+            continue;
+        };
+        let id = String::from_utf8_lossy(name).into_owned();
+        match decode_item(&id, bucket) {
+            Ok(item) => items.push(item),
+            Err(detail) => problems.push(Problem::new(
+                path,
+                ProblemKind::InvalidJson,
+                format!("record {id}: {detail}; record skipped"),
+            )),
+        }
+    }
+    items
+}
+
+fn decode_item(id: &str, bucket: &Bucket) -> Result<Item, String> {
+    let mut values = HashMap::new();
+    for (k, entry) in bucket.iter() {
+        // Nested buckets and empty values are skipped, as BuildKit's ForEach does.
+        let Some(raw) = entry.as_value().filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let key = String::from_utf8_lossy(k).into_owned();
+        let wrapped: Wrapped =
+            serde_json::from_slice(raw).map_err(|e| format!("value of {key}: {e}"))?;
+        values.insert(key, wrapped.value);
+    }
+    Ok(Item {
+        id: id.to_owned(),
+        values,
+    })
+}
+
+/// The records as BuildKit's cache manager loads them: parents and twins resolved, the
+/// records it would drop left out.
+struct Graph {
+    /// Per item: its loaded form, or `None` when dockerd would drop it.
+    nodes: Vec<Option<Node>>,
+    /// Per item: how many loaded records hold it (its children, twins included).
+    refs: Vec<i64>,
+}
+
+/// A loaded record (BuildKit's `cacheRecord`).
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    mutable: bool,
+    /// The item this record holds as parent.
+    parent: Option<usize>,
+    /// For an immutable twin: its mutable record.
+    equal_mutable: Option<usize>,
+    /// For a mutable record: its immutable twin.
+    equal_immutable: Option<usize>,
+}
+
+/// Loading state of an item, to resolve parents once and notice cycles.
+#[derive(Clone, Copy)]
+enum State {
+    Pending,
+    Loading,
+    Loaded,
+    Dropped,
+}
+
+impl Graph {
+    fn build(items: &[Item], path: &Path, problems: &mut Vec<Problem>) -> Graph {
+        let index: HashMap<&str, usize> = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| (it.id.as_str(), i))
+            .collect();
+        let mut loader = Loader {
+            items,
+            index: &index,
+            path,
+            problems,
+            state: vec![State::Pending; items.len()],
+            nodes: vec![None; items.len()],
+        };
+        for i in 0..items.len() {
+            loader.load(i);
+        }
+        let nodes = loader.nodes;
+        let mut refs = vec![0; items.len()];
+        for node in nodes.iter().flatten() {
+            if let Some(p) = node.parent {
+                refs[p] += 1;
+            }
+        }
+        Graph { nodes, refs }
+    }
+}
+
+struct Loader<'a> {
+    items: &'a [Item],
+    index: &'a HashMap<&'a str, usize>,
+    path: &'a Path,
+    problems: &'a mut Vec<Problem>,
+    state: Vec<State>,
+    nodes: Vec<Option<Node>>,
+}
+
+impl Loader<'_> {
+    /// Loads item `i` as `getRecord` does, or drops it. Iterative over the parent chain, so
+    /// a long or looping chain cannot exhaust the stack.
+    fn load(&mut self, i: usize) {
+        // Walk down to the first item whose fate is known, then settle the chain upwards.
+        let mut chain = Vec::new();
+        let mut at = i;
+        let outcome = loop {
+            match self.state[at] {
+                State::Loaded => break true,
+                State::Dropped => break false,
+                State::Loading => {
+                    self.problem(
+                        at,
+                        ProblemKind::Cycle,
+                        "its parent chain loops back to itself; dockerd cannot load it",
+                    );
+                    break false;
+                }
+                State::Pending => {}
+            }
+            self.state[at] = State::Loading;
+            chain.push(at);
+            match self.dependency(at) {
+                Ok(Some(next)) => at = next,
+                Ok(None) => break true,
+                Err(detail) => {
+                    // `at` itself fails; nothing below it to settle.
+                    chain.pop();
+                    self.drop_item(at, Some(detail));
+                    break false;
+                }
+            }
+        };
+        let mut ok = outcome;
+        while let Some(j) = chain.pop() {
+            if ok {
+                self.settle(j);
+            } else {
+                let dep = self
+                    .dependency(j)
+                    .ok()
+                    .flatten()
+                    .map(|d| self.items[d].id.clone())
+                    .unwrap_or_default();
+                self.drop_item(
+                    j,
+                    Some(format!(
+                        "record {dep} it depends on cannot be loaded; dockerd drops this record \
+                         when it starts"
+                    )),
+                );
+            }
+            ok = ok && matches!(self.state[j], State::Loaded);
+        }
+    }
+
+    /// The item that `i` needs loaded first (its mutable twin, else its parent), or why it
+    /// cannot be loaded.
+    fn dependency(&self, i: usize) -> Result<Option<usize>, String> {
+        let item = &self.items[i];
+        let equal_mutable: String = item.get(key::EQUAL_MUTABLE);
+        if !equal_mutable.is_empty() {
+            return self
+                .index
+                .get(equal_mutable.as_str())
+                .map(|&m| Some(m))
+                .ok_or_else(|| {
+                    format!(
+                        "its mutable twin {equal_mutable} does not exist; dockerd drops this \
+                         record when it starts"
+                    )
+                });
+        }
+        let parent: String = item.get(key::PARENT);
+        if parent.is_empty() {
+            return Ok(None);
+        }
+        self.index
+            .get(parent.as_str())
+            .map(|&p| Some(p))
+            .ok_or_else(|| {
+                format!(
+                    "its parent {parent} does not exist; dockerd drops this record when it starts"
+                )
+            })
+    }
+
+    /// Builds the node of item `i`, whose dependency is loaded.
+    fn settle(&mut self, i: usize) {
+        let item = &self.items[i];
+        let dep = self.dependency(i).ok().flatten();
+        let equal_mutable: String = item.get(key::EQUAL_MUTABLE);
+        let node = if !equal_mutable.is_empty() {
+            // An immutable twin: it holds its mutable record's parent.
+            let m = dep.unwrap_or(i);
+            let parent = self.nodes[m].and_then(|n| n.parent);
+            if let Some(mn) = self.nodes[m].as_mut() {
+                mn.equal_immutable = Some(i);
+            }
+            Node {
+                mutable: false,
+                parent,
+                equal_mutable: Some(m),
+                equal_immutable: None,
+            }
+        } else {
+            if item.get::<bool>(key::DELETED) {
+                self.drop_item(i, None);
+                return;
+            }
+            Node {
+                mutable: !item.get::<bool>(key::COMMITTED),
+                parent: dep,
+                equal_mutable: None,
+                equal_immutable: None,
+            }
+        };
+        self.nodes[i] = Some(node);
+        self.state[i] = State::Loaded;
+    }
+
+    fn drop_item(&mut self, i: usize, detail: Option<String>) {
+        self.state[i] = State::Dropped;
+        self.nodes[i] = None;
+        if let Some(detail) = detail {
+            self.problem(i, ProblemKind::DanglingReference, &detail);
+        }
+    }
+
+    fn problem(&mut self, i: usize, kind: ProblemKind, detail: &str) {
+        let id = &self.items[i].id;
+        self.problems.push(Problem::new(
+            self.path,
+            kind,
+            format!("record {id}: {detail}"),
+        ));
+    }
+}
+
+/// The files, besides `metadata_v2.db`, that sizing and sharing need.
+struct Store<'a> {
+    root: &'a Path,
+    buildkit: &'a Path,
+    md_path: &'a Path,
+    snapshots: Option<&'a Bucket>,
+    snapshots_path: &'a Path,
+    /// The storage driver whose `image/<driver>/` holds the layer and image stores.
+    driver: Option<String>,
+}
+
+/// How a listed record's size is to be found.
+enum Sizing {
+    Known(i64, SizeSource),
+    /// Sum the blob's size (if any) with the snapshot's usage (if `snapshot` is set).
+    Compute {
+        snapshot: Option<String>,
+        blob: String,
+    },
+}
+
+impl Store<'_> {
+    fn records(
+        &self,
+        items: &[Item],
+        graph: &Graph,
+        problems: &mut Vec<Problem>,
+    ) -> Vec<BuildCacheRecord> {
+        // DiskUsage: skip the twin that stands for data listed under its mutable record.
+        let listed: Vec<usize> = (0..items.len())
+            .filter(|&i| {
+                let Some(node) = graph.nodes[i] else {
+                    return false;
+                };
+                let twin_held = node.equal_immutable.is_some_and(|t| graph.refs[t] > 0);
+                let unheld_twin = node.equal_mutable.is_some() && graph.refs[i] == 0;
+                !(twin_held || unheld_twin)
+            })
+            .collect();
+        let in_use = in_use(&listed, graph);
+        let shared = self.shared(&listed, items, graph);
+
+        // Sizes: settle what the files say, then measure the remaining directories in one
+        // parallel walk.
+        let mut sizes = Vec::with_capacity(listed.len());
+        let mut to_measure: Vec<(usize, PathBuf)> = Vec::new();
+        for (n, &i) in listed.iter().enumerate() {
+            let sizing = self.sizing(i, items, graph);
+            let found = match sizing {
+                Sizing::Known(size, source) => Ok((size, source)),
+                Sizing::Compute { snapshot, blob } => {
+                    let blob_size = self.blob_size(&blob);
+                    match snapshot {
+                        None => Ok((blob_size, SizeSource::Rule)),
+                        Some(key) => match self.snapshot_usage(&key) {
+                            Ok(Usage::Known(s, source)) => {
+                                Ok((s.saturating_add(blob_size), source))
+                            }
+                            Ok(Usage::Measure(dir)) => {
+                                to_measure.push((n, dir));
+                                Ok((blob_size, SizeSource::Measured))
+                            }
+                            Err(p) => Err(p),
+                        },
+                    }
+                }
+            };
+            sizes.push(found.unwrap_or_else(|p| {
+                problems.push(p);
+                (0, SizeSource::Unknown)
+            }));
+        }
+        if !to_measure.is_empty() {
+            let dirs: Vec<PathBuf> = to_measure.iter().map(|(_, d)| d.clone()).collect();
+            let usages = walk::measure(&dirs, &walk::WalkOptions::default());
+            for ((n, dir), usage) in to_measure.iter().zip(usages) {
+                if usage.root_failed() {
+                    let why = usage.errors.first().map_or("unreadable", |e| &e.detail);
+                    problems.push(Problem::new(
+                        dir,
+                        ProblemKind::Missing,
+                        format!(
+                            "snapshot directory of build cache record {}: {why}; size 0",
+                            items[listed[*n]].id
+                        ),
+                    ));
+                    sizes[*n] = (0, SizeSource::Unknown);
+                    continue;
+                }
+                if !usage.errors.is_empty() {
+                    problems.push(Problem::new(
+                        dir,
+                        ProblemKind::WalkIncomplete,
+                        format!(
+                            "{} entries could not be read; the size counts the rest",
+                            usage.errors.len()
+                        ),
+                    ));
+                }
+                let bytes = i64::try_from(usage.files_apparent).unwrap_or(i64::MAX);
+                sizes[*n].0 = sizes[*n].0.saturating_add(bytes);
+            }
+        }
+
+        let mut records: Vec<(i64, BuildCacheRecord)> = listed
+            .iter()
+            .enumerate()
+            .map(|(n, &i)| {
+                let item = &items[i];
+                let node = graph.nodes[i].expect("listed records are loaded");
+                let (usage_count, last_used) = item.last_used();
+                let record_type: String = item.get(key::RECORD_TYPE);
+                // Records without a creation time sort first, like Go's zero time.
+                let created = match item.field::<i64>(key::CREATED_AT) {
+                    Field::Set(ns) => Some(ns),
+                    Field::Missing | Field::Invalid => None,
+                };
+                let record = BuildCacheRecord {
+                    id: item.id.clone(),
+                    parent: node.parent.map(|p| items[p].id.clone()).unwrap_or_default(),
+                    record_type: if record_type.is_empty() {
+                        RECORD_TYPE_REGULAR.to_owned()
+                    } else {
+                        record_type
+                    },
+                    description: item.get(key::DESCRIPTION),
+                    in_use: in_use[n],
+                    shared: shared[n],
+                    size: sizes[n].0,
+                    created_at: created.map_or_else(|| GO_ZERO_TIME.to_owned(), go_time),
+                    last_used_at: last_used.map(go_time),
+                    usage_count,
+                    size_source: sizes[n].1,
+                };
+                (created.unwrap_or(i64::MIN), record)
+            })
+            .collect();
+        records.sort_by(|(ta, a), (tb, b)| ta.cmp(tb).then_with(|| a.id.cmp(&b.id)));
+        records.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Decides how the size of listed item `i` is found (`DiskUsage` then `cacheRecord.Size`).
+    fn sizing(&self, i: usize, items: &[Item], graph: &Graph) -> Sizing {
+        let item = &items[i];
+        let node = graph.nodes[i].expect("listed records are loaded");
+        if node.mutable && graph.refs[i] > 0 {
+            // "size can not be determined because it is changing"
+            return Sizing::Known(0, SizeSource::Rule);
+        }
+        let recorded = item.size();
+        if recorded != SIZE_UNKNOWN {
+            return Sizing::Known(recorded, SizeSource::Recorded);
+        }
+        // The record that gets sized: a mutable record's twin (a fresh one when it has none,
+        // which BuildKit creates on the spot), else the record itself.
+        let (sized, mutable_item) = if node.mutable {
+            (node.equal_immutable, Some(i))
+        } else {
+            (Some(i), node.equal_mutable)
+        };
+        let sized = sized.map(|s| &items[s]);
+        if let Some(s) = sized {
+            let size = s.size();
+            if size != SIZE_UNKNOWN {
+                return Sizing::Known(size, SizeSource::Recorded);
+            }
+        }
+        let snapshot = match mutable_item {
+            Some(m) => items[m].snapshot_id(),
+            None => item.snapshot_id(),
+        };
+        let blob_only = sized.is_some_and(|s| s.get::<bool>(key::BLOB_ONLY));
+        Sizing::Compute {
+            snapshot: (!blob_only).then_some(snapshot),
+            blob: sized.map(|s| s.get(key::BLOB)).unwrap_or_default(),
+        }
+    }
+
+    /// Size of a content blob named by digest, 0 when absent (as BuildKit ignores it).
+    fn blob_size(&self, digest: &str) -> i64 {
+        let Some(hex) = digest.strip_prefix("sha256:") else {
+            return 0;
+        };
+        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return 0;
+        }
+        std::fs::symlink_metadata(self.buildkit.join(CONTENT_BLOBS).join(hex))
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map_or(0, |m| i64::try_from(m.len()).unwrap_or(i64::MAX))
+    }
+
+    /// The snapshot bucket of `key` in `snapshots.db`.
+    fn snapshot(&self, key: &str) -> Option<&Bucket> {
+        self.snapshots.and_then(|s| s.bucket(key))
+    }
+
+    fn snapshot_text(&self, key: &str, field: &str) -> Option<String> {
+        self.snapshot(key)
+            .and_then(|b| b.get(field))
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The chain id of the image layer snapshot `key` became, if any.
+    fn snapshot_chain(&self, key: &str) -> Option<String> {
+        if key.starts_with("sha256:") {
+            return Some(key.to_owned());
+        }
+        self.snapshot_text(key, snapshot_key::CHAIN_ID)
+    }
+
+    /// moby's `snapshotter.Usage`.
+    fn snapshot_usage(&self, key: &str) -> Result<Usage, Problem> {
+        if let Some(chain) = self.snapshot_chain(key) {
+            let size_path = self
+                .layer_dir(&chain)
+                .map(|d| d.join(layout::LAYER_SIZE))
+                .ok_or_else(|| {
+                    Problem::new(
+                        self.snapshots_path,
+                        ProblemKind::DanglingReference,
+                        format!("snapshot {key}: layer {chain} is not in the layer store; size 0"),
+                    )
+                })?;
+            let text = fsread::read_text(&size_path)?;
+            return text
+                .parse::<i64>()
+                .map(|s| Usage::Known(s, SizeSource::Layer))
+                .map_err(|_| {
+                    Problem::new(
+                        &size_path,
+                        ProblemKind::InvalidValue,
+                        format!("layer size {text:?} is not a number; size 0"),
+                    )
+                });
+        }
+        if let Some(text) = self.snapshot_text(key, snapshot_key::SIZE) {
+            return text
+                .parse::<i64>()
+                .map(|s| Usage::Known(s, SizeSource::Snapshots))
+                .map_err(|_| {
+                    Problem::new(
+                        self.snapshots_path,
+                        ProblemKind::InvalidValue,
+                        format!("snapshot {key}: size {text:?} is not a number; size 0"),
+                    )
+                });
+        }
+        // The driver's id: the key the snapshot was prepared under, if it was committed.
+        let id = self
+            .snapshot_text(key, snapshot_key::COMMITTED)
+            .unwrap_or_else(|| key.to_owned());
+        if id.is_empty() || (self.snapshots.is_some() && self.snapshot(&id).is_none()) {
+            return Err(Problem::new(
+                self.snapshots_path,
+                ProblemKind::DanglingReference,
+                format!("snapshot {key:?} of a build cache record does not exist; size 0"),
+            ));
+        }
+        match self.driver.as_deref() {
+            Some(layout::OVERLAY2_DIR) | None => {
+                if id.contains('/') || id == "." || id == ".." {
+                    return Err(Problem::new(
+                        self.snapshots_path,
+                        ProblemKind::InvalidValue,
+                        format!("snapshot {key}: driver id {id:?} is not a directory name"),
+                    ));
+                }
+                Ok(Usage::Measure(
+                    self.root
+                        .join(layout::OVERLAY2_DIR)
+                        .join(id)
+                        .join(layout::OVERLAY2_DIFF),
+                ))
+            }
+            Some(other) => Err(Problem::new(
+                self.md_path,
+                ProblemKind::Unreadable,
+                format!(
+                    "snapshot {key}: sizing build cache on the {other} driver is not supported; \
+                     size 0"
+                ),
+            )),
+        }
+    }
+
+    /// `image/<driver>/layerdb/sha256/<hex>` of a chain id, when that layer exists.
+    fn layer_dir(&self, chain: &str) -> Option<PathBuf> {
+        let hex = chain.strip_prefix("sha256:")?;
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let dir = self
+            .root
+            .join(layout::IMAGE_DIR)
+            .join(self.driver.as_deref()?)
+            .join(layout::LAYERDB_SHA256)
+            .join(hex);
+        dir.is_dir().then_some(dir)
+    }
+
+    /// The diff ids of a layer and all below it, bottom first (`None` when a layer of the
+    /// chain is missing or unreadable: the layer store would not have it).
+    fn diff_ids(&self, chain: &str) -> Option<Vec<String>> {
+        let mut ids = Vec::new();
+        let mut at = chain.to_owned();
+        // A chain is as long as an image is tall; a longer one loops.
+        for _ in 0..4096 {
+            let dir = self.layer_dir(&at)?;
+            ids.push(fsread::read_text(&dir.join(layout::LAYER_DIFF)).ok()?);
+            match fsread::read_text(&dir.join(layout::LAYER_PARENT)) {
+                Ok(parent) if !parent.is_empty() => at = parent,
+                _ => {
+                    ids.reverse();
+                    return Some(ids);
+                }
+            }
+        }
+        None
+    }
+
+    /// moby's `imagerefchecker` over the listed records, then BuildKit's `markShared`.
+    fn shared(&self, listed: &[usize], items: &[Item], graph: &Graph) -> Vec<bool> {
+        let position: HashMap<usize, usize> =
+            listed.iter().enumerate().map(|(n, &i)| (i, n)).collect();
+        let mut shared = vec![false; listed.len()];
+        let mut images: Option<Vec<Vec<String>>> = None;
+        for (n, &i) in listed.iter().enumerate() {
+            if shared[n] {
+                continue;
+            }
+            // The checker looks the record id up as a snapshot key.
+            let Some(chain) = self.snapshot_chain(&items[i].id) else {
+                continue;
+            };
+            let Some(ids) = self.diff_ids(&chain) else {
+                continue;
+            };
+            let images = images.get_or_insert_with(|| self.image_diff_ids());
+            if !images.iter().any(|img| img.starts_with(&ids)) {
+                continue;
+            }
+            // Mark it and its listed ancestors.
+            let mut at = Some(i);
+            let mut steps = 0;
+            while let Some(a) = at {
+                let Some(&m) = position.get(&a) else { break };
+                shared[m] = true;
+                steps += 1;
+                if steps > listed.len() {
+                    break;
+                }
+                at = graph.nodes[a].and_then(|node| node.parent);
+            }
+        }
+        shared
+    }
+
+    /// `rootfs.diff_ids` of every image config in the image store.
+    fn image_diff_ids(&self) -> Vec<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Config {
+            rootfs: Option<RootFs>,
+        }
+        #[derive(Deserialize)]
+        struct RootFs {
+            #[serde(default)]
+            diff_ids: Vec<String>,
+        }
+        let Some(driver) = self.driver.as_deref() else {
+            return Vec::new();
+        };
+        let dir = self
+            .root
+            .join(layout::IMAGE_DIR)
+            .join(driver)
+            .join(layout::IMAGEDB_CONTENT);
+        let Ok(entries) = fsread::read_dir(&dir) else {
+            return Vec::new();
+        };
+        // Unreadable configs are the image graph's to report; here they share nothing.
+        entries
+            .iter()
+            .filter(|e| !e.is_dir)
+            .filter_map(|e| fsread::read_json::<Config>(&dir.join(&e.name)).ok())
+            .filter_map(|c| c.rootfs.map(|r| r.diff_ids))
+            .collect()
+    }
+}
+
+/// What moby's snapshotter answers for a snapshot's usage.
+enum Usage {
+    Known(i64, SizeSource),
+    /// Not stored anywhere: measure this `diff/` directory.
+    Measure(PathBuf),
+}
+
+/// `InUse` per listed record: BuildKit's release cascade in `DiskUsage`. Each loaded record
+/// holds its parent; a listed record nobody holds releases its parent (twice for a mutable
+/// record with a twin, which holds the same parent); what is still held at the end is in use.
+fn in_use(listed: &[usize], graph: &Graph) -> Vec<bool> {
+    let mut refs: HashMap<usize, i64> = listed.iter().map(|&i| (i, graph.refs[i])).collect();
+    let mut released = vec![false; graph.nodes.len()];
+    let mut rescan: Vec<usize> = listed.iter().rev().copied().collect();
+    // A record releases its parent once, when its count is exactly 0 (as in BuildKit, a count
+    // that jumps past 0 never releases), so the loop ends after at most one push per release.
+    while let Some(i) = rescan.pop() {
+        let Some(node) = graph.nodes[i] else { continue };
+        let (Some(parent), Some(0)) = (node.parent, refs.get(&i).copied()) else {
+            continue;
+        };
+        if released[i] {
+            continue;
+        }
+        released[i] = true;
+        if let Some(r) = refs.get_mut(&parent) {
+            *r -= if node.equal_immutable.is_some() { 2 } else { 1 };
+            rescan.push(parent);
+        }
+    }
+    listed
+        .iter()
+        .map(|i| refs.get(i).is_some_and(|&r| r > 0))
+        .collect()
+}
+
+/// Formats Unix nanoseconds as Go's `time.Time` JSON (RFC 3339, nanoseconds with trailing
+/// zeros trimmed), in UTC.
+fn go_time(ns: i64) -> String {
+    let secs = ns.div_euclid(1_000_000_000);
+    let nanos = ns.rem_euclid(1_000_000_000) as u32;
+    let Some(t) = chrono::DateTime::from_timestamp(secs, nanos) else {
+        return GO_ZERO_TIME.to_owned();
+    };
+    let mut text = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    if nanos != 0 {
+        let fraction = format!("{nanos:09}");
+        text.push('.');
+        text.push_str(fraction.trim_end_matches('0'));
+    }
+    text.push('Z');
+    text
+}
+
+/// The storage driver whose image store dockerd used: the one directory under `image/`
+/// that has a layer store (overlay2 when several do).
+fn image_driver(root: &Path) -> Option<String> {
+    let entries = fsread::read_dir(&root.join(layout::IMAGE_DIR)).ok()?;
+    let names: Vec<String> = entries
+        .iter()
+        .filter(|e| e.is_dir)
+        .filter_map(|e| e.name.to_str().map(str::to_owned))
+        .filter(|n| {
+            root.join(layout::IMAGE_DIR)
+                .join(n)
+                .join(layout::LAYERDB_SHA256)
+                .is_dir()
+        })
+        .collect();
+    names
+        .iter()
+        .find(|n| n.as_str() == layout::OVERLAY2_DIR)
+        .or_else(|| names.first())
+        .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bolt::testing::{write, Layout, TestBucket};
+    use serde_json::{json, Value};
+
+    const T0: i64 = 1_795_396_085_034_591_955;
+
+    /// A data root planted in a temporary directory.
+    struct Root {
+        dir: tempfile::TempDir,
+    }
+
+    fn chain(n: u8) -> String {
+        format!("sha256:{}", format!("{n:02x}").repeat(32))
+    }
+
+    impl Root {
+        fn new() -> Self {
+            Root {
+                dir: tempfile::tempdir().unwrap(),
+            }
+        }
+
+        fn path(&self) -> &Path {
+            self.dir.path()
+        }
+
+        fn file(&self, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+            let path = self.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, bytes).unwrap();
+            path
+        }
+
+        /// `buildkit/metadata_v2.db` with these records (key -> JSON value, wrapped).
+        fn records(&self, records: &[(&str, Vec<(&str, Value)>)]) {
+            let mut main = TestBucket::new();
+            for (id, values) in records {
+                let mut b = TestBucket::inline();
+                for (k, v) in values {
+                    b = b.value(k, json!({ "value": v }).to_string());
+                }
+                main = main.bucket(id, b);
+            }
+            let db = write(
+                &TestBucket::new().bucket(MAIN_BUCKET, main),
+                &Layout::default(),
+            );
+            self.file("buildkit/metadata_v2.db", db);
+        }
+
+        /// `buildkit/snapshots.db` with these buckets (key -> text).
+        fn snapshots(&self, buckets: &[(&str, Vec<(&str, &str)>)]) {
+            let mut root = TestBucket::new();
+            for (key, values) in buckets {
+                let mut b = TestBucket::inline();
+                for (k, v) in values {
+                    b = b.value(k, v);
+                }
+                root = root.bucket(key, b);
+            }
+            self.file("buildkit/snapshots.db", write(&root, &Layout::default()));
+        }
+
+        fn layer(&self, chain_id: &str, diff: &str, parent: Option<&str>, size: &str) {
+            let dir = format!("image/overlay2/layerdb/sha256/{}", &chain_id[7..]);
+            self.file(&format!("{dir}/diff"), diff);
+            self.file(&format!("{dir}/size"), size);
+            if let Some(p) = parent {
+                self.file(&format!("{dir}/parent"), p);
+            }
+        }
+
+        fn image(&self, name: &str, diff_ids: &[&str]) {
+            let config = json!({ "rootfs": { "type": "layers", "diff_ids": diff_ids } });
+            self.file(
+                &format!("image/overlay2/imagedb/content/sha256/{name}"),
+                config.to_string(),
+            );
+        }
+    }
+
+    fn committed(extra: Vec<(&'static str, Value)>) -> Vec<(&'static str, Value)> {
+        let mut v = vec![
+            (key::COMMITTED, json!(true)),
+            (key::CREATED_AT, json!(T0)),
+            (key::SIZE, json!(-1)),
+        ];
+        v.extend(extra);
+        v
+    }
+
+    fn by_id<'a>(cache: &'a BuildCache, id: &str) -> &'a BuildCacheRecord {
+        cache
+            .records
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("{id} not listed: {:#?}", cache.records))
+    }
+
+    fn ids(cache: &BuildCache) -> Vec<&str> {
+        cache.records.iter().map(|r| r.id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_root_without_build_cache_has_none() {
+        let root = Root::new();
+        assert_eq!(read(root.path()), BuildCache::default());
+        std::fs::create_dir(root.path().join("buildkit")).unwrap();
+        assert_eq!(read(root.path()), BuildCache::default());
+        root.file("buildkit/metadata.db", b"old");
+        let cache = read(root.path());
+        assert!(cache.records.is_empty());
+        assert_eq!(cache.problems.len(), 1);
+        assert_eq!(cache.problems[0].kind, ProblemKind::Missing);
+    }
+
+    #[test]
+    fn a_damaged_database_is_one_problem_naming_it() {
+        let root = Root::new();
+        let path = root.file("buildkit/metadata_v2.db", vec![0u8; 8192]);
+        let cache = read(root.path());
+        assert!(cache.records.is_empty());
+        assert_eq!(cache.problems.len(), 1);
+        assert_eq!(cache.problems[0].kind, ProblemKind::InvalidDatabase);
+        assert_eq!(cache.problems[0].path, path);
+    }
+
+    #[test]
+    fn reports_fields_as_docker_does() {
+        let root = Root::new();
+        root.records(&[
+            (
+                "rec1",
+                vec![
+                    (key::COMMITTED, json!(true)),
+                    (key::CREATED_AT, json!(T0)),
+                    (key::LAST_USED_AT, json!(1_795_396_085_562_007_710_i64)),
+                    (key::USAGE_COUNT, json!(3)),
+                    (key::DESCRIPTION, json!("mount / from exec /bin/sh -c true")),
+                    (key::SIZE, json!(123)),
+                ],
+            ),
+            (
+                "rec2",
+                vec![
+                    (key::PARENT, json!("rec1")),
+                    (key::RECORD_TYPE, json!("exec.cachemount")),
+                    (key::SIZE, json!(7)),
+                    // Go reads a count without a time as "never used".
+                    (key::LAST_USED_AT, json!(T0)),
+                ],
+            ),
+        ]);
+        let cache = read(root.path());
+        assert_eq!(cache.problems, []);
+        // No creation time sorts first, as Go's zero time.
+        assert_eq!(ids(&cache), ["rec2", "rec1"]);
+        assert_eq!(
+            serde_json::to_value(&cache.records).unwrap(),
+            json!([
+                {
+                    "ID": "rec2", "Parent": "rec1", "Type": "exec.cachemount",
+                    "Description": "", "InUse": false, "Shared": false, "Size": 7,
+                    "CreatedAt": "0001-01-01T00:00:00Z", "LastUsedAt": null, "UsageCount": 0
+                },
+                {
+                    "ID": "rec1", "Parent": "", "Type": "regular",
+                    "Description": "mount / from exec /bin/sh -c true", "InUse": false,
+                    "Shared": false, "Size": 123, "CreatedAt": "2026-11-23T01:08:05.034591955Z",
+                    "LastUsedAt": "2026-11-23T01:08:05.56200771Z", "UsageCount": 3
+                }
+            ])
+        );
+        // Docker's field order.
+        let text = serde_json::to_string(&cache.records[1]).unwrap();
+        let order = [
+            "ID",
+            "Parent",
+            "Type",
+            "Description",
+            "InUse",
+            "Shared",
+            "Size",
+            "CreatedAt",
+            "LastUsedAt",
+            "UsageCount",
+        ];
+        let at: Vec<usize> = order
+            .iter()
+            .map(|f| text.find(&format!("\"{f}\"")).unwrap())
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+        assert_eq!(cache.builder_size(), 130);
+        assert_eq!(cache.records[1].size_source, SizeSource::Recorded);
+    }
+
+    #[test]
+    fn formats_times_as_go_does() {
+        assert_eq!(go_time(T0), "2026-11-23T01:08:05.034591955Z");
+        assert_eq!(go_time(1_795_396_085_500_000_000), "2026-11-23T01:08:05.5Z");
+        assert_eq!(go_time(1_795_396_085_000_000_000), "2026-11-23T01:08:05Z");
+        assert_eq!(go_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(go_time(-1), "1969-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn hides_twins_and_records_dockerd_would_drop() {
+        let root = Root::new();
+        root.records(&[
+            // A mutable cache mount and its immutable twin: the mutable one is listed, with
+            // its own type and counters and the twin's size.
+            (
+                "mut",
+                vec![
+                    (key::RECORD_TYPE, json!("exec.cachemount")),
+                    (key::CREATED_AT, json!(T0 + 1)),
+                    (key::USAGE_COUNT, json!(2)),
+                ],
+            ),
+            (
+                "twin",
+                committed(vec![
+                    (key::EQUAL_MUTABLE, json!("mut")),
+                    (key::SIZE, json!(7000)),
+                ]),
+            ),
+            // A twin that another record builds on is listed instead of its mutable record.
+            (
+                "mut3",
+                vec![
+                    (key::CREATED_AT, json!(T0 + 2)),
+                    (key::RECORD_TYPE, json!("source.local")),
+                ],
+            ),
+            (
+                "twin3",
+                committed(vec![
+                    (key::EQUAL_MUTABLE, json!("mut3")),
+                    (key::SIZE, json!(5)),
+                ]),
+            ),
+            (
+                "child3",
+                committed(vec![(key::PARENT, json!("twin3")), (key::SIZE, json!(1))]),
+            ),
+            // Cleared equalMutable (an empty value) means no twin.
+            (
+                "plain",
+                committed(vec![
+                    (key::EQUAL_MUTABLE, Value::Null),
+                    (key::SIZE, json!(2)),
+                ]),
+            ),
+            (
+                "deleted",
+                committed(vec![(key::DELETED, json!(true)), (key::SIZE, json!(9))]),
+            ),
+            (
+                "orphan",
+                committed(vec![(key::PARENT, json!("gone")), (key::SIZE, json!(9))]),
+            ),
+            (
+                "orphanchild",
+                committed(vec![(key::PARENT, json!("orphan")), (key::SIZE, json!(9))]),
+            ),
+            (
+                "badtwin",
+                committed(vec![
+                    (key::EQUAL_MUTABLE, json!("gone")),
+                    (key::SIZE, json!(9)),
+                ]),
+            ),
+            (
+                "cyc1",
+                committed(vec![(key::PARENT, json!("cyc2")), (key::SIZE, json!(9))]),
+            ),
+            (
+                "cyc2",
+                committed(vec![(key::PARENT, json!("cyc1")), (key::SIZE, json!(9))]),
+            ),
+        ]);
+        let cache = read(root.path());
+        let mut listed = ids(&cache);
+        listed.sort_unstable();
+        assert_eq!(listed, ["child3", "mut", "plain", "twin3"]);
+        let m = by_id(&cache, "mut");
+        assert_eq!(
+            (m.size, m.record_type.as_str(), m.usage_count),
+            (7000, "exec.cachemount", 2)
+        );
+        let t = by_id(&cache, "twin3");
+        assert_eq!((t.record_type.as_str(), t.size), ("regular", 5));
+        assert_eq!(by_id(&cache, "child3").parent, "twin3");
+        assert_eq!(cache.builder_size(), 7000 + 5 + 1 + 2);
+        assert!(cache.records.iter().all(|r| !r.in_use));
+
+        let mut kinds: Vec<(ProblemKind, String)> = cache
+            .problems
+            .iter()
+            .map(|p| (p.kind, p.detail.split(':').next().unwrap().to_owned()))
+            .collect();
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            [
+                (ProblemKind::DanglingReference, "record badtwin".to_owned()),
+                (ProblemKind::DanglingReference, "record cyc1".to_owned()),
+                (ProblemKind::DanglingReference, "record cyc2".to_owned()),
+                (ProblemKind::DanglingReference, "record orphan".to_owned()),
+                (
+                    ProblemKind::DanglingReference,
+                    "record orphanchild".to_owned()
+                ),
+                (ProblemKind::Cycle, "record cyc1".to_owned()),
+            ],
+            "{:#?}",
+            cache.problems
+        );
+        assert!(cache
+            .problems
+            .iter()
+            .all(|p| p.path.ends_with("buildkit/metadata_v2.db")));
+    }
+
+    #[test]
+    fn a_record_held_by_a_hidden_mutable_stays_in_use() {
+        // BuildKit's cascade: `base` is held by `mut` (hidden, its twin is in use by `child`)
+        // and by the twin; releasing the twin frees only one of the two holds.
+        let root = Root::new();
+        root.records(&[
+            ("base", committed(vec![(key::SIZE, json!(1))])),
+            ("mut", vec![(key::PARENT, json!("base"))]),
+            (
+                "twin",
+                committed(vec![
+                    (key::EQUAL_MUTABLE, json!("mut")),
+                    (key::SIZE, json!(1)),
+                ]),
+            ),
+            (
+                "child",
+                committed(vec![(key::PARENT, json!("twin")), (key::SIZE, json!(1))]),
+            ),
+        ]);
+        let cache = read(root.path());
+        assert_eq!(cache.problems, []);
+        let in_use: Vec<(&str, bool)> = cache
+            .records
+            .iter()
+            .map(|r| (r.id.as_str(), r.in_use))
+            .collect();
+        assert_eq!(in_use, [("base", true), ("child", false), ("twin", false)]);
+    }
+
+    #[test]
+    fn sizes_what_buildkit_has_not_sized_yet() {
+        let root = Root::new();
+        let blob = "ab".repeat(32);
+        root.records(&[
+            // Exported as an image layer: the layer's size.
+            ("layered", committed(vec![])),
+            // A size dockerd stored in snapshots.db.
+            ("stored", committed(vec![])),
+            // Committed under another driver id: that directory is measured.
+            ("comm", committed(vec![])),
+            // A mutable record never sized, without a twin: its own directory.
+            ("mutable", vec![(key::CREATED_AT, json!(T0))]),
+            // A mutable record that another record uses as parent: 0.
+            ("busy", vec![(key::CREATED_AT, json!(T0))]),
+            (
+                "onbusy",
+                committed(vec![(key::PARENT, json!("busy")), (key::SIZE, json!(1))]),
+            ),
+            // Blob-only: no snapshot, only the blob (when the content store has it).
+            (
+                "bloby",
+                committed(vec![
+                    (key::BLOB_ONLY, json!(true)),
+                    (key::BLOB, json!(format!("sha256:{blob}"))),
+                ]),
+            ),
+            ("blobless", committed(vec![(key::BLOB_ONLY, json!(true))])),
+            // Snapshot key given explicitly.
+            ("keyed", committed(vec![(key::SNAPSHOT, json!("other"))])),
+            // Problems: no snapshot at all; a layer that is gone; a directory that is gone.
+            ("nosnap", committed(vec![])),
+            ("nolayer", committed(vec![])),
+            ("nodir", committed(vec![])),
+        ]);
+        root.snapshots(&[
+            (
+                "layered",
+                vec![("chainid", chain(2).as_str()), ("committed", "prep1")],
+            ),
+            ("stored", vec![("parent", ""), ("size", "4567")]),
+            ("comm", vec![("committed", "prep2")]),
+            ("prep2", vec![("iscommitted", ""), ("parent", "")]),
+            ("mutable", vec![("parent", "")]),
+            ("other", vec![("size", "11")]),
+            ("nolayer", vec![("chainid", chain(9).as_str())]),
+            ("nodir", vec![("parent", "")]),
+        ]);
+        root.layer(&chain(2), "sha256:d2", None, "123006");
+        root.file(&format!("buildkit/content/blobs/sha256/{blob}"), [0u8; 33]);
+        // prep2: 10 + 3 (symlink "abc") + 5, the hard link counted once.
+        root.file("overlay2/prep2/diff/a", [1u8; 10]);
+        std::fs::hard_link(
+            root.path().join("overlay2/prep2/diff/a"),
+            root.path().join("overlay2/prep2/diff/a2"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("abc", root.path().join("overlay2/prep2/diff/l")).unwrap();
+        root.file("overlay2/prep2/diff/sub/dir/f", [2u8; 5]);
+        root.file("overlay2/mutable/diff/m", [3u8; 77]);
+        root.file("overlay2/busy/diff/m", [3u8; 99]);
+
+        let cache = read(root.path());
+        let size = |id| {
+            let r = by_id(&cache, id);
+            (r.size, r.size_source)
+        };
+        assert_eq!(size("layered"), (123_006, SizeSource::Layer));
+        assert_eq!(size("stored"), (4567, SizeSource::Snapshots));
+        assert_eq!(size("comm"), (18, SizeSource::Measured));
+        assert_eq!(size("mutable"), (77, SizeSource::Measured));
+        assert_eq!(size("busy"), (0, SizeSource::Rule));
+        assert_eq!(size("bloby"), (33, SizeSource::Rule));
+        assert_eq!(size("blobless"), (0, SizeSource::Rule));
+        assert_eq!(size("keyed"), (11, SizeSource::Snapshots));
+        assert_eq!(size("nosnap"), (0, SizeSource::Unknown));
+        assert_eq!(size("nolayer"), (0, SizeSource::Unknown));
+        assert_eq!(size("nodir"), (0, SizeSource::Unknown));
+        let mut problems: Vec<(ProblemKind, String)> = cache
+            .problems
+            .iter()
+            .map(|p| {
+                (
+                    p.kind,
+                    p.path.file_name().unwrap().to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        problems.sort();
+        assert_eq!(
+            problems,
+            [
+                (ProblemKind::Missing, "diff".to_owned()),
+                (ProblemKind::DanglingReference, "snapshots.db".to_owned()),
+                (ProblemKind::DanglingReference, "snapshots.db".to_owned()),
+            ],
+            "{:#?}",
+            cache.problems
+        );
+    }
+
+    #[test]
+    fn shares_records_whose_layers_images_use() {
+        let root = Root::new();
+        root.records(&[
+            ("base", committed(vec![(key::SIZE, json!(0))])),
+            (
+                "mid",
+                committed(vec![(key::PARENT, json!("base")), (key::SIZE, json!(5))]),
+            ),
+            (
+                "top",
+                committed(vec![(key::PARENT, json!("mid")), (key::SIZE, json!(6))]),
+            ),
+            (
+                "side",
+                committed(vec![(key::PARENT, json!("base")), (key::SIZE, json!(7))]),
+            ),
+            ("lone", committed(vec![(key::SIZE, json!(8))])),
+        ]);
+        // `mid` became layer chain(2) on top of chain(1); `top` became chain(3), whose image
+        // was removed; `lone` became a layer no image starts with.
+        root.snapshots(&[
+            ("mid", vec![("chainid", chain(2).as_str())]),
+            ("top", vec![("chainid", chain(3).as_str())]),
+            ("lone", vec![("chainid", chain(4).as_str())]),
+        ]);
+        root.layer(&chain(1), "sha256:d1", None, "1");
+        root.layer(&chain(2), "sha256:d2", Some(&chain(1)), "5");
+        root.layer(&chain(3), "sha256:d3", Some(&chain(2)), "6");
+        root.layer(&chain(4), "sha256:d4", Some(&chain(1)), "8");
+        root.image("img", &["sha256:d1", "sha256:d2", "sha256:d9"]);
+        let cache = read(root.path());
+        assert_eq!(cache.problems, []);
+        let shared: Vec<(&str, bool)> = cache
+            .records
+            .iter()
+            .map(|r| (r.id.as_str(), r.shared))
+            .collect();
+        assert_eq!(
+            shared,
+            [
+                ("base", true),
+                ("lone", false),
+                ("mid", true),
+                ("side", false),
+                ("top", false)
+            ]
+        );
+        // BuilderSize counts shared records too.
+        assert_eq!(cache.builder_size(), 26);
+    }
+
+    #[test]
+    fn a_record_with_invalid_json_is_skipped_and_reported() {
+        let root = Root::new();
+        let mut main = TestBucket::new();
+        main = main.bucket("bad", TestBucket::inline().value(key::SIZE, "{not json"));
+        main = main.bucket(
+            "odd",
+            TestBucket::inline()
+                .value(key::COMMITTED, r#"{"value":true}"#)
+                .value(key::SIZE, r#"{"value":3}"#)
+                // Wrong types read as Go's zero values.
+                .value(key::USAGE_COUNT, r#"{"value":"many"}"#)
+                .value(key::DESCRIPTION, r#"{"value":42}"#)
+                .value(key::CREATED_AT, r#"{"index":"x"}"#),
+        );
+        let db = write(
+            &TestBucket::new().bucket(MAIN_BUCKET, main),
+            &Layout::default(),
+        );
+        root.file("buildkit/metadata_v2.db", db);
+        let cache = read(root.path());
+        assert_eq!(ids(&cache), ["odd"]);
+        let odd = &cache.records[0];
+        assert_eq!((odd.usage_count, odd.description.as_str()), (0, ""));
+        assert_eq!(odd.created_at, GO_ZERO_TIME);
+        assert_eq!(cache.problems.len(), 1);
+        assert_eq!(cache.problems[0].kind, ProblemKind::InvalidJson);
+        assert!(cache.problems[0].detail.starts_with("record bad:"));
+    }
+
+    #[test]
+    fn reads_the_records_dockerd_wrote() {
+        // The metadata_v2.db of the bolt tests: dockerd 20.10.24 after three builds and one
+        // `GET /system/df`, which answered 17 records and BuilderSize 236100 (with `Shared`
+        // true where an image uses the layer; this root has no image store).
+        let root = Root::new();
+        let fixture = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/bolt/testdata/metadata_v2.db"
+        ));
+        std::fs::create_dir(root.path().join("buildkit")).unwrap();
+        std::fs::copy(fixture, root.path().join("buildkit/metadata_v2.db")).unwrap();
+        let cache = read(root.path());
+        assert_eq!(cache.problems, []);
+        assert_eq!(cache.records.len(), 17);
+        assert_eq!(cache.builder_size(), 236_100);
+        assert_eq!(
+            serde_json::to_value(by_id(&cache, "xiu68xihcp8e09y6575h54svb")).unwrap(),
+            json!({
+                "ID": "xiu68xihcp8e09y6575h54svb", "Parent": "wggygu95a9wj1dx0u9anl1xya",
+                "Type": "regular",
+                "Description": "mount / from exec /bin/sh -c mkdir -p /data && dd if=/dev/zero of=/data/one bs=1000 count=123 && echo hello > /data/hello",
+                "InUse": false, "Shared": false, "Size": 123006,
+                "CreatedAt": "2026-11-23T01:08:05.128036764Z",
+                "LastUsedAt": "2026-11-23T01:08:05.194900797Z", "UsageCount": 1
+            })
+        );
+        // A mutable record listed with its twin's size.
+        let stage = by_id(&cache, "tn0ispjbc4zt5gdr3sgvzpwh0");
+        assert_eq!(
+            (stage.size, stage.parent.as_str()),
+            (40968, "wggygu95a9wj1dx0u9anl1xya")
+        );
+        // The cache mount whose count that df raised from 1 to 2.
+        let mount = by_id(&cache, "mcmbim6t8wxmrpxefbiz7o5zk");
+        assert_eq!(
+            (mount.record_type.as_str(), mount.size, mount.usage_count),
+            ("exec.cachemount", 7000, 2)
+        );
+        assert_eq!(
+            mount.last_used_at.as_deref(),
+            Some("2026-11-23T01:08:08.361703202Z")
+        );
+        let base = by_id(&cache, "wggygu95a9wj1dx0u9anl1xya");
+        assert_eq!(
+            (base.size, base.usage_count, base.description.as_str()),
+            (0, 3, "from local ")
+        );
+    }
+}
