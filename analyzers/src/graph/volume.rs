@@ -2,7 +2,9 @@
 //!
 //! The local driver lists every directory under `volumes/` as a volume (moby
 //! `volume/local/local.go`); one created with mount options (`opts.json`, e.g. a tmpfs volume)
-//! keeps its data elsewhere, and Docker leaves it out of `system df`.
+//! keeps its data elsewhere, and Docker leaves it out of `system df`. Labels and options live
+//! in the volume store's BoltDB, `volumes/metadata.db` (bucket `volumes`, one JSON record
+//! `{Name, Driver, Labels, Options}` per volume), read without locking it.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -13,7 +15,7 @@ use serde::Deserialize;
 use super::layer::list_dirs;
 use crate::error::{Problem, ProblemKind};
 use crate::fsread;
-use crate::layout::{VOLUME_DATA, VOLUME_OPTS};
+use crate::layout::{VOLUMES_METADATA_DB, VOLUME_DATA, VOLUME_OPTS};
 
 /// A local volume.
 #[derive(Debug, Clone)]
@@ -28,6 +30,10 @@ pub struct Volume {
     pub options: BTreeMap<String, String>,
     /// Creation time as Docker reports it (the ctime of `volumes/<name>`), Unix seconds.
     pub created: Option<i64>,
+    /// Labels from `metadata.db` (`None` where it records null or nothing).
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Options from `metadata.db`, as the API reports them (`None` for null).
+    pub recorded_options: Option<BTreeMap<String, String>>,
 }
 
 impl Volume {
@@ -45,8 +51,55 @@ struct OptsJson {
     mount_device: String,
 }
 
+/// One record of `metadata.db`'s `volumes` bucket.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct VolumeRecord {
+    labels: Option<BTreeMap<String, String>>,
+    options: Option<BTreeMap<String, String>>,
+}
+
+/// The bucket of `metadata.db` that holds one record per volume.
+const VOLUMES_BUCKET: &str = "volumes";
+
+/// Reads `metadata.db`; an absent database means no records, a damaged one is reported.
+fn load_records(db_path: &Path, problems: &mut Vec<Problem>) -> BTreeMap<String, VolumeRecord> {
+    let mut out = BTreeMap::new();
+    if !db_path.exists() {
+        return out;
+    }
+    let db = match crate::bolt::Db::open(db_path) {
+        Ok(db) => db,
+        Err(p) => {
+            problems.push(p);
+            return out;
+        }
+    };
+    let Some(bucket) = db.root().bucket(VOLUMES_BUCKET) else {
+        return out;
+    };
+    for (key, entry) in bucket.iter() {
+        let Some(value) = entry.as_value() else {
+            continue;
+        };
+        let name = String::from_utf8_lossy(key).into_owned();
+        match serde_json::from_slice::<VolumeRecord>(value) {
+            Ok(r) => {
+                out.insert(name, r);
+            }
+            Err(e) => problems.push(Problem::new(
+                db_path,
+                ProblemKind::InvalidJson,
+                format!("record of volume {name:?}: {e}"),
+            )),
+        }
+    }
+    out
+}
+
 /// Loads every local volume under `volumes_dir`.
 pub fn load(volumes_dir: &Path, problems: &mut Vec<Problem>) -> Vec<Volume> {
+    let mut records = load_records(&volumes_dir.join(VOLUMES_METADATA_DB), problems);
     list_dirs(volumes_dir)
         .into_iter()
         .filter_map(|(name, dir)| {
@@ -66,7 +119,10 @@ pub fn load(volumes_dir: &Path, problems: &mut Vec<Problem>) -> Vec<Volume> {
                 }
             };
             let created = std::fs::symlink_metadata(&dir).ok().map(|m| m.ctime());
+            let record = records.remove(&name).unwrap_or_default();
             Some(Volume {
+                labels: record.labels,
+                recorded_options: record.options,
                 data: dir.join(VOLUME_DATA),
                 name,
                 dir,

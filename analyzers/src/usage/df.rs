@@ -150,14 +150,14 @@ pub struct VolumeDf {
     pub created_at: String,
     /// Always `local`.
     pub driver: String,
-    /// Labels (not recorded in the volume's directory; null).
+    /// Labels, from the volume store's database.
     pub labels: Option<BTreeMap<String, String>>,
     /// The `_data` path.
     pub mountpoint: PathBuf,
     /// The volume name.
     pub name: String,
-    /// Mount options (empty for the volumes df lists).
-    pub options: BTreeMap<String, String>,
+    /// Options as the volume store records them (none for the volumes df lists).
+    pub options: Option<BTreeMap<String, String>>,
     /// Always `local`.
     pub scope: String,
     /// Size and references.
@@ -226,10 +226,10 @@ pub fn compute(store: &Store, opts: &DfOptions) -> DfReport {
             VolumeDf {
                 created_at: v.created.map(rfc3339).unwrap_or_default(),
                 driver: "local".to_owned(),
-                labels: None,
+                labels: v.labels.clone(),
                 mountpoint: v.data.clone(),
                 name: v.name.clone(),
-                options: BTreeMap::new(),
+                options: v.recorded_options.clone(),
                 scope: "local".to_owned(),
                 usage_data: VolumeUsage {
                     size: docker_size(usage),
