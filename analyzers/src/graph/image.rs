@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::layer::{list_files, Layer};
+use super::layer::{list_entries, Layer};
 use crate::error::{Problem, ProblemKind};
 use crate::fsread;
 use crate::ids::{ChainId, DiffId, Digest, ImageId};
@@ -99,10 +99,17 @@ pub fn load(
 ) -> BTreeMap<ImageId, Image> {
     let content = image_dir.join(IMAGEDB_CONTENT);
     let metadata = image_dir.join(IMAGEDB_METADATA);
-    let raw: Vec<Result<Image, Problem>> = list_files(&content)
+    let raw: Vec<Result<Image, Problem>> = list_entries(&content)
         .into_par_iter()
-        .filter_map(|(name, path)| {
+        .filter_map(|(name, path, is_dir)| {
             let id = ImageId(Digest::from_hex(&name)?);
+            if is_dir {
+                return Some(Err(Problem::new(
+                    &path,
+                    ProblemKind::Unreadable,
+                    "image config is a directory, not a file",
+                )));
+            }
             Some(read_image(id, path, &metadata))
         })
         .collect();

@@ -271,12 +271,17 @@ impl ChainId {
     }
 }
 
-/// The regular files (and anything not a directory) in `dir` as `(name, path)`, sorted.
-pub(crate) fn list_files(dir: &Path) -> Vec<(String, PathBuf)> {
+/// Every entry of `dir` as `(name, path, is_dir)`, sorted; an absent `dir` gives none.
+pub(crate) fn list_entries(dir: &Path) -> Vec<(String, PathBuf, bool)> {
     fsread::read_dir(dir)
         .unwrap_or_default()
         .into_iter()
-        .filter(|e| !e.is_dir)
-        .map(|e| (e.name.to_string_lossy().into_owned(), dir.join(&e.name)))
+        .map(|e| {
+            (
+                e.name.to_string_lossy().into_owned(),
+                dir.join(&e.name),
+                e.is_dir,
+            )
+        })
         .collect()
 }

@@ -2,11 +2,11 @@
 //!
 //! The rules are dockerd's (moby `daemon/images/images.go`, `daemon/disk_usage.go`,
 //! `daemon/images/image.go` `GetContainerLayerSize`, `volume/service`):
-//! - images listed are the heads (images no other image names as parent); an untagged head
-//!   is `<none>:<none>`. `Size` is the sum of the recorded sizes of its layers; `SharedSize`
-//!   the sum of those of its layers that another listed image also uses.
-//! - `LayersSize` sums the recorded size of every layer used by an image that is tagged or has
-//!   no children (dockerd leaves out layers only held by untagged intermediate images).
+//! - images listed are those `docker images` lists: all but the untagged parents of other
+//!   images (the classic builder's intermediates); an untagged one listed is `<none>:<none>`.
+//!   `Size` is the sum of the recorded sizes of its layers; `SharedSize` the sum of those of
+//!   its layers that another listed image also uses.
+//! - `LayersSize` sums the recorded size of every distinct layer of a listed image.
 //! - a container's `SizeRw` is its writable layer measured as the driver does (overlay2: the
 //!   apparent size of `diff/`, hard links once; vfs: the naive diff against the init layer);
 //!   `SizeRootFs` adds its image's `Size`. A layer that cannot be measured gives -1.
@@ -371,19 +371,14 @@ fn image_size(store: &Store, img: &Image) -> i64 {
 }
 
 fn list_images(store: &Store) -> Vec<ImageDf> {
-    let parents = store.parents();
-    let heads: Vec<&Image> = store
-        .images
-        .values()
-        .filter(|i| !parents.contains(&i.id))
-        .collect();
+    let listed = listed_images(store);
     let mut layer_refs: HashMap<&ChainId, usize> = HashMap::new();
-    for img in &heads {
+    for img in &listed {
         for chain in &img.chain_ids {
             *layer_refs.entry(chain).or_default() += 1;
         }
     }
-    let mut rows: Vec<ImageDf> = heads
+    let mut rows: Vec<ImageDf> = listed
         .iter()
         .map(|img| {
             let size = image_size(store, img);
@@ -437,15 +432,25 @@ fn list_images(store: &Store) -> Vec<ImageDf> {
 /// Unix seconds of Go's zero `time.Time`, which Docker reports for a missing date.
 const GO_ZERO_UNIX: i64 = -62_135_596_800;
 
-/// dockerd's `LayersSize`: every layer of an image that is tagged or has no children.
-fn layers_size(store: &Store) -> i64 {
+/// The images `docker images` lists without `-a`: all but the untagged ones that are the
+/// parent of another image (the classic builder's intermediate images).
+fn listed_images(store: &Store) -> Vec<&Image> {
     let parents = store.parents();
+    store
+        .images
+        .values()
+        .filter(|img| {
+            let tagged = !img.repo_tags.is_empty() || !img.repo_digests.is_empty();
+            tagged || !parents.contains(&img.id)
+        })
+        .collect()
+}
+
+/// dockerd's `LayersSize`: every distinct layer of a listed image.
+fn layers_size(store: &Store) -> i64 {
     let mut used: std::collections::BTreeSet<&ChainId> = std::collections::BTreeSet::new();
-    for img in store.images.values() {
-        let tagged = !img.repo_tags.is_empty() || !img.repo_digests.is_empty();
-        if tagged || !parents.contains(&img.id) {
-            used.extend(img.chain_ids.iter());
-        }
+    for img in listed_images(store) {
+        used.extend(img.chain_ids.iter());
     }
     used.iter()
         .filter_map(|c| store.layers.get(*c))

@@ -1,0 +1,305 @@
+//! A real `dockerd` on a private, temporary data root.
+//!
+//! Each [`Dockerd`] has its own data root, exec root (so its own managed containerd), pidfile,
+//! unix socket, log and CLI config directory, all in one unique temporary directory; it never
+//! touches the host's `/var/lib/docker` or `/run/docker.sock`, and it has no network but
+//! loopback (`--bridge=none`, no iptables; containers run with `--network none`). Dropping it
+//! stops the daemon and unmounts whatever it left mounted, so a failing test leaves no daemon.
+
+use std::fmt;
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use super::cleanup::unmount_under;
+use super::run::run_with_timeout;
+use super::{DOCKERD, DOCKER_CLI};
+
+/// How long the daemon may take to answer `/_ping` after it starts.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a clean shutdown may take: dockerd's own shutdown timeout is 15 s, plus the stop
+/// timeouts of running containers (the fixture gives them 1 s).
+const STOP_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long one Docker CLI command may take (builds included).
+const CLI_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The storage drivers the tests run dockerd with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Driver {
+    /// `overlay2`, the default and the one strata completes first.
+    Overlay2,
+    /// `vfs`: every layer a full copy, no mounts.
+    Vfs,
+}
+
+impl Driver {
+    /// The name dockerd uses (`--storage-driver`, `image/<name>/`, `<root>/<name>/`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Driver::Overlay2 => "overlay2",
+            Driver::Vfs => "vfs",
+        }
+    }
+}
+
+impl fmt::Display for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A running (or stopped) dockerd and the temporary directory that holds everything of it.
+pub struct Dockerd {
+    /// `None` once handed over by [`Dockerd::into_dir`].
+    dir: Option<TempDir>,
+    work: PathBuf,
+    data_root: PathBuf,
+    socket: PathBuf,
+    driver: Driver,
+    child: Option<Child>,
+}
+
+impl Dockerd {
+    /// Starts dockerd with `driver` on a fresh, empty data root (`<tmp>/root`).
+    pub fn start(driver: Driver) -> Dockerd {
+        Self::start_on(driver, None)
+    }
+
+    /// Starts dockerd with `driver` on an existing data root (for instance a planted synthetic
+    /// store). The daemon writes to it: give it a copy.
+    pub fn start_with_root(driver: Driver, data_root: &Path) -> Dockerd {
+        Self::start_on(driver, Some(data_root.to_owned()))
+    }
+
+    fn start_on(driver: Driver, data_root: Option<PathBuf>) -> Dockerd {
+        let dir = tempfile::Builder::new()
+            .prefix("strata-it-dockerd-")
+            .tempdir()
+            .expect("creating the daemon's temporary directory");
+        let work = dir.path().to_owned();
+        let data_root = data_root.unwrap_or_else(|| work.join("root"));
+        for sub in [&data_root, &work.join("exec"), &work.join("cli")] {
+            fs::create_dir_all(sub).expect("creating the daemon's directories");
+        }
+        // An empty config file, so a host /etc/docker/daemon.json cannot change the daemon.
+        fs::write(work.join("daemon.json"), "{}\n").expect("writing daemon.json");
+        let log = fs::File::create(work.join("dockerd.log")).expect("creating dockerd.log");
+        let socket = work.join("docker.sock");
+        let child = Command::new(DOCKERD)
+            .arg("--config-file")
+            .arg(work.join("daemon.json"))
+            .arg("--data-root")
+            .arg(&data_root)
+            .arg("--exec-root")
+            .arg(work.join("exec"))
+            .arg("--pidfile")
+            .arg(work.join("dockerd.pid"))
+            .arg("--host")
+            .arg(format!("unix://{}", socket.display()))
+            .args(["--bridge=none", "--iptables=false", "--ip-masq=false"])
+            .args(["--storage-driver", driver.name()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("cloning the log handle"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {DOCKERD}: {e}"));
+        let mut daemon = Dockerd {
+            dir: Some(dir),
+            work,
+            data_root,
+            socket,
+            driver,
+            child: Some(child),
+        };
+        daemon.wait_until_ready();
+        daemon
+    }
+
+    fn wait_until_ready(&mut self) {
+        let start = Instant::now();
+        loop {
+            if let Ok(body) = self.try_get("/_ping") {
+                if body == "OK" {
+                    return;
+                }
+            }
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                self.child = None;
+                panic!(
+                    "dockerd exited ({status}) before answering /_ping:\n{}",
+                    self.log_tail(40)
+                );
+            }
+            if start.elapsed() > START_TIMEOUT {
+                panic!(
+                    "dockerd did not answer /_ping within {START_TIMEOUT:?}:\n{}",
+                    self.log_tail(40)
+                );
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The storage driver it runs with.
+    pub fn driver(&self) -> Driver {
+        self.driver
+    }
+
+    /// The data root (`--data-root`): the directory strata analyses.
+    pub fn data_root(&self) -> &Path {
+        &self.data_root
+    }
+
+    /// The temporary directory that holds the socket, exec root, log... and, unless given one,
+    /// the data root.
+    pub fn work_dir(&self) -> &Path {
+        &self.work
+    }
+
+    /// A new directory `<work>/<name>` for a test's own files (build contexts, bind sources).
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        let path = self.work.join(name);
+        fs::create_dir_all(&path).expect("creating a scratch directory");
+        path
+    }
+
+    /// The last `lines` lines of the daemon's log, for failure messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = fs::read_to_string(self.work.join("dockerd.log")).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// `/usr/bin/docker -H unix://<socket>`, isolated from the caller's Docker environment
+    /// (`DOCKER_HOST`, contexts, `~/.docker`).
+    pub fn docker_command(&self) -> Command {
+        let mut cmd = Command::new(DOCKER_CLI);
+        cmd.env("DOCKER_CONFIG", self.work.join("cli"))
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_CERT_PATH")
+            .env_remove("DOCKER_BUILDKIT")
+            .arg("-H")
+            .arg(format!("unix://{}", self.socket.display()));
+        cmd
+    }
+
+    /// Runs the Docker CLI with `args`; panics (with the daemon's log) unless it exits 0;
+    /// returns its trimmed stdout.
+    pub fn docker(&self, args: &[&str]) -> String {
+        let mut cmd = self.docker_command();
+        cmd.args(args);
+        self.checked(cmd)
+    }
+
+    /// [`Dockerd::docker`] with extra environment variables (`DOCKER_BUILDKIT`).
+    pub fn docker_env(&self, env: &[(&str, &str)], args: &[&str]) -> String {
+        let mut cmd = self.docker_command();
+        cmd.envs(env.iter().copied()).args(args);
+        self.checked(cmd)
+    }
+
+    fn checked(&self, cmd: Command) -> String {
+        let run = run_with_timeout(cmd, CLI_TIMEOUT);
+        assert!(
+            run.success(),
+            "{run}\n--- dockerd log ---\n{}",
+            self.log_tail(30)
+        );
+        run.stdout.trim().to_owned()
+    }
+
+    /// `GET <path>` on the daemon's API; the parsed JSON body. Panics on any error.
+    pub fn api_get(&self, path: &str) -> Value {
+        let body = self
+            .try_get(path)
+            .unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", self.log_tail(30)));
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
+    }
+
+    /// `GET /v1.41/system/df`: what `docker system df -v` shows, and what strata must equal.
+    pub fn system_df(&self) -> Value {
+        self.api_get("/v1.41/system/df")
+    }
+
+    /// A hand-written HTTP/1.0 GET over the unix socket: HTTP/1.0 makes the Go server answer
+    /// without chunked encoding and close the connection, so the body is simply the rest.
+    fn try_get(&self, path: &str) -> Result<String, String> {
+        let mut stream = UnixStream::connect(&self.socket).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(CLI_TIMEOUT))
+            .map_err(|e| e.to_string())?;
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n").map_err(|e| e.to_string())?;
+        let mut response = Vec::new();
+        stream
+            .read_to_end(&mut response)
+            .map_err(|e| e.to_string())?;
+        let response = String::from_utf8_lossy(&response);
+        let (head, body) = response
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| format!("no header end in {response:?}"))?;
+        let status = head.lines().next().unwrap_or_default();
+        if status.split(' ').nth(1) != Some("200") {
+            return Err(format!("{status}: {body}"));
+        }
+        Ok(body.to_owned())
+    }
+
+    /// Stops the daemon the way an init system does: SIGTERM, then wait for its clean shutdown
+    /// (it stops running containers, SIGKILLing those still alive after their stop timeout,
+    /// records their state, unmounts, stops its containerd). If it does not exit within
+    /// [`STOP_TIMEOUT`] it and its containerd are SIGKILLed. Either way, whatever is still
+    /// mounted under its directories is unmounted. Idempotent.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let start = Instant::now();
+            let clean = loop {
+                match child.try_wait() {
+                    Ok(Some(_)) | Err(_) => break true,
+                    Ok(None) if start.elapsed() > STOP_TIMEOUT => break false,
+                    Ok(None) => thread::sleep(Duration::from_millis(50)),
+                }
+            };
+            if !clean {
+                let _ = child.kill();
+                let _ = child.wait();
+                let pidfile = self.work.join("exec/containerd/containerd.pid");
+                if let Ok(pid) = fs::read_to_string(pidfile) {
+                    let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+                }
+            }
+        }
+        unmount_under(&self.work);
+        if !self.data_root.starts_with(&self.work) {
+            unmount_under(&self.data_root);
+        }
+    }
+
+    /// Stops the daemon and hands over its temporary directory (which then outlives this
+    /// value; the caller removes it, e.g. with [`super::remove_at_exit`]).
+    pub fn into_dir(mut self) -> TempDir {
+        self.stop();
+        self.dir.take().expect("the directory is handed over once")
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

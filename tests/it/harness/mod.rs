@@ -1,0 +1,67 @@
+//! The test harness: a real `dockerd` ([`Dockerd`]), the strata binary ([`strata_on`]), commands
+//! with a deadline ([`Run`]), cleanup, and the skip policy ([`dockerd_usable`]).
+//!
+//! Everything made here lives in unique temporary directories; nothing uses a fixed `/tmp` path,
+//! so tests run in parallel without `--test-threads=1`.
+
+mod cleanup;
+mod dockerd;
+mod run;
+
+use std::path::Path;
+
+pub use cleanup::{mount_points_under, remove_at_exit};
+pub use dockerd::{Dockerd, Driver};
+pub use run::{strata_on, Run};
+
+/// Debian's daemon (package `docker.io`, 20.10). Never `/usr/local/bin`'s Docker.
+pub const DOCKERD: &str = "/usr/sbin/dockerd";
+/// Debian's Docker CLI, which speaks BuildKit natively (`DOCKER_BUILDKIT=1`).
+pub const DOCKER_CLI: &str = "/usr/bin/docker";
+/// The static busybox (package `busybox-static`) the fixture images are made of.
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// Set to `1` (CI does) to turn every skip into a failure.
+pub const NO_SKIP_ENV: &str = "STRATA_TEST_NO_SKIP";
+
+/// Whether this process is root (uid 0).
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Whether the tests that need a real daemon can run here: root, Debian's `dockerd` and CLI,
+/// and a static busybox. When they cannot, prints why and returns `false` (the caller returns:
+/// the test is skipped), unless `STRATA_TEST_NO_SKIP=1`, in which case it panics.
+pub fn dockerd_usable() -> bool {
+    let missing = if !is_root() {
+        Some("not running as root".to_owned())
+    } else {
+        [DOCKERD, DOCKER_CLI, BUSYBOX]
+            .into_iter()
+            .find(|p| !Path::new(p).exists())
+            .map(|p| format!("{p} is missing"))
+    };
+    let Some(why) = missing else {
+        return true;
+    };
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_owned();
+    if std::env::var(NO_SKIP_ENV).as_deref() == Ok("1") {
+        panic!("{test}: {NO_SKIP_ENV}=1 but the test cannot run: {why}");
+    }
+    eprintln!("{test}: skipped: needs root and Debian's docker.io (dockerd) ({why})");
+    false
+}
+
+/// The message of a caught panic.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic without a message)".to_owned()
+    }
+}

@@ -1,0 +1,24 @@
+//! strata's integration tests: the one test binary of the workspace (STYLE 10).
+//!
+//! - [`harness`] starts a real `dockerd` on a temporary data root, runs the Docker CLI and the
+//!   strata binary, and owns the skip policy (root and Debian's `docker.io` are needed; with
+//!   `STRATA_TEST_NO_SKIP=1`, as CI sets it, a missing prerequisite fails instead of skipping).
+//! - [`fixture`] fills a daemon with the store the analyzer must understand (imports, classic
+//!   and BuildKit builds, every kind of container and volume) and keeps one stopped copy per
+//!   storage driver for the whole run.
+//! - [`synth`] plants a small synthetic overlay2 store by hand, without any daemon, for the
+//!   corrupt-input corpus.
+//! - [`dfjson`] compares strata's `df` JSON with dockerd's `GET /system/df`, field by field.
+//! - [`tree`] records the exact state of a directory tree (for the read-only guarantee).
+//!
+//! The tests themselves: [`parity`], [`readonly`], [`corrupt`], and the facts about what dockerd
+//! writes in [`fixture::facts`].
+
+mod corrupt;
+mod dfjson;
+mod fixture;
+mod harness;
+mod parity;
+mod readonly;
+mod synth;
+mod tree;

@@ -1,0 +1,60 @@
+//! strata never writes to the store it analyses: not a byte, not a mode, not even an atime.
+//!
+//! Every verb in [`VERBS`] runs on the stopped overlay2 fixture; the whole tree (every file,
+//! directory, link and node: mode, owner, size, inode, link count, times to the nanosecond,
+//! content hash, link target) must be identical before and after. Other tests read this store
+//! at the same time, through strata or with `O_NOATIME` (`tree::read_noatime`), never with a
+//! plain read.
+
+use crate::fixture;
+use crate::harness::{strata_on, Driver};
+use crate::tree::{age_atimes, TreeState};
+
+/// Every strata verb, with the flags that change what it reads; each must exit 0 on the
+/// fixture. Later verbs are added here.
+const VERBS: &[&[&str]] = &[
+    &["df"],
+    &["df", "-v"],
+    &["--format", "json", "df"],
+    &["--format", "json", "df", "-v"],
+    &["--bytes", "df"],
+    &["--bytes", "df", "-v"],
+];
+
+#[test]
+fn every_verb_leaves_the_store_untouched() {
+    let Some(store) = fixture::stopped(Driver::Overlay2) else {
+        return;
+    };
+    let root = &store.data_root;
+    // Old atimes everywhere, so that any read without O_NOATIME shows. The first capture may
+    // still move symlink atimes (readlink; see `tree`), so the baseline is the second, and it
+    // must equal the first in everything else.
+    age_atimes(root);
+    let warm = TreeState::capture(root);
+    let before = TreeState::capture(root);
+    let noise = before
+        .without_symlink_atimes()
+        .changes_since(&warm.without_symlink_atimes(), 20);
+    assert!(
+        noise.is_empty(),
+        "capturing the tree changed it:\n{}",
+        noise.join("\n")
+    );
+
+    let mut failures = Vec::new();
+    for args in VERBS {
+        let run = strata_on(root, args);
+        if !run.success() || run.panicked() {
+            failures.push(format!("{run}"));
+        }
+    }
+    let after = TreeState::capture(root);
+    let changes = after.changes_since(&before, 50);
+    assert!(
+        changes.is_empty() && failures.is_empty(),
+        "the store changed under strata:\n{}\n\nfailed verbs:\n{}",
+        changes.join("\n"),
+        failures.join("\n")
+    );
+}
