@@ -48,9 +48,13 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Disk usage as `docker system df` reports it, offline and exact.
-    Df {
-        /// Per image, container, volume and build cache record (`docker system df -v`).
-        #[arg(short, long)]
-        verbose: bool,
-    },
+    Df(DfArgs),
+}
+
+/// `strata df`.
+#[derive(Debug, clap::Args)]
+pub struct DfArgs {
+    /// Per image, container, volume and build cache record (`docker system df -v`).
+    #[arg(short, long)]
+    pub verbose: bool,
 }

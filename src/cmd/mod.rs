@@ -1,0 +1,60 @@
+//! One module per verb: each takes the resolved [`Context`], calls the library and hands the
+//! report to a renderer. Adding a verb is a variant in `cli::Command`, a module here and one
+//! arm in [`dispatch`].
+
+pub mod df;
+
+use std::io::Write;
+
+use analyzers::graph::{LoadOptions, Store};
+use analyzers::root::{self, DataRoot};
+use analyzers::walk::WalkOptions;
+use analyzers::Problem;
+
+use crate::cli::{Cli, Command, Format};
+use crate::render::SizeStyle;
+
+/// The global options, resolved.
+pub struct Context<'a> {
+    /// The parsed command line.
+    pub cli: &'a Cli,
+    /// How sizes print.
+    pub style: SizeStyle,
+    /// Output format.
+    pub format: Format,
+    /// Walker settings from the command line.
+    pub walk: WalkOptions,
+}
+
+impl Context<'_> {
+    /// Finds, validates and loads the data root the command line names.
+    pub fn load_store(&self) -> anyhow::Result<Store> {
+        let path = root::locate(
+            self.cli.root.as_deref(),
+            std::path::Path::new(root::DAEMON_JSON),
+        )?;
+        let data_root = DataRoot::open(&path)?;
+        Ok(Store::load(
+            &data_root,
+            &LoadOptions {
+                driver: self.cli.driver.clone(),
+            },
+        )?)
+    }
+}
+
+/// Runs the verb; returns the problems found in the store (they decide the exit code).
+pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
+    let ctx = Context {
+        cli,
+        style: SizeStyle { bytes: cli.bytes },
+        format: cli.format,
+        walk: WalkOptions {
+            threads: cli.threads,
+            one_file_system: false,
+        },
+    };
+    match &cli.command {
+        Command::Df(args) => df::run(&ctx, args, out),
+    }
+}
