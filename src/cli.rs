@@ -42,6 +42,8 @@ pub enum Format {
     Table,
     /// JSON; for `df`, a superset of the Docker Engine API's `GET /system/df`.
     Json,
+    /// Prometheus text (node-exporter textfile collector), sizes in bytes.
+    Prometheus,
 }
 
 /// The verbs.

@@ -38,12 +38,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// Problems go to stderr in table mode (they are in the JSON otherwise); any sets exit code 1.
+/// Problems go to stderr except in JSON (which lists them); any sets exit code 1.
 fn report_problems(cli: &Cli, problems: &[Problem]) -> ExitCode {
     if problems.is_empty() {
         return ExitCode::SUCCESS;
     }
-    if cli.format == Format::Table {
+    if cli.format != Format::Json {
         for p in problems {
             eprintln!("strata: problem: {p}");
         }

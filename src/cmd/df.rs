@@ -22,6 +22,7 @@ pub fn run(ctx: &Context, args: &DfArgs, out: &mut dyn Write) -> anyhow::Result<
     );
     match (ctx.format, args.verbose) {
         (Format::Json, _) => render::write_json(out, &report)?,
+        (Format::Prometheus, _) => render::df::prometheus(out, &report)?,
         (Format::Table, false) => render::df::summary(out, &report, ctx.style)?,
         (Format::Table, true) => render::df::verbose(out, &report, ctx.style, now)?,
     }

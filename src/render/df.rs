@@ -239,3 +239,74 @@ fn ellipsis(s: &str, width: usize) -> String {
         cut
     }
 }
+
+/// The report as Prometheus gauges: Docker's totals, and one sample per image, container and
+/// volume, labelled by id and name.
+pub fn prometheus(out: &mut dyn Write, r: &DfReport) -> io::Result<()> {
+    use super::prometheus::Gauge;
+    let driver = r.driver.as_str();
+    Gauge::new(
+        out,
+        "strata_layers_size_bytes",
+        "Bytes of the distinct image layers (docker system df LayersSize).",
+    )?
+    .sample(&[("driver", driver)], r.layers_size)?;
+    let mut g = Gauge::new(
+        out,
+        "strata_image_size_bytes",
+        "Bytes of an image's layers, shared ones included.",
+    )?;
+    for i in &r.images {
+        let tag = i
+            .repo_tags
+            .as_ref()
+            .and_then(|t| t.first())
+            .map_or("<none>:<none>", String::as_str);
+        g.sample(&[("image", i.id.digest().short()), ("tag", tag)], i.size)?;
+    }
+    let mut g = Gauge::new(
+        out,
+        "strata_image_unique_size_bytes",
+        "Bytes of an image's layers that no other listed image uses.",
+    )?;
+    for i in &r.images {
+        g.sample(&[("image", i.id.digest().short())], i.unique_size)?;
+    }
+    let mut g = Gauge::new(
+        out,
+        "strata_container_size_rw_bytes",
+        "Bytes of a container's writable layer (SizeRw); -1 when unreadable.",
+    )?;
+    for c in &r.containers {
+        let name = c.names.first().map_or("", |n| n.trim_start_matches('/'));
+        g.sample(
+            &[
+                ("container", &c.id[..12.min(c.id.len())]),
+                ("name", name),
+                ("state", &c.state),
+            ],
+            c.size_rw,
+        )?;
+    }
+    let mut g = Gauge::new(
+        out,
+        "strata_volume_size_bytes",
+        "Bytes of a local volume's data; -1 when unreadable.",
+    )?;
+    for v in &r.volumes {
+        let refs = v.usage_data.ref_count.to_string();
+        g.sample(&[("volume", &v.name), ("refs", &refs)], v.usage_data.size)?;
+    }
+    Gauge::new(
+        out,
+        "strata_build_cache_size_bytes",
+        "Bytes of BuildKit's cache records (BuilderSize).",
+    )?
+    .sample(&[], r.builder_size)?;
+    Gauge::new(
+        out,
+        "strata_problems",
+        "Damaged or inconsistent records found in the store.",
+    )?
+    .sample(&[], i64::try_from(r.problems.len()).unwrap_or(i64::MAX))
+}

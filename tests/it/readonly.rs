@@ -19,6 +19,7 @@ const VERBS: &[&[&str]] = &[
     &["--format", "json", "df", "-v"],
     &["--bytes", "df"],
     &["--bytes", "df", "-v"],
+    &["--format", "prometheus", "df"],
 ];
 
 #[test]
