@@ -85,6 +85,7 @@ fn bench_walk(c: &mut Criterion) {
         let opts = WalkOptions {
             threads: Some(threads),
             one_file_system: true,
+            progress: None,
         };
         group.bench_function(format!("{threads} threads"), |b| {
             b.iter(|| measure(&roots, &opts))

@@ -275,6 +275,39 @@ pub fn read(root: &Path) -> BuildCache {
     }
 }
 
+/// The driver directories (names under the driver's home, e.g. `overlay2/<name>`) that
+/// BuildKit's snapshotter owns: every snapshot key of `buildkit/snapshots.db` and the id each
+/// was committed under. Snapshots exported as image layers live in the layer store and are
+/// not listed (their key is a chain id). An absent database owns nothing; a damaged one is
+/// reported.
+pub fn snapshot_dirs(root: &Path) -> (std::collections::BTreeSet<String>, Vec<Problem>) {
+    let mut dirs = std::collections::BTreeSet::new();
+    let path = root.join(layout::BUILDKIT_DIR).join(SNAPSHOTS_DB);
+    if !path.exists() {
+        return (dirs, Vec::new());
+    }
+    let db = match Db::open(&path) {
+        Ok(db) => db,
+        Err(p) => return (dirs, vec![p]),
+    };
+    for (key, entry) in db.root().iter() {
+        let Some(bucket) = entry.as_bucket() else {
+            continue;
+        };
+        let key = String::from_utf8_lossy(key).into_owned();
+        if !key.starts_with("sha256:") {
+            dirs.insert(key);
+        }
+        if let Some(committed) = bucket.get(snapshot_key::COMMITTED) {
+            let id = String::from_utf8_lossy(committed).into_owned();
+            if !id.is_empty() {
+                dirs.insert(id);
+            }
+        }
+    }
+    (dirs, Vec::new())
+}
+
 /// How many times [`read`] reads `buildkit/` when it finds problems and the databases changed
 /// meanwhile (a build was writing them: BuildKit writes a new record in two transactions, and
 /// its snapshot and record in two files).

@@ -1,8 +1,10 @@
 //! The parallel, inode-aware, mount-aware tree walker: the hot path.
 //!
-//! [`measure`] walks any number of roots in one pass and returns, for each, a [`TreeUsage`]:
+//! [`walk`] walks any number of roots in one pass and returns, for each, a [`TreeUsage`]:
 //! entries, apparent bytes (split into directories and everything else) and allocated bytes,
-//! with hard links counted once. It knows nothing of Docker; callers choose the roots.
+//! with hard links counted once. It knows nothing of Docker; callers choose the roots. A root
+//! may lie inside another: the outer walk then leaves it out entirely (the inner root counts
+//! it), which is how a caller attributes every byte of a tree to exactly one owner.
 //!
 //! # Algorithm
 //!
@@ -10,21 +12,25 @@
 //! A task opens its directory with `O_NOATIME` (so a scan does not even move access times),
 //! reads it with `getdents64` and `fstatat`s each entry relative to the directory's fd, so no
 //! path is resolved twice. Subdirectories become new tasks; with `one_file_system` a directory
-//! on another device (a running container's `merged/` overlay, a bind-mounted volume) is counted
-//! as an entry but not entered. Counts go to the running thread's own accumulator (one
+//! on another device (a running container's `merged/` overlay, a bind-mounted volume) is left
+//! out, the mount point included, exactly as `du -x` leaves it out. Counts go to the running thread's own accumulator (one
 //! uncontended lock per directory, never per file); entries with more than one link are set
-//! aside as `(dev, ino)` and deduplicated after the walk, in sorted order, so the result is the
-//! same whatever the thread count. Memory grows with the number of directories queued and of
+//! aside as `(dev, ino, root)` and deduplicated after the walk, in sorted order, so the result
+//! is the same whatever the thread count: once per root ([`Walked::per_root`], what Docker's
+//! `directory.Size` does for one tree) and once across all roots, the first root in the
+//! caller's order owning the inode ([`Walked::owned`], what `du` does for the whole tree). Memory grows with the number of directories queued and of
 //! multiply-linked files, not with the number of files.
 //!
 //! Entries that vanish or cannot be read are recorded in [`TreeUsage::errors`] and the walk
 //! goes on; symlinks are never followed.
 
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
 use nix::fcntl::AtFlags;
@@ -38,8 +44,24 @@ use crate::fsread::open_dir;
 pub struct WalkOptions {
     /// Worker threads; `None` uses rayon's global pool (one per core).
     pub threads: Option<usize>,
-    /// Stay on each root's filesystem, like `du -x`.
+    /// Stay on each root's filesystem, like `du -x`: a directory on another device (and
+    /// everything under it) is left out.
     pub one_file_system: bool,
+    /// When set, the number of entries seen so far is added here as the walk goes (for a
+    /// progress display; the walker itself never prints).
+    pub progress: Option<Arc<AtomicU64>>,
+}
+
+/// The result of one walk over several roots.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Walked {
+    /// For each root, in the caller's order, its usage with hard links counted once within
+    /// that root.
+    pub per_root: Vec<TreeUsage>,
+    /// For each root, its usage with every inode counted once across all roots, in the first
+    /// root (in the caller's order) that holds a name for it; these add up to the usage of the
+    /// union of the roots.
+    pub owned: Vec<TreeUsage>,
 }
 
 /// Sizes of one walked tree. The root directory itself is included, as `du` includes it.
@@ -89,11 +111,12 @@ pub struct WalkError {
     pub detail: String,
 }
 
-/// A multiply-linked inode seen during the walk.
+/// A multiply-linked inode seen during the walk, under root number `root`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Link {
     dev: u64,
     ino: u64,
+    root: usize,
     size: u64,
     blocks: u64,
 }
@@ -106,7 +129,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, st: &FileStat) {
+    fn add(&mut self, root: usize, st: &FileStat) {
         let size = u64::try_from(st.st_size).unwrap_or(0);
         let blocks = u64::try_from(st.st_blocks).unwrap_or(0) * 512;
         let is_dir = st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR;
@@ -114,6 +137,7 @@ impl Tally {
             self.links.push(Link {
                 dev: st.st_dev,
                 ino: st.st_ino,
+                root,
                 size,
                 blocks,
             });
@@ -141,58 +165,80 @@ impl Tally {
         u.errors.extend(o.errors);
         self.links.extend(other.links);
     }
+}
 
-    /// Counts each multiply-linked inode once, in a fixed order.
-    fn finish(mut self) -> TreeUsage {
-        self.links.sort_unstable();
-        let mut u = self.usage;
-        let mut prev: Option<(u64, u64)> = None;
-        for l in self.links {
-            if prev == Some((l.dev, l.ino)) {
-                u.hardlinks += 1;
-                u.hardlink_saved += l.size;
-                continue;
-            }
-            prev = Some((l.dev, l.ino));
-            u.entries += 1;
-            u.files_apparent += l.size;
-            u.allocated += l.blocks;
+/// Adds the multiply-linked inodes to `usages`: each `(dev, ino)` is counted once per group,
+/// where `group_of(link)` says which links are one group (one root, or all roots); the first
+/// link of a group in sorted order carries the bytes, the others count as saved.
+fn settle_links(
+    usages: &mut [TreeUsage],
+    links: &[Link],
+    same_group: impl Fn(&Link, &Link) -> bool,
+) {
+    let mut prev: Option<&Link> = None;
+    for l in links {
+        let u = &mut usages[l.root];
+        if prev.is_some_and(|p| p.dev == l.dev && p.ino == l.ino && same_group(p, l)) {
+            u.hardlinks += 1;
+            u.hardlink_saved += l.size;
+            continue;
         }
-        u.errors.sort();
-        u
+        prev = Some(l);
+        u.entries += 1;
+        u.files_apparent += l.size;
+        u.allocated += l.blocks;
     }
 }
 
-/// Per-thread accumulators: `slots[thread][root]`.
+/// What every task of one walk shares: the options, the roots (to leave nested ones out of
+/// outer walks) and the per-thread accumulators `slots[thread][root]`.
 struct Shared<'a> {
     opts: &'a WalkOptions,
+    roots: HashSet<&'a Path>,
+    /// Directories that directly contain a root: only their entries need checking.
+    root_parents: HashSet<&'a Path>,
     slots: Vec<Mutex<Vec<Tally>>>,
 }
 
 impl Shared<'_> {
     fn deposit(&self, root: usize, tally: Tally) {
+        if let Some(p) = &self.opts.progress {
+            p.fetch_add(
+                tally.usage.entries + tally.links.len() as u64,
+                Ordering::Relaxed,
+            );
+        }
         let slot = rayon::current_thread_index().unwrap_or(0) % self.slots.len();
         let mut guard = self.slots[slot].lock().unwrap_or_else(|e| e.into_inner());
         guard[root].merge(tally);
     }
 }
 
-/// Walks every root in one parallel pass; `result[i]` describes `roots[i]`. A root that does
-/// not exist gives a usage with no entries and one error.
+/// Walks every root in one parallel pass; `result[i]` describes `roots[i]` with hard links
+/// counted once within it ([`Walked::per_root`]). A root that does not exist gives a usage
+/// with no entries and one error.
 pub fn measure(roots: &[PathBuf], opts: &WalkOptions) -> Vec<TreeUsage> {
+    walk(roots, opts).per_root
+}
+
+/// Walks every root in one parallel pass. Roots must be distinct; a root inside another is
+/// left out of the outer one.
+pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Walked {
     match opts.threads {
         Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
-            Ok(pool) => pool.install(|| measure_in_pool(roots, opts)),
-            Err(_) => measure_in_pool(roots, opts),
+            Ok(pool) => pool.install(|| walk_in_pool(roots, opts)),
+            Err(_) => walk_in_pool(roots, opts),
         },
-        None => measure_in_pool(roots, opts),
+        None => walk_in_pool(roots, opts),
     }
 }
 
-fn measure_in_pool(roots: &[PathBuf], opts: &WalkOptions) -> Vec<TreeUsage> {
+fn walk_in_pool(roots: &[PathBuf], opts: &WalkOptions) -> Walked {
     let threads = rayon::current_num_threads().max(1);
     let shared = Shared {
         opts,
+        roots: roots.iter().map(PathBuf::as_path).collect(),
+        root_parents: roots.iter().filter_map(|r| r.parent()).collect(),
         slots: (0..threads)
             .map(|_| Mutex::new((0..roots.len()).map(|_| Tally::default()).collect()))
             .collect(),
@@ -210,19 +256,32 @@ fn measure_in_pool(roots: &[PathBuf], opts: &WalkOptions) -> Vec<TreeUsage> {
             total.merge(t);
         }
     }
-    totals.into_iter().map(Tally::finish).collect()
+    let mut links: Vec<Link> = Vec::new();
+    let mut base: Vec<TreeUsage> = Vec::with_capacity(totals.len());
+    for mut t in totals {
+        links.append(&mut t.links);
+        t.usage.errors.sort();
+        base.push(t.usage);
+    }
+    let mut owned = base.clone();
+    links.sort_unstable_by_key(|l| (l.dev, l.ino, l.root));
+    settle_links(&mut owned, &links, |_, _| true);
+    let mut per_root = base;
+    links.sort_unstable_by_key(|l| (l.root, l.dev, l.ino));
+    settle_links(&mut per_root, &links, |a, b| a.root == b.root);
+    Walked { per_root, owned }
 }
 
 fn walk_root<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>, root: usize, path: &Path) {
     let mut tally = Tally::default();
     match lstat(path) {
         Ok(st) if st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR => {
-            tally.add(&st);
+            tally.add(root, &st);
             let dev = st.st_dev;
             let dir = path.to_path_buf();
             scope.spawn(move |s| walk_dir(s, shared, root, dir, dev));
         }
-        Ok(st) => tally.add(&st),
+        Ok(st) => tally.add(root, &st),
         Err(e) => tally.usage.errors.push(walk_error(path, e)),
     }
     shared.deposit(root, tally);
@@ -237,15 +296,20 @@ fn walk_dir<'s>(
 ) {
     let mut tally = Tally::default();
     let mut errors = Vec::new();
+    let holds_roots = shared.root_parents.contains(path.as_path());
     if let Err(e) = read_entries(
         &path,
         |name, st| {
-            tally.add(st);
-            if st.st_mode & nix::libc::S_IFMT != nix::libc::S_IFDIR {
+            if holds_roots && shared.roots.contains(path.join(name).as_path()) {
                 return;
             }
-            if shared.opts.one_file_system && st.st_dev != dev {
+            let is_dir = st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR;
+            if is_dir && shared.opts.one_file_system && st.st_dev != dev {
                 tally.usage.skipped_mounts += 1;
+                return;
+            }
+            tally.add(root, st);
+            if !is_dir {
                 return;
             }
             let child = path.join(name);
@@ -328,30 +392,59 @@ mod tests {
     fn counts_hard_links_once_and_same_with_any_thread_count() {
         let dir = sample();
         let roots = vec![dir.path().to_path_buf(), dir.path().join("a/b")];
-        let one = measure(
+        let one = walk(
             &roots,
             &WalkOptions {
                 threads: Some(1),
                 one_file_system: true,
+                progress: None,
             },
         );
-        let many = measure(
+        let many = walk(
             &roots,
             &WalkOptions {
                 threads: Some(4),
                 one_file_system: true,
+                progress: None,
             },
         );
         assert_eq!(one, many);
-        let top = &one[0];
+        let whole = measure(&[dir.path().to_path_buf()], &WalkOptions::default());
+        let top = &whole[0];
         // f1 + f2 (once) + symlink target length + sparse apparent size.
         assert_eq!(top.files_apparent, 1000 + 3000 + 4 + (10 << 20));
         assert_eq!(top.hardlinks, 1);
         assert_eq!(top.hardlink_saved, 3000);
         assert_eq!(top.dirs, 4);
         assert!(top.allocated < 1 << 20, "sparse file allocates little");
-        assert_eq!(one[1].files_apparent, 3000);
         assert!(top.errors.is_empty());
+        // a/b is its own root: the outer walk leaves it out, and the pair adds up to the whole.
+        let (outer, inner) = (&one.per_root[0], &one.per_root[1]);
+        assert_eq!(inner.files_apparent, 3000);
+        assert_eq!(inner.dirs, 2);
+        assert_eq!(outer.dirs + inner.dirs, top.dirs);
+        // f2's second name (a/b/c/f2link) is inside a/b too: counted there once.
+        assert_eq!(
+            outer.files_apparent + inner.files_apparent,
+            top.files_apparent
+        );
+        assert_eq!(one.owned, one.per_root);
+    }
+
+    #[test]
+    fn a_hard_link_across_roots_is_owned_by_the_first_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::create_dir(&a).unwrap();
+        fs::create_dir(&b).unwrap();
+        fs::write(a.join("f"), vec![0u8; 5000]).unwrap();
+        fs::hard_link(a.join("f"), b.join("g")).unwrap();
+        let w = walk(&[a.clone(), b.clone()], &WalkOptions::default());
+        assert_eq!(w.per_root[0].files_apparent, 5000);
+        assert_eq!(w.per_root[1].files_apparent, 5000);
+        assert_eq!(w.owned[0].files_apparent, 5000);
+        assert_eq!(w.owned[1].files_apparent, 0);
+        assert_eq!(w.owned[1].hardlink_saved, 5000);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! arm in [`dispatch`].
 
 pub mod df;
+pub mod du;
 
 use std::io::Write;
 
@@ -52,9 +53,11 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         walk: WalkOptions {
             threads: cli.threads,
             one_file_system: false,
+            progress: None,
         },
     };
     match &cli.command {
         Command::Df(args) => df::run(&ctx, args, out),
+        Command::Du(args) => du::run(&ctx, args, out),
     }
 }

@@ -203,10 +203,46 @@ pub struct DfOptions {
 
 /// Computes `docker system df -v` for `store`.
 pub fn compute(store: &Store, opts: &DfOptions) -> DfReport {
+    let started = Instant::now();
+    let roots = tree_roots(store);
+    let trees = roots
+        .iter()
+        .cloned()
+        .zip(walk::measure(&roots, &opts.walk))
+        .collect();
+    compute_from_trees(store, opts, trees, started)
+}
+
+/// The directories `df` measures as whole trees: the writable layers of drivers that keep
+/// them apart (overlay2 `diff/`) and the data of the volumes it lists.
+pub fn tree_roots(store: &Store) -> Vec<PathBuf> {
+    let layers = store
+        .containers
+        .iter()
+        .filter_map(|c| match rw_measure(store, c) {
+            DiffMeasure::Tree(p) => Some(p),
+            DiffMeasure::Compare { .. } => None,
+        });
+    let volumes = store
+        .volumes
+        .iter()
+        .filter(|v| v.options.is_empty())
+        .map(|v| v.data.clone());
+    layers.chain(volumes).collect()
+}
+
+/// Computes `docker system df -v` from trees already walked (each of [`tree_roots`], hard
+/// links counted once within it), so that a caller that walked them for another report does
+/// not walk them again. `started` is when that walk began, for the scan statistics.
+pub fn compute_from_trees(
+    store: &Store,
+    opts: &DfOptions,
+    trees: HashMap<PathBuf, TreeUsage>,
+    started: Instant,
+) -> DfReport {
     let now = opts.now.unwrap_or_else(|| chrono::Utc::now().timestamp());
     let mut problems = store.problems.clone();
-    let started = Instant::now();
-    let sizes = measure_layers_and_volumes(store, &opts.walk, &mut problems);
+    let sizes = measure_compared(store, trees, &mut problems);
     let walk_millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
     let images = list_images(store);
@@ -273,45 +309,35 @@ struct Measured {
     entries: u64,
 }
 
-fn measure_layers_and_volumes(
+/// Adds the naive-diff sizes of the writable layers that must be compared with their parent
+/// (vfs) to the walked trees, and turns walk errors into problems.
+fn measure_compared(
     store: &Store,
-    walk_opts: &WalkOptions,
+    trees: HashMap<PathBuf, TreeUsage>,
     problems: &mut Vec<Problem>,
 ) -> Measured {
-    let mut roots: Vec<PathBuf> = Vec::new();
-    let mut pairs: Vec<(PathBuf, PathBuf)> = Vec::new();
-    for c in &store.containers {
-        match rw_measure(store, c) {
-            DiffMeasure::Tree(p) => roots.push(p),
-            DiffMeasure::Compare { layer, parent } => pairs.push((layer, parent)),
-        }
-    }
-    roots.extend(
-        store
-            .volumes
-            .iter()
-            .filter(|v| v.options.is_empty())
-            .map(|v| v.data.clone()),
-    );
-    let (usages, compared) = rayon::join(
-        || walk::measure(&roots, walk_opts),
-        || {
-            pairs
-                .iter()
-                .map(|(layer, parent)| {
-                    let (changes, errors) = changes::compare(layer, parent);
-                    (layer.clone(), changes::changes_size(&changes), errors)
-                })
-                .collect::<Vec<_>>()
-        },
-    );
+    let pairs: Vec<(PathBuf, PathBuf)> = store
+        .containers
+        .iter()
+        .filter_map(|c| match rw_measure(store, c) {
+            DiffMeasure::Compare { layer, parent } => Some((layer, parent)),
+            DiffMeasure::Tree(_) => None,
+        })
+        .collect();
+    let compared: Vec<(PathBuf, u64, Vec<walk::WalkError>)> = pairs
+        .iter()
+        .map(|(layer, parent)| {
+            let (changes, errors) = changes::compare(layer, parent);
+            (layer.clone(), changes::changes_size(&changes), errors)
+        })
+        .collect();
     let mut out = Measured {
         trees: HashMap::new(),
         compared: HashMap::new(),
         dirs: 0,
         entries: 0,
     };
-    for (root, usage) in roots.into_iter().zip(usages) {
+    for (root, usage) in trees {
         out.dirs += usage.dirs;
         out.entries += usage.entries;
         for e in &usage.errors {

@@ -2,3 +2,4 @@
 //! [`Store`](crate::graph::Store) and one walk of exactly the directories a report needs.
 
 pub mod df;
+pub mod du;

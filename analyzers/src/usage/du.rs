@@ -1,0 +1,609 @@
+//! `strata du`: every byte under the data root attributed to exactly one owner.
+//!
+//! The owners come from the metadata graph, before any walking: each image layer's driver
+//! directory (by chain id), each container's writable and init layers, its logs and its other
+//! files, each volume, BuildKit's state and snapshot directories, the image metadata, the
+//! driver's `l/` links and `work/` directories, `tmp/`, dockerd's own bookkeeping, the data of
+//! other storage drivers, and, named one by one, what strata cannot attribute (including
+//! leaked layer directories no record references). Each owner's directories become roots of
+//! one parallel walk ([`crate::walk::walk`]); a root inside another is left out of the outer
+//! one, and an inode with names under several owners counts once, for the first. So the
+//! owners add up exactly to the walk's total, which is what `du -sb --apparent-size` and
+//! `du -sB1` print for the root.
+//!
+//! The same walk also measures the trees `docker system df` needs (overlay2 writable layers'
+//! `diff/`, volumes' `_data`, as roots of their own), and [`DuReport::df`] is computed from
+//! them without walking again.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::buildcache;
+use crate::driver::Driver;
+use crate::error::{Problem, ProblemKind};
+use crate::fsread;
+use crate::graph::Store;
+use crate::layout::{
+    BUILDKIT_DIR, CONTAINERS_DIR, IMAGE_DIR, INIT_SUFFIX, OVERLAY2_LINK_DIR, OVERLAY2_WORK,
+    VOLUMES_DIR, VOLUME_DATA,
+};
+use crate::root::DRIVER_HOMES;
+use crate::usage::df::{self, DfOptions, DfReport};
+use crate::walk::{self, TreeUsage, WalkOptions};
+
+/// `tmp/`: dockerd's scratch space.
+const TMP_DIR: &str = "tmp";
+/// dockerd's own state directories and files at the top of the data root.
+const DAEMON_ENTRIES: &[&str] = &[
+    "network",
+    "plugins",
+    "swarm",
+    "runtimes",
+    "trust",
+    "containerd",
+    "engine-id",
+];
+/// Suffix of a container's json-file log (rotated logs add `.1`, `.2`...).
+const LOG_SUFFIX: &str = "-json.log";
+
+/// What an owner is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OwnerKind {
+    /// A read-only image layer's driver directory (id: chain id).
+    ImageLayer,
+    /// A container's writable and init layers (id: container id).
+    ContainerLayer,
+    /// A container's json-file logs, rotated ones included (id: container id).
+    ContainerLog,
+    /// A container's other files: config, hostconfig, hosts, resolv.conf... (id: container id).
+    ContainerMeta,
+    /// A local volume (id: its name).
+    Volume,
+    /// BuildKit: `buildkit/` and the driver directories of its snapshots.
+    BuildCache,
+    /// `image/<driver>/`: image configs, layer records, references.
+    ImageMetadata,
+    /// The driver's `l/` directory of short links.
+    LayerLinks,
+    /// The driver's per-layer `work/` directories (overlayfs scratch).
+    LayerWork,
+    /// `tmp/`.
+    Tmp,
+    /// A driver directory that no layer, container or build cache record references.
+    LeakedLayer,
+    /// dockerd's own state (`network/`, `plugins/`, `volumes/metadata.db`...) and the
+    /// directories of the layout itself.
+    Daemon,
+    /// The home of another storage driver (left by a driver switch).
+    OtherDriver,
+    /// Anything else, named.
+    Unknown,
+}
+
+impl OwnerKind {
+    /// A short human name.
+    pub fn label(self) -> &'static str {
+        match self {
+            OwnerKind::ImageLayer => "image layers",
+            OwnerKind::ContainerLayer => "container layers",
+            OwnerKind::ContainerLog => "container logs",
+            OwnerKind::ContainerMeta => "container metadata",
+            OwnerKind::Volume => "volumes",
+            OwnerKind::BuildCache => "build cache",
+            OwnerKind::ImageMetadata => "image metadata",
+            OwnerKind::LayerLinks => "layer links (l/)",
+            OwnerKind::LayerWork => "layer work dirs",
+            OwnerKind::Tmp => "tmp",
+            OwnerKind::LeakedLayer => "leaked layer dirs",
+            OwnerKind::Daemon => "daemon state",
+            OwnerKind::OtherDriver => "other drivers",
+            OwnerKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// Bytes and entries of one owner (or of the whole root).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Sizes {
+    /// Apparent bytes (`du --apparent-size`), every inode once.
+    pub apparent: u64,
+    /// Allocated bytes (`du`), every inode once.
+    pub allocated: u64,
+    /// Entries (files, directories, links...), every inode once.
+    pub entries: u64,
+    /// Apparent bytes that further names of already counted inodes would have added.
+    pub hardlink_saved: u64,
+}
+
+impl Sizes {
+    fn add(&mut self, u: &TreeUsage) {
+        self.apparent += u.apparent();
+        self.allocated += u.allocated;
+        self.entries += u.entries;
+        self.hardlink_saved += u.hardlink_saved;
+    }
+
+    fn plus(mut self, other: Sizes) -> Sizes {
+        self.apparent += other.apparent;
+        self.allocated += other.allocated;
+        self.entries += other.entries;
+        self.hardlink_saved += other.hardlink_saved;
+        self
+    }
+}
+
+/// One owner of bytes.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Owner {
+    /// What it is.
+    pub kind: OwnerKind,
+    /// Its identity: a chain id, container id, volume name, or a path under the root.
+    pub id: String,
+    /// A human name: image tags, container name, volume name, the path.
+    pub name: String,
+    /// Who uses it: the images of a layer, the containers of a volume.
+    pub used_by: Vec<String>,
+    /// A note: `dangling`, `anonymous`, `running`...
+    pub note: String,
+    /// Its paths, relative to the root.
+    pub paths: Vec<PathBuf>,
+    /// Its bytes.
+    pub sizes: Sizes,
+}
+
+/// One kind's total.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KindTotal {
+    /// The kind.
+    pub kind: OwnerKind,
+    /// How many owners of that kind.
+    pub owners: usize,
+    /// Their bytes.
+    pub sizes: Sizes,
+}
+
+/// An image and its layers, for the per-image view.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageLayers {
+    /// Image id.
+    pub id: String,
+    /// Its tags (empty for a dangling image).
+    pub tags: Vec<String>,
+    /// Its layers' chain ids, bottom-up (owners of kind [`OwnerKind::ImageLayer`]).
+    pub layers: Vec<String>,
+}
+
+/// What the walk did.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DuScan {
+    /// Roots walked.
+    pub roots: usize,
+    /// Directories walked.
+    pub dirs: u64,
+    /// Wall time, milliseconds.
+    pub walk_millis: u64,
+    /// Directories on other filesystems left out (with one-file-system).
+    pub skipped_mounts: u64,
+    /// Entries that could not be read (each is also a problem).
+    pub unreadable: usize,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DuReport {
+    /// The data root.
+    pub root: PathBuf,
+    /// The storage driver read.
+    pub driver: String,
+    /// Everything under the root: the sum of all owners.
+    pub total: Sizes,
+    /// Per kind, largest first.
+    pub kinds: Vec<KindTotal>,
+    /// Every owner, largest (allocated) first.
+    pub owners: Vec<Owner>,
+    /// Images and their layers.
+    pub images: Vec<ImageLayers>,
+    /// `docker system df -v`, from the same walk.
+    pub df: DfReport,
+    /// What was damaged, or could not be read.
+    pub problems: Vec<Problem>,
+    /// What the walk did.
+    pub scan: DuScan,
+}
+
+/// How to compute the report.
+#[derive(Debug, Clone, Default)]
+pub struct DuOptions {
+    /// Walker settings (`one_file_system` is `du -x`).
+    pub walk: WalkOptions,
+}
+
+/// Where each walked root's bytes go.
+struct Plan {
+    roots: Vec<PathBuf>,
+    /// `owner_of[i]`: index into `owners` of `roots[i]`.
+    owner_of: Vec<usize>,
+    owners: Vec<Owner>,
+    problems: Vec<Problem>,
+}
+
+impl Plan {
+    fn new() -> Plan {
+        Plan {
+            roots: Vec::new(),
+            owner_of: Vec::new(),
+            owners: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Adds an owner and returns its index.
+    fn owner(&mut self, kind: OwnerKind, id: impl Into<String>, name: impl Into<String>) -> usize {
+        self.owners.push(Owner {
+            kind,
+            id: id.into(),
+            name: name.into(),
+            used_by: Vec::new(),
+            note: String::new(),
+            paths: Vec::new(),
+            sizes: Sizes::default(),
+        });
+        self.owners.len() - 1
+    }
+
+    /// Gives `path` (and what is under it, minus nested roots) to `owner`.
+    fn root(&mut self, owner: usize, path: PathBuf) {
+        self.roots.push(path);
+        self.owner_of.push(owner);
+    }
+
+    /// A new owner that holds one path.
+    fn single(&mut self, kind: OwnerKind, id: &str, name: &str, path: PathBuf) -> usize {
+        let o = self.owner(kind, id, name);
+        self.root(o, path);
+        o
+    }
+}
+
+/// Computes the report for `store`.
+pub fn compute(store: &Store, opts: &DuOptions) -> DuReport {
+    let mut plan = plan(store);
+    let started = Instant::now();
+    let walked = walk::walk(&plan.roots, &opts.walk);
+    let walk_millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut scan = DuScan {
+        roots: plan.roots.len(),
+        walk_millis,
+        ..DuScan::default()
+    };
+    for (i, usage) in walked.owned.iter().enumerate() {
+        let owner = &mut plan.owners[plan.owner_of[i]];
+        owner.sizes.add(usage);
+        scan.dirs += usage.dirs;
+        scan.skipped_mounts += usage.skipped_mounts;
+        scan.unreadable += usage.errors.len();
+        let rel = plan.roots[i]
+            .strip_prefix(&store.root)
+            .unwrap_or(&plan.roots[i])
+            .to_path_buf();
+        if !owner.paths.contains(&rel) && !usage.root_failed() {
+            owner.paths.push(rel);
+        }
+    }
+    // df's trees are roots of this walk: reuse their per-root figures.
+    let by_root: HashMap<&Path, &TreeUsage> = plan
+        .roots
+        .iter()
+        .map(PathBuf::as_path)
+        .zip(walked.per_root.iter())
+        .collect();
+    let trees: HashMap<PathBuf, TreeUsage> = df::tree_roots(store)
+        .into_iter()
+        .map(|r| {
+            let usage = by_root.get(r.as_path()).map_or_else(
+                || walk::measure(std::slice::from_ref(&r), &opts.walk).remove(0),
+                |u| (*u).clone(),
+            );
+            (r, usage)
+        })
+        .collect();
+    let df = df::compute_from_trees(
+        store,
+        &DfOptions {
+            walk: opts.walk.clone(),
+            now: None,
+        },
+        trees,
+        started,
+    );
+    let mut problems = plan.problems;
+    problems.extend(df.problems.iter().cloned());
+    for usage in &walked.owned {
+        for e in &usage.errors {
+            problems.push(Problem::new(
+                &e.path,
+                ProblemKind::WalkIncomplete,
+                &e.detail,
+            ));
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    let mut owners: Vec<Owner> = plan
+        .owners
+        .into_iter()
+        .filter(|o| !o.paths.is_empty() || o.sizes != Sizes::default())
+        .collect();
+    owners.sort_by(|a, b| {
+        b.sizes
+            .allocated
+            .cmp(&a.sizes.allocated)
+            .then_with(|| b.sizes.apparent.cmp(&a.sizes.apparent))
+            .then_with(|| a.kind.cmp(&b.kind))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let total = owners.iter().fold(Sizes::default(), |t, o| t.plus(o.sizes));
+    DuReport {
+        root: store.root.clone(),
+        driver: store.driver.name().to_owned(),
+        total,
+        kinds: kind_totals(&owners),
+        images: store
+            .images
+            .values()
+            .map(|img| ImageLayers {
+                id: img.id.to_string(),
+                tags: img.repo_tags.clone(),
+                layers: img.chain_ids.iter().map(ToString::to_string).collect(),
+            })
+            .collect(),
+        owners,
+        df,
+        problems,
+        scan,
+    }
+}
+
+fn kind_totals(owners: &[Owner]) -> Vec<KindTotal> {
+    let mut by_kind: BTreeMap<OwnerKind, KindTotal> = BTreeMap::new();
+    for o in owners {
+        let t = by_kind.entry(o.kind).or_insert(KindTotal {
+            kind: o.kind,
+            owners: 0,
+            sizes: Sizes::default(),
+        });
+        t.owners += 1;
+        t.sizes = t.sizes.plus(o.sizes);
+    }
+    let mut kinds: Vec<KindTotal> = by_kind.into_values().collect();
+    kinds.sort_by(|a, b| {
+        b.sizes
+            .allocated
+            .cmp(&a.sizes.allocated)
+            .then(a.kind.cmp(&b.kind))
+    });
+    kinds
+}
+
+/// Decides, from metadata and directory listings only, who owns each part of the root.
+fn plan(store: &Store) -> Plan {
+    let mut plan = Plan::new();
+    let root = &store.root;
+    let layout = plan.owner(OwnerKind::Daemon, ".", "layout directories");
+    plan.root(layout, root.clone());
+    let home_name = store
+        .driver
+        .home()
+        .strip_prefix(root)
+        .ok()
+        .and_then(|p| p.components().next())
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for entry in fsread::read_dir(root).unwrap_or_default() {
+        let name = entry.name.to_string_lossy().into_owned();
+        let path = root.join(&entry.name);
+        match name.as_str() {
+            n if n == home_name => plan_driver_home(store, &mut plan),
+            IMAGE_DIR => {
+                plan.single(OwnerKind::ImageMetadata, "image/", "image metadata", path);
+            }
+            CONTAINERS_DIR => plan_containers(store, &mut plan, &path),
+            VOLUMES_DIR => plan_volumes(store, &mut plan, &path),
+            BUILDKIT_DIR => {
+                plan.single(OwnerKind::BuildCache, "buildkit/", "BuildKit state", path);
+            }
+            TMP_DIR => {
+                plan.single(OwnerKind::Tmp, "tmp/", "tmp", path);
+            }
+            n if DAEMON_ENTRIES.contains(&n) => {
+                plan.single(OwnerKind::Daemon, n, n, path);
+            }
+            n if DRIVER_HOMES.contains(&n) => {
+                plan.single(OwnerKind::OtherDriver, n, n, path);
+            }
+            n => {
+                plan.single(OwnerKind::Unknown, n, n, path);
+            }
+        }
+    }
+    plan
+}
+
+/// The driver's home: each layer directory to its owner, `work/` apart, `l/` apart, and
+/// every directory nobody references named as leaked.
+fn plan_driver_home(store: &Store, plan: &mut Plan) {
+    let driver = &store.driver;
+    let mut images_of: HashMap<&str, Vec<String>> = HashMap::new();
+    for img in store.images.values() {
+        let label = img
+            .repo_tags
+            .first()
+            .cloned()
+            .unwrap_or_else(|| img.id.digest().short().to_owned());
+        for chain in &img.chain_ids {
+            images_of
+                .entry(chain.digest().as_str())
+                .or_default()
+                .push(label.clone());
+        }
+    }
+    let mut layer_dirs: HashMap<PathBuf, usize> = HashMap::new();
+    for layer in store.layers.values() {
+        let o = plan.owner(
+            OwnerKind::ImageLayer,
+            layer.chain_id.to_string(),
+            layer.chain_id.digest().short(),
+        );
+        let mut users = images_of
+            .get(layer.chain_id.digest().as_str())
+            .cloned()
+            .unwrap_or_default();
+        users.sort();
+        users.dedup();
+        plan.owners[o].used_by = users;
+        layer_dirs.insert(driver.layer_dir(&layer.cache_id), o);
+    }
+    let names: HashMap<&str, &str> = store
+        .containers
+        .iter()
+        .map(|c| (c.id.as_str(), c.name.trim_start_matches('/')))
+        .collect();
+    for m in store.mounts.values() {
+        let name = names.get(m.container.as_str()).copied().unwrap_or("");
+        let o = plan.owner(OwnerKind::ContainerLayer, m.container.as_str(), name);
+        if name.is_empty() {
+            plan.owners[o].note = "no container".to_owned();
+        }
+        layer_dirs.insert(driver.layer_dir(&m.mount_id), o);
+        let init = m
+            .init_id
+            .clone()
+            .unwrap_or_else(|| crate::ids::CacheId(format!("{}{INIT_SUFFIX}", m.mount_id)));
+        layer_dirs.insert(driver.layer_dir(&init), o);
+    }
+    let (snapshots, problems) = buildcache::snapshot_dirs(&store.root);
+    plan.problems.extend(problems);
+    let build_cache = plan.owner(OwnerKind::BuildCache, "snapshots", "BuildKit snapshots");
+    let tree_roots: BTreeSet<PathBuf> = df::tree_roots(store).into_iter().collect();
+    let any_layer = driver.layer_dir(&crate::ids::CacheId("x".to_owned()));
+    let container_dir = any_layer.parent().unwrap_or(driver.home()).to_path_buf();
+    if container_dir != driver.home() {
+        let o = plan.owner(OwnerKind::Daemon, "driver", "driver directories");
+        plan.root(o, container_dir.clone());
+    }
+    for entry in fsread::read_dir(&container_dir).unwrap_or_default() {
+        let name = entry.name.to_string_lossy().into_owned();
+        let path = container_dir.join(&entry.name);
+        if name == OVERLAY2_LINK_DIR && container_dir == driver.home() {
+            plan.single(OwnerKind::LayerLinks, "l/", "layer links", path);
+            continue;
+        }
+        let owner = match layer_dirs.get(&path) {
+            Some(&o) => o,
+            None if snapshots.contains(&name) => build_cache,
+            None => {
+                let o = plan.owner(OwnerKind::LeakedLayer, &name, &name);
+                plan.owners[o].note = "no layer, container or build cache record".to_owned();
+                o
+            }
+        };
+        plan.root(owner, path.clone());
+        if entry.is_dir {
+            let work = path.join(OVERLAY2_WORK);
+            if work.is_dir() {
+                let w = plan.owner(OwnerKind::LayerWork, &name, &name);
+                plan.root(w, work);
+            }
+            for tree in tree_roots
+                .iter()
+                .filter(|t| t.parent() == Some(path.as_path()))
+            {
+                plan.root(owner, tree.clone());
+            }
+        }
+    }
+}
+
+/// `containers/<id>/`: logs apart from the rest.
+fn plan_containers(store: &Store, plan: &mut Plan, dir: &Path) {
+    let names: HashMap<&str, &str> = store
+        .containers
+        .iter()
+        .map(|c| (c.id.as_str(), c.name.trim_start_matches('/')))
+        .collect();
+    let layout = plan.owner(OwnerKind::Daemon, "containers/", "containers directory");
+    plan.root(layout, dir.to_path_buf());
+    for entry in fsread::read_dir(dir).unwrap_or_default() {
+        let id = entry.name.to_string_lossy().into_owned();
+        let path = dir.join(&entry.name);
+        let name = names.get(id.as_str()).copied().unwrap_or("");
+        let meta = plan.single(OwnerKind::ContainerMeta, &id, name, path.clone());
+        if name.is_empty() {
+            plan.owners[meta].note = "not a container of this driver".to_owned();
+        }
+        if !entry.is_dir {
+            continue;
+        }
+        let logs: Vec<PathBuf> = fsread::read_dir(&path)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| !e.is_dir && e.name.to_string_lossy().contains(LOG_SUFFIX))
+            .map(|e| path.join(&e.name))
+            .collect();
+        if !logs.is_empty() {
+            let o = plan.owner(OwnerKind::ContainerLog, &id, name);
+            for log in logs {
+                plan.root(o, log);
+            }
+        }
+    }
+}
+
+/// `volumes/<name>/`, each a volume, with `_data` measured apart for df.
+fn plan_volumes(store: &Store, plan: &mut Plan, dir: &Path) {
+    let layout = plan.owner(OwnerKind::Daemon, "volumes/", "volumes directory");
+    plan.root(layout, dir.to_path_buf());
+    for entry in fsread::read_dir(dir).unwrap_or_default() {
+        let name = entry.name.to_string_lossy().into_owned();
+        let path = dir.join(&entry.name);
+        if !entry.is_dir {
+            let id = format!("volumes/{name}");
+            plan.single(OwnerKind::Daemon, &id, &id, path);
+            continue;
+        }
+        let o = plan.single(OwnerKind::Volume, &name, &name, path.clone());
+        let users: Vec<String> = store
+            .containers
+            .iter()
+            .filter(|c| {
+                c.mounts
+                    .iter()
+                    .any(|m| m.name == name && !m.driver.is_empty())
+            })
+            .map(|c| c.name.trim_start_matches('/').to_owned())
+            .collect();
+        let anonymous = crate::ids::is_hex64(&name);
+        plan.owners[o].note = match (users.is_empty(), anonymous) {
+            (true, true) => "dangling, anonymous",
+            (true, false) => "dangling",
+            (false, true) => "anonymous",
+            (false, false) => "",
+        }
+        .to_owned();
+        plan.owners[o].used_by = users;
+        let data = path.join(VOLUME_DATA);
+        if data.is_dir() {
+            plan.root(o, data);
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! `strata du` as a tree with size bars (terminal), a flat table, or Prometheus gauges.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use analyzers::usage::du::{DuReport, Owner, OwnerKind, Sizes};
+
+use super::{docker_table, write_table, SizeStyle};
+use crate::cli::By;
+
+/// Width of a size bar, in characters.
+const BAR_WIDTH: usize = 20;
+/// Children shown per node before the rest is summed on one line.
+const MAX_CHILDREN: usize = 25;
+
+/// How to show the report.
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    /// The grouping.
+    pub by: By,
+    /// Levels below the root to show.
+    pub depth: usize,
+    /// Apparent bytes instead of allocated.
+    pub apparent: bool,
+    /// Number format.
+    pub style: SizeStyle,
+}
+
+impl View {
+    fn bytes(&self, s: &Sizes) -> u64 {
+        if self.apparent {
+            s.apparent
+        } else {
+            s.allocated
+        }
+    }
+}
+
+/// One line of the tree.
+struct Node {
+    label: String,
+    note: String,
+    bytes: u64,
+    /// A path of its parent owner, shown without a size of its own.
+    is_path: bool,
+    children: Vec<Node>,
+}
+
+impl Node {
+    fn new(label: impl Into<String>, note: impl Into<String>, bytes: u64) -> Node {
+        Node {
+            label: label.into(),
+            note: note.into(),
+            bytes,
+            is_path: false,
+            children: Vec::new(),
+        }
+    }
+
+    fn with_children(mut self, mut children: Vec<Node>) -> Node {
+        children.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.label.cmp(&b.label)));
+        self.children = children;
+        self
+    }
+}
+
+/// A 64-hex id (with or without `sha256:`, or a `-init` layer) cut to 12 characters.
+fn short(id: &str) -> String {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    let (head, tail) = hex.split_at(hex.len().min(64));
+    if head.len() == 64 && head.bytes().all(|b| b.is_ascii_hexdigit()) {
+        format!("{}{tail}", &head[..12])
+    } else {
+        id.to_owned()
+    }
+}
+
+fn owner_node(o: &Owner, view: &View) -> Node {
+    let mut label = short(&o.id);
+    if !o.name.is_empty() && o.name != o.id && o.name != label {
+        label = format!("{label} {}", o.name);
+    }
+    let mut note = o.note.clone();
+    if !o.used_by.is_empty() {
+        let users = o.used_by.join(", ");
+        note = if note.is_empty() {
+            users
+        } else {
+            format!("{note}; {users}")
+        };
+    }
+    let paths = o
+        .paths
+        .iter()
+        .map(|p| {
+            let mut n = Node::new(p.display().to_string(), "", 0);
+            n.is_path = true;
+            n
+        })
+        .collect();
+    let mut n = Node::new(label, note, view.bytes(&o.sizes));
+    n.children = paths;
+    n
+}
+
+/// Builds the tree the view asks for.
+fn build(r: &DuReport, view: &View) -> Node {
+    let root_label = format!("{} ({})", r.root.display(), r.driver);
+    let root = Node::new(root_label, "", view.bytes(&r.total));
+    let of_kind = |k: OwnerKind| r.owners.iter().filter(move |o| o.kind == k);
+    let children = match view.by {
+        By::Kind => r
+            .kinds
+            .iter()
+            .map(|k| {
+                let owners = of_kind(k.kind).map(|o| owner_node(o, view)).collect();
+                Node::new(
+                    k.kind.label(),
+                    format!("{} owners", k.owners),
+                    view.bytes(&k.sizes),
+                )
+                .with_children(owners)
+            })
+            .collect(),
+        By::Layer => of_kind(OwnerKind::ImageLayer)
+            .map(|o| owner_node(o, view))
+            .collect(),
+        By::Volume => of_kind(OwnerKind::Volume)
+            .map(|o| owner_node(o, view))
+            .collect(),
+        By::Image => {
+            let layers: BTreeMap<&str, &Owner> = of_kind(OwnerKind::ImageLayer)
+                .map(|o| (o.id.as_str(), o))
+                .collect();
+            r.images
+                .iter()
+                .map(|img| {
+                    let parts: Vec<Node> = img
+                        .layers
+                        .iter()
+                        .filter_map(|c| layers.get(c.as_str()))
+                        .map(|o| owner_node(o, view))
+                        .collect();
+                    let bytes = parts.iter().map(|p| p.bytes).sum();
+                    let label = img
+                        .tags
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| format!("<none> {}", short(&img.id)));
+                    Node::new(label, short(&img.id), bytes).with_children(parts)
+                })
+                .collect()
+        }
+        By::Container => {
+            let mut by_id: BTreeMap<&str, Vec<&Owner>> = BTreeMap::new();
+            for o in r.owners.iter().filter(|o| {
+                matches!(
+                    o.kind,
+                    OwnerKind::ContainerLayer | OwnerKind::ContainerLog | OwnerKind::ContainerMeta
+                )
+            }) {
+                by_id.entry(o.id.as_str()).or_default().push(o);
+            }
+            by_id
+                .into_iter()
+                .map(|(id, parts)| {
+                    let name = parts
+                        .iter()
+                        .map(|o| o.name.as_str())
+                        .find(|n| !n.is_empty());
+                    let label = format!("{} {}", short(id), name.unwrap_or(""));
+                    let children: Vec<Node> = parts
+                        .iter()
+                        .map(|o| Node::new(o.kind.label(), o.note.clone(), view.bytes(&o.sizes)))
+                        .collect();
+                    let bytes = children.iter().map(|c| c.bytes).sum();
+                    Node::new(label.trim_end(), "", bytes).with_children(children)
+                })
+                .collect()
+        }
+    };
+    let mut root = root.with_children(children);
+    if view.by == By::Image {
+        root.note = "a shared layer is listed under each image that uses it".to_owned();
+    }
+    root
+}
+
+/// The tree with size bars and percentages of the root's total, like dust.
+pub fn tree(out: &mut dyn Write, r: &DuReport, view: &View) -> io::Result<()> {
+    let root = build(r, view);
+    let total = root.bytes.max(1);
+    let unit = if view.apparent {
+        "apparent"
+    } else {
+        "allocated"
+    };
+    writeln!(
+        out,
+        "{:>9}        {}  ({unit}; {} entries, hard links saved {})",
+        view.style.size(to_i64(root.bytes)),
+        root.label,
+        r.total.entries,
+        view.style.size(to_i64(r.total.hardlink_saved)),
+    )?;
+    if !root.note.is_empty() {
+        writeln!(out, "{:>9}        ({})", "", root.note)?;
+    }
+    write_children(out, &root, total, "", 1, view)
+}
+
+fn write_children(
+    out: &mut dyn Write,
+    node: &Node,
+    total: u64,
+    prefix: &str,
+    level: usize,
+    view: &View,
+) -> io::Result<()> {
+    if level > view.depth {
+        return Ok(());
+    }
+    let shown = node.children.len().min(MAX_CHILDREN);
+    for (i, child) in node.children.iter().take(shown).enumerate() {
+        let last = i + 1 == shown && node.children.len() <= MAX_CHILDREN;
+        let branch = if last { "└─ " } else { "├─ " };
+        let pct = child.bytes as f64 * 100.0 / total as f64;
+        let note = if child.note.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", child.note)
+        };
+        if child.is_path {
+            writeln!(
+                out,
+                "{:>9} {:>w$} {prefix}{branch}{}",
+                "",
+                "",
+                child.label,
+                w = BAR_WIDTH + 6
+            )?;
+            continue;
+        }
+        writeln!(
+            out,
+            "{:>9} {} {pct:>5.1}% {prefix}{branch}{}{note}",
+            view.style.size(to_i64(child.bytes)),
+            bar(child.bytes, total),
+            child.label
+        )?;
+        let deeper = format!("{prefix}{}", if last { "   " } else { "│  " });
+        write_children(out, child, total, &deeper, level + 1, view)?;
+    }
+    if node.children.len() > shown {
+        let rest: u64 = node.children[shown..].iter().map(|c| c.bytes).sum();
+        writeln!(
+            out,
+            "{:>9} {} {:>5.1}% {prefix}└─ … {} more",
+            view.style.size(to_i64(rest)),
+            bar(rest, total),
+            rest as f64 * 100.0 / total as f64,
+            node.children.len() - shown
+        )?;
+    }
+    Ok(())
+}
+
+fn bar(bytes: u64, total: u64) -> String {
+    let filled = usize::try_from(bytes.saturating_mul(BAR_WIDTH as u64) / total.max(1))
+        .unwrap_or(BAR_WIDTH)
+        .min(BAR_WIDTH);
+    format!("{}{}", "█".repeat(filled), "░".repeat(BAR_WIDTH - filled))
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A flat table, one row per node down to the depth asked, like `du`'s lines.
+pub fn flat(out: &mut dyn Write, r: &DuReport, view: &View) -> io::Result<()> {
+    let root = build(r, view);
+    let total = root.bytes.max(1);
+    let mut t = docker_table(&["SIZE", "SHARE", "ITEM", "NOTE"]);
+    let mut rows = Vec::new();
+    collect_rows(&root, "", 0, view.depth, &mut rows);
+    for (path, node) in rows {
+        t.add_row(vec![
+            view.style.size(to_i64(node.bytes)),
+            format!("{:.1}%", node.bytes as f64 * 100.0 / total as f64),
+            path,
+            node.note.clone(),
+        ]);
+    }
+    write_table(out, &t)
+}
+
+fn collect_rows<'a>(
+    node: &'a Node,
+    parent: &str,
+    level: usize,
+    depth: usize,
+    rows: &mut Vec<(String, &'a Node)>,
+) {
+    let path = if parent.is_empty() {
+        node.label.clone()
+    } else {
+        format!("{parent} / {}", node.label)
+    };
+    rows.push((path.clone(), node));
+    if level < depth {
+        let base = if level == 0 { String::new() } else { path };
+        for c in &node.children {
+            collect_rows(c, &base, level + 1, depth, rows);
+        }
+    }
+}
+
+/// Prometheus gauges: the total, one family per owner kind labelled by owner.
+pub fn prometheus(out: &mut dyn Write, r: &DuReport, view: &View) -> io::Result<()> {
+    use super::prometheus::Gauge;
+    let measure = if view.apparent {
+        "apparent"
+    } else {
+        "allocated"
+    };
+    let root = r.root.display().to_string();
+    Gauge::new(
+        out,
+        "strata_du_total_bytes",
+        "Bytes under the Docker data root.",
+    )?
+    .sample(
+        &[("root", &root), ("measure", measure)],
+        to_i64(view.bytes(&r.total)),
+    )?;
+    let mut by_kind: BTreeMap<OwnerKind, Vec<&Owner>> = BTreeMap::new();
+    for o in &r.owners {
+        by_kind.entry(o.kind).or_default().push(o);
+    }
+    for (kind, owners) in by_kind {
+        let family = format!("strata_du_{}_bytes", kind_slug(kind));
+        let help = format!(
+            "Bytes owned by {} under the Docker data root.",
+            kind.label()
+        );
+        let mut g = Gauge::new(out, &family, &help)?;
+        for o in owners {
+            let users = o.used_by.join(",");
+            g.sample(
+                &[
+                    ("id", &o.id),
+                    ("name", &o.name),
+                    ("used_by", &users),
+                    ("note", &o.note),
+                    ("measure", measure),
+                ],
+                to_i64(view.bytes(&o.sizes)),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn kind_slug(kind: OwnerKind) -> &'static str {
+    match kind {
+        OwnerKind::ImageLayer => "image_layer",
+        OwnerKind::ContainerLayer => "container_layer",
+        OwnerKind::ContainerLog => "container_log",
+        OwnerKind::ContainerMeta => "container_meta",
+        OwnerKind::Volume => "volume",
+        OwnerKind::BuildCache => "build_cache",
+        OwnerKind::ImageMetadata => "image_metadata",
+        OwnerKind::LayerLinks => "layer_links",
+        OwnerKind::LayerWork => "layer_work",
+        OwnerKind::Tmp => "tmp",
+        OwnerKind::LeakedLayer => "leaked_layer",
+        OwnerKind::Daemon => "daemon",
+        OwnerKind::OtherDriver => "other_driver",
+        OwnerKind::Unknown => "unknown",
+    }
+}
