@@ -16,6 +16,7 @@
 
 mod corrupt;
 mod dfjson;
+mod du;
 mod fixture;
 mod harness;
 mod parity;

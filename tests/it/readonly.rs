@@ -20,6 +20,10 @@ const VERBS: &[&[&str]] = &[
     &["--bytes", "df"],
     &["--bytes", "df", "-v"],
     &["--format", "prometheus", "df"],
+    &["du"],
+    &["--format", "json", "du"],
+    &["--format", "prometheus", "du", "--apparent-size"],
+    &["du", "--by", "image", "-d", "3"],
 ];
 
 #[test]

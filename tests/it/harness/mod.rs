@@ -12,7 +12,7 @@ use std::path::Path;
 
 pub use cleanup::{mount_points_under, remove_at_exit};
 pub use dockerd::{Dockerd, Driver};
-pub use run::{strata_on, Run};
+pub use run::{run_with_timeout, strata_on, Run};
 
 /// Debian's daemon (package `docker.io`, 20.10). Never `/usr/local/bin`'s Docker.
 pub const DOCKERD: &str = "/usr/sbin/dockerd";
