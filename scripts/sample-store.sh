@@ -32,6 +32,7 @@ make_layer() {
   echo -n "$diff" >"$rec/diff"; echo -n "$cache" >"$rec/cache-id"; echo -n "$size" >"$rec/size"
   [ -n "$parent_chain" ] && echo -n "$parent_chain" >"$rec/parent"
   parent_chain=$chain
+  last_cache=$cache
   diff_ids+=("\"$diff\"")
 }
 stage=$(mktemp -d)
@@ -54,9 +55,10 @@ cid=$(printf 'container %s' "$RANDOM" | sha256sum | cut -c1-64)
 mount=$(printf 'mount %s' "$cid" | sha256sum | cut -c1-64)
 mkdir -p "$ROOT/overlay2/$mount-init/diff/etc" "$ROOT/overlay2/$mount/diff/app" "$ROOT/overlay2/$mount/work"
 touch "$ROOT/overlay2/$mount-init/diff/etc/hostname" "$ROOT/overlay2/$mount-init/diff/.dockerenv"
-{ cat "$ROOT"/overlay2/*/diff/app/data.txt 2>/dev/null | head -50000; echo 50001; } >"$ROOT/overlay2/$mount/diff/app/data.txt"
+cp "$ROOT/overlay2/$last_cache/diff/app/data.txt" "$ROOT/overlay2/$mount/diff/app/data.txt"
+echo 50001 >>"$ROOT/overlay2/$mount/diff/app/data.txt"
 head -c 300000 /dev/urandom >"$ROOT/overlay2/$mount/diff/app/new.bin"
-[ "$(id -u)" = 0 ] && mknod "$ROOT/overlay2/$mount/diff/app/run.sh" c 0 0
+if [ "$(id -u)" = 0 ]; then mknod "$ROOT/overlay2/$mount/diff/app/run.sh" c 0 0; fi
 mkdir -p "$img/layerdb/mounts/$cid" "$ROOT/containers/$cid"
 echo -n "$mount" >"$img/layerdb/mounts/$cid/mount-id"
 echo -n "$mount-init" >"$img/layerdb/mounts/$cid/init-id"
