@@ -19,29 +19,7 @@ cargo build --release -q
 STRATA=$PWD/target/release/strata
 source scripts/dockerd-temp.sh overlay2
 trap 'stop_dockerd; rm -rf "$DIR"' EXIT
-busybox_image
-CTX=$DIR/ctx
-mkdir -p "$CTX"
-# Two layers of N small files, shared by three app images.
-cat >"$DIR/Dockerfile.base" <<DOCKERFILE
-FROM bb:1
-RUN mkdir -p /data/a && cd /data/a && i=0; while [ \$i -lt $N ]; do echo \$i > f\$i; i=\$((i+1)); done
-RUN mkdir -p /data/b && cd /data/b && i=0; while [ \$i -lt $N ]; do echo \$i\$i > g\$i; i=\$((i+1)); done
-DOCKERFILE
-DOCKER_BUILDKIT=0 $DOCKER build -q --network none -t base:1 -f "$DIR/Dockerfile.base" "$CTX" >/dev/null
-for app in 1 2 3; do
-  printf 'FROM base:1\nRUN echo app%s > /app && dd if=/dev/zero of=/blob bs=1k count=%s 2>/dev/null\n' "$app" "$((app*500))" >"$DIR/Dockerfile.app$app"
-  DOCKER_BUILDKIT=0 $DOCKER build -q --network none -t "app:$app" -f "$DIR/Dockerfile.app$app" "$CTX" >/dev/null
-done
-# Containers with copy-on-write churn and volumes of many files; they keep running.
-for c in 1 2 3 4; do
-  $DOCKER run -d --network none --name "churn$c" -v "vol$c:/vol" "app:$((c%3+1))" sh -c \
-    'i=0; while [ $i -lt 10000 ]; do echo x >> /data/a/f$i; echo n > /vol/n$i; i=$((i+1)); done; rm -rf /data/b/g1*; touch /ready; sleep 100000' >/dev/null
-done
-for c in 1 2 3 4; do
-  until $DOCKER exec "churn$c" test -e /ready 2>/dev/null; do sleep 1; done
-done
-echo "store: $(find "$ROOT" -xdev | wc -l) entries, $(du -sxh "$ROOT" | cut -f1)"
+bench_store "$N" 10000
 echo "strata du total: $("$STRATA" --root "$ROOT" --bytes du --flat -d 0 | tail -1)"
 echo "du -sxB1:        $(du -sxB1 "$ROOT")"
 CMDS=(

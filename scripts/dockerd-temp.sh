@@ -26,3 +26,29 @@ busybox_image() {
   tar -C "$rootfs" -cf "$DIR/rootfs.tar" .
   $DOCKER import "$DIR/rootfs.tar" bb:1 >/dev/null
 }
+# The benchmark store: two layers of N small files shared by three app images (classic
+# builder), and four running containers that each copy up CHURN files of the shared layer,
+# delete some, and write CHURN files into a volume of their own. Returns once all are done.
+bench_store() {
+  local n=$1 churn=$2 ctx=$DIR/ctx
+  busybox_image
+  mkdir -p "$ctx"
+  cat >"$DIR/Dockerfile.base" <<DOCKERFILE
+FROM bb:1
+RUN mkdir -p /data/a && cd /data/a && i=0; while [ \$i -lt $n ]; do echo \$i > f\$i; i=\$((i+1)); done
+RUN mkdir -p /data/b && cd /data/b && i=0; while [ \$i -lt $n ]; do echo \$i\$i > g\$i; i=\$((i+1)); done
+DOCKERFILE
+  DOCKER_BUILDKIT=0 $DOCKER build -q --network none -t base:1 -f "$DIR/Dockerfile.base" "$ctx" >/dev/null
+  for app in 1 2 3; do
+    printf 'FROM base:1\nRUN echo app%s > /app && dd if=/dev/zero of=/blob bs=1k count=%s 2>/dev/null\n' "$app" "$((app*500))" >"$DIR/Dockerfile.app$app"
+    DOCKER_BUILDKIT=0 $DOCKER build -q --network none -t "app:$app" -f "$DIR/Dockerfile.app$app" "$ctx" >/dev/null
+  done
+  for c in 1 2 3 4; do
+    $DOCKER run -d --network none --name "churn$c" -v "vol$c:/vol" "app:$((c%3+1))" sh -c \
+      "i=0; while [ \$i -lt $churn ]; do echo x >> /data/a/f\$i; echo n > /vol/n\$i; i=\$((i+1)); done; rm -rf /data/b/g1*; touch /ready; sleep 100000" >/dev/null
+  done
+  for c in 1 2 3 4; do
+    until $DOCKER exec "churn$c" test -e /ready 2>/dev/null; do sleep 1; done
+  done
+  echo "store: $(find "$ROOT" -xdev | wc -l) entries, $(du -sxh "$ROOT" | cut -f1)"
+}
