@@ -35,7 +35,7 @@ CMDS=(
 OUT=${BENCH_OUT:-$PWD/target/bench-du}
 mkdir -p "$OUT"
 hyperfine -N -w 2 -r 10 --export-markdown "$OUT/warm.md" --export-json "$OUT/warm.json" "${CMDS[@]}"
-hyperfine -N -r 5 --prepare 'sync; echo 3 > /proc/sys/vm/drop_caches' \
+hyperfine -N -r 5 --prepare "sh -c 'sync; echo 3 > /proc/sys/vm/drop_caches'" \
   --export-markdown "$OUT/cold.md" --export-json "$OUT/cold.json" "${CMDS[@]}"
 echo "## peak memory (max RSS, KiB)" >"$OUT/memory.md"
 for cmd in "${CMDS[@]}"; do

@@ -13,7 +13,7 @@ const COMMAND_WIDTH: usize = 20;
 
 /// The summary table: one row per kind with TOTAL, ACTIVE, SIZE and RECLAIMABLE.
 pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Result<()> {
-    writeln!(out, "Storage driver: {}", r.driver)?;
+    writeln!(out, "{}", driver_line(r))?;
     let mut t = docker_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
     let f = Figures::of(r);
     t.add_row(vec![
@@ -45,6 +45,25 @@ pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Resul
         style.size(f.cache_reclaimable),
     ]);
     write_table(out, &t)
+}
+
+/// `Storage driver: overlay2`, naming the other drivers that left data in the root too.
+fn driver_line(r: &DfReport) -> String {
+    let others: Vec<&str> = r
+        .drivers
+        .iter()
+        .filter(|d| d.name != r.driver)
+        .map(|d| d.name.as_str())
+        .collect();
+    if others.is_empty() {
+        format!("Storage driver: {}", r.driver)
+    } else {
+        format!(
+            "Storage driver: {} (data of other drivers also here: {}; see --driver)",
+            r.driver,
+            others.join(", ")
+        )
+    }
 }
 
 /// The docker CLI's summary figures (`cli/command/formatter/disk_usage.go`).
@@ -123,7 +142,7 @@ fn reclaimable(style: SizeStyle, bytes: i64, total: i64) -> String {
 /// The verbose report: images, containers, volumes and build cache, each its own table.
 pub fn verbose(out: &mut dyn Write, r: &DfReport, style: SizeStyle, now: i64) -> io::Result<()> {
     let ago = |t: i64| format!("{} ago", human_duration(now - t));
-    writeln!(out, "Storage driver: {}\n", r.driver)?;
+    writeln!(out, "{}\n", driver_line(r))?;
     writeln!(out, "Images space usage:\n")?;
     let mut t = docker_table(&[
         "REPOSITORY",

@@ -190,6 +190,14 @@ fn problem_paths(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Every other verb, which must neither panic nor hang on any damaged store either.
+const OTHER_VERBS: &[&[&str]] = &[
+    &["du"],
+    &["--format", "json", "du", "--by", "image"],
+    &["--format", "prometheus", "du"],
+    &["--format", "prometheus", "df"],
+];
+
 fn check(name: &str, damage: Damage) -> Vec<String> {
     let store = SynthStore::plant();
     let expect = damage(&store);
@@ -198,6 +206,9 @@ fn check(name: &str, damage: Damage) -> Vec<String> {
     let mut out = Vec::new();
     judge_run(&table, &mut out);
     judge_run(&json, &mut out);
+    for args in OTHER_VERBS {
+        judge_run(&strata_on(&store.root, args), &mut out);
+    }
 
     let mentions = |text: &str| expect.names.iter().any(|n| text.contains(n.as_str()));
     let table_names = mentions(&table.stdout) || mentions(&table.stderr);
@@ -357,4 +368,29 @@ fn bad_roots_exit_2_naming_the_path() {
         "want exit {FATAL} and one stderr line naming the root:\n{}",
         failures.join("\n\n")
     );
+}
+
+/// A root that holds the data of two drivers (the driver was switched): the one read is named,
+/// and so is the other, in the table and in the JSON; `--driver` reads the other.
+#[test]
+fn a_switched_driver_is_reported() {
+    let store = SynthStore::plant();
+    fs::create_dir_all(store.root.join("vfs/dir/0123")).expect("mkdir vfs");
+    fs::create_dir_all(store.root.join("image/vfs/layerdb")).expect("mkdir image/vfs");
+    let json = strata_on(&store.root, &["--format", "json", "df"]);
+    let report = json.assert_success().json();
+    let names: Vec<&str> = report["Drivers"]
+        .as_array()
+        .expect("Drivers")
+        .iter()
+        .filter_map(|d| d["Name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"overlay2") && names.contains(&"vfs"),
+        "{names:?}"
+    );
+    let table = strata_on(&store.root, &["df"]);
+    assert!(table.assert_success().stdout.contains("vfs"), "{table}");
+    let other = strata_on(&store.root, &["--driver", "vfs", "--format", "json", "df"]);
+    assert_eq!(other.assert_success().json()["Driver"], "vfs");
 }
