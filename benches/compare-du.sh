@@ -40,14 +40,18 @@ hyperfine -N -r 5 --prepare "sh -c 'sync; echo 3 > /proc/sys/vm/drop_caches'" \
 echo "## peak memory (max RSS, KiB)" >"$OUT/memory.md"
 for cmd in "${CMDS[@]}"; do
   rss=$(/usr/bin/time -v $cmd 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}')
-  echo "| \`${cmd%% *}\` | $rss |" >>"$OUT/memory.md"
+  echo "| \`${cmd% *}\` | $rss |" >>"$OUT/memory.md"
 done
 python3 - "$OUT" <<'PY'
 import json, sys, os
 out = sys.argv[1]
 for run in ("warm", "cold"):
     res = json.load(open(os.path.join(out, run + ".json")))["results"]
-    base = {r["command"].split()[0].rsplit("/", 1)[-1]: r["mean"] for r in res}
+    def label(cmd):
+        words = cmd.split()
+        name = words[0].rsplit("/", 1)[-1]
+        return name if name != "du" else " ".join(w for w in words[:-1])
+    base = {label(r["command"]): r["mean"] for r in res}
     strata = base["strata"]
     floor = base.get("limit-walk")
     print(f"## {run} cache: mean seconds, and ratio to strata")
