@@ -51,6 +51,32 @@ pub enum Format {
 pub enum Command {
     /// Disk usage as `docker system df` reports it, offline and exact.
     Df(DfArgs),
+    /// Engine: import a root filesystem tar as a one-layer image (`docker import`).
+    Import(ImportArgs),
+    /// Engine: load images from a `docker save` archive or an OCI layout tar (`docker load`).
+    Load(LoadArgs),
+}
+
+/// `strata import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The tar (plain or gzip); `-` reads standard input.
+    #[arg(value_name = "TAR")]
+    pub tar: PathBuf,
+    /// The tag to give the image.
+    #[arg(value_name = "REPO[:TAG]")]
+    pub reference: Option<String>,
+    /// The commit message recorded in the image's history.
+    #[arg(short, long)]
+    pub message: Option<String>,
+}
+
+/// `strata load`.
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// The archive; standard input when not given.
+    #[arg(short, long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
 }
 
 /// `strata df`.

@@ -3,6 +3,8 @@
 //! arm in [`dispatch`].
 
 pub mod df;
+pub mod import;
+pub mod load;
 
 use std::io::Write;
 
@@ -27,6 +29,15 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// The data root the engine verbs write: `--root`, else dockerd's default location.
+    pub fn engine_root(&self) -> anyhow::Result<engine::Root> {
+        let path = root::locate(
+            self.cli.root.as_deref(),
+            std::path::Path::new(root::DAEMON_JSON),
+        )?;
+        Ok(engine::Root::open(&path, self.cli.driver.as_deref())?)
+    }
+
     /// Finds, validates and loads the data root the command line names.
     pub fn load_store(&self) -> anyhow::Result<Store> {
         let path = root::locate(
@@ -56,5 +67,7 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
     };
     match &cli.command {
         Command::Df(args) => df::run(&ctx, args, out),
+        Command::Import(args) => import::run(&ctx, args, out),
+        Command::Load(args) => load::run(&ctx, args, out),
     }
 }
