@@ -2,9 +2,12 @@
 //! report to a renderer. Adding a verb is a variant in `cli::Command`, a module here and one
 //! arm in [`dispatch`].
 
+pub mod container;
 pub mod df;
 pub mod import;
 pub mod load;
+pub mod run;
+pub mod volume;
 
 use std::io::Write;
 
@@ -69,5 +72,15 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         Command::Df(args) => df::run(&ctx, args, out),
         Command::Import(args) => import::run(&ctx, args, out),
         Command::Load(args) => load::run(&ctx, args, out),
+        Command::Create(args) => run::create(&ctx, args, out),
+        Command::Run(args) => run::run(&ctx, args, out),
+        Command::Start(args) => run::start(&ctx, args, out),
+        Command::Stop(args) => container::stop(&ctx, args),
+        Command::Kill(args) => container::kill(&ctx, args),
+        Command::Wait(args) => container::wait(&ctx, args, out),
+        Command::Rm(args) => container::rm(&ctx, args, out),
+        Command::Logs(args) => container::logs(&ctx, args, out),
+        Command::Volume(cmd) => volume::run(&ctx, cmd, out),
+        Command::EngineShim(args) => container::shim(&ctx, args),
     }
 }

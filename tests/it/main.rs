@@ -12,12 +12,13 @@
 //! - [`tree`] records the exact state of a directory tree (for the read-only guarantee).
 //!
 //! The tests themselves: [`parity`], [`readonly`], [`corrupt`], the facts about what dockerd
-//! writes in [`fixture::facts`], and the engine's: [`engine_image`] (helpers in
+//! writes in [`fixture::facts`], and the engine's: [`engine_image`], [`engine_container`] (helpers in
 //! [`engine_common`]).
 
 mod corrupt;
 mod dfjson;
 mod engine_common;
+mod engine_container;
 mod engine_image;
 mod fixture;
 mod harness;

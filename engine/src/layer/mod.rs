@@ -87,6 +87,23 @@ impl LayerDriver {
         }
     }
 
+    /// Makes layer `id` (which has a parent) usable as a root filesystem: overlay2 mounts it
+    /// on `merged/`; a vfs layer is its own directory. Returns the path.
+    pub fn mount(&self, id: &CacheId) -> Result<PathBuf> {
+        match self {
+            LayerDriver::Overlay2(d) => d.mount(id),
+            LayerDriver::Vfs(d) => Ok(d.layer_dir(id)),
+        }
+    }
+
+    /// Undoes [`LayerDriver::mount`]; a layer that is not mounted is fine.
+    pub fn unmount(&self, id: &CacheId) -> Result<()> {
+        match self {
+            LayerDriver::Overlay2(d) => d.unmount(id),
+            LayerDriver::Vfs(_) => Ok(()),
+        }
+    }
+
     fn whiteouts(&self) -> Whiteouts {
         match self {
             LayerDriver::Overlay2(_) => Whiteouts::Overlay,
