@@ -53,6 +53,32 @@ pub enum Command {
     Df(DfArgs),
     /// Every byte of the data root attributed to its owner, like du.
     Du(DuArgs),
+    /// Engine: import a root filesystem tar as a one-layer image (`docker import`).
+    Import(ImportArgs),
+    /// Engine: load images from a `docker save` archive or an OCI layout tar (`docker load`).
+    Load(LoadArgs),
+    /// Engine: create a container (`docker create`); prints its id.
+    Create(CreateArgs),
+    /// Engine: create and start a container (`docker run`).
+    Run(RunArgs),
+    /// Engine: start a created or stopped container.
+    Start(ContainerArgs),
+    /// Engine: stop a container (stop signal, then SIGKILL after the grace period).
+    Stop(StopArgs),
+    /// Engine: send a signal to a running container.
+    Kill(KillArgs),
+    /// Engine: wait for a container to stop; prints its exit code.
+    Wait(ContainerArgs),
+    /// Engine: remove a container.
+    Rm(RmArgs),
+    /// Engine: print a container's logs.
+    Logs(ContainerArgs),
+    /// Engine: manage volumes.
+    #[command(subcommand)]
+    Volume(VolumeCommand),
+    /// Engine internal: supervise one container (started by `start`).
+    #[command(name = "engine-shim", hide = true)]
+    EngineShim(ContainerArgs),
 }
 
 /// `strata du`.
@@ -93,6 +119,148 @@ pub enum By {
     Container,
     /// Volumes.
     Volume,
+}
+
+/// One container, by id, id prefix or name.
+#[derive(Debug, clap::Args)]
+pub struct ContainerArgs {
+    /// The container.
+    pub container: String,
+}
+
+/// `docker create`'s flags that strata implements.
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// Name the container.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set an environment variable (`NAME=value`).
+    #[arg(short, long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory inside the container.
+    #[arg(short, long = "workdir")]
+    pub workdir: Option<String>,
+    /// Override the image's entrypoint.
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// The container's hostname.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// CPUs (`0.5` is half a core).
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Memory limit (`64m`, `1g`, bytes).
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Bind or volume: `NAME:DST`, `/HOST:DST[:ro]`, or `DST` (anonymous).
+    #[arg(short, long = "volume")]
+    pub volume: Vec<String>,
+    /// `type=bind|volume|tmpfs,source=…,target=…[,readonly]`.
+    #[arg(long)]
+    pub mount: Vec<String>,
+    /// Mount the root filesystem read-only.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// The image.
+    pub image: String,
+    /// The command and its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// `strata run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Run in the background and print the container's id.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// The container.
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+/// `strata stop`.
+#[derive(Debug, clap::Args)]
+pub struct StopArgs {
+    /// Seconds to wait before SIGKILL.
+    #[arg(short = 't', long = "time", default_value_t = 10)]
+    pub time: u64,
+    /// The container.
+    pub container: String,
+}
+
+/// `strata kill`.
+#[derive(Debug, clap::Args)]
+pub struct KillArgs {
+    /// The signal (`KILL`, `TERM`, `SIGHUP`...).
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
+    /// The container.
+    pub container: String,
+}
+
+/// `strata rm`.
+#[derive(Debug, clap::Args)]
+pub struct RmArgs {
+    /// Kill it first if it runs.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Remove its anonymous volumes too.
+    #[arg(short, long)]
+    pub volumes: bool,
+    /// The containers.
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// `strata volume ...`.
+#[derive(Debug, Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume (a random name when none is given); prints its name.
+    Create {
+        /// The name.
+        name: Option<String>,
+    },
+    /// List volumes.
+    Ls,
+    /// Show a volume as JSON.
+    Inspect {
+        /// The name.
+        name: String,
+    },
+    /// Remove volumes.
+    Rm {
+        /// The names.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Remove every volume no container uses.
+    Prune,
+}
+
+/// `strata import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The tar (plain or gzip); `-` reads standard input.
+    #[arg(value_name = "TAR")]
+    pub tar: PathBuf,
+    /// The tag to give the image.
+    #[arg(value_name = "REPO[:TAG]")]
+    pub reference: Option<String>,
+    /// The commit message recorded in the image's history.
+    #[arg(short, long)]
+    pub message: Option<String>,
+}
+
+/// `strata load`.
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// The archive; standard input when not given.
+    #[arg(short, long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
 }
 
 /// `strata df`.

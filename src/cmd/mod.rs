@@ -2,8 +2,13 @@
 //! report to a renderer. Adding a verb is a variant in `cli::Command`, a module here and one
 //! arm in [`dispatch`].
 
+pub mod container;
 pub mod df;
 pub mod du;
+pub mod import;
+pub mod load;
+pub mod run;
+pub mod volume;
 
 use std::io::Write;
 
@@ -28,6 +33,15 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// The data root the engine verbs write: `--root`, else dockerd's default location.
+    pub fn engine_root(&self) -> anyhow::Result<engine::Root> {
+        let path = root::locate(
+            self.cli.root.as_deref(),
+            std::path::Path::new(root::DAEMON_JSON),
+        )?;
+        Ok(engine::Root::open(&path, self.cli.driver.as_deref())?)
+    }
+
     /// Finds, validates and loads the data root the command line names.
     pub fn load_store(&self) -> anyhow::Result<Store> {
         let path = root::locate(
@@ -59,5 +73,17 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
     match &cli.command {
         Command::Df(args) => df::run(&ctx, args, out),
         Command::Du(args) => du::run(&ctx, args, out),
+        Command::Import(args) => import::run(&ctx, args, out),
+        Command::Load(args) => load::run(&ctx, args, out),
+        Command::Create(args) => run::create(&ctx, args, out),
+        Command::Run(args) => run::run(&ctx, args, out),
+        Command::Start(args) => run::start(&ctx, args, out),
+        Command::Stop(args) => container::stop(&ctx, args),
+        Command::Kill(args) => container::kill(&ctx, args),
+        Command::Wait(args) => container::wait(&ctx, args, out),
+        Command::Rm(args) => container::rm(&ctx, args, out),
+        Command::Logs(args) => container::logs(&ctx, args, out),
+        Command::Volume(cmd) => volume::run(&ctx, cmd, out),
+        Command::EngineShim(args) => container::shim(&ctx, args),
     }
 }

@@ -11,12 +11,16 @@
 //! - [`dfjson`] compares strata's `df` JSON with dockerd's `GET /system/df`, field by field.
 //! - [`tree`] records the exact state of a directory tree (for the read-only guarantee).
 //!
-//! The tests themselves: [`parity`], [`readonly`], [`corrupt`], and the facts about what dockerd
-//! writes in [`fixture::facts`].
+//! The tests themselves: [`parity`], [`readonly`], [`corrupt`], the facts about what dockerd
+//! writes in [`fixture::facts`], and the engine's: [`engine_image`], [`engine_container`] (helpers in
+//! [`engine_common`]).
 
 mod corrupt;
 mod dfjson;
 mod du;
+mod engine_common;
+mod engine_container;
+mod engine_image;
 mod fixture;
 mod harness;
 mod parity;

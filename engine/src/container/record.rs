@@ -1,0 +1,198 @@
+//! `containers/<id>/config.v2.json` and `hostconfig.json`, in dockerd's format: the fields
+//! strata sets are typed; any other field (one dockerd wrote) is kept as it was.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use analyzers::layout::{CONTAINER_CONFIG, CONTAINER_HOSTCONFIG};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::image::config::ContainerConfig;
+use crate::image::reference::atomic_write;
+use crate::root::Root;
+
+/// Go's zero time, which dockerd writes for "never".
+pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// moby's `container.State`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct State {
+    /// The process runs.
+    pub running: bool,
+    /// Frozen.
+    pub paused: bool,
+    /// Being restarted.
+    pub restarting: bool,
+    /// The kernel's OOM killer ended it.
+    #[serde(rename = "OOMKilled")]
+    pub oom_killed: bool,
+    /// Being removed.
+    pub removal_in_progress: bool,
+    /// Removal failed.
+    pub dead: bool,
+    /// The process id on the host (0 when not running).
+    pub pid: i32,
+    /// Exit code of the last run (128 + signal when a signal ended it).
+    pub exit_code: i32,
+    /// Why it could not start.
+    pub error: String,
+    /// When the last run started.
+    pub started_at: String,
+    /// When the last run ended.
+    pub finished_at: String,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            running: false,
+            paused: false,
+            restarting: false,
+            oom_killed: false,
+            removal_in_progress: false,
+            dead: false,
+            pid: 0,
+            exit_code: 0,
+            error: String::new(),
+            started_at: ZERO_TIME.to_owned(),
+            finished_at: ZERO_TIME.to_owned(),
+        }
+    }
+}
+
+/// One entry of `MountPoints` (moby `volume/mounts.MountPoint`); fields dockerd leaves out
+/// read as empty.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct MountPoint {
+    /// Host path mounted (the volume's `_data`, or the bind source).
+    pub source: String,
+    /// Path inside the container.
+    pub destination: String,
+    /// Writable.
+    #[serde(rename = "RW")]
+    pub rw: bool,
+    /// Volume name (empty for binds).
+    pub name: String,
+    /// Volume driver (`local`; empty for binds).
+    pub driver: String,
+    /// `volume`, `bind` or `tmpfs`.
+    #[serde(rename = "Type")]
+    pub kind: String,
+    /// Mount options (`ro`...).
+    pub relabel: String,
+    /// Propagation (`rprivate` for binds).
+    pub propagation: String,
+    /// Copy the image's content into an empty volume on first use.
+    #[serde(rename = "CopyData")]
+    pub copy_data: bool,
+}
+
+/// `config.v2.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Run state.
+    #[serde(rename = "State")]
+    pub state: State,
+    /// Full id.
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// When it was created.
+    #[serde(rename = "Created", default)]
+    pub created: String,
+    /// The program run.
+    #[serde(rename = "Path", default)]
+    pub path: String,
+    /// Its arguments.
+    #[serde(rename = "Args", default)]
+    pub args: Vec<String>,
+    /// The configuration it was created with.
+    #[serde(rename = "Config")]
+    pub config: ContainerConfig,
+    /// The image id.
+    #[serde(rename = "Image")]
+    pub image: String,
+    /// `/<name>`.
+    #[serde(rename = "Name")]
+    pub name: String,
+    /// Storage driver.
+    #[serde(rename = "Driver", default)]
+    pub driver: String,
+    /// The json-file log.
+    #[serde(rename = "LogPath", default)]
+    pub log_path: String,
+    /// Volumes and binds by destination.
+    #[serde(rename = "MountPoints", default)]
+    pub mount_points: BTreeMap<String, MountPoint>,
+    /// Everything else dockerd keeps, as it was.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, Value>,
+}
+
+/// The parts of `hostconfig.json` strata acts on; the rest is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostConfig {
+    /// `-v` binds (`SRC:DST[:ro]`).
+    #[serde(rename = "Binds")]
+    pub binds: Option<Vec<String>>,
+    /// `--rm`.
+    #[serde(rename = "AutoRemove", default)]
+    pub auto_remove: bool,
+    /// `--memory`, bytes (0: no limit).
+    #[serde(rename = "Memory", default)]
+    pub memory: i64,
+    /// `--cpus`, in billionths of a CPU.
+    #[serde(rename = "NanoCpus", default)]
+    pub nano_cpus: i64,
+    /// `--read-only`.
+    #[serde(rename = "ReadonlyRootfs", default)]
+    pub readonly_rootfs: bool,
+    /// Everything else, as it was.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, Value>,
+}
+
+fn path_of(root: &Root, id: &str, file: &str) -> PathBuf {
+    super::container_dir(root, id).join(file)
+}
+
+fn read<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::malformed(path, format!("invalid JSON: {e}")))
+}
+
+fn write<T: Serialize>(path: &std::path::Path, value: &T) -> Result<()> {
+    let bytes = serde_json::to_vec(value).map_err(|e| Error::malformed(path, e.to_string()))?;
+    atomic_write(path, &bytes, 0o600)
+}
+
+/// Reads `config.v2.json` of container `id`.
+pub fn load(root: &Root, id: &str) -> Result<Record> {
+    read(&path_of(root, id, CONTAINER_CONFIG))
+}
+
+/// Writes `config.v2.json` (atomically).
+pub fn save(root: &Root, record: &Record) -> Result<()> {
+    write(&path_of(root, &record.id, CONTAINER_CONFIG), record)
+}
+
+/// Reads `hostconfig.json` of container `id`.
+pub fn load_host(root: &Root, id: &str) -> Result<HostConfig> {
+    read(&path_of(root, id, CONTAINER_HOSTCONFIG))
+}
+
+/// Writes `hostconfig.json` (atomically).
+pub fn save_host(root: &Root, id: &str, host: &HostConfig) -> Result<()> {
+    write(&path_of(root, id, CONTAINER_HOSTCONFIG), host)
+}
+
+/// Changes the state in `config.v2.json` with `change`.
+pub fn update_state(root: &Root, id: &str, change: impl FnOnce(&mut State)) -> Result<Record> {
+    let mut record = load(root, id)?;
+    change(&mut record.state);
+    save(root, &record)?;
+    Ok(record)
+}

@@ -1,0 +1,295 @@
+//! The supervisor of one running container (what containerd-shim is to dockerd): a process
+//! of its own, so that the container outlives the command that started it.
+//!
+//! It mounts the writable layer, writes the OCI bundle, has libcontainer create the
+//! container (with [`super::init::InitExecutor`] as pid 1) and start it, records `Running`
+//! in `config.v2.json`, tells its starter `ok` (or the error) on its standard output, then
+//! copies the container's stdout and stderr into `containers/<id>/<id>-json.log` in Docker's
+//! json-file format until the container exits. Then it removes the cgroups and the runtime
+//! state, unmounts the layer, records the exit (code, time, whether the OOM killer struck),
+//! removes the container if it was created with `--rm`, and exits with the container's code.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use analyzers::ids::CacheId;
+use analyzers::layout::{LAYERDB_MOUNTS, MOUNT_ID};
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::container::Container;
+use libcontainer::syscall::syscall::SyscallType;
+use nix::sys::wait::{waitpid, WaitStatus};
+use serde::Serialize;
+
+use super::init::InitExecutor;
+use super::record::{self, Record};
+use super::{exec_root, spec};
+use crate::error::{Error, IoContext, Result};
+use crate::layer::overlay2::read_trimmed;
+use crate::root::Root;
+
+/// The hidden verb of the strata binary that runs [`run`].
+pub const SHIM_VERB: &str = "engine-shim";
+
+/// libcontainer's state directory for the data root (`<exec root>/rt/<id>`).
+pub fn runtime_dir(root: &Root) -> PathBuf {
+    exec_root(root).join("rt")
+}
+
+/// The OCI bundle directory of container `id`.
+pub fn bundle_dir(root: &Root, id: &str) -> PathBuf {
+    exec_root(root).join("b").join(id)
+}
+
+/// The driver directory of container `id`'s writable layer.
+pub fn mount_id(root: &Root, id: &str) -> Result<CacheId> {
+    let path = root
+        .image_dir()
+        .join(LAYERDB_MOUNTS)
+        .join(id)
+        .join(MOUNT_ID);
+    Ok(CacheId(read_trimmed(&path)?))
+}
+
+/// One line of a json-file log (moby `jsonlog.JSONLog`).
+#[derive(Serialize)]
+struct LogLine<'a> {
+    log: &'a str,
+    stream: &'a str,
+    time: String,
+}
+
+/// Runs container `id` to its end; `ready` receives `ok` once it runs. Returns its exit code.
+pub fn run(root: &Root, id: &str, ready: OwnedFd) -> Result<i32> {
+    let mut ready = fs::File::from(ready);
+    let started = launch(root, id);
+    let Launched {
+        mut container,
+        pid,
+        rec,
+        out,
+        err,
+    } = match started {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(ready, "error: {e}");
+            let _ = record::update_state(root, id, |s| {
+                s.error = e.to_string();
+                s.exit_code = 128;
+            });
+            cleanup(root, id, None);
+            return Err(e);
+        }
+    };
+    let _ = writeln!(ready, "ok");
+    drop(ready);
+    let log = Arc::new(Mutex::new(
+        fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&rec.log_path)
+            .at(&rec.log_path)?,
+    ));
+    let pumps: Vec<_> = [(out, "stdout"), (err, "stderr")]
+        .into_iter()
+        .map(|(fd, stream)| {
+            let log = Arc::clone(&log);
+            thread::spawn(move || pump(fd, stream, &log))
+        })
+        .collect();
+    let code = match waitpid(pid, None) {
+        Ok(WaitStatus::Exited(_, code)) => code,
+        Ok(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,
+        _ => 255,
+    };
+    for p in pumps {
+        let _ = p.join();
+    }
+    let oom = oom_killed(id);
+    cleanup(root, id, Some(&mut container));
+    let finished = record::update_state(root, id, |s| {
+        s.running = false;
+        s.pid = 0;
+        s.exit_code = code;
+        s.oom_killed = oom;
+        s.finished_at = crate::ids::now();
+    })?;
+    let host = record::load_host(root, id)?;
+    if host.auto_remove {
+        super::remove::remove(
+            root,
+            &finished.id,
+            &super::remove::RemoveOptions {
+                force: true,
+                volumes: true,
+            },
+        )?;
+    }
+    Ok(code)
+}
+
+/// A started container, with the read ends of its stdout and stderr pipes.
+struct Launched {
+    container: Container,
+    pid: nix::unistd::Pid,
+    rec: Record,
+    out: OwnedFd,
+    err: OwnedFd,
+}
+
+fn launch(root: &Root, id: &str) -> Result<Launched> {
+    let rec = record::load(root, id)?;
+    if rec.state.running {
+        return Err(Error::Conflict(format!(
+            "container {id} is already running"
+        )));
+    }
+    let host = record::load_host(root, id)?;
+    let mount = mount_id(root, id)?;
+    let rootfs = root.driver.mount(&mount)?;
+    let mounts = crate::volume::mounts_for(root, &rec, &rootfs)?;
+    let dir = super::container_dir(root, id);
+    let spec = spec::build(&rec, &host, &rootfs, &dir, mounts)?;
+    let bundle = bundle_dir(root, id);
+    fs::create_dir_all(&bundle).at(&bundle)?;
+    let config = bundle.join("config.json");
+    spec.save(&config).map_err(|e| Error::Runtime {
+        id: id.to_owned(),
+        action: "writing the OCI bundle",
+        detail: e.to_string(),
+    })?;
+    let state_root = runtime_dir(root);
+    let _ = fs::remove_dir_all(state_root.join(id));
+    fs::create_dir_all(&state_root).at(&state_root)?;
+    let (out_r, out_w) = nix::unistd::pipe().map_err(|e| Error::sys(&bundle, "pipe", e))?;
+    let (err_r, err_w) = nix::unistd::pipe().map_err(|e| Error::sys(&bundle, "pipe", e))?;
+    let runtime = |action: &'static str| {
+        let id = id.to_owned();
+        move |e: libcontainer::error::LibcontainerError| Error::Runtime {
+            id,
+            action,
+            detail: e.to_string(),
+        }
+    };
+    let mut container = ContainerBuilder::new(id.to_owned(), SyscallType::default())
+        .with_root_path(&state_root)
+        .map_err(runtime("setting the state directory"))?
+        .with_executor(InitExecutor)
+        .with_stdout(out_w)
+        .with_stderr(err_w)
+        .as_init(&bundle)
+        .with_systemd(false)
+        .with_detach(true)
+        .build()
+        .map_err(runtime("create"))?;
+    container.start().map_err(runtime("start"))?;
+    let pid = container
+        .pid()
+        .map(|p| nix::unistd::Pid::from_raw(p.as_raw()))
+        .ok_or_else(|| Error::Runtime {
+            id: id.to_owned(),
+            action: "start",
+            detail: "no pid after start".to_owned(),
+        })?;
+    let rec = record::update_state(root, id, |s| {
+        s.running = true;
+        s.pid = pid.as_raw();
+        s.exit_code = 0;
+        s.error.clear();
+        s.oom_killed = false;
+        s.started_at = crate::ids::now();
+        s.finished_at = record::ZERO_TIME.to_owned();
+    })?;
+    Ok(Launched {
+        container,
+        pid,
+        rec,
+        out: out_r,
+        err: err_r,
+    })
+}
+
+/// Copies one stream into the log, one JSON line per line of output (a last line without
+/// newline is logged as it is, as dockerd does at the end of a stream).
+fn pump(fd: OwnedFd, stream: &str, log: &Mutex<fs::File>) {
+    let mut reader = BufReader::new(fs::File::from(fd));
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&buf);
+                let line = LogLine {
+                    log: &text,
+                    stream,
+                    time: crate::ids::now(),
+                };
+                if let Ok(mut json) = serde_json::to_vec(&line) {
+                    json.push(b'\n');
+                    let mut file = log.lock().unwrap_or_else(|e| e.into_inner());
+                    let _ = file.write_all(&json);
+                }
+            }
+        }
+    }
+}
+
+/// Whether the kernel's OOM killer killed a process of the container's memory cgroup
+/// (`oom_kill` in cgroup v1's `memory.oom_control` or v2's `memory.events`).
+fn oom_killed(id: &str) -> bool {
+    let cg = spec::cgroup_path(id);
+    let candidates = [
+        format!("/sys/fs/cgroup/memory{cg}/memory.oom_control"),
+        format!("/sys/fs/cgroup{cg}/memory.events"),
+    ];
+    candidates.iter().any(|path| {
+        fs::read_to_string(path).is_ok_and(|text| {
+            text.lines().any(|l| {
+                l.strip_prefix("oom_kill ")
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+                    .is_some_and(|n| n > 0)
+            })
+        })
+    })
+}
+
+/// Removes what a run leaves: libcontainer's state and cgroups, the bundle, the mount.
+/// Errors are not fatal here: the container has ended either way.
+pub fn cleanup(root: &Root, id: &str, container: Option<&mut Container>) {
+    let state = runtime_dir(root).join(id);
+    match container {
+        Some(c) => {
+            let _ = c.delete(true);
+        }
+        None => {
+            if let Ok(mut c) = Container::load(state.clone()) {
+                let _ = c.delete(true);
+            }
+        }
+    }
+    let _ = fs::remove_dir_all(&state);
+    remove_cgroups(id);
+    let _ = fs::remove_dir_all(bundle_dir(root, id));
+    if let Ok(mount) = mount_id(root, id) {
+        let _ = root.driver.unmount(&mount);
+    }
+}
+
+/// Removes container `id`'s cgroup directories in every hierarchy (v1) or the unified one.
+pub fn remove_cgroups(id: &str) {
+    let cg = spec::cgroup_path(id);
+    let base = Path::new("/sys/fs/cgroup");
+    let mut dirs = vec![base.join(cg.trim_start_matches('/'))];
+    if let Ok(entries) = fs::read_dir(base) {
+        for e in entries.flatten() {
+            dirs.push(e.path().join(cg.trim_start_matches('/')));
+        }
+    }
+    for dir in dirs {
+        let _ = fs::remove_dir(dir);
+    }
+}

@@ -1,0 +1,52 @@
+//! `stop` and `kill`: signals to the container's pid 1 (strata's init, which forwards them to
+//! the program). `stop` sends the stop signal (SIGTERM unless the image says otherwise),
+//! waits the grace period, then SIGKILLs, as `docker stop` does.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill as send, Signal};
+use nix::unistd::Pid;
+
+use super::record;
+use crate::error::{Error, Result};
+use crate::root::Root;
+
+/// Sends `signal` to container `id`, which must be running.
+pub fn kill(root: &Root, id: &str, signal: Signal) -> Result<()> {
+    let rec = record::load(root, id)?;
+    if !rec.state.running || rec.state.pid <= 0 {
+        return Err(Error::Conflict(format!("container {id} is not running")));
+    }
+    send(Pid::from_raw(rec.state.pid), signal).map_err(|e| Error::Runtime {
+        id: id.to_owned(),
+        action: "kill",
+        detail: e.to_string(),
+    })
+}
+
+/// Stops container `id`: its stop signal, then SIGKILL after `grace`. A container that is not
+/// running is left as it is.
+pub fn stop(root: &Root, id: &str, grace: Duration) -> Result<()> {
+    let rec = record::load(root, id)?;
+    if !rec.state.running {
+        return Ok(());
+    }
+    let signal = rec
+        .config
+        .stop_signal
+        .as_deref()
+        .and_then(|s| format!("SIG{}", s.trim_start_matches("SIG")).parse().ok())
+        .unwrap_or(Signal::SIGTERM);
+    let _ = kill(root, id, signal);
+    if super::wait::until_stopped(root, id, Some(Instant::now() + grace))?.is_some() {
+        return Ok(());
+    }
+    let _ = kill(root, id, Signal::SIGKILL);
+    super::wait::until_stopped(root, id, Some(Instant::now() + Duration::from_secs(30)))?
+        .map(|_| ())
+        .ok_or_else(|| Error::Runtime {
+            id: id.to_owned(),
+            action: "stop",
+            detail: "still running 30 s after SIGKILL".to_owned(),
+        })
+}

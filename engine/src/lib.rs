@@ -1,0 +1,24 @@
+//! strata's engine: it writes images and containers into a Docker data root in exactly the
+//! format dockerd writes, runs containers on that store, and serves a Docker-compatible API.
+//!
+//! - [`layer`]: the layer store's write side (tar-split, safe extraction, overlay2 and vfs).
+//! - [`image`]: `import` and `load`, image configs and tags.
+//! - [`container`]: create, start (a supervisor per container running it with libcontainer),
+//!   stop, kill, wait, logs, remove.
+//! - [`volume`]: named and anonymous volumes, binds, tmpfs.
+//!
+//! It reads the store with the `analyzers` crate and names every on-disk file with
+//! `analyzers::layout`'s constants. Like the analyzers it never prints: every operation
+//! returns a typed result for the binary to render.
+#![deny(missing_docs)]
+
+pub mod container;
+pub mod error;
+pub mod ids;
+pub mod image;
+pub mod layer;
+pub mod root;
+pub mod volume;
+
+pub use error::{Error, Result};
+pub use root::Root;

@@ -1,0 +1,324 @@
+//! Volumes (the `local` driver's layout, moby `volume/local`): `volumes/<name>/_data`, named
+//! or anonymous (a random 64-hex name, from `-v /path` or an image's `VOLUME`), filled from
+//! the image's content at the mount point on first use, as Docker does; and the mounts a
+//! container's `MountPoints` turn into at start (volumes, binds, tmpfs).
+//!
+//! strata does not write `volumes/metadata.db` (BoltDB): the analyzers and dockerd both
+//! find local volumes from the directories (dockerd lists a volume directory that has no
+//! record as a plain local volume).
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use analyzers::layout::{VOLUMES_DIR, VOLUME_DATA};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::container::record::{MountPoint, Record};
+use crate::error::{Error, IoContext, Result};
+use crate::root::Root;
+
+/// A volume, as `GET /volumes` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Volume {
+    /// Its name.
+    pub name: String,
+    /// Always `local`.
+    pub driver: String,
+    /// `<root>/volumes/<name>/_data`.
+    pub mountpoint: String,
+    /// Always `local`.
+    pub scope: String,
+}
+
+fn volume_of(root: &Root, name: &str) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        driver: "local".to_owned(),
+        mountpoint: data_dir(root, name).display().to_string(),
+        scope: "local".to_owned(),
+    }
+}
+
+/// `volumes/<name>/_data`.
+pub fn data_dir(root: &Root, name: &str) -> std::path::PathBuf {
+    root.path.join(VOLUMES_DIR).join(name).join(VOLUME_DATA)
+}
+
+/// Whether `name` is a valid volume name (Docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]+`).
+pub fn valid_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    name.len() >= 2
+        && bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+/// Creates volume `name` (a random anonymous name when `None`); an existing one is returned
+/// as it is, as `docker volume create` does.
+pub fn create(root: &Root, name: Option<&str>) -> Result<Volume> {
+    let name = match name {
+        Some(n) if !valid_name(n) => {
+            return Err(Error::Invalid(format!(
+                "{n:?} includes invalid characters for a local volume name"
+            )))
+        }
+        Some(n) => n.to_owned(),
+        None => crate::ids::random_hex64(),
+    };
+    let data = data_dir(root, &name);
+    fs::create_dir_all(&data).at(&data)?;
+    Ok(volume_of(root, &name))
+}
+
+/// Every volume, by name.
+pub fn list(root: &Root) -> Result<Vec<Volume>> {
+    let dir = root.path.join(VOLUMES_DIR);
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .at(&dir)?
+        .flatten()
+        .filter(|e| e.path().join(VOLUME_DATA).is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Ok(names.iter().map(|n| volume_of(root, n)).collect())
+}
+
+/// Volume `name`.
+pub fn inspect(root: &Root, name: &str) -> Result<Volume> {
+    if valid_name(name) && data_dir(root, name).is_dir() {
+        Ok(volume_of(root, name))
+    } else {
+        Err(Error::not_found("volume", name))
+    }
+}
+
+/// The names of the volumes the containers of the store mount.
+fn in_use(root: &Root) -> Result<Vec<String>> {
+    let store = root.load()?;
+    Ok(store
+        .volumes
+        .iter()
+        .filter(|v| store.volume_refs(&v.name) > 0)
+        .map(|v| v.name.clone())
+        .collect())
+}
+
+/// Removes volume `name`, unless a container uses it.
+pub fn remove(root: &Root, name: &str) -> Result<()> {
+    inspect(root, name)?;
+    if in_use(root)?.iter().any(|n| n == name) {
+        return Err(Error::Conflict(format!(
+            "remove {name}: volume is in use by a container"
+        )));
+    }
+    crate::layer::extract::remove_all(&root.path.join(VOLUMES_DIR).join(name))
+}
+
+/// Removes the volumes no container uses (`docker volume prune`, which since API 1.42 spares
+/// named ones unless asked; strata follows API 1.41: all unused); their names.
+pub fn prune(root: &Root) -> Result<Vec<String>> {
+    let used = in_use(root)?;
+    let mut removed = Vec::new();
+    for v in list(root)? {
+        if !used.contains(&v.name) {
+            crate::layer::extract::remove_all(&root.path.join(VOLUMES_DIR).join(&v.name))?;
+            removed.push(v.name);
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes the anonymous volumes of a container (`rm -v`, `--rm`).
+pub fn remove_anonymous(root: &Root, rec: &Record) -> Result<()> {
+    for mp in rec.mount_points.values() {
+        if mp.kind == "volume" && analyzers::ids::is_hex64(&mp.name) {
+            let _ = remove(root, &mp.name);
+        }
+    }
+    Ok(())
+}
+
+/// The OCI mounts of a container's `MountPoints`, creating missing volumes and filling empty
+/// ones from the image (`rootfs` is the mounted root filesystem) on first use.
+pub fn mounts_for(root: &Root, rec: &Record, rootfs: &Path) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for mp in rec.mount_points.values() {
+        let mut options = vec!["rbind", "rprivate"];
+        if !mp.rw {
+            options.push("ro");
+        }
+        match mp.kind.as_str() {
+            "tmpfs" => out.push(json!({
+                "destination": mp.destination, "type": "tmpfs", "source": "tmpfs",
+                "options": ["nosuid", "nodev", "noexec"]
+            })),
+            "volume" => {
+                create(root, Some(&mp.name))?;
+                let data = data_dir(root, &mp.name);
+                if mp.copy_data {
+                    copy_image_content(
+                        &rootfs.join(mp.destination.trim_start_matches('/')),
+                        &data,
+                    )?;
+                }
+                out.push(json!({"destination": mp.destination, "type": "bind",
+                                "source": data, "options": options}));
+            }
+            _ => out.push(json!({"destination": mp.destination, "type": "bind",
+                                 "source": mp.source, "options": options})),
+        }
+    }
+    Ok(out)
+}
+
+/// Copies what the image has at a volume's mount point into the volume, when the volume is
+/// empty (moby `copyExistingContents`).
+fn copy_image_content(from: &Path, data: &Path) -> Result<()> {
+    let empty = fs::read_dir(data).at(data)?.next().is_none();
+    if !empty || !from.is_dir() {
+        return Ok(());
+    }
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(data)
+        .status()
+        .at(from)?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::malformed(
+            from,
+            format!("copying into the volume failed: {status}"),
+        ))
+    }
+}
+
+/// Parses `-v NAME:DST[:ro]`, `-v /HOST:DST[:ro]` and `-v DST` (anonymous).
+pub fn parse_bind(spec: &str) -> Result<MountPoint> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (source, dest, mode) = match parts.as_slice() {
+        [dst] => ("", *dst, ""),
+        [src, dst] => (*src, *dst, ""),
+        [src, dst, mode] => (*src, *dst, *mode),
+        _ => {
+            return Err(Error::Invalid(format!(
+                "invalid volume specification: {spec:?}"
+            )))
+        }
+    };
+    if !dest.starts_with('/') {
+        return Err(Error::Invalid(format!(
+            "invalid volume specification: {spec:?}: the destination must be absolute"
+        )));
+    }
+    let rw = match mode {
+        "" | "rw" => true,
+        "ro" => false,
+        other => {
+            return Err(Error::Invalid(format!(
+                "invalid mode {other:?} in {spec:?}"
+            )))
+        }
+    };
+    Ok(mount_point(source, dest, rw))
+}
+
+fn mount_point(source: &str, dest: &str, rw: bool) -> MountPoint {
+    let (kind, name, driver, source) = if source.starts_with('/') {
+        ("bind", String::new(), String::new(), source.to_owned())
+    } else if source.is_empty() {
+        (
+            "volume",
+            crate::ids::random_hex64(),
+            "local".to_owned(),
+            String::new(),
+        )
+    } else {
+        (
+            "volume",
+            source.to_owned(),
+            "local".to_owned(),
+            String::new(),
+        )
+    };
+    MountPoint {
+        source,
+        destination: dest.to_owned(),
+        rw,
+        name,
+        driver,
+        kind: kind.to_owned(),
+        relabel: if rw { String::new() } else { "ro".to_owned() },
+        propagation: if kind == "bind" {
+            "rprivate".to_owned()
+        } else {
+            String::new()
+        },
+        copy_data: kind == "volume",
+    }
+}
+
+/// Parses `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly]`.
+pub fn parse_mount(spec: &str) -> Result<MountPoint> {
+    let mut kind = "volume";
+    let (mut source, mut target, mut rw) = ("", "", true);
+    for field in spec.split(',') {
+        let (key, value) = field.split_once('=').unwrap_or((field, ""));
+        match key {
+            "type" => kind = value,
+            "source" | "src" => source = value,
+            "target" | "destination" | "dst" => target = value,
+            "readonly" | "ro" => rw = !(value.is_empty() || value == "true" || value == "1"),
+            other => {
+                return Err(Error::Invalid(format!(
+                    "unexpected key {other:?} in --mount {spec:?}"
+                )))
+            }
+        }
+    }
+    if !target.starts_with('/') {
+        return Err(Error::Invalid(format!(
+            "--mount {spec:?}: target must be absolute"
+        )));
+    }
+    match kind {
+        "bind" if source.starts_with('/') => Ok(mount_point(source, target, rw)),
+        "volume" if !source.starts_with('/') => Ok(mount_point(source, target, rw)),
+        "tmpfs" => Ok(MountPoint {
+            kind: "tmpfs".to_owned(),
+            copy_data: false,
+            ..mount_point("/", target, rw)
+        }),
+        _ => Err(Error::Invalid(format!(
+            "--mount {spec:?}: bad type or source"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volume_flags_parse_as_docker() {
+        let v = parse_bind("data:/data").unwrap();
+        assert_eq!(
+            (v.kind.as_str(), v.name.as_str(), v.rw),
+            ("volume", "data", true)
+        );
+        let b = parse_bind("/host:/in:ro").unwrap();
+        assert_eq!(
+            (b.kind.as_str(), b.source.as_str(), b.rw),
+            ("bind", "/host", false)
+        );
+        assert!(analyzers::ids::is_hex64(&parse_bind("/anon").unwrap().name));
+        assert!(parse_bind("a:b").is_err());
+        let t = parse_mount("type=tmpfs,target=/t").unwrap();
+        assert_eq!(t.kind, "tmpfs");
+        let m = parse_mount("type=bind,source=/s,target=/d,readonly").unwrap();
+        assert!(!m.rw);
+    }
+}

@@ -1,0 +1,29 @@
+//! `strata import TAR [REPO[:TAG]]`: prints the new image's id, as `docker import` does.
+
+use std::io::Write;
+
+use analyzers::Problem;
+use engine::image::import::{import, ImportOptions};
+
+use super::Context;
+use crate::cli::ImportArgs;
+
+/// Imports the tar and prints `sha256:<id>`.
+pub fn run(ctx: &Context, args: &ImportArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
+    let root = ctx.engine_root()?;
+    let source = args.tar.display().to_string();
+    let opts = ImportOptions {
+        reference: args.reference.clone(),
+        source: source.clone(),
+        message: args.message.clone(),
+    };
+    let written = if source == "-" {
+        import(&root, std::io::stdin().lock(), &opts)?
+    } else {
+        let file = std::fs::File::open(&args.tar)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.tar.display()))?;
+        import(&root, file, &opts)?
+    };
+    writeln!(out, "{}", written.id)?;
+    Ok(Vec::new())
+}

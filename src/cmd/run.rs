@@ -1,0 +1,133 @@
+//! `strata create`, `strata run [-d]` and `strata start`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+use analyzers::Problem;
+use engine::container::create::{create as create_container, CreateOptions};
+use engine::container::{logs, start::start as start_container};
+use engine::volume::{parse_bind, parse_mount};
+
+use super::Context;
+use crate::cli::{ContainerArgs, CreateArgs, RunArgs};
+
+/// Parses `64m`, `1g`, `512k` or bytes.
+fn parse_bytes(text: &str) -> anyhow::Result<i64> {
+    let lower = text.to_ascii_lowercase();
+    let (digits, unit) = match lower.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => lower.split_at(at),
+        None => (lower.as_str(), ""),
+    };
+    let n: f64 = digits
+        .parse()
+        .map_err(|_| anyhow::anyhow!("invalid size {text:?}"))?;
+    let scale: f64 = match unit.trim_end_matches('b') {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        _ => anyhow::bail!("invalid size {text:?}"),
+    };
+    // Sizes are far below 2^53 bytes, so the float is exact enough.
+    #[allow(clippy::cast_possible_truncation)]
+    Ok((n * scale) as i64)
+}
+
+fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
+    let mut mounts = BTreeMap::new();
+    for v in &args.volume {
+        let mp = parse_bind(v)?;
+        mounts.insert(mp.destination.clone(), mp);
+    }
+    for m in &args.mount {
+        let mp = parse_mount(m)?;
+        mounts.insert(mp.destination.clone(), mp);
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    let nano_cpus = args.cpus.map_or(0, |c| (c * 1e9) as i64);
+    Ok(CreateOptions {
+        image: args.image.clone(),
+        name: args.name.clone(),
+        cmd: args.command.clone(),
+        entrypoint: args.entrypoint.clone(),
+        env: args.env.clone(),
+        workdir: args.workdir.clone(),
+        hostname: args.hostname.clone(),
+        memory: args
+            .memory
+            .as_deref()
+            .map(parse_bytes)
+            .transpose()?
+            .unwrap_or(0),
+        nano_cpus,
+        read_only: args.read_only,
+        auto_remove: args.rm,
+        mounts,
+        binds: args.volume.clone(),
+    })
+}
+
+/// `strata create`: prints the id.
+pub fn create(
+    ctx: &Context,
+    args: &CreateArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Vec<Problem>> {
+    let root = ctx.engine_root()?;
+    let id = create_container(&root, &options(args)?)?;
+    writeln!(out, "{id}")?;
+    Ok(Vec::new())
+}
+
+/// `strata start`: prints the name given, as `docker start` does.
+pub fn start(
+    ctx: &Context,
+    args: &ContainerArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Vec<Problem>> {
+    let root = ctx.engine_root()?;
+    let id = engine::container::resolve(&root, &args.container)?;
+    start_container(&root, &id, &std::env::current_exe()?)?;
+    writeln!(out, "{}", args.container)?;
+    Ok(Vec::new())
+}
+
+/// `strata run`: detached, prints the id; else follows the logs until the container exits
+/// and exits with its code (with `--rm` the container is removed here, once its last lines
+/// are shown, rather than by its supervisor).
+pub fn run(ctx: &Context, args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
+    let root = ctx.engine_root()?;
+    let mut opts = options(&args.create)?;
+    opts.auto_remove &= args.detach;
+    let id = create_container(&root, &opts)?;
+    let mut shim = start_container(&root, &id, &std::env::current_exe()?)?;
+    if args.detach {
+        writeln!(out, "{id}")?;
+        return Ok(Vec::new());
+    }
+    let mut shown = 0;
+    let code = loop {
+        let done = shim.try_wait()?;
+        if let Ok(lines) = logs::read(&root, &id) {
+            super::container::print_lines(lines.get(shown..).unwrap_or_default(), out)?;
+            shown = lines.len();
+        }
+        if let Some(status) = done {
+            break status.code().unwrap_or(255);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    out.flush()?;
+    if args.create.rm {
+        let opts = engine::container::remove::RemoveOptions {
+            force: true,
+            volumes: true,
+        };
+        engine::container::remove::remove(&root, &id, &opts)?;
+    }
+    if code != 0 {
+        std::process::exit(code);
+    }
+    Ok(Vec::new())
+}
