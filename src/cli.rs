@@ -53,6 +53,8 @@ pub enum Command {
     Df(DfArgs),
     /// Every byte of the data root attributed to its owner, like du.
     Du(DuArgs),
+    /// Live writable-layer and copy-on-write growth of running containers.
+    Watch(WatchArgs),
     /// Engine: import a root filesystem tar as a one-layer image (`docker import`).
     Import(ImportArgs),
     /// Engine: load images from a `docker save` archive or an OCI layout tar (`docker load`).
@@ -104,6 +106,22 @@ pub struct DuArgs {
     /// A flat table even on a terminal (the tree is shown only on a terminal).
     #[arg(long)]
     pub flat: bool,
+}
+
+/// `strata watch`.
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// Containers to watch (names or id prefixes); all running ones by default.
+    pub containers: Vec<String>,
+    /// Time between samples (`500ms`, `2s`, `1m`).
+    #[arg(long, default_value = "2s", value_parser = crate::cmd::watch::parse_interval)]
+    pub interval: std::time::Duration,
+    /// Stop after this many samples (the first is taken at once).
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Growing paths listed per container.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub top: usize,
 }
 
 /// Groupings of `strata du`.

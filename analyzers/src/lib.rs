@@ -22,5 +22,6 @@ pub mod root;
 pub mod units;
 pub mod usage;
 pub mod walk;
+pub mod watch;
 
 pub use error::{Error, Problem, ProblemKind, Result};

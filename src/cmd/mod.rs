@@ -9,6 +9,7 @@ pub mod import;
 pub mod load;
 pub mod run;
 pub mod volume;
+pub mod watch;
 
 use std::io::Write;
 
@@ -73,6 +74,7 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
     match &cli.command {
         Command::Df(args) => df::run(&ctx, args, out),
         Command::Du(args) => du::run(&ctx, args, out),
+        Command::Watch(args) => watch::run(&ctx, args, out),
         Command::Import(args) => import::run(&ctx, args, out),
         Command::Load(args) => load::run(&ctx, args, out),
         Command::Create(args) => run::create(&ctx, args, out),

@@ -3,6 +3,7 @@
 pub mod df;
 pub mod du;
 pub mod prometheus;
+pub mod watch;
 
 use std::io::{self, Write};
 

@@ -27,3 +27,4 @@ mod parity;
 mod readonly;
 mod synth;
 mod tree;
+mod watch;
