@@ -51,6 +51,32 @@ pub enum Format {
 pub enum Command {
     /// Disk usage as `docker system df` reports it, offline and exact.
     Df(DfArgs),
+    /// Images with sizes, layers and the containers made from them.
+    Images(NameArgs),
+    /// Read-only layers with sizes and the images and containers that use them.
+    Layers(NameArgs),
+    /// Containers with their writable layer's size, image and volumes.
+    Containers(NameArgs),
+    /// Local volumes with sizes and the containers that mount them.
+    Volumes(VolumesArgs),
+}
+
+/// An inventory verb: everything, or the one object a name or id prefix names.
+#[derive(Debug, clap::Args)]
+pub struct NameArgs {
+    /// A name, tag, full id or unique id prefix, as the Docker CLI takes them.
+    pub name: Option<String>,
+}
+
+/// `strata volumes`.
+#[derive(Debug, clap::Args)]
+pub struct VolumesArgs {
+    /// A volume name or unique prefix of one.
+    pub name: Option<String>,
+    /// Only volumes no container mounts (`RefCount` 0: what `docker volume prune` removes,
+    /// anonymous ones by default, named ones with `--all`).
+    #[arg(long)]
+    pub orphaned: bool,
 }
 
 /// `strata df`.

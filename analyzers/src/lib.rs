@@ -17,6 +17,7 @@ pub mod error;
 pub mod fsread;
 pub mod graph;
 pub mod ids;
+pub mod inventory;
 pub mod layout;
 pub mod root;
 pub mod units;

@@ -2,7 +2,12 @@
 //! report to a renderer. Adding a verb is a variant in `cli::Command`, a module here and one
 //! arm in [`dispatch`].
 
+pub mod containers;
 pub mod df;
+pub mod images;
+pub mod inventory;
+pub mod layers;
+pub mod volumes;
 
 use std::io::Write;
 
@@ -56,5 +61,9 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
     };
     match &cli.command {
         Command::Df(args) => df::run(&ctx, args, out),
+        Command::Images(args) => images::run(&ctx, args, out),
+        Command::Layers(args) => layers::run(&ctx, args, out),
+        Command::Containers(args) => containers::run(&ctx, args, out),
+        Command::Volumes(args) => volumes::run(&ctx, args, out),
     }
 }

@@ -17,6 +17,7 @@
 mod corrupt;
 mod dfjson;
 mod fixture;
+mod forensics;
 mod harness;
 mod parity;
 mod readonly;

@@ -20,6 +20,15 @@ const VERBS: &[&[&str]] = &[
     &["--bytes", "df"],
     &["--bytes", "df", "-v"],
     &["--format", "prometheus", "df"],
+    &["images"],
+    &["--format", "json", "images"],
+    &["layers"],
+    &["--format", "json", "layers"],
+    &["containers"],
+    &["--format", "json", "containers"],
+    &["volumes"],
+    &["volumes", "--orphaned"],
+    &["--format", "json", "volumes"],
 ];
 
 #[test]
