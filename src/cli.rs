@@ -59,6 +59,15 @@ pub enum Command {
     Containers(NameArgs),
     /// Local volumes with sizes and the containers that mount them.
     Volumes(VolumesArgs),
+    /// A container's copy-on-write changes (`docker diff`), with bytes and content/metadata.
+    Diff(DiffArgs),
+}
+
+/// `strata diff`.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The container: name, full id or unique id prefix.
+    pub container: String,
 }
 
 /// An inventory verb: everything, or the one object a name or id prefix names.

@@ -14,6 +14,7 @@ pub mod buildcache;
 pub mod changes;
 pub mod driver;
 pub mod error;
+pub mod forensics;
 pub mod fsread;
 pub mod graph;
 pub mod ids;

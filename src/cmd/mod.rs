@@ -4,6 +4,7 @@
 
 pub mod containers;
 pub mod df;
+pub mod diff;
 pub mod images;
 pub mod inventory;
 pub mod layers;
@@ -65,5 +66,6 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         Command::Layers(args) => layers::run(&ctx, args, out),
         Command::Containers(args) => containers::run(&ctx, args, out),
         Command::Volumes(args) => volumes::run(&ctx, args, out),
+        Command::Diff(args) => diff::run(&ctx, args, out),
     }
 }

@@ -1,6 +1,7 @@
 //! Renderers: turn the analyzers' reports into tables and JSON. Nothing here computes a size.
 
 pub mod df;
+pub mod diff;
 pub mod inventory;
 pub mod prometheus;
 

@@ -90,3 +90,146 @@ fn unknown_and_ambiguous_names_exit_2_with_one_clear_line() {
     assert!(ambiguous.stderr.contains("ambiguous"), "{ambiguous}");
     assert_eq!(ambiguous.stderr.lines().count(), 1, "{ambiguous}");
 }
+
+/// `docker diff`'s lines (`C /app`), sorted.
+fn docker_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines.sort();
+    lines
+}
+
+/// strata's changes as `docker diff` lines, sorted.
+fn strata_lines(report: &Value) -> Vec<String> {
+    let mut lines: Vec<String> = report["Changes"]
+        .as_array()
+        .expect("Changes is an array")
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["Kind"].as_str().unwrap(),
+                c["Path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// `strata diff` lists what `docker diff` lists, for every container of the fixture (running,
+/// exited after copy-up and deletions, created), while the daemon runs and after it stopped;
+/// with `SizeRw`'s bytes accounted for.
+fn diff_equals_docker_diff(driver: Driver) {
+    let Some(store) = fixture::stopped(driver) else {
+        return;
+    };
+    let df = strata_on(&store.data_root, &["--format", "json", "df", "-v"]).json();
+    let mut failures = Vec::new();
+    for (id, docker) in &store.docker_diffs {
+        let want = docker_lines(docker);
+        let running = &store.strata_diffs_while_running[id];
+        let after = strata_on(&store.data_root, &["--format", "json", "diff", id]);
+        for (when, run) in [("while dockerd ran", running), ("after the stop", &after)] {
+            if !run.success() {
+                failures.push(format!("{when}: {run}"));
+                continue;
+            }
+            let report = run.json();
+            let got = strata_lines(&report);
+            if got != want {
+                failures.push(format!(
+                    "{driver} {id} {when}:\ndocker diff:\n{}\nstrata diff:\n{}",
+                    want.join("\n"),
+                    got.join("\n")
+                ));
+            }
+            if driver == Driver::Overlay2 {
+                let size_rw = fixture::df_entry(&df, "Containers", "Id", id).unwrap()["SizeRw"]
+                    .as_u64()
+                    .unwrap();
+                let total =
+                    report["Bytes"].as_u64().unwrap() + report["UnlistedBytes"].as_u64().unwrap();
+                if total != size_rw {
+                    failures.push(format!(
+                        "{id}: Bytes + UnlistedBytes {total} != SizeRw {size_rw}"
+                    ));
+                }
+            }
+        }
+    }
+    // The copy-up of strata-cow appended to /app/notes.txt: new content, not only metadata.
+    let cow = strata_on(
+        &store.data_root,
+        &["--format", "json", "diff", "strata-cow"],
+    )
+    .json();
+    let notes = cow["Changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["Path"] == "/app/notes.txt")
+        .expect("/app/notes.txt is changed");
+    assert_eq!(notes["Alteration"], "content", "{notes}");
+    assert!(notes["Bytes"].as_u64().unwrap() > 0);
+    assert!(
+        cow["Totals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["Dir"] == "/app"),
+        "{cow}"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn diff_equals_docker_diff_overlay2() {
+    diff_equals_docker_diff(Driver::Overlay2);
+}
+
+#[test]
+fn diff_equals_docker_diff_vfs() {
+    diff_equals_docker_diff(Driver::Vfs);
+}
+
+/// Makes a whiteout (character device 0/0) at `path`, as overlayfs does; needs root.
+fn mknod_whiteout(path: &std::path::Path) {
+    nix::sys::stat::mknod(
+        path,
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o000),
+        0,
+    )
+    .unwrap_or_else(|e| panic!("mknod {}: {e}", path.display()));
+}
+
+/// Damage reported in one line each, the rest still listed: a whiteout over nothing, then a
+/// writable layer that is gone.
+#[test]
+fn diff_reports_a_stray_whiteout_and_a_missing_writable_layer() {
+    if !crate::harness::is_root() {
+        eprintln!("skipped: mknod needs root");
+        return;
+    }
+    let synth = crate::synth::SynthStore::plant();
+    let upper = synth.path(&format!("overlay2/{}/diff", synth.mount_id));
+    mknod_whiteout(&upper.join("app/ghost"));
+    let run = strata_on(&synth.root, &["--format", "json", "diff", "synth-ctr"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    let report = run.json();
+    assert_eq!(strata_lines(&report), vec!["A /app/written.txt", "C /app"]);
+    let problems = report["Problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{report}");
+    assert!(problems[0]["Path"].as_str().unwrap().ends_with("app/ghost"));
+
+    std::fs::remove_dir_all(&upper).unwrap();
+    let run = strata_on(&synth.root, &["diff", &synth.container[..10]]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(!run.panicked());
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{run}");
+    assert!(
+        lines[0].contains(&synth.mount_id) && lines[0].contains("gone"),
+        "{run}"
+    );
+}

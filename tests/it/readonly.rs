@@ -29,6 +29,8 @@ const VERBS: &[&[&str]] = &[
     &["volumes"],
     &["volumes", "--orphaned"],
     &["--format", "json", "volumes"],
+    &["diff", "strata-cow"],
+    &["--format", "json", "diff", "strata-running"],
 ];
 
 #[test]

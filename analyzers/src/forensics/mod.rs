@@ -1,0 +1,11 @@
+//! Forensics: what the files of a store say beyond Docker's own numbers.
+//!
+//! - [`diff`]: a container's copy-on-write changes, as `docker diff` lists them, with bytes and
+//!   the kind of each modification.
+//! - [`union`]: the overlay2 view of a stack of layer directories (whiteouts, opaque
+//!   directories), shared by the other modules.
+//!
+//! Nothing here writes, locks or prints; every file is opened through [`crate::fsread`].
+
+pub mod diff;
+pub mod union;
