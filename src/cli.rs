@@ -61,6 +61,15 @@ pub enum Command {
     Volumes(VolumesArgs),
     /// A container's copy-on-write changes (`docker diff`), with bytes and content/metadata.
     Diff(DiffArgs),
+    /// Layer integrity: each diff id recomputed from the content, and each recorded size.
+    Verify(VerifyArgs),
+}
+
+/// `strata verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Only this image's layers, or this layer (chain id or cache id prefix); all by default.
+    pub target: Option<String>,
 }
 
 /// `strata diff`.

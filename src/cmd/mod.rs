@@ -8,6 +8,7 @@ pub mod diff;
 pub mod images;
 pub mod inventory;
 pub mod layers;
+pub mod verify;
 pub mod volumes;
 
 use std::io::Write;
@@ -49,6 +50,19 @@ impl Context<'_> {
     }
 }
 
+impl Context<'_> {
+    /// Runs `job` on a rayon pool of `--threads` workers (the global pool by default).
+    pub fn in_pool<T: Send>(&self, job: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+        match self.walk.threads {
+            Some(n) => Ok(rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()?
+                .install(job)),
+            None => Ok(job()),
+        }
+    }
+}
+
 /// Runs the verb; returns the problems found in the store (they decide the exit code).
 pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
     let ctx = Context {
@@ -67,5 +81,6 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         Command::Containers(args) => containers::run(&ctx, args, out),
         Command::Volumes(args) => volumes::run(&ctx, args, out),
         Command::Diff(args) => diff::run(&ctx, args, out),
+        Command::Verify(args) => verify::run(&ctx, args, out),
     }
 }

@@ -4,6 +4,7 @@ pub mod df;
 pub mod diff;
 pub mod inventory;
 pub mod prometheus;
+pub mod verify;
 
 use std::io::{self, Write};
 

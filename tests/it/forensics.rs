@@ -233,3 +233,173 @@ fn diff_reports_a_stray_whiteout_and_a_missing_writable_layer() {
         "{run}"
     );
 }
+
+/// `verify` passes on every layer dockerd made, on both drivers.
+fn verify_passes_on_what_dockerd_made(driver: Driver) {
+    let Some(store) = fixture::stopped(driver) else {
+        return;
+    };
+    let run = strata_on(&store.data_root, &["--format", "json", "verify"]);
+    assert!(run.success(), "{run}");
+    let report = run.json();
+    let layers = report["Layers"].as_array().unwrap();
+    assert!(layers.len() >= 8, "{report}");
+    assert_eq!(report["Failed"], 0, "{report}");
+    assert!(layers
+        .iter()
+        .all(|l| l["ComputedDiffId"] == l["RecordedDiffId"]));
+    // One image's layers only, by tag.
+    let one = strata_on(
+        &store.data_root,
+        &["--format", "json", "verify", "strata/app:classic2"],
+    );
+    let n = one.json()["Layers"].as_array().unwrap().len();
+    assert!(n >= 4 && n < layers.len(), "{one}");
+}
+
+#[test]
+fn verify_passes_on_what_dockerd_made_overlay2() {
+    verify_passes_on_what_dockerd_made(Driver::Overlay2);
+}
+
+#[test]
+fn verify_passes_on_what_dockerd_made_vfs() {
+    verify_passes_on_what_dockerd_made(Driver::Vfs);
+}
+
+/// A fresh daemon with `strata/base:1` and `strata/small:1`, a classic build whose last layer
+/// holds `/app/a.txt`, `/app/b.txt` and a whiteout of `/etc/motd`; stopped. Returns the daemon
+/// (for its directory) and the image id of `strata/small:1`.
+fn small_store(driver: Driver) -> (crate::harness::Dockerd, String) {
+    let mut d = crate::harness::Dockerd::start(driver);
+    fixture::import_busybox(&d, "strata/base:1");
+    let ctx = d.scratch("small-context");
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM strata/base:1\nRUN mkdir /app && echo alpha > /app/a.txt && echo bravo > /app/b.txt \
+         && head -c 40000 /bin/busybox > /app/blob && rm /etc/motd\n",
+    )
+    .unwrap();
+    let iid = d.work_dir().join("small.iid");
+    d.docker_env(
+        &[("DOCKER_BUILDKIT", "0")],
+        &[
+            "build",
+            "-q",
+            "--network",
+            "none",
+            "--iidfile",
+            iid.to_str().unwrap(),
+            "-t",
+            "strata/small:1",
+            ctx.to_str().unwrap(),
+        ],
+    );
+    d.stop();
+    let id = std::fs::read_to_string(iid).unwrap().trim().to_owned();
+    (d, id)
+}
+
+/// The layer directory and tar-split file of `image`'s top layer, found through strata.
+fn top_layer(root: &std::path::Path, image: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let images = strata_on(root, &["--format", "json", "images", image]).json();
+    let top = items(&images)[0]["Layers"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let layers = strata_on(root, &["--format", "json", "layers", &top]).json();
+    let cache = items(&layers)[0]["CacheId"].as_str().unwrap().to_owned();
+    let record = root
+        .join("image/overlay2/layerdb/sha256")
+        .join(top.trim_start_matches("sha256:"));
+    (root.join("overlay2").join(cache).join("diff"), record)
+}
+
+/// A byte changed, a file added and a file removed in a layer directory are each named; a
+/// damaged `tar-split.json.gz` is one problem line and the other layers are still verified.
+#[test]
+fn verify_names_changed_added_and_removed_files() {
+    if !crate::harness::dockerd_usable() {
+        return;
+    }
+    let (d, image) = small_store(Driver::Overlay2);
+    let root = d.data_root();
+    let healthy = strata_on(root, &["--format", "json", "verify", "strata/small:1"]);
+    assert!(healthy.success(), "{healthy}");
+    assert_eq!(healthy.json()["Verified"], 2);
+
+    let (content, _) = top_layer(root, &image);
+    let a = content.join("app/a.txt");
+    let mut bytes = std::fs::read(&a).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&a, bytes).unwrap();
+    let run = strata_on(root, &["--format", "json", "verify", "strata/small:1"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    let mismatches = |run: &crate::harness::Run| -> Vec<(String, String)> {
+        run.json()["Layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|l| l["Mismatches"].as_array().unwrap().clone())
+            .map(|m| {
+                (
+                    m["Kind"].as_str().unwrap().to_owned(),
+                    m["Path"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        mismatches(&run),
+        vec![("changed".into(), "app/a.txt".into())]
+    );
+
+    std::fs::write(content.join("app/new.txt"), "planted\n").unwrap();
+    std::fs::remove_file(content.join("app/b.txt")).unwrap();
+    let run = strata_on(root, &["verify", "strata/small:1"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    for name in ["app/a.txt", "app/new.txt", "app/b.txt"] {
+        assert!(run.stderr.contains(name), "{name} is not named:\n{run}");
+    }
+    let run = strata_on(root, &["--format", "json", "verify", "strata/small:1"]);
+    let mut got = mismatches(&run);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("added".into(), "app/new.txt".into()),
+            ("changed".into(), "app/a.txt".into()),
+            ("removed".into(), "app/b.txt".into()),
+        ]
+    );
+
+    // Damage the base layer's tar-split: one problem naming it; the top layer is still checked.
+    let base = strata_on(root, &["--format", "json", "images", "strata/base:1"]).json();
+    let base_layer = items(&base)[0]["Layers"][0].as_str().unwrap().to_owned();
+    let split = root
+        .join("image/overlay2/layerdb/sha256")
+        .join(base_layer.trim_start_matches("sha256:"))
+        .join("tar-split.json.gz");
+    let gz = std::fs::read(&split).unwrap();
+    std::fs::write(&split, &gz[..gz.len() / 2]).unwrap();
+    let run = strata_on(root, &["--format", "json", "verify"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(!run.panicked());
+    let report = run.json();
+    let problems = report["Problems"].as_array().unwrap();
+    let split_text = split.display().to_string();
+    assert_eq!(
+        problems
+            .iter()
+            .filter(|p| p["Path"] == split_text.as_str())
+            .count(),
+        1,
+        "{report}"
+    );
+    assert_eq!(report["Layers"].as_array().unwrap().len(), 2);
+    assert_eq!(mismatches(&run).len(), 3);
+}

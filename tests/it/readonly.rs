@@ -31,6 +31,8 @@ const VERBS: &[&[&str]] = &[
     &["--format", "json", "volumes"],
     &["diff", "strata-cow"],
     &["--format", "json", "diff", "strata-running"],
+    &["verify"],
+    &["--format", "prometheus", "verify"],
 ];
 
 #[test]

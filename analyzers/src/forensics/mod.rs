@@ -2,6 +2,7 @@
 //!
 //! - [`diff`]: a container's copy-on-write changes, as `docker diff` lists them, with bytes and
 //!   the kind of each modification.
+//! - [`verify`]: each layer's diff id recomputed from its content, and its size.
 //! - [`union`]: the overlay2 view of a stack of layer directories (whiteouts, opaque
 //!   directories), shared by the other modules.
 //!
@@ -9,3 +10,4 @@
 
 pub mod diff;
 pub mod union;
+pub mod verify;
