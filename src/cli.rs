@@ -63,6 +63,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// Layer integrity: each diff id recomputed from the content, and each recorded size.
     Verify(VerifyArgs),
+    /// Leftovers nothing references: leaked layer directories, broken records, dangling
+    /// volumes, temporary files; with bytes and why.
+    Orphans,
 }
 
 /// `strata verify`.

@@ -275,6 +275,32 @@ pub fn read(root: &Path) -> BuildCache {
     }
 }
 
+/// The storage-driver directories BuildKit's snapshotter owns (`buildkit/snapshots.db`): every
+/// snapshot key that is not an image layer's chain id (moby's snapshotter prepares each
+/// snapshot as a driver layer named by its key) and every `committed` key. Empty without the
+/// database; a damaged one is a problem (then no directory can be known to be BuildKit's).
+pub fn snapshot_driver_ids(root: &Path) -> Result<std::collections::BTreeSet<String>, Problem> {
+    let path = root.join(layout::BUILDKIT_DIR).join(SNAPSHOTS_DB);
+    let mut ids = std::collections::BTreeSet::new();
+    if !path.exists() {
+        return Ok(ids);
+    }
+    let db = Db::open(&path)?;
+    for (name, entry) in db.root().iter() {
+        let Some(bucket) = entry.as_bucket() else {
+            continue;
+        };
+        let name = String::from_utf8_lossy(name).into_owned();
+        if let Some(committed) = bucket.get(snapshot_key::COMMITTED) {
+            ids.insert(String::from_utf8_lossy(committed).into_owned());
+        }
+        if !name.starts_with("sha256:") {
+            ids.insert(name);
+        }
+    }
+    Ok(ids)
+}
+
 /// How many times [`read`] reads `buildkit/` when it finds problems and the databases changed
 /// meanwhile (a build was writing them: BuildKit writes a new record in two transactions, and
 /// its snapshot and record in two files).

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod images;
 pub mod inventory;
 pub mod layers;
+pub mod orphans;
 pub mod verify;
 pub mod volumes;
 
@@ -82,5 +83,6 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         Command::Volumes(args) => volumes::run(&ctx, args, out),
         Command::Diff(args) => diff::run(&ctx, args, out),
         Command::Verify(args) => verify::run(&ctx, args, out),
+        Command::Orphans => orphans::run(&ctx, out),
     }
 }

@@ -21,7 +21,7 @@ pub fn table(out: &mut dyn Write, r: &DiffReport, style: SizeStyle) -> io::Resul
             format!("{:?}", c.kind),
             c.path.display().to_string(),
             what.to_owned(),
-            style.size(i64::try_from(c.bytes).unwrap_or(i64::MAX)),
+            style.bytes(c.bytes),
         ]);
     }
     write_table(out, &t)?;
@@ -33,7 +33,7 @@ pub fn table(out: &mut dyn Write, r: &DiffReport, style: SizeStyle) -> io::Resul
             d.added.to_string(),
             d.changed.to_string(),
             d.deleted.to_string(),
-            style.size(i64::try_from(d.bytes).unwrap_or(i64::MAX)),
+            style.bytes(d.bytes),
         ]);
     }
     write_table(out, &t)?;
@@ -41,7 +41,7 @@ pub fn table(out: &mut dyn Write, r: &DiffReport, style: SizeStyle) -> io::Resul
         out,
         "\n{} changes, {} in the writable layer ({})",
         r.changes.len(),
-        style.size(i64::try_from(r.bytes).unwrap_or(i64::MAX)),
+        style.bytes(r.bytes),
         r.driver
     )
 }

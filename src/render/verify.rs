@@ -23,7 +23,7 @@ pub fn table(out: &mut dyn Write, r: &VerifyReport, style: SizeStyle) -> io::Res
         t.add_row(vec![
             short(&l.chain_id.to_string()).to_owned(),
             short(l.cache_id.as_str()).to_owned(),
-            style.size(i64::try_from(l.tar_bytes).unwrap_or(i64::MAX)),
+            style.bytes(l.tar_bytes),
             style.size(l.recorded_size),
             status,
         ]);
@@ -35,7 +35,7 @@ pub fn table(out: &mut dyn Write, r: &VerifyReport, style: SizeStyle) -> io::Res
         "\n{} verified, {} failed; {} hashed in {:.2}s ({:.0} MB/s)",
         r.verified,
         r.failed,
-        style.size(i64::try_from(r.bytes).unwrap_or(i64::MAX)),
+        style.bytes(r.bytes),
         secs,
         r.bytes as f64 / 1e6 / secs
     )

@@ -403,3 +403,143 @@ fn verify_names_changed_added_and_removed_files() {
     assert_eq!(report["Layers"].as_array().unwrap().len(), 2);
     assert_eq!(mismatches(&run).len(), 3);
 }
+
+/// The kinds and paths of `strata orphans --format json`.
+fn orphan_list(root: &std::path::Path) -> Vec<(String, String)> {
+    let run = strata_on(root, &["--format", "json", "orphans"]);
+    assert!(!run.panicked() && run.code.is_some_and(|c| c <= 1), "{run}");
+    run.json()["Orphans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["Kind"].as_str().unwrap().to_owned(),
+                o["Path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// On what dockerd made (BuildKit's snapshots included) the only leftover is the volume no
+/// container mounts.
+fn orphans_of_a_healthy_store(driver: Driver) {
+    let Some(store) = fixture::stopped(driver) else {
+        return;
+    };
+    let dangling = store
+        .data_root
+        .join("volumes")
+        .join(&store.fixture.volumes.dangling);
+    assert_eq!(
+        orphan_list(&store.data_root),
+        vec![(
+            "dangling-named-volume".to_owned(),
+            dangling.display().to_string()
+        )]
+    );
+}
+
+#[test]
+fn orphans_of_a_healthy_store_overlay2() {
+    orphans_of_a_healthy_store(Driver::Overlay2);
+}
+
+#[test]
+fn orphans_of_a_healthy_store_vfs() {
+    orphans_of_a_healthy_store(Driver::Vfs);
+}
+
+/// A ustar header for a regular file `name` of `size` bytes.
+fn tar_header(name: &str, size: u64) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    let fields: [(usize, String); 5] = [
+        (100, "0000644\0".to_owned()),
+        (108, "0000000\0".to_owned()),
+        (116, "0000000\0".to_owned()),
+        (124, format!("{size:011o}\0")),
+        (136, "14000000000\0".to_owned()),
+    ];
+    for (at, text) in fields {
+        h[at..at + text.len()].copy_from_slice(text.as_bytes());
+    }
+    h[156] = b'0';
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+    let text = format!("{sum:06o}\0 ");
+    h[148..156].copy_from_slice(text.as_bytes());
+    h
+}
+
+/// dockerd SIGKILLed in the middle of an import leaves a layer directory that nothing
+/// references (and its unfinished layerdb transaction); a planted directory is found too.
+#[test]
+fn orphans_finds_what_a_killed_dockerd_and_a_test_left() {
+    use std::io::Write;
+    if !crate::harness::dockerd_usable() {
+        return;
+    }
+    let mut d = crate::harness::Dockerd::start(Driver::Overlay2);
+    let overlay = d.data_root().join("overlay2");
+    let before: std::collections::BTreeSet<_> =
+        crate::tree::list_dir(&overlay).into_iter().collect();
+    let mut import = d.docker_command();
+    import
+        .args(["import", "-", "strata/interrupted:1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = import.spawn().expect("docker import");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&tar_header("big.bin", 64 << 20)).unwrap();
+    stdin.write_all(&vec![0x5a; 8 << 20]).unwrap();
+    stdin.flush().unwrap();
+    // Wait until the layer being applied has its directory, then crash the daemon.
+    let start = std::time::Instant::now();
+    let leaked = loop {
+        let now: std::collections::BTreeSet<_> =
+            crate::tree::list_dir(&overlay).into_iter().collect();
+        if let Some(new) = now.difference(&before).find(|n| *n != "l") {
+            break overlay.join(new);
+        }
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "no layer directory appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    d.kill();
+    drop(stdin);
+    let _ = child.wait();
+    let planted = overlay.join("f".repeat(64));
+    std::fs::create_dir_all(planted.join("diff")).unwrap();
+    std::fs::write(planted.join("diff/junk"), vec![1u8; 10_000]).unwrap();
+
+    let found = orphan_list(d.data_root());
+    for dir in [&leaked, &planted] {
+        assert!(
+            found.contains(&("layer-dir".to_owned(), dir.display().to_string())),
+            "{} not found in {found:?}",
+            dir.display()
+        );
+    }
+    assert!(
+        found
+            .iter()
+            .any(|(kind, path)| kind == "tmp" && path.contains("layerdb/tmp")),
+        "the unfinished layerdb transaction: {found:?}"
+    );
+    let run = strata_on(d.data_root(), &["--format", "json", "orphans"]);
+    let bytes = run.json()["Orphans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["Path"] == leaked.display().to_string().as_str())
+        .map(|o| o["Bytes"].as_u64().unwrap())
+        .unwrap();
+    assert!(bytes > 0, "{run}");
+}

@@ -33,6 +33,8 @@ const VERBS: &[&[&str]] = &[
     &["--format", "json", "diff", "strata-running"],
     &["verify"],
     &["--format", "prometheus", "verify"],
+    &["orphans"],
+    &["--format", "json", "orphans"],
 ];
 
 #[test]
