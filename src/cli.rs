@@ -66,6 +66,59 @@ pub enum Command {
     /// Leftovers nothing references: leaked layer directories, broken records, dangling
     /// volumes, temporary files; with bytes and why.
     Orphans,
+    /// Cleanup recommendations: what, why, exact bytes reclaimed, risk, the command to run.
+    Advise(AdviseArgs),
+}
+
+/// `strata advise`.
+#[derive(Debug, clap::Args)]
+pub struct AdviseArgs {
+    /// Exit 1 when the reclaimable bytes exceed SIZE (`10GB`, `500MiB`, `1234`): for
+    /// monitoring jobs.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub fail_over: Option<u64>,
+}
+
+/// A size in bytes: a number with an optional unit, decimal (`kB`, `MB`, `GB`, `TB`, as
+/// Docker prints them) or binary (`KiB`, `MiB`, `GiB`, `TiB`); case-insensitive, `B` optional.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 10GB, 500MiB, 1234)"))?;
+    let unit = unit.trim().to_ascii_lowercase();
+    let factor: f64 = match unit.trim_end_matches('b') {
+        "" => 1.0,
+        "k" => 1e3,
+        "m" => 1e6,
+        "g" => 1e9,
+        "t" => 1e12,
+        "ki" => 1024.0,
+        "mi" => 1024.0 * 1024.0,
+        "gi" => 1024.0 * 1024.0 * 1024.0,
+        "ti" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?}")),
+    };
+    Ok((value * factor).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_in_docker_and_binary_units() {
+        assert_eq!(parse_size("1234"), Ok(1234));
+        assert_eq!(parse_size("10GB"), Ok(10_000_000_000));
+        assert_eq!(parse_size("1.5kB"), Ok(1500));
+        assert_eq!(parse_size("2MiB"), Ok(2 << 20));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5XB").is_err());
+    }
 }
 
 /// `strata verify`.

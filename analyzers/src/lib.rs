@@ -9,6 +9,7 @@
 //! takes the data root and returns a typed report with the [`Problem`]s it met on the way.
 #![deny(missing_docs, unsafe_code)]
 
+pub mod advice;
 pub mod bolt;
 pub mod buildcache;
 pub mod changes;

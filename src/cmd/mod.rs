@@ -2,6 +2,7 @@
 //! report to a renderer. Adding a verb is a variant in `cli::Command`, a module here and one
 //! arm in [`dispatch`].
 
+pub mod advise;
 pub mod containers;
 pub mod df;
 pub mod diff;
@@ -64,6 +65,18 @@ impl Context<'_> {
     }
 }
 
+/// A verb found what it was asked to fail on (`advise --fail-over`): exit 1 after its report.
+#[derive(Debug)]
+pub struct FailOn(pub String);
+
+impl std::fmt::Display for FailOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FailOn {}
+
 /// Runs the verb; returns the problems found in the store (they decide the exit code).
 pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
     let ctx = Context {
@@ -84,5 +97,6 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         Command::Diff(args) => diff::run(&ctx, args, out),
         Command::Verify(args) => verify::run(&ctx, args, out),
         Command::Orphans => orphans::run(&ctx, out),
+        Command::Advise(args) => advise::run(&ctx, args, out),
     }
 }

@@ -1,5 +1,6 @@
 //! Renderers: turn the analyzers' reports into tables and JSON. Nothing here computes a size.
 
+pub mod advise;
 pub mod df;
 pub mod diff;
 pub mod inventory;

@@ -543,3 +543,131 @@ fn orphans_finds_what_a_killed_dockerd_and_a_test_left() {
         .unwrap();
     assert!(bytes > 0, "{run}");
 }
+
+/// Allocated bytes under `root` as `du -sxB1` counts them (one file system: a running
+/// container's `merged/` and `shm` mounts are not the store's bytes).
+fn du(root: &std::path::Path) -> u64 {
+    let out = std::process::Command::new("du")
+        .arg("-sxB1")
+        .arg(root)
+        .output()
+        .expect("running du");
+    assert!(out.status.success(), "du failed");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("du prints a number")
+}
+
+/// The bytes `strata advise` predicts for `actions`, summed.
+fn predicted(root: &std::path::Path, actions: &[&str]) -> u64 {
+    let report = strata_on(root, &["--format", "json", "advise"]).json();
+    report["Recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| actions.contains(&r["Action"].as_str().unwrap()))
+        .map(|r| r["Bytes"].as_u64().unwrap())
+        .sum()
+}
+
+/// On a fresh fixture, each prune frees exactly what `strata advise` predicted for it,
+/// measured with `du` of the data root before and after (every byte dockerd deletes: layer
+/// directories and links, layer and image records, container directories and logs, volume
+/// data), and afterwards strata's `df` still equals dockerd's `GET /system/df`.
+#[test]
+fn advise_predicts_what_each_prune_frees_to_the_byte() {
+    if !crate::harness::dockerd_usable() {
+        return;
+    }
+    let d = crate::harness::Dockerd::start(Driver::Overlay2);
+    let f = fixture::Fixture::build(&d);
+    let root = d.data_root().to_owned();
+    let steps: [(&[&str], &[&str]); 3] = [
+        (&["image", "prune", "-f"], &["image-prune"]),
+        (&["container", "prune", "-f"], &["container-prune"]),
+        // dockerd 20.10 (API 1.41) prunes named and anonymous dangling volumes alike.
+        (
+            &["volume", "prune", "-f"],
+            &["volume-prune-named", "volume-prune-anonymous"],
+        ),
+    ];
+    let mut lines = Vec::new();
+    for (command, actions) in steps {
+        let want = predicted(&root, actions);
+        let before = du(&root);
+        d.docker(command);
+        let freed = before - du(&root);
+        lines.push(format!("{command:?}: predicted {want}, du freed {freed}"));
+        assert!(want > 0, "{command:?} must free something on the fixture");
+        assert_eq!(want, freed, "{}", lines.join("\n"));
+        let strata = strata_on(&root, &["--format", "json", "df", "-v"]);
+        let found = crate::dfjson::differences(&d.system_df(), &strata.json());
+        assert!(found.is_empty(), "after {command:?}:\n{}", found.join("\n"));
+    }
+    // `docker rmi` of an image that shares its first layers with a kept one frees only the rest.
+    let report = strata_on(&root, &["--format", "json", "advise"]).json();
+    let rmi = report["Recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Action"] == "rmi" && r["What"].as_str().unwrap().contains("classic2"))
+        .expect("strata/app:classic2 is unused: an rmi recommendation")
+        .clone();
+    let command: Vec<&str> = rmi["Command"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .skip(1)
+        .collect();
+    let before = du(&root);
+    d.docker(&command);
+    let freed = before - du(&root);
+    lines.push(format!(
+        "{command:?}: predicted {}, du freed {freed}",
+        rmi["Bytes"]
+    ));
+    assert_eq!(
+        rmi["Bytes"].as_u64().unwrap(),
+        freed,
+        "{}",
+        lines.join("\n")
+    );
+    eprintln!("{}", lines.join("\n"));
+    // The dangling image is gone; so is every stopped container.
+    assert!(d
+        .docker(&["images", "-q", "--no-trunc"])
+        .lines()
+        .all(|i| i != f.images.dangling));
+    assert_eq!(d.docker(&["ps", "-aq"]).lines().count(), 2);
+}
+
+#[test]
+fn advise_fails_over_a_limit_and_speaks_prometheus() {
+    let Some(store) = fixture::stopped(Driver::Overlay2) else {
+        return;
+    };
+    let root = &store.data_root;
+    let report = strata_on(root, &["--format", "json", "advise"]).json();
+    let total = report["ReclaimableBytes"].as_u64().unwrap();
+    let recs = report["Recommendations"].as_array().unwrap();
+    let bytes: Vec<u64> = recs.iter().map(|r| r["Bytes"].as_u64().unwrap()).collect();
+    assert!(
+        bytes.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by bytes: {bytes:?}"
+    );
+    assert!(recs
+        .iter()
+        .all(|r| !r["Command"].as_str().unwrap().is_empty()));
+    let under = strata_on(root, &["advise", "--fail-over", &(total + 1).to_string()]);
+    assert_eq!(under.code, Some(0), "{under}");
+    let over = strata_on(root, &["advise", "--fail-over", &(total - 1).to_string()]);
+    assert_eq!(over.code, Some(1), "{over}");
+    assert!(over.stderr.contains("fail-over"), "{over}");
+    let prom = strata_on(root, &["--format", "prometheus", "advise"]);
+    assert!(prom.success(), "{prom}");
+    assert!(prom.stdout.contains(&format!(
+        "strata_advise_reclaimable_total_bytes{{driver=\"overlay2\"}} {total}"
+    )));
+}

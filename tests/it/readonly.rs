@@ -35,6 +35,9 @@ const VERBS: &[&[&str]] = &[
     &["--format", "prometheus", "verify"],
     &["orphans"],
     &["--format", "json", "orphans"],
+    &["advise"],
+    &["--format", "json", "advise"],
+    &["--format", "prometheus", "advise"],
 ];
 
 #[test]

@@ -31,8 +31,6 @@ use crate::changes::{self, capability, is_dir, new_change, stat_differs, Change,
 use crate::driver::{AnyDriver, Driver};
 use crate::error::{Problem, ProblemKind};
 use crate::graph::{Container, Store};
-use crate::ids::CacheId;
-use crate::layout::INIT_SUFFIX;
 use crate::walk::WalkError;
 
 /// `docker diff`'s letter for a change.
@@ -127,10 +125,7 @@ enum Views {
 impl Views {
     fn of(store: &Store, c: &Container) -> Views {
         let rw = &c.rw_layer;
-        let init = rw
-            .init_id
-            .clone()
-            .unwrap_or_else(|| CacheId(format!("{}{INIT_SUFFIX}", rw.mount_id)));
+        let init = rw.init();
         match &store.driver {
             AnyDriver::Vfs(d) => Views::Trees {
                 new: d.content_dir(&rw.mount_id),

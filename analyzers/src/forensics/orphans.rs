@@ -159,10 +159,7 @@ fn referenced_dirs(store: &Store) -> BTreeSet<String> {
         .collect();
     for m in store.mounts.values() {
         used.insert(m.mount_id.0.clone());
-        used.insert(m.init_id.as_ref().map_or_else(
-            || format!("{}{}", m.mount_id, crate::layout::INIT_SUFFIX),
-            |i| i.0.clone(),
-        ));
+        used.insert(m.init().0);
     }
     used
 }
@@ -281,10 +278,7 @@ fn mounts_without_containers(store: &Store, found: &mut Vec<(OrphanKind, PathBuf
         let Some(record) = store.mounts.get(&crate::ids::ContainerId(id.clone())) else {
             continue;
         };
-        let init = record.init_id.clone().unwrap_or_else(|| {
-            CacheId(format!("{}{}", record.mount_id, crate::layout::INIT_SUFFIX))
-        });
-        for dir in [&record.mount_id, &init] {
+        for dir in [&record.mount_id, &record.init()] {
             let path = store.driver.layer_dir(dir);
             if path.is_dir() {
                 found.push((
