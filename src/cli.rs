@@ -68,6 +68,9 @@ pub enum Command {
     Orphans,
     /// Cleanup recommendations: what, why, exact bytes reclaimed, risk, the command to run.
     Advise(AdviseArgs),
+    /// Identical files stored in several layers, wasted bytes, per-image efficiency, and
+    /// files written in one layer and deleted or overwritten in a later one.
+    Dupes,
 }
 
 /// `strata advise`.

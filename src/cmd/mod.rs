@@ -6,6 +6,7 @@ pub mod advise;
 pub mod containers;
 pub mod df;
 pub mod diff;
+pub mod dupes;
 pub mod images;
 pub mod inventory;
 pub mod layers;
@@ -98,5 +99,6 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         Command::Verify(args) => verify::run(&ctx, args, out),
         Command::Orphans => orphans::run(&ctx, out),
         Command::Advise(args) => advise::run(&ctx, args, out),
+        Command::Dupes => dupes::run(&ctx, out),
     }
 }

@@ -3,6 +3,7 @@
 pub mod advise;
 pub mod df;
 pub mod diff;
+pub mod dupes;
 pub mod inventory;
 pub mod orphans;
 pub mod prometheus;

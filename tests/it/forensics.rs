@@ -671,3 +671,111 @@ fn advise_fails_over_a_limit_and_speaks_prometheus() {
         "strata_advise_reclaimable_total_bytes{{driver=\"overlay2\"}} {total}"
     )));
 }
+
+/// The copies of each duplicate group of `strata dupes --format json`, as `(size, [paths])`.
+fn dupe_groups(report: &Value) -> Vec<(u64, Vec<String>)> {
+    report["Groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let paths = g["Copies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["Path"].as_str().unwrap().to_owned())
+                .collect();
+            (g["Size"].as_u64().unwrap(), paths)
+        })
+        .collect()
+}
+
+/// The build context's `notes.txt`, copied by the classic and the BuildKit build into layers
+/// of their own, is stored twice; both drivers agree.
+fn dupes_on_what_dockerd_made(driver: Driver) {
+    let Some(store) = fixture::stopped(driver) else {
+        return;
+    };
+    let run = strata_on(&store.data_root, &["--format", "json", "dupes"]);
+    assert!(run.success(), "{run}");
+    let report = run.json();
+    let groups = dupe_groups(&report);
+    assert!(
+        groups
+            .iter()
+            .any(|(_, paths)| paths.len() >= 2 && paths.iter().all(|p| p == "/app/notes.txt")),
+        "{groups:?}"
+    );
+    let images = report["Images"].as_array().unwrap();
+    assert!(images.len() >= 6, "{report}");
+    for i in images {
+        let (stored, fin) = (
+            i["StoredBytes"].as_u64().unwrap(),
+            i["FinalBytes"].as_u64().unwrap(),
+        );
+        assert!(fin <= stored, "{i}");
+    }
+}
+
+#[test]
+fn dupes_on_what_dockerd_made_overlay2() {
+    dupes_on_what_dockerd_made(Driver::Overlay2);
+}
+
+#[test]
+fn dupes_on_what_dockerd_made_vfs() {
+    dupes_on_what_dockerd_made(Driver::Vfs);
+}
+
+/// A file planted in two layers is found with its wasted bytes; a file deleted by a later
+/// layer (`rm /etc/motd`) counts against the image's efficiency.
+#[test]
+fn dupes_finds_a_planted_duplicate_and_deleted_bytes() {
+    if !crate::harness::dockerd_usable() {
+        return;
+    }
+    let (d, image) = small_store(Driver::Overlay2);
+    let root = d.data_root();
+    let (top, _) = top_layer(root, &image);
+    let images = strata_on(root, &["--format", "json", "images", "strata/base:1"]).json();
+    let base_chain = items(&images)[0]["Layers"][0].as_str().unwrap().to_owned();
+    let layers = strata_on(root, &["--format", "json", "layers", &base_chain]).json();
+    let base = root
+        .join("overlay2")
+        .join(items(&layers)[0]["CacheId"].as_str().unwrap())
+        .join("diff");
+    let planted: Vec<u8> = (0..123_457u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(base.join("planted.bin"), &planted).unwrap();
+    std::fs::write(top.join("app/planted-copy.bin"), &planted).unwrap();
+
+    let report = strata_on(root, &["--format", "json", "dupes"]).json();
+    let mut groups = dupe_groups(&report);
+    for (_, paths) in &mut groups {
+        paths.sort();
+    }
+    assert_eq!(
+        groups,
+        vec![(
+            123_457,
+            vec![
+                "/app/planted-copy.bin".to_owned(),
+                "/planted.bin".to_owned()
+            ]
+        )]
+    );
+    assert_eq!(report["WastedBytes"], 123_457);
+    let small = report["Images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["Id"] == image.as_str())
+        .unwrap();
+    let shadowed = small["Shadowed"].as_array().unwrap();
+    assert!(
+        shadowed
+            .iter()
+            .any(|s| s["Path"] == "/etc/motd" && s["How"] == "deleted"),
+        "{small}"
+    );
+    assert!(small["Efficiency"].as_f64().unwrap() < 1.0, "{small}");
+}

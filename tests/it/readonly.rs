@@ -38,6 +38,8 @@ const VERBS: &[&[&str]] = &[
     &["advise"],
     &["--format", "json", "advise"],
     &["--format", "prometheus", "advise"],
+    &["dupes"],
+    &["--format", "json", "dupes"],
 ];
 
 #[test]

@@ -26,7 +26,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
 use std::time::Instant;
@@ -46,8 +46,7 @@ use crate::graph::{Layer, Store};
 use crate::ids::{CacheId, ChainId, DiffId, Digest};
 use crate::layout::LAYER_TAR_SPLIT;
 
-/// Bytes read from a layer file at a time.
-const CHUNK: usize = 1 << 20;
+use super::CHUNK;
 
 /// What is wrong with one path of a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -539,18 +538,12 @@ fn crc64_file(path: &Path) -> std::io::Result<u64> {
         }
         t
     });
-    let mut f = fsread::open(path)?;
-    let mut buf = vec![0u8; CHUNK];
     let mut crc = !0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        for &b in &buf[..n] {
+    super::stream_file(path, |bytes| {
+        for &b in bytes {
             crc = table[usize::from(crc as u8 ^ b)] ^ (crc >> 8);
         }
-    }
+    })?;
     Ok(!crc)
 }
 
