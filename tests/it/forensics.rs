@@ -255,6 +255,19 @@ fn verify_passes_on_what_dockerd_made(driver: Driver) {
     );
     let n = one.json()["Layers"].as_array().unwrap().len();
     assert!(n >= 4 && n < layers.len(), "{one}");
+    same_with_one_thread(&store.data_root, &["verify"], &report);
+}
+
+/// STYLE 10: the report does not depend on the thread count (but for the wall time).
+fn same_with_one_thread(root: &std::path::Path, verb: &[&str], default: &Value) {
+    let mut args = vec!["--threads", "1", "--format", "json"];
+    args.extend_from_slice(verb);
+    let mut one = strata_on(root, &args).json();
+    let mut default = default.clone();
+    for v in [&mut one, &mut default] {
+        v.as_object_mut().unwrap().remove("Millis");
+    }
+    assert_eq!(one, default, "{verb:?} with one thread");
 }
 
 #[test]

@@ -11,8 +11,9 @@
 //! - [`dfjson`] compares strata's `df` JSON with dockerd's `GET /system/df`, field by field.
 //! - [`tree`] records the exact state of a directory tree (for the read-only guarantee).
 //!
-//! The tests themselves: [`parity`], [`readonly`], [`corrupt`], and the facts about what dockerd
-//! writes in [`fixture::facts`].
+//! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`forensics`] (inventories,
+//! `diff`, `verify`, `orphans`, `dupes`, `advise`, including the prune-versus-prediction
+//! check), and the facts about what dockerd writes in [`fixture::facts`].
 
 mod corrupt;
 mod dfjson;
