@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 cargo build --release -q
 STRATA=$CARGO_TARGET_DIR/release/strata
 source scripts/dockerd-temp.sh overlay2
-trap 'stop_dockerd 2>/dev/null; rm -rf "$DIR"' EXIT
+trap 'stop_dockerd 2>/dev/null || true; rm -rf "$DIR"' EXIT
 busybox_image
 CTX=$DIR/ctx
 mkdir -p "$CTX"
