@@ -32,6 +32,11 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
+            if e.downcast_ref::<cmd::FailOn>().is_some() {
+                let _ = out.flush();
+                eprintln!("strata: {e}");
+                return ExitCode::from(1);
+            }
             eprintln!("strata: {e:#}");
             ExitCode::from(2)
         }

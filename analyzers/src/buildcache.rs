@@ -275,37 +275,30 @@ pub fn read(root: &Path) -> BuildCache {
     }
 }
 
-/// The driver directories (names under the driver's home, e.g. `overlay2/<name>`) that
-/// BuildKit's snapshotter owns: every snapshot key of `buildkit/snapshots.db` and the id each
-/// was committed under. Snapshots exported as image layers live in the layer store and are
-/// not listed (their key is a chain id). An absent database owns nothing; a damaged one is
-/// reported.
-pub fn snapshot_dirs(root: &Path) -> (std::collections::BTreeSet<String>, Vec<Problem>) {
-    let mut dirs = std::collections::BTreeSet::new();
+/// The storage-driver directories BuildKit's snapshotter owns (`buildkit/snapshots.db`): every
+/// snapshot key that is not an image layer's chain id (moby's snapshotter prepares each
+/// snapshot as a driver layer named by its key) and every `committed` key. Empty without the
+/// database; a damaged one is a problem (then no directory can be known to be BuildKit's).
+pub fn snapshot_driver_ids(root: &Path) -> Result<std::collections::BTreeSet<String>, Problem> {
     let path = root.join(layout::BUILDKIT_DIR).join(SNAPSHOTS_DB);
+    let mut ids = std::collections::BTreeSet::new();
     if !path.exists() {
-        return (dirs, Vec::new());
+        return Ok(ids);
     }
-    let db = match Db::open(&path) {
-        Ok(db) => db,
-        Err(p) => return (dirs, vec![p]),
-    };
-    for (key, entry) in db.root().iter() {
+    let db = Db::open(&path)?;
+    for (name, entry) in db.root().iter() {
         let Some(bucket) = entry.as_bucket() else {
             continue;
         };
-        let key = String::from_utf8_lossy(key).into_owned();
-        if !key.starts_with("sha256:") {
-            dirs.insert(key);
-        }
+        let name = String::from_utf8_lossy(name).into_owned();
         if let Some(committed) = bucket.get(snapshot_key::COMMITTED) {
-            let id = String::from_utf8_lossy(committed).into_owned();
-            if !id.is_empty() {
-                dirs.insert(id);
-            }
+            ids.insert(String::from_utf8_lossy(committed).into_owned());
+        }
+        if !name.starts_with("sha256:") {
+            ids.insert(name);
         }
     }
-    (dirs, Vec::new())
+    Ok(ids)
 }
 
 /// How many times [`read`] reads `buildkit/` when it finds problems and the databases changed

@@ -4,7 +4,9 @@
 //! two trees (moby `pkg/archive/changes.go`, `ChangesDirs`): a path only in the new tree is
 //! added, one only in the old tree deleted, and one in both modified when its mode, owner,
 //! rdev or `security.capability` differ or, for non-directories, its mtime or size.
-//! [`changes_size`] then sums what Docker reports as the layer's size (`ChangesSize`).
+//! [`changes_size`] then sums what Docker reports as the layer's size (`ChangesSize`), and
+//! [`add_changed_parents`] adds what `docker diff` adds on top: every directory holding a
+//! change is itself reported modified.
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -68,7 +70,8 @@ pub fn compare(new: &Path, old: &Path) -> (Vec<Change>, Vec<WalkError>) {
 
 type Sink = Mutex<(Vec<Change>, Vec<WalkError>)>;
 
-fn list(dir: &Path, errors: &mut Vec<WalkError>) -> Vec<(OsString, FileStat)> {
+/// The entries of `dir` with their stat; a failure to read `dir` goes to `errors`.
+pub(crate) fn list(dir: &Path, errors: &mut Vec<WalkError>) -> Vec<(OsString, FileStat)> {
     let mut entries = Vec::new();
     if let Err(e) = read_entries(dir, |name, st| entries.push((name.to_owned(), *st)), errors) {
         errors.push(WalkError {
@@ -133,7 +136,34 @@ fn compare_dir<'s>(
     guard.1.extend(errors);
 }
 
-fn new_change(path: PathBuf, kind: ChangeKind, st: &FileStat) -> Change {
+/// moby's rule in `addChanges`: a directory with changes inside it is reported modified
+/// itself (unless it is the root, or already reported), so that a tar of the changes restores
+/// its permissions. Keeps `changes` sorted by path.
+pub fn add_changed_parents(changes: &mut Vec<Change>) {
+    let reported: std::collections::HashSet<PathBuf> =
+        changes.iter().map(|c| c.path.clone()).collect();
+    let mut parents = std::collections::BTreeSet::new();
+    for c in changes.iter() {
+        for dir in c.path.ancestors().skip(1) {
+            if dir == Path::new("/") || dir.as_os_str().is_empty() || reported.contains(dir) {
+                continue;
+            }
+            parents.insert(dir.to_path_buf());
+        }
+    }
+    changes.extend(parents.into_iter().map(|path| Change {
+        path,
+        kind: ChangeKind::Modified,
+        is_dir: true,
+        size: 0,
+        inode: (0, 0),
+        nlink: 0,
+    }));
+    changes.sort();
+}
+
+/// The change entry for a path whose new state is `st`.
+pub fn new_change(path: PathBuf, kind: ChangeKind, st: &FileStat) -> Change {
     Change {
         path,
         kind,
@@ -144,12 +174,13 @@ fn new_change(path: PathBuf, kind: ChangeKind, st: &FileStat) -> Change {
     }
 }
 
-fn is_dir(st: &FileStat) -> bool {
+/// True when `st` is a directory.
+pub fn is_dir(st: &FileStat) -> bool {
     st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR
 }
 
 /// moby `statDifferent`: mode, owner, rdev; for non-directories also mtime and size.
-fn stat_differs(old: &FileStat, new: &FileStat) -> bool {
+pub fn stat_differs(old: &FileStat, new: &FileStat) -> bool {
     old.st_mode != new.st_mode
         || old.st_uid != new.st_uid
         || old.st_gid != new.st_gid
@@ -163,8 +194,9 @@ fn same_time(a: &FileStat, b: &FileStat) -> bool {
         && (a.st_mtime_nsec == b.st_mtime_nsec || a.st_mtime_nsec == 0 || b.st_mtime_nsec == 0)
 }
 
-/// The file's `security.capability` xattr (not following symlinks).
-fn capability(path: &Path) -> Option<Vec<u8>> {
+/// The file's `security.capability` xattr (not following symlinks); moby reports a file
+/// whose capabilities changed as modified.
+pub fn capability(path: &Path) -> Option<Vec<u8>> {
     xattr::get(path, OsStr::new("security.capability"))
         .ok()
         .flatten()
@@ -222,5 +254,13 @@ mod tests {
         assert!(kinds.contains(&("/new".into(), ChangeKind::Added)));
         assert!(!kinds.iter().any(|(p, _)| p == "/etc/keep"));
         assert_eq!(changes_size(&changes), 5 + 3);
+        let mut with_parents = changes.clone();
+        add_changed_parents(&mut with_parents);
+        let etc = with_parents
+            .iter()
+            .find(|c| c.path == Path::new("/etc"))
+            .expect("/etc holds changes, so it is reported");
+        assert_eq!(etc.kind, ChangeKind::Modified);
+        assert_eq!(with_parents.len(), changes.len() + 1);
     }
 }

@@ -85,6 +85,8 @@ pub enum ProblemKind {
     InvalidDatabase,
     /// A directory could not be walked completely (entries vanished or were unreadable).
     WalkIncomplete,
+    /// A layer's content no longer matches its record (diff id or size).
+    ContentMismatch,
 }
 
 impl fmt::Display for ProblemKind {
@@ -99,6 +101,7 @@ impl fmt::Display for ProblemKind {
             ProblemKind::Cycle => "cycle",
             ProblemKind::InvalidDatabase => "invalid database",
             ProblemKind::WalkIncomplete => "walk incomplete",
+            ProblemKind::ContentMismatch => "content mismatch",
         };
         f.write_str(text)
     }

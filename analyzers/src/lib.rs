@@ -9,14 +9,17 @@
 //! takes the data root and returns a typed report with the [`Problem`]s it met on the way.
 #![deny(missing_docs, unsafe_code)]
 
+pub mod advice;
 pub mod bolt;
 pub mod buildcache;
 pub mod changes;
 pub mod driver;
 pub mod error;
+pub mod forensics;
 pub mod fsread;
 pub mod graph;
 pub mod ids;
+pub mod inventory;
 pub mod layout;
 pub mod root;
 pub mod units;

@@ -2,13 +2,23 @@
 //! report to a renderer. Adding a verb is a variant in `cli::Command`, a module here and one
 //! arm in [`dispatch`].
 
+pub mod advise;
 pub mod container;
+pub mod containers;
 pub mod df;
+pub mod diff;
 pub mod du;
+pub mod dupes;
+pub mod images;
 pub mod import;
+pub mod inventory;
+pub mod layers;
 pub mod load;
+pub mod orphans;
 pub mod run;
+pub mod verify;
 pub mod volume;
+pub mod volumes;
 pub mod watch;
 
 use std::io::Write;
@@ -59,6 +69,31 @@ impl Context<'_> {
     }
 }
 
+impl Context<'_> {
+    /// Runs `job` on a rayon pool of `--threads` workers (the global pool by default).
+    pub fn in_pool<T: Send>(&self, job: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+        match self.walk.threads {
+            Some(n) => Ok(rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()?
+                .install(job)),
+            None => Ok(job()),
+        }
+    }
+}
+
+/// A verb found what it was asked to fail on (`advise --fail-over`): exit 1 after its report.
+#[derive(Debug)]
+pub struct FailOn(pub String);
+
+impl std::fmt::Display for FailOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FailOn {}
+
 /// Runs the verb; returns the problems found in the store (they decide the exit code).
 pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
     let ctx = Context {
@@ -87,5 +122,14 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         Command::Logs(args) => container::logs(&ctx, args, out),
         Command::Volume(cmd) => volume::run(&ctx, cmd, out),
         Command::EngineShim(args) => container::shim(&ctx, args),
+        Command::Images(args) => images::run(&ctx, args, out),
+        Command::Layers(args) => layers::run(&ctx, args, out),
+        Command::Containers(args) => containers::run(&ctx, args, out),
+        Command::Volumes(args) => volumes::run(&ctx, args, out),
+        Command::Diff(args) => diff::run(&ctx, args, out),
+        Command::Verify(args) => verify::run(&ctx, args, out),
+        Command::Orphans => orphans::run(&ctx, out),
+        Command::Advise(args) => advise::run(&ctx, args, out),
+        Command::Dupes => dupes::run(&ctx, out),
     }
 }

@@ -1,8 +1,14 @@
 //! Renderers: turn the analyzers' reports into tables and JSON. Nothing here computes a size.
 
+pub mod advise;
 pub mod df;
+pub mod diff;
 pub mod du;
+pub mod dupes;
+pub mod inventory;
+pub mod orphans;
 pub mod prometheus;
+pub mod verify;
 pub mod watch;
 
 use std::io::{self, Write};
@@ -22,6 +28,11 @@ impl SizeStyle {
     /// `1.982MB`, or `1982326` with `--bytes`; negative sizes (unknown) print as `N/A`.
     pub fn size(self, bytes: i64) -> String {
         self.size_with_precision(bytes, 4)
+    }
+
+    /// [`SizeStyle::size`] for an unsigned byte count.
+    pub fn bytes(self, bytes: u64) -> String {
+        self.size(i64::try_from(bytes).unwrap_or(i64::MAX))
     }
 
     /// Like [`SizeStyle::size`] with `digits` significant digits (Docker prints container

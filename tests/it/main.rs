@@ -11,9 +11,10 @@
 //! - [`dfjson`] compares strata's `df` JSON with dockerd's `GET /system/df`, field by field.
 //! - [`tree`] records the exact state of a directory tree (for the read-only guarantee).
 //!
-//! The tests themselves: [`parity`], [`readonly`], [`corrupt`], the facts about what dockerd
-//! writes in [`fixture::facts`], and the engine's: [`engine_image`], [`engine_container`] (helpers in
-//! [`engine_common`]).
+//! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`du`], [`watch`],
+//! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
+//! prune-versus-prediction check), the facts about what dockerd writes in [`fixture::facts`],
+//! and the engine's: [`engine_image`], [`engine_container`] (helpers in [`engine_common`]).
 
 mod corrupt;
 mod dfjson;
@@ -22,6 +23,7 @@ mod engine_common;
 mod engine_container;
 mod engine_image;
 mod fixture;
+mod forensics;
 mod harness;
 mod parity;
 mod readonly;

@@ -54,6 +54,15 @@ pub struct MountRecord {
     pub record: PathBuf,
 }
 
+impl MountRecord {
+    /// The init layer's driver directory: `init-id`, else dockerd's `<mount-id>-init`.
+    pub fn init(&self) -> CacheId {
+        self.init_id
+            .clone()
+            .unwrap_or_else(|| CacheId(format!("{}{}", self.mount_id, crate::layout::INIT_SUFFIX)))
+    }
+}
+
 /// Loads every layer record in `<image_dir>/layerdb/sha256`.
 pub fn load_layers(
     image_dir: &Path,

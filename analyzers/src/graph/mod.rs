@@ -8,6 +8,7 @@
 pub mod container;
 pub mod image;
 pub mod layer;
+pub mod lookup;
 pub mod references;
 pub mod volume;
 
@@ -103,31 +104,24 @@ impl Store {
             .collect()
     }
 
-    /// The image a user's reference names: a full or short id, `sha256:` digest, or tag.
+    /// The image a user's reference names (see [`Store::find_image`]), if exactly one.
     pub fn resolve_image(&self, reference: &str) -> Option<&Image> {
-        if let Some(id) = ImageId::parse(reference) {
-            return self.images.get(&id);
+        self.find_image(reference).ok()
+    }
+
+    /// The layers of the stack whose top is `top`, top first (a container's lower layers, an
+    /// image's layers reversed). Stops at a missing layer; loading already refused cycles.
+    pub fn chain_below(&self, top: Option<&ChainId>) -> Vec<&Layer> {
+        let mut out = Vec::new();
+        let mut cur = top.and_then(|t| self.layers.get(t));
+        while let Some(l) = cur {
+            if out.len() > self.layers.len() {
+                break;
+            }
+            out.push(l);
+            cur = l.parent.as_ref().and_then(|p| self.layers.get(p));
         }
-        let tagged = references::with_default_tag(reference);
-        if let Some(img) = self
-            .images
-            .values()
-            .find(|i| i.repo_tags.contains(&tagged) || i.repo_digests.contains(&tagged))
-        {
-            return Some(img);
-        }
-        let hex = reference.strip_prefix("sha256:").unwrap_or(reference);
-        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        let mut hits = self
-            .images
-            .values()
-            .filter(|i| i.id.0.hex().starts_with(hex));
-        match (hits.next(), hits.next()) {
-            (Some(one), None) => Some(one),
-            _ => None,
-        }
+        out
     }
 
     /// The number of containers (of this driver) that mount the volume `name`.

@@ -491,8 +491,10 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
             .unwrap_or_else(|| crate::ids::CacheId(format!("{}{INIT_SUFFIX}", m.mount_id)));
         layer_dirs.insert(driver.layer_dir(&init), o);
     }
-    let (snapshots, problems) = buildcache::snapshot_dirs(&store.root);
-    plan.problems.extend(problems);
+    let snapshots = buildcache::snapshot_driver_ids(&store.root).unwrap_or_else(|p| {
+        plan.problems.push(p);
+        BTreeSet::new()
+    });
     let build_cache = plan.owner(OwnerKind::BuildCache, "snapshots", "BuildKit snapshots");
     let tree_roots: BTreeSet<PathBuf> = df::tree_roots(store).into_iter().collect();
     let any_layer = driver.layer_dir(&crate::ids::CacheId("x".to_owned()));

@@ -276,17 +276,31 @@ impl Dockerd {
                 }
             };
             if !clean {
-                let _ = child.kill();
-                let _ = child.wait();
-                let pidfile = self.work.join("exec/containerd/containerd.pid");
-                if let Ok(pid) = fs::read_to_string(pidfile) {
-                    let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
-                }
+                self.sigkill(child);
             }
         }
         unmount_under(&self.work);
         if !self.data_root.starts_with(&self.work) {
             unmount_under(&self.data_root);
+        }
+    }
+
+    /// Kills the daemon and its containerd with SIGKILL, as a crash or the OOM killer would
+    /// (nothing is cleaned up, no state is written), then unmounts what they left mounted.
+    pub fn kill(&mut self) {
+        if let Some(child) = self.child.take() {
+            self.sigkill(child);
+        }
+        unmount_under(&self.work);
+    }
+
+    /// SIGKILLs dockerd (`child`) and then its containerd.
+    fn sigkill(&self, mut child: Child) {
+        let _ = child.kill();
+        let _ = child.wait();
+        let pidfile = self.work.join("exec/containerd/containerd.pid");
+        if let Ok(pid) = fs::read_to_string(pidfile) {
+            let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
         }
     }
 

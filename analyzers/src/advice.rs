@@ -1,0 +1,394 @@
+//! `strata advise`: cleanup recommendations, each with what it removes, why, the exact bytes
+//! it gives back, its risk and the command to run; sorted by bytes.
+//!
+//! # What each command frees
+//!
+//! The bytes are what `du` of the data root loses when the command runs: the allocated size
+//! of every file and directory dockerd deletes, measured in one walk ([`crate::walk`]):
+//!
+//! - an image: its config (`imagedb/content/sha256/<id>`) and metadata directory, and each of
+//!   its layers that nothing else keeps (no remaining image's stack, no container's writable
+//!   layer stands on it): the layer record (`layerdb/sha256/<chain>/`), the driver directory
+//!   and overlay2's short link (`l/<name>`, a symlink too long to live in its inode). Deleting
+//!   one of two images that share a layer frees only the other layers. dockerd also deletes,
+//!   with an image, its parent images that are left untagged, childless and unused (moby
+//!   `imageDeleteHelper` with prune), and so does the prediction.
+//! - `docker image prune`: every dangling image (no tag or digest, no child, no container)
+//!   as above (moby `ImagesPrune`).
+//! - `docker container prune`: every container not running: `containers/<id>/`, its mount
+//!   record, its writable and init layers and their links. Volumes stay.
+//! - a volume: `volumes/<name>/`.
+//!
+//! dockerd's own databases (`volumes/metadata.db`, containerd's) keep their size when records
+//! are deleted from them; nothing else is written.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::driver::{AnyDriver, Driver};
+use crate::error::Problem;
+use crate::forensics::orphans::{OrphanKind, OrphansReport};
+use crate::fsread;
+use crate::graph::{Container, Store};
+use crate::ids::{CacheId, ChainId, ImageId};
+use crate::layout::{
+    IMAGEDB_CONTENT, IMAGEDB_METADATA, IMAGE_DIR, LAYERDB_MOUNTS, OVERLAY2_LINK, OVERLAY2_LINK_DIR,
+};
+use crate::walk::{self, WalkOptions};
+
+/// How risky a recommendation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Risk {
+    /// Only what Docker itself calls unused and can rebuild or re-pull.
+    Low,
+    /// Removes data that may still be wanted (a stopped container's files, an image that is
+    /// not in use now).
+    Medium,
+    /// Removes data Docker cannot recreate, or acts behind dockerd's back.
+    High,
+}
+
+/// One recommendation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Recommendation {
+    /// A stable name for the action (`image-prune`, `container-prune`, `rmi`, ...).
+    pub action: String,
+    /// What it removes, in a few words.
+    pub what: String,
+    /// Why it is safe to consider.
+    pub why: String,
+    /// Bytes `du` of the data root loses when the command runs (allocated bytes).
+    pub bytes: u64,
+    /// How risky it is.
+    pub risk: Risk,
+    /// What could be lost.
+    pub risk_note: String,
+    /// The exact command to run.
+    pub command: String,
+    /// The files and directories the command deletes.
+    pub paths: Vec<PathBuf>,
+}
+
+/// `strata advise`'s report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AdviceReport {
+    /// The storage driver.
+    pub driver: String,
+    /// The recommendations, most bytes first.
+    pub recommendations: Vec<Recommendation>,
+    /// Sum of every recommendation's `Bytes` (each counted on its own: `rmi` of two images
+    /// that share layers may free more together).
+    pub reclaimable_bytes: u64,
+    /// What could not be read.
+    pub problems: Vec<Problem>,
+}
+
+/// A recommendation before its paths are measured.
+struct Draft {
+    action: &'static str,
+    what: String,
+    why: String,
+    risk: Risk,
+    risk_note: String,
+    command: String,
+    paths: BTreeSet<PathBuf>,
+}
+
+/// Computes the recommendations for `store`; `orphans` are its leftovers (for the leaked
+/// layer directories).
+pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> AdviceReport {
+    let mut drafts = Vec::new();
+    let containers_kept: Vec<&Container> = store.containers.iter().collect();
+    let dangling = dangling_images(store);
+    if !dangling.is_empty() {
+        drafts.push(Draft {
+            action: "image-prune",
+            what: format!("{} dangling images", dangling.len()),
+            why: "untagged, no child image, no container: `docker images` shows them as <none>"
+                .into(),
+            risk: Risk::Low,
+            risk_note: "none: nothing refers to them".into(),
+            command: "docker image prune -f".into(),
+            paths: image_paths(store, &dangling, &containers_kept),
+        });
+    }
+    for img in unused_tagged_images(store) {
+        let names = img.repo_tags.iter().chain(&img.repo_digests).cloned();
+        let names: Vec<String> = names.collect();
+        drafts.push(Draft {
+            action: "rmi",
+            what: format!("image {}", names.join(", ")),
+            why: "no container uses it; only the layers no other image or container uses are freed"
+                .into(),
+            risk: Risk::Medium,
+            risk_note: "it must be pulled or built again if needed later".into(),
+            command: format!("docker rmi {}", names.join(" ")),
+            paths: image_paths(store, &[&img.id], &containers_kept),
+        });
+    }
+    let stopped: Vec<&Container> = store
+        .containers
+        .iter()
+        .filter(|c| !c.state.running)
+        .collect();
+    if !stopped.is_empty() {
+        let mut paths = BTreeSet::new();
+        for c in &stopped {
+            paths.extend(container_paths(store, c));
+        }
+        drafts.push(Draft {
+            action: "container-prune",
+            what: format!("{} stopped containers", stopped.len()),
+            why: "not running; their writable layers, logs and configs stay until removed".into(),
+            risk: Risk::Medium,
+            risk_note: "files written inside them (docker diff) and their logs are lost".into(),
+            command: "docker container prune -f".into(),
+            paths,
+        });
+    }
+    for (anonymous, action, command) in [
+        (true, "volume-prune-anonymous", "docker volume prune -f"),
+        (false, "volume-prune-named", "docker volume prune -af"),
+    ] {
+        let volumes: Vec<_> = store
+            .volumes
+            .iter()
+            .filter(|v| v.is_anonymous() == anonymous && store.volume_refs(&v.name) == 0)
+            .collect();
+        if volumes.is_empty() {
+            continue;
+        }
+        let kind = if anonymous { "anonymous" } else { "named" };
+        drafts.push(Draft {
+            action,
+            what: format!("{} dangling {kind} volumes", volumes.len()),
+            why: "no container mounts them (RefCount 0)".into(),
+            risk: if anonymous { Risk::Medium } else { Risk::High },
+            risk_note: format!(
+                "a dangling {kind} volume may still hold data nobody else has; dockerd before 23.0 \
+                 (API < 1.42) removes named and anonymous ones with `docker volume prune -f`"
+            ),
+            command: command.into(),
+            paths: volumes.iter().map(|v| v.dir.clone()).collect(),
+        });
+    }
+    let leaked: BTreeSet<PathBuf> = orphans
+        .orphans
+        .iter()
+        .filter(|o| o.kind == OrphanKind::LayerDir)
+        .map(|o| o.path.clone())
+        .collect();
+    if !leaked.is_empty() {
+        drafts.push(Draft {
+            action: "remove-leaked-layer-dirs",
+            what: format!("{} leaked layer directories", leaked.len()),
+            why: "no layer record, container or BuildKit snapshot names them (see strata orphans)"
+                .into(),
+            risk: Risk::High,
+            risk_note: "done behind dockerd's back: stop dockerd first, and check nothing \
+                        newer claims them"
+                .into(),
+            command: format!(
+                "rm -rf {}",
+                leaked
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            paths: leaked,
+        });
+    }
+    measure(store, drafts, orphans, opts)
+}
+
+fn measure(
+    store: &Store,
+    drafts: Vec<Draft>,
+    orphans: &OrphansReport,
+    opts: &WalkOptions,
+) -> AdviceReport {
+    let roots: Vec<PathBuf> = drafts
+        .iter()
+        .flat_map(|d| d.paths.iter().cloned())
+        .collect();
+    let usage = walk::measure(&roots, opts);
+    let mut sizes = usage.into_iter();
+    let mut recommendations: Vec<Recommendation> = drafts
+        .into_iter()
+        .map(|d| {
+            let bytes = d
+                .paths
+                .iter()
+                .map(|_| sizes.next().map_or(0, |u| u.allocated))
+                .sum();
+            Recommendation {
+                action: d.action.to_owned(),
+                what: d.what,
+                why: d.why,
+                bytes,
+                risk: d.risk,
+                risk_note: d.risk_note,
+                command: d.command,
+                paths: d.paths.into_iter().collect(),
+            }
+        })
+        .collect();
+    recommendations.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.action.cmp(&b.action)));
+    AdviceReport {
+        driver: store.driver.name().to_owned(),
+        reclaimable_bytes: recommendations.iter().map(|r| r.bytes).sum(),
+        recommendations,
+        problems: orphans.problems.clone(),
+    }
+}
+
+fn untagged(store: &Store, id: &ImageId) -> bool {
+    store
+        .images
+        .get(id)
+        .is_some_and(|i| i.repo_tags.is_empty() && i.repo_digests.is_empty())
+}
+
+fn used_by_container(store: &Store, id: &ImageId) -> bool {
+    store.containers.iter().any(|c| &c.image_id == id)
+}
+
+/// moby `ImagesPrune` (dangling only): heads without references or containers.
+fn dangling_images(store: &Store) -> Vec<&ImageId> {
+    let parents = store.parents();
+    store
+        .images
+        .keys()
+        .filter(|id| !parents.contains(id) && untagged(store, id) && !used_by_container(store, id))
+        .collect()
+}
+
+/// Tagged heads no container uses: what `docker rmi` could remove.
+fn unused_tagged_images(store: &Store) -> Vec<&crate::graph::Image> {
+    let parents = store.parents();
+    store
+        .images
+        .values()
+        .filter(|i| !parents.contains(&i.id) && !untagged(store, &i.id))
+        .filter(|i| !used_by_container(store, &i.id))
+        .collect()
+}
+
+/// The images deleting `targets` removes: the targets, then each parent left untagged,
+/// childless and unused (moby `imageDeleteHelper` with prune).
+fn deleted_closure<'a>(store: &'a Store, targets: &[&'a ImageId]) -> BTreeSet<&'a ImageId> {
+    let mut deleted: BTreeSet<&ImageId> = targets.iter().copied().collect();
+    let mut queue: Vec<&ImageId> = targets.to_vec();
+    while let Some(id) = queue.pop() {
+        let Some(parent) = store.images.get(id).and_then(|i| i.parent.as_ref()) else {
+            continue;
+        };
+        let children_left = store
+            .images
+            .values()
+            .any(|i| i.parent.as_ref() == Some(parent) && !deleted.contains(&i.id));
+        if untagged(store, parent) && !children_left && !used_by_container(store, parent) {
+            if let Some((key, _)) = store.images.get_key_value(parent) {
+                if deleted.insert(key) {
+                    queue.push(key);
+                }
+            }
+        }
+    }
+    deleted
+}
+
+/// Every path `docker rmi` (with prune) of `targets` deletes, given the containers that stay.
+fn image_paths(
+    store: &Store,
+    targets: &[&ImageId],
+    containers: &[&Container],
+) -> BTreeSet<PathBuf> {
+    let deleted = deleted_closure(store, targets);
+    let image_dir = store.root.join(IMAGE_DIR).join(store.driver.name());
+    let mut kept_layers: BTreeSet<&ChainId> = BTreeSet::new();
+    for img in store.images.values().filter(|i| !deleted.contains(&i.id)) {
+        kept_layers.extend(img.chain_ids.iter());
+    }
+    for c in containers {
+        kept_layers.extend(
+            store
+                .chain_below(c.rw_layer.parent.as_ref())
+                .into_iter()
+                .map(|l| &l.chain_id),
+        );
+    }
+    let mut paths = BTreeSet::new();
+    for id in &deleted {
+        paths.insert(image_dir.join(IMAGEDB_CONTENT).join(id.0.hex()));
+        let meta = image_dir.join(IMAGEDB_METADATA).join(id.0.hex());
+        if meta.is_dir() {
+            paths.insert(meta);
+        }
+        let Some(img) = store.images.get(*id) else {
+            continue;
+        };
+        for chain in &img.chain_ids {
+            if kept_layers.contains(chain) {
+                continue;
+            }
+            if let Some(layer) = store.layers.get(chain) {
+                paths.insert(layer.record.clone());
+                paths.extend(driver_paths(store, &layer.cache_id));
+            }
+        }
+    }
+    paths
+}
+
+/// A driver layer's directory and, on overlay2, its short link, where they exist.
+fn driver_paths(store: &Store, id: &CacheId) -> Vec<PathBuf> {
+    let dir = store.driver.layer_dir(id);
+    let mut out = Vec::new();
+    if let AnyDriver::Overlay2(d) = &store.driver {
+        if let Ok(short) = fsread::read_text(&dir.join(OVERLAY2_LINK)) {
+            let link = d.home().join(OVERLAY2_LINK_DIR).join(short);
+            if nix::sys::stat::lstat(&link).is_ok() {
+                out.push(link);
+            }
+        }
+    }
+    if dir.is_dir() {
+        out.push(dir);
+    }
+    out
+}
+
+/// Everything `docker rm` of `c` deletes (volumes stay).
+fn container_paths(store: &Store, c: &Container) -> Vec<PathBuf> {
+    let rw = &c.rw_layer;
+    let init = rw.init();
+    let mut out = vec![c.dir.clone()];
+    let record = store
+        .root
+        .join(IMAGE_DIR)
+        .join(store.driver.name())
+        .join(LAYERDB_MOUNTS)
+        .join(c.id.as_str());
+    if record.is_dir() {
+        out.push(record);
+    }
+    out.extend(driver_paths(store, &rw.mount_id));
+    out.extend(driver_paths(store, &init));
+    out
+}
+
+/// The reclaimable bytes per action, for monitoring.
+pub fn by_action(report: &AdviceReport) -> BTreeMap<&str, u64> {
+    let mut out = BTreeMap::new();
+    for r in &report.recommendations {
+        *out.entry(r.action.as_str()).or_default() += r.bytes;
+    }
+    out
+}

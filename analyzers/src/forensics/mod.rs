@@ -1,0 +1,39 @@
+//! Forensics: what the files of a store say beyond Docker's own numbers.
+//!
+//! - [`diff`]: a container's copy-on-write changes, as `docker diff` lists them, with bytes and
+//!   the kind of each modification.
+//! - [`dupes`]: identical files stored in several layers, per-image efficiency.
+//! - [`orphans`]: leftovers nothing references, with their bytes and why.
+//! - [`verify`]: each layer's diff id recomputed from its content, and its size.
+//! - [`union`]: the overlay2 view of a stack of layer directories (whiteouts, opaque
+//!   directories), shared by the other modules.
+//!
+//! Nothing here writes, locks or prints; every file is opened through [`crate::fsread`].
+
+pub mod diff;
+pub mod dupes;
+pub mod orphans;
+pub mod union;
+pub mod verify;
+
+/// Bytes read from a file at a time when it is streamed through a hash.
+pub(crate) const CHUNK: usize = 1 << 20;
+
+/// Streams the file `path` (opened without moving its access time) through `sink`,
+/// [`CHUNK`] bytes at a time; the number of bytes read.
+pub(crate) fn stream_file(
+    path: &std::path::Path,
+    mut sink: impl FnMut(&[u8]),
+) -> std::io::Result<u64> {
+    let mut f = crate::fsread::open(path)?;
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0;
+    loop {
+        let n = diff::read_full(&mut f, &mut buf)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        sink(&buf[..n]);
+        total += n as u64;
+    }
+}

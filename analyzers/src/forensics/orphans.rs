@@ -1,0 +1,292 @@
+//! `strata orphans`: what nothing references any more, with its bytes and why it is judged
+//! orphaned. Leaked layer directories are the classic (moby#45939: a crash or a killed build
+//! or pull leaves `overlay2/<id>` that no prune ever frees).
+//!
+//! A driver directory is in use when a layer record (`cache-id`), a mount record (`mount-id`,
+//! `init-id`) or one of BuildKit's snapshots (`buildkit/snapshots.db`, see
+//! [`crate::buildcache::snapshot_driver_ids`]) names it. If `snapshots.db` cannot be read, no
+//! directory is called orphaned (BuildKit's could not be told apart) and that is a problem.
+//!
+//! overlay2's short links (`l/<name>`) are checked without reading them (reading a link moves
+//! its access time): each layer directory's `link` file claims one name, and the link must be
+//! as long as `../<id>/diff`; a name no directory claims dangles.
+//!
+//! Bytes are measured in one parallel walk of every finding ([`crate::walk`]): `Bytes` is the
+//! allocated size (what `du` counts and deleting frees), `ApparentBytes` the files' sizes.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::driver::{AnyDriver, Driver};
+use crate::error::Problem;
+use crate::fsread;
+use crate::graph::Store;
+use crate::ids::CacheId;
+use crate::layout::{
+    CONTAINERS_DIR, IMAGE_DIR, LAYERDB_MOUNTS, LAYERDB_TMP, OVERLAY2_DIFF, OVERLAY2_LINK,
+    OVERLAY2_LINK_DIR,
+};
+use crate::walk::{self, WalkOptions};
+
+/// What kind of leftover a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OrphanKind {
+    /// A driver directory no layer, mount or BuildKit snapshot references.
+    LayerDir,
+    /// A layer record whose content directory is missing.
+    RecordWithoutContent,
+    /// An `l/` short link that no layer directory claims, or that points elsewhere.
+    Link,
+    /// A writable-layer record (`layerdb/mounts/<id>`) without its container.
+    MountWithoutContainer,
+    /// A container whose image is gone.
+    ContainerWithoutImage,
+    /// A named volume no container mounts (`RefCount` 0).
+    DanglingNamedVolume,
+    /// An anonymous volume no container mounts (`RefCount` 0).
+    DanglingAnonymousVolume,
+    /// A leftover in `tmp/` or `layerdb/tmp/` (an interrupted pull, load or build).
+    Tmp,
+}
+
+/// One leftover.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Orphan {
+    /// What kind of leftover.
+    pub kind: OrphanKind,
+    /// The file or directory.
+    pub path: PathBuf,
+    /// Allocated bytes under it (what `du` counts).
+    pub bytes: u64,
+    /// Apparent bytes of its files.
+    pub apparent_bytes: u64,
+    /// Why it is judged orphaned.
+    pub reason: String,
+}
+
+/// `strata orphans`' report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OrphansReport {
+    /// The storage driver.
+    pub driver: String,
+    /// The findings, largest first.
+    pub orphans: Vec<Orphan>,
+    /// Sum of `Bytes`.
+    pub bytes: u64,
+    /// What could not be read.
+    pub problems: Vec<Problem>,
+}
+
+/// Finds every leftover of `store`.
+pub fn find(store: &Store, opts: &WalkOptions) -> OrphansReport {
+    let mut problems = store.problems.clone();
+    let mut found: Vec<(OrphanKind, PathBuf, String)> = Vec::new();
+    layer_dirs(store, &mut found, &mut problems);
+    records_without_content(store, &mut found);
+    if let AnyDriver::Overlay2(d) = &store.driver {
+        links(d.home(), &mut found);
+    }
+    mounts_without_containers(store, &mut found);
+    for c in &store.containers {
+        if !store.images.contains_key(&c.image_id) {
+            found.push((
+                OrphanKind::ContainerWithoutImage,
+                c.dir.clone(),
+                format!("its image {} is not in the image store", c.image_id),
+            ));
+        }
+    }
+    for v in &store.volumes {
+        if store.volume_refs(&v.name) > 0 {
+            continue;
+        }
+        let kind = if v.is_anonymous() {
+            OrphanKind::DanglingAnonymousVolume
+        } else {
+            OrphanKind::DanglingNamedVolume
+        };
+        found.push((
+            kind,
+            v.dir.clone(),
+            "no container mounts it (RefCount 0)".into(),
+        ));
+    }
+    let image_dir = store.root.join(IMAGE_DIR).join(store.driver.name());
+    for tmp in [store.root.join("tmp"), image_dir.join(LAYERDB_TMP)] {
+        for e in fsread::read_dir(&tmp).unwrap_or_default() {
+            found.push((
+                OrphanKind::Tmp,
+                tmp.join(&e.name),
+                "left in a temporary directory by an operation that did not finish".into(),
+            ));
+        }
+    }
+    let roots: Vec<PathBuf> = found.iter().map(|(_, p, _)| p.clone()).collect();
+    let usage = walk::measure(&roots, opts);
+    let mut orphans: Vec<Orphan> = found
+        .into_iter()
+        .zip(usage)
+        .map(|((kind, path, reason), u)| Orphan {
+            kind,
+            path,
+            bytes: u.allocated,
+            apparent_bytes: u.files_apparent,
+            reason,
+        })
+        .collect();
+    orphans.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+    problems.sort();
+    problems.dedup();
+    OrphansReport {
+        driver: store.driver.name().to_owned(),
+        bytes: orphans.iter().map(|o| o.bytes).sum(),
+        orphans,
+        problems,
+    }
+}
+
+/// The driver directories the store's records name.
+fn referenced_dirs(store: &Store) -> BTreeSet<String> {
+    let mut used: BTreeSet<String> = store
+        .layers
+        .values()
+        .map(|l| l.cache_id.0.clone())
+        .collect();
+    for m in store.mounts.values() {
+        used.insert(m.mount_id.0.clone());
+        used.insert(m.init().0);
+    }
+    used
+}
+
+/// The directory holding one directory per layer (`overlay2/`, `vfs/dir/`).
+fn layers_parent(driver: &AnyDriver) -> PathBuf {
+    let probe = driver.layer_dir(&CacheId("probe".to_owned()));
+    probe.parent().map_or(probe.clone(), Path::to_path_buf)
+}
+
+fn layer_dirs(
+    store: &Store,
+    found: &mut Vec<(OrphanKind, PathBuf, String)>,
+    problems: &mut Vec<Problem>,
+) {
+    let buildkit = match crate::buildcache::snapshot_driver_ids(&store.root) {
+        Ok(ids) => ids,
+        Err(p) => {
+            problems.push(Problem::new(
+                &p.path,
+                p.kind,
+                format!("{}; no layer directory is called orphaned", p.detail),
+            ));
+            return;
+        }
+    };
+    let used = referenced_dirs(store);
+    let parent = layers_parent(&store.driver);
+    for e in fsread::read_dir(&parent).unwrap_or_default() {
+        let name = e.name.to_string_lossy().into_owned();
+        if !e.is_dir
+            || name == OVERLAY2_LINK_DIR
+            || used.contains(&name)
+            || buildkit.contains(&name)
+        {
+            continue;
+        }
+        found.push((
+            OrphanKind::LayerDir,
+            parent.join(&e.name),
+            "no layer record, container mount record or BuildKit snapshot names it".into(),
+        ));
+    }
+}
+
+fn records_without_content(store: &Store, found: &mut Vec<(OrphanKind, PathBuf, String)>) {
+    for l in store.layers.values() {
+        let dir = store.driver.layer_dir(&l.cache_id);
+        if !dir.is_dir() {
+            found.push((
+                OrphanKind::RecordWithoutContent,
+                l.record.clone(),
+                format!("its content directory {} is missing", dir.display()),
+            ));
+        }
+    }
+}
+
+fn links(home: &Path, found: &mut Vec<(OrphanKind, PathBuf, String)>) {
+    let link_dir = home.join(OVERLAY2_LINK_DIR);
+    let mut claimed: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for e in fsread::read_dir(home).unwrap_or_default() {
+        if !e.is_dir {
+            continue;
+        }
+        let id = e.name.to_string_lossy().into_owned();
+        if let Ok(short) = fsread::read_text(&home.join(&e.name).join(OVERLAY2_LINK)) {
+            claimed.insert(short, id);
+        }
+    }
+    for e in fsread::read_dir(&link_dir).unwrap_or_default() {
+        let short = e.name.to_string_lossy().into_owned();
+        let path = link_dir.join(&e.name);
+        let Some(id) = claimed.get(&short) else {
+            found.push((
+                OrphanKind::Link,
+                path,
+                "no layer directory's `link` file names it: it dangles".into(),
+            ));
+            continue;
+        };
+        let expected = format!("../{id}/{OVERLAY2_DIFF}");
+        let len = nix::sys::stat::lstat(&path)
+            .ok()
+            .filter(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFLNK)
+            .map(|st| st.st_size);
+        if len != i64::try_from(expected.len()).ok() {
+            found.push((
+                OrphanKind::Link,
+                path,
+                format!("claimed by {id} but it is not a link to {expected}"),
+            ));
+        }
+    }
+}
+
+fn mounts_without_containers(store: &Store, found: &mut Vec<(OrphanKind, PathBuf, String)>) {
+    let mounts = store
+        .root
+        .join(IMAGE_DIR)
+        .join(store.driver.name())
+        .join(LAYERDB_MOUNTS);
+    let containers = store.root.join(CONTAINERS_DIR);
+    for e in fsread::read_dir(&mounts).unwrap_or_default() {
+        if containers.join(&e.name).is_dir() {
+            continue;
+        }
+        let id = e.name.to_string_lossy().into_owned();
+        found.push((
+            OrphanKind::MountWithoutContainer,
+            mounts.join(&e.name),
+            format!(
+                "no {CONTAINERS_DIR}/{id} directory: the container was removed or never written"
+            ),
+        ));
+        let Some(record) = store.mounts.get(&crate::ids::ContainerId(id.clone())) else {
+            continue;
+        };
+        for dir in [&record.mount_id, &record.init()] {
+            let path = store.driver.layer_dir(dir);
+            if path.is_dir() {
+                found.push((
+                    OrphanKind::LayerDir,
+                    path,
+                    format!("only the mount record of the missing container {id} names it"),
+                ));
+            }
+        }
+    }
+}

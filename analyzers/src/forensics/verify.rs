@@ -1,0 +1,570 @@
+//! `strata verify [IMAGE|LAYER]`: each layer's diff id recomputed from its content, as
+//! `docker save` would rebuild the layer's tar, and its recorded size compared with the bytes
+//! on disk.
+//!
+//! # How the tar is rebuilt
+//!
+//! dockerd keeps, per layer, `tar-split.json.gz` (vbatts/tar-split): gzipped JSON lines, one
+//! per piece of the original tar stream. A segment (`"type": 2`) carries raw bytes (headers,
+//! padding, the end blocks) base64-encoded in `payload`; a file entry (`"type": 1`) carries
+//! `name` (or `name_raw`, base64, when not UTF-8), `size` and `payload`, the CRC-64 (ISO) of the
+//! file's bytes, which come from the layer directory (overlay2's `diff/`, vfs's copy), exactly
+//! as moby's layer store reassembles the stream (`storage.NewPathFileGetter`). Whiteouts and
+//! opaque markers are zero-size entries, whose bytes are all in the segments. The stream is
+//! hashed as it is rebuilt, 1 MiB at a time: a layer is never held in memory.
+//!
+//! Layers are verified in parallel (rayon, one layer per task). When a digest differs, a
+//! second pass computes each file's CRC-64 against the recorded one to name the files whose
+//! bytes changed; files added to the layer directory (present there, absent from the tar) and
+//! files removed (in the tar, absent there) are named from the listing. overlay2 names map
+//! back to the tar's: a whiteout `x` is `.wh.x`, an opaque directory `d` also holds
+//! `d/.wh..wh..opq` (moby's overlay2 `Diff`).
+//!
+//! The recorded `size` is what the driver measured when the layer was made: on overlay2 the
+//! apparent size of `diff/` (every non-directory once per inode, moby `directory.Size`); on
+//! vfs the sum of the tar entries' sizes (`ApplyUncompressedLayer`).
+
+use std::collections::{BTreeSet, HashSet};
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::os::unix::ffi::OsStringExt;
+use std::path::Path;
+use std::time::Instant;
+
+use base64::Engine as _;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::diff::read_full;
+use super::union::{is_opaque, is_whiteout};
+use crate::changes::{self, is_dir, ChangeKind};
+use crate::driver::{AnyDriver, Driver};
+use crate::error::{Problem, ProblemKind};
+use crate::fsread;
+use crate::graph::{Layer, Store};
+use crate::ids::{CacheId, ChainId, DiffId, Digest};
+use crate::layout::LAYER_TAR_SPLIT;
+
+use super::CHUNK;
+
+/// What is wrong with one path of a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MismatchKind {
+    /// In the layer directory, not in the layer's tar: added after the layer was made.
+    Added,
+    /// In the tar, not in the layer directory: removed after the layer was made.
+    Removed,
+    /// In both, with other bytes (CRC-64 or size differs).
+    Changed,
+}
+
+/// One path that no longer matches the layer's record.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Mismatch {
+    /// The path as the tar names it (`app/notes.txt`, `.wh.gone`).
+    pub path: String,
+    /// What happened to it.
+    pub kind: MismatchKind,
+}
+
+/// The verdict on one layer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LayerCheck {
+    /// The layer's chain id.
+    pub chain_id: ChainId,
+    /// The driver's directory.
+    pub cache_id: CacheId,
+    /// The diff id layerdb records.
+    pub recorded_diff_id: DiffId,
+    /// The digest of the rebuilt tar, when it could be rebuilt.
+    pub computed_diff_id: Option<DiffId>,
+    /// The recorded `size`, bytes.
+    pub recorded_size: i64,
+    /// The same measure taken now (see the module docs), bytes.
+    pub content_size: Option<u64>,
+    /// Bytes of the rebuilt tar stream that were hashed.
+    pub tar_bytes: u64,
+    /// True when the digest and the size both match.
+    pub ok: bool,
+    /// The paths that explain a mismatch, sorted.
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// `strata verify`'s report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VerifyReport {
+    /// The storage driver.
+    pub driver: String,
+    /// One verdict per layer, by chain id.
+    pub layers: Vec<LayerCheck>,
+    /// Layers that match their record.
+    pub verified: usize,
+    /// Layers that do not (or could not be checked).
+    pub failed: usize,
+    /// Bytes of tar streams hashed in all.
+    pub bytes: u64,
+    /// Wall time, milliseconds.
+    pub millis: u64,
+    /// Every failure, one line each, and damaged records (an unreadable `tar-split.json.gz`).
+    pub problems: Vec<Problem>,
+}
+
+/// One line of `tar-split.json.gz`.
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(rename = "type")]
+    kind: u8,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    name_raw: Option<String>,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    payload: Option<String>,
+}
+
+/// tar-split's entry types (`storage.FileType`, `storage.SegmentType`).
+const FILE_ENTRY: u8 = 1;
+/// See [`FILE_ENTRY`].
+const SEGMENT_ENTRY: u8 = 2;
+
+/// A file entry of the tar: its name as bytes, size and recorded CRC-64.
+struct FileEntry {
+    name: Vec<u8>,
+    size: u64,
+    crc: Option<[u8; 8]>,
+}
+
+/// What one pass over the tar-split gave.
+struct Pass {
+    digest: Digest,
+    tar_bytes: u64,
+    names: BTreeSet<String>,
+    files: Vec<FileEntry>,
+    mismatches: Vec<Mismatch>,
+}
+
+/// Verifies `layers` of `store`, in parallel (on the current rayon pool).
+pub fn verify(store: &Store, layers: &[&Layer]) -> VerifyReport {
+    let started = Instant::now();
+    let results: Vec<(LayerCheck, Vec<Problem>)> =
+        layers.par_iter().map(|l| check_layer(store, l)).collect();
+    let mut problems = Vec::new();
+    let mut checks = Vec::new();
+    for (check, p) in results {
+        problems.extend(p);
+        checks.push(check);
+    }
+    checks.sort_by(|a, b| a.chain_id.cmp(&b.chain_id));
+    problems.sort();
+    let verified = checks.iter().filter(|c| c.ok).count();
+    VerifyReport {
+        driver: store.driver.name().to_owned(),
+        failed: checks.len() - verified,
+        verified,
+        bytes: checks.iter().map(|c| c.tar_bytes).sum(),
+        millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        layers: checks,
+        problems,
+    }
+}
+
+fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>) {
+    let content = store.driver.content_dir(&layer.cache_id);
+    let split = layer.record.join(LAYER_TAR_SPLIT);
+    let mut problems = Vec::new();
+    let mut check = LayerCheck {
+        chain_id: layer.chain_id.clone(),
+        cache_id: layer.cache_id.clone(),
+        recorded_diff_id: layer.diff_id.clone(),
+        computed_diff_id: None,
+        recorded_size: layer.size,
+        content_size: None,
+        tar_bytes: 0,
+        ok: false,
+        mismatches: Vec::new(),
+    };
+    if !content.is_dir() {
+        problems.push(Problem::new(
+            &content,
+            ProblemKind::Missing,
+            format!("content of layer {} is gone", layer.chain_id),
+        ));
+        return (check, problems);
+    }
+    let pass = match rebuild(&split, &content) {
+        Ok(p) => p,
+        Err(p) => {
+            problems.push(p);
+            return (check, problems);
+        }
+    };
+    check.tar_bytes = pass.tar_bytes;
+    let digest_ok = pass.digest == layer.diff_id.0;
+    check.computed_diff_id = Some(DiffId(pass.digest));
+    let mut mismatches = pass.mismatches;
+    let listing = list_layer(store, layer, &content, &pass.names, &pass.files);
+    mismatches.extend(listing.mismatches);
+    check.content_size = Some(listing.size);
+    if !digest_ok && !mismatches.iter().any(|m| m.kind == MismatchKind::Changed) {
+        mismatches.extend(changed_by_crc(&content, &pass.files));
+    }
+    mismatches.sort();
+    mismatches.dedup();
+    let size_ok = i64::try_from(listing.size).is_ok_and(|s| s == layer.size);
+    check.ok = digest_ok && size_ok && mismatches.is_empty();
+    if !digest_ok {
+        problems.push(Problem::new(
+            &content,
+            ProblemKind::ContentMismatch,
+            format!(
+                "layer {} rebuilds to {}, not its diff id{}",
+                layer.chain_id,
+                check
+                    .computed_diff_id
+                    .as_ref()
+                    .map_or(String::new(), ToString::to_string),
+                describe(&mismatches)
+            ),
+        ));
+    } else if !mismatches.is_empty() {
+        problems.push(Problem::new(
+            &content,
+            ProblemKind::ContentMismatch,
+            format!(
+                "layer {} digest matches but{}",
+                layer.chain_id,
+                describe(&mismatches)
+            ),
+        ));
+    }
+    if !size_ok {
+        problems.push(Problem::new(
+            layer.record.join(crate::layout::LAYER_SIZE),
+            ProblemKind::ContentMismatch,
+            format!(
+                "recorded size {} but the content measures {}",
+                layer.size, listing.size
+            ),
+        ));
+    }
+    check.mismatches = mismatches;
+    (check, problems)
+}
+
+/// `: added x, changed y` for a problem line (at most 5 paths).
+fn describe(mismatches: &[Mismatch]) -> String {
+    if mismatches.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<String> = mismatches
+        .iter()
+        .take(5)
+        .map(|m| format!("{:?} {}", m.kind, m.path).to_lowercase())
+        .collect();
+    let more = mismatches.len().saturating_sub(5);
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!(": {}{tail}", shown.join(", "))
+}
+
+/// Normalises a tar name for comparison with the layer directory: no `./` or `/` in front,
+/// no `/` at the end.
+fn normalise(name: &str) -> String {
+    let trimmed = name.trim_start_matches("./").trim_start_matches('/');
+    trimmed.trim_end_matches('/').to_owned()
+}
+
+fn entry_name(e: &Entry) -> Option<Vec<u8>> {
+    if let Some(raw) = &e.name_raw {
+        return base64::engine::general_purpose::STANDARD.decode(raw).ok();
+    }
+    e.name.as_ref().map(|n| n.as_bytes().to_vec())
+}
+
+/// Rebuilds the tar stream from `split` and the files under `content`, hashing it.
+fn rebuild(split: &Path, content: &Path) -> Result<Pass, Problem> {
+    let file = fsread::open(split).map_err(|e| fsread::io_problem(split, &e))?;
+    let reader = BufReader::new(flate2::read::GzDecoder::new(file));
+    let mut hasher = Sha256::new();
+    let mut pass = Pass {
+        digest: Digest::of_bytes(b""),
+        tar_bytes: 0,
+        names: BTreeSet::new(),
+        files: Vec::new(),
+        mismatches: Vec::new(),
+    };
+    let mut buf = vec![0u8; CHUNK];
+    let damaged = |line: usize, what: String| {
+        Problem::new(
+            split,
+            ProblemKind::InvalidValue,
+            format!("line {line}: {what}; the layer cannot be verified"),
+        )
+    };
+    for (i, line) in reader.split(b'\n').enumerate() {
+        let line = line.map_err(|e| damaged(i + 1, format!("cannot be decompressed ({e})")))?;
+        if line.is_empty() {
+            continue;
+        }
+        let e: Entry =
+            serde_json::from_slice(&line).map_err(|e| damaged(i + 1, format!("not JSON ({e})")))?;
+        match e.kind {
+            SEGMENT_ENTRY => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(e.payload.as_deref().unwrap_or(""))
+                    .map_err(|err| damaged(i + 1, format!("payload is not base64 ({err})")))?;
+                hasher.update(&bytes);
+                pass.tar_bytes += bytes.len() as u64;
+            }
+            FILE_ENTRY => {
+                let name = entry_name(&e).ok_or_else(|| damaged(i + 1, "no name".into()))?;
+                let text = normalise(&String::from_utf8_lossy(&name));
+                if !text.is_empty() {
+                    pass.names.insert(text.clone());
+                }
+                let crc = e
+                    .payload
+                    .as_deref()
+                    .and_then(|p| base64::engine::general_purpose::STANDARD.decode(p).ok())
+                    .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok());
+                if e.size > 0 {
+                    let path = content.join(std::ffi::OsString::from_vec(name.clone()));
+                    let fed = feed(&path, e.size, &mut hasher, &mut buf);
+                    pass.tar_bytes += fed;
+                    match fed_state(&path, e.size) {
+                        FileState::Same => {}
+                        FileState::Gone => pass.mismatches.push(Mismatch {
+                            path: text.clone(),
+                            kind: MismatchKind::Removed,
+                        }),
+                        FileState::Resized => pass.mismatches.push(Mismatch {
+                            path: text.clone(),
+                            kind: MismatchKind::Changed,
+                        }),
+                    }
+                }
+                pass.files.push(FileEntry {
+                    name,
+                    size: e.size,
+                    crc,
+                });
+            }
+            other => return Err(damaged(i + 1, format!("unknown entry type {other}"))),
+        }
+    }
+    pass.digest = Digest::from_hex(&crate::ids::hex_lower(&hasher.finalize()))
+        .unwrap_or_else(|| Digest::of_bytes(b""));
+    Ok(pass)
+}
+
+enum FileState {
+    Same,
+    Gone,
+    Resized,
+}
+
+fn fed_state(path: &Path, size: u64) -> FileState {
+    match nix::sys::stat::lstat(path) {
+        Err(_) => FileState::Gone,
+        Ok(st) if u64::try_from(st.st_size).ok() != Some(size) => FileState::Resized,
+        Ok(_) => FileState::Same,
+    }
+}
+
+/// Feeds up to `size` bytes of `path` to the hasher; the count fed (short for a missing or
+/// shrunk file, which then cannot match).
+fn feed(path: &Path, size: u64, hasher: &mut Sha256, buf: &mut [u8]) -> u64 {
+    let Ok(mut f) = fsread::open(path) else {
+        return 0;
+    };
+    let mut left = size;
+    while left > 0 {
+        let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+        match read_full(&mut f, &mut buf[..want]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                left -= n as u64;
+            }
+        }
+    }
+    size - left
+}
+
+/// The second pass: the files whose CRC-64 no longer matches the recorded one.
+fn changed_by_crc(content: &Path, files: &[FileEntry]) -> Vec<Mismatch> {
+    files
+        .par_iter()
+        .filter(|f| f.size > 0)
+        .filter_map(|f| {
+            let want = f.crc?;
+            let path = content.join(std::ffi::OsString::from_vec(f.name.clone()));
+            let got = crc64_file(&path).ok()?;
+            (got.to_be_bytes() != want).then(|| Mismatch {
+                path: normalise(&String::from_utf8_lossy(&f.name)),
+                kind: MismatchKind::Changed,
+            })
+        })
+        .collect()
+}
+
+/// What the listing of the layer directory says.
+struct Listing {
+    size: u64,
+    mismatches: Vec<Mismatch>,
+}
+
+/// Lists the layer's own entries (overlay2: all of `diff/`; vfs: what differs from the
+/// parent's copy), names them as the tar would, and compares them with the tar's names; also
+/// takes the driver's size measure.
+fn list_layer(
+    store: &Store,
+    layer: &Layer,
+    content: &Path,
+    tar_names: &BTreeSet<String>,
+    files: &[FileEntry],
+) -> Listing {
+    let mut own: BTreeSet<String> = BTreeSet::new();
+    let size = match &store.driver {
+        AnyDriver::Overlay2(_) => {
+            let mut seen = HashSet::new();
+            let mut size = 0;
+            list_overlay(content, Path::new(""), &mut own, &mut size, &mut seen);
+            size
+        }
+        AnyDriver::Vfs(d) => {
+            let parent = layer
+                .parent
+                .as_ref()
+                .and_then(|p| store.layers.get(p))
+                .map(|p| d.content_dir(&p.cache_id));
+            match parent {
+                Some(parent) => {
+                    let (found, _) = changes::compare(content, &parent);
+                    own.extend(
+                        found
+                            .iter()
+                            .filter(|c| c.kind == ChangeKind::Added)
+                            .map(|c| normalise(&c.path.to_string_lossy())),
+                    );
+                }
+                None => {
+                    let (mut size, mut seen) = (0, HashSet::new());
+                    list_overlay(content, Path::new(""), &mut own, &mut size, &mut seen);
+                }
+            }
+            files.iter().map(|f| f.size).sum()
+        }
+    };
+    let mut mismatches: Vec<Mismatch> = own
+        .iter()
+        .filter(|n| !tar_names.contains(*n))
+        .map(|n| Mismatch {
+            path: n.clone(),
+            kind: MismatchKind::Added,
+        })
+        .collect();
+    if matches!(store.driver, AnyDriver::Overlay2(_)) {
+        mismatches.extend(
+            tar_names
+                .iter()
+                .filter(|n| !own.contains(*n))
+                .map(|n| Mismatch {
+                    path: n.clone(),
+                    kind: MismatchKind::Removed,
+                }),
+        );
+    }
+    Listing { size, mismatches }
+}
+
+/// Walks a layer directory recursively: every entry's tar name into `names`, the apparent
+/// size of non-directories (once per inode) into `size`.
+fn list_overlay(
+    dir: &Path,
+    rel: &Path,
+    names: &mut BTreeSet<String>,
+    size: &mut u64,
+    seen: &mut HashSet<(u64, u64)>,
+) {
+    let mut errors = Vec::new();
+    for (name, st) in changes::list(&dir.join(rel), &mut errors) {
+        let path = rel.join(&name);
+        let text = path.to_string_lossy().into_owned();
+        if is_whiteout(&st) {
+            let mut wh = OsString::from(".wh.");
+            wh.push(&name);
+            names.insert(rel.join(wh).to_string_lossy().into_owned());
+            continue;
+        }
+        names.insert(text);
+        if is_dir(&st) {
+            if is_opaque(&dir.join(&path)) {
+                names.insert(path.join(".wh..wh..opq").to_string_lossy().into_owned());
+            }
+            list_overlay(dir, &path, names, size, seen);
+        } else if st.st_nlink <= 1 || seen.insert((st.st_dev, st.st_ino)) {
+            *size += u64::try_from(st.st_size).unwrap_or(0);
+        }
+    }
+}
+
+/// Go's `hash/crc64` with the ISO polynomial, as tar-split records it.
+fn crc64_file(path: &Path) -> std::io::Result<u64> {
+    const POLY: u64 = 0xD800_0000_0000_0000;
+    static TABLE: std::sync::OnceLock<[u64; 256]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = [0u64; 256];
+        for (i, slot) in t.iter_mut().enumerate() {
+            let mut crc = i as u64;
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ POLY
+                } else {
+                    crc >> 1
+                };
+            }
+            *slot = crc;
+        }
+        t
+    });
+    let mut crc = !0u64;
+    super::stream_file(path, |bytes| {
+        for &b in bytes {
+            crc = table[usize::from(crc as u8 ^ b)] ^ (crc >> 8);
+        }
+    })?;
+    Ok(!crc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc64_iso_matches_go() {
+        // Go: crc64.Checksum([]byte("hello"), crc64.MakeTable(crc64.ISO)).
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        // The catalogue's check value of CRC-64/GO-ISO.
+        std::fs::write(&p, b"123456789").unwrap();
+        assert_eq!(crc64_file(&p).unwrap(), 0xB909_56C7_75A4_1001);
+    }
+
+    #[test]
+    fn names_normalise_like_the_layer_directory() {
+        assert_eq!(normalise("./app/"), "app");
+        assert_eq!(normalise("/etc/motd"), "etc/motd");
+        assert_eq!(normalise("./"), "");
+    }
+}

@@ -1,0 +1,143 @@
+//! Finding the object a user names, as the Docker CLI does: a full id, a name or tag, or a
+//! unique prefix of an id. A name that matches nothing, or more than one object, is an
+//! [`Error::Lookup`] that says which (the binary exits 2 on it).
+
+use super::{Container, Image, Layer, Store, Volume};
+use crate::error::{Error, Result};
+use crate::ids::ImageId;
+
+/// Picks the one candidate whose key starts with `prefix`; `kind` names what is looked for in
+/// the error. Candidates are `(key, label, object)`: the label is what the error lists.
+fn unique_prefix<'a, T>(
+    kind: &'static str,
+    prefix: &str,
+    candidates: impl Iterator<Item = (&'a str, String, &'a T)>,
+) -> Result<&'a T> {
+    let hits: Vec<(String, &T)> = candidates
+        .filter(|(key, _, _)| !prefix.is_empty() && key.starts_with(prefix))
+        .map(|(_, label, obj)| (label, obj))
+        .collect();
+    match hits.as_slice() {
+        [(_, one)] => Ok(one),
+        [] => Err(Error::Lookup {
+            kind,
+            name: prefix.to_owned(),
+            detail: format!("no such {kind}"),
+        }),
+        many => Err(Error::Lookup {
+            kind,
+            name: prefix.to_owned(),
+            detail: format!(
+                "ambiguous: the prefix matches {} {kind}s ({})",
+                many.len(),
+                many.iter()
+                    .map(|(label, _)| label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+    }
+}
+
+impl Store {
+    /// The container `name` names: its full id, its name (with or without the leading `/`),
+    /// or a unique prefix of its id.
+    pub fn find_container(&self, name: &str) -> Result<&Container> {
+        let bare = name.trim_start_matches('/');
+        if let Some(c) = self
+            .containers
+            .iter()
+            .find(|c| c.id.0 == name || c.name.trim_start_matches('/') == bare)
+        {
+            return Ok(c);
+        }
+        unique_prefix(
+            "container",
+            name,
+            self.containers
+                .iter()
+                .map(|c| (c.id.as_str(), c.id.short().to_owned(), c)),
+        )
+    }
+
+    /// The image `reference` names: a tag or digest reference, a full id, or a unique prefix
+    /// of an id (with or without `sha256:`).
+    pub fn find_image(&self, reference: &str) -> Result<&Image> {
+        if let Some(img) = ImageId::parse(reference).and_then(|id| self.images.get(&id)) {
+            return Ok(img);
+        }
+        let tagged = super::references::with_default_tag(reference);
+        if let Some(img) = self
+            .images
+            .values()
+            .find(|i| i.repo_tags.contains(&tagged) || i.repo_digests.contains(&tagged))
+        {
+            return Ok(img);
+        }
+        let hex = reference.strip_prefix("sha256:").unwrap_or(reference);
+        unique_prefix(
+            "image",
+            hex,
+            self.images
+                .values()
+                .map(|i| (i.id.0.hex(), i.id.digest().short().to_owned(), i)),
+        )
+    }
+
+    /// The layer `name` names: a unique prefix of its chain id, or of its cache id (the
+    /// driver's directory name), with or without `sha256:`.
+    pub fn find_layer(&self, name: &str) -> Result<&Layer> {
+        let hex = name.strip_prefix("sha256:").unwrap_or(name);
+        if let Ok(l) = unique_prefix(
+            "layer",
+            hex,
+            self.layers
+                .values()
+                .map(|l| (l.chain_id.0.hex(), l.chain_id.to_string(), l)),
+        ) {
+            return Ok(l);
+        }
+        unique_prefix(
+            "layer",
+            hex,
+            self.layers
+                .values()
+                .map(|l| (l.cache_id.as_str(), l.cache_id.to_string(), l)),
+        )
+    }
+
+    /// The volume `name` names: its exact name, or a unique prefix of it.
+    pub fn find_volume(&self, name: &str) -> Result<&Volume> {
+        if let Some(v) = self.volumes.iter().find(|v| v.name == name) {
+            return Ok(v);
+        }
+        unique_prefix(
+            "volume",
+            name,
+            self.volumes
+                .iter()
+                .map(|v| (v.name.as_str(), v.name.clone(), v)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_must_be_unique() {
+        let items = [("abc1", 1), ("abc2", 2), ("def", 3)];
+        let cands = || items.iter().map(|(k, v)| (*k, (*k).to_owned(), v));
+        assert_eq!(*unique_prefix("thing", "d", cands()).unwrap(), 3);
+        let err = unique_prefix("thing", "abc", cands())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ambiguous") && err.contains("abc1"), "{err}");
+        let err = unique_prefix("thing", "zz", cands())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no such thing"), "{err}");
+        assert!(unique_prefix("thing", "", cands()).is_err());
+    }
+}

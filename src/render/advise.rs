@@ -1,0 +1,58 @@
+//! `strata advise`: one block per recommendation, most bytes first; Prometheus gauges.
+
+use std::io::{self, Write};
+
+use analyzers::advice::{self, AdviceReport};
+
+use super::{docker_table, write_table, SizeStyle};
+
+/// `RECLAIMS RISK ACTION WHAT`, then each command with its why and risk.
+pub fn table(out: &mut dyn Write, r: &AdviceReport, style: SizeStyle) -> io::Result<()> {
+    let mut t = docker_table(&["RECLAIMS", "RISK", "ACTION", "WHAT"]);
+    for rec in &r.recommendations {
+        t.add_row(vec![
+            style.bytes(rec.bytes),
+            format!("{:?}", rec.risk).to_lowercase(),
+            rec.action.clone(),
+            rec.what.clone(),
+        ]);
+    }
+    write_table(out, &t)?;
+    for rec in &r.recommendations {
+        writeln!(
+            out,
+            "\n# {} ({}): {}",
+            rec.action,
+            style.bytes(rec.bytes),
+            rec.why
+        )?;
+        writeln!(out, "# risk: {}", rec.risk_note)?;
+        writeln!(out, "{}", rec.command)?;
+    }
+    writeln!(
+        out,
+        "\nReclaimable: {} ({})",
+        style.bytes(r.reclaimable_bytes),
+        r.driver
+    )
+}
+
+/// `strata_advise_reclaimable_bytes{action}` and the total.
+pub fn prometheus(out: &mut dyn Write, r: &AdviceReport) -> io::Result<()> {
+    use super::prometheus::Gauge;
+    let as_i64 = |b: u64| i64::try_from(b).unwrap_or(i64::MAX);
+    let mut g = Gauge::new(
+        out,
+        "strata_advise_reclaimable_bytes",
+        "Bytes a recommended cleanup command frees, by action.",
+    )?;
+    for (action, bytes) in advice::by_action(r) {
+        g.sample(&[("driver", &r.driver), ("action", action)], as_i64(bytes))?;
+    }
+    Gauge::new(
+        out,
+        "strata_advise_reclaimable_total_bytes",
+        "Bytes all recommended cleanup commands free, each counted on its own.",
+    )?
+    .sample(&[("driver", &r.driver)], as_i64(r.reclaimable_bytes))
+}
