@@ -9,6 +9,7 @@ use analyzers::graph::{LoadOptions, Store};
 use analyzers::ids::{ChainId, DiffId, Digest};
 use analyzers::root::DataRoot;
 use analyzers::walk::{measure, WalkOptions};
+use analyzers::watch::{Watch, WatchOptions};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 /// A tree of `dirs` directories holding `files_per_dir` small files each.
@@ -94,9 +95,51 @@ fn bench_walk(c: &mut Criterion) {
     group.finish();
 }
 
+/// Adds a running container of the first image whose writable layer holds `files` files.
+fn plant_running_container(root: &Path, files: usize) -> PathBuf {
+    let id = "c".repeat(64);
+    let mount = "m".repeat(64);
+    let image_dir = root.join("image/overlay2");
+    let config = fs::read_dir(image_dir.join("imagedb/content/sha256"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap();
+    let image_id = format!("sha256:{}", config.file_name().to_string_lossy());
+    let rec = image_dir.join("layerdb/mounts").join(&id);
+    fs::create_dir_all(&rec).unwrap();
+    fs::write(rec.join("mount-id"), &mount).unwrap();
+    let upper = root.join("overlay2").join(&mount).join("diff");
+    plant_tree(&upper, files / 100, 100);
+    let dir = root.join("containers").join(&id);
+    fs::create_dir_all(&dir).unwrap();
+    let cfg = serde_json::json!({
+        "ID": id, "Name": "/bench", "Image": image_id, "Driver": "overlay2",
+        "State": {"Running": true, "StartedAt": "2026-01-01T00:00:00Z"},
+    });
+    fs::write(dir.join("config.v2.json"), cfg.to_string()).unwrap();
+    upper
+}
+
+fn bench_watch(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    plant_store(dir.path(), 2);
+    let upper = plant_running_container(dir.path(), 100_000);
+    let root = DataRoot::open(dir.path()).unwrap();
+    let mut watch = Watch::new(root, WatchOptions::default()).unwrap();
+    assert!(!watch.is_empty());
+    let mut group = c.benchmark_group("writable layer of 100k unchanged files");
+    group.bench_function("watch tick", |b| b.iter(|| watch.tick()));
+    let roots = vec![upper];
+    group.bench_function("full walk", |b| {
+        b.iter(|| measure(&roots, &WalkOptions::default()))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = bench_graph, bench_walk
+    targets = bench_graph, bench_walk, bench_watch
 }
 criterion_main!(benches);
