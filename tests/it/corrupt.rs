@@ -196,6 +196,14 @@ const OTHER_VERBS: &[&[&str]] = &[
     &["--format", "json", "du", "--by", "image"],
     &["--format", "prometheus", "du"],
     &["--format", "prometheus", "df"],
+    &["images"],
+    &["--format", "json", "layers"],
+    &["containers"],
+    &["volumes", "--orphaned"],
+    &["orphans"],
+    &["--format", "json", "verify"],
+    &["dupes"],
+    &["--format", "json", "advise"],
 ];
 
 fn check(name: &str, damage: Damage) -> Vec<String> {
@@ -209,6 +217,10 @@ fn check(name: &str, damage: Damage) -> Vec<String> {
     for args in OTHER_VERBS {
         judge_run(&strata_on(&store.root, args), &mut out);
     }
+    judge_run(
+        &strata_on(&store.root, &["diff", &store.container]),
+        &mut out,
+    );
 
     let mentions = |text: &str| expect.names.iter().any(|n| text.contains(n.as_str()));
     let table_names = mentions(&table.stdout) || mentions(&table.stderr);
