@@ -12,7 +12,7 @@
 //! - [`tree`] records the exact state of a directory tree (for the read-only guarantee).
 //!
 //! The tests themselves: [`parity`], [`readonly`], [`corrupt`], the facts about what dockerd
-//! writes in [`fixture::facts`], and the engine's: [`engine_image`], [`engine_container`] (helpers in
+//! writes in [`fixture::facts`], and the engine's: [`engine_image`], [`engine_container`], [`engine_volume`] (helpers in
 //! [`engine_common`]).
 
 mod corrupt;
@@ -21,6 +21,7 @@ mod du;
 mod engine_common;
 mod engine_container;
 mod engine_image;
+mod engine_volume;
 mod fixture;
 mod harness;
 mod parity;
