@@ -259,6 +259,9 @@ pub struct RmArgs {
 pub enum VolumeCommand {
     /// Create a volume (a random name when none is given); prints its name.
     Create {
+        /// Set a label (`KEY=VALUE`).
+        #[arg(long = "label", value_name = "KEY=VALUE")]
+        labels: Vec<String>,
         /// The name.
         name: Option<String>,
     },

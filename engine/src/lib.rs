@@ -5,13 +5,15 @@
 //! - [`image`]: `import` and `load`, image configs and tags.
 //! - [`container`]: create, start (a supervisor per container running it with libcontainer),
 //!   stop, kill, wait, logs, remove.
-//! - [`volume`]: named and anonymous volumes, binds, tmpfs.
+//! - [`volume`]: named and anonymous volumes (recorded in `metadata.db`, written by [`bolt`]),
+//!   binds, tmpfs.
 //!
 //! It reads the store with the `analyzers` crate and names every on-disk file with
 //! `analyzers::layout`'s constants. Like the analyzers it never prints: every operation
 //! returns a typed result for the binary to render.
 #![deny(missing_docs)]
 
+pub mod bolt;
 pub mod container;
 pub mod error;
 pub mod ids;

@@ -17,8 +17,20 @@ pub fn run(
 ) -> anyhow::Result<Vec<Problem>> {
     let root = ctx.engine_root()?;
     match cmd {
-        VolumeCommand::Create { name } => {
-            writeln!(out, "{}", volume::create(&root, name.as_deref())?.name)?
+        VolumeCommand::Create { labels, name } => {
+            let opts = volume::CreateOptions {
+                name: name.clone(),
+                labels: Some(
+                    labels
+                        .iter()
+                        .map(|l| {
+                            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+                            (k.to_owned(), v.to_owned())
+                        })
+                        .collect(),
+                ),
+            };
+            writeln!(out, "{}", volume::create(&root, &opts)?.name)?
         }
         VolumeCommand::Ls => {
             writeln!(out, "DRIVER    VOLUME NAME")?;
@@ -36,10 +48,16 @@ pub fn run(
             }
         }
         VolumeCommand::Prune => {
+            let pruned = volume::prune(&root)?;
             writeln!(out, "Deleted Volumes:")?;
-            for name in volume::prune(&root)? {
+            for name in &pruned.volumes_deleted {
                 writeln!(out, "{name}")?;
             }
+            writeln!(
+                out,
+                "\nTotal reclaimed space: {}",
+                analyzers::units::human_size(pruned.space_reclaimed as f64)
+            )?;
         }
     }
     Ok(Vec::new())

@@ -67,26 +67,30 @@ use crate::fsread;
 pub(crate) mod testing;
 
 /// The magic number at the start of a meta page.
-const MAGIC: u32 = 0xED0C_DAED;
+pub const MAGIC: u32 = 0xED0C_DAED;
 /// The only file format version bbolt has ever written.
-const VERSION: u32 = 2;
+pub const VERSION: u32 = 2;
 /// Size of a page header: id, flags, count, overflow.
-const PAGE_HEADER_SIZE: usize = 16;
+pub const PAGE_HEADER_SIZE: usize = 16;
 /// Size of a branch or leaf element.
-const ELEMENT_SIZE: usize = 16;
+pub const ELEMENT_SIZE: usize = 16;
 /// Size of a bucket header (root page id, sequence) at the start of a bucket value.
-const BUCKET_HEADER_SIZE: usize = 16;
+pub const BUCKET_HEADER_SIZE: usize = 16;
 /// Bytes of the meta covered by its checksum (everything before the checksum).
-const META_CHECKSUM_OFFSET: usize = 56;
+pub const META_CHECKSUM_OFFSET: usize = 56;
 /// Size of the meta struct, checksum included.
 const META_SIZE: usize = META_CHECKSUM_OFFSET + 8;
 
 /// Page flag of a branch page.
 const BRANCH_PAGE: u16 = 0x01;
 /// Page flag of a leaf page.
-const LEAF_PAGE: u16 = 0x02;
+pub const LEAF_PAGE: u16 = 0x02;
+/// Page flag of a meta page (written, never needed to read).
+pub const META_PAGE: u16 = 0x04;
+/// Page flag of the freelist page (written, never needed to read).
+pub const FREELIST_PAGE: u16 = 0x10;
 /// Leaf element flag marking a nested bucket.
-const BUCKET_LEAF_FLAG: u32 = 0x01;
+pub const BUCKET_LEAF_FLAG: u32 = 0x01;
 
 /// Smallest page size accepted (bbolt uses the OS page size, 4 KiB on the usual hosts).
 const MIN_PAGE_SIZE: u32 = 512;
@@ -256,7 +260,8 @@ struct Meta {
 }
 
 /// FNV-1a, 64 bits: the checksum of a meta page.
-fn fnv1a64(bytes: &[u8]) -> u64 {
+/// FNV-1a 64, bbolt's meta page checksum.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         hash ^= u64::from(b);

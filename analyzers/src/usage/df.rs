@@ -576,7 +576,8 @@ fn parse_time(text: &str) -> Option<i64> {
         .map(|t| t.timestamp())
 }
 
-fn rfc3339(unix: i64) -> String {
+/// A Unix time as dockerd prints a volume's `CreatedAt`: RFC 3339, local time, seconds.
+pub fn rfc3339(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0)
         .map(|t| {
             t.with_timezone(&chrono::Local)

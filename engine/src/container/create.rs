@@ -94,6 +94,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
     };
     let config = container_config(&defaults.config, opts, &id);
     let (path, args) = entry_command(&config)?;
+    let mount_points = volumes_of(root, opts, &config)?;
 
     let mount_id = CacheId(crate::ids::random_hex64());
     let init_id = CacheId(format!("{}{INIT_SUFFIX}", mount_id.as_str()));
@@ -148,7 +149,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
         name,
         driver: driver.name().to_owned(),
         log_path: path_of(&format!("{id}-json.log")),
-        mount_points: opts.mounts.clone(),
+        mount_points,
         rest: docker_extras(
             &path_of("hostname"),
             &path_of("hosts"),
@@ -159,6 +160,32 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
     record::save(root, &rec)?;
     record::save_host(root, &id, &host_config(opts))?;
     Ok(id)
+}
+
+/// The container's mount points: those asked for, and an anonymous volume for each of the
+/// image's `VOLUME`s that none covers; every volume is created (and recorded) now, as
+/// dockerd creates them at `create`. Their content is copied from the image at first start.
+fn volumes_of(
+    root: &Root,
+    opts: &CreateOptions,
+    config: &ContainerConfig,
+) -> Result<BTreeMap<String, MountPoint>> {
+    let mut mounts = opts.mounts.clone();
+    for dest in config.volumes.iter().flat_map(|v| v.keys()) {
+        if !mounts.contains_key(dest) {
+            mounts.insert(dest.clone(), crate::volume::anonymous(dest));
+        }
+    }
+    for mp in mounts.values().filter(|mp| mp.kind == "volume") {
+        crate::volume::create(
+            root,
+            &crate::volume::CreateOptions {
+                name: Some(mp.name.clone()),
+                labels: None,
+            },
+        )?;
+    }
+    Ok(mounts)
 }
 
 fn container_config(image: &ContainerConfig, opts: &CreateOptions, id: &str) -> ContainerConfig {

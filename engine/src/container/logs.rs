@@ -1,15 +1,20 @@
-//! `logs`: the lines of a container's json-file log.
+//! `logs`: a container's json-file log (`containers/<id>/<id>-json.log`, moby
+//! `daemon/logger/jsonfilelog`): [`read`] its lines, and [`copy_streams`], with which the
+//! supervisor writes it.
 
-use std::io::{BufRead, BufReader};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
 
-use serde::Deserialize;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use serde::{Deserialize, Serialize};
 
 use super::record;
 use crate::error::{Error, IoContext, Result};
 use crate::root::Root;
 
-/// One logged line.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// One logged line (moby `jsonlog.JSONLog`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogLine {
     /// The text, with its newline.
     pub log: String,
@@ -22,7 +27,7 @@ pub struct LogLine {
 /// Every line container `id` has logged, oldest first.
 pub fn read(root: &Root, id: &str) -> Result<Vec<LogLine>> {
     let rec = record::load(root, id)?;
-    let file = match std::fs::File::open(&rec.log_path) {
+    let file = match File::open(&rec.log_path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(&rec.log_path, e)),
@@ -36,4 +41,103 @@ pub fn read(root: &Root, id: &str) -> Result<Vec<LogLine>> {
         );
     }
     Ok(out)
+}
+
+/// One stream being copied: its pipe (until its end) and the bytes of a line not yet ended.
+struct Stream {
+    name: &'static str,
+    pipe: Option<File>,
+    pending: Vec<u8>,
+}
+
+/// Copies a container's stdout and stderr into `log`, one JSON line per line of output, until
+/// both pipes are closed; a last line without newline is logged as it is, as dockerd does.
+///
+/// # Order
+///
+/// One thread polls both pipes, and when both have data it takes stdout's first. A program
+/// that writes to stdout and then to stderr has, by the time the second write returns, data
+/// in the stdout pipe: so the log keeps the order of writes the program made one after the
+/// other (two threads racing for the file would not).
+pub fn copy_streams(stdout: OwnedFd, stderr: OwnedFd, log: &mut File) {
+    let mut streams = [
+        Stream {
+            name: "stdout",
+            pipe: Some(File::from(stdout)),
+            pending: Vec::new(),
+        },
+        Stream {
+            name: "stderr",
+            pipe: Some(File::from(stderr)),
+            pending: Vec::new(),
+        },
+    ];
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let ready: Vec<bool> = {
+            let open: Vec<(usize, &File)> = streams
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.pipe.as_ref().map(|p| (i, p)))
+                .collect();
+            if open.is_empty() {
+                return;
+            }
+            let mut fds: Vec<PollFd> = open
+                .iter()
+                .map(|(_, p)| PollFd::new(p.as_fd(), PollFlags::POLLIN))
+                .collect();
+            if poll(&mut fds, PollTimeout::NONE).is_err() {
+                continue;
+            }
+            let mut ready = vec![false; streams.len()];
+            for ((i, _), fd) in open.iter().zip(&fds) {
+                ready[*i] = fd.any().unwrap_or(true);
+            }
+            ready
+        };
+        for (stream, ready) in streams.iter_mut().zip(ready) {
+            if ready {
+                stream.read_into(&mut chunk, log);
+            }
+        }
+    }
+}
+
+impl Stream {
+    /// Reads what the pipe has and logs every completed line (the rest at the pipe's end).
+    fn read_into(&mut self, chunk: &mut [u8], log: &mut File) {
+        let Some(pipe) = self.pipe.as_mut() else {
+            return;
+        };
+        let n = match pipe.read(chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return,
+            Err(_) => 0,
+        };
+        self.pending.extend_from_slice(&chunk[..n]);
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            self.write_line(&line, log);
+        }
+        if n == 0 {
+            self.pipe = None;
+            let rest = std::mem::take(&mut self.pending);
+            if !rest.is_empty() {
+                self.write_line(&rest, log);
+            }
+        }
+    }
+
+    fn write_line(&self, bytes: &[u8], log: &mut File) {
+        let line = LogLine {
+            log: String::from_utf8_lossy(bytes).into_owned(),
+            stream: self.name.to_owned(),
+            time: crate::ids::now(),
+        };
+        if let Ok(mut json) = serde_json::to_vec(&line) {
+            json.push(b'\n');
+            let _ = log.write_all(&json);
+        }
+    }
 }

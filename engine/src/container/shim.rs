@@ -10,10 +10,9 @@
 //! removes the container if it was created with `--rm`, and exits with the container's code.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::thread;
 
 use analyzers::ids::CacheId;
@@ -22,7 +21,6 @@ use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::Container;
 use libcontainer::syscall::syscall::SyscallType;
 use nix::sys::wait::{waitpid, WaitStatus};
-use serde::Serialize;
 
 use super::init::InitExecutor;
 use super::record::{self, Record};
@@ -54,14 +52,6 @@ pub fn mount_id(root: &Root, id: &str) -> Result<CacheId> {
     Ok(CacheId(read_trimmed(&path)?))
 }
 
-/// One line of a json-file log (moby `jsonlog.JSONLog`).
-#[derive(Serialize)]
-struct LogLine<'a> {
-    log: &'a str,
-    stream: &'a str,
-    time: String,
-}
-
 /// Runs container `id` to its end; `ready` receives `ok` once it runs. Returns its exit code.
 pub fn run(root: &Root, id: &str, ready: OwnedFd) -> Result<i32> {
     let mut ready = fs::File::from(ready);
@@ -86,28 +76,18 @@ pub fn run(root: &Root, id: &str, ready: OwnedFd) -> Result<i32> {
     };
     let _ = writeln!(ready, "ok");
     drop(ready);
-    let log = Arc::new(Mutex::new(
-        fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&rec.log_path)
-            .at(&rec.log_path)?,
-    ));
-    let pumps: Vec<_> = [(out, "stdout"), (err, "stderr")]
-        .into_iter()
-        .map(|(fd, stream)| {
-            let log = Arc::clone(&log);
-            thread::spawn(move || pump(fd, stream, &log))
-        })
-        .collect();
+    let mut log = fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&rec.log_path)
+        .at(&rec.log_path)?;
+    let copier = thread::spawn(move || super::logs::copy_streams(out, err, &mut log));
     let code = match waitpid(pid, None) {
         Ok(WaitStatus::Exited(_, code)) => code,
         Ok(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,
         _ => 255,
     };
-    for p in pumps {
-        let _ = p.join();
-    }
+    let _ = copier.join();
     let oom = oom_killed(id);
     cleanup(root, id, Some(&mut container));
     let finished = record::update_state(root, id, |s| {
@@ -210,32 +190,6 @@ fn launch(root: &Root, id: &str) -> Result<Launched> {
         out: out_r,
         err: err_r,
     })
-}
-
-/// Copies one stream into the log, one JSON line per line of output (a last line without
-/// newline is logged as it is, as dockerd does at the end of a stream).
-fn pump(fd: OwnedFd, stream: &str, log: &Mutex<fs::File>) {
-    let mut reader = BufReader::new(fs::File::from(fd));
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&buf);
-                let line = LogLine {
-                    log: &text,
-                    stream,
-                    time: crate::ids::now(),
-                };
-                if let Ok(mut json) = serde_json::to_vec(&line) {
-                    json.push(b'\n');
-                    let mut file = log.lock().unwrap_or_else(|e| e.into_inner());
-                    let _ = file.write_all(&json);
-                }
-            }
-        }
-    }
 }
 
 /// Whether the kernel's OOM killer killed a process of the container's memory cgroup

@@ -1,12 +1,12 @@
 //! Volumes (the `local` driver's layout, moby `volume/local`): `volumes/<name>/_data`, named
 //! or anonymous (a random 64-hex name, from `-v /path` or an image's `VOLUME`), filled from
-//! the image's content at the mount point on first use, as Docker does; and the mounts a
-//! container's `MountPoints` turn into at start (volumes, binds, tmpfs).
-//!
-//! strata does not write `volumes/metadata.db` (BoltDB): the analyzers and dockerd both
-//! find local volumes from the directories (dockerd lists a volume directory that has no
-//! record as a plain local volume).
+//! the image's content at the mount point on first use, as Docker does; their records in
+//! `volumes/metadata.db` ([`metadata`]); and the mounts a container's `MountPoints` turn into
+//! at start (volumes, binds, tmpfs).
 
+pub mod metadata;
+
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -19,26 +19,40 @@ use crate::container::record::{MountPoint, Record};
 use crate::error::{Error, IoContext, Result};
 use crate::root::Root;
 
-/// A volume, as `GET /volumes` lists it.
+/// A volume, as `GET /volumes` lists it and `docker volume inspect` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Volume {
-    /// Its name.
-    pub name: String,
+    /// When it was created (RFC 3339, the ctime of `volumes/<name>`, as dockerd reports it).
+    pub created_at: String,
     /// Always `local`.
     pub driver: String,
+    /// Labels recorded in `metadata.db` (`null` when none were recorded).
+    pub labels: Option<BTreeMap<String, String>>,
     /// `<root>/volumes/<name>/_data`.
     pub mountpoint: String,
+    /// Its name.
+    pub name: String,
+    /// Driver options recorded in `metadata.db`.
+    pub options: Option<BTreeMap<String, String>>,
     /// Always `local`.
     pub scope: String,
 }
 
-fn volume_of(root: &Root, name: &str) -> Volume {
-    Volume {
-        name: name.to_owned(),
-        driver: "local".to_owned(),
-        mountpoint: data_dir(root, name).display().to_string(),
-        scope: "local".to_owned(),
+impl From<&analyzers::graph::volume::Volume> for Volume {
+    fn from(v: &analyzers::graph::volume::Volume) -> Self {
+        Volume {
+            created_at: v
+                .created
+                .map(analyzers::usage::df::rfc3339)
+                .unwrap_or_default(),
+            driver: "local".to_owned(),
+            labels: v.labels.clone(),
+            mountpoint: v.data.display().to_string(),
+            name: v.name.clone(),
+            options: v.recorded_options.clone(),
+            scope: "local".to_owned(),
+        }
     }
 }
 
@@ -55,43 +69,53 @@ pub fn valid_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
-/// Creates volume `name` (a random anonymous name when `None`); an existing one is returned
-/// as it is, as `docker volume create` does.
-pub fn create(root: &Root, name: Option<&str>) -> Result<Volume> {
-    let name = match name {
+/// What `docker volume create` takes.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// The name; a random anonymous one when `None`.
+    pub name: Option<String>,
+    /// `--label`s, recorded in `metadata.db` (`None` records `null`, as dockerd does for the
+    /// volumes it makes for containers).
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+/// Creates a volume and records it in `metadata.db`; an existing one is returned as it is,
+/// as `docker volume create` does.
+pub fn create(root: &Root, opts: &CreateOptions) -> Result<Volume> {
+    let name = match &opts.name {
         Some(n) if !valid_name(n) => {
             return Err(Error::Invalid(format!(
                 "{n:?} includes invalid characters for a local volume name"
             )))
         }
-        Some(n) => n.to_owned(),
+        Some(n) => n.clone(),
         None => crate::ids::random_hex64(),
     };
     let data = data_dir(root, &name);
-    fs::create_dir_all(&data).at(&data)?;
-    Ok(volume_of(root, &name))
+    if !data.is_dir() {
+        fs::create_dir_all(&data).at(&data)?;
+        let options = opts.labels.as_ref().map(|_| BTreeMap::new());
+        metadata::record(root, &name, opts.labels.as_ref(), options.as_ref())?;
+    }
+    inspect(root, &name)
 }
 
-/// Every volume, by name.
+/// Every local volume, by name.
 pub fn list(root: &Root) -> Result<Vec<Volume>> {
-    let dir = root.path.join(VOLUMES_DIR);
-    let mut names: Vec<String> = fs::read_dir(&dir)
-        .at(&dir)?
-        .flatten()
-        .filter(|e| e.path().join(VOLUME_DATA).is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    Ok(names.iter().map(|n| volume_of(root, n)).collect())
+    let mut problems = Vec::new();
+    let volumes = analyzers::graph::volume::load(&root.path.join(VOLUMES_DIR), &mut problems);
+    if let Some(p) = problems.into_iter().next() {
+        return Err(Error::malformed(p.path, p.detail));
+    }
+    Ok(volumes.iter().map(Volume::from).collect())
 }
 
 /// Volume `name`.
 pub fn inspect(root: &Root, name: &str) -> Result<Volume> {
-    if valid_name(name) && data_dir(root, name).is_dir() {
-        Ok(volume_of(root, name))
-    } else {
-        Err(Error::not_found("volume", name))
-    }
+    list(root)?
+        .into_iter()
+        .find(|v| v.name == name)
+        .ok_or_else(|| Error::not_found("volume", name))
 }
 
 /// The names of the volumes the containers of the store mount.
@@ -105,7 +129,7 @@ fn in_use(root: &Root) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Removes volume `name`, unless a container uses it.
+/// Removes volume `name` and its record, unless a container uses it.
 pub fn remove(root: &Root, name: &str) -> Result<()> {
     inspect(root, name)?;
     if in_use(root)?.iter().any(|n| n == name) {
@@ -113,21 +137,39 @@ pub fn remove(root: &Root, name: &str) -> Result<()> {
             "remove {name}: volume is in use by a container"
         )));
     }
-    crate::layer::extract::remove_all(&root.path.join(VOLUMES_DIR).join(name))
+    delete(root, name)
+}
+
+fn delete(root: &Root, name: &str) -> Result<()> {
+    crate::layer::extract::remove_all(&root.path.join(VOLUMES_DIR).join(name))?;
+    metadata::forget(root, name)
+}
+
+/// What `prune` removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Pruned {
+    /// The volumes removed, by name.
+    pub volumes_deleted: Vec<String>,
+    /// Apparent bytes of their files (hard links once), as dockerd's `directory.Size`.
+    pub space_reclaimed: u64,
 }
 
 /// Removes the volumes no container uses (`docker volume prune`, which since API 1.42 spares
-/// named ones unless asked; strata follows API 1.41: all unused); their names.
-pub fn prune(root: &Root) -> Result<Vec<String>> {
+/// named ones unless asked; strata follows API 1.41: all unused).
+pub fn prune(root: &Root) -> Result<Pruned> {
     let used = in_use(root)?;
-    let mut removed = Vec::new();
+    let mut pruned = Pruned::default();
     for v in list(root)? {
         if !used.contains(&v.name) {
-            crate::layer::extract::remove_all(&root.path.join(VOLUMES_DIR).join(&v.name))?;
-            removed.push(v.name);
+            let data = std::path::PathBuf::from(&v.mountpoint);
+            let usage = analyzers::walk::measure(&[data], &analyzers::walk::WalkOptions::default());
+            pruned.space_reclaimed += usage.iter().map(|u| u.files_apparent).sum::<u64>();
+            delete(root, &v.name)?;
+            pruned.volumes_deleted.push(v.name);
         }
     }
-    Ok(removed)
+    Ok(pruned)
 }
 
 /// Removes the anonymous volumes of a container (`rm -v`, `--rm`).
@@ -155,7 +197,13 @@ pub fn mounts_for(root: &Root, rec: &Record, rootfs: &Path) -> Result<Vec<Value>
                 "options": ["nosuid", "nodev", "noexec"]
             })),
             "volume" => {
-                create(root, Some(&mp.name))?;
+                create(
+                    root,
+                    &CreateOptions {
+                        name: Some(mp.name.clone()),
+                        labels: None,
+                    },
+                )?;
                 let data = data_dir(root, &mp.name);
                 if mp.copy_data {
                     copy_image_content(
@@ -224,6 +272,11 @@ pub fn parse_bind(spec: &str) -> Result<MountPoint> {
         }
     };
     Ok(mount_point(source, dest, rw))
+}
+
+/// An anonymous volume at `destination` (`-v /path`, or an image's `VOLUME`).
+pub fn anonymous(destination: &str) -> MountPoint {
+    mount_point("", destination, true)
 }
 
 fn mount_point(source: &str, dest: &str, rw: bool) -> MountPoint {
