@@ -41,6 +41,19 @@ pub fn dockerd_usable() -> bool {
             .find(|p| !Path::new(p).exists())
             .map(|p| format!("{p} is missing"))
     };
+    usable_or_skip(missing, "needs root and Debian's docker.io (dockerd)")
+}
+
+/// Whether this process is root, for tests that need root but no daemon (mknod, mounts);
+/// skips or panics as [`dockerd_usable`] does.
+pub fn root_usable() -> bool {
+    let missing = (!is_root()).then(|| "not running as root".to_owned());
+    usable_or_skip(missing, "needs root")
+}
+
+/// The skip policy: `None` means usable; otherwise print why and return `false`, or panic
+/// when `STRATA_TEST_NO_SKIP=1`.
+fn usable_or_skip(missing: Option<String>, needs: &str) -> bool {
     let Some(why) = missing else {
         return true;
     };
@@ -51,7 +64,7 @@ pub fn dockerd_usable() -> bool {
     if std::env::var(NO_SKIP_ENV).as_deref() == Ok("1") {
         panic!("{test}: {NO_SKIP_ENV}=1 but the test cannot run: {why}");
     }
-    eprintln!("{test}: skipped: needs root and Debian's docker.io (dockerd) ({why})");
+    eprintln!("{test}: skipped: {needs} ({why})");
     false
 }
 
