@@ -76,7 +76,7 @@ pub struct Sample {
     pub top_paths: Vec<PathGrowth>,
     /// The container's volumes.
     pub volumes: Vec<VolumeSample>,
-    /// Paths this tick re-examined (what changed), and its cost in microseconds.
+    /// Paths this tick re-examined: those inotify named since the last tick.
     pub paths_examined: usize,
     /// Cost of this tick for this container, microseconds.
     pub tick_micros: u64,
