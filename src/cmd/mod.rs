@@ -8,6 +8,7 @@ pub mod du;
 pub mod import;
 pub mod load;
 pub mod run;
+pub mod serve;
 pub mod volume;
 
 use std::io::Write;
@@ -40,6 +41,18 @@ impl Context<'_> {
             std::path::Path::new(root::DAEMON_JSON),
         )?;
         Ok(engine::Root::open(&path, self.cli.driver.as_deref())?)
+    }
+
+    /// Where the engine verbs act: the daemon at `-H`/`STRATA_HOST` (the last given), else
+    /// the data root directly.
+    pub fn engine(&self) -> anyhow::Result<engine::backend::Backend> {
+        Ok(match self.cli.hosts.last() {
+            Some(host) => engine::backend::Backend::Remote(engine::api::client::Client::new(host)?),
+            None => engine::backend::Backend::Local {
+                root: self.engine_root()?,
+                program: std::env::current_exe()?,
+            },
+        })
     }
 
     /// Finds, validates and loads the data root the command line names.
@@ -78,12 +91,13 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         Command::Create(args) => run::create(&ctx, args, out),
         Command::Run(args) => run::run(&ctx, args, out),
         Command::Start(args) => run::start(&ctx, args, out),
-        Command::Stop(args) => container::stop(&ctx, args),
-        Command::Kill(args) => container::kill(&ctx, args),
+        Command::Stop(args) => container::stop(&ctx, args, out),
+        Command::Kill(args) => container::kill(&ctx, args, out),
         Command::Wait(args) => container::wait(&ctx, args, out),
         Command::Rm(args) => container::rm(&ctx, args, out),
         Command::Logs(args) => container::logs(&ctx, args, out),
         Command::Volume(cmd) => volume::run(&ctx, cmd, out),
+        Command::Engine(cmd) => serve::run(&ctx, cmd),
         Command::EngineShim(args) => container::shim(&ctx, args),
     }
 }
