@@ -88,6 +88,9 @@ pub enum Command {
     /// Engine: manage volumes.
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Build a sample store with the engine in a temporary root (as root; no Docker needed),
+    /// show `df -v` and `du` on it, and remove it.
+    Demo(DemoArgs),
     /// Engine: the daemon serving the Docker-compatible API.
     #[command(subcommand)]
     Engine(EngineCommand),
@@ -239,6 +242,15 @@ pub struct RmArgs {
     /// The containers.
     #[arg(required = true)]
     pub containers: Vec<String>,
+}
+
+/// `strata demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// The static busybox the sample image is made of; when it does not exist, the host's
+    /// `sh` and a few coreutils (with their shared libraries) are used instead.
+    #[arg(long, value_name = "PATH", default_value = "/bin/busybox")]
+    pub busybox: PathBuf,
 }
 
 /// `strata engine ...`.

@@ -7,6 +7,7 @@
 //!   stop, kill, wait, logs, remove.
 //! - [`api`]: the Docker-compatible HTTP API (routes, wire shapes, the CLI's client), served
 //!   by [`daemon`] (`strata engine serve`), which guards, repairs and listens.
+//! - [`demo`]: a sample store made and run by the engine in a temporary root.
 //! - [`backend`]: the CLI's verbs, on a root or through a daemon.
 //! - [`volume`]: named and anonymous volumes (recorded in `metadata.db`, written by [`bolt`]),
 //!   binds, tmpfs.
@@ -21,6 +22,7 @@ pub mod backend;
 pub mod bolt;
 pub mod container;
 pub mod daemon;
+pub mod demo;
 pub mod error;
 pub mod ids;
 pub mod image;

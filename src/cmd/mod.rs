@@ -3,6 +3,7 @@
 //! arm in [`dispatch`].
 
 pub mod container;
+pub mod demo;
 pub mod df;
 pub mod du;
 pub mod import;
@@ -97,6 +98,7 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         Command::Rm(args) => container::rm(&ctx, args, out),
         Command::Logs(args) => container::logs(&ctx, args, out),
         Command::Volume(cmd) => volume::run(&ctx, cmd, out),
+        Command::Demo(args) => demo::run(&ctx, args, out),
         Command::Engine(cmd) => serve::run(&ctx, cmd),
         Command::EngineShim(args) => container::shim(&ctx, args),
     }
