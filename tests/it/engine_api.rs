@@ -7,7 +7,8 @@
 //!   what a container changed (`docker diff`), `docker import` imports, and strata's CLI with `-H` (unix and TCP) imports, runs
 //!   (exit code kept), logs and makes volumes through it.
 //! - [`listening_is_guarded`]: a TCP address that is not loopback is refused without
-//!   `--allow-remote` and warned about with it; a root a running dockerd uses is refused.
+//!   `--allow-remote` and warned about with it; a root that another strata daemon serves, or
+//!   that a running dockerd uses, is refused.
 //! - [`a_killed_daemon_restarts_clean`]: the daemon and one container's supervisor are
 //!   SIGKILLed while two containers run and a layer is half written; the restarted daemon
 //!   keeps the container whose supervisor lives (it still answers `stop`), records the other
@@ -80,8 +81,14 @@ impl Engine {
         format!("unix://{}", self.socket.display())
     }
 
-    /// The Docker CLI against this engine; panics unless it succeeds; its stdout.
+    /// The Docker CLI against this engine; panics unless it succeeds.
     fn docker(&self, args: &[&str]) -> Run {
+        let run = self.docker_run(args);
+        assert!(run.success(), "{run}");
+        run
+    }
+
+    fn docker_run(&self, args: &[&str]) -> Run {
         let mut cmd = Command::new(DOCKER_CLI);
         cmd.env("DOCKER_CONFIG", self.socket.with_file_name("docker-cli"))
             .env_remove("DOCKER_HOST")
@@ -89,8 +96,13 @@ impl Engine {
             .arg("-H")
             .arg(self.host())
             .args(args);
-        let run = run_with_timeout(cmd, Duration::from_secs(60));
-        assert!(run.success(), "{run}");
+        run_with_timeout(cmd, Duration::from_secs(60))
+    }
+
+    /// The Docker CLI against this engine, expected to fail.
+    fn docker_fails(&self, args: &[&str]) -> Run {
+        let run = self.docker_run(args);
+        assert!(!run.success(), "{run}");
         run
     }
 
@@ -218,6 +230,12 @@ fn the_docker_cli_drives_the_engine() {
     engine.docker(&["stop", "-t", "1", "talker"]);
     let ps = engine.docker(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
     assert!(ps.stdout.starts_with("talker Exited (143)"), "{ps}");
+    assert_eq!(engine.docker(&["logs", "-f", "talker"]).stdout, "out\n");
+    let filtered = engine.docker_fails(&["ps", "-a", "--filter", "name=talker"]);
+    assert!(
+        filtered.stderr.contains("filters are not supported"),
+        "{filtered}"
+    );
     engine.docker(&["rm", "talker"]);
     assert!(engine.docker(&["ps", "-aq"]).stdout.trim().is_empty());
     assert!(!root.join("containers").join(&id).exists());
@@ -337,6 +355,14 @@ fn listening_is_guarded() {
         first.contains("WARNING") && first.contains("0.0.0.0"),
         "{first}"
     );
+
+    // A second strata daemon on a served root.
+    let served = imported_root(dir.path());
+    let first = Engine::start(&served, dir.path());
+    let second = strata_on(&served, &["engine", "serve", "-H", "tcp://127.0.0.1:0"]);
+    assert_eq!(second.code, Some(2), "{second}");
+    assert!(second.stderr.contains("another strata engine"), "{second}");
+    drop(first);
 
     let daemon = Dockerd::start(Driver::Overlay2);
     let busy = strata_on(

@@ -145,6 +145,26 @@ fn flag(q: &HashMap<String, String>, key: &str) -> bool {
         .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "True"))
 }
 
+/// Refuses a non-empty `filters` parameter: strata does not filter lists, and answering a
+/// filtered question with the whole list would be a wrong answer.
+fn no_filters(q: &HashMap<String, String>) -> ApiResult<()> {
+    let filters = q.get("filters").map(String::as_str).unwrap_or_default();
+    let empty = filters.is_empty()
+        || serde_json::from_str::<serde_json::Map<String, Value>>(filters).is_ok_and(|m| {
+            m.values().all(|v| {
+                v.as_object().is_some_and(|o| o.is_empty())
+                    || v.as_array().is_some_and(Vec::is_empty)
+            })
+        });
+    if empty {
+        Ok(())
+    } else {
+        Err(ApiError(Error::Invalid(format!(
+            "filters are not supported by strata's engine: {filters}"
+        ))))
+    }
+}
+
 async fn ping() -> Response {
     (
         [
@@ -169,6 +189,7 @@ async fn containers_list(
     State(e): State<Shared>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
+    no_filters(&q)?;
     let all = flag(&q, "all");
     blocking(move || {
         let store = e.root.load()?;
@@ -402,7 +423,11 @@ async fn container_remove(
     .await
 }
 
-async fn images_list(State(e): State<Shared>) -> ApiResult<Json<Value>> {
+async fn images_list(
+    State(e): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    no_filters(&q)?;
     blocking(move || {
         let store = e.root.load()?;
         Ok(serde_json::to_value(analyzers::usage::df::list_images(&store)).unwrap_or_default())
@@ -469,7 +494,11 @@ async fn images_create(
     Ok(messages(&[json!({"status": written.id.to_string()})]))
 }
 
-async fn volumes_list(State(e): State<Shared>) -> ApiResult<Json<Value>> {
+async fn volumes_list(
+    State(e): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    no_filters(&q)?;
     blocking(move || volume::list(&e.root))
         .await
         .map(|v| Json(json!({"Volumes": v, "Warnings": []})))
@@ -538,6 +567,15 @@ async fn system_df(State(e): State<Shared>) -> ApiResult<Json<analyzers::usage::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_empty_filters_are_accepted() {
+        let q = |f: &str| HashMap::from([("filters".to_owned(), f.to_owned())]);
+        assert!(no_filters(&HashMap::new()).is_ok());
+        assert!(no_filters(&q("{}")).is_ok());
+        assert!(no_filters(&q(r#"{"dangling":{}}"#)).is_ok());
+        assert!(no_filters(&q(r#"{"name":{"web":true}}"#)).is_err());
+    }
 
     #[test]
     fn version_prefixes_are_stripped() {

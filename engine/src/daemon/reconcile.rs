@@ -13,9 +13,9 @@
 //! it was created with `--rm`.
 //!
 //! Then whatever no live container accounts for is removed: mounts under the driver's home,
-//! cgroups under `strata/`, libcontainer state and bundles in the exec root, and layers
-//! being written when the crash came (the root's `tmp/` and `layerdb/tmp/`, which hold
-//! nothing that counts until it is renamed into place).
+//! the cgroups of the root's other containers, libcontainer state and bundles in the exec
+//! root, and layers being written when the crash came (the root's `tmp/` and `layerdb/tmp/`,
+//! which hold nothing that counts until it is renamed into place).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -54,7 +54,8 @@ const KILL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Repairs `root` (see the module documentation).
 pub fn reconcile(root: &Root) -> Result<Reconciled> {
     let mut done = Reconciled::default();
-    for id in container_ids(root) {
+    let ids = container_ids(root);
+    for id in ids.clone() {
         let Ok(rec) = record::load(root, &id) else {
             continue;
         };
@@ -107,7 +108,11 @@ pub fn reconcile(root: &Root) -> Result<Reconciled> {
             done.unmounted.push(point);
         }
     }
-    done.cgroups = stale_cgroups(&done.live);
+    let not_live: Vec<String> = ids
+        .into_iter()
+        .filter(|id| !done.live.contains(id))
+        .collect();
+    done.cgroups = stale_cgroups(&not_live);
     clear_exec_root(root, &done.live);
     for dir in [root.tmp_dir(), root.image_dir().join(LAYERDB_TMP)] {
         for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
@@ -154,32 +159,31 @@ fn alive(pid: i32) -> bool {
     })
 }
 
-/// Removes the cgroup directories under `strata/` (in every hierarchy) of containers that
-/// are not live, killing what is left in them first.
-fn stale_cgroups(live: &[String]) -> Vec<PathBuf> {
+/// Removes the cgroup directories (`strata/<id>` in every hierarchy) of this root's
+/// containers `ids`, killing what is left in them first. Cgroups of other ids are left
+/// alone: other data roots' containers share the `strata/` parent.
+fn stale_cgroups(ids: &[String]) -> Vec<PathBuf> {
     let base = Path::new("/sys/fs/cgroup");
     let mut parents = vec![base.join("strata")];
     for e in fs::read_dir(base).into_iter().flatten().flatten() {
         parents.push(e.path().join("strata"));
     }
     let mut removed = Vec::new();
-    for parent in parents {
-        for e in fs::read_dir(&parent).into_iter().flatten().flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if live.contains(&name) || !e.path().is_dir() {
-                continue;
-            }
-            let procs = fs::read_to_string(e.path().join("cgroup.procs")).unwrap_or_default();
-            for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-            let deadline = Instant::now() + KILL_TIMEOUT;
-            while fs::remove_dir(e.path()).is_err() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            if !e.path().exists() {
-                removed.push(e.path());
-            }
+    for dir in parents
+        .iter()
+        .flat_map(|p| ids.iter().map(move |id| p.join(id)))
+        .filter(|d| d.is_dir())
+    {
+        let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        let deadline = Instant::now() + KILL_TIMEOUT;
+        while fs::remove_dir(&dir).is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if !dir.exists() {
+            removed.push(dir);
         }
     }
     removed
