@@ -26,6 +26,18 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub bytes: bool,
 
+    /// Engine verbs: the daemon to talk to (`unix:///run/strata.sock`,
+    /// `tcp://127.0.0.1:2375`), like `docker -H`; without one they act on `--root` directly.
+    /// `engine serve`: where to listen (repeatable).
+    #[arg(
+        short = 'H',
+        long = "host",
+        global = true,
+        env = "STRATA_HOST",
+        value_name = "HOST"
+    )]
+    pub hosts: Vec<String>,
+
     /// Walker threads [default: one per core].
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
@@ -74,10 +86,16 @@ pub enum Command {
     /// Engine: remove a container.
     Rm(RmArgs),
     /// Engine: print a container's logs.
-    Logs(ContainerArgs),
+    Logs(LogsArgs),
     /// Engine: manage volumes.
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Build a sample store with the engine in a temporary root (as root; no Docker needed),
+    /// show `df -v` and `du` on it, and remove it.
+    Demo(DemoArgs),
+    /// Engine: the daemon serving the Docker-compatible API.
+    #[command(subcommand)]
+    Engine(EngineCommand),
     /// Engine internal: supervise one container (started by `start`).
     #[command(name = "engine-shim", hide = true)]
     EngineShim(ContainerArgs),
@@ -220,6 +238,16 @@ pub struct RunArgs {
     pub create: CreateArgs,
 }
 
+/// `strata logs`.
+#[derive(Debug, clap::Args)]
+pub struct LogsArgs {
+    /// Keep following the output until the container stops.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// The container.
+    pub container: String,
+}
+
 /// `strata stop`.
 #[derive(Debug, clap::Args)]
 pub struct StopArgs {
@@ -252,6 +280,34 @@ pub struct RmArgs {
     /// The containers.
     #[arg(required = true)]
     pub containers: Vec<String>,
+}
+
+/// `strata demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// The static busybox the sample image is made of; when it does not exist, the host's
+    /// `sh` and a few coreutils (with their shared libraries) are used instead.
+    #[arg(long, value_name = "PATH", default_value = "/bin/busybox")]
+    pub busybox: PathBuf,
+}
+
+/// `strata engine ...`.
+#[derive(Debug, Subcommand)]
+pub enum EngineCommand {
+    /// Serve the API on `-H` hosts [default: unix:///run/strata.sock] until SIGINT/SIGTERM.
+    Serve(ServeArgs),
+}
+
+/// `strata engine serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Listen on TCP addresses that are not loopback (an unauthenticated engine port is a
+    /// root shell for whoever reaches it).
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Serve a data root that a running dockerd uses.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `strata volume ...`.

@@ -71,6 +71,26 @@ pub enum Error {
         /// The library's message.
         detail: String,
     },
+    /// The engine daemon could not be reached at `host`.
+    #[error("cannot reach the strata engine at {host}: {detail}")]
+    Unreachable {
+        /// The host as given (`unix:///run/strata.sock`, `tcp://127.0.0.1:2375`).
+        host: String,
+        /// Why.
+        detail: String,
+    },
+    /// The engine daemon answered a request with an error.
+    #[error("{method} {path}: {status}: {message}")]
+    Api {
+        /// The request's method.
+        method: String,
+        /// The request's path.
+        path: String,
+        /// The HTTP status.
+        status: u16,
+        /// The daemon's `message`.
+        message: String,
+    },
     /// Reading the store failed.
     #[error(transparent)]
     Store(#[from] analyzers::Error),

@@ -5,6 +5,10 @@
 //! - [`image`]: `import` and `load`, image configs and tags.
 //! - [`container`]: create, start (a supervisor per container running it with libcontainer),
 //!   stop, kill, wait, logs, remove.
+//! - [`api`]: the Docker-compatible HTTP API (routes, wire shapes, the CLI's client), served
+//!   by [`daemon`] (`strata engine serve`), which guards, repairs and listens.
+//! - [`demo`]: a sample store made and run by the engine in a temporary root.
+//! - [`backend`]: the CLI's verbs, on a root or through a daemon.
 //! - [`volume`]: named and anonymous volumes (recorded in `metadata.db`, written by [`bolt`]),
 //!   binds, tmpfs.
 //!
@@ -13,8 +17,12 @@
 //! returns a typed result for the binary to render.
 #![deny(missing_docs)]
 
+pub mod api;
+pub mod backend;
 pub mod bolt;
 pub mod container;
+pub mod daemon;
+pub mod demo;
 pub mod error;
 pub mod ids;
 pub mod image;

@@ -1,5 +1,5 @@
-//! The data root the engine writes: its directories, its storage driver, and the guard that
-//! refuses a root a running dockerd uses.
+//! The data root the engine writes: its directories and its storage driver. (The guard that
+//! refuses a root a running dockerd uses is [`crate::daemon::guard`].)
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

@@ -5,33 +5,25 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::Duration;
 
 use analyzers::Problem;
-use engine::container::remove::{remove, RemoveOptions};
-use engine::container::{
-    logs as log_file, resolve, shim as supervisor, stop as stopping, wait as waiting,
-};
+use engine::container::logs::LogLine;
+use engine::container::remove::RemoveOptions;
+use engine::container::shim as supervisor;
 
 use super::Context;
-use crate::cli::{ContainerArgs, KillArgs, RmArgs, StopArgs};
+use crate::cli::{ContainerArgs, KillArgs, LogsArgs, RmArgs, StopArgs};
 
 /// `strata stop`.
-pub fn stop(ctx: &Context, args: &StopArgs) -> anyhow::Result<Vec<Problem>> {
-    let root = ctx.engine_root()?;
-    let id = resolve(&root, &args.container)?;
-    stopping::stop(&root, &id, Duration::from_secs(args.time))?;
-    println!("{}", args.container);
+pub fn stop(ctx: &Context, args: &StopArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
+    ctx.engine()?
+        .stop(&args.container, Duration::from_secs(args.time))?;
+    writeln!(out, "{}", args.container)?;
     Ok(Vec::new())
 }
 
 /// `strata kill`.
-pub fn kill(ctx: &Context, args: &KillArgs) -> anyhow::Result<Vec<Problem>> {
-    let root = ctx.engine_root()?;
-    let id = resolve(&root, &args.container)?;
-    let name = format!("SIG{}", args.signal.trim_start_matches("SIG"));
-    let signal: nix::sys::signal::Signal = name
-        .parse()
-        .map_err(|_| anyhow::anyhow!("invalid signal {:?}", args.signal))?;
-    stopping::kill(&root, &id, signal)?;
-    println!("{}", args.container);
+pub fn kill(ctx: &Context, args: &KillArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
+    ctx.engine()?.kill(&args.container, &args.signal)?;
+    writeln!(out, "{}", args.container)?;
     Ok(Vec::new())
 }
 
@@ -41,50 +33,49 @@ pub fn wait(
     args: &ContainerArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Vec<Problem>> {
-    let root = ctx.engine_root()?;
-    let id = resolve(&root, &args.container)?;
-    let code = waiting::until_stopped(&root, &id, None)?.unwrap_or(0);
+    let code = ctx.engine()?.wait(&args.container)?;
     writeln!(out, "{code}")?;
     Ok(Vec::new())
 }
 
 /// `strata rm`.
 pub fn rm(ctx: &Context, args: &RmArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
-    let root = ctx.engine_root()?;
+    let engine = ctx.engine()?;
     let opts = RemoveOptions {
         force: args.force,
         volumes: args.volumes,
     };
     for name in &args.containers {
-        let id = resolve(&root, name)?;
-        remove(&root, &id, &opts)?;
+        engine.remove(name, &opts)?;
         writeln!(out, "{name}")?;
     }
     Ok(Vec::new())
 }
 
-/// `strata logs`: stdout lines to stdout, stderr lines to stderr.
-pub fn logs(
-    ctx: &Context,
-    args: &ContainerArgs,
-    out: &mut dyn Write,
-) -> anyhow::Result<Vec<Problem>> {
-    let root = ctx.engine_root()?;
-    let id = resolve(&root, &args.container)?;
-    print_lines(&log_file::read(&root, &id)?, out)?;
-    Ok(Vec::new())
+/// `strata logs [-f]`: stdout lines to stdout, stderr lines to stderr.
+pub fn logs(ctx: &Context, args: &LogsArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
+    let mut failed = None;
+    ctx.engine()?
+        .logs(&args.container, args.follow, &mut |line| {
+            if failed.is_none() {
+                failed = print_line(&line, out).err();
+            }
+        })?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(Vec::new()),
+    }
 }
 
-/// Prints logged lines: stdout lines to `out`, stderr lines to standard error.
-pub fn print_lines(lines: &[log_file::LogLine], out: &mut dyn Write) -> std::io::Result<()> {
-    for line in lines {
-        if line.stream == "stderr" {
-            eprint!("{}", line.log);
-        } else {
-            write!(out, "{}", line.log)?;
-        }
+/// Prints a logged line: a stdout line to `out`, a stderr line to standard error.
+pub fn print_line(line: &LogLine, out: &mut dyn Write) -> std::io::Result<()> {
+    if line.stream == "stderr" {
+        eprint!("{}", line.log);
+        Ok(())
+    } else {
+        write!(out, "{}", line.log)?;
+        out.flush()
     }
-    Ok(())
 }
 
 /// The supervisor: runs the container and exits with its code.

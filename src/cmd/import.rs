@@ -3,27 +3,27 @@
 use std::io::Write;
 
 use analyzers::Problem;
-use engine::image::import::{import, ImportOptions};
+use engine::image::import::ImportOptions;
 
 use super::Context;
 use crate::cli::ImportArgs;
 
 /// Imports the tar and prints `sha256:<id>`.
 pub fn run(ctx: &Context, args: &ImportArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
-    let root = ctx.engine_root()?;
+    let engine = ctx.engine()?;
     let source = args.tar.display().to_string();
     let opts = ImportOptions {
         reference: args.reference.clone(),
         source: source.clone(),
         message: args.message.clone(),
     };
-    let written = if source == "-" {
-        import(&root, std::io::stdin().lock(), &opts)?
+    let id = if source == "-" {
+        engine.import(std::io::stdin(), &opts)?
     } else {
         let file = std::fs::File::open(&args.tar)
             .map_err(|e| anyhow::anyhow!("{}: {e}", args.tar.display()))?;
-        import(&root, file, &opts)?
+        engine.import(file, &opts)?
     };
-    writeln!(out, "{}", written.id)?;
+    writeln!(out, "{id}")?;
     Ok(Vec::new())
 }

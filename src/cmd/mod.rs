@@ -5,6 +5,7 @@
 pub mod advise;
 pub mod container;
 pub mod containers;
+pub mod demo;
 pub mod df;
 pub mod diff;
 pub mod du;
@@ -16,6 +17,7 @@ pub mod layers;
 pub mod load;
 pub mod orphans;
 pub mod run;
+pub mod serve;
 pub mod verify;
 pub mod volume;
 pub mod volumes;
@@ -51,6 +53,18 @@ impl Context<'_> {
             std::path::Path::new(root::DAEMON_JSON),
         )?;
         Ok(engine::Root::open(&path, self.cli.driver.as_deref())?)
+    }
+
+    /// Where the engine verbs act: the daemon at `-H`/`STRATA_HOST` (the last given), else
+    /// the data root directly.
+    pub fn engine(&self) -> anyhow::Result<engine::backend::Backend> {
+        Ok(match self.cli.hosts.last() {
+            Some(host) => engine::backend::Backend::Remote(engine::api::client::Client::new(host)?),
+            None => engine::backend::Backend::Local {
+                root: self.engine_root()?,
+                program: std::env::current_exe()?,
+            },
+        })
     }
 
     /// Finds, validates and loads the data root the command line names.
@@ -115,12 +129,14 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         Command::Create(args) => run::create(&ctx, args, out),
         Command::Run(args) => run::run(&ctx, args, out),
         Command::Start(args) => run::start(&ctx, args, out),
-        Command::Stop(args) => container::stop(&ctx, args),
-        Command::Kill(args) => container::kill(&ctx, args),
+        Command::Stop(args) => container::stop(&ctx, args, out),
+        Command::Kill(args) => container::kill(&ctx, args, out),
         Command::Wait(args) => container::wait(&ctx, args, out),
         Command::Rm(args) => container::rm(&ctx, args, out),
         Command::Logs(args) => container::logs(&ctx, args, out),
         Command::Volume(cmd) => volume::run(&ctx, cmd, out),
+        Command::Demo(args) => demo::run(&ctx, args, out),
+        Command::Engine(cmd) => serve::run(&ctx, cmd),
         Command::EngineShim(args) => container::shim(&ctx, args),
         Command::Images(args) => images::run(&ctx, args, out),
         Command::Layers(args) => layers::run(&ctx, args, out),

@@ -2,11 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::time::Duration;
 
 use analyzers::Problem;
-use engine::container::create::{create as create_container, CreateOptions};
-use engine::container::{logs, start::start as start_container};
+use engine::container::create::CreateOptions;
+use engine::container::remove::RemoveOptions;
 use engine::volume::{parse_bind, parse_mount};
 
 use super::Context;
@@ -50,7 +49,13 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         image: args.image.clone(),
         name: args.name.clone(),
         cmd: args.command.clone(),
-        entrypoint: args.entrypoint.clone(),
+        entrypoint: args.entrypoint.as_ref().map(|e| {
+            if e.is_empty() {
+                Vec::new()
+            } else {
+                vec![e.clone()]
+            }
+        }),
         env: args.env.clone(),
         workdir: args.workdir.clone(),
         hostname: args.hostname.clone(),
@@ -74,8 +79,7 @@ pub fn create(
     args: &CreateArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Vec<Problem>> {
-    let root = ctx.engine_root()?;
-    let id = create_container(&root, &options(args)?)?;
+    let id = ctx.engine()?.create(&options(args)?)?;
     writeln!(out, "{id}")?;
     Ok(Vec::new())
 }
@@ -86,9 +90,7 @@ pub fn start(
     args: &ContainerArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Vec<Problem>> {
-    let root = ctx.engine_root()?;
-    let id = engine::container::resolve(&root, &args.container)?;
-    start_container(&root, &id, &std::env::current_exe()?)?;
+    ctx.engine()?.start(&args.container)?;
     writeln!(out, "{}", args.container)?;
     Ok(Vec::new())
 }
@@ -97,34 +99,32 @@ pub fn start(
 /// and exits with its code (with `--rm` the container is removed here, once its last lines
 /// are shown, rather than by its supervisor).
 pub fn run(ctx: &Context, args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
-    let root = ctx.engine_root()?;
+    let engine = ctx.engine()?;
     let mut opts = options(&args.create)?;
     opts.auto_remove &= args.detach;
-    let id = create_container(&root, &opts)?;
-    let mut shim = start_container(&root, &id, &std::env::current_exe()?)?;
+    let id = engine.create(&opts)?;
+    engine.start(&id)?;
     if args.detach {
         writeln!(out, "{id}")?;
         return Ok(Vec::new());
     }
-    let mut shown = 0;
-    let code = loop {
-        let done = shim.try_wait()?;
-        if let Ok(lines) = logs::read(&root, &id) {
-            super::container::print_lines(lines.get(shown..).unwrap_or_default(), out)?;
-            shown = lines.len();
+    let mut failed = None;
+    engine.logs(&id, true, &mut |line| {
+        if failed.is_none() {
+            failed = super::container::print_line(&line, out).err();
         }
-        if let Some(status) = done {
-            break status.code().unwrap_or(255);
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    })?;
     out.flush()?;
+    let code = engine.wait(&id)?;
     if args.create.rm {
-        let opts = engine::container::remove::RemoveOptions {
+        let opts = RemoveOptions {
             force: true,
             volumes: true,
         };
-        engine::container::remove::remove(&root, &id, &opts)?;
+        engine.remove(&id, &opts)?;
+    }
+    if let Some(e) = failed {
+        return Err(e.into());
     }
     if code != 0 {
         std::process::exit(code);

@@ -15,7 +15,7 @@ pub fn run(
     cmd: &VolumeCommand,
     out: &mut dyn Write,
 ) -> anyhow::Result<Vec<Problem>> {
-    let root = ctx.engine_root()?;
+    let engine = ctx.engine()?;
     match cmd {
         VolumeCommand::Create { labels, name } => {
             let opts = volume::CreateOptions {
@@ -30,25 +30,25 @@ pub fn run(
                         .collect(),
                 ),
             };
-            writeln!(out, "{}", volume::create(&root, &opts)?.name)?
+            writeln!(out, "{}", engine.volume_create(&opts)?.name)?
         }
         VolumeCommand::Ls => {
             writeln!(out, "DRIVER    VOLUME NAME")?;
-            for v in volume::list(&root)? {
+            for v in engine.volume_list()? {
                 writeln!(out, "{:<10}{}", v.driver, v.name)?;
             }
         }
         VolumeCommand::Inspect { name } => {
-            render::write_json(out, &[volume::inspect(&root, name)?])?
+            render::write_json(out, &[engine.volume_inspect(name)?])?
         }
         VolumeCommand::Rm { names } => {
             for name in names {
-                volume::remove(&root, name)?;
+                engine.volume_remove(name)?;
                 writeln!(out, "{name}")?;
             }
         }
         VolumeCommand::Prune => {
-            let pruned = volume::prune(&root)?;
+            let pruned = engine.volume_prune()?;
             writeln!(out, "Deleted Volumes:")?;
             for name in &pruned.volumes_deleted {
                 writeln!(out, "{name}")?;

@@ -14,14 +14,17 @@
 //! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`du`], [`watch`],
 //! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
 //! prune-versus-prediction check), the facts about what dockerd writes in [`fixture::facts`],
-//! and the engine's: [`engine_image`], [`engine_container`], [`engine_volume`] (helpers in
+//! and the engine's: [`engine_image`], [`engine_container`], [`engine_volume`], [`engine_api`],
+//! [`engine_demo`] (helpers in
 //! [`engine_common`]).
 
 mod corrupt;
 mod dfjson;
 mod du;
+mod engine_api;
 mod engine_common;
 mod engine_container;
+mod engine_demo;
 mod engine_image;
 mod engine_volume;
 mod fixture;

@@ -246,13 +246,7 @@ pub fn compute_from_trees(
     let walk_millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
     let images = list_images(store);
-    let mut newest_first: Vec<&Container> = store.containers.iter().collect();
-    newest_first
-        .sort_by_key(|c| std::cmp::Reverse(chrono::DateTime::parse_from_rfc3339(&c.created).ok()));
-    let containers: Vec<ContainerDf> = newest_first
-        .into_iter()
-        .map(|c| container_row(store, c, &sizes, now))
-        .collect();
+    let containers = container_rows(store, &sizes, now);
     let volumes: Vec<VolumeDf> = store
         .volumes
         .iter()
@@ -300,6 +294,7 @@ pub fn compute_from_trees(
 }
 
 /// Measured writable layers and volumes.
+#[derive(Default)]
 struct Measured {
     /// Tree walks, by the root walked.
     trees: HashMap<PathBuf, TreeUsage>,
@@ -331,12 +326,7 @@ fn measure_compared(
             (layer.clone(), changes::changes_size(&changes), errors)
         })
         .collect();
-    let mut out = Measured {
-        trees: HashMap::new(),
-        compared: HashMap::new(),
-        dirs: 0,
-        entries: 0,
-    };
+    let mut out = Measured::default();
     for (root, usage) in trees {
         out.dirs += usage.dirs;
         out.entries += usage.entries;
@@ -396,7 +386,9 @@ fn image_size(store: &Store, img: &Image) -> i64 {
     img.top_layer().map_or(0, |t| chain_size(store, t))
 }
 
-fn list_images(store: &Store) -> Vec<ImageDf> {
+/// The images `docker images` lists (`GET /images/json`), newest first, with `Size`,
+/// `SharedSize` and the containers using each.
+pub fn list_images(store: &Store) -> Vec<ImageDf> {
     let listed = listed_images(store);
     let mut layer_refs: HashMap<&ChainId, usize> = HashMap::new();
     for img in &listed {
@@ -482,6 +474,24 @@ fn layers_size(store: &Store) -> i64 {
         .filter_map(|c| store.layers.get(*c))
         .map(|l| l.size)
         .sum()
+}
+
+/// The containers as `GET /containers/json?all=1` lists them, newest first, without walking
+/// anything: `SizeRw` and `SizeRootFs` are left unmeasured (-1 and the image's size), as the
+/// API leaves them out unless asked. `now` is Unix seconds (for `Status`).
+pub fn list_containers(store: &Store, now: i64) -> Vec<ContainerDf> {
+    let unmeasured = Measured::default();
+    container_rows(store, &unmeasured, now)
+}
+
+fn container_rows(store: &Store, sizes: &Measured, now: i64) -> Vec<ContainerDf> {
+    let mut newest_first: Vec<&Container> = store.containers.iter().collect();
+    newest_first
+        .sort_by_key(|c| std::cmp::Reverse(chrono::DateTime::parse_from_rfc3339(&c.created).ok()));
+    newest_first
+        .into_iter()
+        .map(|c| container_row(store, c, sizes, now))
+        .collect()
 }
 
 fn container_row(store: &Store, c: &Container, sizes: &Measured, now: i64) -> ContainerDf {

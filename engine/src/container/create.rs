@@ -31,8 +31,8 @@ pub struct CreateOptions {
     pub name: Option<String>,
     /// The command; the image's `Cmd` when empty.
     pub cmd: Vec<String>,
-    /// `--entrypoint`.
-    pub entrypoint: Option<String>,
+    /// `--entrypoint` (an empty list clears the image's).
+    pub entrypoint: Option<Vec<String>>,
     /// `-e NAME=value`, added to the image's environment.
     pub env: Vec<String>,
     /// `-w`.
@@ -200,7 +200,7 @@ fn container_config(image: &ContainerConfig, opts: &CreateOptions, id: &str) -> 
     }
     let (entrypoint, cmd) = match (&opts.entrypoint, opts.cmd.is_empty()) {
         (Some(ep), _) => (
-            (!ep.is_empty()).then(|| vec![ep.clone()]),
+            (!ep.is_empty()).then(|| ep.clone()),
             (!opts.cmd.is_empty()).then(|| opts.cmd.clone()),
         ),
         (None, true) => (image.entrypoint.clone(), image.cmd.clone()),

@@ -43,6 +43,42 @@ pub fn read(root: &Root, id: &str) -> Result<Vec<LogLine>> {
     Ok(out)
 }
 
+/// How often [`follow`] looks for new lines.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Hands every line container `id` logs to `sink`, the lines already logged first, until the
+/// container is not running (or is removed) and every line is handed over, or until `sink`
+/// returns `false` (its reader went away).
+pub fn follow(root: &Root, id: &str, sink: &mut dyn FnMut(LogLine) -> bool) -> Result<()> {
+    let rec = record::load(root, id)?;
+    let mut reader: Option<BufReader<File>> = None;
+    let mut partial = String::new();
+    loop {
+        let running = record::load(root, id).is_ok_and(|r| r.state.running);
+        if reader.is_none() {
+            reader = File::open(&rec.log_path).ok().map(BufReader::new);
+        }
+        if let Some(r) = reader.as_mut() {
+            loop {
+                let n = r.read_line(&mut partial).at(&rec.log_path)?;
+                if n == 0 || !partial.ends_with('\n') {
+                    break;
+                }
+                let line: LogLine = serde_json::from_str(&partial)
+                    .map_err(|e| Error::malformed(&rec.log_path, e.to_string()))?;
+                partial.clear();
+                if !sink(line) {
+                    return Ok(());
+                }
+            }
+        }
+        if !running {
+            return Ok(());
+        }
+        std::thread::sleep(FOLLOW_POLL);
+    }
+}
+
 /// One stream being copied: its pipe (until its end) and the bytes of a line not yet ended.
 struct Stream {
     name: &'static str,

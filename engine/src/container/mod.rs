@@ -1,11 +1,12 @@
 //! Containers: one file per operation ([`create`], [`start`], [`stop`], [`remove`],
-//! [`logs`], [`wait`]), the supervisor that runs one container ([`shim`]) with its pid-1
+//! [`logs`], [`wait`], [`changes`]), the supervisor that runs one container ([`shim`]) with its pid-1
 //! init ([`init`]) and OCI spec ([`spec`]), and the JSON files dockerd keeps for each
 //! container ([`record`]).
 //!
 //! Runtime state that must not outlive the machine (libcontainer's state, OCI bundles, the
 //! supervisor's pid) lives in an exec root under `/run/strata`, one per data root.
 
+pub mod changes;
 pub mod create;
 pub mod init;
 pub mod logs;

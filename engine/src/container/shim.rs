@@ -42,6 +42,25 @@ pub fn bundle_dir(root: &Root, id: &str) -> PathBuf {
     exec_root(root).join("b").join(id)
 }
 
+/// The file in the bundle directory where the supervisor of container `id` writes its pid.
+pub fn supervisor_pidfile(root: &Root, id: &str) -> PathBuf {
+    bundle_dir(root, id).join("supervisor.pid")
+}
+
+/// Whether the supervisor of container `id` is alive: the pid its pidfile names is a process
+/// whose command line is `... engine-shim <id>` (a recycled pid is not taken for it).
+pub fn supervisor_alive(root: &Root, id: &str) -> bool {
+    let Ok(pid) = fs::read_to_string(supervisor_pidfile(root, id)) else {
+        return false;
+    };
+    let Ok(cmdline) = fs::read(format!("/proc/{}/cmdline", pid.trim())) else {
+        return false;
+    };
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    args.windows(2)
+        .any(|w| w[0] == SHIM_VERB.as_bytes() && w[1] == id.as_bytes())
+}
+
 /// The driver directory of container `id`'s writable layer.
 pub fn mount_id(root: &Root, id: &str) -> Result<CacheId> {
     let path = root
@@ -135,6 +154,8 @@ fn launch(root: &Root, id: &str) -> Result<Launched> {
     let spec = spec::build(&rec, &host, &rootfs, &dir, mounts)?;
     let bundle = bundle_dir(root, id);
     fs::create_dir_all(&bundle).at(&bundle)?;
+    let pidfile = supervisor_pidfile(root, id);
+    fs::write(&pidfile, std::process::id().to_string()).at(&pidfile)?;
     let config = bundle.join("config.json");
     spec.save(&config).map_err(|e| Error::Runtime {
         id: id.to_owned(),

@@ -35,7 +35,7 @@ pub fn stop(root: &Root, id: &str, grace: Duration) -> Result<()> {
         .config
         .stop_signal
         .as_deref()
-        .and_then(|s| format!("SIG{}", s.trim_start_matches("SIG")).parse().ok())
+        .and_then(|s| parse_signal(s).ok())
         .unwrap_or(Signal::SIGTERM);
     let _ = kill(root, id, signal);
     if super::wait::until_stopped(root, id, Some(Instant::now() + grace))?.is_some() {
@@ -49,4 +49,15 @@ pub fn stop(root: &Root, id: &str, grace: Duration) -> Result<()> {
             action: "stop",
             detail: "still running 30 s after SIGKILL".to_owned(),
         })
+}
+
+/// A signal as `docker kill --signal` takes it: `KILL`, `SIGKILL` or `9`.
+pub fn parse_signal(text: &str) -> Result<Signal> {
+    let invalid = || Error::Invalid(format!("invalid signal {text:?}"));
+    match text.parse::<i32>() {
+        Ok(n) => Signal::try_from(n).map_err(|_| invalid()),
+        Err(_) => format!("SIG{}", text.trim_start_matches("SIG").to_ascii_uppercase())
+            .parse()
+            .map_err(|_| invalid()),
+    }
 }

@@ -1,5 +1,5 @@
-//! `wait`: until a container is no longer running, by polling its `config.v2.json` (the
-//! supervisor records the exit there).
+//! `wait`: until a container is no longer running (or has exited once more, or is removed),
+//! by polling its `config.v2.json` (the supervisor records the exit there).
 
 use std::time::{Duration, Instant};
 
@@ -25,5 +25,41 @@ pub fn until_stopped(root: &Root, id: &str, deadline: Option<Instant>) -> Result
             return Ok(None);
         }
         std::thread::sleep(POLL);
+    }
+}
+
+/// `POST /containers/{id}/wait?condition=`: `not-running` (the default: now, if it is not
+/// running), `next-exit` (the end of the run that is going on or comes next) or `removed`
+/// (the container is gone); the exit code of that run.
+pub fn wait(root: &Root, id: &str, condition: &str) -> Result<i32> {
+    match condition {
+        "" | "not-running" => Ok(until_stopped(root, id, None)?.unwrap_or(0)),
+        "next-exit" => {
+            let first = record::load(root, id)?.state;
+            loop {
+                match record::load(root, id) {
+                    Ok(rec) => {
+                        let ran = first.running || rec.state.started_at != first.started_at;
+                        if ran && !rec.state.running {
+                            return Ok(rec.state.exit_code);
+                        }
+                    }
+                    Err(_) if !super::container_dir(root, id).exists() => return Ok(0),
+                    Err(e) => return Err(e),
+                }
+                std::thread::sleep(POLL);
+            }
+        }
+        "removed" => {
+            let mut code = 0;
+            while let Ok(rec) = record::load(root, id) {
+                code = rec.state.exit_code;
+                std::thread::sleep(POLL);
+            }
+            Ok(code)
+        }
+        other => Err(crate::error::Error::Invalid(format!(
+            "invalid wait condition {other:?}"
+        ))),
     }
 }

@@ -247,3 +247,21 @@ fn write_image(root: &Root, dir: &Path, plan: &Planned) -> Result<Written> {
         new_layers,
     })
 }
+
+/// What `docker load` prints for the images loaded: `Loaded image: REPO:TAG` per tag, or
+/// `Loaded image ID: sha256:…` for an untagged image.
+pub fn loaded_lines(written: &[Written]) -> Vec<String> {
+    written
+        .iter()
+        .flat_map(|w| {
+            if w.repo_tags.is_empty() {
+                vec![format!("Loaded image ID: {}", w.id)]
+            } else {
+                w.repo_tags
+                    .iter()
+                    .map(|t| format!("Loaded image: {t}"))
+                    .collect()
+            }
+        })
+        .collect()
+}

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 use analyzers::layout::{VOLUMES_DIR, VOLUME_DATA};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::container::record::{MountPoint, Record};
@@ -20,7 +20,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::root::Root;
 
 /// A volume, as `GET /volumes` lists it and `docker volume inspect` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Volume {
     /// When it was created (RFC 3339, the ctime of `volumes/<name>`, as dockerd reports it).
@@ -146,7 +146,7 @@ fn delete(root: &Root, name: &str) -> Result<()> {
 }
 
 /// What `prune` removed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Pruned {
     /// The volumes removed, by name.
@@ -332,10 +332,16 @@ pub fn parse_mount(spec: &str) -> Result<MountPoint> {
             }
         }
     }
+    mount(kind, source, target, rw)
+        .map_err(|detail| Error::Invalid(format!("--mount {spec:?}: {detail}")))
+}
+
+/// The mount point of a `--mount` (or the API's `HostConfig.Mounts[]`): `kind` is `bind`
+/// (`source` an absolute host path), `volume` (`source` a volume name, anonymous when empty)
+/// or `tmpfs`; `target` must be absolute.
+pub fn mount(kind: &str, source: &str, target: &str, rw: bool) -> Result<MountPoint, String> {
     if !target.starts_with('/') {
-        return Err(Error::Invalid(format!(
-            "--mount {spec:?}: target must be absolute"
-        )));
+        return Err("target must be absolute".to_owned());
     }
     match kind {
         "bind" if source.starts_with('/') => Ok(mount_point(source, target, rw)),
@@ -345,9 +351,7 @@ pub fn parse_mount(spec: &str) -> Result<MountPoint> {
             copy_data: false,
             ..mount_point("/", target, rw)
         }),
-        _ => Err(Error::Invalid(format!(
-            "--mount {spec:?}: bad type or source"
-        ))),
+        _ => Err(format!("bad type {kind:?} or source {source:?}")),
     }
 }
 

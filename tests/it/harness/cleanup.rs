@@ -4,6 +4,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+pub use engine::daemon::reconcile::mount_points_under;
 use std::sync::{Mutex, Once};
 
 /// Directories to remove when the test process exits (the shared per-driver fixtures, which
@@ -49,48 +51,4 @@ pub fn unmount_under(prefix: &Path) {
     for point in points {
         let _ = Command::new("umount").arg("-l").arg(&point).status();
     }
-}
-
-/// The mount points of this mount namespace at or under `prefix`.
-pub fn mount_points_under(prefix: &Path) -> Vec<PathBuf> {
-    let Ok(table) = fs::read_to_string("/proc/self/mountinfo") else {
-        return Vec::new();
-    };
-    table
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(|escaped| PathBuf::from(unescape_mountinfo(escaped)))
-        .filter(|point| point.starts_with(prefix))
-        .collect()
-}
-
-/// mountinfo writes space, tab, newline and backslash as `\ooo` octal escapes.
-fn unescape_mountinfo(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).and_then(|d| {
-            std::str::from_utf8(d)
-                .ok()
-                .and_then(|s| u8::from_str_radix(s, 8).ok())
-        });
-        match (bytes[i], octal) {
-            (b'\\', Some(b)) => {
-                out.push(b);
-                i += 4;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[test]
-fn mountinfo_escapes_are_decoded() {
-    assert_eq!(unescape_mountinfo(r"/tmp/a\040b\134c"), r"/tmp/a b\c");
-    assert_eq!(unescape_mountinfo("/plain"), "/plain");
 }

@@ -1,0 +1,464 @@
+//! Engine, daemon: `strata engine serve` and its Docker-compatible API, driven by Debian's
+//! Docker CLI (`/usr/bin/docker`, API 1.41) and by strata's own CLI with `-H`.
+//!
+//! - [`the_docker_cli_drives_the_engine`]: the socket is 0660; `docker version`, `images`,
+//!   `run -d`, `ps -a`, `logs` (stdout and stderr apart: the multiplexed framing), `stop`,
+//!   `rm`, `volume ls` and `system df` work against it, `GET /containers/{id}/changes` lists
+//!   what a container changed (`docker diff`), `docker import` imports, and strata's CLI with `-H` (unix and TCP) imports, runs
+//!   (exit code kept), logs and makes volumes through it.
+//! - [`listening_is_guarded`]: a TCP address that is not loopback is refused without
+//!   `--allow-remote` and warned about with it; a root that another strata daemon serves, or
+//!   that a running dockerd uses, is refused.
+//! - [`a_killed_daemon_restarts_clean`]: the daemon and one container's supervisor are
+//!   SIGKILLed while two containers run and a layer is half written; the restarted daemon
+//!   keeps the container whose supervisor lives (it still answers `stop`), records the other
+//!   exited (137), and leaves no stray mount, cgroup or staged layer.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::engine_common::busybox_rootfs_tar;
+use crate::harness::{
+    dockerd_usable, mount_points_under, run_with_timeout, strata_on, Dockerd, Driver, Run,
+    DOCKER_CLI,
+};
+
+/// A `strata engine serve` on a root; SIGTERMed (and its containers removed) when dropped.
+struct Engine {
+    child: Option<Child>,
+    root: PathBuf,
+    socket: PathBuf,
+    /// What it said on stderr up to "listening" lines.
+    said: Vec<String>,
+    tcp: Option<String>,
+}
+
+impl Engine {
+    /// Starts it with `extra` arguments after `engine serve`, listening on `<dir>/engine.sock`
+    /// and on a free loopback port; waits until it listens.
+    fn start(root: &Path, dir: &Path) -> Engine {
+        let socket = dir.join("engine.sock");
+        let unix = format!("unix://{}", socket.display());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg("--root")
+            .arg(root)
+            .args(["engine", "serve", "-H", &unix, "-H", "tcp://127.0.0.1:0"])
+            .env_remove("STRATA_HOST")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting strata engine serve");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let mut said = Vec::new();
+        let mut tcp = None;
+        while tcp.is_none() {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("engine serve exited: {said:?}"))
+                .unwrap();
+            if let Some(addr) = line.strip_prefix("strata engine: listening on tcp://") {
+                tcp = Some(format!("tcp://{addr}"));
+            }
+            said.push(line);
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        Engine {
+            child: Some(child),
+            root: root.to_owned(),
+            socket,
+            said,
+            tcp,
+        }
+    }
+
+    fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// The Docker CLI against this engine; panics unless it succeeds.
+    fn docker(&self, args: &[&str]) -> Run {
+        let run = self.docker_run(args);
+        assert!(run.success(), "{run}");
+        run
+    }
+
+    fn docker_run(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(DOCKER_CLI);
+        cmd.env("DOCKER_CONFIG", self.socket.with_file_name("docker-cli"))
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .arg("-H")
+            .arg(self.host())
+            .args(args);
+        run_with_timeout(cmd, Duration::from_secs(60))
+    }
+
+    /// The Docker CLI against this engine, expected to fail.
+    fn docker_fails(&self, args: &[&str]) -> Run {
+        let run = self.docker_run(args);
+        assert!(!run.success(), "{run}");
+        run
+    }
+
+    /// strata's CLI through this engine (`-H <host>`).
+    fn strata(&self, host: &str, args: &[&str]) -> Run {
+        let mut full = vec!["-H", host];
+        full.extend_from_slice(args);
+        strata_on(&self.root, &full)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// SIGKILLs the daemon (nothing else).
+    fn crash(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+        // Whatever a failed test left running.
+        let ids = fs::read_dir(self.root.join("containers"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned());
+        for id in ids {
+            strata_on(&self.root, &["rm", "-f", "-v", &id]);
+        }
+    }
+}
+
+fn imported_root(dir: &Path) -> PathBuf {
+    let root = dir.join("root");
+    let tar = busybox_rootfs_tar(dir);
+    strata_on(&root, &["import", tar.to_str().unwrap(), "bb:1"]).assert_success();
+    root
+}
+
+/// The cgroup directories of container `id`, in any hierarchy.
+fn cgroups_of(id: &str) -> Vec<PathBuf> {
+    let base = Path::new("/sys/fs/cgroup");
+    let mut dirs = vec![base.join("strata").join(id)];
+    for e in fs::read_dir(base).unwrap().flatten() {
+        dirs.push(e.path().join("strata").join(id));
+    }
+    dirs.into_iter().filter(|d| d.exists()).collect()
+}
+
+#[test]
+fn the_docker_cli_drives_the_engine() {
+    if !dockerd_usable() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = imported_root(dir.path());
+    let engine = Engine::start(&root, dir.path());
+    let mode = fs::metadata(&engine.socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o660, "{:?}", engine.said);
+
+    let version = engine.docker(&["version", "--format", "{{.Server.APIVersion}}"]);
+    assert_eq!(version.stdout.trim(), "1.41");
+    let images = engine.docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(images.stdout.trim(), "bb:1");
+
+    let run = engine.docker(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "talker",
+        "bb:1",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; echo new > /added; rm /bin/ls; sleep 60",
+    ]);
+    let id = run.stdout.trim().to_owned();
+    assert_eq!(id.len(), 64, "{run}");
+    let ps = engine.docker(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.stdout.starts_with("talker Up"), "{ps}");
+    // The log has both lines once the shell has gone on to sleep.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let logs = loop {
+        let logs = engine.docker(&["logs", "talker"]);
+        if logs.stderr.contains("err") || Instant::now() > deadline {
+            break logs;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        (logs.stdout.as_str(), logs.stderr.as_str()),
+        ("out\n", "err\n")
+    );
+    let changes = engine.strata_api_get(&format!("/v1.41/containers/{id}/changes"));
+    let listed: Vec<(String, i64)> = changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["Path"].as_str().unwrap().to_owned(),
+                c["Kind"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(listed.contains(&("/added".to_owned(), 1)), "{listed:?}");
+    assert!(listed.contains(&("/bin/ls".to_owned(), 2)), "{listed:?}");
+    let diff = engine.docker(&["diff", "talker"]);
+    assert!(
+        diff.stdout.contains("A /added\n") && diff.stdout.contains("D /bin/ls\n"),
+        "{diff}"
+    );
+    engine.docker(&["stop", "-t", "1", "talker"]);
+    let ps = engine.docker(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.stdout.starts_with("talker Exited (143)"), "{ps}");
+    assert_eq!(engine.docker(&["logs", "-f", "talker"]).stdout, "out\n");
+    let filtered = engine.docker_fails(&["ps", "-a", "--filter", "name=talker"]);
+    assert!(
+        filtered.stderr.contains("filters are not supported"),
+        "{filtered}"
+    );
+    engine.docker(&["rm", "talker"]);
+    assert!(engine.docker(&["ps", "-aq"]).stdout.trim().is_empty());
+    assert!(!root.join("containers").join(&id).exists());
+
+    // strata's own CLI through the daemon, over the socket and over TCP.
+    let host = engine.host();
+    let tcp = engine.tcp.clone().unwrap();
+    let tar = dir.path().join("rootfs.tar");
+    let imported = engine.strata(&tcp, &["import", tar.to_str().unwrap(), "again:2"]);
+    assert!(imported.assert_success().stdout.starts_with("sha256:"));
+    engine.docker(&["import", tar.to_str().unwrap(), "viadocker:3"]);
+    let images = engine.docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(images.stdout.contains("viadocker:3"), "{images}");
+    let ran = engine.strata(
+        &host,
+        &["run", "--rm", "again:2", "sh", "-c", "echo via api; exit 3"],
+    );
+    assert_eq!(
+        (ran.code, ran.stdout.as_str()),
+        (Some(3), "via api\n"),
+        "{ran}"
+    );
+    assert!(
+        engine.docker(&["ps", "-aq"]).stdout.trim().is_empty(),
+        "--rm"
+    );
+    engine
+        .strata(&tcp, &["volume", "create", "kept"])
+        .assert_success();
+    let volumes = engine.docker(&["volume", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(volumes.stdout.trim(), "kept");
+    let detached = engine.strata(
+        &host,
+        &[
+            "run",
+            "-d",
+            "-v",
+            "kept:/k",
+            "bb:1",
+            "sh",
+            "-c",
+            "echo hi > /k/f",
+        ],
+    );
+    let cid = detached.assert_success().stdout.trim().to_owned();
+    assert_eq!(engine.strata(&host, &["wait", &cid]).stdout.trim(), "0");
+    assert_eq!(
+        fs::read_to_string(root.join("volumes/kept/_data/f")).unwrap(),
+        "hi\n"
+    );
+
+    let df = engine.docker(&[
+        "system",
+        "df",
+        "--format",
+        "{{.Type}} {{.TotalCount}} {{.Active}}",
+    ]);
+    assert_eq!(
+        df.stdout.lines().collect::<Vec<_>>(),
+        [
+            "Images 3 1",
+            "Containers 1 0",
+            "Local Volumes 1 1",
+            "Build Cache 0 0"
+        ],
+        "{df}"
+    );
+    engine.strata(&host, &["rm", &cid]).assert_success();
+    let missing = engine.strata(&host, &["rm", "nothing"]);
+    assert!(
+        !missing.success() && missing.stderr.contains("404"),
+        "{missing}"
+    );
+}
+
+impl Engine {
+    /// `GET path` on the daemon's socket with curl-free plain HTTP/1.0; the JSON body.
+    fn strata_api_get(&self, path: &str) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let mut stream = std::os::unix::net::UnixStream::connect(&self.socket).unwrap();
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: strata\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.0 200"), "{response}");
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    }
+}
+
+#[test]
+fn listening_is_guarded() {
+    if !dockerd_usable() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let refused = strata_on(&root, &["engine", "serve", "-H", "tcp://0.0.0.0:0"]);
+    assert_eq!(refused.code, Some(2), "{refused}");
+    assert!(refused.stderr.contains("--allow-remote"), "{refused}");
+
+    let mut remote = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("--root")
+        .arg(&root)
+        .args(["engine", "serve", "-H", "tcp://0.0.0.0:0", "--allow-remote"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(remote.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _ = remote.kill();
+    let _ = remote.wait();
+    assert!(
+        first.contains("WARNING") && first.contains("0.0.0.0"),
+        "{first}"
+    );
+
+    // A second strata daemon on a served root.
+    let served = imported_root(dir.path());
+    let first = Engine::start(&served, dir.path());
+    let second = strata_on(&served, &["engine", "serve", "-H", "tcp://127.0.0.1:0"]);
+    assert_eq!(second.code, Some(2), "{second}");
+    assert!(second.stderr.contains("another strata engine"), "{second}");
+    drop(first);
+
+    let daemon = Dockerd::start(Driver::Overlay2);
+    let busy = strata_on(
+        daemon.data_root(),
+        &[
+            "engine",
+            "serve",
+            "-H",
+            &format!("unix://{}/s.sock", dir.path().display()),
+        ],
+    );
+    assert_eq!(busy.code, Some(2), "{busy}");
+    assert!(busy.stderr.contains("in use by dockerd"), "{busy}");
+}
+
+#[test]
+fn a_killed_daemon_restarts_clean() {
+    if !dockerd_usable() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = imported_root(dir.path());
+    let mut engine = Engine::start(&root, dir.path());
+    let host = engine.host();
+    let run = |name: &str| {
+        let r = engine.strata(
+            &host,
+            &["run", "-d", "--name", name, "bb:1", "sleep", "600"],
+        );
+        r.assert_success().stdout.trim().to_owned()
+    };
+    let (kept, orphan) = (run("kept"), run("orphan"));
+    let supervisor_of = |id: &str| -> u32 {
+        let pidfile = fs::read_dir("/run/strata")
+            .unwrap()
+            .flatten()
+            .map(|e| e.path().join("b").join(id).join("supervisor.pid"))
+            .find(|p| p.exists())
+            .expect("the supervisor's pidfile");
+        fs::read_to_string(pidfile).unwrap().trim().parse().unwrap()
+    };
+    let orphan_supervisor = supervisor_of(&orphan);
+    // A layer being written when the crash comes: staged content and its write-set record.
+    let staged = root.join("tmp").join("layer-staged");
+    fs::create_dir_all(staged.join("diff")).unwrap();
+    fs::write(staged.join("diff/half"), "half").unwrap();
+    let write_set = root.join("image/overlay2/layerdb/tmp/write-set-123");
+    fs::create_dir_all(&write_set).unwrap();
+
+    let daemon_pid = engine.pid();
+    engine.crash();
+    assert!(!Path::new(&format!("/proc/{daemon_pid}")).exists());
+    Command::new("kill")
+        .args(["-KILL", &orphan_supervisor.to_string()])
+        .status()
+        .unwrap();
+    let orphan_layer = fs::read_to_string(
+        root.join("image/overlay2/layerdb/mounts")
+            .join(&orphan)
+            .join("mount-id"),
+    )
+    .unwrap();
+    let orphan_merged = root.join("overlay2").join(&orphan_layer).join("merged");
+    assert!(mount_points_under(&root).contains(&orphan_merged));
+    assert!(!cgroups_of(&orphan).is_empty());
+
+    let engine = Engine::start(&root, dir.path());
+    assert!(
+        engine.said[0].contains("1 live, 1 stopped"),
+        "{:?}",
+        engine.said
+    );
+    let ps = engine.docker(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    let lines: Vec<&str> = ps.stdout.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("orphan Exited (137)")),
+        "{ps}"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("kept Up")), "{ps}");
+    assert!(!mount_points_under(&root).contains(&orphan_merged));
+    assert!(cgroups_of(&orphan).is_empty(), "{:?}", cgroups_of(&orphan));
+    assert!(!staged.exists() && !write_set.exists());
+
+    // The container that lived on is the daemon's again.
+    engine.docker(&["stop", "-t", "1", "kept"]);
+    engine.docker(&["rm", "kept", "orphan"]);
+    assert!(
+        mount_points_under(&root).is_empty(),
+        "{:?}",
+        mount_points_under(&root)
+    );
+    assert!(cgroups_of(&kept).is_empty() && cgroups_of(&orphan).is_empty());
+    assert_eq!(
+        fs::read_dir(root.join("overlay2")).unwrap().count(),
+        2,
+        "the image layer and l/"
+    );
+    assert_eq!(fs::read_dir(root.join("tmp")).unwrap().count(), 0);
+}
