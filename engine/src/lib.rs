@@ -6,12 +6,14 @@
 //! - [`container`]: create, start (a supervisor per container running it with libcontainer),
 //!   stop, kill, wait, logs, remove.
 //! - [`volume`]: named and anonymous volumes, binds, tmpfs.
+//! - [`build`]: `strata build`, the classic builder with its layer cache.
 //!
 //! It reads the store with the `analyzers` crate and names every on-disk file with
 //! `analyzers::layout`'s constants. Like the analyzers it never prints: every operation
 //! returns a typed result for the binary to render.
 #![deny(missing_docs)]
 
+pub mod build;
 pub mod container;
 pub mod error;
 pub mod ids;

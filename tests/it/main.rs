@@ -14,11 +14,13 @@
 //! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`du`], [`watch`],
 //! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
 //! prune-versus-prediction check), the facts about what dockerd writes in [`fixture::facts`],
-//! and the engine's: [`engine_image`], [`engine_container`] (helpers in [`engine_common`]).
+//! and the engine's: [`engine_image`], [`engine_container`], [`engine_build`] (helpers in
+//! [`engine_common`]).
 
 mod corrupt;
 mod dfjson;
 mod du;
+mod engine_build;
 mod engine_common;
 mod engine_container;
 mod engine_image;
