@@ -12,6 +12,10 @@
 //! - [`copy_add_rules`]: globs, `.dockerignore`, `--chown`, a directory's contents, `ADD` of a
 //!   gzip tar (unpacked), build arguments, `WORKDIR`-relative destinations, from inside a
 //!   container of the built image.
+//! - [`run_layers_record_deletions_and_run_as_user`]: a `RUN` that deletes files and replaces
+//!   a directory makes a layer whose overlay2 content has the whiteout devices and the opaque
+//!   xattr, `strata verify` rebuilds every layer tar to its diff id from the tar-split, dockerd
+//!   runs the image without the deleted files, and `RUN` after `USER 1000:1000` runs as 1000.
 //! - [`escapes_are_refused_and_failures_leave_nothing`]: `COPY ../x`, an absolute source, a
 //!   symlink out of the context, a missing source and a failing `RUN` each exit 1 with an
 //!   error naming the source (or Docker's `returned a non-zero code`), and leave no mount,
@@ -375,6 +379,64 @@ fn copy_add_rules() {
         "opt/pkg/inside\nsrv/conf/one.conf\nsrv/conf/sub/two.conf\nwork/renamed\n\
          work/texts/a.txt\nwork/texts/b.txt\n1000:1001 work/texts/a.txt\ntarred\na\n"
     );
+}
+
+#[test]
+fn run_layers_record_deletions_and_run_as_user() {
+    if !dockerd_usable() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = store_with_busybox(dir.path());
+    let ctx = dir.path().join("ctx");
+    fs::create_dir_all(&ctx).unwrap();
+    fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb:1\nRUN mkdir -p /opq && touch /opq/old /keep\n\
+         RUN rm /bin/ls /keep && rm -rf /opq && mkdir /opq && echo new > /opq/new\n\
+         USER 1000:1000\nRUN id -u && id -g\n",
+    )
+    .unwrap();
+    let built = build(&root, &ctx, "Dockerfile", &["-t", "del:1"]);
+    built.assert_success();
+    assert!(built.stdout.contains("\n1000\n1000\n"), "{}", built.stdout);
+    let config = image_config(&root, "del:1");
+    let chains = chain_ids(&config);
+    assert_eq!(
+        chains.len(),
+        3,
+        "base and two RUN layers (id -u writes no file)"
+    );
+    let cache_id = fs::read_to_string(
+        root.join("image/overlay2/layerdb/sha256")
+            .join(chains[2].trim_start_matches("sha256:"))
+            .join("cache-id"),
+    )
+    .unwrap();
+    let diff = root.join("overlay2").join(cache_id.trim()).join("diff");
+    for deleted in ["bin/ls", "keep"] {
+        let meta = fs::symlink_metadata(diff.join(deleted)).unwrap();
+        assert!(
+            std::os::unix::fs::FileTypeExt::is_char_device(&meta.file_type()),
+            "{deleted} is a whiteout"
+        );
+    }
+    let opaque = xattr::get(diff.join("opq"), "trusted.overlay.opaque").unwrap();
+    assert_eq!(opaque.as_deref(), Some(&b"y"[..]), "/opq is opaque");
+    strata_on(&root, &["verify", "del:1"]).assert_success();
+
+    let daemon = Dockerd::start_with_root(Driver::Overlay2, &root);
+    let seen = daemon.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "del:1",
+        "sh",
+        "-c",
+        "test ! -e /bin/ls && test ! -e /keep && ls /opq && id -u",
+    ]);
+    assert_eq!(seen, "new\n1000");
 }
 
 /// The cgroup directories under the engine's cgroup parent, in every hierarchy.

@@ -213,44 +213,6 @@ fn parts(path: &str) -> Vec<String> {
         .collect()
 }
 
-/// The uid and gid `--chown=USER[:GROUP]` names: numbers, or names looked up in the root
-/// filesystem's `/etc/passwd` and `/etc/group` (a user alone: its primary group).
-pub fn owner(spec: &str, rootfs: Option<&Path>) -> std::result::Result<(u32, u32), String> {
-    let (user, group) = match spec.split_once(':') {
-        Some((u, g)) => (u, Some(g)),
-        None => (spec, None),
-    };
-    let lookup = |file: &str, name: &str| -> Option<(u32, u32)> {
-        let text = fs::read_to_string(rootfs?.join(file)).ok()?;
-        text.lines().find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.first() == Some(&name) && f.len() > 3)
-                .then(|| Some((f[2].parse().ok()?, f[3].parse().unwrap_or(0))))
-                .flatten()
-        })
-    };
-    let (uid, primary) = match user.parse::<u32>() {
-        Ok(n) => (n, n),
-        Err(_) => lookup("etc/passwd", user).ok_or_else(|| {
-            format!("unable to find user {user}: no matching entries in passwd file")
-        })?,
-    };
-    let gid = match group {
-        None => primary,
-        Some(g) => match g.parse::<u32>() {
-            Ok(n) => n,
-            Err(_) => {
-                lookup("etc/group", g)
-                    .ok_or_else(|| {
-                        format!("unable to find group {g}: no matching entries in group file")
-                    })?
-                    .0
-            }
-        },
-    };
-    Ok((uid, gid))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,23 +235,5 @@ mod tests {
             Path::new("etc")
         );
         assert_eq!(resolve_in(rootfs, "/../..").unwrap(), Path::new(""));
-    }
-
-    #[test]
-    fn chown_specs() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir_all(dir.path().join("etc")).unwrap();
-        fs::write(
-            dir.path().join("etc/passwd"),
-            "app:x:1000:1001::/:/bin/sh\n",
-        )
-        .unwrap();
-        fs::write(dir.path().join("etc/group"), "staff:x:50:\n").unwrap();
-        let root = Some(dir.path());
-        assert_eq!(owner("10", root).unwrap(), (10, 10));
-        assert_eq!(owner("10:20", root).unwrap(), (10, 20));
-        assert_eq!(owner("app", root).unwrap(), (1000, 1001));
-        assert_eq!(owner("app:staff", root).unwrap(), (1000, 50));
-        assert!(owner("nobody", root).unwrap_err().contains("nobody"));
     }
 }

@@ -17,6 +17,7 @@ use super::error::{BuildError, Result};
 use super::image::{self, Base, StepImage};
 use super::{diff, words, BuildOptions, Event};
 use crate::container::create::DEFAULT_PATH;
+use crate::container::user::{self, DefaultGroup};
 use crate::image::config::ContainerConfig;
 use crate::layer::Layer;
 use crate::root::Root;
@@ -579,9 +580,8 @@ impl<'a> Builder<'a> {
         let ctx = &self.ctx;
         let layer = self.change_files(&step, |rootfs| {
             let owner = match &chown {
-                Some(spec) => {
-                    copy::owner(spec, Some(rootfs)).map_err(|e| BuildError::source(kw, spec, e))?
-                }
+                Some(spec) => user::resolve(spec, rootfs, DefaultGroup::SameAsUser)
+                    .map_err(|e| BuildError::source(kw, spec, e))?,
                 None => (0, 0),
             };
             let req = CopyRequest {

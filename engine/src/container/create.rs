@@ -181,6 +181,7 @@ fn container_config(image: &ContainerConfig, opts: &CreateOptions, id: &str) -> 
     };
     ContainerConfig {
         hostname: opts.hostname.clone().unwrap_or_else(|| id[..12].to_owned()),
+        user: image.user.clone(),
         attach_stdout: true,
         attach_stderr: true,
         env: Some(env),
