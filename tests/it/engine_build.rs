@@ -8,7 +8,8 @@
 //!   the image size less its one unique layer); a changed context file rebuilds from its step
 //!   on, `--no-cache` rebuilds all; then dockerd runs the images and `docker history` shows
 //!   strata's steps with the `created_by` lines of a `DOCKER_BUILDKIT=0 docker build` of the
-//!   same Dockerfile (source hashes aside).
+//!   same Dockerfile (source hashes aside); a Dockerfile of every metadata instruction gives
+//!   the same history and the same image `Config` under both builders.
 //! - [`copy_add_rules`]: globs, `.dockerignore`, `--chown`, a directory's contents, `ADD` of a
 //!   gzip tar (unpacked), build arguments, `WORKDIR`-relative destinations, from inside a
 //!   container of the built image.
@@ -110,6 +111,35 @@ fn without_hashes(line: &str) -> String {
         .join(" ")
 }
 
+/// A classic-builder build by dockerd, without its cache.
+fn docker_build(daemon: &Dockerd, context: &Path, dockerfile: &str, tag: &str) {
+    let file = context.join(dockerfile);
+    daemon.docker_env(
+        &[("DOCKER_BUILDKIT", "0")],
+        &[
+            "build",
+            "-q",
+            "--no-cache",
+            "--network",
+            "none",
+            "-f",
+            file.to_str().unwrap(),
+            "-t",
+            tag,
+            context.to_str().unwrap(),
+        ],
+    );
+}
+
+/// `docker history`'s `created_by` lines, source hashes blanked.
+fn history(daemon: &Dockerd, image: &str) -> Vec<String> {
+    daemon
+        .docker(&["history", "--no-trunc", "--format", "{{.CreatedBy}}", image])
+        .lines()
+        .map(without_hashes)
+        .collect()
+}
+
 fn df_image<'a>(df: &'a Value, tag: &str) -> &'a Value {
     df["Images"]
         .as_array()
@@ -129,6 +159,18 @@ COPY SRC /app/src\n\
 LABEL app=SRC\n\
 CMD [\"cat\", \"/app/src/main.txt\"]\n";
 
+const META_DOCKERFILE: &str = "FROM bb:1\n\
+ENV A=\"x y\" B=2\n\
+LABEL \"k 1\"=v maintainer=me\n\
+EXPOSE 80 443/udp\n\
+VOLUME [\"/data\", \"/logs\"]\n\
+STOPSIGNAL SIGINT\n\
+SHELL [\"/bin/sh\", \"-c\"]\n\
+USER 1000:1000\n\
+ENTRYPOINT echo \"hi $B\"\n\
+CMD [\"ignored\"]\n\
+WORKDIR rel/dir\n";
+
 #[test]
 fn cached_builds_share_layers_and_run_under_dockerd() {
     if !dockerd_usable() {
@@ -147,6 +189,7 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
         .unwrap();
     }
     fs::write(ctx.join("base.txt"), "shared\n").unwrap();
+    fs::write(ctx.join("Dockerfile.meta"), META_DOCKERFILE).unwrap();
 
     let first = build(&root, &ctx, "Dockerfile.app1", &["-t", "app:1"]);
     first.assert_success();
@@ -243,6 +286,7 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
         cold.stdout
     );
 
+    build(&root, &ctx, "Dockerfile.meta", &["-t", "meta:1"]).assert_success();
     let strata_df = strata_on(&root, &["--format", "json", "df", "-v"]).json();
     let daemon = Dockerd::start_with_root(Driver::Overlay2, &root);
     let docker_df = daemon.system_df();
@@ -263,44 +307,36 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
         "/opt/version",
     ]);
     assert_eq!(out.trim_end(), "1");
-    let ours: Vec<String> = daemon
-        .docker(&[
-            "history",
-            "--no-trunc",
-            "--format",
-            "{{.CreatedBy}}",
-            "app:2",
-        ])
-        .lines()
-        .map(without_hashes)
-        .collect();
-    daemon.docker_env(
-        &[("DOCKER_BUILDKIT", "0")],
-        &[
-            "build",
-            "-q",
-            "--no-cache",
-            "--network",
-            "none",
-            "-f",
-            ctx.join("Dockerfile.app2").to_str().unwrap(),
-            "-t",
-            "docker-app:2",
-            ctx.to_str().unwrap(),
-        ],
-    );
-    let theirs: Vec<String> = daemon
-        .docker(&[
-            "history",
-            "--no-trunc",
-            "--format",
-            "{{.CreatedBy}}",
-            "docker-app:2",
-        ])
-        .lines()
-        .map(without_hashes)
-        .collect();
+    let ours = history(&daemon, "app:2");
+    docker_build(&daemon, &ctx, "Dockerfile.app2", "docker-app:2");
+    let theirs = history(&daemon, "docker-app:2");
     assert_eq!(ours, theirs);
+
+    // Every metadata instruction: the same history lines and the same resulting config.
+    docker_build(&daemon, &ctx, "Dockerfile.meta", "docker-meta:1");
+    assert_eq!(
+        history(&daemon, "meta:1"),
+        history(&daemon, "docker-meta:1")
+    );
+    let config = |image: &str| -> Value {
+        serde_json::from_str(&daemon.docker(&["image", "inspect", "-f", "{{json .Config}}", image]))
+            .unwrap()
+    };
+    let (mine, dockers) = (config("meta:1"), config("docker-meta:1"));
+    for key in [
+        "Env",
+        "Cmd",
+        "Entrypoint",
+        "ExposedPorts",
+        "Volumes",
+        "User",
+        "Labels",
+        "StopSignal",
+        "Shell",
+        "WorkingDir",
+    ] {
+        assert_eq!(mine[key], dockers[key], "Config.{key}");
+    }
     assert!(
         ours[0].contains("CMD [\"cat\" \"/app/src/main.txt\"]"),
         "{ours:?}"
