@@ -1,13 +1,17 @@
 //! `strata build`: renders the builder's progress as Docker's classic builder prints it
 //! (`Step 1/5 : FROM …`, ` ---> Using cache`, ` ---> <short id>`, `Successfully built …`,
 //! `Successfully tagged …`). A failed step prints Docker's message and exits 1, as
-//! `docker build` does.
+//! `docker build` does; so does a build cancelled by SIGINT or SIGTERM, after removing the
+//! step it was running.
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use analyzers::Problem;
 use engine::build::{build, BuildError, BuildOptions, Event};
+use nix::sys::signal::{SigSet, Signal};
 
 use super::Context;
 use crate::cli::BuildArgs;
@@ -55,6 +59,24 @@ fn render(event: &Event, out: &mut dyn Write) -> std::io::Result<()> {
     }
 }
 
+/// A flag set when SIGINT or SIGTERM arrives: they are blocked in this thread (and so in the
+/// threads it starts; child processes start with an empty mask) and taken by a thread of
+/// their own, so that a cancelled build removes its running step instead of dying mid-way.
+fn cancel_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut signals = SigSet::empty();
+    signals.add(Signal::SIGINT);
+    signals.add(Signal::SIGTERM);
+    signals.thread_block()?;
+    let flag = Arc::clone(&cancel);
+    std::thread::spawn(move || {
+        if signals.wait().is_ok() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    });
+    Ok(cancel)
+}
+
 /// Builds the image and prints the progress (or, with `-q`, the id alone).
 pub fn run(ctx: &Context, args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
     let root = ctx.engine_root()?;
@@ -68,6 +90,7 @@ pub fn run(ctx: &Context, args: &BuildArgs, out: &mut dyn Write) -> anyhow::Resu
         build_args: build_args(&args.build_arg),
         no_cache: args.no_cache,
         program: std::env::current_exe()?,
+        cancel: cancel_on_signals()?,
     };
     let mut written = Ok(());
     let result = build(&root, &opts, &mut |event| {
@@ -84,7 +107,9 @@ pub fn run(ctx: &Context, args: &BuildArgs, out: &mut dyn Write) -> anyhow::Resu
                 writeln!(out, "Successfully tagged {tag}")?;
             }
         }
-        Err(e @ (BuildError::Command { .. } | BuildError::Source { .. })) => {
+        Err(
+            e @ (BuildError::Command { .. } | BuildError::Source { .. } | BuildError::Cancelled),
+        ) => {
             out.flush()?;
             eprintln!("{e}");
             std::process::exit(1);

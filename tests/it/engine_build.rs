@@ -17,6 +17,8 @@
 //!   a directory makes a layer whose overlay2 content has the whiteout devices and the opaque
 //!   xattr, `strata verify` rebuilds every layer tar to its diff id from the tar-split, dockerd
 //!   runs the image without the deleted files, and `RUN` after `USER 1000:1000` runs as 1000.
+//! - [`cancelled_build_leaves_nothing`]: SIGINT during a `RUN` kills its container and removes
+//!   the step; the build exits 1 at once.
 //! - [`escapes_are_refused_and_failures_leave_nothing`]: `COPY ../x`, an absolute source, a
 //!   symlink out of the context, a missing source and a failing `RUN` each exit 1 with an
 //!   error naming the source (or Docker's `returned a non-zero code`), and leave no mount,
@@ -475,20 +477,28 @@ fn run_layers_record_deletions_and_run_as_user() {
     assert_eq!(seen, "new\n1000");
 }
 
-/// The cgroup directories under the engine's cgroup parent, in every hierarchy.
-fn engine_cgroups() -> BTreeSet<PathBuf> {
-    let mut out = BTreeSet::new();
+/// The cgroup directories under the engine's cgroup parent, in every hierarchy, of the
+/// build containers a build's output names (` ---> Running in <short id>`): other tests run
+/// containers of their own meanwhile.
+fn step_cgroups(output: &str) -> Vec<PathBuf> {
+    let shorts: Vec<&str> = output
+        .lines()
+        .filter_map(|l| l.strip_prefix(" ---> Running in "))
+        .collect();
     let base = Path::new("/sys/fs/cgroup");
     let mut parents = vec![base.join("strata")];
     if let Ok(entries) = fs::read_dir(base) {
         parents.extend(entries.flatten().map(|e| e.path().join("strata")));
     }
-    for parent in parents {
-        if let Ok(entries) = fs::read_dir(&parent) {
-            out.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
-        }
-    }
-    out
+    parents
+        .iter()
+        .filter_map(|p| fs::read_dir(p).ok())
+        .flat_map(|entries| entries.flatten().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            shorts.iter().any(|s| name.starts_with(s))
+        })
+        .collect()
 }
 
 fn names(dir: &Path) -> BTreeSet<String> {
@@ -500,6 +510,83 @@ fn names(dir: &Path) -> BTreeSet<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// What a build may add to a store: driver directories, layer records, images, containers,
+/// mounts, staged layers and scratch files.
+fn store_state(root: &Path) -> Vec<BTreeSet<String>> {
+    [
+        "overlay2",
+        "image/overlay2/layerdb/sha256",
+        "image/overlay2/imagedb/content/sha256",
+        "containers",
+        "image/overlay2/layerdb/mounts",
+        "image/overlay2/layerdb/tmp",
+        "tmp",
+    ]
+    .iter()
+    .map(|d| names(&root.join(d)))
+    .collect()
+}
+
+#[test]
+fn cancelled_build_leaves_nothing() {
+    if !dockerd_usable() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = store_with_busybox(dir.path());
+    let ctx = dir.path().join("ctx");
+    fs::create_dir_all(&ctx).unwrap();
+    fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb:1\nRUN echo started && echo data > /f && sleep 60\nRUN true\n",
+    )
+    .unwrap();
+    let before = store_state(&root);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("--root")
+        .arg(&root)
+        .args(["build", "-t", "cancelled:1"])
+        .arg(&ctx)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let mut seen = String::new();
+    while !seen.ends_with("started\n") {
+        let line = lines.next().expect("the RUN step starts").unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    let started = std::time::Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{seen}{stderr}");
+    assert!(stderr.contains("cancelled"), "{stderr}");
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "the sleep was killed, not waited for"
+    );
+    assert_eq!(
+        store_state(&root),
+        before,
+        "the cancelled step left something"
+    );
+    assert!(seen.contains(" ---> Running in "), "{seen}");
+    let left: Vec<PathBuf> = step_cgroups(&seen);
+    assert!(left.is_empty(), "the cancelled step left cgroups {left:?}");
+    assert!(
+        mount_points_under(&root).is_empty(),
+        "the cancelled step left a mount"
+    );
 }
 
 #[test]
@@ -521,19 +608,8 @@ fn escapes_are_refused_and_failures_leave_nothing() {
     fs::write(ctx.join("Dockerfile.base"), "FROM bb:1\nENV A=1\n").unwrap();
     build(&root, &ctx, "Dockerfile.base", &[]).assert_success();
 
-    let state = || {
-        (
-            names(&root.join("overlay2")),
-            names(&root.join("image/overlay2/layerdb/sha256")),
-            names(&root.join("image/overlay2/imagedb/content/sha256")),
-            names(&root.join("containers")),
-            names(&root.join("image/overlay2/layerdb/mounts")),
-            names(&root.join("image/overlay2/layerdb/tmp")),
-            names(&root.join("tmp")),
-        )
-    };
+    let state = || store_state(&root);
     let before = state();
-    let cgroups = engine_cgroups();
     let cases = [
         ("COPY ../outside/secret /x", "../outside/secret", "outside the build context"),
         ("COPY /etc/passwd /x", "/etc/passwd", "absolute paths are refused"),
@@ -564,7 +640,11 @@ fn escapes_are_refused_and_failures_leave_nothing() {
         assert!(run.stdout.contains("Step 3/4"), "{}", run.stdout);
         assert!(!run.stdout.contains("Step 4/4"), "{}", run.stdout);
         assert_eq!(state(), before, "{step} left something behind");
-        assert_eq!(engine_cgroups(), cgroups, "{step} left a cgroup");
+        if step.starts_with("RUN") {
+            assert!(run.stdout.contains(" ---> Running in "), "{}", run.stdout);
+        }
+        let left = step_cgroups(&run.stdout);
+        assert!(left.is_empty(), "{step} left cgroups {left:?}");
         assert!(mount_points_under(&root).is_empty(), "{step} left a mount");
         assert!(
             mount_points_under(dir.path()).is_empty(),

@@ -3,9 +3,10 @@
 //! for `COPY`/`ADD`/`WORKDIR` or its command run by the supervisor for `RUN` (new pid, mount,
 //! uts, ipc and an empty network namespace). Whatever happens, dropping it removes it and
 //! everything it made (writable and init layers, mounts, cgroups, runtime state, records),
-//! so a failed step leaves nothing behind.
+//! so a failed or cancelled step leaves nothing behind.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use analyzers::ids::{CacheId, ImageId};
@@ -13,7 +14,7 @@ use analyzers::layout::OVERLAY2_DIFF;
 
 use crate::container::create::{create, CreateOptions};
 use crate::container::remove::{remove, RemoveOptions};
-use crate::container::{logs, shim, start};
+use crate::container::{logs, shim, start, stop};
 use crate::error::Result;
 use crate::root::Root;
 
@@ -71,10 +72,21 @@ impl<'a> StepContainer<'a> {
 
     /// Runs the container's command to its end with `program` (the strata binary) as its
     /// supervisor; `output` gets each line it prints (with `true` for stderr). Its exit code.
-    pub fn run(&self, program: &Path, output: &mut dyn FnMut(&str, bool)) -> Result<i32> {
+    /// Once `cancel` is set the container is killed (and its code is SIGKILL's).
+    pub fn run(
+        &self,
+        program: &Path,
+        cancel: &AtomicBool,
+        output: &mut dyn FnMut(&str, bool),
+    ) -> Result<i32> {
         let mut supervisor = start::start(self.root, &self.id, program)?;
         let mut shown = 0;
+        let mut killed = false;
         loop {
+            if !killed && cancel.load(Ordering::Relaxed) {
+                stop::stop(self.root, &self.id, Duration::ZERO)?;
+                killed = true;
+            }
             let done = supervisor
                 .try_wait()
                 .map_err(|e| crate::Error::io(program, e))?;

@@ -32,6 +32,9 @@ pub enum BuildError {
         /// Its exit code.
         code: i32,
     },
+    /// The build was cancelled ([`super::BuildOptions::cancel`]).
+    #[error("the build was cancelled")]
+    Cancelled,
     /// The engine failed (store, layers, containers).
     #[error(transparent)]
     Engine(#[from] crate::Error),

@@ -26,6 +26,8 @@ pub mod words;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use analyzers::ids::ImageId;
 
@@ -46,6 +48,9 @@ pub struct BuildOptions {
     pub no_cache: bool,
     /// The strata binary, run as the supervisor of `RUN` containers.
     pub program: PathBuf,
+    /// Set it (from a signal handler's thread) to stop the build: a running `RUN` is killed,
+    /// its step removed like a failed one, and the build returns [`BuildError::Cancelled`].
+    pub cancel: Arc<AtomicBool>,
 }
 
 /// Progress of a build, in the order Docker's classic builder prints it.
@@ -127,6 +132,9 @@ pub fn build(
     let mut builder = steps::Builder::new(root, opts, ctx, &file, parsed.escape, events);
     let total = parsed.instructions.len();
     for (i, ins) in parsed.instructions.iter().enumerate() {
+        if opts.cancel.load(Ordering::Relaxed) {
+            return Err(BuildError::Cancelled);
+        }
         builder.step(i + 1, total, ins)?;
     }
     let (id, cached) = builder.finish()?;

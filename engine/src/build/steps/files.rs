@@ -2,6 +2,7 @@
 //! mounted build container (or a staging directory on `scratch`), each diffed into a layer.
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
 use super::Builder;
 use crate::build::container::StepContainer;
@@ -57,12 +58,19 @@ impl Builder<'_> {
             container: container.id.clone(),
         });
         let events = &mut *self.events;
-        let code = container.run(&self.opts.program, &mut |line, stderr| {
-            events(Event::Output {
-                line: line.to_owned(),
-                stderr,
-            });
-        })?;
+        let code = container.run(
+            &self.opts.program,
+            &self.opts.cancel,
+            &mut |line, stderr| {
+                events(Event::Output {
+                    line: line.to_owned(),
+                    stderr,
+                });
+            },
+        )?;
+        if self.opts.cancel.load(Ordering::Relaxed) {
+            return Err(BuildError::Cancelled);
+        }
         if code != 0 {
             return Err(BuildError::Command {
                 command: argv.join(" "),
