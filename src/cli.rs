@@ -71,6 +71,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Engine: load images from a `docker save` archive or an OCI layout tar (`docker load`).
     Load(LoadArgs),
+    /// Engine: build an image from a Dockerfile, with the classic builder's layer cache.
+    Build(BuildArgs),
     /// Engine: create a container (`docker create`); prints its id.
     Create(CreateArgs),
     /// Engine: create and start a container (`docker run`).
@@ -225,6 +227,29 @@ pub struct CreateArgs {
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+/// `strata build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Name and optionally a tag of the image (`NAME[:TAG]`); may be repeated.
+    #[arg(short, long = "tag", value_name = "NAME[:TAG]")]
+    pub tag: Vec<String>,
+    /// The Dockerfile (default: `CONTEXT/Dockerfile`).
+    #[arg(short, long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// A build argument, `NAME=value` (`NAME` alone: the value of that environment variable).
+    #[arg(long = "build-arg", value_name = "NAME[=VALUE]")]
+    pub build_arg: Vec<String>,
+    /// Do not use the cache: run every step.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Print only the image id.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The build context directory.
+    #[arg(value_name = "CONTEXT")]
+    pub context: PathBuf,
 }
 
 /// `strata run`.

@@ -11,6 +11,7 @@
 //! - [`backend`]: the CLI's verbs, on a root or through a daemon.
 //! - [`volume`]: named and anonymous volumes (recorded in `metadata.db`, written by [`bolt`]),
 //!   binds, tmpfs.
+//! - [`build`]: `strata build`, the classic builder with its layer cache.
 //!
 //! It reads the store with the `analyzers` crate and names every on-disk file with
 //! `analyzers::layout`'s constants. Like the analyzers it never prints: every operation
@@ -20,6 +21,7 @@
 pub mod api;
 pub mod backend;
 pub mod bolt;
+pub mod build;
 pub mod container;
 pub mod daemon;
 pub mod demo;

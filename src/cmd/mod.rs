@@ -3,6 +3,7 @@
 //! arm in [`dispatch`].
 
 pub mod advise;
+pub mod build;
 pub mod container;
 pub mod containers;
 pub mod demo;
@@ -126,6 +127,7 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         Command::Watch(args) => watch::run(&ctx, args, out),
         Command::Import(args) => import::run(&ctx, args, out),
         Command::Load(args) => load::run(&ctx, args, out),
+        Command::Build(args) => build::run(&ctx, args, out),
         Command::Create(args) => run::create(&ctx, args, out),
         Command::Run(args) => run::run(&ctx, args, out),
         Command::Start(args) => run::start(&ctx, args, out),

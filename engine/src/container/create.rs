@@ -60,7 +60,7 @@ struct ImageDefaults {
 }
 
 /// The default PATH dockerd gives a container whose image sets none.
-const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Creates the container; returns its id.
 pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
@@ -208,6 +208,7 @@ fn container_config(image: &ContainerConfig, opts: &CreateOptions, id: &str) -> 
     };
     ContainerConfig {
         hostname: opts.hostname.clone().unwrap_or_else(|| id[..12].to_owned()),
+        user: image.user.clone(),
         attach_stdout: true,
         attach_stderr: true,
         env: Some(env),

@@ -1,7 +1,7 @@
 //! Containers: one file per operation ([`create`], [`start`], [`stop`], [`remove`],
 //! [`logs`], [`wait`], [`changes`]), the supervisor that runs one container ([`shim`]) with its pid-1
 //! init ([`init`]) and OCI spec ([`spec`]), and the JSON files dockerd keeps for each
-//! container ([`record`]).
+//! container ([`record`]), and the image's users ([`user`]).
 //!
 //! Runtime state that must not outlive the machine (libcontainer's state, OCI bundles, the
 //! supervisor's pid) lives in an exec root under `/run/strata`, one per data root.
@@ -16,6 +16,7 @@ pub mod shim;
 pub mod spec;
 pub mod start;
 pub mod stop;
+pub mod user;
 pub mod wait;
 
 use std::path::PathBuf;

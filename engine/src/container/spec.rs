@@ -2,7 +2,8 @@
 //! runc with `--network none`: new pid, mount, uts, ipc and network namespaces; `/proc`,
 //! a tmpfs `/dev`, `/dev/pts`, `/dev/shm`, `/dev/mqueue` and a read-only `/sys`; Docker's
 //! default capabilities, masked and read-only paths; `/etc/hostname` and `/etc/hosts`
-//! bound from `containers/<id>/`; memory and CPU limits in the cgroup `/strata/<id>`.
+//! bound from `containers/<id>/`; memory and CPU limits in the cgroup `/strata/<id>`; the
+//! process runs as the configured user, resolved in the image's `/etc/passwd`.
 
 use std::path::Path;
 
@@ -10,6 +11,7 @@ use oci_spec::runtime::Spec;
 use serde_json::{json, Value};
 
 use super::record::{HostConfig, Record};
+use super::user::{self, DefaultGroup};
 use crate::error::{Error, Result};
 
 /// Docker's default capabilities.
@@ -55,6 +57,16 @@ pub fn build(
         record.config.working_dir.clone()
     };
     let caps: Vec<&str> = CAPABILITIES.to_vec();
+    let (uid, gid) = match record.config.user.as_str() {
+        "" => (0, 0),
+        spec => {
+            user::resolve(spec, rootfs, DefaultGroup::Primary).map_err(|detail| Error::Runtime {
+                id: record.id.clone(),
+                action: "resolving the user",
+                detail,
+            })?
+        }
+    };
     let mut all_mounts = vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc",
                "options": ["nosuid", "noexec", "nodev"]}),
@@ -88,7 +100,7 @@ pub fn build(
         "ociVersion": "1.0.2",
         "process": {
             "terminal": false,
-            "user": {"uid": 0, "gid": 0},
+            "user": {"uid": uid, "gid": gid},
             "args": args,
             "env": record.config.env.clone().unwrap_or_default(),
             "cwd": cwd,

@@ -22,6 +22,9 @@ pub struct ContainerConfig {
     pub attach_stdout: bool,
     /// Attach standard error.
     pub attach_stderr: bool,
+    /// Ports the image documents (`EXPOSE`), `80/tcp` to `{}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
     /// Allocate a terminal.
     pub tty: bool,
     /// Keep standard input open.
@@ -50,6 +53,9 @@ pub struct ContainerConfig {
     /// Seconds `stop` waits before SIGKILL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i64>,
+    /// The shell of shell-form instructions (`SHELL`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shell: Option<Vec<String>>,
 }
 
 /// One `history[]` entry of an image config.

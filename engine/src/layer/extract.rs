@@ -25,11 +25,11 @@ use super::tarsplit::EntryMeta;
 use crate::error::{Error, IoContext, Result};
 
 /// Prefix of an AUFS whiteout name.
-const WHITEOUT_PREFIX: &str = ".wh.";
+pub const WHITEOUT_PREFIX: &str = ".wh.";
 /// Prefix of AUFS metadata entries at the top of a layer (skipped).
 const WHITEOUT_META_PREFIX: &str = ".wh..wh.";
 /// The AUFS opaque-directory marker.
-const WHITEOUT_OPAQUE: &str = ".wh..wh..opq";
+pub const WHITEOUT_OPAQUE: &str = ".wh..wh..opq";
 /// The xattr overlayfs reads to hide a lower directory.
 pub const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 

@@ -1,0 +1,239 @@
+//! Putting `COPY`/`ADD` sources into a step's root filesystem (a build container's mounted
+//! writable layer, or a staging directory on `scratch`) with Docker's rules: a directory's
+//! contents (not the directory) go into the destination; a destination ending in `/`, or
+//! naming a directory, receives files under their own names; new files are owned by root, or
+//! by `--chown`; modes and modification times are kept; `ADD` unpacks a local tar (plain or
+//! gzip) into the destination.
+//!
+//! Every entry goes through the layer extractor ([`crate::layer::extract`]), which refuses
+//! anything that would land outside the root filesystem; the destination itself is resolved
+//! inside the root filesystem first, following the image's own symlinks as Docker does.
+
+use std::collections::VecDeque;
+use std::fs;
+use std::io::{Read, Seek};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use super::context::{Context, Entry, Source};
+use super::error::{BuildError, Result};
+use crate::error::{Error, IoContext};
+use crate::layer::extract::{Extractor, Whiteouts};
+use crate::layer::tarsplit::{self, EntryMeta};
+
+/// How many symlinks resolving one destination may follow (Linux's `MAXSYMLINKS`).
+const MAX_SYMLINKS: usize = 40;
+
+/// What one `COPY`/`ADD` does.
+#[derive(Debug, Clone)]
+pub struct CopyRequest<'a> {
+    /// `COPY` or `ADD`.
+    pub instruction: &'a str,
+    /// The resolved sources.
+    pub sources: &'a [Source],
+    /// The destination: absolute, a trailing `/` kept.
+    pub dest: &'a str,
+    /// The owner of what is copied (`--chown`), root otherwise.
+    pub owner: (u32, u32),
+}
+
+/// Copies the request's sources into `rootfs`.
+pub fn copy(ctx: &Context, req: &CopyRequest<'_>, rootfs: &Path) -> Result<()> {
+    let dest_resolved = resolve_in(rootfs, req.dest)?;
+    let into_dir =
+        req.dest.ends_with('/') || req.sources.len() > 1 || rootfs.join(&dest_resolved).is_dir();
+    if req.sources.len() > 1 && !req.dest.ends_with('/') {
+        return Err(BuildError::source(
+            req.instruction,
+            req.dest,
+            format!(
+                "When using {} with more than one source file, the destination must be a \
+                 directory and end with a /",
+                req.instruction
+            ),
+        ));
+    }
+    let mut files = Extractor::new(rootfs, "build context", Whiteouts::Delete);
+    for source in req.sources {
+        if req.instruction == "ADD" && !source.is_dir && is_tar(&source.path)? {
+            fs::create_dir_all(rootfs.join(&dest_resolved)).at(rootfs.join(&dest_resolved))?;
+            unpack(&source.path, &rootfs.join(&dest_resolved))?;
+            continue;
+        }
+        let (dir, name) = if source.is_dir {
+            (dest_resolved.clone(), None)
+        } else if into_dir {
+            let base = Path::new(&source.name)
+                .file_name()
+                .map(|b| b.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (dest_resolved.clone(), Some(base))
+        } else {
+            let parent = Path::new(req.dest).parent().unwrap_or(Path::new("/"));
+            let base = Path::new(req.dest)
+                .file_name()
+                .map(|b| b.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (resolve_in(rootfs, &parent.to_string_lossy())?, Some(base))
+        };
+        for entry in ctx.entries(source)? {
+            let rel = match &name {
+                Some(base) => dir.join(base),
+                None => dir.join(&entry.rel),
+            };
+            put(&mut files, &entry, &rel, req.owner)?;
+        }
+    }
+    files.finish()?;
+    Ok(())
+}
+
+/// Applies one context entry at `rel` (relative to the root filesystem).
+fn put(files: &mut Extractor, entry: &Entry, rel: &Path, owner: (u32, u32)) -> Result<()> {
+    let kind = entry.meta.file_type();
+    let (kind_flag, link) = if kind.is_dir() {
+        (b'5', Vec::new())
+    } else if kind.is_symlink() {
+        let target = fs::read_link(&entry.path).at(&entry.path)?;
+        (b'2', target.into_os_string().into_encoded_bytes())
+    } else if kind.is_file() {
+        (b'0', Vec::new())
+    } else {
+        return Ok(()); // sockets, devices, fifos in a context are not sent by Docker either
+    };
+    let meta = EntryMeta {
+        name: rel.as_os_str().as_encoded_bytes().to_vec(),
+        link,
+        kind: kind_flag,
+        size: if kind_flag == b'0' {
+            entry.meta.size()
+        } else {
+            0
+        },
+        mode: entry.meta.permissions().mode() & 0o7777,
+        uid: owner.0.into(),
+        gid: owner.1.into(),
+        mtime: entry.meta.mtime(),
+        device: (0, 0),
+        xattrs: Vec::new(),
+    };
+    if kind_flag == b'0' {
+        let mut file = fs::File::open(&entry.path).at(&entry.path)?;
+        files.entry(&meta, &mut file)?;
+    } else {
+        files.entry(&meta, &mut std::io::empty())?;
+    }
+    Ok(())
+}
+
+/// Whether `path` is a tar archive (plain, or gzip-compressed), by its first bytes.
+fn is_tar(path: &Path) -> Result<bool> {
+    let mut file = fs::File::open(path).at(path)?;
+    let mut head = vec![0u8; 512];
+    let n = read_full(&mut file, &mut head).at(path)?;
+    if n >= 2 && head[..2] == [0x1f, 0x8b] {
+        return Ok(true);
+    }
+    Ok(n == 512 && &head[257..262] == b"ustar")
+}
+
+fn read_full(file: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    file.rewind()?;
+    Ok(n)
+}
+
+/// Unpacks the archive `path` into `dest` with the layer extractor (owners as archived).
+fn unpack(path: &Path, dest: &Path) -> Result<()> {
+    let file = fs::File::open(path).at(path)?;
+    let mut input = crate::layer::decompressed(file)?;
+    let name = path.display().to_string();
+    let mut extractor = Extractor::new(dest, &name, Whiteouts::Delete);
+    tarsplit::disassemble(&mut input, std::io::sink(), |meta, data| {
+        extractor.entry(meta, data)
+    })
+    .map_err(|e| match e {
+        tarsplit::TarError::Entry(inner) => inner,
+        other => Error::malformed(path, other.to_string()),
+    })?;
+    extractor.finish()?;
+    Ok(())
+}
+
+/// `path` (absolute, in the image) resolved inside `rootfs`: every symlink met on the way is
+/// followed as if `rootfs` were `/`, and `..` never climbs above it. Relative to `rootfs`.
+pub fn resolve_in(rootfs: &Path, path: &str) -> Result<PathBuf> {
+    let mut pending: VecDeque<String> = parts(path).into();
+    let mut resolved: Vec<String> = Vec::new();
+    let mut hops = 0;
+    while let Some(part) = pending.pop_front() {
+        if part == ".." {
+            resolved.pop();
+            continue;
+        }
+        let candidate = rootfs.join(resolved.join("/")).join(&part);
+        match fs::symlink_metadata(&candidate) {
+            Ok(m) if m.file_type().is_symlink() => {
+                hops += 1;
+                if hops > MAX_SYMLINKS {
+                    return Err(
+                        Error::malformed(&candidate, "too many levels of symbolic links").into(),
+                    );
+                }
+                let target = fs::read_link(&candidate).at(&candidate)?;
+                let target = target.to_string_lossy();
+                if target.starts_with('/') {
+                    resolved.clear();
+                }
+                for p in parts(&target).into_iter().rev() {
+                    pending.push_front(p);
+                }
+            }
+            _ => resolved.push(part),
+        }
+    }
+    Ok(resolved.iter().collect())
+}
+
+/// The components of `path`, `.` and empty ones dropped, `..` kept.
+fn parts(path: &str) -> Vec<String> {
+    Path::new(path)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
+            Component::ParentDir => Some("..".to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_resolve_inside_the_rootfs() {
+        let dir = tempfile::tempdir().unwrap();
+        let rootfs = dir.path();
+        fs::create_dir_all(rootfs.join("usr/lib")).unwrap();
+        std::os::unix::fs::symlink("usr/lib", rootfs.join("lib")).unwrap();
+        std::os::unix::fs::symlink("/", rootfs.join("up")).unwrap();
+        std::os::unix::fs::symlink("../../..", rootfs.join("usr/climb")).unwrap();
+        assert_eq!(
+            resolve_in(rootfs, "/lib/x").unwrap(),
+            Path::new("usr/lib/x")
+        );
+        assert_eq!(resolve_in(rootfs, "/up/up/etc").unwrap(), Path::new("etc"));
+        assert_eq!(
+            resolve_in(rootfs, "/usr/climb/etc").unwrap(),
+            Path::new("etc")
+        );
+        assert_eq!(resolve_in(rootfs, "/../..").unwrap(), Path::new(""));
+    }
+}

@@ -1,0 +1,228 @@
+//! The steps that change files: `RUN` in a build container, `COPY`/`ADD` and `WORKDIR` on a
+//! mounted build container (or a staging directory on `scratch`), each diffed into a layer.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use super::Builder;
+use crate::build::container::StepContainer;
+use crate::build::copy::{self, CopyRequest};
+use crate::build::dockerfile::Instruction;
+use crate::build::error::{BuildError, Result};
+use crate::build::{diff, Event};
+use crate::container::user::{self, DefaultGroup};
+use crate::image::config::ContainerConfig;
+use crate::layer::Layer;
+
+impl Builder<'_> {
+    /// The ARG values a `RUN` sees (those no ENV overrides), `NAME=value`, sorted.
+    fn build_env(&self) -> Vec<String> {
+        self.args
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+            .filter(|(k, _)| {
+                !self
+                    .run
+                    .env
+                    .iter()
+                    .flatten()
+                    .any(|e| e.split('=').next() == Some(k.as_str()))
+            })
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
+    }
+
+    pub(super) fn run_step(&mut self, ins: &Instruction) -> Result<()> {
+        let argv = self.command(ins);
+        let env = self.build_env();
+        let mut recorded = Vec::new();
+        if !env.is_empty() {
+            recorded.push(format!("|{}", env.len()));
+            recorded.extend(env.iter().cloned());
+        }
+        recorded.extend(argv.iter().cloned());
+        let step = ContainerConfig {
+            cmd: Some(recorded),
+            entrypoint: None,
+            ..self.run.clone()
+        };
+        if self.cache_hit(&step)? {
+            return Ok(());
+        }
+        let (Some(image), Some(parent)) = (self.base.id.clone(), self.base.top_chain()?) else {
+            return Err(self.invalid(ins, "the image has no layers, so nothing to run"));
+        };
+        let root = self.root;
+        let container = StepContainer::create(root, &image, argv.clone(), env)?;
+        (self.events)(Event::RunningIn {
+            container: container.id.clone(),
+        });
+        let events = &mut *self.events;
+        let code = container.run(
+            &self.opts.program,
+            &self.opts.cancel,
+            &mut |line, stderr| {
+                events(Event::Output {
+                    line: line.to_owned(),
+                    stderr,
+                });
+            },
+        )?;
+        if self.opts.cancel.load(Ordering::Relaxed) {
+            return Err(BuildError::Cancelled);
+        }
+        if code != 0 {
+            return Err(BuildError::Command {
+                command: argv.join(" "),
+                code,
+            });
+        }
+        let layer = diff::commit(root, &container.upper(), Some(&parent))?;
+        let id = container.id.clone();
+        drop(container);
+        (self.events)(Event::Removed { container: id });
+        self.record(&step, layer)
+    }
+
+    /// Makes a step's file changes with `change` on its root filesystem: in a build
+    /// container of the base image, or in a staging directory when the base has no layers.
+    fn change_files(
+        &self,
+        step: &ContainerConfig,
+        change: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<Option<Layer>> {
+        let parent = self.base.top_chain()?;
+        match (&self.base.id, &parent) {
+            (Some(image), Some(_)) => {
+                let cmd = step.cmd.clone().unwrap_or_default();
+                let container = StepContainer::create(self.root, image, cmd, Vec::new())?;
+                container.with_rootfs(change)??;
+                Ok(diff::commit(
+                    self.root,
+                    &container.upper(),
+                    parent.as_ref(),
+                )?)
+            }
+            _ => {
+                let tmp = self.root.tmp_dir();
+                let staging = tempfile::Builder::new()
+                    .prefix("build-")
+                    .tempdir_in(&tmp)
+                    .map_err(|e| crate::Error::io(&tmp, e))?;
+                change(staging.path())?;
+                Ok(diff::commit(self.root, staging.path(), None)?)
+            }
+        }
+    }
+
+    /// An absolute path in the image: `path` if absolute, else under the working directory;
+    /// a trailing `/` kept.
+    fn in_image(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            return path.to_owned();
+        }
+        let base = if self.run.working_dir.is_empty() {
+            "/"
+        } else {
+            &self.run.working_dir
+        };
+        let mut joined = clean_abs(&format!("{base}/{path}"));
+        if path.ends_with('/') && joined != "/" {
+            joined.push('/');
+        }
+        joined
+    }
+
+    pub(super) fn workdir(&mut self, ins: &Instruction) -> Result<()> {
+        let path = self.single(ins)?;
+        let dir = clean_abs(&self.in_image(&path));
+        self.run.working_dir = dir.clone();
+        let step = self.nop_config(&format!("WORKDIR {dir}"), true);
+        if self.cache_hit(&step)? {
+            return Ok(());
+        }
+        let layer = self.change_files(&step, |rootfs| {
+            let rel = copy::resolve_in(rootfs, &dir)?;
+            let target = rootfs.join(rel);
+            std::fs::create_dir_all(&target).map_err(|e| crate::Error::io(&target, e))?;
+            Ok(())
+        })?;
+        self.record(&step, layer)
+    }
+
+    pub(super) fn copy_step(&mut self, ins: &Instruction) -> Result<()> {
+        let kw = ins.keyword.as_str();
+        if let Some((flag, _)) = ins.flags.iter().find(|(k, _)| k != "chown") {
+            return Err(self.invalid(ins, &format!("--{flag} is not supported by strata build")));
+        }
+        let words = self.expanded(ins)?;
+        let Some((dest, names)) = words.split_last().filter(|(_, n)| !n.is_empty()) else {
+            return Err(self.invalid(ins, "requires at least two arguments"));
+        };
+        if kw == "ADD" {
+            if let Some(url) = names.iter().find(|n| n.contains("://")) {
+                return Err(BuildError::source(
+                    kw,
+                    url,
+                    "ADD from a URL is not supported: strata builds offline",
+                ));
+            }
+        }
+        let sources = self.ctx.sources(kw, names)?;
+        let hash = self.ctx.hash(&sources)?;
+        // The step is named with the destination as written (moby's `in ./`); the working
+        // directory it is relative to is part of the cache key through `WorkingDir`.
+        let chown = ins.flag("chown").map(str::to_owned);
+        let comment = match &chown {
+            Some(owner) => format!("{kw} --chown={owner} {hash} in {dest} "),
+            None => format!("{kw} {hash} in {dest} "),
+        };
+        let dest = self.in_image(dest);
+        let step = self.nop_config(&comment, true);
+        if self.cache_hit(&step)? {
+            return Ok(());
+        }
+        let ctx = &self.ctx;
+        let layer = self.change_files(&step, |rootfs| {
+            let owner = match &chown {
+                Some(spec) => user::resolve(spec, rootfs, DefaultGroup::SameAsUser)
+                    .map_err(|e| BuildError::source(kw, spec, e))?,
+                None => (0, 0),
+            };
+            let req = CopyRequest {
+                instruction: kw,
+                sources: &sources,
+                dest: &dest,
+                owner,
+            };
+            copy::copy(ctx, &req, rootfs)
+        })?;
+        self.record(&step, layer)
+    }
+}
+
+/// `path` made absolute and lexically clean (`.`, `..`, doubled `/` resolved).
+fn clean_abs(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_paths() {
+        assert_eq!(clean_abs("/a/./b/../c//"), "/a/c");
+        assert_eq!(clean_abs("/../.."), "/");
+    }
+}

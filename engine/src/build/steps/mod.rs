@@ -1,0 +1,428 @@
+//! The instructions, one method each, as moby's `builder/dockerfile/dispatchers.go` runs them:
+//! each updates the build state (the run configuration, ARGs in scope), names the step as
+//! the classic builder names it in `container_config.Cmd` (and so in `docker history`), asks
+//! the cache, and on a miss makes the step's change and commits its image. After the first
+//! miss the cache is not asked again, as in moby: every later step is rebuilt. The steps
+//! that change files are in [`files`].
+
+pub mod files;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use analyzers::ids::ImageId;
+
+use super::context::Context;
+use super::dockerfile::{Args, Instruction};
+use super::error::{BuildError, Result};
+use super::image::{self, Base, StepImage};
+use super::{words, BuildOptions, Event};
+use crate::container::create::DEFAULT_PATH;
+use crate::image::config::ContainerConfig;
+use crate::layer::Layer;
+use crate::root::Root;
+
+/// The shell of shell-form instructions unless `SHELL` says otherwise.
+const DEFAULT_SHELL: &[&str] = &["/bin/sh", "-c"];
+
+/// The state of a build between steps.
+pub struct Builder<'a> {
+    root: &'a Root,
+    opts: &'a BuildOptions,
+    ctx: Context,
+    file: String,
+    escape: char,
+    events: &'a mut dyn FnMut(Event),
+    /// The image the next step stands on.
+    base: Base,
+    /// Whether a `FROM` has been seen.
+    started: bool,
+    /// The configuration the next image gets (moby's `runConfig`).
+    run: ContainerConfig,
+    /// Whether `CMD` was set in this stage (an `ENTRYPOINT` then keeps it).
+    cmd_set: bool,
+    /// ARGs declared in this stage, with their values.
+    args: BTreeMap<String, Option<String>>,
+    /// ARGs declared before the first `FROM`.
+    meta_args: BTreeMap<String, Option<String>>,
+    /// Build arguments some ARG declared.
+    used: BTreeSet<String>,
+    /// A step missed the cache: no later step may use it.
+    cache_busted: bool,
+    /// Steps served from the cache.
+    cached: usize,
+}
+
+impl<'a> Builder<'a> {
+    /// A builder before the first instruction.
+    pub fn new(
+        root: &'a Root,
+        opts: &'a BuildOptions,
+        ctx: Context,
+        file: &str,
+        escape: char,
+        events: &'a mut dyn FnMut(Event),
+    ) -> Builder<'a> {
+        Builder {
+            root,
+            opts,
+            ctx,
+            file: file.to_owned(),
+            escape,
+            events,
+            base: Base::default(),
+            started: false,
+            run: ContainerConfig::default(),
+            cmd_set: false,
+            args: BTreeMap::new(),
+            meta_args: BTreeMap::new(),
+            used: BTreeSet::new(),
+            cache_busted: opts.no_cache,
+            cached: 0,
+        }
+    }
+
+    /// Runs instruction `ins`, step `number` of `total`.
+    pub fn step(&mut self, number: usize, total: usize, ins: &Instruction) -> Result<()> {
+        (self.events)(Event::Step {
+            number,
+            total,
+            instruction: ins.original.clone(),
+        });
+        if ins.keyword == "ARG" {
+            return self.arg(ins);
+        }
+        if ins.keyword != "FROM" && !self.started {
+            return Err(self.invalid(ins, "no FROM before this instruction"));
+        }
+        match ins.keyword.as_str() {
+            "FROM" => self.from(ins),
+            "RUN" => self.run_step(ins),
+            "COPY" | "ADD" => self.copy_step(ins),
+            "WORKDIR" => self.workdir(ins),
+            "ENV" => {
+                let pairs = self.pairs(ins)?;
+                let mut env = self.run.env.take().unwrap_or_default();
+                for (k, v) in &pairs {
+                    env.retain(|e| e.split('=').next() != Some(k));
+                    env.push(format!("{k}={v}"));
+                }
+                self.run.env = Some(env);
+                self.metadata(&format!("ENV {}", joined_pairs(&pairs)))
+            }
+            "LABEL" => {
+                let pairs = self.pairs(ins)?;
+                let labels = self.run.labels.get_or_insert_with(BTreeMap::new);
+                labels.extend(pairs.iter().cloned());
+                self.metadata(&format!("LABEL {}", joined_pairs(&pairs)))
+            }
+            "EXPOSE" => {
+                // Named as moby names it: the ports as written, sorted.
+                let mut ports = self.expanded(ins)?;
+                ports.sort();
+                let exposed = self.run.exposed_ports.get_or_insert_with(BTreeMap::new);
+                for p in &ports {
+                    let key = if p.contains('/') {
+                        p.clone()
+                    } else {
+                        format!("{p}/tcp")
+                    };
+                    exposed.insert(key, serde_json::json!({}));
+                }
+                self.metadata(&format!("EXPOSE {}", ports.join(" ")))
+            }
+            "VOLUME" => {
+                let vols = self.expanded(ins)?;
+                if vols.iter().any(String::is_empty) {
+                    return Err(self.invalid(ins, "VOLUME specified can not be an empty string"));
+                }
+                let volumes = self.run.volumes.get_or_insert_with(BTreeMap::new);
+                for v in &vols {
+                    volumes.insert(v.clone(), serde_json::json!({}));
+                }
+                self.metadata(&format!("VOLUME [{}]", vols.join(" ")))
+            }
+            "USER" => {
+                self.run.user = self.single(ins)?;
+                self.metadata(&format!("USER {}", self.run.user))
+            }
+            "STOPSIGNAL" => {
+                let signal = self.single(ins)?;
+                self.run.stop_signal = Some(signal.clone());
+                self.metadata(&format!("STOPSIGNAL {signal}"))
+            }
+            "CMD" => {
+                let cmd = self.command(ins);
+                self.run.cmd = Some(cmd.clone());
+                self.cmd_set = true;
+                self.metadata(&format!("CMD {}", words::go_quoted(&cmd)))
+            }
+            "ENTRYPOINT" => {
+                let entrypoint = self.command(ins);
+                self.run.entrypoint = Some(entrypoint.clone());
+                if !self.cmd_set {
+                    self.run.cmd = None;
+                }
+                self.metadata(&format!("ENTRYPOINT {}", words::go_quoted(&entrypoint)))
+            }
+            "SHELL" => {
+                let Args::Exec(shell) = &ins.args else {
+                    return Err(
+                        self.invalid(ins, "SHELL requires the arguments to be in JSON form")
+                    );
+                };
+                self.run.shell = Some(shell.clone());
+                self.metadata(&format!("SHELL [{}]", shell.join(" ")))
+            }
+            other => Err(self.invalid(ins, &format!("unknown instruction: {other}"))),
+        }
+    }
+
+    /// The final image and how many steps came from the cache; warns of unused arguments.
+    pub fn finish(self) -> Result<(ImageId, usize)> {
+        let unused: Vec<&str> = self
+            .opts
+            .build_args
+            .keys()
+            .filter(|k| !self.used.contains(*k))
+            .map(String::as_str)
+            .collect();
+        if !unused.is_empty() {
+            (self.events)(Event::Warning(format!(
+                "[Warning] One or more build-args [{}] were not consumed",
+                unused.join(" ")
+            )));
+        }
+        let id = self.base.id.ok_or_else(|| {
+            crate::Error::Invalid("No image was generated. Is your Dockerfile empty?".to_owned())
+        })?;
+        Ok((id, self.cached))
+    }
+
+    fn invalid(&self, ins: &Instruction, detail: &str) -> BuildError {
+        BuildError::dockerfile(&self.file, ins.line, format!("{}: {detail}", ins.keyword))
+    }
+
+    /// A variable's value for substitution: ENV first, then ARGs in scope (before the first
+    /// `FROM`, the global ARGs).
+    fn lookup(&self, name: &str) -> Option<String> {
+        let from_env = self.run.env.iter().flatten().rev().find_map(|e| {
+            e.split_once('=')
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_owned())
+        });
+        let scope = if self.started {
+            &self.args
+        } else {
+            &self.meta_args
+        };
+        from_env.or_else(|| scope.get(name).cloned().flatten())
+    }
+
+    fn expand(&self, ins: &Instruction, word: &str) -> Result<String> {
+        words::expand(word, &|n| self.lookup(n), self.escape).map_err(|e| self.invalid(ins, &e))
+    }
+
+    /// The instruction's words, substituted (either form).
+    fn expanded(&self, ins: &Instruction) -> Result<Vec<String>> {
+        match &ins.args {
+            Args::Exec(list) => list.iter().map(|w| self.expand(ins, w)).collect(),
+            Args::Shell(text) => words::expand_all(text, &|n| self.lookup(n), self.escape)
+                .map_err(|e| self.invalid(ins, &e)),
+        }
+    }
+
+    fn single(&self, ins: &Instruction) -> Result<String> {
+        let mut all = self.expanded(ins)?;
+        match all.len() {
+            1 => Ok(all.remove(0)),
+            _ => Err(self.invalid(ins, "requires exactly one argument")),
+        }
+    }
+
+    fn pairs(&self, ins: &Instruction) -> Result<Vec<(String, String)>> {
+        let Args::Shell(text) = &ins.args else {
+            return Err(self.invalid(ins, "expects KEY=value pairs"));
+        };
+        words::pairs(text, &|n| self.lookup(n), self.escape).map_err(|e| self.invalid(ins, &e))
+    }
+
+    fn shell(&self) -> Vec<String> {
+        self.run
+            .shell
+            .clone()
+            .unwrap_or_else(|| DEFAULT_SHELL.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    /// The argv of `RUN`/`CMD`/`ENTRYPOINT`: the exec form as is, the shell form to the shell.
+    fn command(&self, ins: &Instruction) -> Vec<String> {
+        match &ins.args {
+            Args::Exec(list) => list.clone(),
+            Args::Shell(text) => {
+                let mut argv = self.shell();
+                argv.push(text.clone());
+                argv
+            }
+        }
+    }
+
+    /// The step's container configuration: the run configuration whose `Cmd` is the shell
+    /// and `#(nop) ` then `comment` as two words (metadata steps) or one (`COPY`, `WORKDIR`).
+    fn nop_config(&self, comment: &str, one_word: bool) -> ContainerConfig {
+        let mut cmd = self.shell();
+        if one_word {
+            cmd.push(format!("#(nop) {comment}"));
+        } else {
+            cmd.push("#(nop) ".to_owned());
+            cmd.push(comment.to_owned());
+        }
+        ContainerConfig {
+            cmd: Some(cmd),
+            ..self.run.clone()
+        }
+    }
+
+    /// A step that only changes the configuration.
+    fn metadata(&mut self, comment: &str) -> Result<()> {
+        let step = self.nop_config(comment, false);
+        if !self.cache_hit(&step)? {
+            self.record(&step, None)?;
+        }
+        Ok(())
+    }
+
+    /// Asks the cache for `step`; on a hit, the cached image becomes the base.
+    fn cache_hit(&mut self, step: &ContainerConfig) -> Result<bool> {
+        if self.cache_busted {
+            return Ok(false);
+        }
+        match image::probe(self.root, self.base.id.as_ref(), step)? {
+            Some((id, config)) => {
+                (self.events)(Event::UsingCache);
+                self.run = config.config.clone();
+                self.base = Base {
+                    id: Some(id.clone()),
+                    config: Some(config),
+                };
+                self.cached += 1;
+                (self.events)(Event::Image { id });
+                Ok(true)
+            }
+            None => {
+                self.cache_busted = true;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Commits the step's image on the base; it becomes the base.
+    fn record(&mut self, step: &ContainerConfig, layer: Option<Layer>) -> Result<()> {
+        let id = image::commit(
+            self.root,
+            &self.base,
+            &StepImage {
+                container_config: step,
+                config: &self.run,
+                layer: layer.as_ref(),
+            },
+        )?;
+        self.base = Base::load(self.root, &id)?;
+        (self.events)(Event::Image { id });
+        Ok(())
+    }
+
+    fn from(&mut self, ins: &Instruction) -> Result<()> {
+        if ins.flags.iter().any(|(k, _)| k != "platform") {
+            return Err(self.invalid(ins, "only --platform is accepted"));
+        }
+        self.started = false;
+        let words = self.expanded(ins)?;
+        let name = match words.as_slice() {
+            [name] => name.clone(),
+            [name, as_kw, _] if as_kw.eq_ignore_ascii_case("as") => name.clone(),
+            _ => return Err(self.invalid(ins, "expects an image and an optional AS name")),
+        };
+        self.started = true;
+        self.args.clear();
+        self.cmd_set = false;
+        if name == "scratch" {
+            self.base = Base::default();
+            self.run = ContainerConfig::default();
+            self.default_path();
+            return Ok(());
+        }
+        let store = self.root.load()?;
+        let image = store
+            .resolve_image(&name)
+            .ok_or_else(|| crate::Error::Lookup {
+                kind: "image",
+                name: name.clone(),
+                detail: "no such image in the store (strata builds offline: import or load \
+                         it first)"
+                    .to_owned(),
+            })?;
+        self.base = Base::load(self.root, &image.id)?;
+        self.run = self
+            .base
+            .config
+            .as_ref()
+            .map(|c| c.config.clone())
+            .unwrap_or_default();
+        self.default_path();
+        (self.events)(Event::Image {
+            id: image.id.clone(),
+        });
+        Ok(())
+    }
+
+    /// Gives the stage dockerd's default `PATH` when its image sets none, as moby's
+    /// `setDefaultPath` does.
+    fn default_path(&mut self) {
+        let env = self.run.env.get_or_insert_with(Vec::new);
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.push(DEFAULT_PATH.to_owned());
+        }
+    }
+
+    fn arg(&mut self, ins: &Instruction) -> Result<()> {
+        let Args::Shell(text) = &ins.args else {
+            return Err(self.invalid(ins, "expects NAME[=default]"));
+        };
+        let mut declared = Vec::new();
+        for word in words::split(text, self.escape) {
+            let (name, default) = match word.split_once('=') {
+                Some((n, d)) => (n.to_owned(), Some(self.expand(ins, d)?)),
+                None => (word.clone(), None),
+            };
+            let inherited = self.meta_args.get(&name).cloned().flatten();
+            let value = self
+                .opts
+                .build_args
+                .get(&name)
+                .cloned()
+                .or_else(|| default.clone())
+                .or(inherited);
+            self.used.insert(name.clone());
+            declared.push(match &default {
+                Some(d) => format!("{name}={d}"),
+                None => name.clone(),
+            });
+            if self.started {
+                self.args.insert(name, value);
+            } else {
+                self.meta_args.insert(name, value);
+            }
+        }
+        if self.started {
+            self.metadata(&format!("ARG {}", declared.join(" ")))?;
+        }
+        Ok(())
+    }
+}
+
+fn joined_pairs(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
