@@ -267,6 +267,16 @@ fn the_docker_cli_drives_the_engine() {
         .assert_success();
     let volumes = engine.docker(&["volume", "ls", "--format", "{{.Name}}"]);
     assert_eq!(volumes.stdout.trim(), "kept");
+    // STRATA_HOST, as DOCKER_HOST: the verbs go to the daemon, not to --root.
+    let elsewhere = dir.path().join("not-the-root");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+    cmd.env("STRATA_HOST", &host)
+        .arg("--root")
+        .arg(&elsewhere)
+        .args(["volume", "ls"]);
+    let listed = run_with_timeout(cmd, Duration::from_secs(60));
+    assert!(listed.stdout.contains("local     kept"), "{listed}");
+    assert!(!elsewhere.exists());
     let detached = engine.strata(
         &host,
         &[
