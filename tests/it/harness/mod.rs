@@ -33,11 +33,24 @@ pub fn is_root() -> bool {
 /// and a static busybox. When they cannot, prints why and returns `false` (the caller returns:
 /// the test is skipped), unless `STRATA_TEST_NO_SKIP=1`, in which case it panics.
 pub fn dockerd_usable() -> bool {
+    usable(
+        "root and Debian's docker.io (dockerd)",
+        &[DOCKERD, DOCKER_CLI, BUSYBOX],
+    )
+}
+
+/// Whether the tests that need root but no Docker (the demo) can run here; skips or panics
+/// as [`dockerd_usable`] does.
+pub fn root_usable() -> bool {
+    usable("root", &[])
+}
+
+fn usable(needs: &str, files: &[&str]) -> bool {
     let missing = if !is_root() {
         Some("not running as root".to_owned())
     } else {
-        [DOCKERD, DOCKER_CLI, BUSYBOX]
-            .into_iter()
+        files
+            .iter()
             .find(|p| !Path::new(p).exists())
             .map(|p| format!("{p} is missing"))
     };
@@ -51,7 +64,7 @@ pub fn dockerd_usable() -> bool {
     if std::env::var(NO_SKIP_ENV).as_deref() == Ok("1") {
         panic!("{test}: {NO_SKIP_ENV}=1 but the test cannot run: {why}");
     }
-    eprintln!("{test}: skipped: needs root and Debian's docker.io (dockerd) ({why})");
+    eprintln!("{test}: skipped: needs {needs} ({why})");
     false
 }
 
