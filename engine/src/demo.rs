@@ -95,6 +95,11 @@ impl Demo {
     /// Builds the demo store in a new temporary directory; `program` is the strata binary,
     /// `busybox` the static busybox to use when it exists.
     pub fn build(program: &Path, busybox: &Path) -> Result<Demo> {
+        if !nix::unistd::geteuid().is_root() {
+            return Err(Error::Invalid(
+                "strata demo needs root: it mounts layers and runs containers".to_owned(),
+            ));
+        }
         let dir = tempfile::Builder::new()
             .prefix("strata-demo-")
             .tempdir()

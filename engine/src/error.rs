@@ -26,6 +26,16 @@ pub enum Error {
         #[source]
         source: nix::Error,
     },
+    /// An operating-system facility that is not a file failed (the async runtime, signal
+    /// handlers, a listening socket's accept loop).
+    #[error("{what}: {source}")]
+    Os {
+        /// What was being set up or run.
+        what: &'static str,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// An archive entry that would write outside the layer, or that cannot be represented.
     #[error("{archive}: entry {entry:?} refused: {reason}")]
     Refused {

@@ -2,10 +2,10 @@
 //! Docker CLI (`/usr/bin/docker`, API 1.41) and by strata's own CLI with `-H`.
 //!
 //! - [`the_docker_cli_drives_the_engine`]: the socket is 0660; `docker version`, `images`,
-//!   `run -d`, `ps -a`, `logs` (stdout and stderr apart: the multiplexed framing), `stop`,
-//!   `rm`, `volume ls` and `system df` work against it, `GET /containers/{id}/changes` lists
-//!   what a container changed (`docker diff`), `docker import` imports, and strata's CLI with `-H` (unix and TCP) imports, runs
-//!   (exit code kept), logs and makes volumes through it.
+//!   `run -d`, `ps -a`, `logs [-f]` (stdout and stderr apart: the multiplexed framing),
+//!   `stop`, `rm`, `volume ls`, `system df`, `diff` and `import` work against it (a `--filter`
+//!   is refused, not ignored); strata's CLI with `-H` (unix and TCP) or `STRATA_HOST` imports,
+//!   runs (exit code kept), waits, logs and makes volumes through it.
 //! - [`listening_is_guarded`]: a TCP address that is not loopback is refused without
 //!   `--allow-remote` and warned about with it; a root that another strata daemon serves, or
 //!   that a running dockerd uses, is refused.
@@ -267,6 +267,16 @@ fn the_docker_cli_drives_the_engine() {
         .assert_success();
     let volumes = engine.docker(&["volume", "ls", "--format", "{{.Name}}"]);
     assert_eq!(volumes.stdout.trim(), "kept");
+    // STRATA_HOST, as DOCKER_HOST: the verbs go to the daemon, not to --root.
+    let elsewhere = dir.path().join("not-the-root");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+    cmd.env("STRATA_HOST", &host)
+        .arg("--root")
+        .arg(&elsewhere)
+        .args(["volume", "ls"]);
+    let listed = run_with_timeout(cmd, Duration::from_secs(60));
+    assert!(listed.stdout.contains("local     kept"), "{listed}");
+    assert!(!elsewhere.exists());
     let detached = engine.strata(
         &host,
         &[

@@ -55,7 +55,10 @@ impl Client {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| Error::io("tokio runtime", e))?;
+            .map_err(|e| Error::Os {
+                what: "starting the tokio runtime",
+                source: e,
+            })?;
         Ok(Client {
             host: host.to_owned(),
             endpoint,

@@ -65,17 +65,19 @@ pub struct Prepared {
 /// Opens the root (refusing one a dockerd uses unless `force`), takes the root's daemon
 /// lock, reconciles, and binds every host. Must run inside a tokio runtime.
 pub fn prepare(opts: &ServeOptions) -> Result<Prepared> {
-    let root = Root::open(&opts.root, opts.driver.as_deref())?;
-    if !opts.force {
-        if let Some(d) = guard::dockerd_using(&root.path) {
+    // Before anything is written to it.
+    let existing = std::fs::canonicalize(&opts.root).ok();
+    if let (Some(path), false) = (&existing, opts.force) {
+        if let Some(d) = guard::dockerd_using(path) {
             return Err(Error::Conflict(format!(
                 "{}: in use by dockerd (pid {}: {}); stop it, or pass --force",
-                root.path.display(),
+                path.display(),
                 d.pid,
                 d.cmdline
             )));
         }
     }
+    let root = Root::open(&opts.root, opts.driver.as_deref())?;
     let exec = crate::container::exec_root(&root);
     std::fs::create_dir_all(&exec).at(&exec)?;
     let lock_path = exec.join("engine.lock");
@@ -177,13 +179,16 @@ impl Prepared {
             }
         }
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| Error::io("signal", e))?;
+            .map_err(|e| Error::Os {
+                what: "installing the SIGTERM handler",
+                source: e,
+            })?;
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
             Some(done) = tasks.join_next() => {
                 if let Ok(Err(e)) = done {
-                    return Err(Error::io("listener", e));
+                    return Err(Error::Os { what: "serving a listener", source: e });
                 }
             }
         }
@@ -197,7 +202,10 @@ impl Prepared {
 /// Runs the daemon on a runtime of its own: [`prepare`], `announce` (the binary reports
 /// warnings and what was repaired), then [`Prepared::serve`] until SIGINT or SIGTERM.
 pub fn run(opts: &ServeOptions, announce: impl FnOnce(&Prepared)) -> Result<()> {
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::io("tokio runtime", e))?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Os {
+        what: "starting the tokio runtime",
+        source: e,
+    })?;
     runtime.block_on(async {
         let prepared = prepare(opts)?;
         announce(&prepared);

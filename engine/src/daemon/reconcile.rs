@@ -34,7 +34,7 @@ use crate::root::Root;
 /// What [`reconcile`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reconciled {
-    /// Containers running under a live supervisor, kept.
+    /// Containers whose supervisor lives (running, or being started), kept.
     pub live: Vec<String>,
     /// Containers recorded running without a supervisor, now recorded exited.
     pub stopped: Vec<String>,
@@ -60,9 +60,7 @@ pub fn reconcile(root: &Root) -> Result<Reconciled> {
             continue;
         };
         if shim::supervisor_alive(root, &id) {
-            if rec.state.running {
-                done.live.push(id);
-            }
+            done.live.push(id);
             continue;
         }
         if !rec.state.running {

@@ -33,22 +33,28 @@ pub fn is_root() -> bool {
 /// and a static busybox. When they cannot, prints why and returns `false` (the caller returns:
 /// the test is skipped), unless `STRATA_TEST_NO_SKIP=1`, in which case it panics.
 pub fn dockerd_usable() -> bool {
+    usable(
+        "root and Debian's docker.io (dockerd)",
+        &[DOCKERD, DOCKER_CLI, BUSYBOX],
+    )
+}
+
+/// Whether the tests that need root but no Docker (the demo, mknod, mounts) can run here;
+/// skips or panics as [`dockerd_usable`] does.
+pub fn root_usable() -> bool {
+    usable("root", &[])
+}
+
+fn usable(needs: &str, files: &[&str]) -> bool {
     let missing = if !is_root() {
         Some("not running as root".to_owned())
     } else {
-        [DOCKERD, DOCKER_CLI, BUSYBOX]
-            .into_iter()
+        files
+            .iter()
             .find(|p| !Path::new(p).exists())
             .map(|p| format!("{p} is missing"))
     };
-    usable_or_skip(missing, "needs root and Debian's docker.io (dockerd)")
-}
-
-/// Whether this process is root, for tests that need root but no daemon (mknod, mounts);
-/// skips or panics as [`dockerd_usable`] does.
-pub fn root_usable() -> bool {
-    let missing = (!is_root()).then(|| "not running as root".to_owned());
-    usable_or_skip(missing, "needs root")
+    usable_or_skip(missing, needs)
 }
 
 /// The skip policy: `None` means usable; otherwise print why and return `false`, or panic
@@ -64,7 +70,7 @@ fn usable_or_skip(missing: Option<String>, needs: &str) -> bool {
     if std::env::var(NO_SKIP_ENV).as_deref() == Ok("1") {
         panic!("{test}: {NO_SKIP_ENV}=1 but the test cannot run: {why}");
     }
-    eprintln!("{test}: skipped: {needs} ({why})");
+    eprintln!("{test}: skipped: needs {needs} ({why})");
     false
 }
 
