@@ -42,6 +42,20 @@ fn store_with_busybox(dir: &Path) -> PathBuf {
     root
 }
 
+/// A store with `bb:1` in `dir/root`, and a context `dir/ctx` holding `dockerfile` as its
+/// `Dockerfile`; `None` where the engine tests cannot run (the harness says why).
+fn setup(dockerfile: &str) -> Option<(tempfile::TempDir, PathBuf, PathBuf)> {
+    if !dockerd_usable() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = store_with_busybox(dir.path());
+    let ctx = dir.path().join("ctx");
+    fs::create_dir_all(&ctx).unwrap();
+    fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+    Some((dir, root, ctx))
+}
+
 fn build(root: &Path, context: &Path, dockerfile: &str, extra: &[&str]) -> Run {
     let file = context.join(dockerfile);
     let mut args = vec!["build", "-f", file.to_str().unwrap()];
@@ -360,12 +374,13 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
 
 #[test]
 fn copy_add_rules() {
-    if !dockerd_usable() {
+    let Some((_dir, root, ctx)) = setup(
+        "FROM bb:1\nARG DEST=/etc/app\nWORKDIR /work\n\
+         COPY --chown=1000:1001 *.txt ./texts/\nCOPY conf ${DEST}/\nADD bundle.tgz /opt/\n\
+         COPY a.txt renamed\n",
+    ) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let root = store_with_busybox(dir.path());
-    let ctx = dir.path().join("ctx");
+    };
     fs::create_dir_all(ctx.join("conf/sub")).unwrap();
     fs::create_dir_all(ctx.join("bundle/pkg")).unwrap();
     fs::write(ctx.join("a.txt"), "a\n").unwrap();
@@ -385,13 +400,6 @@ fn copy_add_rules() {
         .status()
         .unwrap();
     assert!(status.success());
-    fs::write(
-        ctx.join("Dockerfile"),
-        "FROM bb:1\nARG DEST=/etc/app\nWORKDIR /work\n\
-         COPY --chown=1000:1001 *.txt ./texts/\nCOPY conf ${DEST}/\nADD bundle.tgz /opt/\n\
-         COPY a.txt renamed\n",
-    )
-    .unwrap();
     build(
         &root,
         &ctx,
@@ -421,20 +429,13 @@ fn copy_add_rules() {
 
 #[test]
 fn run_layers_record_deletions_and_run_as_user() {
-    if !dockerd_usable() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let root = store_with_busybox(dir.path());
-    let ctx = dir.path().join("ctx");
-    fs::create_dir_all(&ctx).unwrap();
-    fs::write(
-        ctx.join("Dockerfile"),
+    let Some((_dir, root, ctx)) = setup(
         "FROM bb:1\nRUN mkdir -p /opq && touch /opq/old /keep\n\
          RUN rm /bin/ls /keep && rm -rf /opq && mkdir /opq && echo new > /opq/new\n\
          USER 1000:1000\nRUN id -u && id -g\n",
-    )
-    .unwrap();
+    ) else {
+        return;
+    };
     let built = build(&root, &ctx, "Dockerfile", &["-t", "del:1"]);
     built.assert_success();
     assert!(built.stdout.contains("\n1000\n1000\n"), "{}", built.stdout);
@@ -531,18 +532,11 @@ fn store_state(root: &Path) -> Vec<BTreeSet<String>> {
 
 #[test]
 fn cancelled_build_leaves_nothing() {
-    if !dockerd_usable() {
+    let Some((_dir, root, ctx)) =
+        setup("FROM bb:1\nRUN echo started && echo data > /f && sleep 60\nRUN true\n")
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let root = store_with_busybox(dir.path());
-    let ctx = dir.path().join("ctx");
-    fs::create_dir_all(&ctx).unwrap();
-    fs::write(
-        ctx.join("Dockerfile"),
-        "FROM bb:1\nRUN echo started && echo data > /f && sleep 60\nRUN true\n",
-    )
-    .unwrap();
+    };
     let before = store_state(&root);
     let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
         .arg("--root")
@@ -591,22 +585,17 @@ fn cancelled_build_leaves_nothing() {
 
 #[test]
 fn escapes_are_refused_and_failures_leave_nothing() {
-    if !dockerd_usable() {
+    // A cached first step, so that the failures happen on a step that has a parent image.
+    let Some((dir, root, ctx)) = setup("FROM bb:1\nENV A=1\n") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let root = store_with_busybox(dir.path());
+    };
+    build(&root, &ctx, "Dockerfile", &[]).assert_success();
     let outside = dir.path().join("outside");
     fs::create_dir_all(&outside).unwrap();
     fs::write(outside.join("secret"), "s\n").unwrap();
-    let ctx = dir.path().join("ctx");
-    fs::create_dir_all(&ctx).unwrap();
     fs::write(ctx.join("ok.txt"), "ok\n").unwrap();
     std::os::unix::fs::symlink(&outside, ctx.join("out")).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", ctx.join("passwd")).unwrap();
-    // A cached first step, so that the failures happen on a step that has a parent image.
-    fs::write(ctx.join("Dockerfile.base"), "FROM bb:1\nENV A=1\n").unwrap();
-    build(&root, &ctx, "Dockerfile.base", &[]).assert_success();
 
     let state = || store_state(&root);
     let before = state();

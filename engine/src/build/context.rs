@@ -139,12 +139,10 @@ impl Context {
     ) -> Result<()> {
         for (name, path, meta) in sorted_children(dir)? {
             let rel = join_rel(prefix, &name);
-            if self.ignore.excludes(&rel) {
-                continue;
-            }
-            if pattern.matches(&rel) {
+            let excluded = self.ignore.excludes(&rel);
+            if !excluded && pattern.matches(&rel) {
                 hits.push(rel);
-            } else if meta.is_dir() {
+            } else if meta.is_dir() && (!excluded || self.ignore.has_exceptions()) {
                 self.glob(&path, &rel, pattern, hits)?;
             }
         }
@@ -170,16 +168,17 @@ impl Context {
     fn walk(&self, dir: &Path, context_rel: &str, rel: &str, out: &mut Vec<Entry>) -> Result<()> {
         for (name, path, meta) in sorted_children(dir)? {
             let inner = join_rel(rel, &name);
-            if self.ignore.excludes(&join_rel(context_rel, &inner)) {
-                continue;
-            }
+            let excluded = self.ignore.excludes(&join_rel(context_rel, &inner));
             let is_dir = meta.is_dir();
-            out.push(Entry {
-                rel: inner.clone(),
-                path: path.clone(),
-                meta,
-            });
-            if is_dir {
+            if !excluded {
+                out.push(Entry {
+                    rel: inner.clone(),
+                    path: path.clone(),
+                    meta,
+                });
+            }
+            // An excluded directory may still hold re-included (`!`) paths.
+            if is_dir && (!excluded || self.ignore.has_exceptions()) {
                 self.walk(&path, context_rel, &inner, out)?;
             }
         }
@@ -289,7 +288,14 @@ mod tests {
         fs::write(ctx_dir.join("src/a.txt"), "a").unwrap();
         fs::write(ctx_dir.join("src/sub/b.txt"), "b").unwrap();
         fs::write(ctx_dir.join("src/skip.log"), "x").unwrap();
-        fs::write(ctx_dir.join(DOCKERIGNORE), "**/*.log\n").unwrap();
+        fs::create_dir_all(ctx_dir.join("src/build")).unwrap();
+        fs::write(ctx_dir.join("src/build/keep"), "k").unwrap();
+        fs::write(ctx_dir.join("src/build/drop"), "d").unwrap();
+        fs::write(
+            ctx_dir.join(DOCKERIGNORE),
+            "**/*.log\nsrc/build\n!src/build/keep\n",
+        )
+        .unwrap();
         std::os::unix::fs::symlink(outside.path(), ctx_dir.join("out")).unwrap();
         std::os::unix::fs::symlink("src/a.txt", ctx_dir.join("in")).unwrap();
         let ctx = Context::open(ctx_dir).unwrap();
@@ -305,7 +311,7 @@ mod tests {
             .into_iter()
             .map(|e| e.rel)
             .collect();
-        assert_eq!(rels, ["a.txt", "sub", "sub/b.txt"]);
+        assert_eq!(rels, ["a.txt", "build/keep", "sub", "sub/b.txt"]);
 
         for (bad, says) in [
             ("../x", "outside the build context"),

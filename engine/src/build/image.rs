@@ -9,7 +9,8 @@
 //!
 //! The cache ([`probe`]) is moby's `getLocalCachedImage`: among the images whose parent is
 //! the step's parent (for `FROM scratch`, the images without a parent that a builder made),
-//! the most recently created one whose `container_config` matches the step's.
+//! the most recently created one whose `container_config` matches the step's and whose
+//! layers the store still has.
 
 use std::fs;
 
@@ -157,6 +158,19 @@ fn same_step(a: &ContainerConfig, b: &ContainerConfig) -> bool {
         && !b.open_stdin
 }
 
+/// Whether the store still has the image's top layer (an image whose layers were removed
+/// behind the store's back must not be reused).
+fn layers_present(root: &Root, config: &ImageConfig) -> Result<bool> {
+    let base = Base {
+        id: None,
+        config: Some(config.clone()),
+    };
+    match base.top_chain()? {
+        None => Ok(true),
+        Some(chain) => Ok(crate::layer::get(root, &chain)?.is_some()),
+    }
+}
+
 /// The cached image for a step on `parent` whose container configuration is `step`, if any.
 pub fn probe(
     root: &Root,
@@ -195,7 +209,7 @@ pub fn probe(
             .cmd
             .as_ref()
             .is_some_and(|c| !c.is_empty());
-        if !built || !same_step(&config.container_config, step) {
+        if !built || !same_step(&config.container_config, step) || !layers_present(root, &config)? {
             continue;
         }
         if best
@@ -206,4 +220,56 @@ pub fn probe(
         }
     }
     Ok(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_images_keep_base_fields_and_the_cache_needs_layers() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::open(&dir.path().join("root"), Some("vfs")).unwrap();
+        let base_config =
+            br#"{"architecture":"amd64","os":"linux","created":"2020-01-01T00:00:00Z",
+            "config":{"Cmd":["sh"],"Healthcheck":{"Test":["CMD","true"]}},
+            "rootfs":{"type":"layers","diff_ids":[]},"history":[]}"#;
+        let base_id = store_config(&root, base_config).unwrap();
+        let base = Base::load(&root, &base_id).unwrap();
+        let run = base.config.as_ref().unwrap().config.clone();
+        let step = ContainerConfig {
+            cmd: Some(vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "#(nop) ".into(),
+                "ENV A=1".into(),
+            ]),
+            ..run.clone()
+        };
+        let id = commit(
+            &root,
+            &base,
+            &StepImage {
+                container_config: &step,
+                config: &run,
+                layer: None,
+            },
+        )
+        .unwrap();
+        let child = Base::load(&root, &id).unwrap().config.unwrap();
+        assert_eq!(child.config.rest["Healthcheck"]["Test"][1], "true");
+        assert!(child.history[0].empty_layer);
+        let hit = probe(&root, Some(&base_id), &step).unwrap();
+        assert_eq!(hit.map(|h| h.0), Some(id.clone()));
+
+        // A cached image whose layer is gone is not reused.
+        let missing = ImageConfig {
+            rootfs: RootFs {
+                kind: "layers".to_owned(),
+                diff_ids: vec![format!("sha256:{}", "a".repeat(64))],
+            },
+            ..child
+        };
+        assert!(!layers_present(&root, &missing).unwrap());
+    }
 }

@@ -131,6 +131,12 @@ impl IgnoreRules {
         IgnoreRules { rules }
     }
 
+    /// Whether some rule re-includes (`!`): then an excluded directory must still be
+    /// searched.
+    pub fn has_exceptions(&self) -> bool {
+        self.rules.iter().any(|(_, reinclude)| *reinclude)
+    }
+
     /// Whether the context path `path` (relative) is excluded: the last rule that matches
     /// it or one of its parent directories decides.
     pub fn excludes(&self, path: &str) -> bool {

@@ -56,6 +56,10 @@ pub struct ContainerConfig {
     /// The shell of shell-form instructions (`SHELL`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shell: Option<Vec<String>>,
+    /// Fields strata does not interpret (`Healthcheck`, `ArgsEscaped`...), kept as read, so
+    /// that an image built on another one keeps them.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One `history[]` entry of an image config.

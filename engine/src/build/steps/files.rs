@@ -32,6 +32,9 @@ impl Builder<'_> {
             .collect()
     }
 
+    /// `RUN`: named by its command (after `|N NAME=value...` when ARGs are in scope, as
+    /// moby's `prependEnvOnCmd` does); on a miss, run in a container of the base image with
+    /// the ARGs in its environment, its upper directory committed.
     pub(super) fn run_step(&mut self, ins: &Instruction) -> Result<()> {
         let argv = self.command(ins);
         let env = self.build_env();
@@ -133,6 +136,8 @@ impl Builder<'_> {
         joined
     }
 
+    /// `WORKDIR`: relative to the previous one; the directory is created (a layer when it is
+    /// new, an empty layer when the image has it).
     pub(super) fn workdir(&mut self, ins: &Instruction) -> Result<()> {
         let path = self.single(ins)?;
         let dir = clean_abs(&self.in_image(&path));
@@ -150,6 +155,7 @@ impl Builder<'_> {
         self.record(&step, layer)
     }
 
+    /// `COPY`/`ADD`: named by the sources' content hash and the destination as written.
     pub(super) fn copy_step(&mut self, ins: &Instruction) -> Result<()> {
         let kw = ins.keyword.as_str();
         if let Some((flag, _)) = ins.flags.iter().find(|(k, _)| k != "chown") {
