@@ -1,5 +1,6 @@
-//! `strata demo`: the engine builds a sample store in a temporary root; then `df -v` and `du`
-//! are shown on it exactly as on any root, and the store is removed.
+//! `strata demo`: the engine builds a sample store in a temporary root; then `df -v`, `du` and
+//! the copy-on-write `diff` of two containers are shown on it exactly as on any root, and the
+//! store is removed.
 
 use std::io::Write;
 
@@ -31,7 +32,13 @@ pub fn run(ctx: &Context, args: &DemoArgs, out: &mut dyn Write) -> anyhow::Resul
         writeln!(out, "  container {:<8} {} ({state})", step.name, step.what)?;
     }
     let mut problems = Vec::new();
-    for verb in [&["df", "-v"][..], &["du"][..]] {
+    let verbs: [&[&str]; 4] = [
+        &["df", "-v"],
+        &["du"],
+        &["diff", "copier"],
+        &["diff", "deleter"],
+    ];
+    for verb in verbs {
         let mut argv = vec!["strata", "--root", root.as_str()];
         if ctx.cli.bytes {
             argv.push("--bytes");
