@@ -6,6 +6,9 @@
 //!   `stop`, `rm`, `volume ls`, `system df`, `diff` and `import` work against it (a `--filter`
 //!   is refused, not ignored); strata's CLI with `-H` (unix and TCP) or `STRATA_HOST` imports,
 //!   runs (exit code kept), waits, logs and makes volumes through it.
+//! - [`the_docker_cli_builds_through_the_engine`]: `DOCKER_BUILDKIT=0 docker build` against
+//!   the engine (`POST /build`) builds with Docker's progress lines, the second build comes
+//!   from the cache, and a failing `RUN` fails the CLI with the command's exit code named.
 //! - [`listening_is_guarded`]: a TCP address that is not loopback is refused without
 //!   `--allow-remote` and warned about with it; a root that another strata daemon serves, or
 //!   that a running dockerd uses, is refused.
@@ -471,4 +474,54 @@ fn a_killed_daemon_restarts_clean() {
         "the image layer and l/"
     );
     assert_eq!(fs::read_dir(root.join("tmp")).unwrap().count(), 0);
+}
+
+#[test]
+fn the_docker_cli_builds_through_the_engine() {
+    if !dockerd_usable() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = imported_root(dir.path());
+    let engine = Engine::start(&root, dir.path());
+    let ctx = dir.path().join("ctx");
+    fs::create_dir_all(&ctx).unwrap();
+    fs::write(ctx.join("app.txt"), "hello from the context\n").unwrap();
+    fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb:1\nCOPY app.txt /app.txt\nRUN echo built > /built.txt\nCMD [\"cat\", \"/app.txt\"]\n",
+    )
+    .unwrap();
+    let build = |tag: &str, dockerfile: &str| {
+        let mut cmd = Command::new(DOCKER_CLI);
+        cmd.env("DOCKER_CONFIG", dir.path().join("docker-cli"))
+            .env("DOCKER_BUILDKIT", "0")
+            .env_remove("DOCKER_HOST")
+            .args(["-H", &engine.host(), "build", "-t", tag, "-f", dockerfile])
+            .arg(&ctx);
+        run_with_timeout(cmd, Duration::from_secs(120))
+    };
+    let first = build("apitest:1", &ctx.join("Dockerfile").display().to_string());
+    assert!(first.success(), "{first}");
+    for want in [
+        "Step 1/4 : FROM bb:1",
+        "Step 3/4 : RUN echo built",
+        "Successfully tagged apitest:1",
+    ] {
+        assert!(first.stdout.contains(want), "{want:?} missing: {first}");
+    }
+    let second = build("apitest:2", &ctx.join("Dockerfile").display().to_string());
+    assert!(second.success(), "{second}");
+    assert_eq!(second.stdout.matches("Using cache").count(), 3, "{second}");
+    let images = engine.docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(images.stdout.contains("apitest:1"), "{images}");
+
+    fs::write(ctx.join("Dockerfile.fail"), "FROM bb:1\nRUN exit 7\n").unwrap();
+    let failed = build(
+        "apitest:fail",
+        &ctx.join("Dockerfile.fail").display().to_string(),
+    );
+    assert!(!failed.success(), "{failed}");
+    let said = format!("{}{}", failed.stdout, failed.stderr);
+    assert!(said.contains('7'), "the exit code is named: {failed}");
 }

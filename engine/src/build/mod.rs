@@ -21,6 +21,7 @@ pub mod dockerfile;
 pub mod error;
 pub mod image;
 pub mod pattern;
+pub mod progress;
 pub mod steps;
 pub mod words;
 
