@@ -13,6 +13,10 @@
 //! - [`copy_add_rules`]: globs, `.dockerignore`, `--chown`, a directory's contents, `ADD` of a
 //!   gzip tar (unpacked), build arguments, `WORKDIR`-relative destinations, from inside a
 //!   container of the built image.
+//! - [`multi_stage_copy_from`]: `COPY --from` a named stage, a stage index and a stored
+//!   image (globs, directories with symlinks, `..` clamped at the image's `/`); the result is
+//!   the last stage's image, cached as a whole, and rebuilt from the `COPY --from` steps when
+//!   the stage they copy from changes.
 //! - [`run_layers_record_deletions_and_run_as_user`]: a `RUN` that deletes files and replaces
 //!   a directory makes a layer whose overlay2 content has the whiteout devices and the opaque
 //!   xattr, `strata verify` rebuilds every layer tar to its diff id from the tar-split, dockerd
@@ -476,6 +480,70 @@ fn run_layers_record_deletions_and_run_as_user() {
         "test ! -e /bin/ls && test ! -e /keep && ls /opq && id -u",
     ]);
     assert_eq!(seen, "new\n1000");
+}
+
+#[test]
+fn multi_stage_copy_from() {
+    let Some((_dir, root, ctx)) = setup(
+        "FROM bb:1 AS builder\nARG FLAVOR=plain\n\
+         RUN mkdir -p /out/sub && echo built-$FLAVOR > /out/app.txt && ln -s /out/app.txt /out/link \
+         && echo deep > /out/sub/deep.txt\n\
+         FROM bb:1\nCOPY --from=bb:1 /bin/../etc/passwd /passwd-copy\n\
+         COPY --from=builder /out/app.txt /app/\nCOPY --from=0 /out /copied\n\
+         COPY --from=builder /out/*.txt /glob/\n\
+         CMD [\"cat\", \"/app/app.txt\"]\n",
+    ) else {
+        return;
+    };
+    let first = build(&root, &ctx, "Dockerfile", &["-t", "multi:1"]);
+    first.assert_success();
+    let shown = strata_on(
+        &root,
+        &[
+            "run",
+            "--rm",
+            "multi:1",
+            "sh",
+            "-c",
+            "cat /app/app.txt /copied/sub/deep.txt /glob/app.txt; readlink /copied/link; \
+             cat /passwd-copy; test ! -e /out && echo no-builder-files",
+        ],
+    );
+    shown.assert_success();
+    assert_eq!(
+        shown.stdout,
+        "built-plain\ndeep\nbuilt-plain\n/out/app.txt\nroot:x:0:0:root:/root:/bin/sh\nno-builder-files\n"
+    );
+    // The final image is the last stage's: bb:1's layer and one per COPY.
+    let config = image_config(&root, "multi:1");
+    assert_eq!(chain_ids(&config).len(), 5);
+    assert!(created_by(&config).iter().all(|c| !c.contains("mkdir")));
+    // Fully cached. A changed builder stage misses there and at the first COPY of its files;
+    // the cache starts afresh with each stage (moby resets its prober), so the COPY from bb:1
+    // before it still hits.
+    let again = build(&root, &ctx, "Dockerfile", &["-t", "multi:1"]);
+    assert_eq!(
+        again.stdout.matches("Using cache").count(),
+        7,
+        "{}",
+        again.stdout
+    );
+    let changed = build(
+        &root,
+        &ctx,
+        "Dockerfile",
+        &["--build-arg", "FLAVOR=spicy", "-t", "multi:2"],
+    );
+    changed.assert_success();
+    let second_stage = changed.stdout.split("Step 4/9 : FROM bb:1").nth(1).unwrap();
+    assert_eq!(
+        second_stage.matches("Using cache").count(),
+        1,
+        "{}",
+        changed.stdout
+    );
+    let shown = strata_on(&root, &["run", "--rm", "multi:2"]);
+    assert_eq!(shown.assert_success().stdout, "built-spicy\n");
 }
 
 /// The cgroup directories under the engine's cgroup parent, in every hierarchy, of the

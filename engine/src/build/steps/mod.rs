@@ -2,8 +2,8 @@
 //! each updates the build state (the run configuration, ARGs in scope), names the step as
 //! the classic builder names it in `container_config.Cmd` (and so in `docker history`), asks
 //! the cache, and on a miss makes the step's change and commits its image. After the first
-//! miss the cache is not asked again, as in moby: every later step is rebuilt. The steps
-//! that change files are in [`files`].
+//! miss the cache is not asked again in that stage, as in moby: every later step of the
+//! stage is rebuilt. The steps that change files are in [`files`].
 
 pub mod files;
 
@@ -46,6 +46,10 @@ pub struct Builder<'a> {
     meta_args: BTreeMap<String, Option<String>>,
     /// Build arguments some ARG declared.
     used: BTreeSet<String>,
+    /// The final images of the stages before this one, by index (`"0"`) and by `AS` name.
+    stages: BTreeMap<String, ImageId>,
+    /// This stage's `AS` name, lower case.
+    stage_name: Option<String>,
     /// A step missed the cache: no later step may use it.
     cache_busted: bool,
     /// Steps served from the cache.
@@ -76,6 +80,8 @@ impl<'a> Builder<'a> {
             args: BTreeMap::new(),
             meta_args: BTreeMap::new(),
             used: BTreeSet::new(),
+            stages: BTreeMap::new(),
+            stage_name: None,
             cache_busted: opts.no_cache,
             cached: 0,
         }
@@ -334,14 +340,29 @@ impl<'a> Builder<'a> {
         if ins.flags.iter().any(|(k, _)| k != "platform") {
             return Err(self.invalid(ins, "only --platform is accepted"));
         }
+        if self.started {
+            // The stage that ends: later stages may name its image.
+            if let Some(id) = self.base.id.clone() {
+                self.stages
+                    .insert(self.stages_seen().to_string(), id.clone());
+                if let Some(name) = self.stage_name.take() {
+                    self.stages.insert(name, id);
+                }
+            }
+        }
         self.started = false;
         let words = self.expanded(ins)?;
-        let name = match words.as_slice() {
-            [name] => name.clone(),
-            [name, as_kw, _] if as_kw.eq_ignore_ascii_case("as") => name.clone(),
+        let (name, alias) = match words.as_slice() {
+            [name] => (name.clone(), None),
+            [name, as_kw, alias] if as_kw.eq_ignore_ascii_case("as") => {
+                (name.clone(), Some(alias.to_ascii_lowercase()))
+            }
             _ => return Err(self.invalid(ins, "expects an image and an optional AS name")),
         };
+        self.stage_name = alias;
         self.started = true;
+        // Each stage asks the cache afresh, as moby's `initializeStage` resets its prober.
+        self.cache_busted = self.opts.no_cache;
         self.args.clear();
         self.cmd_set = false;
         if name == "scratch" {
@@ -350,17 +371,8 @@ impl<'a> Builder<'a> {
             self.default_path();
             return Ok(());
         }
-        let store = self.root.load()?;
-        let image = store
-            .resolve_image(&name)
-            .ok_or_else(|| crate::Error::Lookup {
-                kind: "image",
-                name: name.clone(),
-                detail: "no such image in the store (strata builds offline: import or load \
-                         it first)"
-                    .to_owned(),
-            })?;
-        self.base = Base::load(self.root, &image.id)?;
+        let image = self.image_named(&name)?;
+        self.base = Base::load(self.root, &image)?;
         self.run = self
             .base
             .config
@@ -368,10 +380,35 @@ impl<'a> Builder<'a> {
             .map(|c| c.config.clone())
             .unwrap_or_default();
         self.default_path();
-        (self.events)(Event::Image {
-            id: image.id.clone(),
-        });
+        (self.events)(Event::Image { id: image });
         Ok(())
+    }
+
+    /// How many stages have ended (the index of the current one).
+    fn stages_seen(&self) -> usize {
+        self.stages
+            .keys()
+            .filter(|k| k.bytes().all(|b| b.is_ascii_digit()))
+            .count()
+    }
+
+    /// The image `name` means in `FROM` or `COPY --from`: an earlier stage (by `AS` name or
+    /// index), else an image of the store.
+    fn image_named(&self, name: &str) -> Result<ImageId> {
+        if let Some(id) = self.stages.get(&name.to_ascii_lowercase()) {
+            return Ok(id.clone());
+        }
+        let store = self.root.load()?;
+        let image = store
+            .resolve_image(name)
+            .ok_or_else(|| crate::Error::Lookup {
+                kind: "image",
+                name: name.to_owned(),
+                detail: "no such image in the store (strata builds offline: import or load \
+                         it first)"
+                    .to_owned(),
+            })?;
+        Ok(image.id.clone())
     }
 
     /// Gives the stage dockerd's default `PATH` when its image sets none, as moby's
