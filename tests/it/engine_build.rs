@@ -8,8 +8,9 @@
 //!   the image size less its one unique layer); a changed context file rebuilds from its step
 //!   on, `--no-cache` rebuilds all; then dockerd runs the images and `docker history` shows
 //!   strata's steps with the `created_by` lines of a `DOCKER_BUILDKIT=0 docker build` of the
-//!   same Dockerfile (source hashes aside); a Dockerfile of every metadata instruction gives
-//!   the same history and the same image `Config` under both builders.
+//!   same Dockerfile (source hashes aside); a Dockerfile of every metadata instruction (and a
+//!   `COPY --chown`) gives the same history and the same image `Config` under both builders,
+//!   and so does a multi-stage one with `COPY --from`.
 //! - [`copy_add_rules`]: globs, `.dockerignore`, `--chown`, a directory's contents, `ADD` of a
 //!   gzip tar (unpacked), build arguments, `WORKDIR`-relative destinations, from inside a
 //!   container of the built image.
@@ -120,15 +121,22 @@ fn created_by(config: &Value) -> Vec<String> {
 /// `created_by` with the content hashes of `COPY`/`ADD` sources blanked (moby hashes
 /// tar headers, strata the files' names, modes and bytes: the same role, other digests).
 fn without_hashes(line: &str) -> String {
-    line.split(' ')
-        .map(|w| match w.split_once(':') {
-            Some((kind @ ("file" | "dir" | "multi"), hex)) if hex.len() == 64 => {
-                format!("{kind}:<hash>")
+    let mut out = line.to_owned();
+    for kind in ["file:", "dir:", "multi:"] {
+        let mut from = 0;
+        while let Some(at) = out[from..].find(kind).map(|p| p + from) {
+            let hex_start = at + kind.len();
+            let hex_end = hex_start + 64;
+            let is_hash = out
+                .get(hex_start..hex_end)
+                .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+            if is_hash {
+                out.replace_range(hex_start..hex_end, "<hash>");
             }
-            _ => w.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+            from = hex_start;
+        }
+    }
+    out
 }
 
 /// A classic-builder build by dockerd, without its cache.
@@ -189,7 +197,14 @@ SHELL [\"/bin/sh\", \"-c\"]\n\
 USER 1000:1000\n\
 ENTRYPOINT echo \"hi $B\"\n\
 CMD [\"ignored\"]\n\
-WORKDIR rel/dir\n";
+WORKDIR rel/dir\n\
+COPY --chown=1000:1000 base.txt /owned/\n";
+
+const MULTI_DOCKERFILE: &str = "FROM bb:1 AS builder\n\
+RUN mkdir /out && echo built > /out/app.txt\n\
+FROM bb:1\n\
+COPY --from=builder /out/app.txt /app/\n\
+COPY --from=0 /out /copied\n";
 
 #[test]
 fn cached_builds_share_layers_and_run_under_dockerd() {
@@ -210,6 +225,7 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
     }
     fs::write(ctx.join("base.txt"), "shared\n").unwrap();
     fs::write(ctx.join("Dockerfile.meta"), META_DOCKERFILE).unwrap();
+    fs::write(ctx.join("Dockerfile.multi"), MULTI_DOCKERFILE).unwrap();
 
     let first = build(&root, &ctx, "Dockerfile.app1", &["-t", "app:1"]);
     first.assert_success();
@@ -307,6 +323,7 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
     );
 
     build(&root, &ctx, "Dockerfile.meta", &["-t", "meta:1"]).assert_success();
+    build(&root, &ctx, "Dockerfile.multi", &["-t", "multi:1"]).assert_success();
     let strata_df = strata_on(&root, &["--format", "json", "df", "-v"]).json();
     let daemon = Dockerd::start_with_root(Driver::Overlay2, &root);
     let docker_df = daemon.system_df();
@@ -337,6 +354,11 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
     assert_eq!(
         history(&daemon, "meta:1"),
         history(&daemon, "docker-meta:1")
+    );
+    docker_build(&daemon, &ctx, "Dockerfile.multi", "docker-multi:1");
+    assert_eq!(
+        history(&daemon, "multi:1"),
+        history(&daemon, "docker-multi:1")
     );
     let config = |image: &str| -> Value {
         serde_json::from_str(&daemon.docker(&["image", "inspect", "-f", "{{json .Config}}", image]))

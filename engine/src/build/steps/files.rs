@@ -219,8 +219,10 @@ impl Builder<'_> {
         let hash = tree.hash(&sources)?;
         // The step is named with the destination as written (moby's `in ./`); the working
         // directory it is relative to is part of the cache key through `WorkingDir`.
+        // With `--chown`, moby writes the option and the hash with no space between them
+        // (`--chown=1:1file:<sha256>`): kept, so that `docker history` reads the same.
         let comment = match chown {
-            Some(owner) => format!("{kw} --chown={owner} {hash} in {dest} "),
+            Some(owner) => format!("{kw} --chown={owner}{hash} in {dest} "),
             None => format!("{kw} {hash} in {dest} "),
         };
         let dest = self.in_image(dest);
