@@ -198,7 +198,8 @@ USER 1000:1000\n\
 ENTRYPOINT echo \"hi $B\"\n\
 CMD [\"ignored\"]\n\
 WORKDIR rel/dir\n\
-COPY --chown=1000:1000 base.txt /owned/\n";
+COPY --chown=1000:1000 base.txt /owned/\n\
+HEALTHCHECK --interval=30s --timeout=3s --retries=3 CMD wget -q -O- http://localhost/ || exit 1\n";
 
 const MULTI_DOCKERFILE: &str = "FROM bb:1 AS builder\n\
 RUN mkdir /out && echo built > /out/app.txt\n\
@@ -376,6 +377,7 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
         "StopSignal",
         "Shell",
         "WorkingDir",
+        "Healthcheck",
     ] {
         assert_eq!(mine[key], dockers[key], "Config.{key}");
     }

@@ -14,6 +14,7 @@ use analyzers::ids::ImageId;
 use super::context::Context;
 use super::dockerfile::{Args, Instruction};
 use super::error::{BuildError, Result};
+use super::health::Health;
 use super::image::{self, Base, StepImage};
 use super::{words, BuildOptions, Event};
 use crate::container::create::DEFAULT_PATH;
@@ -169,6 +170,16 @@ impl<'a> Builder<'a> {
                     self.run.cmd = None;
                 }
                 self.metadata(&format!("ENTRYPOINT {}", words::go_quoted(&entrypoint)))
+            }
+            "HEALTHCHECK" => {
+                let Args::Shell(rest) = &ins.args else {
+                    return Err(self.invalid(ins, "expects NONE or CMD and a command"));
+                };
+                let health = Health::parse(&ins.flags, rest).map_err(|e| self.invalid(ins, &e))?;
+                self.run
+                    .rest
+                    .insert("Healthcheck".to_owned(), health.to_json());
+                self.metadata(&health.comment())
             }
             "SHELL" => {
                 let Args::Exec(shell) = &ins.args else {
