@@ -9,7 +9,7 @@
 //!   on, `--no-cache` rebuilds all; then dockerd runs the images and `docker history` shows
 //!   strata's steps with the `created_by` lines of a `DOCKER_BUILDKIT=0 docker build` of the
 //!   same Dockerfile (source hashes aside); a Dockerfile of every metadata instruction (and a
-//!   `COPY --chown`) gives the same history and the same image `Config` under both builders,
+//!   `COPY --chown`) gives the same history, author and image `Config` under both builders,
 //!   and so does a multi-stage one with `COPY --from`.
 //! - [`copy_add_rules`]: globs, `.dockerignore`, `--chown`, a directory's contents, `ADD` of a
 //!   gzip tar (unpacked), build arguments, `WORKDIR`-relative destinations, from inside a
@@ -18,6 +18,8 @@
 //!   image (globs, directories with symlinks, `..` clamped at the image's `/`); the result is
 //!   the last stage's image, cached as a whole, and rebuilt from the `COPY --from` steps when
 //!   the stage they copy from changes.
+//! - [`scratch_and_global_args`]: a global `ARG` names the base, `FROM scratch` with a
+//!   copied static binary runs, and its steps are cached like any other.
 //! - [`run_layers_record_deletions_and_run_as_user`]: a `RUN` that deletes files and replaces
 //!   a directory makes a layer whose overlay2 content has the whiteout devices and the opaque
 //!   xattr, `strata verify` rebuilds every layer tar to its diff id from the tar-split, dockerd
@@ -188,6 +190,7 @@ LABEL app=SRC\n\
 CMD [\"cat\", \"/app/src/main.txt\"]\n";
 
 const META_DOCKERFILE: &str = "FROM bb:1\n\
+MAINTAINER me <me@example.com>\n\
 ENV A=\"x y\" B=2\n\
 LABEL \"k 1\"=v maintainer=me\n\
 EXPOSE 80 443/udp\n\
@@ -365,6 +368,9 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
         serde_json::from_str(&daemon.docker(&["image", "inspect", "-f", "{{json .Config}}", image]))
             .unwrap()
     };
+    let author = |image: &str| daemon.docker(&["image", "inspect", "-f", "{{.Author}}", image]);
+    assert_eq!(author("meta:1"), "me <me@example.com>");
+    assert_eq!(author("meta:1"), author("docker-meta:1"));
     let (mine, dockers) = (config("meta:1"), config("docker-meta:1"));
     for key in [
         "Env",
@@ -453,6 +459,43 @@ fn copy_add_rules() {
         "opt/pkg/inside\nsrv/conf/one.conf\nsrv/conf/sub/two.conf\nwork/renamed\n\
          work/texts/a.txt\nwork/texts/b.txt\n1000:1001 work/texts/a.txt\ntarred\na\n"
     );
+}
+
+#[test]
+fn scratch_and_global_args() {
+    let Some((_dir, root, ctx)) = setup(
+        "ARG BASE=scratch\nFROM ${BASE}\nCOPY busybox /bin/busybox\nWORKDIR /work\n\
+         ENTRYPOINT [\"/bin/busybox\"]\nCMD [\"echo\", \"from scratch\"]\n",
+    ) else {
+        return;
+    };
+    fs::copy(crate::harness::BUSYBOX, ctx.join("busybox")).unwrap();
+    let first = build(&root, &ctx, "Dockerfile", &["-t", "tiny:1"]);
+    first.assert_success();
+    assert!(
+        first
+            .stdout
+            .starts_with("Step 1/6 : ARG BASE=scratch\nStep 2/6 : FROM ${BASE}\n"),
+        "{}",
+        first.stdout
+    );
+    let config = image_config(&root, "tiny:1");
+    assert_eq!(
+        chain_ids(&config).len(),
+        2,
+        "COPY and WORKDIR, nothing below"
+    );
+    let shown = strata_on(&root, &["run", "--rm", "tiny:1"]);
+    assert_eq!(shown.assert_success().stdout, "from scratch\n");
+    // Steps on scratch are cached too (their parent is no image).
+    let again = build(&root, &ctx, "Dockerfile", &["-t", "tiny:1"]);
+    assert_eq!(
+        again.stdout.matches("Using cache").count(),
+        4,
+        "{}",
+        again.stdout
+    );
+    assert_eq!(image_config(&root, "tiny:1")["created"], config["created"]);
 }
 
 #[test]

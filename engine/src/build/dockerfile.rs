@@ -74,6 +74,7 @@ pub const KNOWN: &[&str] = &[
     "SHELL",
     "STOPSIGNAL",
     "HEALTHCHECK",
+    "MAINTAINER",
 ];
 
 /// Parses `text`; `file` names the Dockerfile in errors.

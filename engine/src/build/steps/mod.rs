@@ -51,6 +51,8 @@ pub struct Builder<'a> {
     stages: BTreeMap<String, ImageId>,
     /// This stage's `AS` name, lower case.
     stage_name: Option<String>,
+    /// This stage's `MAINTAINER`: the author of its images from there on.
+    maintainer: String,
     /// A step missed the cache: no later step may use it.
     cache_busted: bool,
     /// Steps served from the cache.
@@ -83,6 +85,7 @@ impl<'a> Builder<'a> {
             used: BTreeSet::new(),
             stages: BTreeMap::new(),
             stage_name: None,
+            maintainer: String::new(),
             cache_busted: opts.no_cache,
             cached: 0,
         }
@@ -170,6 +173,14 @@ impl<'a> Builder<'a> {
                     self.run.cmd = None;
                 }
                 self.metadata(&format!("ENTRYPOINT {}", words::go_quoted(&entrypoint)))
+            }
+            "MAINTAINER" => {
+                let Args::Shell(name) = &ins.args else {
+                    return Err(self.invalid(ins, "expects a name"));
+                };
+                // Taken as written: Docker substitutes no variables here.
+                self.maintainer = name.clone();
+                self.metadata(&format!("MAINTAINER {}", self.maintainer))
             }
             "HEALTHCHECK" => {
                 let Args::Shell(rest) = &ins.args else {
@@ -340,6 +351,7 @@ impl<'a> Builder<'a> {
                 container_config: step,
                 config: &self.run,
                 layer: layer.as_ref(),
+                author: &self.maintainer,
             },
         )?;
         self.base = Base::load(self.root, &id)?;
@@ -371,6 +383,7 @@ impl<'a> Builder<'a> {
             _ => return Err(self.invalid(ins, "expects an image and an optional AS name")),
         };
         self.stage_name = alias;
+        self.maintainer.clear();
         self.started = true;
         // Each stage asks the cache afresh, as moby's `initializeStage` resets its prober.
         self.cache_busted = self.opts.no_cache;
