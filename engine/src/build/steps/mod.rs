@@ -3,9 +3,11 @@
 //! the classic builder names it in `container_config.Cmd` (and so in `docker history`), asks
 //! the cache, and on a miss makes the step's change and commits its image. After the first
 //! miss the cache is not asked again in that stage, as in moby: every later step of the
-//! stage is rebuilt. The steps that change files are in [`files`].
+//! stage is rebuilt. The steps that change files are in [`files`], those that change only
+//! the configuration in [`metadata`].
 
 pub mod files;
+pub mod metadata;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +16,6 @@ use analyzers::ids::ImageId;
 use super::context::Context;
 use super::dockerfile::{Args, Instruction};
 use super::error::{BuildError, Result};
-use super::health::Health;
 use super::image::{self, Base, StepImage};
 use super::{words, BuildOptions, Event};
 use crate::container::create::DEFAULT_PATH;
@@ -109,98 +110,17 @@ impl<'a> Builder<'a> {
             "RUN" => self.run_step(ins),
             "COPY" | "ADD" => self.copy_step(ins),
             "WORKDIR" => self.workdir(ins),
-            "ENV" => {
-                let pairs = self.pairs(ins)?;
-                let mut env = self.run.env.take().unwrap_or_default();
-                for (k, v) in &pairs {
-                    env.retain(|e| e.split('=').next() != Some(k));
-                    env.push(format!("{k}={v}"));
-                }
-                self.run.env = Some(env);
-                self.metadata(&format!("ENV {}", joined_pairs(&pairs)))
-            }
-            "LABEL" => {
-                let pairs = self.pairs(ins)?;
-                let labels = self.run.labels.get_or_insert_with(BTreeMap::new);
-                labels.extend(pairs.iter().cloned());
-                self.metadata(&format!("LABEL {}", joined_pairs(&pairs)))
-            }
-            "EXPOSE" => {
-                // Named as moby names it: the ports as written, sorted.
-                let mut ports = self.expanded(ins)?;
-                ports.sort();
-                let exposed = self.run.exposed_ports.get_or_insert_with(BTreeMap::new);
-                for p in &ports {
-                    let key = if p.contains('/') {
-                        p.clone()
-                    } else {
-                        format!("{p}/tcp")
-                    };
-                    exposed.insert(key, serde_json::json!({}));
-                }
-                self.metadata(&format!("EXPOSE {}", ports.join(" ")))
-            }
-            "VOLUME" => {
-                let vols = self.expanded(ins)?;
-                if vols.iter().any(String::is_empty) {
-                    return Err(self.invalid(ins, "VOLUME specified can not be an empty string"));
-                }
-                let volumes = self.run.volumes.get_or_insert_with(BTreeMap::new);
-                for v in &vols {
-                    volumes.insert(v.clone(), serde_json::json!({}));
-                }
-                self.metadata(&format!("VOLUME [{}]", vols.join(" ")))
-            }
-            "USER" => {
-                self.run.user = self.single(ins)?;
-                self.metadata(&format!("USER {}", self.run.user))
-            }
-            "STOPSIGNAL" => {
-                let signal = self.single(ins)?;
-                self.run.stop_signal = Some(signal.clone());
-                self.metadata(&format!("STOPSIGNAL {signal}"))
-            }
-            "CMD" => {
-                let cmd = self.command(ins);
-                self.run.cmd = Some(cmd.clone());
-                self.cmd_set = true;
-                self.metadata(&format!("CMD {}", words::go_quoted(&cmd)))
-            }
-            "ENTRYPOINT" => {
-                let entrypoint = self.command(ins);
-                self.run.entrypoint = Some(entrypoint.clone());
-                if !self.cmd_set {
-                    self.run.cmd = None;
-                }
-                self.metadata(&format!("ENTRYPOINT {}", words::go_quoted(&entrypoint)))
-            }
-            "MAINTAINER" => {
-                let Args::Shell(name) = &ins.args else {
-                    return Err(self.invalid(ins, "expects a name"));
-                };
-                // Taken as written: Docker substitutes no variables here.
-                self.maintainer = name.clone();
-                self.metadata(&format!("MAINTAINER {}", self.maintainer))
-            }
-            "HEALTHCHECK" => {
-                let Args::Shell(rest) = &ins.args else {
-                    return Err(self.invalid(ins, "expects NONE or CMD and a command"));
-                };
-                let health = Health::parse(&ins.flags, rest).map_err(|e| self.invalid(ins, &e))?;
-                self.run
-                    .rest
-                    .insert("Healthcheck".to_owned(), health.to_json());
-                self.metadata(&health.comment())
-            }
-            "SHELL" => {
-                let Args::Exec(shell) = &ins.args else {
-                    return Err(
-                        self.invalid(ins, "SHELL requires the arguments to be in JSON form")
-                    );
-                };
-                self.run.shell = Some(shell.clone());
-                self.metadata(&format!("SHELL [{}]", shell.join(" ")))
-            }
+            "ENV" => self.env(ins),
+            "LABEL" => self.label(ins),
+            "EXPOSE" => self.expose(ins),
+            "VOLUME" => self.volume(ins),
+            "USER" => self.user(ins),
+            "STOPSIGNAL" => self.stop_signal(ins),
+            "CMD" => self.cmd(ins),
+            "ENTRYPOINT" => self.entrypoint(ins),
+            "MAINTAINER" => self.maintainer(ins),
+            "HEALTHCHECK" => self.healthcheck(ins),
+            "SHELL" => self.shell_form(ins),
             other => Err(self.invalid(ins, &format!("unknown instruction: {other}"))),
         }
     }
@@ -478,12 +398,4 @@ impl<'a> Builder<'a> {
         }
         Ok(())
     }
-}
-
-fn joined_pairs(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
