@@ -10,7 +10,8 @@
 //!   strata's steps with the `created_by` lines of a `DOCKER_BUILDKIT=0 docker build` of the
 //!   same Dockerfile (source hashes aside); a Dockerfile of every metadata instruction (and a
 //!   `COPY --chown`) gives the same history, author and image `Config` under both builders,
-//!   and so does a multi-stage one with `COPY --from`.
+//!   and so does a multi-stage one with `COPY --from`, and an image built `FROM` one with
+//!   `ONBUILD` triggers (which run, and are not inherited).
 //! - [`copy_add_rules`]: globs, `.dockerignore`, `--chown`, a directory's contents, `ADD` of a
 //!   gzip tar (unpacked), build arguments, `WORKDIR`-relative destinations, from inside a
 //!   container of the built image.
@@ -141,24 +142,23 @@ fn without_hashes(line: &str) -> String {
     out
 }
 
-/// A classic-builder build by dockerd, without its cache.
-fn docker_build(daemon: &Dockerd, context: &Path, dockerfile: &str, tag: &str) {
+/// A classic-builder build by dockerd, without its cache, with `extra` options.
+fn docker_build(daemon: &Dockerd, context: &Path, dockerfile: &str, tag: &str, extra: &[&str]) {
     let file = context.join(dockerfile);
-    daemon.docker_env(
-        &[("DOCKER_BUILDKIT", "0")],
-        &[
-            "build",
-            "-q",
-            "--no-cache",
-            "--network",
-            "none",
-            "-f",
-            file.to_str().unwrap(),
-            "-t",
-            tag,
-            context.to_str().unwrap(),
-        ],
-    );
+    let mut args = vec![
+        "build",
+        "-q",
+        "--no-cache",
+        "--network",
+        "none",
+        "-f",
+        file.to_str().unwrap(),
+        "-t",
+        tag,
+    ];
+    args.extend_from_slice(extra);
+    args.push(context.to_str().unwrap());
+    daemon.docker_env(&[("DOCKER_BUILDKIT", "0")], &args);
 }
 
 /// `docker history`'s `created_by` lines, source hashes blanked.
@@ -204,6 +204,10 @@ WORKDIR rel/dir\n\
 COPY --chown=1000:1000 base.txt /owned/\n\
 HEALTHCHECK --interval=30s --timeout=3s --retries=3 CMD wget -q -O- http://localhost/ || exit 1\n";
 
+const ONBUILD_BASE: &str = "FROM bb:1\nONBUILD RUN echo triggered > /trig\nONBUILD ENV T=1\n";
+
+const ONBUILD_CHILD: &str = "ARG BASE\nFROM $BASE\nCMD [\"cat\", \"/trig\"]\n";
+
 const MULTI_DOCKERFILE: &str = "FROM bb:1 AS builder\n\
 RUN mkdir /out && echo built > /out/app.txt\n\
 FROM bb:1\n\
@@ -230,6 +234,8 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
     fs::write(ctx.join("base.txt"), "shared\n").unwrap();
     fs::write(ctx.join("Dockerfile.meta"), META_DOCKERFILE).unwrap();
     fs::write(ctx.join("Dockerfile.multi"), MULTI_DOCKERFILE).unwrap();
+    fs::write(ctx.join("Dockerfile.onbase"), ONBUILD_BASE).unwrap();
+    fs::write(ctx.join("Dockerfile.onchild"), ONBUILD_CHILD).unwrap();
 
     let first = build(&root, &ctx, "Dockerfile.app1", &["-t", "app:1"]);
     first.assert_success();
@@ -328,6 +334,21 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
 
     build(&root, &ctx, "Dockerfile.meta", &["-t", "meta:1"]).assert_success();
     build(&root, &ctx, "Dockerfile.multi", &["-t", "multi:1"]).assert_success();
+    build(&root, &ctx, "Dockerfile.onbase", &["-t", "onbase:1"]).assert_success();
+    let child = build(
+        &root,
+        &ctx,
+        "Dockerfile.onchild",
+        &["--build-arg", "BASE=onbase:1", "-t", "onchild:1"],
+    );
+    assert!(
+        child
+            .assert_success()
+            .stdout
+            .contains("# Executing 2 build triggers\n"),
+        "{}",
+        child.stdout
+    );
     let strata_df = strata_on(&root, &["--format", "json", "df", "-v"]).json();
     let daemon = Dockerd::start_with_root(Driver::Overlay2, &root);
     let docker_df = daemon.system_df();
@@ -349,17 +370,31 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
     ]);
     assert_eq!(out.trim_end(), "1");
     let ours = history(&daemon, "app:2");
-    docker_build(&daemon, &ctx, "Dockerfile.app2", "docker-app:2");
+    docker_build(&daemon, &ctx, "Dockerfile.app2", "docker-app:2", &[]);
     let theirs = history(&daemon, "docker-app:2");
     assert_eq!(ours, theirs);
 
     // Every metadata instruction: the same history lines and the same resulting config.
-    docker_build(&daemon, &ctx, "Dockerfile.meta", "docker-meta:1");
+    docker_build(&daemon, &ctx, "Dockerfile.meta", "docker-meta:1", &[]);
     assert_eq!(
         history(&daemon, "meta:1"),
         history(&daemon, "docker-meta:1")
     );
-    docker_build(&daemon, &ctx, "Dockerfile.multi", "docker-multi:1");
+    docker_build(&daemon, &ctx, "Dockerfile.onbase", "docker-onbase:1", &[]);
+    docker_build(
+        &daemon,
+        &ctx,
+        "Dockerfile.onchild",
+        "docker-onchild:1",
+        &["--build-arg", "BASE=docker-onbase:1"],
+    );
+    assert_eq!(
+        history(&daemon, "onchild:1"),
+        history(&daemon, "docker-onchild:1")
+    );
+    let out = daemon.docker(&["run", "--rm", "--network", "none", "onchild:1"]);
+    assert_eq!(out.trim_end(), "triggered");
+    docker_build(&daemon, &ctx, "Dockerfile.multi", "docker-multi:1", &[]);
     assert_eq!(
         history(&daemon, "multi:1"),
         history(&daemon, "docker-multi:1")

@@ -75,6 +75,7 @@ pub const KNOWN: &[&str] = &[
     "STOPSIGNAL",
     "HEALTHCHECK",
     "MAINTAINER",
+    "ONBUILD",
 ];
 
 /// Parses `text`; `file` names the Dockerfile in errors.

@@ -90,6 +90,11 @@ pub enum Event {
         /// Its id.
         id: ImageId,
     },
+    /// `FROM` an image with `ONBUILD` triggers: they run now.
+    Triggers {
+        /// How many.
+        count: usize,
+    },
     /// A warning (unused build arguments).
     Warning(String),
 }

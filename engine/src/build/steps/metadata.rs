@@ -1,6 +1,7 @@
 //! The steps that change only the configuration (`ENV`, `LABEL`, `EXPOSE`, `VOLUME`, `USER`,
-//! `STOPSIGNAL`, `CMD`, `ENTRYPOINT`, `MAINTAINER`, `HEALTHCHECK`, `SHELL`): each updates the
-//! run configuration and commits an image with no layer, named as moby's dispatchers name it.
+//! `STOPSIGNAL`, `CMD`, `ENTRYPOINT`, `MAINTAINER`, `HEALTHCHECK`, `SHELL`, `ONBUILD`): each
+//! updates the run configuration and commits an image with no layer, named as moby's
+//! dispatchers name it.
 
 use std::collections::BTreeMap;
 
@@ -119,6 +120,25 @@ impl Builder<'_> {
         };
         self.run.shell = Some(shell.clone());
         self.metadata(&format!("SHELL [{}]", shell.join(" ")))
+    }
+
+    /// `ONBUILD INSTRUCTION`: a trigger that builds `FROM` this image run first.
+    pub(super) fn onbuild(&mut self, ins: &Instruction) -> Result<()> {
+        let Args::Shell(text) = &ins.args else {
+            return Err(self.invalid(ins, "expects an instruction"));
+        };
+        let trigger = text.split_whitespace().next().unwrap_or_default();
+        if ["ONBUILD", "FROM", "MAINTAINER"].contains(&trigger.to_ascii_uppercase().as_str()) {
+            return Err(self.invalid(
+                ins,
+                &format!("{trigger} isn't allowed as an ONBUILD trigger"),
+            ));
+        }
+        self.run
+            .on_build
+            .get_or_insert_with(Vec::new)
+            .push(text.clone());
+        self.metadata(&format!("ONBUILD {text}"))
     }
 }
 

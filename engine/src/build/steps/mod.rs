@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use analyzers::ids::ImageId;
 
 use super::context::Context;
-use super::dockerfile::{Args, Instruction};
+use super::dockerfile::{self, Args, Instruction};
 use super::error::{BuildError, Result};
 use super::image::{self, Base, StepImage};
 use super::{words, BuildOptions, Event};
@@ -99,6 +99,11 @@ impl<'a> Builder<'a> {
             total,
             instruction: ins.original.clone(),
         });
+        self.dispatch(ins)
+    }
+
+    /// Runs instruction `ins` (a step of the Dockerfile, or an `ONBUILD` trigger).
+    fn dispatch(&mut self, ins: &Instruction) -> Result<()> {
         if ins.keyword == "ARG" {
             return self.arg(ins);
         }
@@ -121,6 +126,7 @@ impl<'a> Builder<'a> {
             "MAINTAINER" => self.maintainer(ins),
             "HEALTHCHECK" => self.healthcheck(ins),
             "SHELL" => self.shell_form(ins),
+            "ONBUILD" => self.onbuild(ins),
             other => Err(self.invalid(ins, &format!("unknown instruction: {other}"))),
         }
     }
@@ -325,6 +331,25 @@ impl<'a> Builder<'a> {
             .unwrap_or_default();
         self.default_path();
         (self.events)(Event::Image { id: image });
+        self.run_triggers()
+    }
+
+    /// Runs the base image's `ONBUILD` triggers, which the new stage does not inherit, as
+    /// moby's `dispatchTriggeredOnBuild` does.
+    fn run_triggers(&mut self) -> Result<()> {
+        let triggers = self.run.on_build.take().unwrap_or_default();
+        if triggers.is_empty() {
+            return Ok(());
+        }
+        (self.events)(Event::Triggers {
+            count: triggers.len(),
+        });
+        for trigger in &triggers {
+            let parsed = dockerfile::parse(trigger, &self.file)?;
+            for ins in &parsed.instructions {
+                self.dispatch(ins)?;
+            }
+        }
         Ok(())
     }
 
