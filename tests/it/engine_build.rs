@@ -20,11 +20,12 @@
 //!   the last stage's image, cached as a whole, and rebuilt from the `COPY --from` steps when
 //!   the stage they copy from changes.
 //! - [`scratch_and_global_args`]: a global `ARG` names the base, `FROM scratch` with a
-//!   copied static binary runs, and its steps are cached like any other.
+//!   copied static binary runs, and its steps are cached like any other; `-q` prints the id.
 //! - [`run_layers_record_deletions_and_run_as_user`]: a `RUN` that deletes files and replaces
 //!   a directory makes a layer whose overlay2 content has the whiteout devices and the opaque
 //!   xattr, `strata verify` rebuilds every layer tar to its diff id from the tar-split, dockerd
-//!   runs the image without the deleted files, and `RUN` after `USER 1000:1000` runs as 1000.
+//!   runs the image without the deleted files, and `RUN` after `USER 1000:1000` runs as 1000
+//!   (so does `strata run` of the image).
 //! - [`cancelled_build_leaves_nothing`]: SIGINT during a `RUN` kills its container and removes
 //!   the step; the build exits 1 at once.
 //! - [`escapes_are_refused_and_failures_leave_nothing`]: `COPY ../x`, an absolute source, a
@@ -522,7 +523,15 @@ fn scratch_and_global_args() {
     );
     let shown = strata_on(&root, &["run", "--rm", "tiny:1"]);
     assert_eq!(shown.assert_success().stdout, "from scratch\n");
-    // Steps on scratch are cached too (their parent is no image).
+    // Steps on scratch are cached too (their parent is no image); -q prints the id alone.
+    let quiet = build(&root, &ctx, "Dockerfile", &["-q"]);
+    let repos = fs::read_to_string(root.join("image/overlay2/repositories.json")).unwrap();
+    assert!(
+        quiet.assert_success().stdout.starts_with("sha256:"),
+        "{}",
+        quiet.stdout
+    );
+    assert!(repos.contains(quiet.stdout.trim()), "{}", quiet.stdout);
     let again = build(&root, &ctx, "Dockerfile", &["-t", "tiny:1"]);
     assert_eq!(
         again.stdout.matches("Using cache").count(),
@@ -569,6 +578,12 @@ fn run_layers_record_deletions_and_run_as_user() {
     let opaque = xattr::get(diff.join("opq"), "trusted.overlay.opaque").unwrap();
     assert_eq!(opaque.as_deref(), Some(&b"y"[..]), "/opq is opaque");
     strata_on(&root, &["verify", "del:1"]).assert_success();
+    let as_user = strata_on(&root, &["run", "--rm", "del:1", "id", "-u"]);
+    assert_eq!(
+        as_user.assert_success().stdout,
+        "1000\n",
+        "strata run takes the image's USER"
+    );
 
     let daemon = Dockerd::start_with_root(Driver::Overlay2, &root);
     let seen = daemon.docker(&[
