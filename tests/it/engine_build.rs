@@ -784,6 +784,19 @@ fn escapes_are_refused_and_failures_leave_nothing() {
 
     let state = || store_state(&root);
     let before = state();
+    // A BuildKit-only option is refused, not ignored.
+    fs::write(
+        ctx.join("Dockerfile.mount"),
+        "FROM bb:1\nRUN --mount=type=cache,target=/c true\n",
+    )
+    .unwrap();
+    let refused = build(&root, &ctx, "Dockerfile.mount", &[]);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("--mount needs BuildKit"),
+        "{}",
+        refused.stderr
+    );
     let cases = [
         ("COPY ../outside/secret /x", "../outside/secret", "outside the build context"),
         ("COPY /etc/passwd /x", "/etc/passwd", "absolute paths are refused"),

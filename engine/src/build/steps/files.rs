@@ -37,6 +37,12 @@ impl Builder<'_> {
     /// moby's `prependEnvOnCmd` does); on a miss, run in a container of the base image with
     /// the ARGs in its environment, its upper directory committed.
     pub(super) fn run_step(&mut self, ins: &Instruction) -> Result<()> {
+        if let Some((flag, _)) = ins.flags.first() {
+            return Err(self.invalid(
+                ins,
+                &format!("--{flag} needs BuildKit; the classic builder has no RUN options"),
+            ));
+        }
         let argv = self.command(ins);
         let env = self.build_env();
         let mut recorded = Vec::new();
