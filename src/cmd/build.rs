@@ -55,6 +55,10 @@ fn render(event: &Event, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "Removing intermediate container {}", short(container))
         }
         Event::Image { id } => writeln!(out, " ---> {}", short(id.0.as_str())),
+        Event::Triggers { count } => {
+            let plural = if *count > 1 { "s" } else { "" };
+            writeln!(out, "# Executing {count} build trigger{plural}")
+        }
         Event::Warning(text) => writeln!(out, "{text}"),
     }
 }

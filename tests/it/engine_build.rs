@@ -8,15 +8,24 @@
 //!   the image size less its one unique layer); a changed context file rebuilds from its step
 //!   on, `--no-cache` rebuilds all; then dockerd runs the images and `docker history` shows
 //!   strata's steps with the `created_by` lines of a `DOCKER_BUILDKIT=0 docker build` of the
-//!   same Dockerfile (source hashes aside); a Dockerfile of every metadata instruction gives
-//!   the same history and the same image `Config` under both builders.
+//!   same Dockerfile (source hashes aside); a Dockerfile of every metadata instruction (and a
+//!   `COPY --chown`) gives the same history, author and image `Config` under both builders,
+//!   and so does a multi-stage one with `COPY --from`, and an image built `FROM` one with
+//!   `ONBUILD` triggers (which run, and are not inherited).
 //! - [`copy_add_rules`]: globs, `.dockerignore`, `--chown`, a directory's contents, `ADD` of a
 //!   gzip tar (unpacked), build arguments, `WORKDIR`-relative destinations, from inside a
 //!   container of the built image.
+//! - [`multi_stage_copy_from`]: `COPY --from` a named stage, a stage index and a stored
+//!   image (globs, directories with symlinks, `..` clamped at the image's `/`); the result is
+//!   the last stage's image, cached as a whole, and rebuilt from the `COPY --from` steps when
+//!   the stage they copy from changes.
+//! - [`scratch_and_global_args`]: a global `ARG` names the base, `FROM scratch` with a
+//!   copied static binary runs, and its steps are cached like any other; `-q` prints the id.
 //! - [`run_layers_record_deletions_and_run_as_user`]: a `RUN` that deletes files and replaces
 //!   a directory makes a layer whose overlay2 content has the whiteout devices and the opaque
 //!   xattr, `strata verify` rebuilds every layer tar to its diff id from the tar-split, dockerd
-//!   runs the image without the deleted files, and `RUN` after `USER 1000:1000` runs as 1000.
+//!   runs the image without the deleted files, and `RUN` after `USER 1000:1000` runs as 1000
+//!   (so does `strata run` of the image).
 //! - [`cancelled_build_leaves_nothing`]: SIGINT during a `RUN` kills its container and removes
 //!   the step; the build exits 1 at once.
 //! - [`escapes_are_refused_and_failures_leave_nothing`]: `COPY ../x`, an absolute source, a
@@ -116,35 +125,41 @@ fn created_by(config: &Value) -> Vec<String> {
 /// `created_by` with the content hashes of `COPY`/`ADD` sources blanked (moby hashes
 /// tar headers, strata the files' names, modes and bytes: the same role, other digests).
 fn without_hashes(line: &str) -> String {
-    line.split(' ')
-        .map(|w| match w.split_once(':') {
-            Some((kind @ ("file" | "dir" | "multi"), hex)) if hex.len() == 64 => {
-                format!("{kind}:<hash>")
+    let mut out = line.to_owned();
+    for kind in ["file:", "dir:", "multi:"] {
+        let mut from = 0;
+        while let Some(at) = out[from..].find(kind).map(|p| p + from) {
+            let hex_start = at + kind.len();
+            let hex_end = hex_start + 64;
+            let is_hash = out
+                .get(hex_start..hex_end)
+                .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+            if is_hash {
+                out.replace_range(hex_start..hex_end, "<hash>");
             }
-            _ => w.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+            from = hex_start;
+        }
+    }
+    out
 }
 
-/// A classic-builder build by dockerd, without its cache.
-fn docker_build(daemon: &Dockerd, context: &Path, dockerfile: &str, tag: &str) {
+/// A classic-builder build by dockerd, without its cache, with `extra` options.
+fn docker_build(daemon: &Dockerd, context: &Path, dockerfile: &str, tag: &str, extra: &[&str]) {
     let file = context.join(dockerfile);
-    daemon.docker_env(
-        &[("DOCKER_BUILDKIT", "0")],
-        &[
-            "build",
-            "-q",
-            "--no-cache",
-            "--network",
-            "none",
-            "-f",
-            file.to_str().unwrap(),
-            "-t",
-            tag,
-            context.to_str().unwrap(),
-        ],
-    );
+    let mut args = vec![
+        "build",
+        "-q",
+        "--no-cache",
+        "--network",
+        "none",
+        "-f",
+        file.to_str().unwrap(),
+        "-t",
+        tag,
+    ];
+    args.extend_from_slice(extra);
+    args.push(context.to_str().unwrap());
+    daemon.docker_env(&[("DOCKER_BUILDKIT", "0")], &args);
 }
 
 /// `docker history`'s `created_by` lines, source hashes blanked.
@@ -176,6 +191,7 @@ LABEL app=SRC\n\
 CMD [\"cat\", \"/app/src/main.txt\"]\n";
 
 const META_DOCKERFILE: &str = "FROM bb:1\n\
+MAINTAINER me <me@example.com>\n\
 ENV A=\"x y\" B=2\n\
 LABEL \"k 1\"=v maintainer=me\n\
 EXPOSE 80 443/udp\n\
@@ -185,7 +201,19 @@ SHELL [\"/bin/sh\", \"-c\"]\n\
 USER 1000:1000\n\
 ENTRYPOINT echo \"hi $B\"\n\
 CMD [\"ignored\"]\n\
-WORKDIR rel/dir\n";
+WORKDIR rel/dir\n\
+COPY --chown=1000:1000 base.txt /owned/\n\
+HEALTHCHECK --interval=30s --timeout=3s --retries=3 CMD wget -q -O- http://localhost/ || exit 1\n";
+
+const ONBUILD_BASE: &str = "FROM bb:1\nONBUILD RUN echo triggered > /trig\nONBUILD ENV T=1\n";
+
+const ONBUILD_CHILD: &str = "ARG BASE\nFROM $BASE\nCMD [\"cat\", \"/trig\"]\n";
+
+const MULTI_DOCKERFILE: &str = "FROM bb:1 AS builder\n\
+RUN mkdir /out && echo built > /out/app.txt\n\
+FROM bb:1\n\
+COPY --from=builder /out/app.txt /app/\n\
+COPY --from=0 /out /copied\n";
 
 #[test]
 fn cached_builds_share_layers_and_run_under_dockerd() {
@@ -206,6 +234,9 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
     }
     fs::write(ctx.join("base.txt"), "shared\n").unwrap();
     fs::write(ctx.join("Dockerfile.meta"), META_DOCKERFILE).unwrap();
+    fs::write(ctx.join("Dockerfile.multi"), MULTI_DOCKERFILE).unwrap();
+    fs::write(ctx.join("Dockerfile.onbase"), ONBUILD_BASE).unwrap();
+    fs::write(ctx.join("Dockerfile.onchild"), ONBUILD_CHILD).unwrap();
 
     let first = build(&root, &ctx, "Dockerfile.app1", &["-t", "app:1"]);
     first.assert_success();
@@ -303,6 +334,22 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
     );
 
     build(&root, &ctx, "Dockerfile.meta", &["-t", "meta:1"]).assert_success();
+    build(&root, &ctx, "Dockerfile.multi", &["-t", "multi:1"]).assert_success();
+    build(&root, &ctx, "Dockerfile.onbase", &["-t", "onbase:1"]).assert_success();
+    let child = build(
+        &root,
+        &ctx,
+        "Dockerfile.onchild",
+        &["--build-arg", "BASE=onbase:1", "-t", "onchild:1"],
+    );
+    assert!(
+        child
+            .assert_success()
+            .stdout
+            .contains("# Executing 2 build triggers\n"),
+        "{}",
+        child.stdout
+    );
     let strata_df = strata_on(&root, &["--format", "json", "df", "-v"]).json();
     let daemon = Dockerd::start_with_root(Driver::Overlay2, &root);
     let docker_df = daemon.system_df();
@@ -324,20 +371,42 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
     ]);
     assert_eq!(out.trim_end(), "1");
     let ours = history(&daemon, "app:2");
-    docker_build(&daemon, &ctx, "Dockerfile.app2", "docker-app:2");
+    docker_build(&daemon, &ctx, "Dockerfile.app2", "docker-app:2", &[]);
     let theirs = history(&daemon, "docker-app:2");
     assert_eq!(ours, theirs);
 
     // Every metadata instruction: the same history lines and the same resulting config.
-    docker_build(&daemon, &ctx, "Dockerfile.meta", "docker-meta:1");
+    docker_build(&daemon, &ctx, "Dockerfile.meta", "docker-meta:1", &[]);
     assert_eq!(
         history(&daemon, "meta:1"),
         history(&daemon, "docker-meta:1")
+    );
+    docker_build(&daemon, &ctx, "Dockerfile.onbase", "docker-onbase:1", &[]);
+    docker_build(
+        &daemon,
+        &ctx,
+        "Dockerfile.onchild",
+        "docker-onchild:1",
+        &["--build-arg", "BASE=docker-onbase:1"],
+    );
+    assert_eq!(
+        history(&daemon, "onchild:1"),
+        history(&daemon, "docker-onchild:1")
+    );
+    let out = daemon.docker(&["run", "--rm", "--network", "none", "onchild:1"]);
+    assert_eq!(out.trim_end(), "triggered");
+    docker_build(&daemon, &ctx, "Dockerfile.multi", "docker-multi:1", &[]);
+    assert_eq!(
+        history(&daemon, "multi:1"),
+        history(&daemon, "docker-multi:1")
     );
     let config = |image: &str| -> Value {
         serde_json::from_str(&daemon.docker(&["image", "inspect", "-f", "{{json .Config}}", image]))
             .unwrap()
     };
+    let author = |image: &str| daemon.docker(&["image", "inspect", "-f", "{{.Author}}", image]);
+    assert_eq!(author("meta:1"), "me <me@example.com>");
+    assert_eq!(author("meta:1"), author("docker-meta:1"));
     let (mine, dockers) = (config("meta:1"), config("docker-meta:1"));
     for key in [
         "Env",
@@ -350,6 +419,7 @@ fn cached_builds_share_layers_and_run_under_dockerd() {
         "StopSignal",
         "Shell",
         "WorkingDir",
+        "Healthcheck",
     ] {
         assert_eq!(mine[key], dockers[key], "Config.{key}");
     }
@@ -428,6 +498,51 @@ fn copy_add_rules() {
 }
 
 #[test]
+fn scratch_and_global_args() {
+    let Some((_dir, root, ctx)) = setup(
+        "ARG BASE=scratch\nFROM ${BASE}\nCOPY busybox /bin/busybox\nWORKDIR /work\n\
+         ENTRYPOINT [\"/bin/busybox\"]\nCMD [\"echo\", \"from scratch\"]\n",
+    ) else {
+        return;
+    };
+    fs::copy(crate::harness::BUSYBOX, ctx.join("busybox")).unwrap();
+    let first = build(&root, &ctx, "Dockerfile", &["-t", "tiny:1"]);
+    first.assert_success();
+    assert!(
+        first
+            .stdout
+            .starts_with("Step 1/6 : ARG BASE=scratch\nStep 2/6 : FROM ${BASE}\n"),
+        "{}",
+        first.stdout
+    );
+    let config = image_config(&root, "tiny:1");
+    assert_eq!(
+        chain_ids(&config).len(),
+        2,
+        "COPY and WORKDIR, nothing below"
+    );
+    let shown = strata_on(&root, &["run", "--rm", "tiny:1"]);
+    assert_eq!(shown.assert_success().stdout, "from scratch\n");
+    // Steps on scratch are cached too (their parent is no image); -q prints the id alone.
+    let quiet = build(&root, &ctx, "Dockerfile", &["-q"]);
+    let repos = fs::read_to_string(root.join("image/overlay2/repositories.json")).unwrap();
+    assert!(
+        quiet.assert_success().stdout.starts_with("sha256:"),
+        "{}",
+        quiet.stdout
+    );
+    assert!(repos.contains(quiet.stdout.trim()), "{}", quiet.stdout);
+    let again = build(&root, &ctx, "Dockerfile", &["-t", "tiny:1"]);
+    assert_eq!(
+        again.stdout.matches("Using cache").count(),
+        4,
+        "{}",
+        again.stdout
+    );
+    assert_eq!(image_config(&root, "tiny:1")["created"], config["created"]);
+}
+
+#[test]
 fn run_layers_record_deletions_and_run_as_user() {
     let Some((_dir, root, ctx)) = setup(
         "FROM bb:1\nRUN mkdir -p /opq && touch /opq/old /keep\n\
@@ -463,6 +578,12 @@ fn run_layers_record_deletions_and_run_as_user() {
     let opaque = xattr::get(diff.join("opq"), "trusted.overlay.opaque").unwrap();
     assert_eq!(opaque.as_deref(), Some(&b"y"[..]), "/opq is opaque");
     strata_on(&root, &["verify", "del:1"]).assert_success();
+    let as_user = strata_on(&root, &["run", "--rm", "del:1", "id", "-u"]);
+    assert_eq!(
+        as_user.assert_success().stdout,
+        "1000\n",
+        "strata run takes the image's USER"
+    );
 
     let daemon = Dockerd::start_with_root(Driver::Overlay2, &root);
     let seen = daemon.docker(&[
@@ -476,6 +597,70 @@ fn run_layers_record_deletions_and_run_as_user() {
         "test ! -e /bin/ls && test ! -e /keep && ls /opq && id -u",
     ]);
     assert_eq!(seen, "new\n1000");
+}
+
+#[test]
+fn multi_stage_copy_from() {
+    let Some((_dir, root, ctx)) = setup(
+        "FROM bb:1 AS builder\nARG FLAVOR=plain\n\
+         RUN mkdir -p /out/sub && echo built-$FLAVOR > /out/app.txt && ln -s /out/app.txt /out/link \
+         && echo deep > /out/sub/deep.txt\n\
+         FROM bb:1\nCOPY --from=bb:1 /bin/../etc/passwd /passwd-copy\n\
+         COPY --from=builder /out/app.txt /app/\nCOPY --from=0 /out /copied\n\
+         COPY --from=builder /out/*.txt /glob/\n\
+         CMD [\"cat\", \"/app/app.txt\"]\n",
+    ) else {
+        return;
+    };
+    let first = build(&root, &ctx, "Dockerfile", &["-t", "multi:1"]);
+    first.assert_success();
+    let shown = strata_on(
+        &root,
+        &[
+            "run",
+            "--rm",
+            "multi:1",
+            "sh",
+            "-c",
+            "cat /app/app.txt /copied/sub/deep.txt /glob/app.txt; readlink /copied/link; \
+             cat /passwd-copy; test ! -e /out && echo no-builder-files",
+        ],
+    );
+    shown.assert_success();
+    assert_eq!(
+        shown.stdout,
+        "built-plain\ndeep\nbuilt-plain\n/out/app.txt\nroot:x:0:0:root:/root:/bin/sh\nno-builder-files\n"
+    );
+    // The final image is the last stage's: bb:1's layer and one per COPY.
+    let config = image_config(&root, "multi:1");
+    assert_eq!(chain_ids(&config).len(), 5);
+    assert!(created_by(&config).iter().all(|c| !c.contains("mkdir")));
+    // Fully cached. A changed builder stage misses there and at the first COPY of its files;
+    // the cache starts afresh with each stage (moby resets its prober), so the COPY from bb:1
+    // before it still hits.
+    let again = build(&root, &ctx, "Dockerfile", &["-t", "multi:1"]);
+    assert_eq!(
+        again.stdout.matches("Using cache").count(),
+        7,
+        "{}",
+        again.stdout
+    );
+    let changed = build(
+        &root,
+        &ctx,
+        "Dockerfile",
+        &["--build-arg", "FLAVOR=spicy", "-t", "multi:2"],
+    );
+    changed.assert_success();
+    let second_stage = changed.stdout.split("Step 4/9 : FROM bb:1").nth(1).unwrap();
+    assert_eq!(
+        second_stage.matches("Using cache").count(),
+        1,
+        "{}",
+        changed.stdout
+    );
+    let shown = strata_on(&root, &["run", "--rm", "multi:2"]);
+    assert_eq!(shown.assert_success().stdout, "built-spicy\n");
 }
 
 /// The cgroup directories under the engine's cgroup parent, in every hierarchy, of the
@@ -599,6 +784,19 @@ fn escapes_are_refused_and_failures_leave_nothing() {
 
     let state = || store_state(&root);
     let before = state();
+    // A BuildKit-only option is refused, not ignored.
+    fs::write(
+        ctx.join("Dockerfile.mount"),
+        "FROM bb:1\nRUN --mount=type=cache,target=/c true\n",
+    )
+    .unwrap();
+    let refused = build(&root, &ctx, "Dockerfile.mount", &[]);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("--mount needs BuildKit"),
+        "{}",
+        refused.stderr
+    );
     let cases = [
         ("COPY ../outside/secret /x", "../outside/secret", "outside the build context"),
         ("COPY /etc/passwd /x", "/etc/passwd", "absolute paths are refused"),

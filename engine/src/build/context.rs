@@ -1,5 +1,5 @@
 //! The build context: the directory `COPY` and `ADD` read from, less what `.dockerignore`
-//! excludes. It resolves an instruction's sources (globs included) and refuses any that
+//! excludes (or, for `COPY --from`, an image's mounted root filesystem). It resolves an instruction's sources (globs included) and refuses any that
 //! would leave the context: absolute names, `..` climbing out, and paths that resolve
 //! (through symlinks) outside it. It also computes the content hash that the layer cache
 //! keys `COPY`/`ADD` steps on (`file:<sha256>`, `dir:<sha256>`, `multi:<sha256>`, as moby's
@@ -12,6 +12,7 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
+use super::copy::resolve_in;
 use super::error::{BuildError, Result};
 use super::pattern::{IgnoreRules, Pattern};
 use crate::error::{Error, IoContext};
@@ -19,12 +20,23 @@ use crate::error::{Error, IoContext};
 /// The file of ignore rules at the context's top.
 pub const DOCKERIGNORE: &str = ".dockerignore";
 
-/// An opened build context.
+/// An opened build context, or the root filesystem of an image that `COPY --from` reads.
 #[derive(Debug, Clone)]
 pub struct Context {
-    /// The context directory, symlinks resolved.
+    /// The context directory (symlinks resolved), or the mounted root filesystem.
     pub dir: PathBuf,
     ignore: IgnoreRules,
+    tree: Tree,
+}
+
+/// What a [`Context`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tree {
+    /// The build context: sources relative to it, none may leave it.
+    BuildContext,
+    /// An image's root filesystem: sources are paths in the image, its symlinks followed
+    /// as if it were `/` (so nothing outside it can be reached either).
+    Image,
 }
 
 /// One resolved source of a `COPY`/`ADD`.
@@ -59,7 +71,28 @@ impl Context {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => IgnoreRules::default(),
             Err(e) => return Err(Error::io(&rules, e).into()),
         };
-        Ok(Context { dir, ignore })
+        Ok(Context {
+            dir,
+            ignore,
+            tree: Tree::BuildContext,
+        })
+    }
+
+    /// The mounted root filesystem `rootfs` of an image, as a source of `COPY --from`.
+    pub fn image(rootfs: &Path) -> Context {
+        Context {
+            dir: rootfs.to_owned(),
+            ignore: IgnoreRules::default(),
+            tree: Tree::Image,
+        }
+    }
+
+    /// Why a source is not there.
+    fn missing(&self) -> &'static str {
+        match self.tree {
+            Tree::BuildContext => "file not found in build context or excluded by .dockerignore",
+            Tree::Image => "no such file or directory in the image",
+        }
     }
 
     /// Resolves the sources `names` of `instruction` (`COPY`/`ADD`).
@@ -67,12 +100,12 @@ impl Context {
         let mut out = Vec::new();
         for name in names {
             let refuse = |reason: &str| BuildError::source(instruction, name, reason);
-            if name.starts_with('/') {
+            if name.starts_with('/') && self.tree == Tree::BuildContext {
                 return Err(refuse(
                     "absolute paths are refused: sources are relative to the build context",
                 ));
             }
-            let rel = lexical_clean(name)
+            let rel = lexical_clean(name, self.tree == Tree::Image)
                 .ok_or_else(|| refuse("forbidden path outside the build context"))?;
             let pattern = Pattern::new(&rel);
             if pattern.is_literal() {
@@ -80,12 +113,13 @@ impl Context {
                     out.push(self.resolve(instruction, name, &rel)?);
                     continue;
                 }
-                return Err(refuse(
-                    "file not found in build context or excluded by .dockerignore",
-                ));
+                return Err(refuse(self.missing()));
             }
             let mut hits = Vec::new();
-            self.glob(&self.dir, "", &pattern, &mut hits)?;
+            let start = pattern.literal_prefix();
+            if let Some(dir) = self.glob_start(&start)? {
+                self.glob(&dir, &start, &pattern, &mut hits)?;
+            }
             if hits.is_empty() {
                 return Err(refuse("no source files were specified"));
             }
@@ -96,8 +130,32 @@ impl Context {
         Ok(out)
     }
 
-    /// The source at context path `rel`, checked to stay inside the context.
+    /// Where a glob's literal prefix `start` is on the host: resolved inside an image, or
+    /// checked to stay inside the context; `None` when it is not a directory there.
+    fn glob_start(&self, start: &str) -> Result<Option<PathBuf>> {
+        let dir = match self.tree {
+            Tree::Image => self.dir.join(resolve_in(&self.dir, start)?),
+            Tree::BuildContext => match fs::canonicalize(self.dir.join(start)) {
+                Ok(real) if real.starts_with(&self.dir) => real,
+                _ => return Ok(None),
+            },
+        };
+        Ok(dir.is_dir().then_some(dir))
+    }
+
+    /// The source at context path `rel`, checked to stay inside the context (or, in an
+    /// image, resolved inside it).
     fn resolve(&self, instruction: &str, name: &str, rel: &str) -> Result<Source> {
+        if self.tree == Tree::Image {
+            let path = self.dir.join(resolve_in(&self.dir, rel)?);
+            let meta = fs::metadata(&path)
+                .map_err(|_| BuildError::source(instruction, name, self.missing()))?;
+            return Ok(Source {
+                name: rel.to_owned(),
+                path,
+                is_dir: meta.is_dir(),
+            });
+        }
         let path = self.dir.join(rel);
         let real = match fs::canonicalize(&path) {
             Ok(real) => real,
@@ -105,7 +163,7 @@ impl Context {
                 let reason = if fs::symlink_metadata(&path).is_ok() {
                     "is a symlink to a path that does not exist"
                 } else {
-                    "file not found in build context or excluded by .dockerignore"
+                    self.missing()
                 };
                 return Err(BuildError::source(instruction, name, reason));
             }
@@ -260,14 +318,17 @@ fn join_rel(prefix: &str, name: &str) -> String {
     }
 }
 
-/// `name` with `.` and `..` applied, relative; `None` when it climbs above its start.
-fn lexical_clean(name: &str) -> Option<String> {
+/// `name` with `.` and `..` applied, relative; `None` when it climbs above its start,
+/// unless `clamp` (in an image, `/..` is `/`).
+fn lexical_clean(name: &str, clamp: bool) -> Option<String> {
     let mut parts: Vec<String> = Vec::new();
     for c in Path::new(name).components() {
         match c {
             Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
             Component::ParentDir => {
-                parts.pop()?;
+                if parts.pop().is_none() && !clamp {
+                    return None;
+                }
             }
             Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
         }

@@ -79,13 +79,29 @@ pub fn copy(ctx: &Context, req: &CopyRequest<'_>, rootfs: &Path) -> Result<()> {
         for entry in ctx.entries(source)? {
             let rel = match &name {
                 Some(base) => dir.join(base),
-                None => dir.join(&entry.rel),
+                None => in_image(rootfs, &dir, &entry)?,
             };
             put(&mut files, &entry, &rel, req.owner)?;
         }
     }
     files.finish()?;
     Ok(())
+}
+
+/// Where a directory source's `entry` lands under `dir`: its parent resolved in the image
+/// (so that `lib/x` goes to `usr/lib/x` where the image has `lib -> usr/lib`, as Docker
+/// follows the image's symlinks), and a directory resolved itself too.
+fn in_image(rootfs: &Path, dir: &Path, entry: &Entry) -> Result<PathBuf> {
+    let target = dir.join(&entry.rel);
+    if entry.meta.is_dir() {
+        return resolve_in(rootfs, &target.to_string_lossy());
+    }
+    let parent = target.parent().unwrap_or(Path::new(""));
+    let resolved = resolve_in(rootfs, &parent.to_string_lossy())?;
+    Ok(match target.file_name() {
+        Some(base) => resolved.join(base),
+        None => resolved,
+    })
 }
 
 /// Applies one context entry at `rel` (relative to the root filesystem).
@@ -216,6 +232,37 @@ fn parts(path: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directory_copies_follow_the_images_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let rootfs = dir.path().join("rootfs");
+        fs::create_dir_all(rootfs.join("usr/lib")).unwrap();
+        std::os::unix::fs::symlink("usr/lib", rootfs.join("lib")).unwrap();
+        let ctx_dir = dir.path().join("ctx");
+        fs::create_dir_all(ctx_dir.join("tree/lib/sub")).unwrap();
+        fs::write(ctx_dir.join("tree/lib/sub/x"), "x").unwrap();
+        let ctx = Context::open(&ctx_dir).unwrap();
+        let sources = ctx.sources("COPY", &["tree".to_owned()]).unwrap();
+        let req = CopyRequest {
+            instruction: "COPY",
+            sources: &sources,
+            dest: "/",
+            owner: (
+                nix::unistd::getuid().as_raw(),
+                nix::unistd::getgid().as_raw(),
+            ),
+        };
+        copy(&ctx, &req, &rootfs).unwrap();
+        assert_eq!(
+            fs::read_to_string(rootfs.join("usr/lib/sub/x")).unwrap(),
+            "x"
+        );
+        assert!(fs::symlink_metadata(rootfs.join("lib"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
 
     #[test]
     fn destinations_resolve_inside_the_rootfs() {

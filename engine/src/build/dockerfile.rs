@@ -54,7 +54,7 @@ pub struct Dockerfile {
 const JSON_FORMS: &[&str] = &["RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"];
 
 /// Instructions that take `--name=value` options.
-const WITH_FLAGS: &[&str] = &["FROM", "RUN", "COPY", "ADD"];
+const WITH_FLAGS: &[&str] = &["FROM", "RUN", "COPY", "ADD", "HEALTHCHECK"];
 
 /// The instructions strata's builder knows.
 pub const KNOWN: &[&str] = &[
@@ -73,6 +73,9 @@ pub const KNOWN: &[&str] = &[
     "ENTRYPOINT",
     "SHELL",
     "STOPSIGNAL",
+    "HEALTHCHECK",
+    "MAINTAINER",
+    "ONBUILD",
 ];
 
 /// Parses `text`; `file` names the Dockerfile in errors.

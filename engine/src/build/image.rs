@@ -77,6 +77,8 @@ pub struct StepImage<'a> {
     pub config: &'a ContainerConfig,
     /// The layer the step made, if it changed files.
     pub layer: Option<&'a Layer>,
+    /// The stage's `MAINTAINER` (empty when none was given).
+    pub author: &'a str,
 }
 
 /// Writes the image of a step on `base`; returns its id.
@@ -99,6 +101,7 @@ pub fn commit(root: &Root, base: &Base, step: &StepImage<'_>) -> Result<ImageId>
     let cmd = step.container_config.cmd.clone().unwrap_or_default();
     history.push(History {
         created: created.clone(),
+        author: step.author.to_owned(),
         created_by: cmd.join(" "),
         comment: String::new(),
         empty_layer: step.layer.is_none(),
@@ -112,6 +115,7 @@ pub fn commit(root: &Root, base: &Base, step: &StepImage<'_>) -> Result<ImageId>
         created,
         container_config: with_image(step.container_config),
         docker_version: concat!("strata-", env!("CARGO_PKG_VERSION")).to_owned(),
+        author: step.author.to_owned(),
         config: with_image(step.config),
         architecture: base
             .config
@@ -253,6 +257,7 @@ mod tests {
                 container_config: &step,
                 config: &run,
                 layer: None,
+                author: "",
             },
         )
         .unwrap();

@@ -8,7 +8,7 @@
 //!   runs in a [`container`] of the engine; `COPY`, `ADD` ([`copy`]) and `WORKDIR` change
 //!   files in one; [`diff`] turns the changes into a layer registered like an imported one.
 //! - [`image`] commits every step as an image (history, `container_config`, parent) and
-//!   finds cached steps.
+//!   finds cached steps; [`health`] reads `HEALTHCHECK`.
 //!
 //! The builder never prints: it reports progress as [`Event`]s that the binary renders as
 //! Docker's classic output. The Docker API's `POST /build` is not served here.
@@ -19,6 +19,7 @@ pub mod copy;
 pub mod diff;
 pub mod dockerfile;
 pub mod error;
+pub mod health;
 pub mod image;
 pub mod pattern;
 pub mod progress;
@@ -89,6 +90,11 @@ pub enum Event {
     Image {
         /// Its id.
         id: ImageId,
+    },
+    /// `FROM` an image with `ONBUILD` triggers: they run now.
+    Triggers {
+        /// How many.
+        count: usize,
     },
     /// A warning (unused build arguments).
     Warning(String),

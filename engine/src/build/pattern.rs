@@ -27,6 +27,18 @@ impl Pattern {
         match_segments(&self.segments, &parts)
     }
 
+    /// The leading segments without wildcards (`src/app` of `src/app/*.rs`): where the
+    /// paths it can match are.
+    pub fn literal_prefix(&self) -> String {
+        let literal: Vec<&str> = self
+            .segments
+            .iter()
+            .take_while(|s| !s.contains(['*', '?', '[', '\\']))
+            .map(String::as_str)
+            .collect();
+        literal.join("/")
+    }
+
     /// Whether the pattern has wildcards at all.
     pub fn is_literal(&self) -> bool {
         !self
@@ -166,6 +178,7 @@ mod tests {
         assert!(Pattern::new("**/*.go").matches("a/b/c.go"));
         assert!(Pattern::new("**/*.go").matches("c.go"));
         assert!(Pattern::new("x").is_literal() && !Pattern::new("x*").is_literal());
+        assert_eq!(Pattern::new("/a/b/*.c/d").literal_prefix(), "a/b");
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub fn text(event: &Event) -> (String, Stream) {
             short(container)
         )),
         Event::Image { id } => out(format!(" ---> {}\n", short(id.0.as_str()))),
+        Event::Triggers { count } => {
+            let plural = if *count > 1 { "s" } else { "" };
+            out(format!("# Executing {count} build trigger{plural}\n"))
+        }
         Event::Warning(text) => out(format!("{text}\n")),
     }
 }

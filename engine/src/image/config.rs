@@ -67,6 +67,9 @@ pub struct ContainerConfig {
 pub struct History {
     /// When the step ran.
     pub created: String,
+    /// Who made it (`MAINTAINER`).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub author: String,
     /// The command that made it.
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub created_by: String,
@@ -102,6 +105,9 @@ pub struct ImageConfig {
     /// The version of the engine that made it.
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub docker_version: String,
+    /// Who made it (`MAINTAINER`).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub author: String,
     /// The configuration containers of this image start with.
     #[serde(default)]
     pub config: ContainerConfig,

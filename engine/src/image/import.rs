@@ -37,6 +37,7 @@ pub fn import(root: &Root, input: impl Read, opts: &ImportOptions) -> Result<Wri
         created: created.clone(),
         container_config: ContainerConfig::default(),
         docker_version: concat!("strata-", env!("CARGO_PKG_VERSION")).to_owned(),
+        author: String::new(),
         config: ContainerConfig::default(),
         architecture: go_arch().to_owned(),
         os: "linux".to_owned(),

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::Builder;
 use crate::build::container::StepContainer;
+use crate::build::context::Context;
 use crate::build::copy::{self, CopyRequest};
 use crate::build::dockerfile::Instruction;
 use crate::build::error::{BuildError, Result};
@@ -36,6 +37,12 @@ impl Builder<'_> {
     /// moby's `prependEnvOnCmd` does); on a miss, run in a container of the base image with
     /// the ARGs in its environment, its upper directory committed.
     pub(super) fn run_step(&mut self, ins: &Instruction) -> Result<()> {
+        if let Some((flag, _)) = ins.flags.first() {
+            return Err(self.invalid(
+                ins,
+                &format!("--{flag} needs BuildKit; the classic builder has no RUN options"),
+            ));
+        }
         let argv = self.command(ins);
         let env = self.build_env();
         let mut recorded = Vec::new();
@@ -155,10 +162,21 @@ impl Builder<'_> {
         self.record(&step, layer)
     }
 
-    /// `COPY`/`ADD`: named by the sources' content hash and the destination as written.
+    /// `COPY`/`ADD`: named by the sources' content hash and the destination as written. The
+    /// sources come from the build context, or with `--from` from an earlier stage's image
+    /// or a stored image, mounted in a build container for the step's length.
     pub(super) fn copy_step(&mut self, ins: &Instruction) -> Result<()> {
         let kw = ins.keyword.as_str();
-        if let Some((flag, _)) = ins.flags.iter().find(|(k, _)| k != "chown") {
+        let allowed: &[&str] = if kw == "COPY" {
+            &["chown", "from"]
+        } else {
+            &["chown"]
+        };
+        if let Some((flag, _)) = ins
+            .flags
+            .iter()
+            .find(|(k, _)| !allowed.contains(&k.as_str()))
+        {
             return Err(self.invalid(ins, &format!("--{flag} is not supported by strata build")));
         }
         let words = self.expanded(ins)?;
@@ -174,13 +192,43 @@ impl Builder<'_> {
                 ));
             }
         }
-        let sources = self.ctx.sources(kw, names)?;
-        let hash = self.ctx.hash(&sources)?;
+        let copy = CopySpec {
+            kw,
+            names,
+            dest,
+            chown: ins.flag("chown"),
+        };
+        let Some(from) = ins.flag("from") else {
+            let ctx = self.ctx.clone();
+            return self.copy_from(&ctx, &copy);
+        };
+        let image = self.image_named(&self.expand(ins, from)?)?;
+        let root = self.root;
+        let source = StepContainer::create(
+            root,
+            &image,
+            vec![format!("#(nop) COPY --from={from}")],
+            Vec::new(),
+        )?;
+        source.with_rootfs(|rootfs| self.copy_from(&Context::image(rootfs), &copy))?
+    }
+
+    /// The rest of a `COPY`/`ADD` once its source tree is at hand.
+    fn copy_from(&mut self, tree: &Context, copy: &CopySpec<'_>) -> Result<()> {
+        let CopySpec {
+            kw,
+            names,
+            dest,
+            chown,
+        } = *copy;
+        let sources = tree.sources(kw, names)?;
+        let hash = tree.hash(&sources)?;
         // The step is named with the destination as written (moby's `in ./`); the working
         // directory it is relative to is part of the cache key through `WorkingDir`.
-        let chown = ins.flag("chown").map(str::to_owned);
-        let comment = match &chown {
-            Some(owner) => format!("{kw} --chown={owner} {hash} in {dest} "),
+        // With `--chown`, moby writes the option and the hash with no space between them
+        // (`--chown=1:1file:<sha256>`): kept, so that `docker history` reads the same.
+        let comment = match chown {
+            Some(owner) => format!("{kw} --chown={owner}{hash} in {dest} "),
             None => format!("{kw} {hash} in {dest} "),
         };
         let dest = self.in_image(dest);
@@ -188,9 +236,8 @@ impl Builder<'_> {
         if self.cache_hit(&step)? {
             return Ok(());
         }
-        let ctx = &self.ctx;
         let layer = self.change_files(&step, |rootfs| {
-            let owner = match &chown {
+            let owner = match chown {
                 Some(spec) => user::resolve(spec, rootfs, DefaultGroup::SameAsUser)
                     .map_err(|e| BuildError::source(kw, spec, e))?,
                 None => (0, 0),
@@ -201,10 +248,19 @@ impl Builder<'_> {
                 dest: &dest,
                 owner,
             };
-            copy::copy(ctx, &req, rootfs)
+            copy::copy(tree, &req, rootfs)
         })?;
         self.record(&step, layer)
     }
+}
+
+/// A `COPY`/`ADD` as written, substituted.
+#[derive(Clone, Copy)]
+struct CopySpec<'a> {
+    kw: &'a str,
+    names: &'a [String],
+    dest: &'a str,
+    chown: Option<&'a str>,
 }
 
 /// `path` made absolute and lexically clean (`.`, `..`, doubled `/` resolved).

@@ -2,17 +2,19 @@
 //! each updates the build state (the run configuration, ARGs in scope), names the step as
 //! the classic builder names it in `container_config.Cmd` (and so in `docker history`), asks
 //! the cache, and on a miss makes the step's change and commits its image. After the first
-//! miss the cache is not asked again, as in moby: every later step is rebuilt. The steps
-//! that change files are in [`files`].
+//! miss the cache is not asked again in that stage, as in moby: every later step of the
+//! stage is rebuilt. The steps that change files are in [`files`], those that change only
+//! the configuration in [`metadata`].
 
 pub mod files;
+pub mod metadata;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use analyzers::ids::ImageId;
 
 use super::context::Context;
-use super::dockerfile::{Args, Instruction};
+use super::dockerfile::{self, Args, Instruction};
 use super::error::{BuildError, Result};
 use super::image::{self, Base, StepImage};
 use super::{words, BuildOptions, Event};
@@ -46,6 +48,12 @@ pub struct Builder<'a> {
     meta_args: BTreeMap<String, Option<String>>,
     /// Build arguments some ARG declared.
     used: BTreeSet<String>,
+    /// The final images of the stages before this one, by index (`"0"`) and by `AS` name.
+    stages: BTreeMap<String, ImageId>,
+    /// This stage's `AS` name, lower case.
+    stage_name: Option<String>,
+    /// This stage's `MAINTAINER`: the author of its images from there on.
+    maintainer: String,
     /// A step missed the cache: no later step may use it.
     cache_busted: bool,
     /// Steps served from the cache.
@@ -76,6 +84,9 @@ impl<'a> Builder<'a> {
             args: BTreeMap::new(),
             meta_args: BTreeMap::new(),
             used: BTreeSet::new(),
+            stages: BTreeMap::new(),
+            stage_name: None,
+            maintainer: String::new(),
             cache_busted: opts.no_cache,
             cached: 0,
         }
@@ -88,6 +99,11 @@ impl<'a> Builder<'a> {
             total,
             instruction: ins.original.clone(),
         });
+        self.dispatch(ins)
+    }
+
+    /// Runs instruction `ins` (a step of the Dockerfile, or an `ONBUILD` trigger).
+    fn dispatch(&mut self, ins: &Instruction) -> Result<()> {
         if ins.keyword == "ARG" {
             return self.arg(ins);
         }
@@ -99,80 +115,18 @@ impl<'a> Builder<'a> {
             "RUN" => self.run_step(ins),
             "COPY" | "ADD" => self.copy_step(ins),
             "WORKDIR" => self.workdir(ins),
-            "ENV" => {
-                let pairs = self.pairs(ins)?;
-                let mut env = self.run.env.take().unwrap_or_default();
-                for (k, v) in &pairs {
-                    env.retain(|e| e.split('=').next() != Some(k));
-                    env.push(format!("{k}={v}"));
-                }
-                self.run.env = Some(env);
-                self.metadata(&format!("ENV {}", joined_pairs(&pairs)))
-            }
-            "LABEL" => {
-                let pairs = self.pairs(ins)?;
-                let labels = self.run.labels.get_or_insert_with(BTreeMap::new);
-                labels.extend(pairs.iter().cloned());
-                self.metadata(&format!("LABEL {}", joined_pairs(&pairs)))
-            }
-            "EXPOSE" => {
-                // Named as moby names it: the ports as written, sorted.
-                let mut ports = self.expanded(ins)?;
-                ports.sort();
-                let exposed = self.run.exposed_ports.get_or_insert_with(BTreeMap::new);
-                for p in &ports {
-                    let key = if p.contains('/') {
-                        p.clone()
-                    } else {
-                        format!("{p}/tcp")
-                    };
-                    exposed.insert(key, serde_json::json!({}));
-                }
-                self.metadata(&format!("EXPOSE {}", ports.join(" ")))
-            }
-            "VOLUME" => {
-                let vols = self.expanded(ins)?;
-                if vols.iter().any(String::is_empty) {
-                    return Err(self.invalid(ins, "VOLUME specified can not be an empty string"));
-                }
-                let volumes = self.run.volumes.get_or_insert_with(BTreeMap::new);
-                for v in &vols {
-                    volumes.insert(v.clone(), serde_json::json!({}));
-                }
-                self.metadata(&format!("VOLUME [{}]", vols.join(" ")))
-            }
-            "USER" => {
-                self.run.user = self.single(ins)?;
-                self.metadata(&format!("USER {}", self.run.user))
-            }
-            "STOPSIGNAL" => {
-                let signal = self.single(ins)?;
-                self.run.stop_signal = Some(signal.clone());
-                self.metadata(&format!("STOPSIGNAL {signal}"))
-            }
-            "CMD" => {
-                let cmd = self.command(ins);
-                self.run.cmd = Some(cmd.clone());
-                self.cmd_set = true;
-                self.metadata(&format!("CMD {}", words::go_quoted(&cmd)))
-            }
-            "ENTRYPOINT" => {
-                let entrypoint = self.command(ins);
-                self.run.entrypoint = Some(entrypoint.clone());
-                if !self.cmd_set {
-                    self.run.cmd = None;
-                }
-                self.metadata(&format!("ENTRYPOINT {}", words::go_quoted(&entrypoint)))
-            }
-            "SHELL" => {
-                let Args::Exec(shell) = &ins.args else {
-                    return Err(
-                        self.invalid(ins, "SHELL requires the arguments to be in JSON form")
-                    );
-                };
-                self.run.shell = Some(shell.clone());
-                self.metadata(&format!("SHELL [{}]", shell.join(" ")))
-            }
+            "ENV" => self.env(ins),
+            "LABEL" => self.label(ins),
+            "EXPOSE" => self.expose(ins),
+            "VOLUME" => self.volume(ins),
+            "USER" => self.user(ins),
+            "STOPSIGNAL" => self.stop_signal(ins),
+            "CMD" => self.cmd(ins),
+            "ENTRYPOINT" => self.entrypoint(ins),
+            "MAINTAINER" => self.maintainer(ins),
+            "HEALTHCHECK" => self.healthcheck(ins),
+            "SHELL" => self.shell_form(ins),
+            "ONBUILD" => self.onbuild(ins),
             other => Err(self.invalid(ins, &format!("unknown instruction: {other}"))),
         }
     }
@@ -323,6 +277,7 @@ impl<'a> Builder<'a> {
                 container_config: step,
                 config: &self.run,
                 layer: layer.as_ref(),
+                author: &self.maintainer,
             },
         )?;
         self.base = Base::load(self.root, &id)?;
@@ -334,14 +289,30 @@ impl<'a> Builder<'a> {
         if ins.flags.iter().any(|(k, _)| k != "platform") {
             return Err(self.invalid(ins, "only --platform is accepted"));
         }
+        if self.started {
+            // The stage that ends: later stages may name its image.
+            if let Some(id) = self.base.id.clone() {
+                self.stages
+                    .insert(self.stages_seen().to_string(), id.clone());
+                if let Some(name) = self.stage_name.take() {
+                    self.stages.insert(name, id);
+                }
+            }
+        }
         self.started = false;
         let words = self.expanded(ins)?;
-        let name = match words.as_slice() {
-            [name] => name.clone(),
-            [name, as_kw, _] if as_kw.eq_ignore_ascii_case("as") => name.clone(),
+        let (name, alias) = match words.as_slice() {
+            [name] => (name.clone(), None),
+            [name, as_kw, alias] if as_kw.eq_ignore_ascii_case("as") => {
+                (name.clone(), Some(alias.to_ascii_lowercase()))
+            }
             _ => return Err(self.invalid(ins, "expects an image and an optional AS name")),
         };
+        self.stage_name = alias;
+        self.maintainer.clear();
         self.started = true;
+        // Each stage asks the cache afresh, as moby's `initializeStage` resets its prober.
+        self.cache_busted = self.opts.no_cache;
         self.args.clear();
         self.cmd_set = false;
         if name == "scratch" {
@@ -350,17 +321,8 @@ impl<'a> Builder<'a> {
             self.default_path();
             return Ok(());
         }
-        let store = self.root.load()?;
-        let image = store
-            .resolve_image(&name)
-            .ok_or_else(|| crate::Error::Lookup {
-                kind: "image",
-                name: name.clone(),
-                detail: "no such image in the store (strata builds offline: import or load \
-                         it first)"
-                    .to_owned(),
-            })?;
-        self.base = Base::load(self.root, &image.id)?;
+        let image = self.image_named(&name)?;
+        self.base = Base::load(self.root, &image)?;
         self.run = self
             .base
             .config
@@ -368,10 +330,54 @@ impl<'a> Builder<'a> {
             .map(|c| c.config.clone())
             .unwrap_or_default();
         self.default_path();
-        (self.events)(Event::Image {
-            id: image.id.clone(),
+        (self.events)(Event::Image { id: image });
+        self.run_triggers()
+    }
+
+    /// Runs the base image's `ONBUILD` triggers, which the new stage does not inherit, as
+    /// moby's `dispatchTriggeredOnBuild` does.
+    fn run_triggers(&mut self) -> Result<()> {
+        let triggers = self.run.on_build.take().unwrap_or_default();
+        if triggers.is_empty() {
+            return Ok(());
+        }
+        (self.events)(Event::Triggers {
+            count: triggers.len(),
         });
+        for trigger in &triggers {
+            let parsed = dockerfile::parse(trigger, &self.file)?;
+            for ins in &parsed.instructions {
+                self.dispatch(ins)?;
+            }
+        }
         Ok(())
+    }
+
+    /// How many stages have ended (the index of the current one).
+    fn stages_seen(&self) -> usize {
+        self.stages
+            .keys()
+            .filter(|k| k.bytes().all(|b| b.is_ascii_digit()))
+            .count()
+    }
+
+    /// The image `name` means in `FROM` or `COPY --from`: an earlier stage (by `AS` name or
+    /// index), else an image of the store.
+    fn image_named(&self, name: &str) -> Result<ImageId> {
+        if let Some(id) = self.stages.get(&name.to_ascii_lowercase()) {
+            return Ok(id.clone());
+        }
+        let store = self.root.load()?;
+        let image = store
+            .resolve_image(name)
+            .ok_or_else(|| crate::Error::Lookup {
+                kind: "image",
+                name: name.to_owned(),
+                detail: "no such image in the store (strata builds offline: import or load \
+                         it first)"
+                    .to_owned(),
+            })?;
+        Ok(image.id.clone())
     }
 
     /// Gives the stage dockerd's default `PATH` when its image sets none, as moby's
@@ -417,12 +423,4 @@ impl<'a> Builder<'a> {
         }
         Ok(())
     }
-}
-
-fn joined_pairs(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
