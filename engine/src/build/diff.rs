@@ -39,6 +39,36 @@ pub fn commit(root: &Root, upper: &Path, parent: Option<&ChainId>) -> Result<Opt
     Ok(Some(layer::register(root, &mut file, parent, None, &name)?))
 }
 
+/// The one extended attribute moby carries into layer tars (`ReadSecurityXattrToTarHeader`):
+/// file capabilities, which a `RUN setcap` sets.
+const CAPABILITY_XATTR: &str = "security.capability";
+
+/// Appends a PAX extended header with `path`'s file capabilities, if it has any, for the
+/// entry `name` that follows.
+fn capabilities<W: Write>(builder: &mut tar::Builder<W>, path: &Path, name: &str) -> Result<()> {
+    let Some(value) = xattr::get(path, CAPABILITY_XATTR).map_err(|e| Error::io(path, e))? else {
+        return Ok(());
+    };
+    let key = format!("SCHILY.xattr.{CAPABILITY_XATTR}");
+    // A record is "<length> <key>=<value>\n", its length counting its own digits.
+    let body = key.len() + value.len() + 3;
+    let mut length = body + 1;
+    while body + length.to_string().len() != length {
+        length = body + length.to_string().len();
+    }
+    let mut record = format!("{length} {key}=").into_bytes();
+    record.extend_from_slice(&value);
+    record.push(b'\n');
+    let mut header = tar::Header::new_ustar();
+    header.set_entry_type(tar::EntryType::XHeader);
+    header.set_mode(0o644);
+    header.set_size(record.len() as u64);
+    let short: String = format!("PaxHeaders/{name}").chars().take(99).collect();
+    header.set_path(&short).at(path)?;
+    header.set_cksum();
+    builder.append(&header, &record[..]).at(path)
+}
+
 /// Appends the entries under `dir` (tar names prefixed with `prefix`).
 fn add_dir<W: Write>(
     builder: &mut tar::Builder<W>,
@@ -109,6 +139,7 @@ fn add_dir<W: Write>(
                 if meta.nlink() > 1 {
                     links.insert(key, name.clone());
                 }
+                capabilities(builder, &path, &name)?;
                 let mut file = fs::File::open(&path).at(&path)?;
                 append(builder, &mut header, &name, &mut file)?;
             }
@@ -142,6 +173,14 @@ mod tests {
             )
             .unwrap();
         }
+        if is_root {
+            // cap_net_raw+ep, as `setcap` writes it (vfs_cap_data, revision 2).
+            let mut cap = vec![0x01, 0x00, 0x00, 0x02];
+            cap.extend_from_slice(&(1u32 << 13).to_le_bytes());
+            cap.extend_from_slice(&[0; 12]);
+            fs::write(upper.join("etc/ping"), "p").unwrap();
+            xattr::set(upper.join("etc/ping"), CAPABILITY_XATTR, &cap).unwrap();
+        }
         let mut out = Vec::new();
         {
             let mut builder = tar::Builder::new(&mut out);
@@ -154,7 +193,15 @@ mod tests {
             .entries()
             .unwrap()
             .map(|e| {
-                let e = e.unwrap();
+                let mut e = e.unwrap();
+                if let Some(pax) = e.pax_extensions().unwrap() {
+                    let records: Vec<_> = pax.map(Result::unwrap).collect();
+                    assert_eq!(
+                        records[0].key().unwrap(),
+                        "SCHILY.xattr.security.capability"
+                    );
+                    assert_eq!(records[0].value_bytes().len(), 20);
+                }
                 (
                     e.path().unwrap().display().to_string(),
                     e.header().entry_type(),
@@ -170,6 +217,9 @@ mod tests {
             want.push(("etc/.wh.gone".to_owned(), tar::EntryType::Regular));
         }
         want.push(("etc/l".to_owned(), tar::EntryType::Symlink));
+        if is_root {
+            want.push(("etc/ping".to_owned(), tar::EntryType::Regular));
+        }
         want.push(("etc/sub/".to_owned(), tar::EntryType::Directory));
         assert_eq!(names, want);
     }
