@@ -10,17 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use analyzers::Problem;
+use engine::build::progress::{self, Stream};
 use engine::build::{build, BuildError, BuildOptions, Event};
 use nix::sys::signal::{SigSet, Signal};
 
 use super::Context;
 use crate::cli::BuildArgs;
-
-/// The first 12 hex digits of an id, as Docker shows ids.
-fn short(id: &str) -> &str {
-    let hex = id.strip_prefix("sha256:").unwrap_or(id);
-    &hex[..hex.len().min(12)]
-}
 
 /// `--build-arg` values: `NAME=value`, or `NAME` taking the environment's value (skipped
 /// when unset, as the Docker CLI does).
@@ -34,32 +29,15 @@ fn build_args(given: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Prints a progress event as Docker's classic builder does (a `RUN`'s standard error to
+/// standard error).
 fn render(event: &Event, out: &mut dyn Write) -> std::io::Result<()> {
-    match event {
-        Event::Step {
-            number,
-            total,
-            instruction,
-        } => writeln!(out, "Step {number}/{total} : {instruction}"),
-        Event::UsingCache => writeln!(out, " ---> Using cache"),
-        Event::RunningIn { container } => writeln!(out, " ---> Running in {}", short(container)),
-        Event::Output { line, stderr } => {
-            if *stderr {
-                eprint!("{line}");
-                Ok(())
-            } else {
-                write!(out, "{line}")
-            }
+    match progress::text(event) {
+        (text, Stream::Err) => {
+            eprint!("{text}");
+            Ok(())
         }
-        Event::Removed { container } => {
-            writeln!(out, "Removing intermediate container {}", short(container))
-        }
-        Event::Image { id } => writeln!(out, " ---> {}", short(id.0.as_str())),
-        Event::Triggers { count } => {
-            let plural = if *count > 1 { "s" } else { "" };
-            writeln!(out, "# Executing {count} build trigger{plural}")
-        }
-        Event::Warning(text) => writeln!(out, "{text}"),
+        (text, Stream::Out) => write!(out, "{text}"),
     }
 }
 
@@ -106,9 +84,8 @@ pub fn run(ctx: &Context, args: &BuildArgs, out: &mut dyn Write) -> anyhow::Resu
     match result {
         Ok(built) if args.quiet => writeln!(out, "{}", built.id)?,
         Ok(built) => {
-            writeln!(out, "Successfully built {}", short(built.id.0.as_str()))?;
-            for tag in &built.tags {
-                writeln!(out, "Successfully tagged {tag}")?;
+            for line in progress::finished(&built) {
+                write!(out, "{line}")?;
             }
         }
         Err(

@@ -53,6 +53,19 @@ impl Context<'_> {
             self.cli.root.as_deref(),
             std::path::Path::new(root::DAEMON_JSON),
         )?;
+        // The engine writes the store: never under a running dockerd's feet (its daemon,
+        // `strata engine serve`, refuses such a root the same way).
+        if let Some(d) = std::fs::canonicalize(&path)
+            .ok()
+            .and_then(|p| engine::daemon::guard::dockerd_using(&p))
+        {
+            anyhow::bail!(
+                "{}: in use by a running dockerd (pid {}); stop it first, strata's engine and \
+                 dockerd must not write one store at once",
+                path.display(),
+                d.pid
+            );
+        }
         Ok(engine::Root::open(&path, self.cli.driver.as_deref())?)
     }
 

@@ -11,7 +11,7 @@
 //!   from the cache, and a failing `RUN` fails the CLI with the command's exit code named.
 //! - [`listening_is_guarded`]: a TCP address that is not loopback is refused without
 //!   `--allow-remote` and warned about with it; a root that another strata daemon serves, or
-//!   that a running dockerd uses, is refused.
+//!   that a running dockerd uses, is refused (by `engine serve` and by the direct verbs).
 //! - [`a_killed_daemon_restarts_clean`]: the daemon and one container's supervisor are
 //!   SIGKILLed while two containers run and a layer is half written; the restarted daemon
 //!   keeps the container whose supervisor lives (it still answers `stop`), records the other
@@ -389,6 +389,18 @@ fn listening_is_guarded() {
     );
     assert_eq!(busy.code, Some(2), "{busy}");
     assert!(busy.stderr.contains("in use by dockerd"), "{busy}");
+    // The engine verbs without a daemon refuse it too, and write nothing.
+    let entries = |rel: &str| fs::read_dir(daemon.data_root().join(rel)).map_or(0, |d| d.count());
+    let before = (entries("containers"), entries("volumes"));
+    for args in [&["volume", "create", "v"][..], &["create", "busybox"][..]] {
+        let direct = strata_on(daemon.data_root(), args);
+        assert_eq!(direct.code, Some(2), "{direct}");
+        assert!(
+            direct.stderr.contains("in use by a running dockerd"),
+            "{direct}"
+        );
+    }
+    assert_eq!((entries("containers"), entries("volumes")), before);
 }
 
 #[test]
