@@ -65,8 +65,34 @@ pub enum Command {
     Df(DfArgs),
     /// Every byte of the data root attributed to its owner, like du.
     Du(DuArgs),
+    /// Images with sizes, layers and the containers made from them.
+    Images(NameArgs),
+    /// Read-only layers with sizes and the images and containers that use them.
+    Layers(NameArgs),
+    /// Containers with their writable layer's size, image and volumes.
+    Containers(NameArgs),
+    /// Local volumes with sizes and the containers that mount them.
+    Volumes(VolumesArgs),
+    /// A container's copy-on-write changes (`docker diff`), with bytes and content/metadata.
+    Diff(DiffArgs),
+    /// Layer integrity: each diff id recomputed from the content, and each recorded size.
+    Verify(VerifyArgs),
+    /// Leftovers nothing references: leaked layer directories, broken records, dangling
+    /// volumes, temporary files; with bytes and why.
+    Orphans,
+    /// Identical files stored in several layers, wasted bytes, per-image efficiency, and
+    /// files written in one layer and deleted or overwritten in a later one.
+    Dupes,
+    /// Cleanup recommendations: what, why, exact bytes reclaimed, risk, the command to run.
+    Advise(AdviseArgs),
     /// Live writable-layer and copy-on-write growth of running containers.
     Watch(WatchArgs),
+    /// Build a sample store with the engine in a temporary root (as root; no Docker needed),
+    /// show `df -v` and `du` on it, and remove it.
+    Demo(DemoArgs),
+    /// Engine: the daemon serving the Docker-compatible API.
+    #[command(subcommand)]
+    Engine(EngineCommand),
     /// Engine: import a root filesystem tar as a one-layer image (`docker import`).
     Import(ImportArgs),
     /// Engine: load images from a `docker save` archive or an OCI layout tar (`docker load`).
@@ -92,35 +118,9 @@ pub enum Command {
     /// Engine: manage volumes.
     #[command(subcommand)]
     Volume(VolumeCommand),
-    /// Build a sample store with the engine in a temporary root (as root; no Docker needed),
-    /// show `df -v` and `du` on it, and remove it.
-    Demo(DemoArgs),
-    /// Engine: the daemon serving the Docker-compatible API.
-    #[command(subcommand)]
-    Engine(EngineCommand),
     /// Engine internal: supervise one container (started by `start`).
     #[command(name = "engine-shim", hide = true)]
     EngineShim(ContainerArgs),
-    /// Images with sizes, layers and the containers made from them.
-    Images(NameArgs),
-    /// Read-only layers with sizes and the images and containers that use them.
-    Layers(NameArgs),
-    /// Containers with their writable layer's size, image and volumes.
-    Containers(NameArgs),
-    /// Local volumes with sizes and the containers that mount them.
-    Volumes(VolumesArgs),
-    /// A container's copy-on-write changes (`docker diff`), with bytes and content/metadata.
-    Diff(DiffArgs),
-    /// Layer integrity: each diff id recomputed from the content, and each recorded size.
-    Verify(VerifyArgs),
-    /// Leftovers nothing references: leaked layer directories, broken records, dangling
-    /// volumes, temporary files; with bytes and why.
-    Orphans,
-    /// Cleanup recommendations: what, why, exact bytes reclaimed, risk, the command to run.
-    Advise(AdviseArgs),
-    /// Identical files stored in several layers, wasted bytes, per-image efficiency, and
-    /// files written in one layer and deleted or overwritten in a later one.
-    Dupes,
 }
 
 /// `strata du`.
