@@ -88,7 +88,7 @@ pub enum Command {
     /// Live writable-layer and copy-on-write growth of running containers.
     Watch(WatchArgs),
     /// Build a sample store with the engine in a temporary root (as root; no Docker needed),
-    /// show `df -v` and `du` on it, and remove it.
+    /// show `df -v`, `du` and `diff` on it, and remove it.
     Demo(DemoArgs),
     /// Engine: the daemon serving the Docker-compatible API.
     #[command(subcommand)]
