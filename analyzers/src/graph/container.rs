@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::layer::{list_dirs, MountRecord};
 use crate::error::{Problem, ProblemKind};
@@ -114,11 +114,13 @@ impl State {
     }
 }
 
-/// One of a container's mounts (`config.v2.json` `MountPoints`).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+/// One of a container's mounts (`config.v2.json` `MountPoints`, moby
+/// `volume/mounts.MountPoint`); fields dockerd leaves out read as empty. The analyzers read it,
+/// the engine writes it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct MountPoint {
-    /// Host path (binds) or the volume's data path.
+    /// Host path mounted (the volume's `_data`, or the bind source).
     pub source: String,
     /// Path inside the container.
     pub destination: String,
@@ -127,13 +129,18 @@ pub struct MountPoint {
     pub rw: bool,
     /// The volume's name (empty for binds).
     pub name: String,
-    /// The volume driver (empty for binds).
+    /// The volume driver (`local`; empty for binds).
     pub driver: String,
     /// `volume`, `bind`, `tmpfs`...
     #[serde(rename = "Type")]
     pub kind: String,
-    /// Mount propagation.
+    /// SELinux relabeling (`z`, `Z`), as given.
+    pub relabel: String,
+    /// Mount propagation (`rprivate` for binds).
     pub propagation: String,
+    /// Copy the image's content into an empty volume on first use.
+    #[serde(rename = "CopyData")]
+    pub copy_data: bool,
 }
 
 #[derive(Deserialize)]

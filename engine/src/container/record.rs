@@ -63,33 +63,8 @@ impl Default for State {
     }
 }
 
-/// One entry of `MountPoints` (moby `volume/mounts.MountPoint`); fields dockerd leaves out
-/// read as empty.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct MountPoint {
-    /// Host path mounted (the volume's `_data`, or the bind source).
-    pub source: String,
-    /// Path inside the container.
-    pub destination: String,
-    /// Writable.
-    #[serde(rename = "RW")]
-    pub rw: bool,
-    /// Volume name (empty for binds).
-    pub name: String,
-    /// Volume driver (`local`; empty for binds).
-    pub driver: String,
-    /// `volume`, `bind` or `tmpfs`.
-    #[serde(rename = "Type")]
-    pub kind: String,
-    /// Mount options (`ro`...).
-    pub relabel: String,
-    /// Propagation (`rprivate` for binds).
-    pub propagation: String,
-    /// Copy the image's content into an empty volume on first use.
-    #[serde(rename = "CopyData")]
-    pub copy_data: bool,
-}
+/// One entry of `MountPoints`: the analyzers' type, which reads what this writes.
+pub use analyzers::graph::MountPoint;
 
 /// `config.v2.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
