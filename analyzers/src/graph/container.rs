@@ -108,10 +108,6 @@ impl State {
         self.started_at.is_empty() || self.started_at.starts_with(ZERO_TIME_PREFIX)
     }
 
-    /// True when Docker counts the container as active (running, paused or restarting).
-    pub fn is_active(&self) -> bool {
-        self.running
-    }
 }
 
 /// One of a container's mounts (`config.v2.json` `MountPoints`, moby
