@@ -107,7 +107,6 @@ impl State {
     pub fn never_started(&self) -> bool {
         self.started_at.is_empty() || self.started_at.starts_with(ZERO_TIME_PREFIX)
     }
-
 }
 
 /// One of a container's mounts (`config.v2.json` `MountPoints`, moby
