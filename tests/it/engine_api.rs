@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::engine_common::busybox_rootfs_tar;
+use crate::fixture::busybox_rootfs_tar;
 use crate::harness::{
     dockerd_usable, mount_points_under, run_with_timeout, strata_on, Dockerd, Driver, Run,
     DOCKER_CLI,

@@ -1,42 +1,11 @@
-//! Helpers shared by the engine tests: root filesystems and tars they import, and what a
-//! store's layerdb records.
+//! Helpers shared by the engine tests: crafted tars they import, and what a store's layerdb
+//! records (the busybox rootfs tar is `fixture::busybox_rootfs_tar`).
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::harness::{Driver, BUSYBOX};
-
-/// A busybox root filesystem (`/bin/busybox`, its applets as symlinks, `/etc`, `/tmp`) as a
-/// tar in `dir`, made with GNU tar as a user would make it.
-pub fn busybox_rootfs_tar(dir: &Path) -> PathBuf {
-    let rootfs = dir.join("rootfs");
-    fs::create_dir_all(rootfs.join("bin")).unwrap();
-    fs::create_dir_all(rootfs.join("etc")).unwrap();
-    fs::create_dir_all(rootfs.join("tmp")).unwrap();
-    fs::copy(BUSYBOX, rootfs.join("bin/busybox")).unwrap();
-    let list = Command::new(BUSYBOX).arg("--list").output().unwrap();
-    for applet in String::from_utf8_lossy(&list.stdout).lines() {
-        let link = rootfs.join("bin").join(applet);
-        if !link.exists() {
-            symlink("busybox", link).unwrap();
-        }
-    }
-    fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
-    let tar = dir.join("rootfs.tar");
-    let status = Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    tar
-}
+use crate::harness::Driver;
 
 /// One crafted tar entry: name, type flag, link target, content.
 pub type RawEntry<'a> = (&'a str, u8, &'a str, &'a [u8]);

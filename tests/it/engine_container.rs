@@ -15,7 +15,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::engine_common::busybox_rootfs_tar;
+use crate::fixture::busybox_rootfs_tar;
 use crate::harness::{dockerd_usable, mount_points_under, strata_on, Dockerd, Driver};
 
 fn cpu_usage_ns(id: &str) -> u64 {

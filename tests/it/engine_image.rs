@@ -16,7 +16,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::engine_common::{busybox_rootfs_tar, layerdb, tar_with, RawEntry};
+use crate::engine_common::{layerdb, tar_with, RawEntry};
+use crate::fixture::busybox_rootfs_tar;
 use crate::harness::{dockerd_usable, strata_on, Dockerd, Driver};
 use crate::tree::TreeState;
 

@@ -7,7 +7,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::engine_common::busybox_rootfs_tar;
+use crate::fixture::busybox_rootfs_tar;
 use crate::harness::{dockerd_usable, strata_on, Dockerd, Driver};
 
 fn names(ls: &str) -> Vec<String> {
