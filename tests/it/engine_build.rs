@@ -40,7 +40,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::engine_common::busybox_rootfs_tar;
+use crate::fixture::busybox_rootfs_tar;
 use crate::harness::{dockerd_usable, mount_points_under, strata_on, Dockerd, Driver, Run};
 
 /// A store with the busybox image `bb:1`, in `dir/root`.
@@ -735,7 +735,12 @@ fn cancelled_build_leaves_nothing() {
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
     let mut seen = String::new();
     while !seen.ends_with("started\n") {
-        let line = lines.next().expect("the RUN step starts").unwrap();
+        let Some(line) = lines.next() else {
+            let mut err = String::new();
+            let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
+            panic!("the build ended before its RUN step started: {seen}{err}");
+        };
+        let line = line.unwrap();
         seen.push_str(&line);
         seen.push('\n');
     }
