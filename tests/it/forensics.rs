@@ -292,23 +292,8 @@ fn small_store(driver: Driver) -> (crate::harness::Dockerd, String) {
          && head -c 40000 /bin/busybox > /app/blob && rm /etc/motd\n",
     )
     .unwrap();
-    let iid = d.work_dir().join("small.iid");
-    d.docker_env(
-        &[("DOCKER_BUILDKIT", "0")],
-        &[
-            "build",
-            "-q",
-            "--network",
-            "none",
-            "--iidfile",
-            iid.to_str().unwrap(),
-            "-t",
-            "strata/small:1",
-            ctx.to_str().unwrap(),
-        ],
-    );
+    let id = d.build_classic(&ctx, "strata/small:1");
     d.stop();
-    let id = std::fs::read_to_string(iid).unwrap().trim().to_owned();
     (d, id)
 }
 

@@ -60,18 +60,7 @@ fn rates_copy_ups_and_whiteouts_live() {
         ),
     )
     .expect("Dockerfile");
-    d.docker_env(
-        &[("DOCKER_BUILDKIT", "0")],
-        &[
-            "build",
-            "-q",
-            "--network",
-            "none",
-            "-t",
-            "wimg:1",
-            ctx.to_str().unwrap(),
-        ],
-    );
+    d.build_classic(&ctx, "wimg:1");
     let run = |name: &str, script: &str| {
         d.docker(&[
             "run",

@@ -211,6 +211,16 @@ impl Dockerd {
         self.checked(cmd)
     }
 
+    /// `DOCKER_BUILDKIT=0 docker build -q --network none -t <tag> <ctx>` (the classic
+    /// builder, its `Dockerfile`); returns the image id it prints.
+    pub fn build_classic(&self, ctx: &Path, tag: &str) -> String {
+        let ctx = ctx.to_str().expect("UTF-8 path");
+        self.docker_env(
+            &[("DOCKER_BUILDKIT", "0")],
+            &["build", "-q", "--network", "none", "-t", tag, ctx],
+        )
+    }
+
     fn checked(&self, cmd: Command) -> String {
         let run = run_with_timeout(cmd, CLI_TIMEOUT);
         assert!(
