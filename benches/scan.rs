@@ -5,6 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use analyzers::fs::Jail;
 use analyzers::graph::{LoadOptions, Store};
 use analyzers::ids::{ChainId, DiffId, Digest};
 use analyzers::root::DataRoot;
@@ -81,6 +82,7 @@ fn bench_walk(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     plant_tree(dir.path(), 400, 100);
     let roots: Vec<PathBuf> = vec![dir.path().to_path_buf()];
+    let jail = Jail::open(dir.path()).unwrap();
     let mut group = c.benchmark_group("walk 40k files");
     for threads in [1, 2, 4] {
         let opts = WalkOptions {
@@ -89,7 +91,7 @@ fn bench_walk(c: &mut Criterion) {
             progress: None,
         };
         group.bench_function(format!("{threads} threads"), |b| {
-            b.iter(|| measure(&roots, &opts))
+            b.iter(|| measure(&jail, &roots, &opts))
         });
     }
     group.finish();
@@ -126,13 +128,14 @@ fn bench_watch(c: &mut Criterion) {
     plant_store(dir.path(), 2);
     let upper = plant_running_container(dir.path(), 100_000);
     let root = DataRoot::open(dir.path()).unwrap();
+    let jail = root.jail.clone();
     let mut watch = Watch::new(root, WatchOptions::default()).unwrap();
     assert!(!watch.is_empty());
     let mut group = c.benchmark_group("writable layer of 100k unchanged files");
     group.bench_function("watch tick", |b| b.iter(|| watch.tick()));
     let roots = vec![upper];
     group.bench_function("full walk", |b| {
-        b.iter(|| measure(&roots, &WalkOptions::default()))
+        b.iter(|| measure(&jail, &roots, &WalkOptions::default()))
     });
     group.finish();
 }

@@ -30,7 +30,6 @@ use serde::Serialize;
 use crate::driver::{AnyDriver, Driver};
 use crate::error::Problem;
 use crate::forensics::orphans::{OrphanKind, OrphansReport};
-use crate::fsread;
 use crate::graph::{Container, Store};
 use crate::ids::{CacheId, ChainId, ImageId};
 use crate::layout::{
@@ -217,7 +216,7 @@ fn measure(
         .iter()
         .flat_map(|d| d.paths.iter().cloned())
         .collect();
-    let usage = walk::measure(&roots, opts);
+    let usage = walk::measure(&store.jail, &roots, opts);
     let mut sizes = usage.into_iter();
     let mut recommendations: Vec<Recommendation> = drafts
         .into_iter()
@@ -328,7 +327,7 @@ fn image_paths(
     for id in &deleted {
         paths.insert(image_dir.join(IMAGEDB_CONTENT).join(id.0.hex()));
         let meta = image_dir.join(IMAGEDB_METADATA).join(id.0.hex());
-        if meta.is_dir() {
+        if store.jail.is_dir(&meta) {
             paths.insert(meta);
         }
         let Some(img) = store.images.get(*id) else {
@@ -352,14 +351,14 @@ fn driver_paths(store: &Store, id: &CacheId) -> Vec<PathBuf> {
     let dir = store.driver.layer_dir(id);
     let mut out = Vec::new();
     if let AnyDriver::Overlay2(d) = &store.driver {
-        if let Ok(short) = fsread::read_text(&dir.join(OVERLAY2_LINK)) {
-            let link = d.home().join(OVERLAY2_LINK_DIR).join(short);
-            if nix::sys::stat::lstat(&link).is_ok() {
+        if let Ok(short) = store.jail.read_text(&dir.join(OVERLAY2_LINK)) {
+            let link = d.home().join(OVERLAY2_LINK_DIR).join(&short);
+            if crate::ids::is_component(&short) && store.jail.exists(&link) {
                 out.push(link);
             }
         }
     }
-    if dir.is_dir() {
+    if store.jail.is_dir(&dir) {
         out.push(dir);
     }
     out
@@ -376,7 +375,7 @@ fn container_paths(store: &Store, c: &Container) -> Vec<PathBuf> {
         .join(store.driver.name())
         .join(LAYERDB_MOUNTS)
         .join(c.id.as_str());
-    if record.is_dir() {
+    if store.jail.is_dir(&record) {
         out.push(record);
     }
     out.extend(driver_paths(store, &rw.mount_id));

@@ -115,7 +115,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::bolt::{Bucket, Db};
 use crate::error::{Problem, ProblemKind};
-use crate::{fsread, layout, walk};
+use crate::fs::Jail;
+use crate::{layout, walk};
 
 /// `buildkit/metadata_v2.db`: the cache records.
 const METADATA_DB: &str = "metadata_v2.db";
@@ -236,14 +237,14 @@ impl BuildCache {
     }
 }
 
-/// Reads the build cache of the Docker data root `root`. A root without `buildkit/` (or
+/// Reads the build cache of the Docker data root of `jail`. A root without `buildkit/` (or
 /// without `buildkit/metadata_v2.db`) has no build cache: the result is empty, with no problem.
-pub fn read(root: &Path) -> BuildCache {
-    let dir = root.join(layout::BUILDKIT_DIR);
+pub fn read(jail: &Jail) -> BuildCache {
+    let dir = jail.path().join(layout::BUILDKIT_DIR);
     let md_path = dir.join(METADATA_DB);
-    if !md_path.exists() {
+    if !jail.exists(&md_path) {
         let v1 = dir.join(METADATA_V1_DB);
-        let problems = if v1.exists() {
+        let problems = if jail.exists(&v1) {
             vec![Problem::new(
                 &v1,
                 ProblemKind::Missing,
@@ -260,13 +261,13 @@ pub fn read(root: &Path) -> BuildCache {
     }
     let mut attempt = 1;
     loop {
-        let (cache, txids) = read_once(root, &dir);
+        let (cache, txids) = read_once(jail, &dir);
         // A build running meanwhile can be caught between its writes to the two files:
         // read again while the problems may come from that.
         if cache.problems.is_empty()
             || attempt >= RETRIES
             || txids.is_none()
-            || txids != transactions(&dir)
+            || txids != transactions(jail, &dir)
         {
             return cache;
         }
@@ -279,13 +280,13 @@ pub fn read(root: &Path) -> BuildCache {
 /// snapshot key that is not an image layer's chain id (moby's snapshotter prepares each
 /// snapshot as a driver layer named by its key) and every `committed` key. Empty without the
 /// database; a damaged one is a problem (then no directory can be known to be BuildKit's).
-pub fn snapshot_driver_ids(root: &Path) -> Result<std::collections::BTreeSet<String>, Problem> {
-    let path = root.join(layout::BUILDKIT_DIR).join(SNAPSHOTS_DB);
+pub fn snapshot_driver_ids(jail: &Jail) -> Result<std::collections::BTreeSet<String>, Problem> {
+    let path = jail.path().join(layout::BUILDKIT_DIR).join(SNAPSHOTS_DB);
     let mut ids = std::collections::BTreeSet::new();
-    if !path.exists() {
+    if !jail.exists(&path) {
         return Ok(ids);
     }
-    let db = Db::open(&path)?;
+    let db = Db::open(jail, &path)?;
     for (name, entry) in db.root().iter() {
         let Some(bucket) = entry.as_bucket() else {
             continue;
@@ -311,20 +312,23 @@ const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 /// The transaction ids of `metadata_v2.db` and `snapshots.db`, to tell whether they changed.
 type Transactions = Option<(u64, Option<u64>)>;
 
-fn transactions(dir: &Path) -> Transactions {
-    let md = Db::open(&dir.join(METADATA_DB)).ok()?;
-    let snapshots = Db::open(&dir.join(SNAPSHOTS_DB)).ok().map(|db| db.txid());
+fn transactions(jail: &Jail, dir: &Path) -> Transactions {
+    let md = Db::open(jail, &dir.join(METADATA_DB)).ok()?;
+    let snapshots = Db::open(jail, &dir.join(SNAPSHOTS_DB))
+        .ok()
+        .map(|db| db.txid());
     Some((md.txid(), snapshots))
 }
 
 /// One reading of `buildkit/`, with the transactions it saw.
-fn read_once(root: &Path, dir: &Path) -> (BuildCache, Transactions) {
+fn read_once(jail: &Jail, dir: &Path) -> (BuildCache, Transactions) {
+    let root = jail.path();
     let mut problems = Vec::new();
     let md_path = dir.join(METADATA_DB);
     // Records first, snapshots second: BuildKit prepares a snapshot before it writes the
     // record, so a new record's snapshot is in the later read. Other steps of a running build
     // can still be caught halfway; `read` retries for them.
-    let db = match Db::open(&md_path) {
+    let db = match Db::open(jail, &md_path) {
         Ok(db) => db,
         Err(p) => {
             problems.push(p);
@@ -336,7 +340,7 @@ fn read_once(root: &Path, dir: &Path) -> (BuildCache, Transactions) {
         }
     };
     let snapshots_path = dir.join(SNAPSHOTS_DB);
-    let snapshots = match Db::open(&snapshots_path) {
+    let snapshots = match Db::open(jail, &snapshots_path) {
         Ok(db) => Some(db),
         Err(p) => {
             if p.kind != ProblemKind::Missing {
@@ -346,12 +350,13 @@ fn read_once(root: &Path, dir: &Path) -> (BuildCache, Transactions) {
         }
     };
     let store = Store {
+        jail,
         root,
         buildkit: dir,
         md_path: &md_path,
         snapshots: snapshots.as_ref().map(Db::root),
         snapshots_path: &snapshots_path,
-        driver: image_driver(root),
+        driver: image_driver(jail),
     };
     let items = load_items(&db, &md_path, &mut problems);
     let graph = Graph::build(&items, &md_path, &mut problems);
@@ -683,6 +688,7 @@ impl Loader<'_> {
 
 /// The files, besides `metadata_v2.db`, that sizing and sharing need.
 struct Store<'a> {
+    jail: &'a Jail,
     root: &'a Path,
     buildkit: &'a Path,
     md_path: &'a Path,
@@ -755,7 +761,7 @@ impl Store<'_> {
         }
         if !to_measure.is_empty() {
             let dirs: Vec<PathBuf> = to_measure.iter().map(|(_, d)| d.clone()).collect();
-            let usages = walk::measure(&dirs, &walk::WalkOptions::default());
+            let usages = walk::measure(self.jail, &dirs, &walk::WalkOptions::default());
             for ((n, dir), usage) in to_measure.iter().zip(usages) {
                 if usage.root_failed() {
                     let why = usage.errors.first().map_or("unreadable", |e| &e.detail);
@@ -867,10 +873,11 @@ impl Store<'_> {
         if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return 0;
         }
-        std::fs::symlink_metadata(self.buildkit.join(CONTENT_BLOBS).join(hex))
+        self.jail
+            .stat(&self.buildkit.join(CONTENT_BLOBS).join(hex))
             .ok()
-            .filter(std::fs::Metadata::is_file)
-            .map_or(0, |m| i64::try_from(m.len()).unwrap_or(i64::MAX))
+            .filter(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFREG)
+            .map_or(0, |st| st.st_size)
     }
 
     /// The snapshot bucket of `key` in `snapshots.db`.
@@ -906,7 +913,7 @@ impl Store<'_> {
                         format!("snapshot {key}: layer {chain} is not in the layer store; size 0"),
                     )
                 })?;
-            let text = fsread::read_text(&size_path)?;
+            let text = self.jail.read_text(&size_path)?;
             return text
                 .parse::<i64>()
                 .map(|s| Usage::Known(s, SizeSource::Layer))
@@ -943,7 +950,7 @@ impl Store<'_> {
         }
         match self.driver.as_deref() {
             Some(layout::OVERLAY2_DIR) | None => {
-                if id.contains('/') || id == "." || id == ".." {
+                if !crate::ids::is_component(&id) {
                     return Err(Problem::new(
                         self.snapshots_path,
                         ProblemKind::InvalidValue,
@@ -980,7 +987,7 @@ impl Store<'_> {
             .join(self.driver.as_deref()?)
             .join(layout::LAYERDB_SHA256)
             .join(hex);
-        dir.is_dir().then_some(dir)
+        self.jail.is_dir(&dir).then_some(dir)
     }
 
     /// The diff ids of a layer and all below it, bottom first (`None` when a layer of the
@@ -991,8 +998,8 @@ impl Store<'_> {
         // A chain is as long as an image is tall; a longer one loops.
         for _ in 0..4096 {
             let dir = self.layer_dir(&at)?;
-            ids.push(fsread::read_text(&dir.join(layout::LAYER_DIFF)).ok()?);
-            match fsread::read_text(&dir.join(layout::LAYER_PARENT)) {
+            ids.push(self.jail.read_text(&dir.join(layout::LAYER_DIFF)).ok()?);
+            match self.jail.read_text(&dir.join(layout::LAYER_PARENT)) {
                 Ok(parent) if !parent.is_empty() => at = parent,
                 _ => {
                     ids.reverse();
@@ -1059,14 +1066,14 @@ impl Store<'_> {
             .join(layout::IMAGE_DIR)
             .join(driver)
             .join(layout::IMAGEDB_CONTENT);
-        let Ok(entries) = fsread::read_dir(&dir) else {
+        let Ok(entries) = self.jail.read_dir(&dir) else {
             return Vec::new();
         };
         // Unreadable configs are the image graph's to report; here they share nothing.
         entries
             .iter()
             .filter(|e| !e.is_dir)
-            .filter_map(|e| fsread::read_json::<Config>(&dir.join(&e.name)).ok())
+            .filter_map(|e| self.jail.read_json::<Config>(&dir.join(&e.name)).ok())
             .filter_map(|c| c.rootfs.map(|r| r.diff_ids))
             .collect()
     }
@@ -1128,17 +1135,20 @@ fn go_time(ns: i64) -> String {
 
 /// The storage driver whose image store dockerd used: the one directory under `image/`
 /// that has a layer store (overlay2 when several do).
-fn image_driver(root: &Path) -> Option<String> {
-    let entries = fsread::read_dir(&root.join(layout::IMAGE_DIR)).ok()?;
+fn image_driver(jail: &Jail) -> Option<String> {
+    let root = jail.path();
+    let entries = jail.read_dir(&root.join(layout::IMAGE_DIR)).ok()?;
     let names: Vec<String> = entries
         .iter()
         .filter(|e| e.is_dir)
         .filter_map(|e| e.name.to_str().map(str::to_owned))
         .filter(|n| {
-            root.join(layout::IMAGE_DIR)
-                .join(n)
-                .join(layout::LAYERDB_SHA256)
-                .is_dir()
+            jail.is_dir(
+                &root
+                    .join(layout::IMAGE_DIR)
+                    .join(n)
+                    .join(layout::LAYERDB_SHA256),
+            )
         })
         .collect();
     names
@@ -1256,11 +1266,17 @@ mod tests {
     #[test]
     fn a_root_without_build_cache_has_none() {
         let root = Root::new();
-        assert_eq!(read(root.path()), BuildCache::default());
+        assert_eq!(
+            read(&Jail::open(root.path()).unwrap()),
+            BuildCache::default()
+        );
         std::fs::create_dir(root.path().join("buildkit")).unwrap();
-        assert_eq!(read(root.path()), BuildCache::default());
+        assert_eq!(
+            read(&Jail::open(root.path()).unwrap()),
+            BuildCache::default()
+        );
         root.file("buildkit/metadata.db", b"old");
-        let cache = read(root.path());
+        let cache = read(&Jail::open(root.path()).unwrap());
         assert!(cache.records.is_empty());
         assert_eq!(cache.problems.len(), 1);
         assert_eq!(cache.problems[0].kind, ProblemKind::Missing);
@@ -1270,7 +1286,7 @@ mod tests {
     fn a_damaged_database_is_one_problem_naming_it() {
         let root = Root::new();
         let path = root.file("buildkit/metadata_v2.db", vec![0u8; 8192]);
-        let cache = read(root.path());
+        let cache = read(&Jail::open(root.path()).unwrap());
         assert!(cache.records.is_empty());
         assert_eq!(cache.problems.len(), 1);
         assert_eq!(cache.problems[0].kind, ProblemKind::InvalidDatabase);
@@ -1303,7 +1319,7 @@ mod tests {
                 ],
             ),
         ]);
-        let cache = read(root.path());
+        let cache = read(&Jail::open(root.path()).unwrap());
         assert_eq!(cache.problems, []);
         // No creation time sorts first, as Go's zero time.
         assert_eq!(ids(&cache), ["rec2", "rec1"]);
@@ -1431,7 +1447,7 @@ mod tests {
                 committed(vec![(key::PARENT, json!("cyc1")), (key::SIZE, json!(9))]),
             ),
         ]);
-        let cache = read(root.path());
+        let cache = read(&Jail::open(root.path()).unwrap());
         let mut listed = ids(&cache);
         listed.sort_unstable();
         assert_eq!(listed, ["child3", "mut", "plain", "twin3"]);
@@ -1494,7 +1510,7 @@ mod tests {
                 committed(vec![(key::PARENT, json!("twin")), (key::SIZE, json!(1))]),
             ),
         ]);
-        let cache = read(root.path());
+        let cache = read(&Jail::open(root.path()).unwrap());
         assert_eq!(cache.problems, []);
         let in_use: Vec<(&str, bool)> = cache
             .records
@@ -1566,7 +1582,7 @@ mod tests {
         root.file("overlay2/mutable/diff/m", [3u8; 77]);
         root.file("overlay2/busy/diff/m", [3u8; 99]);
 
-        let cache = read(root.path());
+        let cache = read(&Jail::open(root.path()).unwrap());
         let size = |id| {
             let r = by_id(&cache, id);
             (r.size, r.size_source)
@@ -1636,7 +1652,7 @@ mod tests {
         root.layer(&chain(3), "sha256:d3", Some(&chain(2)), "6");
         root.layer(&chain(4), "sha256:d4", Some(&chain(1)), "8");
         root.image("img", &["sha256:d1", "sha256:d2", "sha256:d9"]);
-        let cache = read(root.path());
+        let cache = read(&Jail::open(root.path()).unwrap());
         assert_eq!(cache.problems, []);
         let shared: Vec<(&str, bool)> = cache
             .records
@@ -1677,7 +1693,7 @@ mod tests {
             &Layout::default(),
         );
         root.file("buildkit/metadata_v2.db", db);
-        let cache = read(root.path());
+        let cache = read(&Jail::open(root.path()).unwrap());
         assert_eq!(ids(&cache), ["odd"]);
         let odd = &cache.records[0];
         assert_eq!((odd.usage_count, odd.description.as_str()), (0, ""));
@@ -1699,7 +1715,7 @@ mod tests {
         ));
         std::fs::create_dir(root.path().join("buildkit")).unwrap();
         std::fs::copy(fixture, root.path().join("buildkit/metadata_v2.db")).unwrap();
-        let cache = read(root.path());
+        let cache = read(&Jail::open(root.path()).unwrap());
         assert_eq!(cache.problems, []);
         assert_eq!(cache.records.len(), 17);
         assert_eq!(cache.builder_size(), 236_100);

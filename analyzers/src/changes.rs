@@ -11,11 +11,12 @@
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use nix::sys::stat::FileStat;
 use serde::Serialize;
 
+use crate::fs::{Dir, Jail};
 use crate::walk::{read_entries, WalkError};
 
 /// What happened to a path.
@@ -46,79 +47,139 @@ pub struct Change {
     pub nlink: u64,
 }
 
-/// Compares the full tree `new` with `old` and returns every change, sorted by path.
-/// Unreadable entries are returned as errors beside the changes.
-pub fn compare(new: &Path, old: &Path) -> (Vec<Change>, Vec<WalkError>) {
+/// Compares the full tree `new` with `old` (both under `jail`'s root) and returns every
+/// change, sorted by path. Both trees are descended by fd, never by path. Unreadable entries
+/// are returned as errors beside the changes.
+pub fn compare(jail: &Jail, new: &Path, old: &Path) -> (Vec<Change>, Vec<WalkError>) {
     let out = Mutex::new((Vec::new(), Vec::new()));
-    rayon::scope(|s| {
-        let out = &out;
-        s.spawn(move |s| {
-            compare_dir(
-                s,
-                out,
-                new.to_path_buf(),
-                Some(old.to_path_buf()),
-                PathBuf::from("/"),
-            );
+    let open = |p: &Path, errors: &mut Vec<WalkError>| match jail.dir(p) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            errors.push(WalkError {
+                path: p.to_path_buf(),
+                detail: crate::fs::describe(&e),
+            });
+            None
+        }
+    };
+    let mut errors = Vec::new();
+    if let Some(new_dir) = open(new, &mut errors) {
+        let old_dir = open(old, &mut errors);
+        rayon::scope(|s| {
+            let out = &out;
+            s.spawn(move |s| compare_dir(s, out, new_dir, old_dir, PathBuf::from("/")));
         });
-    });
-    let (mut changes, mut errors) = out.into_inner().unwrap_or_else(|e| e.into_inner());
+    }
+    let (mut changes, mut found_errors) = out.into_inner().unwrap_or_else(|e| e.into_inner());
+    found_errors.extend(errors);
     changes.sort();
-    errors.sort();
-    (changes, errors)
+    found_errors.sort();
+    (changes, found_errors)
 }
 
 type Sink = Mutex<(Vec<Change>, Vec<WalkError>)>;
 
-/// The entries of `dir` with their stat; a failure to read `dir` goes to `errors`.
-pub(crate) fn list(dir: &Path, errors: &mut Vec<WalkError>) -> Vec<(OsString, FileStat)> {
+/// The entries of the directory `dir` (under `jail`'s root) with their stat; a failure to
+/// read `dir` goes to `errors`.
+pub(crate) fn list(
+    jail: &Jail,
+    dir: &Path,
+    errors: &mut Vec<WalkError>,
+) -> Vec<(OsString, FileStat)> {
+    match jail.dir(dir) {
+        Ok(d) => list_dir(&d, errors),
+        Err(e) => {
+            errors.push(WalkError {
+                path: dir.to_path_buf(),
+                detail: crate::fs::describe(&e),
+            });
+            Vec::new()
+        }
+    }
+}
+
+/// The entries of the open directory `dir` with their stat; a failure goes to `errors`.
+fn list_dir(dir: &Dir, errors: &mut Vec<WalkError>) -> Vec<(OsString, FileStat)> {
     let mut entries = Vec::new();
     if let Err(e) = read_entries(dir, |name, st| entries.push((name.to_owned(), *st)), errors) {
         errors.push(WalkError {
-            path: dir.to_path_buf(),
+            path: dir.path().to_path_buf(),
             detail: e.desc().to_owned(),
         });
     }
     entries
 }
 
+/// Opens the subdirectory `name` of `parent`, noting a failure in `errors`.
+fn open_child(parent: &Dir, name: &OsStr, errors: &mut Vec<WalkError>) -> Option<Dir> {
+    match parent.open_dir(name) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            errors.push(WalkError {
+                path: parent.path().join(name),
+                detail: e.desc().to_owned(),
+            });
+            None
+        }
+    }
+}
+
 fn compare_dir<'s>(
     scope: &rayon::Scope<'s>,
     out: &'s Sink,
-    new_dir: PathBuf,
-    old_dir: Option<PathBuf>,
+    new_dir: Dir,
+    old_dir: Option<Dir>,
     rel: PathBuf,
 ) {
     let mut errors = Vec::new();
     let mut changes = Vec::new();
-    let new_entries = list(&new_dir, &mut errors);
+    let new_entries = list_dir(&new_dir, &mut errors);
     let mut old_entries: HashMap<OsString, FileStat> = old_dir
-        .as_deref()
-        .map(|d| list(d, &mut errors).into_iter().collect())
+        .as_ref()
+        .map(|d| list_dir(d, &mut errors).into_iter().collect())
         .unwrap_or_default();
+    let new_dir = Arc::new(new_dir);
+    let old_dir = old_dir.map(Arc::new);
     for (name, st) in new_entries {
-        let new_path = new_dir.join(&name);
         let old = old_entries.remove(&name);
-        let kind = match &old {
-            None => Some(ChangeKind::Added),
-            Some(o) => {
-                let old_path = old_dir.as_deref().map(|d| d.join(&name));
-                let caps_differ =
-                    old_path.is_some_and(|op| capability(&op) != capability(&new_path));
+        let kind = match (&old, &old_dir) {
+            (None, _) => Some(ChangeKind::Added),
+            (Some(o), Some(od)) => {
+                let caps_differ = od.capability(&name, o) != new_dir.capability(&name, &st);
                 (stat_differs(o, &st) || caps_differ).then_some(ChangeKind::Modified)
             }
+            (Some(_), None) => Some(ChangeKind::Added),
         };
         let is_dir = is_dir(&st);
         if let Some(kind) = kind {
             changes.push(new_change(rel.join(&name), kind, &st));
         }
         if is_dir {
-            let old_child = match (&old, &old_dir) {
-                (Some(o), Some(d)) if self::is_dir(o) => Some(d.join(&name)),
+            let old_parent = match (&old, &old_dir) {
+                (Some(o), Some(d)) if self::is_dir(o) => Some(Arc::clone(d)),
                 _ => None,
             };
+            let new_parent = Arc::clone(&new_dir);
             let child_rel = rel.join(&name);
-            scope.spawn(move |s| compare_dir(s, out, new_path, old_child, child_rel));
+            scope.spawn(move |s| {
+                let mut errors = Vec::new();
+                let Some(new_child) = open_child(&new_parent, &name, &mut errors) else {
+                    out.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .1
+                        .extend(errors);
+                    return;
+                };
+                drop(new_parent);
+                let old_child = old_parent.and_then(|p| open_child(&p, &name, &mut errors));
+                if !errors.is_empty() {
+                    out.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .1
+                        .extend(errors);
+                }
+                compare_dir(s, out, new_child, old_child, child_rel);
+            });
         }
     }
     for (name, st) in old_entries {
@@ -194,14 +255,6 @@ fn same_time(a: &FileStat, b: &FileStat) -> bool {
         && (a.st_mtime_nsec == b.st_mtime_nsec || a.st_mtime_nsec == 0 || b.st_mtime_nsec == 0)
 }
 
-/// The file's `security.capability` xattr (not following symlinks); moby reports a file
-/// whose capabilities changed as modified.
-pub fn capability(path: &Path) -> Option<Vec<u8>> {
-    xattr::get(path, OsStr::new("security.capability"))
-        .ok()
-        .flatten()
-}
-
 /// The bytes Docker reports for these changes (`ChangesSize`): the apparent size of added and
 /// modified non-directories, a multiply-linked inode once.
 pub fn changes_size(changes: &[Change]) -> u64 {
@@ -243,7 +296,12 @@ mod tests {
         fs::write(new.path().join("etc/grow"), b"12345").unwrap();
         fs::write(new.path().join("new"), b"abc").unwrap();
         fs::hard_link(new.path().join("new"), new.path().join("new2")).unwrap();
-        let (changes, errors) = compare(new.path(), old.path());
+        let top = tempfile::tempdir().unwrap();
+        let (old_path, new_path) = (top.path().join("old"), top.path().join("new"));
+        std::fs::rename(old.path(), &old_path).unwrap();
+        std::fs::rename(new.path(), &new_path).unwrap();
+        let jail = Jail::open(top.path()).unwrap();
+        let (changes, errors) = compare(&jail, &new_path, &old_path);
         assert!(errors.is_empty());
         let kinds: Vec<(String, ChangeKind)> = changes
             .iter()

@@ -167,6 +167,25 @@ name_newtype!(
     ContainerId
 );
 
+/// True when `name` can name one entry of a directory and nothing else: not empty, not `.`
+/// or `..`, at most 255 bytes, no `/`, NUL or control character. Record fields that name a
+/// directory (`cache-id`, `mount-id`, `init-id`) must pass, so that joining them onto a
+/// driver's home can never climb out of it.
+pub fn is_component(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name.len() <= 255
+        && !name.chars().any(|c| c == '/' || c.is_control())
+}
+
+impl CacheId {
+    /// A cache id read from a record: one directory name ([`is_component`]), else `None`.
+    pub fn parse(text: &str) -> Option<CacheId> {
+        is_component(text).then(|| CacheId(text.to_owned()))
+    }
+}
+
 impl ContainerId {
     /// The first 12 characters, as the Docker CLI prints them.
     pub fn short(&self) -> &str {
@@ -186,6 +205,14 @@ mod tests {
         assert_eq!(chain[0].0, a.0);
         let expect = Digest::of_bytes(format!("{a} {b}").as_bytes());
         assert_eq!(chain[1].0, expect);
+    }
+
+    #[test]
+    fn cache_ids_are_single_components() {
+        assert!(CacheId::parse("0123abc-init").is_some());
+        for bad in ["", ".", "..", "../../x", "a/b", "a\nb", "a\u{1b}b"] {
+            assert!(CacheId::parse(bad).is_none(), "{bad:?}");
+        }
     }
 
     #[test]

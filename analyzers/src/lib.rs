@@ -16,7 +16,7 @@ pub mod changes;
 pub mod driver;
 pub mod error;
 pub mod forensics;
-pub mod fsread;
+pub mod fs;
 pub mod graph;
 pub mod ids;
 pub mod inventory;

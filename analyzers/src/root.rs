@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::fsread;
+use crate::fs::{self, Jail};
 use crate::layout::{CONTAINERS_DIR, IMAGE_DIR, VOLUMES_DIR};
 
 /// Where dockerd keeps its configuration.
@@ -36,6 +36,8 @@ pub const DRIVER_HOMES: &[&str] = &[
 pub struct DataRoot {
     /// The directory itself.
     pub path: PathBuf,
+    /// The root handle every read of this root goes through.
+    pub jail: Jail,
     /// `<uid>.<gid>` sub-roots made by `userns-remap`, each a data root of its own.
     pub remapped: Vec<PathBuf>,
 }
@@ -53,7 +55,7 @@ pub fn locate(explicit: Option<&Path>, daemon_json: &Path) -> Result<PathBuf> {
     if let Some(p) = explicit {
         return Ok(p.to_path_buf());
     }
-    match fsread::read(daemon_json) {
+    match fs::read_host_file(daemon_json) {
         Ok(bytes) => {
             let cfg: DaemonJson = serde_json::from_slice(&bytes).map_err(|e| Error::Malformed {
                 path: daemon_json.to_path_buf(),
@@ -76,12 +78,13 @@ impl DataRoot {
         if !meta.is_dir() {
             return Err(not_root(path, "not a directory"));
         }
-        let names = entry_names(path).map_err(|e| Error::io(path, e))?;
+        let jail = Jail::open(path).map_err(|e| Error::io(path, e))?;
+        let names = entry_names(&jail, path).map_err(|e| Error::io(path, e))?;
         let remapped: Vec<PathBuf> = names
             .iter()
             .filter(|n| is_remap_dir(n))
             .map(|n| path.join(n))
-            .filter(|p| looks_like_root(p))
+            .filter(|p| looks_like_root(&jail, p))
             .collect();
         if !has_docker_layout(&names) && remapped.is_empty() {
             return Err(not_root(
@@ -91,6 +94,7 @@ impl DataRoot {
         }
         Ok(DataRoot {
             path: path.to_path_buf(),
+            jail,
             remapped,
         })
     }
@@ -114,12 +118,13 @@ fn has_docker_layout(names: &[String]) -> bool {
     })
 }
 
-fn looks_like_root(path: &Path) -> bool {
-    entry_names(path).is_ok_and(|names| has_docker_layout(&names))
+fn looks_like_root(jail: &Jail, path: &Path) -> bool {
+    entry_names(jail, path).is_ok_and(|names| has_docker_layout(&names))
 }
 
-fn entry_names(path: &Path) -> std::io::Result<Vec<String>> {
-    Ok(fsread::read_dir(path)?
+fn entry_names(jail: &Jail, path: &Path) -> std::io::Result<Vec<String>> {
+    Ok(jail
+        .read_dir(path)?
         .into_iter()
         .map(|e| e.name.to_string_lossy().into_owned())
         .collect())

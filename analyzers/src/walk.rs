@@ -9,9 +9,13 @@
 //! # Algorithm
 //!
 //! Every directory is one task on a rayon pool (work-stealing, depth-first on each thread).
-//! A task opens its directory with `O_NOATIME` (so a scan does not even move access times),
-//! reads it with `getdents64` and `fstatat`s each entry relative to the directory's fd, so no
-//! path is resolved twice. Subdirectories become new tasks; with `one_file_system` a directory
+//! A task opens its directory relative to its parent's fd (`openat(parent, name,
+//! O_DIRECTORY|O_NOFOLLOW|O_NOATIME)`, through [`crate::fs::Dir`]; a walk's roots through the
+//! store's [`Jail`]), reads it with `getdents64` and `fstatat`s each entry relative to the
+//! directory's fd: no path is ever resolved, so no symlink (nor a directory swapped for one
+//! during the walk) leads out of the tree, trees of any depth are walked (no `PATH_MAX`), and a
+//! scan does not even move access times. A queued task holds its parent's fd until it has
+//! opened its own, so open fds follow the breadth of the queue, not the number of directories. Subdirectories become new tasks; with `one_file_system` a directory
 //! on another device (a running container's `merged/` overlay, a bind-mounted volume) is left
 //! out, the mount point included, exactly as `du -x` leaves it out. Counts go to the running thread's own accumulator (one
 //! uncontended lock per directory, never per file); entries with more than one link are set
@@ -25,19 +29,16 @@
 //! goes on; symlinks are never followed.
 
 use std::collections::HashSet;
-use std::ffi::OsStr;
-use std::os::fd::OwnedFd;
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
-use nix::fcntl::AtFlags;
-use nix::sys::stat::{fstatat, lstat, FileStat};
+use nix::sys::stat::FileStat;
 use serde::Serialize;
 
-use crate::fsread::open_dir;
+use crate::fs::{Dir, Jail};
 
 /// How to walk.
 #[derive(Debug, Clone, Default)]
@@ -214,26 +215,27 @@ impl Shared<'_> {
     }
 }
 
-/// Walks every root in one parallel pass; `result[i]` describes `roots[i]` with hard links
-/// counted once within it ([`Walked::per_root`]). A root that does not exist gives a usage
-/// with no entries and one error.
-pub fn measure(roots: &[PathBuf], opts: &WalkOptions) -> Vec<TreeUsage> {
-    walk(roots, opts).per_root
+/// Walks every root (each a path under `jail`'s root) in one parallel pass; `result[i]`
+/// describes `roots[i]` with hard links counted once within it ([`Walked::per_root`]). A
+/// root that does not exist (or is reached through a symlink) gives a usage with no entries
+/// and one error.
+pub fn measure(jail: &Jail, roots: &[PathBuf], opts: &WalkOptions) -> Vec<TreeUsage> {
+    walk(jail, roots, opts).per_root
 }
 
-/// Walks every root in one parallel pass. Roots must be distinct; a root inside another is
-/// left out of the outer one.
-pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Walked {
+/// Walks every root (each a path under `jail`'s root) in one parallel pass. Roots must be
+/// distinct; a root inside another is left out of the outer one.
+pub fn walk(jail: &Jail, roots: &[PathBuf], opts: &WalkOptions) -> Walked {
     match opts.threads {
         Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
-            Ok(pool) => pool.install(|| walk_in_pool(roots, opts)),
-            Err(_) => walk_in_pool(roots, opts),
+            Ok(pool) => pool.install(|| walk_in_pool(jail, roots, opts)),
+            Err(_) => walk_in_pool(jail, roots, opts),
         },
-        None => walk_in_pool(roots, opts),
+        None => walk_in_pool(jail, roots, opts),
     }
 }
 
-fn walk_in_pool(roots: &[PathBuf], opts: &WalkOptions) -> Walked {
+fn walk_in_pool(jail: &Jail, roots: &[PathBuf], opts: &WalkOptions) -> Walked {
     let threads = rayon::current_num_threads().max(1);
     let shared = Shared {
         opts,
@@ -246,7 +248,7 @@ fn walk_in_pool(roots: &[PathBuf], opts: &WalkOptions) -> Walked {
     rayon::scope(|s| {
         for (i, root) in roots.iter().enumerate() {
             let shared = &shared;
-            s.spawn(move |s| walk_root(s, shared, i, root));
+            s.spawn(move |s| walk_root(s, shared, jail, i, root));
         }
     });
     let mut totals: Vec<Tally> = (0..roots.len()).map(|_| Tally::default()).collect();
@@ -272,38 +274,65 @@ fn walk_in_pool(roots: &[PathBuf], opts: &WalkOptions) -> Walked {
     Walked { per_root, owned }
 }
 
-fn walk_root<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>, root: usize, path: &Path) {
+fn walk_root<'s>(
+    scope: &rayon::Scope<'s>,
+    shared: &'s Shared<'s>,
+    jail: &Jail,
+    root: usize,
+    path: &Path,
+) {
     let mut tally = Tally::default();
-    match lstat(path) {
-        Ok(st) if st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR => {
-            tally.add(root, &st);
-            let dev = st.st_dev;
-            let dir = path.to_path_buf();
-            scope.spawn(move |s| walk_dir(s, shared, root, dir, dev));
-        }
+    match jail.stat(path) {
+        Ok(st) if crate::fs::is_dir_stat(&st) => match jail.dir(path) {
+            Ok(dir) => {
+                tally.add(root, &st);
+                let dev = st.st_dev;
+                scope.spawn(move |s| walk_dir(s, shared, root, dir, dev));
+            }
+            Err(e) => tally.usage.errors.push(io_walk_error(path, &e)),
+        },
         Ok(st) => tally.add(root, &st),
-        Err(e) => tally.usage.errors.push(walk_error(path, e)),
+        Err(e) => tally.usage.errors.push(io_walk_error(path, &e)),
     }
     shared.deposit(root, tally);
 }
 
-fn walk_dir<'s>(
+/// Opens `name` in `parent` and walks it; the parent's fd is released once the child's is
+/// open.
+fn walk_child<'s>(
     scope: &rayon::Scope<'s>,
     shared: &'s Shared<'s>,
     root: usize,
-    path: PathBuf,
+    parent: Arc<Dir>,
+    name: OsString,
     dev: u64,
 ) {
+    match parent.open_dir(&name) {
+        Ok(dir) => {
+            drop(parent);
+            walk_dir(scope, shared, root, dir, dev);
+        }
+        Err(e) => {
+            let mut tally = Tally::default();
+            let path = parent.path().join(&name);
+            tally.usage.errors.push(walk_error(&path, e));
+            shared.deposit(root, tally);
+        }
+    }
+}
+
+fn walk_dir<'s>(scope: &rayon::Scope<'s>, shared: &'s Shared<'s>, root: usize, dir: Dir, dev: u64) {
     let mut tally = Tally::default();
     let mut errors = Vec::new();
-    let holds_roots = shared.root_parents.contains(path.as_path());
+    let holds_roots = shared.root_parents.contains(dir.path());
+    let dir = Arc::new(dir);
     if let Err(e) = read_entries(
-        &path,
+        &dir,
         |name, st| {
-            if holds_roots && shared.roots.contains(path.join(name).as_path()) {
+            if holds_roots && shared.roots.contains(dir.path().join(name).as_path()) {
                 return;
             }
-            let is_dir = st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR;
+            let is_dir = crate::fs::is_dir_stat(st);
             if is_dir && shared.opts.one_file_system && st.st_dev != dev {
                 tally.usage.skipped_mounts += 1;
                 return;
@@ -312,13 +341,14 @@ fn walk_dir<'s>(
             if !is_dir {
                 return;
             }
-            let child = path.join(name);
+            let parent = Arc::clone(&dir);
+            let name = name.to_os_string();
             let child_dev = st.st_dev;
-            scope.spawn(move |s| walk_dir(s, shared, root, child, child_dev));
+            scope.spawn(move |s| walk_child(s, shared, root, parent, name, child_dev));
         },
         &mut errors,
     ) {
-        errors.push(walk_error(&path, e));
+        errors.push(walk_error(dir.path(), e));
     }
     tally.usage.errors.extend(errors);
     shared.deposit(root, tally);
@@ -327,41 +357,33 @@ fn walk_dir<'s>(
 /// Calls `visit(name, stat)` for each entry of `dir` (not `.`/`..`); entries that vanish or
 /// cannot be stat'ed go to `errors`. Fails only when `dir` itself cannot be read.
 pub(crate) fn read_entries(
-    dir: &Path,
+    dir: &Dir,
     mut visit: impl FnMut(&OsStr, &FileStat),
     errors: &mut Vec<WalkError>,
 ) -> nix::Result<()> {
-    let fd: OwnedFd = open_dir(dir)?;
-    let stat_fd = fd
-        .try_clone()
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
-    let mut handle = nix::dir::Dir::from_fd(fd)?;
-    for entry in handle.iter() {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                errors.push(walk_error(dir, e));
-                break;
-            }
-        };
-        let cname = entry.file_name();
-        let bytes = cname.to_bytes();
-        if bytes == b"." || bytes == b".." {
-            continue;
-        }
-        match fstatat(&stat_fd, cname, AtFlags::AT_SYMLINK_NOFOLLOW) {
-            Ok(st) => visit(OsStr::from_bytes(bytes), &st),
-            Err(e) => errors.push(walk_error(&dir.join(OsStr::from_bytes(bytes)), e)),
-        }
+    dir.for_each(|name, st| match st {
+        Ok(st) => visit(name, &st),
+        Err(e) => errors.push(walk_error(&dir.path().join(name), e)),
+    })
+}
+
+fn io_walk_error(path: &Path, e: &std::io::Error) -> WalkError {
+    match e.raw_os_error() {
+        Some(nix::libc::ENOENT) => walk_error(path, Errno::ENOENT),
+        _ => WalkError {
+            path: path.to_path_buf(),
+            detail: crate::fs::describe(e),
+        },
     }
-    Ok(())
 }
 
 fn walk_error(path: &Path, e: Errno) -> WalkError {
-    let detail = if e == Errno::ENOENT {
-        "vanished during the walk".to_owned()
-    } else {
-        e.desc().to_owned()
+    let detail = match e {
+        Errno::ENOENT => "vanished during the walk".to_owned(),
+        Errno::ELOOP | Errno::ENOTDIR => {
+            "replaced by a symlink or a file during the walk: not followed".to_owned()
+        }
+        _ => e.desc().to_owned(),
     };
     WalkError {
         path: path.to_path_buf(),
@@ -391,8 +413,10 @@ mod tests {
     #[test]
     fn counts_hard_links_once_and_same_with_any_thread_count() {
         let dir = sample();
+        let jail = Jail::open(dir.path()).unwrap();
         let roots = vec![dir.path().to_path_buf(), dir.path().join("a/b")];
         let one = walk(
+            &jail,
             &roots,
             &WalkOptions {
                 threads: Some(1),
@@ -401,6 +425,7 @@ mod tests {
             },
         );
         let many = walk(
+            &jail,
             &roots,
             &WalkOptions {
                 threads: Some(4),
@@ -409,7 +434,7 @@ mod tests {
             },
         );
         assert_eq!(one, many);
-        let whole = measure(&[dir.path().to_path_buf()], &WalkOptions::default());
+        let whole = measure(&jail, &[dir.path().to_path_buf()], &WalkOptions::default());
         let top = &whole[0];
         // f1 + f2 (once) + symlink target length + sparse apparent size.
         assert_eq!(top.files_apparent, 1000 + 3000 + 4 + (10 << 20));
@@ -439,7 +464,8 @@ mod tests {
         fs::create_dir(&b).unwrap();
         fs::write(a.join("f"), vec![0u8; 5000]).unwrap();
         fs::hard_link(a.join("f"), b.join("g")).unwrap();
-        let w = walk(&[a.clone(), b.clone()], &WalkOptions::default());
+        let jail = Jail::open(dir.path()).unwrap();
+        let w = walk(&jail, &[a.clone(), b.clone()], &WalkOptions::default());
         assert_eq!(w.per_root[0].files_apparent, 5000);
         assert_eq!(w.per_root[1].files_apparent, 5000);
         assert_eq!(w.owned[0].files_apparent, 5000);
@@ -450,7 +476,66 @@ mod tests {
     #[test]
     fn missing_root_is_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
-        let u = &measure(&[dir.path().join("nope")], &WalkOptions::default())[0];
+        let jail = Jail::open(dir.path()).unwrap();
+        let u = &measure(&jail, &[dir.path().join("nope")], &WalkOptions::default())[0];
         assert!(u.root_failed());
+    }
+
+    #[test]
+    fn symlinked_roots_and_dirs_are_not_followed_and_deep_trees_are_walked() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("big"), vec![0u8; 100_000]).unwrap();
+        let inner = dir.path().join("inner");
+        fs::create_dir(&inner).unwrap();
+        std::os::unix::fs::symlink(outside.path(), inner.join("out")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("rootlink")).unwrap();
+        // Deeper than PATH_MAX allows by name: 3000 levels of 4-byte names.
+        let deep = dir.path().join("deep");
+        fs::create_dir(&deep).unwrap();
+        let mut d = fs::File::open(&deep).unwrap();
+        for _ in 0..3000 {
+            nix::sys::stat::mkdirat(&d, "abc", nix::sys::stat::Mode::S_IRWXU).unwrap();
+            d = nix::fcntl::openat(
+                &d,
+                "abc",
+                nix::fcntl::OFlag::O_DIRECTORY,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map(fs::File::from)
+            .unwrap();
+        }
+        nix::unistd::write(
+            nix::fcntl::openat(
+                &d,
+                "f",
+                nix::fcntl::OFlag::O_CREAT | nix::fcntl::OFlag::O_WRONLY,
+                nix::sys::stat::Mode::S_IRWXU,
+            )
+            .unwrap(),
+            b"12345",
+        )
+        .unwrap();
+        let jail = Jail::open(dir.path()).unwrap();
+        let w = measure(
+            &jail,
+            &[
+                inner.clone(),
+                dir.path().join("rootlink"),
+                dir.path().join("deep"),
+            ],
+            &WalkOptions::default(),
+        );
+        assert!(
+            w[0].files_apparent < 1000,
+            "the symlink is counted, not followed"
+        );
+        assert!(
+            w[1].files_apparent < 1000,
+            "a symlinked root is the link itself"
+        );
+        assert_eq!(w[2].dirs, 3001);
+        assert_eq!(w[2].files_apparent, 5);
+        assert!(w[2].errors.is_empty(), "{:?}", w[2].errors.first());
     }
 }

@@ -135,7 +135,11 @@ mod tests {
                 .collect();
             let path = dir.path().join(format!("{n}.db"));
             std::fs::write(&path, single_bucket(b"volumes", &items)).unwrap();
-            let db = analyzers::bolt::Db::open(&path).unwrap();
+            let db = analyzers::bolt::Db::open(
+                &analyzers::fs::Jail::open(path.parent().unwrap()).unwrap(),
+                &path,
+            )
+            .unwrap();
             let bucket = db.root().bucket("volumes").unwrap();
             assert_eq!(bucket.len(), n);
             for (k, v) in &items {

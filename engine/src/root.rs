@@ -5,6 +5,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use analyzers::fs::Jail;
 use analyzers::graph::{LoadOptions, Store};
 use analyzers::layout::{
     CONTAINERS_DIR, IMAGEDB_CONTENT, IMAGEDB_METADATA, IMAGE_DIR, LAYERDB_MOUNTS, LAYERDB_SHA256,
@@ -27,6 +28,8 @@ pub struct Root {
     pub path: PathBuf,
     /// The storage driver layers are written with.
     pub driver: LayerDriver,
+    /// The root handle the analyzers read this root through.
+    pub jail: Jail,
 }
 
 impl Root {
@@ -36,9 +39,10 @@ impl Root {
     pub fn open(path: &Path, driver: Option<&str>) -> Result<Root> {
         fs::create_dir_all(path).at(path)?;
         let path = fs::canonicalize(path).at(path)?;
+        let jail = Jail::open(&path).at(&path)?;
         let name = match driver {
             Some(name) => name.to_owned(),
-            None => analyzers::driver::detect(&path)
+            None => analyzers::driver::detect(&jail)
                 .into_iter()
                 .find(|d| d.has_metadata && d.supported)
                 .map_or_else(|| "overlay2".to_owned(), |d| d.name),
@@ -52,7 +56,7 @@ impl Root {
                 )))
             }
         };
-        let root = Root { path, driver };
+        let root = Root { path, driver, jail };
         root.init()?;
         Ok(root)
     }

@@ -26,6 +26,7 @@ pub mod watch;
 
 use std::io::Write;
 
+use analyzers::fs::Jail;
 use analyzers::graph::{LoadOptions, Store};
 use analyzers::root::{self, DataRoot};
 use analyzers::walk::WalkOptions;
@@ -44,6 +45,9 @@ pub struct Context<'a> {
     pub format: Format,
     /// Walker settings from the command line.
     pub walk: WalkOptions,
+    /// The store opened by [`Context::data_root`], to say afterwards whether reading it moved
+    /// access times.
+    opened: std::sync::OnceLock<Jail>,
 }
 
 impl Context<'_> {
@@ -81,13 +85,20 @@ impl Context<'_> {
         })
     }
 
-    /// Finds, validates and loads the data root the command line names.
-    pub fn load_store(&self) -> anyhow::Result<Store> {
+    /// Finds and validates the data root the command line names.
+    pub fn data_root(&self) -> anyhow::Result<DataRoot> {
         let path = root::locate(
             self.cli.root.as_deref(),
             std::path::Path::new(root::DAEMON_JSON),
         )?;
         let data_root = DataRoot::open(&path)?;
+        let _ = self.opened.set(data_root.jail.clone());
+        Ok(data_root)
+    }
+
+    /// Finds, validates and loads the data root the command line names.
+    pub fn load_store(&self) -> anyhow::Result<Store> {
+        let data_root = self.data_root()?;
         Ok(Store::load(
             &data_root,
             &LoadOptions {
@@ -133,34 +144,58 @@ pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
             one_file_system: false,
             progress: None,
         },
+        opened: std::sync::OnceLock::new(),
     };
+    let result = run_verb(&ctx, out);
+    if let Some(jail) = ctx.opened.get() {
+        warn_atime_changes(jail);
+    }
+    result
+}
+
+/// Says so when the kernel refused `O_NOATIME` (the caller neither owns the files nor has
+/// `CAP_FOWNER`): reading them moved their access times, which matters on evidence.
+fn warn_atime_changes(jail: &Jail) {
+    let n = jail.atime_changes();
+    if n > 0 {
+        eprintln!(
+            "strata: warning: {n} files and directories under {} were read without O_NOATIME \
+             (not their owner and no CAP_FOWNER): their access times changed; run as root to \
+             leave them untouched",
+            jail.path().display()
+        );
+    }
+}
+
+fn run_verb(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
+    let cli = ctx.cli;
     match &cli.command {
-        Command::Df(args) => df::run(&ctx, args, out),
-        Command::Du(args) => du::run(&ctx, args, out),
-        Command::Watch(args) => watch::run(&ctx, args, out),
-        Command::Import(args) => import::run(&ctx, args, out),
-        Command::Load(args) => load::run(&ctx, args, out),
-        Command::Build(args) => build::run(&ctx, args, out),
-        Command::Create(args) => run::create(&ctx, args, out),
-        Command::Run(args) => run::run(&ctx, args, out),
-        Command::Start(args) => run::start(&ctx, args, out),
-        Command::Stop(args) => container::stop(&ctx, args, out),
-        Command::Kill(args) => container::kill(&ctx, args, out),
-        Command::Wait(args) => container::wait(&ctx, args, out),
-        Command::Rm(args) => container::rm(&ctx, args, out),
-        Command::Logs(args) => container::logs(&ctx, args, out),
-        Command::Volume(cmd) => volume::run(&ctx, cmd, out),
-        Command::Demo(args) => demo::run(&ctx, args, out),
-        Command::Engine(cmd) => serve::run(&ctx, cmd),
-        Command::EngineShim(args) => container::shim(&ctx, args),
-        Command::Images(args) => images::run(&ctx, args, out),
-        Command::Layers(args) => layers::run(&ctx, args, out),
-        Command::Containers(args) => containers::run(&ctx, args, out),
-        Command::Volumes(args) => volumes::run(&ctx, args, out),
-        Command::Diff(args) => diff::run(&ctx, args, out),
-        Command::Verify(args) => verify::run(&ctx, args, out),
-        Command::Orphans => orphans::run(&ctx, out),
-        Command::Advise(args) => advise::run(&ctx, args, out),
-        Command::Dupes => dupes::run(&ctx, out),
+        Command::Df(args) => df::run(ctx, args, out),
+        Command::Du(args) => du::run(ctx, args, out),
+        Command::Watch(args) => watch::run(ctx, args, out),
+        Command::Import(args) => import::run(ctx, args, out),
+        Command::Load(args) => load::run(ctx, args, out),
+        Command::Build(args) => build::run(ctx, args, out),
+        Command::Create(args) => run::create(ctx, args, out),
+        Command::Run(args) => run::run(ctx, args, out),
+        Command::Start(args) => run::start(ctx, args, out),
+        Command::Stop(args) => container::stop(ctx, args, out),
+        Command::Kill(args) => container::kill(ctx, args, out),
+        Command::Wait(args) => container::wait(ctx, args, out),
+        Command::Rm(args) => container::rm(ctx, args, out),
+        Command::Logs(args) => container::logs(ctx, args, out),
+        Command::Volume(cmd) => volume::run(ctx, cmd, out),
+        Command::Demo(args) => demo::run(ctx, args, out),
+        Command::Engine(cmd) => serve::run(ctx, cmd),
+        Command::EngineShim(args) => container::shim(ctx, args),
+        Command::Images(args) => images::run(ctx, args, out),
+        Command::Layers(args) => layers::run(ctx, args, out),
+        Command::Containers(args) => containers::run(ctx, args, out),
+        Command::Volumes(args) => volumes::run(ctx, args, out),
+        Command::Diff(args) => diff::run(ctx, args, out),
+        Command::Verify(args) => verify::run(ctx, args, out),
+        Command::Orphans => orphans::run(ctx, out),
+        Command::Advise(args) => advise::run(ctx, args, out),
+        Command::Dupes => dupes::run(ctx, out),
     }
 }

@@ -4,7 +4,6 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use analyzers::root::{self, DataRoot};
 use analyzers::watch::{Watch, WatchOptions};
 use analyzers::Problem;
 
@@ -14,12 +13,10 @@ use crate::render;
 
 /// Samples every `--interval` until `--count` ticks (or forever).
 pub fn run(ctx: &Context, args: &WatchArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
-    let path = root::locate(
-        ctx.cli.root.as_deref(),
-        std::path::Path::new(root::DAEMON_JSON),
-    )?;
+    let data_root = ctx.data_root()?;
+    let path = data_root.path.clone();
     let mut watch = Watch::new(
-        DataRoot::open(&path)?,
+        data_root,
         WatchOptions {
             containers: args.containers.clone(),
             top: args.top,

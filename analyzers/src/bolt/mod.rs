@@ -61,7 +61,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Problem, ProblemKind};
-use crate::fsread;
+use crate::fs::{self, Jail};
 
 #[cfg(test)]
 pub(crate) mod testing;
@@ -80,6 +80,9 @@ pub const BUCKET_HEADER_SIZE: usize = 16;
 pub const META_CHECKSUM_OFFSET: usize = 56;
 /// Size of the meta struct, checksum included.
 const META_SIZE: usize = META_CHECKSUM_OFFSET + 8;
+/// Largest database file read (the whole file is decoded in memory): a bound on what a
+/// damaged or hostile file can take; a bigger one is reported, not read.
+const DB_LIMIT: u64 = 1 << 30;
 
 /// Page flag of a branch page.
 const BRANCH_PAGE: u16 = 0x01;
@@ -124,8 +127,11 @@ impl Db {
     /// A [`Problem`] naming `path`: [`ProblemKind::Missing`] or [`ProblemKind::Unreadable`]
     /// when the file cannot be read, [`ProblemKind::InvalidDatabase`] when it is not a sound
     /// Bolt file (see the module docs for what is checked).
-    pub fn open(path: &Path) -> Result<Db, Problem> {
-        let read = || fsread::read(path).map_err(|e| fsread::io_problem(path, &e));
+    pub fn open(jail: &Jail, path: &Path) -> Result<Db, Problem> {
+        let read = || {
+            jail.read(path, DB_LIMIT)
+                .map_err(|e| fs::io_problem(path, &e))
+        };
         let mut bytes = read()?;
         for _ in 1..READ_ATTEMPTS {
             let decoded = decode(path, &bytes);
@@ -135,7 +141,7 @@ impl Db {
                 Err(_) => 2 * FALLBACK_PAGE_SIZES[0] as usize,
             }
             .min(bytes.len());
-            let metas = read_prefix(path, meta_len).map_err(|e| fsread::io_problem(path, &e))?;
+            let metas = read_prefix(jail, path, meta_len).map_err(|e| fs::io_problem(path, &e))?;
             if metas == bytes[..meta_len] {
                 return decoded;
             }
@@ -243,9 +249,9 @@ impl Bucket {
 }
 
 /// Reads the first `len` bytes of `path` again, to see whether the meta pages moved.
-fn read_prefix(path: &Path, len: usize) -> std::io::Result<Vec<u8>> {
+fn read_prefix(jail: &Jail, path: &Path, len: usize) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(len);
-    fsread::open(path)?.take(len as u64).read_to_end(&mut buf)?;
+    jail.file(path)?.take(len as u64).read_to_end(&mut buf)?;
     Ok(buf)
 }
 
@@ -580,6 +586,11 @@ mod tests {
     use super::testing::{meta_page, reseal_meta, write, Layout, TestBucket};
     use super::*;
 
+    /// Opens `path` in a jail of its own directory.
+    fn open_in_parent(path: &Path) -> Result<Db, Problem> {
+        Db::open(&Jail::open(path.parent().unwrap()).unwrap(), path)
+    }
+
     fn decode_ok(bytes: &[u8]) -> Db {
         decode(Path::new("/t.db"), bytes).expect("decodes")
     }
@@ -674,7 +685,7 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/src/bolt/testdata/metadata_v2.db"
         ));
-        let db = Db::open(path).unwrap();
+        let db = open_in_parent(path).unwrap();
         assert_eq!((db.page_size(), db.txid()), (4096, 201));
         let top: Vec<&[u8]> = db.root().iter().map(|(k, _)| k).collect();
         assert_eq!(top, [&b"_external"[..], b"_index", b"_main"]);
@@ -915,7 +926,7 @@ mod tests {
     fn open_names_the_file_and_does_not_change_it() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.db");
-        let p = Db::open(&missing).unwrap_err();
+        let p = open_in_parent(&missing).unwrap_err();
         assert_eq!(
             (p.kind, p.path.as_path()),
             (ProblemKind::Missing, missing.as_path())
@@ -925,7 +936,7 @@ mod tests {
         let bytes = write(&sample(), &Layout::default());
         std::fs::write(&path, &bytes).unwrap();
         let before = std::fs::metadata(&path).unwrap().modified().unwrap();
-        let db = Db::open(&path).unwrap();
+        let db = open_in_parent(&path).unwrap();
         assert_eq!(db.path(), path);
         assert_eq!(std::fs::read(&path).unwrap(), bytes);
         assert_eq!(
@@ -935,7 +946,7 @@ mod tests {
 
         let garbage = dir.path().join("garbage.db");
         std::fs::write(&garbage, b"not a database").unwrap();
-        let p = Db::open(&garbage).unwrap_err();
+        let p = open_in_parent(&garbage).unwrap_err();
         assert_eq!(
             (p.kind, p.path.as_path()),
             (ProblemKind::InvalidDatabase, garbage.as_path())

@@ -15,6 +15,7 @@ use serde::Serialize;
 pub use overlay2::Overlay2;
 pub use vfs::Vfs;
 
+use crate::fs::Jail;
 use crate::ids::CacheId;
 use crate::layout::IMAGE_DIR;
 use crate::root::DRIVER_HOMES;
@@ -113,10 +114,12 @@ pub struct Detected {
     pub supported: bool,
 }
 
-/// Every driver with metadata (`image/<name>/`) or a home directory in `root`, in dockerd's
-/// order of priority.
-pub fn detect(root: &Path) -> Vec<Detected> {
-    let meta_names: Vec<String> = crate::fsread::read_dir(&root.join(IMAGE_DIR))
+/// Every driver with metadata (`image/<name>/`) or a home directory in the root of `jail`,
+/// in dockerd's order of priority.
+pub fn detect(jail: &Jail) -> Vec<Detected> {
+    let root = jail.path();
+    let meta_names: Vec<String> = jail
+        .read_dir(&root.join(IMAGE_DIR))
         .unwrap_or_default()
         .into_iter()
         .filter(|e| e.is_dir)
@@ -133,7 +136,7 @@ pub fn detect(root: &Path) -> Vec<Detected> {
         .into_iter()
         .filter_map(|name| {
             let has_metadata = meta_names.contains(&name);
-            let has_home = root.join(&name).is_dir();
+            let has_home = jail.is_dir(&root.join(&name));
             (has_metadata || has_home).then(|| Detected {
                 supported: AnyDriver::for_name(root, &name).is_some(),
                 name,

@@ -27,9 +27,10 @@ use nix::sys::stat::FileStat;
 use serde::Serialize;
 
 use super::union::{is_opaque, is_whiteout, Union};
-use crate::changes::{self, capability, is_dir, new_change, stat_differs, Change, ChangeKind};
+use crate::changes::{self, is_dir, new_change, stat_differs, Change, ChangeKind};
 use crate::driver::{AnyDriver, Driver};
 use crate::error::{Problem, ProblemKind};
+use crate::fs::Jail;
 use crate::graph::{Container, Store};
 use crate::walk::WalkError;
 
@@ -141,7 +142,7 @@ impl Views {
                 );
                 Views::Overlay {
                     upper: d.content_dir(&rw.mount_id),
-                    lower: Union::new(lower),
+                    lower: Union::new(&store.jail, lower),
                 }
             }
         }
@@ -163,10 +164,10 @@ impl Views {
         }
     }
 
-    fn changes(&self) -> Found {
+    fn changes(&self, jail: &Jail) -> Found {
         match self {
             Views::Trees { new, old } => {
-                let (changes, errors) = changes::compare(new, old);
+                let (changes, errors) = changes::compare(jail, new, old);
                 Found {
                     changes,
                     errors,
@@ -175,7 +176,7 @@ impl Views {
             }
             Views::Overlay { upper, lower } => {
                 let mut found = Found::default();
-                overlay_dir(upper, lower, Path::new("/"), true, &mut found);
+                overlay_dir(jail, upper, lower, Path::new("/"), true, &mut found);
                 found.changes.sort();
                 found.unlisted.sort();
                 found
@@ -203,15 +204,22 @@ fn strip_root(rel: &Path) -> &Path {
 
 /// Compares the upper directory `rel` with the lower view; `old_is_dir` says whether the
 /// lower view has `rel` as a directory (else everything below is added).
-fn overlay_dir(upper: &Path, lower: &Union, rel: &Path, old_is_dir: bool, out: &mut Found) {
+fn overlay_dir(
+    jail: &Jail,
+    upper: &Path,
+    lower: &Union,
+    rel: &Path,
+    old_is_dir: bool,
+    out: &mut Found,
+) {
     let dir = upper.join(strip_root(rel));
-    let entries = changes::list(&dir, &mut out.errors);
+    let entries = changes::list(jail, &dir, &mut out.errors);
     let present: HashSet<&std::ffi::OsStr> = entries
         .iter()
         .filter(|(_, st)| !is_whiteout(st))
         .map(|(n, _)| n.as_os_str())
         .collect();
-    let opaque = old_is_dir && rel != Path::new("/") && is_opaque(&dir);
+    let opaque = old_is_dir && rel != Path::new("/") && is_opaque(jail, &dir);
     if opaque {
         for name in lower.children(rel) {
             if !present.contains(name.as_os_str()) {
@@ -237,7 +245,7 @@ fn overlay_dir(upper: &Path, lower: &Union, rel: &Path, old_is_dir: bool, out: &
         let kind = match &old {
             None => Some(ChangeKind::Added),
             Some(o) => {
-                let caps = capability(&o.path) != capability(&dir.join(name));
+                let caps = jail.capability(&o.path) != jail.capability(&dir.join(name));
                 (stat_differs(&o.stat, st) || caps).then_some(ChangeKind::Modified)
             }
         };
@@ -251,7 +259,7 @@ fn overlay_dir(upper: &Path, lower: &Union, rel: &Path, old_is_dir: bool, out: &
         }
         if is_dir(st) {
             let below_is_dir = old.as_ref().is_some_and(|o| is_dir(&o.stat));
-            overlay_dir(upper, lower, &path, below_is_dir, out);
+            overlay_dir(jail, upper, lower, &path, below_is_dir, out);
         }
     }
 }
@@ -272,15 +280,31 @@ pub fn diff(store: &Store, c: &Container) -> DiffReport {
     let views = Views::of(store, c);
     let mut problems = Vec::new();
     let root = views.new_root();
-    let mut found = if root.is_dir() {
-        views.changes()
-    } else {
-        problems.push(Problem::new(
-            root,
-            ProblemKind::Missing,
-            "the container's writable layer is gone; no changes can be listed",
-        ));
-        Found::default()
+    let mut found = match store.jail.stat(root) {
+        Ok(st) if is_dir(&st) => views.changes(&store.jail),
+        Ok(st) => {
+            problems.push(Problem::new(
+                root,
+                ProblemKind::Unreadable,
+                format!(
+                    "the container's writable layer is {}, not a directory: not followed",
+                    crate::fs::kind_of(&st)
+                ),
+            ));
+            Found::default()
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            problems.push(Problem::new(
+                root,
+                ProblemKind::Missing,
+                "the container's writable layer is gone; no changes can be listed",
+            ));
+            Found::default()
+        }
+        Err(e) => {
+            problems.push(crate::fs::io_problem(root, &e));
+            Found::default()
+        }
     };
     for e in std::mem::take(&mut found.errors) {
         problems.push(Problem::new(&e.path, ProblemKind::WalkIncomplete, e.detail));
@@ -296,7 +320,7 @@ pub fn diff(store: &Store, c: &Container) -> DiffReport {
     let mut seen_inodes = HashSet::new();
     let mut to_entries = |list: &[Change]| -> Vec<DiffEntry> {
         list.iter()
-            .map(|ch| entry(&views, root, ch, &mut seen_inodes))
+            .map(|ch| entry(&store.jail, &views, root, ch, &mut seen_inodes))
             .collect()
     };
     let entries = to_entries(&found.changes);
@@ -316,6 +340,7 @@ pub fn diff(store: &Store, c: &Container) -> DiffReport {
 }
 
 fn entry(
+    jail: &Jail,
     views: &Views,
     root: &Path,
     ch: &Change,
@@ -329,7 +354,7 @@ fn entry(
     let counts = kind != Letter::D && !ch.is_dir && (ch.nlink <= 1 || seen_inodes.insert(ch.inode));
     let new_path = root.join(strip_root(&ch.path));
     let alteration = (kind == Letter::C && !ch.is_dir).then(|| match views.old_file(&ch.path) {
-        Some(old) => alteration(&old, &new_path),
+        Some(old) => alteration(jail, &old, &new_path),
         None => Alteration::Content,
     });
     DiffEntry {
@@ -345,8 +370,8 @@ fn entry(
 /// cannot be rewritten in place, so one with the same length and mtime is the same link
 /// (reading link targets would move their access times); anything else of a different type
 /// or size has new content.
-fn alteration(old: &Path, new: &Path) -> Alteration {
-    let (Ok(o), Ok(n)) = (nix::sys::stat::lstat(old), nix::sys::stat::lstat(new)) else {
+fn alteration(jail: &Jail, old: &Path, new: &Path) -> Alteration {
+    let (Ok(o), Ok(n)) = (jail.stat(old), jail.stat(new)) else {
         return Alteration::Content;
     };
     let fmt = |st: &FileStat| st.st_mode & nix::libc::S_IFMT;
@@ -354,7 +379,7 @@ fn alteration(old: &Path, new: &Path) -> Alteration {
         return Alteration::Content;
     }
     let same = match fmt(&n) {
-        nix::libc::S_IFREG => same_bytes(old, new).unwrap_or(false),
+        nix::libc::S_IFREG => same_bytes(jail, old, new).unwrap_or(false),
         nix::libc::S_IFLNK => o.st_mtime == n.st_mtime && o.st_mtime_nsec == n.st_mtime_nsec,
         _ => true,
     };
@@ -366,9 +391,9 @@ fn alteration(old: &Path, new: &Path) -> Alteration {
 }
 
 /// Streams both files and compares them chunk by chunk.
-fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
+fn same_bytes(jail: &Jail, a: &Path, b: &Path) -> std::io::Result<bool> {
     const CHUNK: usize = 64 * 1024;
-    let (mut fa, mut fb) = (crate::fsread::open(a)?, crate::fsread::open(b)?);
+    let (mut fa, mut fb) = (jail.file(a)?, jail.file(b)?);
     let (mut ba, mut bb) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
     loop {
         let na = read_full(&mut fa, &mut ba)?;

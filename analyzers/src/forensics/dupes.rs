@@ -28,6 +28,7 @@ use super::union::{is_opaque, is_whiteout};
 use crate::changes::{self, is_dir, ChangeKind};
 use crate::driver::{AnyDriver, Driver};
 use crate::error::{Problem, ProblemKind};
+use crate::fs::Jail;
 use crate::graph::{Layer, Store};
 use crate::ids::{hex_lower, ChainId, ImageId};
 
@@ -159,7 +160,7 @@ pub fn find(store: &Store) -> DupesReport {
         .par_iter()
         .map(|(chain, f)| {
             let path = content_path(store, chain, &f.path);
-            (hash_file(&path).ok(), *chain, *f)
+            (hash_file(&store.jail, &path).ok(), *chain, *f)
         })
         .collect();
     let hashed_bytes = candidates.iter().map(|(_, f)| f.size).sum();
@@ -227,9 +228,9 @@ fn content_path(store: &Store, chain: &ChainId, rel: &Path) -> PathBuf {
     dir.join(rel.strip_prefix("/").unwrap_or(rel))
 }
 
-fn hash_file(path: &Path) -> std::io::Result<String> {
+fn hash_file(jail: &Jail, path: &Path) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
-    super::stream_file(path, |bytes| hasher.update(bytes))?;
+    super::stream_file(jail, path, |bytes| hasher.update(bytes))?;
     Ok(hex_lower(&hasher.finalize()))
 }
 
@@ -245,7 +246,7 @@ fn list_layer(store: &Store, layer: &Layer) -> LayerFiles {
                 .map(|p| d.content_dir(&p.cache_id));
             match parent {
                 Some(parent) => {
-                    let (found, errors) = changes::compare(&dir, &parent);
+                    let (found, errors) = changes::compare(&store.jail, &dir, &parent);
                     for c in found {
                         match c.kind {
                             ChangeKind::Deleted => out.deleted.push(c.path),
@@ -263,27 +264,27 @@ fn list_layer(store: &Store, layer: &Layer) -> LayerFiles {
                             .map(|e| Problem::new(&e.path, ProblemKind::WalkIncomplete, e.detail)),
                     );
                 }
-                None => walk_layer(&dir, Path::new("/"), &mut out),
+                None => walk_layer(&store.jail, &dir, Path::new("/"), &mut out),
             }
         }
-        AnyDriver::Overlay2(_) => walk_layer(&dir, Path::new("/"), &mut out),
+        AnyDriver::Overlay2(_) => walk_layer(&store.jail, &dir, Path::new("/"), &mut out),
     }
     out
 }
 
 /// Lists a layer directory: regular files, whiteouts, opaque directories.
-fn walk_layer(root: &Path, rel: &Path, out: &mut LayerFiles) {
+fn walk_layer(jail: &Jail, root: &Path, rel: &Path, out: &mut LayerFiles) {
     let mut errors = Vec::new();
     let dir = root.join(rel.strip_prefix("/").unwrap_or(rel));
-    for (name, st) in changes::list(&dir, &mut errors) {
+    for (name, st) in changes::list(jail, &dir, &mut errors) {
         let path = rel.join(&name);
         if is_whiteout(&st) {
             out.deleted.push(path);
         } else if is_dir(&st) {
-            if is_opaque(&dir.join(&name)) {
+            if is_opaque(jail, &dir.join(&name)) {
                 out.opaque.push(path.clone());
             }
-            walk_layer(root, &path, out);
+            walk_layer(jail, root, &path, out);
         } else if st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFREG {
             out.files.push(File {
                 path,

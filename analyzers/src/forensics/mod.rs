@@ -8,7 +8,8 @@
 //! - [`union`]: the overlay2 view of a stack of layer directories (whiteouts, opaque
 //!   directories), shared by the other modules.
 //!
-//! Nothing here writes, locks or prints; every file is opened through [`crate::fsread`].
+//! Nothing here writes, locks or prints; every file is opened through the store's
+//! [`crate::fs::Jail`].
 
 pub mod diff;
 pub mod dupes;
@@ -22,10 +23,11 @@ pub(crate) const CHUNK: usize = 1 << 20;
 /// Streams the file `path` (opened without moving its access time) through `sink`,
 /// [`CHUNK`] bytes at a time; the number of bytes read.
 pub(crate) fn stream_file(
+    jail: &crate::fs::Jail,
     path: &std::path::Path,
     mut sink: impl FnMut(&[u8]),
 ) -> std::io::Result<u64> {
-    let mut f = crate::fsread::open(path)?;
+    let mut f = jail.file(path)?;
     let mut buf = vec![0u8; CHUNK];
     let mut total = 0;
     loop {

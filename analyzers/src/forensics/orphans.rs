@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::driver::{AnyDriver, Driver};
 use crate::error::Problem;
-use crate::fsread;
+use crate::fs::Jail;
 use crate::graph::Store;
 use crate::ids::CacheId;
 use crate::layout::{
@@ -89,7 +89,7 @@ pub fn find(store: &Store, opts: &WalkOptions) -> OrphansReport {
     layer_dirs(store, &mut found, &mut problems);
     records_without_content(store, &mut found);
     if let AnyDriver::Overlay2(d) = &store.driver {
-        links(d.home(), &mut found);
+        links(&store.jail, d.home(), &mut found);
     }
     mounts_without_containers(store, &mut found);
     for c in &store.containers {
@@ -118,7 +118,7 @@ pub fn find(store: &Store, opts: &WalkOptions) -> OrphansReport {
     }
     let image_dir = store.root.join(IMAGE_DIR).join(store.driver.name());
     for tmp in [store.root.join("tmp"), image_dir.join(LAYERDB_TMP)] {
-        for e in fsread::read_dir(&tmp).unwrap_or_default() {
+        for e in store.jail.read_dir(&tmp).unwrap_or_default() {
             found.push((
                 OrphanKind::Tmp,
                 tmp.join(&e.name),
@@ -127,7 +127,7 @@ pub fn find(store: &Store, opts: &WalkOptions) -> OrphansReport {
         }
     }
     let roots: Vec<PathBuf> = found.iter().map(|(_, p, _)| p.clone()).collect();
-    let usage = walk::measure(&roots, opts);
+    let usage = walk::measure(&store.jail, &roots, opts);
     let mut orphans: Vec<Orphan> = found
         .into_iter()
         .zip(usage)
@@ -175,7 +175,7 @@ fn layer_dirs(
     found: &mut Vec<(OrphanKind, PathBuf, String)>,
     problems: &mut Vec<Problem>,
 ) {
-    let buildkit = match crate::buildcache::snapshot_driver_ids(&store.root) {
+    let buildkit = match crate::buildcache::snapshot_driver_ids(&store.jail) {
         Ok(ids) => ids,
         Err(p) => {
             problems.push(Problem::new(
@@ -188,7 +188,7 @@ fn layer_dirs(
     };
     let used = referenced_dirs(store);
     let parent = layers_parent(&store.driver);
-    for e in fsread::read_dir(&parent).unwrap_or_default() {
+    for e in store.jail.read_dir(&parent).unwrap_or_default() {
         let name = e.name.to_string_lossy().into_owned();
         if !e.is_dir
             || name == OVERLAY2_LINK_DIR
@@ -208,7 +208,7 @@ fn layer_dirs(
 fn records_without_content(store: &Store, found: &mut Vec<(OrphanKind, PathBuf, String)>) {
     for l in store.layers.values() {
         let dir = store.driver.layer_dir(&l.cache_id);
-        if !dir.is_dir() {
+        if !store.jail.is_dir(&dir) {
             found.push((
                 OrphanKind::RecordWithoutContent,
                 l.record.clone(),
@@ -218,19 +218,19 @@ fn records_without_content(store: &Store, found: &mut Vec<(OrphanKind, PathBuf, 
     }
 }
 
-fn links(home: &Path, found: &mut Vec<(OrphanKind, PathBuf, String)>) {
+fn links(jail: &Jail, home: &Path, found: &mut Vec<(OrphanKind, PathBuf, String)>) {
     let link_dir = home.join(OVERLAY2_LINK_DIR);
     let mut claimed: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
-    for e in fsread::read_dir(home).unwrap_or_default() {
+    for e in jail.read_dir(home).unwrap_or_default() {
         if !e.is_dir {
             continue;
         }
         let id = e.name.to_string_lossy().into_owned();
-        if let Ok(short) = fsread::read_text(&home.join(&e.name).join(OVERLAY2_LINK)) {
+        if let Ok(short) = jail.read_text(&home.join(&e.name).join(OVERLAY2_LINK)) {
             claimed.insert(short, id);
         }
     }
-    for e in fsread::read_dir(&link_dir).unwrap_or_default() {
+    for e in jail.read_dir(&link_dir).unwrap_or_default() {
         let short = e.name.to_string_lossy().into_owned();
         let path = link_dir.join(&e.name);
         let Some(id) = claimed.get(&short) else {
@@ -242,7 +242,8 @@ fn links(home: &Path, found: &mut Vec<(OrphanKind, PathBuf, String)>) {
             continue;
         };
         let expected = format!("../{id}/{OVERLAY2_DIFF}");
-        let len = nix::sys::stat::lstat(&path)
+        let len = jail
+            .stat(&path)
             .ok()
             .filter(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFLNK)
             .map(|st| st.st_size);
@@ -263,8 +264,8 @@ fn mounts_without_containers(store: &Store, found: &mut Vec<(OrphanKind, PathBuf
         .join(store.driver.name())
         .join(LAYERDB_MOUNTS);
     let containers = store.root.join(CONTAINERS_DIR);
-    for e in fsread::read_dir(&mounts).unwrap_or_default() {
-        if containers.join(&e.name).is_dir() {
+    for e in store.jail.read_dir(&mounts).unwrap_or_default() {
+        if store.jail.is_dir(&containers.join(&e.name)) {
             continue;
         }
         let id = e.name.to_string_lossy().into_owned();
@@ -280,7 +281,7 @@ fn mounts_without_containers(store: &Store, found: &mut Vec<(OrphanKind, PathBuf
         };
         for dir in [&record.mount_id, &record.init()] {
             let path = store.driver.layer_dir(dir);
-            if path.is_dir() {
+            if store.jail.is_dir(&path) {
                 found.push((
                     OrphanKind::LayerDir,
                     path,

@@ -9,12 +9,13 @@
 //! opaque one.
 
 use std::collections::BTreeSet;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
-use nix::sys::stat::{lstat, FileStat};
+use nix::sys::stat::FileStat;
 
 use crate::changes::is_dir;
+use crate::fs::Jail;
 
 /// xattrs that mark an overlay directory opaque (root, then rootless overlay).
 pub const OPAQUE_XATTRS: [&str; 2] = ["trusted.overlay.opaque", "user.overlay.opaque"];
@@ -25,13 +26,10 @@ pub fn is_whiteout(st: &FileStat) -> bool {
 }
 
 /// True when the directory `path` is marked opaque (either xattr set to `y`).
-pub fn is_opaque(path: &Path) -> bool {
-    OPAQUE_XATTRS.iter().any(|name| {
-        xattr::get(path, OsStr::new(name))
-            .ok()
-            .flatten()
-            .is_some_and(|v| v == b"y")
-    })
+pub fn is_opaque(jail: &Jail, path: &Path) -> bool {
+    OPAQUE_XATTRS
+        .iter()
+        .any(|name| jail.xattr(path, name).is_some_and(|v| v == b"y"))
 }
 
 /// A path found in the union view: which layer's file it is, and its stat.
@@ -46,14 +44,18 @@ pub struct Found {
 /// A stack of layer content directories, top first.
 #[derive(Debug, Clone)]
 pub struct Union {
+    jail: Jail,
     layers: Vec<PathBuf>,
 }
 
 impl Union {
-    /// The union of `layers`, top first (a container's `lower`: init layer, then the image's
-    /// layers from the top).
-    pub fn new(layers: Vec<PathBuf>) -> Union {
-        Union { layers }
+    /// The union of `layers` (directories under `jail`'s root), top first (a container's
+    /// `lower`: init layer, then the image's layers from the top).
+    pub fn new(jail: &Jail, layers: Vec<PathBuf>) -> Union {
+        Union {
+            jail: jail.clone(),
+            layers,
+        }
     }
 
     /// The layer directories that contribute to directory `rel` (`/`-rooted), top first:
@@ -68,11 +70,11 @@ impl Union {
             let mut next = Vec::new();
             for layer in &active {
                 let p = layer.join(name);
-                let Ok(st) = lstat(&p) else { continue };
+                let Ok(st) = self.jail.stat(&p) else { continue };
                 if !is_dir(&st) {
                     break;
                 }
-                let opaque = is_opaque(&p);
+                let opaque = is_opaque(&self.jail, &p);
                 next.push(p);
                 if opaque {
                     break;
@@ -92,7 +94,7 @@ impl Union {
         let parent = rel.parent().unwrap_or(Path::new("/"));
         for dir in self.dir_layers(parent) {
             let p = dir.join(name);
-            let Ok(st) = lstat(&p) else { continue };
+            let Ok(st) = self.jail.stat(&p) else { continue };
             if is_whiteout(&st) {
                 return None;
             }
@@ -106,11 +108,14 @@ impl Union {
         let mut seen = BTreeSet::new();
         let mut out = BTreeSet::new();
         for dir in self.dir_layers(rel) {
-            for entry in crate::fsread::read_dir(&dir).unwrap_or_default() {
+            for entry in self.jail.read_dir(&dir).unwrap_or_default() {
                 if !seen.insert(entry.name.clone()) {
                     continue;
                 }
-                let hidden = lstat(&dir.join(&entry.name)).is_ok_and(|st| is_whiteout(&st));
+                let hidden = self
+                    .jail
+                    .stat(&dir.join(&entry.name))
+                    .is_ok_and(|st| is_whiteout(&st));
                 if !hidden {
                     out.insert(entry.name);
                 }
@@ -136,7 +141,12 @@ mod tests {
         fs::write(top.path().join("etc/b"), b"top!").unwrap();
         fs::write(low.path().join("f"), b"x").unwrap();
         fs::create_dir(top.path().join("f")).unwrap();
-        let u = Union::new(vec![top.path().into(), low.path().into()]);
+        let all = tempfile::tempdir().unwrap();
+        let (top_path, low_path) = (all.path().join("top"), all.path().join("low"));
+        fs::rename(top.path(), &top_path).unwrap();
+        fs::rename(low.path(), &low_path).unwrap();
+        let jail = Jail::open(all.path()).unwrap();
+        let u = Union::new(&jail, vec![top_path, low_path]);
         assert_eq!(u.lookup(Path::new("/etc/b")).unwrap().stat.st_size, 4);
         assert_eq!(u.lookup(Path::new("/etc/a")).unwrap().stat.st_size, 3);
         assert!(u.lookup(Path::new("/etc/zz")).is_none());

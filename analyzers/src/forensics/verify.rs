@@ -27,8 +27,8 @@
 use std::collections::{BTreeSet, HashSet};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
-use std::os::unix::ffi::OsStringExt;
-use std::path::Path;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -41,7 +41,7 @@ use super::union::{is_opaque, is_whiteout};
 use crate::changes::{self, is_dir, ChangeKind};
 use crate::driver::{AnyDriver, Driver};
 use crate::error::{Problem, ProblemKind};
-use crate::fsread;
+use crate::fs::{self, Jail};
 use crate::graph::{Layer, Store};
 use crate::ids::{CacheId, ChainId, DiffId, Digest};
 use crate::layout::LAYER_TAR_SPLIT;
@@ -190,15 +190,31 @@ fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>) {
         ok: false,
         mismatches: Vec::new(),
     };
-    if !content.is_dir() {
-        problems.push(Problem::new(
-            &content,
-            ProblemKind::Missing,
-            format!("content of layer {} is gone", layer.chain_id),
-        ));
-        return (check, problems);
+    match store.jail.stat(&content) {
+        Ok(st) if fs::is_dir_stat(&st) => {}
+        Ok(st) => {
+            problems.push(Problem::new(
+                &content,
+                ProblemKind::Unreadable,
+                format!(
+                    "content of layer {} is {}, not a directory: not followed",
+                    layer.chain_id,
+                    fs::kind_of(&st)
+                ),
+            ));
+            return (check, problems);
+        }
+        Err(_) => {
+            problems.push(Problem::new(
+                &content,
+                ProblemKind::Missing,
+                format!("content of layer {} is gone", layer.chain_id),
+            ));
+            return (check, problems);
+        }
     }
-    let pass = match rebuild(&split, &content) {
+    let jail = &store.jail;
+    let pass = match rebuild(jail, &split, &content) {
         Ok(p) => p,
         Err(p) => {
             problems.push(p);
@@ -213,7 +229,7 @@ fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>) {
     mismatches.extend(listing.mismatches);
     check.content_size = Some(listing.size);
     if !digest_ok && !mismatches.iter().any(|m| m.kind == MismatchKind::Changed) {
-        mismatches.extend(changed_by_crc(&content, &pass.files));
+        mismatches.extend(changed_by_crc(jail, &content, &pass.files));
     }
     mismatches.sort();
     mismatches.dedup();
@@ -291,10 +307,49 @@ fn entry_name(e: &Entry) -> Option<Vec<u8>> {
     e.name.as_ref().map(|n| n.as_bytes().to_vec())
 }
 
+/// The longest tar-split line read: a line holds one entry (a tar header segment, or a file's
+/// name and CRC), a few KB even with long PAX records; a longer one is damage, and reading
+/// it whole would let the input choose the memory taken.
+const LINE_LIMIT: u64 = 16 << 20;
+
+/// Reads the next `\n`-terminated line of `reader` into `line` (without the newline), at most
+/// [`LINE_LIMIT`] bytes; `Ok(false)` at the end.
+fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> Result<bool, String> {
+    line.clear();
+    let n = std::io::Read::take(&mut *reader, LINE_LIMIT + 1)
+        .read_until(b'\n', line)
+        .map_err(|e| format!("cannot be decompressed ({e})"))?;
+    if n == 0 {
+        return Ok(false);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    } else if n as u64 > LINE_LIMIT {
+        return Err(format!("a line longer than {LINE_LIMIT} bytes"));
+    }
+    Ok(true)
+}
+
+/// The path of a tar entry inside the layer directory: its name with leading `/` and `./`
+/// taken off; `None` for a name that climbs (`..`) or is empty, which no layer tar holds.
+fn entry_path(name: &[u8]) -> Option<PathBuf> {
+    use std::path::Component;
+    let path = Path::new(std::ffi::OsStr::from_bytes(name));
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(part) => out.push(part),
+            Component::RootDir | Component::CurDir => {}
+            Component::ParentDir | Component::Prefix(_) => return None,
+        }
+    }
+    (!out.as_os_str().is_empty()).then_some(out)
+}
+
 /// Rebuilds the tar stream from `split` and the files under `content`, hashing it.
-fn rebuild(split: &Path, content: &Path) -> Result<Pass, Problem> {
-    let file = fsread::open(split).map_err(|e| fsread::io_problem(split, &e))?;
-    let reader = BufReader::new(flate2::read::GzDecoder::new(file));
+fn rebuild(jail: &Jail, split: &Path, content: &Path) -> Result<Pass, Problem> {
+    let file = jail.file(split).map_err(|e| fs::io_problem(split, &e))?;
+    let mut reader = BufReader::new(flate2::read::GzDecoder::new(file));
     let mut hasher = Sha256::new();
     let mut pass = Pass {
         digest: Digest::of_bytes(b""),
@@ -311,8 +366,11 @@ fn rebuild(split: &Path, content: &Path) -> Result<Pass, Problem> {
             format!("line {line}: {what}; the layer cannot be verified"),
         )
     };
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let line = line.map_err(|e| damaged(i + 1, format!("cannot be decompressed ({e})")))?;
+    let mut line = Vec::new();
+    let mut i = 0;
+    while next_line(&mut reader, &mut line).map_err(|what| damaged(i + 1, what))? {
+        i += 1;
+        let i = i - 1;
         if line.is_empty() {
             continue;
         }
@@ -338,10 +396,19 @@ fn rebuild(split: &Path, content: &Path) -> Result<Pass, Problem> {
                     .and_then(|p| base64::engine::general_purpose::STANDARD.decode(p).ok())
                     .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok());
                 if e.size > 0 {
-                    let path = content.join(std::ffi::OsString::from_vec(name.clone()));
-                    let fed = feed(&path, e.size, &mut hasher, &mut buf);
+                    let rel = entry_path(&name).ok_or_else(|| {
+                        damaged(
+                            i + 1,
+                            format!(
+                                "entry {:?} climbs out of the layer",
+                                String::from_utf8_lossy(&name)
+                            ),
+                        )
+                    })?;
+                    let path = content.join(rel);
+                    let fed = feed(jail, &path, e.size, &mut hasher, &mut buf);
                     pass.tar_bytes += fed;
-                    match fed_state(&path, e.size) {
+                    match fed_state(jail, &path, e.size) {
                         FileState::Same => {}
                         FileState::Gone => pass.mismatches.push(Mismatch {
                             path: text.clone(),
@@ -373,8 +440,8 @@ enum FileState {
     Resized,
 }
 
-fn fed_state(path: &Path, size: u64) -> FileState {
-    match nix::sys::stat::lstat(path) {
+fn fed_state(jail: &Jail, path: &Path, size: u64) -> FileState {
+    match jail.stat(path) {
         Err(_) => FileState::Gone,
         Ok(st) if u64::try_from(st.st_size).ok() != Some(size) => FileState::Resized,
         Ok(_) => FileState::Same,
@@ -383,8 +450,8 @@ fn fed_state(path: &Path, size: u64) -> FileState {
 
 /// Feeds up to `size` bytes of `path` to the hasher; the count fed (short for a missing or
 /// shrunk file, which then cannot match).
-fn feed(path: &Path, size: u64, hasher: &mut Sha256, buf: &mut [u8]) -> u64 {
-    let Ok(mut f) = fsread::open(path) else {
+fn feed(jail: &Jail, path: &Path, size: u64, hasher: &mut Sha256, buf: &mut [u8]) -> u64 {
+    let Ok(mut f) = jail.file(path) else {
         return 0;
     };
     let mut left = size;
@@ -402,14 +469,14 @@ fn feed(path: &Path, size: u64, hasher: &mut Sha256, buf: &mut [u8]) -> u64 {
 }
 
 /// The second pass: the files whose CRC-64 no longer matches the recorded one.
-fn changed_by_crc(content: &Path, files: &[FileEntry]) -> Vec<Mismatch> {
+fn changed_by_crc(jail: &Jail, content: &Path, files: &[FileEntry]) -> Vec<Mismatch> {
     files
         .par_iter()
         .filter(|f| f.size > 0)
         .filter_map(|f| {
             let want = f.crc?;
-            let path = content.join(std::ffi::OsString::from_vec(f.name.clone()));
-            let got = crc64_file(&path).ok()?;
+            let path = content.join(entry_path(&f.name)?);
+            let got = crc64_file(jail, &path).ok()?;
             (got.to_be_bytes() != want).then(|| Mismatch {
                 path: normalise(&String::from_utf8_lossy(&f.name)),
                 kind: MismatchKind::Changed,
@@ -434,12 +501,13 @@ fn list_layer(
     tar_names: &BTreeSet<String>,
     files: &[FileEntry],
 ) -> Listing {
+    let jail = &store.jail;
     let mut own: BTreeSet<String> = BTreeSet::new();
     let size = match &store.driver {
         AnyDriver::Overlay2(_) => {
             let mut seen = HashSet::new();
             let mut size = 0;
-            list_overlay(content, Path::new(""), &mut own, &mut size, &mut seen);
+            list_overlay(jail, content, Path::new(""), &mut own, &mut size, &mut seen);
             size
         }
         AnyDriver::Vfs(d) => {
@@ -450,7 +518,7 @@ fn list_layer(
                 .map(|p| d.content_dir(&p.cache_id));
             match parent {
                 Some(parent) => {
-                    let (found, _) = changes::compare(content, &parent);
+                    let (found, _) = changes::compare(jail, content, &parent);
                     own.extend(
                         found
                             .iter()
@@ -460,7 +528,7 @@ fn list_layer(
                 }
                 None => {
                     let (mut size, mut seen) = (0, HashSet::new());
-                    list_overlay(content, Path::new(""), &mut own, &mut size, &mut seen);
+                    list_overlay(jail, content, Path::new(""), &mut own, &mut size, &mut seen);
                 }
             }
             files.iter().map(|f| f.size).sum()
@@ -491,6 +559,7 @@ fn list_layer(
 /// Walks a layer directory recursively: every entry's tar name into `names`, the apparent
 /// size of non-directories (once per inode) into `size`.
 fn list_overlay(
+    jail: &Jail,
     dir: &Path,
     rel: &Path,
     names: &mut BTreeSet<String>,
@@ -498,7 +567,7 @@ fn list_overlay(
     seen: &mut HashSet<(u64, u64)>,
 ) {
     let mut errors = Vec::new();
-    for (name, st) in changes::list(&dir.join(rel), &mut errors) {
+    for (name, st) in changes::list(jail, &dir.join(rel), &mut errors) {
         let path = rel.join(&name);
         let text = path.to_string_lossy().into_owned();
         if is_whiteout(&st) {
@@ -509,10 +578,10 @@ fn list_overlay(
         }
         names.insert(text);
         if is_dir(&st) {
-            if is_opaque(&dir.join(&path)) {
+            if is_opaque(jail, &dir.join(&path)) {
                 names.insert(path.join(".wh..wh..opq").to_string_lossy().into_owned());
             }
-            list_overlay(dir, &path, names, size, seen);
+            list_overlay(jail, dir, &path, names, size, seen);
         } else if st.st_nlink <= 1 || seen.insert((st.st_dev, st.st_ino)) {
             *size += u64::try_from(st.st_size).unwrap_or(0);
         }
@@ -520,7 +589,7 @@ fn list_overlay(
 }
 
 /// Go's `hash/crc64` with the ISO polynomial, as tar-split records it.
-fn crc64_file(path: &Path) -> std::io::Result<u64> {
+fn crc64_file(jail: &Jail, path: &Path) -> std::io::Result<u64> {
     const POLY: u64 = 0xD800_0000_0000_0000;
     static TABLE: std::sync::OnceLock<[u64; 256]> = std::sync::OnceLock::new();
     let table = TABLE.get_or_init(|| {
@@ -539,7 +608,7 @@ fn crc64_file(path: &Path) -> std::io::Result<u64> {
         t
     });
     let mut crc = !0u64;
-    super::stream_file(path, |bytes| {
+    super::stream_file(jail, path, |bytes| {
         for &b in bytes {
             crc = table[usize::from(crc as u8 ^ b)] ^ (crc >> 8);
         }
@@ -558,7 +627,8 @@ mod tests {
         let p = dir.path().join("f");
         // The catalogue's check value of CRC-64/GO-ISO.
         std::fs::write(&p, b"123456789").unwrap();
-        assert_eq!(crc64_file(&p).unwrap(), 0xB909_56C7_75A4_1001);
+        let jail = Jail::open(dir.path()).unwrap();
+        assert_eq!(crc64_file(&jail, &p).unwrap(), 0xB909_56C7_75A4_1001);
     }
 
     #[test]

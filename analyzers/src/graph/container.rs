@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::layer::{list_dirs, MountRecord};
 use crate::error::{Problem, ProblemKind};
-use crate::fsread;
+use crate::fs::Jail;
 use crate::ids::{is_hex64, ContainerId, ImageId};
 use crate::layout::{CONTAINER_CONFIG, CONTAINER_HOSTCONFIG};
 
@@ -182,15 +182,16 @@ struct HostConfig {
 
 /// Loads every container of `driver` under `containers_dir`.
 pub fn load(
+    jail: &Jail,
     containers_dir: &Path,
     driver: &str,
     mounts: &BTreeMap<ContainerId, MountRecord>,
     problems: &mut Vec<Problem>,
 ) -> Vec<Container> {
-    let raw: Vec<Result<Option<Container>, Problem>> = list_dirs(containers_dir)
+    let raw: Vec<Result<Option<Container>, Problem>> = list_dirs(jail, containers_dir)
         .into_par_iter()
         .filter(|(name, _)| is_hex64(name))
-        .map(|(name, dir)| read_container(ContainerId(name), dir, driver, mounts))
+        .map(|(name, dir)| read_container(jail, ContainerId(name), dir, driver, mounts))
         .collect();
     let mut out = Vec::new();
     for r in raw {
@@ -204,13 +205,14 @@ pub fn load(
 }
 
 fn read_container(
+    jail: &Jail,
     id: ContainerId,
     dir: PathBuf,
     driver: &str,
     mounts: &BTreeMap<ContainerId, MountRecord>,
 ) -> Result<Option<Container>, Problem> {
     let config_path = dir.join(CONTAINER_CONFIG);
-    let cfg: ConfigV2 = fsread::read_json(&config_path)?;
+    let cfg: ConfigV2 = jail.read_json(&config_path)?;
     if cfg.id != id.0 {
         return Err(Problem::new(
             &config_path,
@@ -222,7 +224,7 @@ fn read_container(
         return Ok(None);
     }
     let host_path = dir.join(CONTAINER_HOSTCONFIG);
-    let host: HostConfig = match fsread::read_json(&host_path) {
+    let host: HostConfig = match jail.read_json(&host_path) {
         Ok(h) => h,
         Err(p) if p.kind == ProblemKind::Missing => HostConfig::default(),
         Err(p) => return Err(p),
@@ -241,6 +243,7 @@ fn read_container(
             "no writable layer record in layerdb/mounts; dockerd does not load it",
         )
     })?;
+    let log_path = contained_log_path(&cfg.log_path, &id, &dir, &config_path)?;
     let config = cfg.config.unwrap_or_default();
     Ok(Some(Container {
         name: cfg.name,
@@ -254,11 +257,39 @@ fn read_container(
         driver: cfg.driver,
         mounts: cfg.mount_points.into_values().collect(),
         network_mode: host.network_mode,
-        log_path: (!cfg.log_path.is_empty()).then(|| PathBuf::from(cfg.log_path)),
+        log_path,
         rw_layer,
         id,
         dir,
     }))
+}
+
+/// The container's log file from its recorded `LogPath`, taken as a name in the container's
+/// own directory (`<id>-json.log`, wherever the root was when dockerd wrote it: a copied
+/// root keeps its old absolute paths). A `LogPath` that names another container's directory
+/// or any other place is refused: a record never leads a read out of the store.
+fn contained_log_path(
+    recorded: &str,
+    id: &ContainerId,
+    dir: &Path,
+    config_path: &Path,
+) -> Result<Option<PathBuf>, Problem> {
+    if recorded.is_empty() {
+        return Ok(None);
+    }
+    let path = Path::new(recorded);
+    let name = path.file_name().and_then(|n| n.to_str());
+    let parent = path.parent().and_then(Path::file_name);
+    match name {
+        Some(n) if crate::ids::is_component(n) && parent == Some(id.0.as_ref()) => {
+            Ok(Some(dir.join(n)))
+        }
+        _ => Err(Problem::new(
+            config_path,
+            ProblemKind::InvalidValue,
+            format!("LogPath {recorded:?} is not a file of the container's own directory"),
+        )),
+    }
 }
 
 #[cfg(test)]

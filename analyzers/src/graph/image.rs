@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::layer::{list_entries, Layer};
 use crate::error::{Problem, ProblemKind};
-use crate::fsread;
+use crate::fs::{self, Jail};
 use crate::ids::{ChainId, DiffId, Digest, ImageId};
 use crate::layout::{IMAGEDB_CONTENT, IMAGEDB_METADATA, LAYER_PARENT};
 
@@ -93,13 +93,14 @@ struct RootFsJson {
 
 /// Loads every image config under `image_dir`, keeping those dockerd would load.
 pub fn load(
+    jail: &Jail,
     image_dir: &Path,
     layers: &BTreeMap<ChainId, Layer>,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<ImageId, Image> {
     let content = image_dir.join(IMAGEDB_CONTENT);
     let metadata = image_dir.join(IMAGEDB_METADATA);
-    let raw: Vec<Result<Image, Problem>> = list_entries(&content)
+    let raw: Vec<Result<Image, Problem>> = list_entries(jail, &content)
         .into_par_iter()
         .filter_map(|(name, path, is_dir)| {
             let id = ImageId(Digest::from_hex(&name)?);
@@ -110,7 +111,7 @@ pub fn load(
                     "image config is a directory, not a file",
                 )));
             }
-            Some(read_image(id, path, &metadata))
+            Some(read_image(jail, id, path, &metadata))
         })
         .collect();
     let mut out = BTreeMap::new();
@@ -138,8 +139,15 @@ pub fn load(
     out
 }
 
-fn read_image(id: ImageId, config_path: PathBuf, metadata: &Path) -> Result<Image, Problem> {
-    let bytes = fsread::read(&config_path).map_err(|e| fsread::io_problem(&config_path, &e))?;
+fn read_image(
+    jail: &Jail,
+    id: ImageId,
+    config_path: PathBuf,
+    metadata: &Path,
+) -> Result<Image, Problem> {
+    let bytes = jail
+        .read(&config_path, fs::JSON_LIMIT)
+        .map_err(|e| fs::io_problem(&config_path, &e))?;
     if Digest::of_bytes(&bytes) != id.0 {
         return Err(Problem::new(
             &config_path,
@@ -175,7 +183,7 @@ fn read_image(id: ImageId, config_path: PathBuf, metadata: &Path) -> Result<Imag
         .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
         .map(|t| t.timestamp());
     let parent_path = metadata.join(id.0.hex()).join(LAYER_PARENT);
-    let parent = match fsread::read_text(&parent_path) {
+    let parent = match jail.read_text(&parent_path) {
         Ok(text) => Some(ImageId::parse(&text).ok_or_else(|| {
             Problem::new(
                 &parent_path,

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::driver::{AnyDriver, Driver};
 use crate::error::{Problem, ProblemKind};
-use crate::fsread;
+use crate::fs::Jail;
 use crate::ids::{is_hex64, CacheId, ChainId, ContainerId, DiffId};
 use crate::layout::{
     LAYERDB_MOUNTS, LAYERDB_SHA256, LAYER_CACHE_ID, LAYER_DIFF, LAYER_PARENT, LAYER_SIZE, MOUNT_ID,
@@ -65,16 +65,17 @@ impl MountRecord {
 
 /// Loads every layer record in `<image_dir>/layerdb/sha256`.
 pub fn load_layers(
+    jail: &Jail,
     image_dir: &Path,
     driver: Option<&AnyDriver>,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<ChainId, Layer> {
     let base = image_dir.join(LAYERDB_SHA256);
-    let raw: Vec<Result<Layer, Problem>> = list_dirs(&base)
+    let raw: Vec<Result<Layer, Problem>> = list_dirs(jail, &base)
         .into_par_iter()
         .filter_map(|(name, path)| {
             let chain_id = ChainId::from_hex(&name)?;
-            Some(read_layer(chain_id, path))
+            Some(read_layer(jail, chain_id, path))
         })
         .collect();
     let mut found = BTreeMap::new();
@@ -88,14 +89,14 @@ pub fn load_layers(
     }
     let loaded = drop_unloadable(found, problems);
     for layer in loaded.values() {
-        check_layer(layer, driver, problems);
+        check_layer(jail, layer, driver, problems);
     }
     loaded
 }
 
-fn read_layer(chain_id: ChainId, record: PathBuf) -> Result<Layer, Problem> {
+fn read_layer(jail: &Jail, chain_id: ChainId, record: PathBuf) -> Result<Layer, Problem> {
     let diff_path = record.join(LAYER_DIFF);
-    let diff_text = fsread::read_text(&diff_path)?;
+    let diff_text = jail.read_text(&diff_path)?;
     let diff_id = DiffId::parse(&diff_text).ok_or_else(|| {
         Problem::new(
             &diff_path,
@@ -103,17 +104,9 @@ fn read_layer(chain_id: ChainId, record: PathBuf) -> Result<Layer, Problem> {
             format!("{diff_text:?} is not a sha256 digest"),
         )
     })?;
-    let cache_path = record.join(LAYER_CACHE_ID);
-    let cache_id = fsread::read_text(&cache_path)?;
-    if cache_id.is_empty() || cache_id.contains('/') {
-        return Err(Problem::new(
-            &cache_path,
-            ProblemKind::InvalidValue,
-            format!("{cache_id:?} is not a directory name"),
-        ));
-    }
+    let cache_id = read_cache_id(jail, &record.join(LAYER_CACHE_ID))?;
     let size_path = record.join(LAYER_SIZE);
-    let size_text = fsread::read_text(&size_path)?;
+    let size_text = jail.read_text(&size_path)?;
     let size = size_text.parse::<i64>().map_err(|_| {
         Problem::new(
             &size_path,
@@ -121,19 +114,32 @@ fn read_layer(chain_id: ChainId, record: PathBuf) -> Result<Layer, Problem> {
             format!("{size_text:?} is not a byte count"),
         )
     })?;
-    let parent = read_optional_chain(&record.join(LAYER_PARENT))?;
+    let parent = read_optional_chain(jail, &record.join(LAYER_PARENT))?;
     Ok(Layer {
         chain_id,
         diff_id,
         parent,
-        cache_id: CacheId(cache_id),
+        cache_id,
         size,
         record,
     })
 }
 
-fn read_optional_chain(path: &Path) -> Result<Option<ChainId>, Problem> {
-    match fsread::read_text(path) {
+/// Reads a record naming a driver directory (`cache-id`, `mount-id`, `init-id`): one
+/// directory name, never a path (`../../x` would lead out of the driver's home).
+fn read_cache_id(jail: &Jail, path: &Path) -> Result<CacheId, Problem> {
+    let text = jail.read_text(path)?;
+    CacheId::parse(&text).ok_or_else(|| {
+        Problem::new(
+            path,
+            ProblemKind::InvalidValue,
+            format!("{text:?} is not a directory name"),
+        )
+    })
+}
+
+fn read_optional_chain(jail: &Jail, path: &Path) -> Result<Option<ChainId>, Problem> {
+    match jail.read_text(path) {
         Ok(text) => ChainId::parse(&text).map(Some).ok_or_else(|| {
             Problem::new(
                 path,
@@ -147,43 +153,62 @@ fn read_optional_chain(path: &Path) -> Result<Option<ChainId>, Problem> {
 }
 
 /// Keeps the layers whose whole parent chain loads; reports missing parents and cycles.
+///
+/// Each layer's verdict is memoized, so the check is linear in the number of layers whatever
+/// the shape of the chains (a ring of thousands of layers included).
 fn drop_unloadable(
     mut found: BTreeMap<ChainId, Layer>,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<ChainId, Layer> {
-    let mut bad: BTreeSet<ChainId> = BTreeSet::new();
-    for (id, layer) in &found {
-        let mut seen = BTreeSet::from([id.clone()]);
-        let mut cur = layer;
-        while let Some(parent) = &cur.parent {
-            if !seen.insert(parent.clone()) {
+    let mut verdict: BTreeMap<ChainId, bool> = BTreeMap::new();
+    for id in found.keys() {
+        if verdict.contains_key(id) {
+            continue;
+        }
+        // Follow the chain until a layer with a verdict, a missing parent or a loop.
+        let mut path: Vec<&ChainId> = vec![id];
+        let mut on_path: BTreeSet<&ChainId> = BTreeSet::from([id]);
+        let good = loop {
+            let cur = &found[*path.last().expect("path starts non-empty")];
+            let Some(parent) = &cur.parent else {
+                break true;
+            };
+            if let Some(&v) = verdict.get(parent) {
+                break v;
+            }
+            if on_path.contains(parent) {
                 problems.push(Problem::new(
-                    layer.record.join(LAYER_PARENT),
+                    cur.record.join(LAYER_PARENT),
                     ProblemKind::Cycle,
-                    format!("parent chain loops back to {parent}; layer left out"),
+                    format!("parent chain loops back to {parent}; layers on the loop left out"),
                 ));
-                bad.insert(id.clone());
-                break;
+                break false;
             }
-            match found.get(parent) {
-                Some(p) => cur = p,
-                None => {
-                    problems.push(Problem::new(
-                        layer.record.join(LAYER_PARENT),
-                        ProblemKind::DanglingReference,
-                        format!("parent layer {parent} does not exist; layer left out"),
-                    ));
-                    bad.insert(id.clone());
-                    break;
-                }
+            if !found.contains_key(parent) {
+                problems.push(Problem::new(
+                    cur.record.join(LAYER_PARENT),
+                    ProblemKind::DanglingReference,
+                    format!("parent layer {parent} does not exist; layer left out"),
+                ));
+                break false;
             }
+            path.push(parent);
+            on_path.insert(parent);
+        };
+        for l in path {
+            verdict.insert(l.clone(), good);
         }
     }
-    found.retain(|id, _| !bad.contains(id));
+    found.retain(|id, _| verdict.get(id) == Some(&true));
     found
 }
 
-fn check_layer(layer: &Layer, driver: Option<&AnyDriver>, problems: &mut Vec<Problem>) {
+fn check_layer(
+    jail: &Jail,
+    layer: &Layer,
+    driver: Option<&AnyDriver>,
+    problems: &mut Vec<Problem>,
+) {
     let expect = ChainId::of(layer.parent.as_ref(), &layer.diff_id);
     if expect != layer.chain_id {
         problems.push(Problem::new(
@@ -194,7 +219,7 @@ fn check_layer(layer: &Layer, driver: Option<&AnyDriver>, problems: &mut Vec<Pro
     }
     if let Some(d) = driver {
         let dir = d.layer_dir(&layer.cache_id);
-        if !dir.is_dir() {
+        if !jail.is_dir(&dir) {
             problems.push(Problem::new(
                 layer.record.join(LAYER_CACHE_ID),
                 ProblemKind::DanglingReference,
@@ -214,14 +239,15 @@ fn check_layer(layer: &Layer, driver: Option<&AnyDriver>, problems: &mut Vec<Pro
 /// Loads every container mount record in `<image_dir>/layerdb/mounts`, keeping those whose
 /// parent layer exists (dockerd drops the others).
 pub fn load_mounts(
+    jail: &Jail,
     image_dir: &Path,
     layers: &BTreeMap<ChainId, Layer>,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<ContainerId, MountRecord> {
     let base = image_dir.join(LAYERDB_MOUNTS);
-    let raw: Vec<Result<MountRecord, Problem>> = list_dirs(&base)
+    let raw: Vec<Result<MountRecord, Problem>> = list_dirs(jail, &base)
         .into_par_iter()
-        .map(|(name, record)| read_mount(ContainerId(name), record))
+        .map(|(name, record)| read_mount(jail, ContainerId(name), record))
         .collect();
     let mut out = BTreeMap::new();
     for r in raw {
@@ -245,18 +271,23 @@ pub fn load_mounts(
     out
 }
 
-fn read_mount(container: ContainerId, record: PathBuf) -> Result<MountRecord, Problem> {
-    let mount_id = fsread::read_text(&record.join(MOUNT_ID))?;
-    let init_id = match fsread::read_text(&record.join(MOUNT_INIT_ID)) {
-        Ok(s) if !s.is_empty() => Some(CacheId(s)),
-        Ok(_) => None,
+fn read_mount(
+    jail: &Jail,
+    container: ContainerId,
+    record: PathBuf,
+) -> Result<MountRecord, Problem> {
+    let mount_id = read_cache_id(jail, &record.join(MOUNT_ID))?;
+    let init_path = record.join(MOUNT_INIT_ID);
+    let init_id = match jail.read_text(&init_path) {
+        Ok(s) if s.is_empty() => None,
+        Ok(_) => Some(read_cache_id(jail, &init_path)?),
         Err(p) if p.kind == ProblemKind::Missing => None,
         Err(p) => return Err(p),
     };
-    let parent = read_optional_chain(&record.join(LAYER_PARENT))?;
+    let parent = read_optional_chain(jail, &record.join(LAYER_PARENT))?;
     Ok(MountRecord {
         container,
-        mount_id: CacheId(mount_id),
+        mount_id,
         init_id,
         parent,
         record,
@@ -264,8 +295,8 @@ fn read_mount(container: ContainerId, record: PathBuf) -> Result<MountRecord, Pr
 }
 
 /// The subdirectories of `dir` as `(name, path)`, sorted; an absent `dir` gives none.
-pub(crate) fn list_dirs(dir: &Path) -> Vec<(String, PathBuf)> {
-    fsread::read_dir(dir)
+pub(crate) fn list_dirs(jail: &Jail, dir: &Path) -> Vec<(String, PathBuf)> {
+    jail.read_dir(dir)
         .unwrap_or_default()
         .into_iter()
         .filter(|e| e.is_dir)
@@ -281,8 +312,8 @@ impl ChainId {
 }
 
 /// Every entry of `dir` as `(name, path, is_dir)`, sorted; an absent `dir` gives none.
-pub(crate) fn list_entries(dir: &Path) -> Vec<(String, PathBuf, bool)> {
-    fsread::read_dir(dir)
+pub(crate) fn list_entries(jail: &Jail, dir: &Path) -> Vec<(String, PathBuf, bool)> {
+    jail.read_dir(dir)
         .unwrap_or_default()
         .into_iter()
         .map(|e| {

@@ -13,17 +13,21 @@ pub mod references;
 pub mod volume;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use container::{Container, MountPoint, State};
 pub use image::{HistoryEntry, Image};
 pub use layer::{Layer, MountRecord};
 pub use volume::Volume;
 
-use crate::driver::{self, AnyDriver, Detected};
-use crate::error::{Error, Problem, Result};
+use crate::driver::{self, AnyDriver, Detected, Driver};
+use crate::error::{Error, Problem, ProblemKind, Result};
+use crate::fs::Jail;
 use crate::ids::{ChainId, ContainerId, ImageId};
-use crate::layout::{CONTAINERS_DIR, IMAGE_DIR, REPOSITORIES_JSON, VOLUMES_DIR};
+use crate::layout::{
+    BUILDKIT_DIR, CONTAINERS_DIR, IMAGEDB_CONTENT, IMAGE_DIR, LAYERDB_MOUNTS, LAYERDB_SHA256,
+    REPOSITORIES_JSON, VOLUMES_DIR,
+};
 use crate::root::DataRoot;
 
 /// How to load a store.
@@ -38,6 +42,8 @@ pub struct LoadOptions {
 pub struct Store {
     /// The data root.
     pub root: PathBuf,
+    /// The root handle every read of the store goes through.
+    pub jail: Jail,
     /// The driver whose data was read.
     pub driver: AnyDriver,
     /// Every driver that left data in the root.
@@ -59,32 +65,39 @@ pub struct Store {
 impl Store {
     /// Reads the store at `root`.
     pub fn load(root: &DataRoot, opts: &LoadOptions) -> Result<Store> {
-        let detected = driver::detect(&root.path);
+        let jail = &root.jail;
+        let detected = driver::detect(jail);
         let name = choose_driver(root, &detected, opts)?;
         let driver = AnyDriver::for_name(&root.path, &name).ok_or_else(|| Error::NotADataRoot {
             path: root.join(&name),
             reason: format!("storage driver {name} is not supported by strata yet"),
         })?;
         let image_dir = root.join(IMAGE_DIR).join(&name);
-        let mut problems = Vec::new();
-        let layers = layer::load_layers(&image_dir, Some(&driver), &mut problems);
-        let mounts = layer::load_mounts(&image_dir, &layers, &mut problems);
-        let mut images = image::load(&image_dir, &layers, &mut problems);
-        let names = references::load(&image_dir.join(REPOSITORIES_JSON), &mut problems);
+        let mut problems = layout_problems(jail, &driver, &image_dir);
+        let layers = layer::load_layers(jail, &image_dir, Some(&driver), &mut problems);
+        let mounts = layer::load_mounts(jail, &image_dir, &layers, &mut problems);
+        let mut images = image::load(jail, &image_dir, &layers, &mut problems);
+        let names = references::load(jail, &image_dir.join(REPOSITORIES_JSON), &mut problems);
         for (id, n) in names {
             if let Some(img) = images.get_mut(&id) {
                 img.repo_tags = n.tags;
                 img.repo_digests = n.digests;
             }
         }
-        let mut containers =
-            container::load(&root.join(CONTAINERS_DIR), &name, &mounts, &mut problems);
+        let mut containers = container::load(
+            jail,
+            &root.join(CONTAINERS_DIR),
+            &name,
+            &mounts,
+            &mut problems,
+        );
         containers.sort_by(|a, b| a.id.cmp(&b.id));
-        let volumes = volume::load(&root.join(VOLUMES_DIR), &mut problems);
+        let volumes = volume::load(jail, &root.join(VOLUMES_DIR), &mut problems);
         problems.sort();
         problems.dedup();
         Ok(Store {
             root: root.path.clone(),
+            jail: jail.clone(),
             driver,
             detected,
             images,
@@ -137,6 +150,40 @@ impl Store {
     }
 }
 
+/// The layout directories that exist as something other than a directory (a symlink planted
+/// in place of `overlay2/` or `volumes/` would lead out of the root): each is a problem, and
+/// the jail reads nothing through it.
+fn layout_problems(jail: &Jail, driver: &AnyDriver, image_dir: &Path) -> Vec<Problem> {
+    let root = jail.path();
+    let dirs = [
+        root.join(IMAGE_DIR),
+        image_dir.to_path_buf(),
+        image_dir.join(LAYERDB_SHA256),
+        image_dir.join(LAYERDB_MOUNTS),
+        image_dir.join(IMAGEDB_CONTENT),
+        root.join(CONTAINERS_DIR),
+        root.join(VOLUMES_DIR),
+        root.join(BUILDKIT_DIR),
+        driver.home().to_path_buf(),
+    ];
+    dirs.iter()
+        .filter_map(|d| {
+            let st = jail.stat(d).ok()?;
+            (!crate::fs::is_dir_stat(&st)).then(|| {
+                Problem::new(
+                    d,
+                    ProblemKind::Unreadable,
+                    format!(
+                        "{}, not a directory: not followed (it could lead out of the root); \
+                         nothing under it is read",
+                        crate::fs::kind_of(&st)
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
 /// The driver dockerd would use: the one asked for, else the only one with image metadata,
 /// else (after a driver switch) the one whose reference store changed last.
 fn choose_driver(root: &DataRoot, detected: &[Detected], opts: &LoadOptions) -> Result<String> {
@@ -153,7 +200,10 @@ fn choose_driver(root: &DataRoot, detected: &[Detected], opts: &LoadOptions) -> 
         let repo = root.join(IMAGE_DIR).join(&d.name).join(REPOSITORIES_JSON);
         (
             d.supported,
-            std::fs::metadata(repo).and_then(|m| m.modified()).ok(),
+            root.jail
+                .stat(&repo)
+                .ok()
+                .map(|st| (st.st_mtime, st.st_mtime_nsec)),
         )
     });
     Ok(newest.map_or_else(|| "overlay2".to_owned(), |d| d.name.clone()))

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{Problem, ProblemKind};
-use crate::fsread;
+use crate::fs::Jail;
 use crate::ids::ImageId;
 
 /// The tags and digests that name one image.
@@ -30,9 +30,9 @@ struct RepositoriesJson {
 
 /// Every reference in the store, grouped by image id. A missing file means no references
 /// (dockerd starts that way); a damaged one is reported and treated as empty.
-pub fn load(path: &Path, problems: &mut Vec<Problem>) -> BTreeMap<ImageId, Names> {
+pub fn load(jail: &Jail, path: &Path, problems: &mut Vec<Problem>) -> BTreeMap<ImageId, Names> {
     let mut out: BTreeMap<ImageId, Names> = BTreeMap::new();
-    let parsed: RepositoriesJson = match fsread::read_json(path) {
+    let parsed: RepositoriesJson = match jail.read_json(path) {
         Ok(p) => p,
         Err(p) if p.kind == ProblemKind::Missing => return out,
         Err(p) => {
@@ -103,7 +103,8 @@ mod tests {
         )
         .unwrap();
         let mut problems = vec![];
-        let names = load(&p, &mut problems);
+        let jail = Jail::open(p.parent().unwrap()).unwrap();
+        let names = load(&jail, &p, &mut problems);
         let n = &names[&ImageId::parse(&id).unwrap()];
         assert_eq!(n.tags, vec!["bb:1"]);
         assert_eq!(n.digests.len(), 1);

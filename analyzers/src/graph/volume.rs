@@ -7,14 +7,13 @@
 //! `{Name, Driver, Labels, Options}` per volume), read without locking it.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::layer::list_dirs;
 use crate::error::{Problem, ProblemKind};
-use crate::fsread;
+use crate::fs::Jail;
 use crate::layout::{VOLUMES_METADATA_DB, VOLUME_DATA, VOLUME_OPTS};
 
 /// A local volume.
@@ -63,12 +62,16 @@ struct VolumeRecord {
 const VOLUMES_BUCKET: &str = "volumes";
 
 /// Reads `metadata.db`; an absent database means no records, a damaged one is reported.
-fn load_records(db_path: &Path, problems: &mut Vec<Problem>) -> BTreeMap<String, VolumeRecord> {
+fn load_records(
+    jail: &Jail,
+    db_path: &Path,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, VolumeRecord> {
     let mut out = BTreeMap::new();
-    if !db_path.exists() {
+    if !jail.exists(db_path) {
         return out;
     }
-    let db = match crate::bolt::Db::open(db_path) {
+    let db = match crate::bolt::Db::open(jail, db_path) {
         Ok(db) => db,
         Err(p) => {
             problems.push(p);
@@ -98,13 +101,13 @@ fn load_records(db_path: &Path, problems: &mut Vec<Problem>) -> BTreeMap<String,
 }
 
 /// Loads every local volume under `volumes_dir`.
-pub fn load(volumes_dir: &Path, problems: &mut Vec<Problem>) -> Vec<Volume> {
-    let mut records = load_records(&volumes_dir.join(VOLUMES_METADATA_DB), problems);
-    list_dirs(volumes_dir)
+pub fn load(jail: &Jail, volumes_dir: &Path, problems: &mut Vec<Problem>) -> Vec<Volume> {
+    let mut records = load_records(jail, &volumes_dir.join(VOLUMES_METADATA_DB), problems);
+    list_dirs(jail, volumes_dir)
         .into_iter()
         .filter_map(|(name, dir)| {
             let opts_path = dir.join(VOLUME_OPTS);
-            let options = match fsread::read_json::<OptsJson>(&opts_path) {
+            let options = match jail.read_json::<OptsJson>(&opts_path) {
                 Ok(o) if o != OptsJson::default() => BTreeMap::from([
                     ("type".to_owned(), o.mount_type),
                     ("device".to_owned(), o.mount_device),
@@ -118,7 +121,7 @@ pub fn load(volumes_dir: &Path, problems: &mut Vec<Problem>) -> Vec<Volume> {
                     return None;
                 }
             };
-            let created = std::fs::symlink_metadata(&dir).ok().map(|m| m.ctime());
+            let created = jail.stat(&dir).ok().map(|st| st.st_ctime);
             let record = records.remove(&name).unwrap_or_default();
             Some(Volume {
                 labels: record.labels,

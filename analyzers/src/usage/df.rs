@@ -208,7 +208,7 @@ pub fn compute(store: &Store, opts: &DfOptions) -> DfReport {
     let trees = roots
         .iter()
         .cloned()
-        .zip(walk::measure(&roots, &opts.walk))
+        .zip(walk::measure(&store.jail, &roots, &opts.walk))
         .collect();
     compute_from_trees(store, opts, trees, started)
 }
@@ -270,7 +270,7 @@ pub fn compute_from_trees(
             }
         })
         .collect();
-    let cache = buildcache::read(&store.root);
+    let cache = buildcache::read(&store.jail);
     problems.extend(cache.problems.iter().cloned());
     problems.sort();
     problems.dedup();
@@ -322,7 +322,7 @@ fn measure_compared(
     let compared: Vec<(PathBuf, u64, Vec<walk::WalkError>)> = pairs
         .iter()
         .map(|(layer, parent)| {
-            let (changes, errors) = changes::compare(layer, parent);
+            let (changes, errors) = changes::compare(&store.jail, layer, parent);
             (layer.clone(), changes::changes_size(&changes), errors)
         })
         .collect();

@@ -24,7 +24,6 @@ use serde::Serialize;
 use crate::buildcache;
 use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
-use crate::fsread;
 use crate::graph::Store;
 use crate::layout::{
     BUILDKIT_DIR, CONTAINERS_DIR, IMAGE_DIR, INIT_SUFFIX, OVERLAY2_LINK_DIR, OVERLAY2_WORK,
@@ -279,7 +278,7 @@ impl Plan {
 pub fn compute(store: &Store, opts: &DuOptions) -> DuReport {
     let mut plan = plan(store);
     let started = Instant::now();
-    let walked = walk::walk(&plan.roots, &opts.walk);
+    let walked = walk::walk(&store.jail, &plan.roots, &opts.walk);
     let walk_millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut scan = DuScan {
         roots: plan.roots.len(),
@@ -311,7 +310,7 @@ pub fn compute(store: &Store, opts: &DuOptions) -> DuReport {
         .into_iter()
         .map(|r| {
             let usage = by_root.get(r.as_path()).map_or_else(
-                || walk::measure(std::slice::from_ref(&r), &opts.walk).remove(0),
+                || walk::measure(&store.jail, std::slice::from_ref(&r), &opts.walk).remove(0),
                 |u| (*u).clone(),
             );
             (r, usage)
@@ -409,7 +408,7 @@ fn plan(store: &Store) -> Plan {
         .and_then(|p| p.components().next())
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .unwrap_or_default();
-    for entry in fsread::read_dir(root).unwrap_or_default() {
+    for entry in store.jail.read_dir(root).unwrap_or_default() {
         let name = entry.name.to_string_lossy().into_owned();
         let path = root.join(&entry.name);
         match name.as_str() {
@@ -491,7 +490,7 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
             .unwrap_or_else(|| crate::ids::CacheId(format!("{}{INIT_SUFFIX}", m.mount_id)));
         layer_dirs.insert(driver.layer_dir(&init), o);
     }
-    let snapshots = buildcache::snapshot_driver_ids(&store.root).unwrap_or_else(|p| {
+    let snapshots = buildcache::snapshot_driver_ids(&store.jail).unwrap_or_else(|p| {
         plan.problems.push(p);
         BTreeSet::new()
     });
@@ -503,7 +502,7 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
         let o = plan.owner(OwnerKind::Daemon, "driver", "driver directories");
         plan.root(o, container_dir.clone());
     }
-    for entry in fsread::read_dir(&container_dir).unwrap_or_default() {
+    for entry in store.jail.read_dir(&container_dir).unwrap_or_default() {
         let name = entry.name.to_string_lossy().into_owned();
         let path = container_dir.join(&entry.name);
         if name == OVERLAY2_LINK_DIR && container_dir == driver.home() {
@@ -522,7 +521,7 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
         plan.root(owner, path.clone());
         if entry.is_dir {
             let work = path.join(OVERLAY2_WORK);
-            if work.is_dir() {
+            if store.jail.is_dir(&work) {
                 let w = plan.owner(OwnerKind::LayerWork, &name, &name);
                 plan.root(w, work);
             }
@@ -545,7 +544,7 @@ fn plan_containers(store: &Store, plan: &mut Plan, dir: &Path) {
         .collect();
     let layout = plan.owner(OwnerKind::Daemon, "containers/", "containers directory");
     plan.root(layout, dir.to_path_buf());
-    for entry in fsread::read_dir(dir).unwrap_or_default() {
+    for entry in store.jail.read_dir(dir).unwrap_or_default() {
         let id = entry.name.to_string_lossy().into_owned();
         let path = dir.join(&entry.name);
         let name = names.get(id.as_str()).copied().unwrap_or("");
@@ -556,7 +555,9 @@ fn plan_containers(store: &Store, plan: &mut Plan, dir: &Path) {
         if !entry.is_dir {
             continue;
         }
-        let logs: Vec<PathBuf> = fsread::read_dir(&path)
+        let logs: Vec<PathBuf> = store
+            .jail
+            .read_dir(&path)
             .unwrap_or_default()
             .into_iter()
             .filter(|e| !e.is_dir && e.name.to_string_lossy().contains(LOG_SUFFIX))
@@ -575,7 +576,7 @@ fn plan_containers(store: &Store, plan: &mut Plan, dir: &Path) {
 fn plan_volumes(store: &Store, plan: &mut Plan, dir: &Path) {
     let layout = plan.owner(OwnerKind::Daemon, "volumes/", "volumes directory");
     plan.root(layout, dir.to_path_buf());
-    for entry in fsread::read_dir(dir).unwrap_or_default() {
+    for entry in store.jail.read_dir(dir).unwrap_or_default() {
         let name = entry.name.to_string_lossy().into_owned();
         let path = dir.join(&entry.name);
         if !entry.is_dir {
@@ -604,7 +605,7 @@ fn plan_volumes(store: &Store, plan: &mut Plan, dir: &Path) {
         .to_owned();
         plan.owners[o].used_by = users;
         let data = path.join(VOLUME_DATA);
-        if data.is_dir() {
+        if store.jail.is_dir(&data) {
             plan.root(o, data);
         }
     }

@@ -16,13 +16,13 @@ pub mod tracker;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::driver::Driver;
 use crate::error::{Error, Problem, ProblemKind, Result};
-use crate::fsread;
+use crate::fs::{Entry, Jail};
 use crate::graph::{Container, LoadOptions, Store};
 use crate::layout::{CONTAINERS_DIR, CONTAINER_CONFIG};
 use crate::root::DataRoot;
@@ -111,11 +111,15 @@ pub struct VolumeSample {
 }
 
 /// Tells copied-up files from new ones by looking for them in the lower layers.
-struct Lowers(Vec<PathBuf>);
+struct Lowers(Jail, Vec<PathBuf>);
 
 impl Classify for Lowers {
     fn classify(&self, rel: &Path, _st: &nix::sys::stat::FileStat) -> Kind {
-        if self.0.iter().any(|l| tracker::stat_in(l, rel).is_some()) {
+        if self
+            .1
+            .iter()
+            .any(|l| tracker::stat_in(&self.0, l, rel).is_some())
+        {
             Kind::CopiedUp
         } else {
             Kind::Added
@@ -133,7 +137,7 @@ struct VolumeTrack {
 struct Tracked {
     name: String,
     config: PathBuf,
-    config_mtime: Option<SystemTime>,
+    config_mtime: Option<(i64, i64)>,
     upper: TreeTracker,
     lowers: Lowers,
     volumes: Vec<VolumeTrack>,
@@ -147,7 +151,7 @@ pub struct Watch {
     root: DataRoot,
     opts: WatchOptions,
     tracked: BTreeMap<String, Tracked>,
-    containers_listing: Vec<fsread::Entry>,
+    containers_listing: Vec<Entry>,
     tick: u64,
     /// Problems met (unreadable entries, containers that vanished).
     pub problems: Vec<Problem>,
@@ -277,18 +281,24 @@ impl Watch {
 
     /// Whether a container appeared, vanished or changed state since the last look.
     fn changed(&self) -> bool {
-        let listing = fsread::read_dir(&self.root.join(CONTAINERS_DIR)).unwrap_or_default();
+        let jail = &self.root.jail;
+        let listing = jail
+            .read_dir(&self.root.join(CONTAINERS_DIR))
+            .unwrap_or_default();
         listing != self.containers_listing
             || self
                 .tracked
                 .values()
-                .any(|t| mtime(&t.config) != t.config_mtime)
+                .any(|t| mtime(jail, &t.config) != t.config_mtime)
     }
 
     /// Re-reads the store and starts or stops tracking containers.
     fn reload(&mut self, first: bool) -> Result<()> {
-        self.containers_listing =
-            fsread::read_dir(&self.root.join(CONTAINERS_DIR)).unwrap_or_default();
+        self.containers_listing = self
+            .root
+            .jail
+            .read_dir(&self.root.join(CONTAINERS_DIR))
+            .unwrap_or_default();
         let store = Store::load(
             &self.root,
             &LoadOptions {
@@ -317,7 +327,7 @@ impl Watch {
         for c in running {
             if self.tracked.contains_key(&c.id.0) {
                 if let Some(t) = self.tracked.get_mut(&c.id.0) {
-                    t.config_mtime = mtime(&t.config);
+                    t.config_mtime = mtime(&self.root.jail, &t.config);
                 }
                 continue;
             }
@@ -341,10 +351,10 @@ fn matches(c: &Container, name: &str) -> bool {
         || (!name.is_empty() && c.id.0.starts_with(name))
 }
 
-fn mtime(path: &Path) -> Option<SystemTime> {
-    std::fs::symlink_metadata(path)
-        .and_then(|m| m.modified())
+fn mtime(jail: &Jail, path: &Path) -> Option<(i64, i64)> {
+    jail.stat(path)
         .ok()
+        .map(|st| (st.st_mtime, st.st_mtime_nsec))
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -366,8 +376,8 @@ fn track(store: &Store, c: &Container) -> std::result::Result<Tracked, Problem> 
         lowers.push(driver.content_dir(&l.cache_id));
         layer = l.parent.as_ref().and_then(|p| store.layers.get(p));
     }
-    let lowers = Lowers(lowers);
-    let upper = TreeTracker::new(&upper_dir, &lowers).map_err(|e| {
+    let lowers = Lowers(store.jail.clone(), lowers);
+    let upper = TreeTracker::new(&store.jail, &upper_dir, &lowers).map_err(|e| {
         Problem::new(
             &upper_dir,
             ProblemKind::Unreadable,
@@ -380,7 +390,7 @@ fn track(store: &Store, c: &Container) -> std::result::Result<Tracked, Problem> 
         .filter(|m| m.kind == "volume" && !m.name.is_empty())
         .filter_map(|m| {
             let v = store.volumes.iter().find(|v| v.name == m.name)?;
-            let tracker = TreeTracker::new(&v.data, &AllAdded).ok()?;
+            let tracker = TreeTracker::new(&store.jail, &v.data, &AllAdded).ok()?;
             Some(VolumeTrack {
                 name: m.name.clone(),
                 destination: m.destination.clone(),
@@ -392,7 +402,7 @@ fn track(store: &Store, c: &Container) -> std::result::Result<Tracked, Problem> 
     let config = c.dir.join(CONTAINER_CONFIG);
     Ok(Tracked {
         name: c.name.trim_start_matches('/').to_owned(),
-        config_mtime: mtime(&config),
+        config_mtime: mtime(&store.jail, &config),
         config,
         start_bytes: upper.totals().bytes,
         upper,

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsStr;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,7 @@ use nix::errno::Errno;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 use nix::sys::stat::FileStat;
 
+use crate::fs::Jail;
 use crate::walk::{read_entries, WalkError};
 
 /// What a tracked path is, for the caller's breakdown.
@@ -81,6 +83,7 @@ pub struct Totals {
 
 /// Tracks one tree.
 pub struct TreeTracker {
+    jail: Jail,
     root: PathBuf,
     inotify: Inotify,
     watches: HashMap<WatchDescriptor, PathBuf>,
@@ -107,14 +110,14 @@ const WATCH_MASK: AddWatchFlags = AddWatchFlags::IN_CREATE
     .union(AddWatchFlags::IN_MOVED_FROM)
     .union(AddWatchFlags::IN_MOVED_TO)
     .union(AddWatchFlags::IN_CLOSE_WRITE)
-    .union(AddWatchFlags::IN_DONT_FOLLOW)
     .union(AddWatchFlags::IN_ONLYDIR);
 
 impl TreeTracker {
     /// Walks `root` once and starts watching it.
-    pub fn new(root: &Path, classify: &dyn Classify) -> std::io::Result<TreeTracker> {
+    pub fn new(jail: &Jail, root: &Path, classify: &dyn Classify) -> std::io::Result<TreeTracker> {
         let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)?;
         let mut t = TreeTracker {
+            jail: jail.clone(),
             root: root.to_path_buf(),
             inotify,
             watches: HashMap::new(),
@@ -214,7 +217,7 @@ impl TreeTracker {
     /// Re-examines one path named by an event.
     fn update(&mut self, rel: &Path, classify: &dyn Classify, errors: &mut Vec<WalkError>) {
         let abs = self.abs(rel);
-        match nix::sys::stat::lstat(&abs) {
+        match self.jail.stat(&abs) {
             Ok(st) => {
                 let was_dir = self.entries.get(rel).is_some_and(|e| e.kind == Kind::Dir);
                 if is_dir(&st) {
@@ -242,10 +245,10 @@ impl TreeTracker {
                 self.remove_one(rel);
                 self.insert(rel.to_path_buf(), &st, kind);
             }
-            Err(Errno::ENOENT) => self.forget(rel),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.forget(rel),
             Err(e) => errors.push(WalkError {
                 path: abs,
-                detail: e.desc().to_owned(),
+                detail: crate::fs::describe(&e),
             }),
         }
     }
@@ -256,7 +259,15 @@ impl TreeTracker {
         let mut stack = vec![rel.to_path_buf()];
         while let Some(dir) = stack.pop() {
             let abs = self.abs(&dir);
-            match self.inotify.add_watch(&abs, WATCH_MASK) {
+            // Opened inside the jail, then watched through its fd's magic link: the watch is
+            // on exactly the directory opened, never on where a swapped-in symlink points.
+            let opened = match self.jail.dir(&abs) {
+                Ok(d) => d,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(std::io::Error::other(crate::fs::describe(&e))),
+            };
+            let by_fd = PathBuf::from(format!("/proc/self/fd/{}", opened.as_fd().as_raw_fd()));
+            match self.inotify.add_watch(&by_fd, WATCH_MASK) {
                 Ok(wd) => {
                     self.watches.insert(wd, dir.clone());
                 }
@@ -266,7 +277,7 @@ impl TreeTracker {
             let mut found: Vec<(PathBuf, FileStat)> = Vec::new();
             let mut errors = Vec::new();
             let listed = read_entries(
-                &abs,
+                &opened,
                 |name, st| found.push((dir.join(name), *st)),
                 &mut errors,
             );
@@ -390,10 +401,10 @@ fn kind_of(rel: &Path, st: &FileStat, classify: &dyn Classify) -> Kind {
     }
 }
 
-/// `lstat` of `name` in the directory `dir` (for classifiers).
-pub fn stat_in(dir: &Path, rel: &Path) -> Option<FileStat> {
+/// `lstat` of `rel` in the directory `dir`, under `jail`'s root (for classifiers).
+pub fn stat_in(jail: &Jail, dir: &Path, rel: &Path) -> Option<FileStat> {
     let rel = rel.strip_prefix("/").unwrap_or(rel);
-    nix::sys::stat::lstat(&dir.join(rel)).ok()
+    jail.stat(&dir.join(rel)).ok()
 }
 
 #[cfg(test)]
@@ -405,7 +416,8 @@ mod tests {
     fn follows_creates_appends_links_and_deletes() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("a"), vec![0u8; 100]).unwrap();
-        let mut t = TreeTracker::new(dir.path(), &AllAdded).unwrap();
+        let jail = Jail::open(dir.path()).unwrap();
+        let mut t = TreeTracker::new(&jail, dir.path(), &AllAdded).unwrap();
         assert_eq!(t.totals().bytes, 100);
         fs::create_dir_all(dir.path().join("d/e")).unwrap();
         fs::write(dir.path().join("d/e/b"), vec![0u8; 50]).unwrap();

@@ -21,6 +21,7 @@ pub fn changes(root: &Root, id: &str) -> Result<Vec<Change>> {
     let init = CacheId(format!("{}{INIT_SUFFIX}", mount.as_str()));
     let (found, errors) = match &root.driver {
         LayerDriver::Vfs(_) => compare(
+            &root.jail,
             &root.driver.layer_dir(&mount),
             &root.driver.layer_dir(&init),
         ),
@@ -35,7 +36,10 @@ pub fn changes(root: &Root, id: &str) -> Result<Vec<Change>> {
             } else {
                 merged
             };
-            let result = root.driver.mount(&init).map(|base| compare(&tree, &base));
+            let result = root
+                .driver
+                .mount(&init)
+                .map(|base| compare(&root.jail, &tree, &base));
             let _ = root.driver.unmount(&init);
             if mounted_here {
                 let _ = root.driver.unmount(&mount);

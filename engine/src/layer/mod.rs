@@ -117,7 +117,8 @@ impl LayerDriver {
     fn applied_size(&self, content: &Path, entries_size: u64) -> Result<u64> {
         match self {
             LayerDriver::Overlay2(_) => {
-                let usage = walk::measure(&[content.to_owned()], &WalkOptions::default())
+                let jail = analyzers::fs::Jail::open(content).at(content)?;
+                let usage = walk::measure(&jail, &[content.to_owned()], &WalkOptions::default())
                     .pop()
                     .unwrap_or_default();
                 match usage.errors.first() {

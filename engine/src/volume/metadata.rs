@@ -65,7 +65,8 @@ fn update(root: &Root, change: impl FnOnce(&mut BTreeMap<Vec<u8>, Vec<u8>>)) -> 
     let path = dir.join(VOLUMES_METADATA_DB);
     let mut records = BTreeMap::new();
     if path.exists() {
-        let db = analyzers::bolt::Db::open(&path).map_err(|p| Error::malformed(&path, p.detail))?;
+        let db = analyzers::bolt::Db::open(&root.jail, &path)
+            .map_err(|p| Error::malformed(&path, p.detail))?;
         if let Some(bucket) = db.root().bucket(VOLUMES_BUCKET) {
             for (key, entry) in bucket.iter() {
                 if let Some(value) = entry.as_value() {

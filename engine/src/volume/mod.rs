@@ -103,7 +103,8 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<Volume> {
 /// Every local volume, by name.
 pub fn list(root: &Root) -> Result<Vec<Volume>> {
     let mut problems = Vec::new();
-    let volumes = analyzers::graph::volume::load(&root.path.join(VOLUMES_DIR), &mut problems);
+    let volumes =
+        analyzers::graph::volume::load(&root.jail, &root.path.join(VOLUMES_DIR), &mut problems);
     if let Some(p) = problems.into_iter().next() {
         return Err(Error::malformed(p.path, p.detail));
     }
@@ -163,7 +164,11 @@ pub fn prune(root: &Root) -> Result<Pruned> {
     for v in list(root)? {
         if !used.contains(&v.name) {
             let data = std::path::PathBuf::from(&v.mountpoint);
-            let usage = analyzers::walk::measure(&[data], &analyzers::walk::WalkOptions::default());
+            let usage = analyzers::walk::measure(
+                &root.jail,
+                &[data],
+                &analyzers::walk::WalkOptions::default(),
+            );
             pruned.space_reclaimed += usage.iter().map(|u| u.files_apparent).sum::<u64>();
             delete(root, &v.name)?;
             pruned.volumes_deleted.push(v.name);
