@@ -63,6 +63,10 @@ impl MountRecord {
     }
 }
 
+/// The largest layer size taken as real (1 PiB): a bigger recorded size is damage, reported
+/// (sums over layers saturate rather than wrap).
+pub const PLAUSIBLE_SIZE: i64 = 1 << 50;
+
 /// Loads every layer record in `<image_dir>/layerdb/sha256`.
 pub fn load_layers(
     jail: &Jail,
@@ -227,11 +231,15 @@ fn check_layer(
             ));
         }
     }
-    if layer.size < 0 {
+    if layer.size < 0 || layer.size > PLAUSIBLE_SIZE {
         problems.push(Problem::new(
             layer.record.join(LAYER_SIZE),
             ProblemKind::InvalidValue,
-            format!("negative size {}", layer.size),
+            format!(
+                "size {} is not a layer's (negative, or above {PLAUSIBLE_SIZE}); sums that \
+                 include it saturate",
+                layer.size
+            ),
         ));
     }
 }

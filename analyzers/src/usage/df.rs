@@ -373,10 +373,10 @@ fn docker_size(usage: Option<&TreeUsage>) -> i64 {
 
 /// The recorded size of the layer `top` and everything below it (dockerd's `Layer.Size()`).
 fn chain_size(store: &Store, top: &ChainId) -> i64 {
-    let mut size = 0;
+    let mut size: i64 = 0;
     let mut cur = store.layers.get(top);
     while let Some(l) = cur {
-        size += l.size;
+        size = size.saturating_add(l.size);
         cur = l.parent.as_ref().and_then(|p| store.layers.get(p));
     }
     size
@@ -405,8 +405,7 @@ pub fn list_images(store: &Store) -> Vec<ImageDf> {
                 .iter()
                 .filter(|c| layer_refs.get(c).copied().unwrap_or(0) > 1)
                 .filter_map(|c| store.layers.get(c))
-                .map(|l| l.size)
-                .sum();
+                .fold(0i64, |sum, l| sum.saturating_add(l.size));
             let dangling = img.repo_tags.is_empty() && img.repo_digests.is_empty();
             let (tags, digests) = if dangling {
                 (
@@ -472,8 +471,7 @@ fn layers_size(store: &Store) -> i64 {
     }
     used.iter()
         .filter_map(|c| store.layers.get(*c))
-        .map(|l| l.size)
-        .sum()
+        .fold(0i64, |sum, l| sum.saturating_add(l.size))
 }
 
 /// The containers as `GET /containers/json?all=1` lists them, newest first, without walking
@@ -505,7 +503,7 @@ fn container_row(store: &Store, c: &Container, sizes: &Measured, now: i64) -> Co
             if size_rw == -1 {
                 base
             } else {
-                base + size_rw
+                base.saturating_add(size_rw)
             }
         }
         None => 0,
