@@ -566,36 +566,6 @@ async fn system_df(State(e): State<Shared>) -> ApiResult<Json<analyzers::usage::
     .map(Json)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_empty_filters_are_accepted() {
-        let q = |f: &str| HashMap::from([("filters".to_owned(), f.to_owned())]);
-        assert!(no_filters(&HashMap::new()).is_ok());
-        assert!(no_filters(&q("{}")).is_ok());
-        assert!(no_filters(&q(r#"{"dangling":{}}"#)).is_ok());
-        assert!(no_filters(&q(r#"{"name":{"web":true}}"#)).is_err());
-    }
-
-    #[test]
-    fn version_prefixes_are_stripped() {
-        let req = |uri: &str| {
-            strip_version(Request::builder().uri(uri).body(Body::empty()).unwrap())
-                .uri()
-                .to_string()
-        };
-        assert_eq!(
-            req("/v1.41/containers/json?all=1"),
-            "/containers/json?all=1"
-        );
-        assert_eq!(req("/containers/json"), "/containers/json");
-        assert_eq!(req("/volumes/v1"), "/volumes/v1");
-        assert_eq!(req("/v1.24/_ping"), "/_ping");
-    }
-}
-
 /// `POST /build`: the classic builder (what `DOCKER_BUILDKIT=0 docker build` asks for). The
 /// body is the context as a tar (gzip accepted); it is unpacked into a directory under the
 /// root's `tmp/` (the tar crate refuses entries that would land outside it), built with
@@ -713,4 +683,34 @@ fn unpack_context(reader: impl std::io::Read, dir: &std::path::Path) -> crate::R
         tar::Archive::new(reader).unpack(dir)
     };
     unpacked.map_err(|err| Error::io(dir, err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_empty_filters_are_accepted() {
+        let q = |f: &str| HashMap::from([("filters".to_owned(), f.to_owned())]);
+        assert!(no_filters(&HashMap::new()).is_ok());
+        assert!(no_filters(&q("{}")).is_ok());
+        assert!(no_filters(&q(r#"{"dangling":{}}"#)).is_ok());
+        assert!(no_filters(&q(r#"{"name":{"web":true}}"#)).is_err());
+    }
+
+    #[test]
+    fn version_prefixes_are_stripped() {
+        let req = |uri: &str| {
+            strip_version(Request::builder().uri(uri).body(Body::empty()).unwrap())
+                .uri()
+                .to_string()
+        };
+        assert_eq!(
+            req("/v1.41/containers/json?all=1"),
+            "/containers/json?all=1"
+        );
+        assert_eq!(req("/containers/json"), "/containers/json");
+        assert_eq!(req("/volumes/v1"), "/volumes/v1");
+        assert_eq!(req("/v1.24/_ping"), "/_ping");
+    }
 }
