@@ -6,9 +6,10 @@
 //! gzip) into the destination.
 //!
 //! Every entry goes through the layer extractor ([`crate::layer::extract`]), which refuses
-//! anything that would land outside the root filesystem; the destination itself is resolved
-//! inside the root filesystem first ([`crate::rootfs_path`]), following the image's own
-//! symlinks as Docker does.
+//! anything that would land outside the root filesystem, and interprets no whiteouts (a
+//! context file or an `ADD`ed archive entry named `.wh.x` is a file named `.wh.x`, as in
+//! Docker); the destination itself is resolved inside the root filesystem first
+//! ([`crate::rootfs_path`]), following the image's own symlinks as Docker does.
 
 use std::fs;
 use std::io::{Read, Seek};
@@ -51,7 +52,7 @@ pub fn copy(ctx: &Context, req: &CopyRequest<'_>, rootfs: &Path) -> Result<()> {
             ),
         ));
     }
-    let mut files = Extractor::new(rootfs, "build context", Whiteouts::Delete);
+    let mut files = Extractor::new(rootfs, "build context", Whiteouts::Literal);
     for source in req.sources {
         if req.instruction == "ADD" && !source.is_dir && is_tar(&source.path)? {
             fs::create_dir_all(rootfs.join(&dest_resolved)).at(rootfs.join(&dest_resolved))?;
@@ -163,12 +164,14 @@ fn read_full(file: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// Unpacks the archive `path` into `dest` with the layer extractor (owners as archived).
+/// Unpacks the archive `path` into `dest` with the layer extractor (owners as archived), its
+/// `.wh.*` entries as plain files: an `ADD`ed archive is not a layer, and Docker interprets
+/// no whiteouts in it.
 fn unpack(path: &Path, dest: &Path) -> Result<()> {
     let file = fs::File::open(path).at(path)?;
     let mut input = crate::layer::decompressed(file)?;
     let name = path.display().to_string();
-    let mut extractor = Extractor::new(dest, &name, Whiteouts::Delete);
+    let mut extractor = Extractor::new(dest, &name, Whiteouts::Literal);
     tarsplit::disassemble(&mut input, std::io::sink(), |meta, data| {
         extractor.entry(meta, data)
     })
