@@ -62,14 +62,6 @@ pub fn data_dir(root: &Root, name: &str) -> std::path::PathBuf {
     root.path.join(VOLUMES_DIR).join(name).join(VOLUME_DATA)
 }
 
-/// Whether `name` is a valid volume name (Docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]+`).
-pub fn valid_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    name.len() >= 2
-        && bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-}
-
 /// What `docker volume create` takes.
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
@@ -84,7 +76,7 @@ pub struct CreateOptions {
 /// as `docker volume create` does.
 pub fn create(root: &Root, opts: &CreateOptions) -> Result<Volume> {
     let name = match &opts.name {
-        Some(n) if !valid_name(n) => {
+        Some(n) if !crate::ids::restricted_name(n) => {
             return Err(Error::Invalid(format!(
                 "{n:?} includes invalid characters for a local volume name"
             )))
