@@ -144,9 +144,14 @@ fn write<T: Serialize>(path: &std::path::Path, value: &T) -> Result<()> {
     atomic_write(path, &bytes, 0o600)
 }
 
+/// `containers/<id>/config.v2.json`.
+pub fn config_path(root: &Root, id: &str) -> PathBuf {
+    path_of(root, id, CONTAINER_CONFIG)
+}
+
 /// Reads `config.v2.json` of container `id`.
 pub fn load(root: &Root, id: &str) -> Result<Record> {
-    read(&path_of(root, id, CONTAINER_CONFIG))
+    read(&config_path(root, id))
 }
 
 /// Writes `config.v2.json` (atomically).
