@@ -12,6 +12,7 @@
 //! - [`volume`]: named and anonymous volumes (recorded in `metadata.db`, written by [`bolt`]),
 //!   binds, tmpfs.
 //! - [`build`]: `strata build`, the classic builder with its layer cache.
+//! - [`rootfs_path`]: paths an image supplies, resolved inside its root filesystem.
 //!
 //! It reads the store with the `analyzers` crate and names every on-disk file with
 //! `analyzers::layout`'s constants. Like the analyzers it never prints: every operation
@@ -30,6 +31,7 @@ pub mod ids;
 pub mod image;
 pub mod layer;
 pub mod root;
+pub mod rootfs_path;
 pub mod volume;
 
 pub use error::{Error, Result};

@@ -9,6 +9,10 @@
 //! - [`the_docker_cli_builds_through_the_engine`]: `DOCKER_BUILDKIT=0 docker build` against
 //!   the engine (`POST /build`) builds with Docker's progress lines, the second build comes
 //!   from the cache, and a failing `RUN` fails the CLI with the command's exit code named.
+//! - [`containment_holds_through_the_api`]: names outside dockerd's pattern get 400 naming
+//!   them; a name that is another container's id prefix is created (201) and names its own
+//!   container for `start`, `logs` and `DELETE`; a `LogPath` edited to point outside the
+//!   root is refused (400, naming `config.v2.json`) without reading the file.
 //! - [`listening_is_guarded`]: a TCP address that is not loopback is refused without
 //!   `--allow-remote` and warned about with it; a root that another strata daemon serves, or
 //!   that a running dockerd uses, is refused (by `engine serve` and by the direct verbs).
@@ -26,8 +30,8 @@ use std::time::{Duration, Instant};
 
 use crate::fixture::busybox_rootfs_tar;
 use crate::harness::{
-    dockerd_usable, mount_points_under, run_with_timeout, strata_on, Dockerd, Driver, Run,
-    DOCKER_CLI,
+    dockerd_usable, engine_usable, mount_points_under, run_with_timeout, strata_on, Dockerd,
+    Driver, Run, DOCKER_CLI,
 };
 
 /// A `strata engine serve` on a root; SIGTERMed (and its containers removed) when dropped.
@@ -325,6 +329,29 @@ fn the_docker_cli_drives_the_engine() {
 }
 
 impl Engine {
+    /// `method path` with a JSON `body` on the daemon's socket, in plain HTTP/1.0; the
+    /// status and the body.
+    fn request(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::os::unix::net::UnixStream::connect(&self.socket).unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.0\r\nHost: strata\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status: {response}"));
+        (status, body.to_owned())
+    }
+
     /// `GET path` on the daemon's socket with curl-free plain HTTP/1.0; the JSON body.
     fn strata_api_get(&self, path: &str) -> serde_json::Value {
         use std::io::{Read, Write};
@@ -536,4 +563,95 @@ fn the_docker_cli_builds_through_the_engine() {
     assert!(!failed.success(), "{failed}");
     let said = format!("{}{}", failed.stdout, failed.stderr);
     assert!(said.contains('7'), "the exit code is named: {failed}");
+}
+
+#[test]
+fn containment_holds_through_the_api() {
+    if !engine_usable() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = imported_root(dir.path());
+    let outside = dir.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::write(outside.join("secret"), "host secret\n").unwrap();
+    let engine = Engine::start(&root, dir.path());
+    let host = engine.host();
+    let named_body = r#"{"Image":"bb:1","Cmd":["echo","named"]}"#;
+    for (bad, shown) in [
+        ("a%2Fb", r#""a/b""#),
+        ("..", r#""..""#),
+        ("x%0Ay", r#""x\ny""#),
+        ("%1B%5B31m", r#""\u{1b}[31m""#),
+        ("-x", r#""-x""#),
+    ] {
+        let (status, answer) = engine.request(
+            "POST",
+            &format!("/containers/create?name={bad}"),
+            named_body,
+        );
+        assert_eq!(status, 400, "{bad}: {answer}");
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("invalid container name") && message.contains(shown),
+            "{bad}: the answer names it: {message}"
+        );
+    }
+    let id_of = |(status, answer): (u16, String)| {
+        assert_eq!(status, 201, "{answer}");
+        let made: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        made["Id"].as_str().unwrap().to_owned()
+    };
+    let unrelated = id_of(engine.request(
+        "POST",
+        "/containers/create",
+        r#"{"Image":"bb:1","Cmd":["echo","unrelated"]}"#,
+    ));
+    let prefix = unrelated[..6].to_owned();
+    let named = id_of(engine.request(
+        "POST",
+        &format!("/containers/create?name={prefix}"),
+        named_body,
+    ));
+    let (status, answer) = engine.request("POST", &format!("/containers/{prefix}/start"), "");
+    assert_eq!(status, 204, "{answer}");
+    let waited = engine.strata(&host, &["wait", &prefix]);
+    assert_eq!(waited.assert_success().stdout.trim(), "0");
+    let logs_path = format!("/containers/{prefix}/logs?stdout=1&stderr=1");
+    let (status, answer) = engine.request("GET", &logs_path, "");
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer.contains("named") && !answer.contains("unrelated"),
+        "{answer}"
+    );
+
+    let config = root.join("containers").join(&named).join("config.v2.json");
+    let mut rec: serde_json::Value = serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
+    rec["LogPath"] = serde_json::Value::from(outside.join("secret").to_str().unwrap());
+    fs::write(&config, serde_json::to_vec(&rec).unwrap()).unwrap();
+    let (status, answer) = engine.request("GET", &logs_path, "");
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer.contains("config.v2.json") && !answer.contains("host secret"),
+        "{answer}"
+    );
+
+    let (status, answer) = engine.request("DELETE", &format!("/containers/{prefix}?force=1"), "");
+    assert_eq!(status, 204, "{answer}");
+    assert!(!root.join("containers").join(&named).exists());
+    let kept = root
+        .join("containers")
+        .join(&unrelated)
+        .join("config.v2.json");
+    let kept: serde_json::Value = serde_json::from_slice(&fs::read(kept).unwrap()).unwrap();
+    assert_eq!(
+        kept["State"]["StartedAt"], "0001-01-01T00:00:00Z",
+        "never started"
+    );
+    assert_eq!(
+        fs::read_to_string(outside.join("secret")).unwrap(),
+        "host secret\n"
+    );
+    assert_eq!(fs::read_dir(&outside).unwrap().count(), 1);
 }

@@ -1,11 +1,13 @@
-//! Helpers shared by the engine tests: crafted tars they import, and what a store's layerdb
-//! records (the busybox rootfs tar is `fixture::busybox_rootfs_tar`).
+//! Helpers shared by the engine tests: crafted tars they import, what a store's layerdb
+//! records, and a store's tree without times (the busybox rootfs tar is
+//! `fixture::busybox_rootfs_tar`).
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::harness::Driver;
+use crate::tree::TreeState;
 
 /// One crafted tar entry: name, type flag, link target, content.
 pub type RawEntry<'a> = (&'a str, u8, &'a str, &'a [u8]);
@@ -58,4 +60,15 @@ pub fn layerdb(root: &Path, driver: Driver) -> BTreeMap<String, (String, u64)> {
             )
         })
         .collect()
+}
+
+/// The tree without times: staging directories come and go in `tmp/` and `layerdb/tmp/`,
+/// which moves their parents' mtimes, but no entry may appear, vanish or change.
+pub fn without_times(mut tree: TreeState) -> TreeState {
+    for entry in tree.entries.values_mut() {
+        entry.atime = (0, 0);
+        entry.mtime = (0, 0);
+        entry.ctime = (0, 0);
+    }
+    tree
 }

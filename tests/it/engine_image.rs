@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::engine_common::{layerdb, tar_with, RawEntry};
+use crate::engine_common::{layerdb, tar_with, without_times, RawEntry};
 use crate::fixture::busybox_rootfs_tar;
 use crate::harness::{dockerd_usable, strata_on, Dockerd, Driver};
 use crate::tree::TreeState;
@@ -186,15 +186,4 @@ fn crafted_tars_are_refused() {
     );
     let changes = without_times(TreeState::capture(&root)).changes_since(&before, 20);
     assert!(changes.is_empty(), "the store changed: {changes:#?}");
-}
-
-/// The tree without times: staging directories come and go in `tmp/` and `layerdb/tmp/`,
-/// which moves their parents' mtimes, but no entry may appear, vanish or change.
-fn without_times(mut tree: TreeState) -> TreeState {
-    for entry in tree.entries.values_mut() {
-        entry.atime = (0, 0);
-        entry.mtime = (0, 0);
-        entry.ctime = (0, 0);
-    }
-    tree
 }

@@ -15,7 +15,7 @@
 //! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
 //! prune-versus-prediction check), the facts about what dockerd writes in [`fixture::facts`],
 //! and the engine's: [`engine_image`], [`engine_container`], [`engine_volume`], [`engine_api`],
-//! [`engine_demo`], [`engine_build`] (helpers in
+//! [`engine_demo`], [`engine_build`], [`engine_contain`] (helpers in
 //! [`engine_common`]).
 
 mod corrupt;
@@ -24,6 +24,7 @@ mod du;
 mod engine_api;
 mod engine_build;
 mod engine_common;
+mod engine_contain;
 mod engine_container;
 mod engine_demo;
 mod engine_image;

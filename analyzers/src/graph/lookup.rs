@@ -40,14 +40,18 @@ fn unique_prefix<'a, T>(
 }
 
 impl Store {
-    /// The container `name` names: its full id, its name (with or without the leading `/`),
-    /// or a unique prefix of its id.
+    /// The container `name` names, in dockerd's order (`daemon.GetContainer`): its full id,
+    /// else its name (with or without the leading `/`), else a unique prefix of its id. So a
+    /// container named like another's id prefix is found by its name.
     pub fn find_container(&self, name: &str) -> Result<&Container> {
+        if let Some(c) = self.containers.iter().find(|c| c.id.0 == name) {
+            return Ok(c);
+        }
         let bare = name.trim_start_matches('/');
         if let Some(c) = self
             .containers
             .iter()
-            .find(|c| c.id.0 == name || c.name.trim_start_matches('/') == bare)
+            .find(|c| c.name.trim_start_matches('/') == bare)
         {
             return Ok(c);
         }

@@ -222,12 +222,15 @@ impl Client {
         }
     }
 
-    /// `POST /containers/create`; the new container's id.
+    /// `POST /containers/create`; the new container's id. A name is checked here as the
+    /// engine checks it: the API reads an empty `?name=` as no name, as dockerd does.
     pub fn create(&self, opts: &CreateOptions) -> Result<String> {
         let name = opts
             .name
             .as_deref()
-            .map(|n| format!("?name={}", encode(n)))
+            .map(crate::container::validate_name)
+            .transpose()?
+            .map(|n| format!("?name={}", encode(n.trim_start_matches('/'))))
             .unwrap_or_default();
         let body = serde_json::to_value(CreateBody::from_options(opts))
             .map_err(|e| Error::Invalid(e.to_string()))?;

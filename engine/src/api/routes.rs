@@ -346,9 +346,16 @@ async fn container_logs(
     let (stdout, stderr) = (flag(&q, "stdout"), flag(&q, "stderr"));
     let (follow, timestamps) = (flag(&q, "follow"), flag(&q, "timestamps"));
     let tail: Option<usize> = q.get("tail").and_then(|t| t.parse().ok());
+    // The log is checked before the head is sent, so that a record whose `LogPath` is
+    // refused answers 400 rather than a 200 whose stream breaks off.
     let id = {
         let e = Arc::clone(&e);
-        blocking(move || resolve(&e, &name)).await?
+        blocking(move || {
+            let id = resolve(&e, &name)?;
+            container::logs::log_path(&e.root, &id, &container::record::load(&e.root, &id)?)?;
+            Ok(id)
+        })
+        .await?
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
     tokio::task::spawn_blocking(move || {

@@ -12,10 +12,10 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
-use super::copy::resolve_in;
 use super::error::{BuildError, Result};
 use super::pattern::{IgnoreRules, Pattern};
 use crate::error::{Error, IoContext};
+use crate::rootfs_path;
 
 /// The file of ignore rules at the context's top.
 pub const DOCKERIGNORE: &str = ".dockerignore";
@@ -134,7 +134,7 @@ impl Context {
     /// checked to stay inside the context; `None` when it is not a directory there.
     fn glob_start(&self, start: &str) -> Result<Option<PathBuf>> {
         let dir = match self.tree {
-            Tree::Image => self.dir.join(resolve_in(&self.dir, start)?),
+            Tree::Image => rootfs_path::host_path(&self.dir, start)?,
             Tree::BuildContext => match fs::canonicalize(self.dir.join(start)) {
                 Ok(real) if real.starts_with(&self.dir) => real,
                 _ => return Ok(None),
@@ -147,7 +147,7 @@ impl Context {
     /// image, resolved inside it).
     fn resolve(&self, instruction: &str, name: &str, rel: &str) -> Result<Source> {
         if self.tree == Tree::Image {
-            let path = self.dir.join(resolve_in(&self.dir, rel)?);
+            let path = rootfs_path::host_path(&self.dir, rel)?;
             let meta = fs::metadata(&path)
                 .map_err(|_| BuildError::source(instruction, name, self.missing()))?;
             return Ok(Source {

@@ -6,23 +6,22 @@
 //! gzip) into the destination.
 //!
 //! Every entry goes through the layer extractor ([`crate::layer::extract`]), which refuses
-//! anything that would land outside the root filesystem; the destination itself is resolved
-//! inside the root filesystem first, following the image's own symlinks as Docker does.
+//! anything that would land outside the root filesystem, and interprets no whiteouts (a
+//! context file or an `ADD`ed archive entry named `.wh.x` is a file named `.wh.x`, as in
+//! Docker); the destination itself is resolved inside the root filesystem first
+//! ([`crate::rootfs_path`]), following the image's own symlinks as Docker does.
 
-use std::collections::VecDeque;
 use std::fs;
 use std::io::{Read, Seek};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use super::context::{Context, Entry, Source};
 use super::error::{BuildError, Result};
 use crate::error::{Error, IoContext};
 use crate::layer::extract::{Extractor, Whiteouts};
 use crate::layer::tarsplit::{self, EntryMeta};
-
-/// How many symlinks resolving one destination may follow (Linux's `MAXSYMLINKS`).
-const MAX_SYMLINKS: usize = 40;
+use crate::rootfs_path;
 
 /// What one `COPY`/`ADD` does.
 #[derive(Debug, Clone)]
@@ -39,7 +38,7 @@ pub struct CopyRequest<'a> {
 
 /// Copies the request's sources into `rootfs`.
 pub fn copy(ctx: &Context, req: &CopyRequest<'_>, rootfs: &Path) -> Result<()> {
-    let dest_resolved = resolve_in(rootfs, req.dest)?;
+    let dest_resolved = rootfs_path::resolve(rootfs, req.dest)?;
     let into_dir =
         req.dest.ends_with('/') || req.sources.len() > 1 || rootfs.join(&dest_resolved).is_dir();
     if req.sources.len() > 1 && !req.dest.ends_with('/') {
@@ -53,7 +52,7 @@ pub fn copy(ctx: &Context, req: &CopyRequest<'_>, rootfs: &Path) -> Result<()> {
             ),
         ));
     }
-    let mut files = Extractor::new(rootfs, "build context", Whiteouts::Delete);
+    let mut files = Extractor::new(rootfs, "build context", Whiteouts::Literal);
     for source in req.sources {
         if req.instruction == "ADD" && !source.is_dir && is_tar(&source.path)? {
             fs::create_dir_all(rootfs.join(&dest_resolved)).at(rootfs.join(&dest_resolved))?;
@@ -74,7 +73,7 @@ pub fn copy(ctx: &Context, req: &CopyRequest<'_>, rootfs: &Path) -> Result<()> {
                 .file_name()
                 .map(|b| b.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            (resolve_in(rootfs, &parent.to_string_lossy())?, Some(base))
+            (rootfs_path::resolve(rootfs, parent)?, Some(base))
         };
         for entry in ctx.entries(source)? {
             let rel = match &name {
@@ -94,10 +93,10 @@ pub fn copy(ctx: &Context, req: &CopyRequest<'_>, rootfs: &Path) -> Result<()> {
 fn in_image(rootfs: &Path, dir: &Path, entry: &Entry) -> Result<PathBuf> {
     let target = dir.join(&entry.rel);
     if entry.meta.is_dir() {
-        return resolve_in(rootfs, &target.to_string_lossy());
+        return Ok(rootfs_path::resolve(rootfs, &target)?);
     }
     let parent = target.parent().unwrap_or(Path::new(""));
-    let resolved = resolve_in(rootfs, &parent.to_string_lossy())?;
+    let resolved = rootfs_path::resolve(rootfs, parent)?;
     Ok(match target.file_name() {
         Some(base) => resolved.join(base),
         None => resolved,
@@ -165,12 +164,14 @@ fn read_full(file: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// Unpacks the archive `path` into `dest` with the layer extractor (owners as archived).
+/// Unpacks the archive `path` into `dest` with the layer extractor (owners as archived), its
+/// `.wh.*` entries as plain files: an `ADD`ed archive is not a layer, and Docker interprets
+/// no whiteouts in it.
 fn unpack(path: &Path, dest: &Path) -> Result<()> {
     let file = fs::File::open(path).at(path)?;
     let mut input = crate::layer::decompressed(file)?;
     let name = path.display().to_string();
-    let mut extractor = Extractor::new(dest, &name, Whiteouts::Delete);
+    let mut extractor = Extractor::new(dest, &name, Whiteouts::Literal);
     tarsplit::disassemble(&mut input, std::io::sink(), |meta, data| {
         extractor.entry(meta, data)
     })
@@ -180,53 +181,6 @@ fn unpack(path: &Path, dest: &Path) -> Result<()> {
     })?;
     extractor.finish()?;
     Ok(())
-}
-
-/// `path` (absolute, in the image) resolved inside `rootfs`: every symlink met on the way is
-/// followed as if `rootfs` were `/`, and `..` never climbs above it. Relative to `rootfs`.
-pub fn resolve_in(rootfs: &Path, path: &str) -> Result<PathBuf> {
-    let mut pending: VecDeque<String> = parts(path).into();
-    let mut resolved: Vec<String> = Vec::new();
-    let mut hops = 0;
-    while let Some(part) = pending.pop_front() {
-        if part == ".." {
-            resolved.pop();
-            continue;
-        }
-        let candidate = rootfs.join(resolved.join("/")).join(&part);
-        match fs::symlink_metadata(&candidate) {
-            Ok(m) if m.file_type().is_symlink() => {
-                hops += 1;
-                if hops > MAX_SYMLINKS {
-                    return Err(
-                        Error::malformed(&candidate, "too many levels of symbolic links").into(),
-                    );
-                }
-                let target = fs::read_link(&candidate).at(&candidate)?;
-                let target = target.to_string_lossy();
-                if target.starts_with('/') {
-                    resolved.clear();
-                }
-                for p in parts(&target).into_iter().rev() {
-                    pending.push_front(p);
-                }
-            }
-            _ => resolved.push(part),
-        }
-    }
-    Ok(resolved.iter().collect())
-}
-
-/// The components of `path`, `.` and empty ones dropped, `..` kept.
-fn parts(path: &str) -> Vec<String> {
-    Path::new(path)
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
-            Component::ParentDir => Some("..".to_owned()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -262,25 +216,5 @@ mod tests {
             .unwrap()
             .file_type()
             .is_symlink());
-    }
-
-    #[test]
-    fn destinations_resolve_inside_the_rootfs() {
-        let dir = tempfile::tempdir().unwrap();
-        let rootfs = dir.path();
-        fs::create_dir_all(rootfs.join("usr/lib")).unwrap();
-        std::os::unix::fs::symlink("usr/lib", rootfs.join("lib")).unwrap();
-        std::os::unix::fs::symlink("/", rootfs.join("up")).unwrap();
-        std::os::unix::fs::symlink("../../..", rootfs.join("usr/climb")).unwrap();
-        assert_eq!(
-            resolve_in(rootfs, "/lib/x").unwrap(),
-            Path::new("usr/lib/x")
-        );
-        assert_eq!(resolve_in(rootfs, "/up/up/etc").unwrap(), Path::new("etc"));
-        assert_eq!(
-            resolve_in(rootfs, "/usr/climb/etc").unwrap(),
-            Path::new("etc")
-        );
-        assert_eq!(resolve_in(rootfs, "/../..").unwrap(), Path::new(""));
     }
 }

@@ -5,6 +5,11 @@
 //! `.wh..wh..opq` entry; hard links within the layer become link entries), then registered
 //! through [`crate::layer::register`], exactly as an imported layer is: content, diff id,
 //! chain id, tar-split and size. A directory with no changes makes no layer.
+//!
+//! A changed entry whose own name starts with `.wh.` (a file an `ADD`ed archive or a `RUN`
+//! left) is refused, naming it: the layer format has no way to say it is not a whiteout, and
+//! written as it is it would delete its namesake when the layer is applied (moby's overlay2
+//! driver commits it so, deleting the image's `/etc` for an `ADD`ed `.wh.etc`).
 
 use std::collections::HashMap;
 use std::fs;
@@ -84,9 +89,19 @@ fn add_dir<W: Write>(
     names.sort();
     for name in names {
         let path = dir.join(&name);
-        let name = format!("{prefix}{}", name.to_string_lossy());
+        let base = name.to_string_lossy();
+        let name = format!("{prefix}{base}");
         let meta = fs::symlink_metadata(&path).at(&path)?;
         let kind = meta.file_type();
+        if base.starts_with(WHITEOUT_PREFIX) {
+            return Err(Error::Refused {
+                archive: dir.display().to_string(),
+                entry: name,
+                reason: "a name starting with `.wh.` cannot be stored in a layer, which would \
+                         read it as a whiteout"
+                    .to_owned(),
+            });
+        }
         let mut header = tar::Header::new_gnu();
         header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
         let append =
@@ -222,5 +237,20 @@ mod tests {
         }
         want.push(("etc/sub/".to_owned(), tar::EntryType::Directory));
         assert_eq!(names, want);
+    }
+
+    #[test]
+    fn files_named_like_whiteouts_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("etc")).unwrap();
+        fs::write(dir.path().join("etc/.wh.passwd"), "not a whiteout").unwrap();
+        let mut builder = tar::Builder::new(Vec::new());
+        let err = add_dir(&mut builder, dir.path(), "", &mut HashMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"etc/.wh.passwd\"") && err.contains("whiteout"),
+            "{err}"
+        );
     }
 }

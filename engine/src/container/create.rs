@@ -64,6 +64,14 @@ pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/u
 
 /// Creates the container; returns its id.
 pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
+    let asked = opts.name.as_deref().map(super::validate_name).transpose()?;
+    if let Some(name) = &asked {
+        if super::name_in_use(root, name)? {
+            return Err(Error::Conflict(format!(
+                "the container name \"{name}\" is already in use"
+            )));
+        }
+    }
     let store = root.load()?;
     let image = store
         .resolve_image(&opts.image)
@@ -81,17 +89,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
         .cache_id
         .clone();
     let id = crate::ids::random_hex64();
-    let name = match &opts.name {
-        Some(n) => {
-            if super::resolve(root, n).is_ok_and(|other| other != n.as_str()) {
-                return Err(Error::Conflict(format!(
-                    "the container name \"/{n}\" is already in use"
-                )));
-            }
-            format!("/{n}")
-        }
-        None => format!("/strata_{}", &id[..12]),
-    };
+    let name = asked.unwrap_or_else(|| format!("/strata_{}", &id[..12]));
     let config = container_config(&defaults.config, opts, &id);
     let (path, args) = entry_command(&config)?;
     let mount_points = volumes_of(root, opts, &config)?;

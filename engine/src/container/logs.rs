@@ -1,15 +1,21 @@
 //! `logs`: a container's json-file log (`containers/<id>/<id>-json.log`, moby
 //! `daemon/logger/jsonfilelog`): [`read`] its lines, and [`copy_streams`], with which the
 //! supervisor writes it.
+//!
+//! The log's path is derived from the root and the container's id ([`log_path`]), never
+//! taken from the record: a `LogPath` in `config.v2.json` that names another file (`/etc/shadow`,
+//! another root's log) is refused, so neither `logs` nor the supervisor reads or writes
+//! outside the container's directory.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use serde::{Deserialize, Serialize};
 
-use super::record;
+use super::record::{self, Record};
 use crate::error::{Error, IoContext, Result};
 use crate::root::Root;
 
@@ -24,21 +30,40 @@ pub struct LogLine {
     pub time: String,
 }
 
+/// The json-file log of container `id` (`rec` is its record):
+/// `<root>/containers/<id>/<id>-json.log`. The record's `LogPath` must be that file (or
+/// empty, as dockerd leaves it until a first start); any other is refused, naming the record.
+pub fn log_path(root: &Root, id: &str, rec: &Record) -> Result<PathBuf> {
+    if !analyzers::ids::is_hex64(id) {
+        return Err(Error::Invalid(format!("{id:?} is not a container id")));
+    }
+    let path = super::container_dir(root, id).join(format!("{id}-json.log"));
+    if !rec.log_path.is_empty() && Path::new(&rec.log_path) != path {
+        return Err(Error::malformed(
+            record::config_path(root, id),
+            format!(
+                "LogPath {:?} is not the container's log {}: refused",
+                rec.log_path,
+                path.display()
+            ),
+        ));
+    }
+    Ok(path)
+}
+
 /// Every line container `id` has logged, oldest first.
 pub fn read(root: &Root, id: &str) -> Result<Vec<LogLine>> {
     let rec = record::load(root, id)?;
-    let file = match File::open(&rec.log_path) {
+    let path = log_path(root, id, &rec)?;
+    let file = match File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(&rec.log_path, e)),
+        Err(e) => return Err(Error::io(&path, e)),
     };
     let mut out = Vec::new();
     for line in BufReader::new(file).lines() {
-        let line = line.at(&rec.log_path)?;
-        out.push(
-            serde_json::from_str(&line)
-                .map_err(|e| Error::malformed(&rec.log_path, e.to_string()))?,
-        );
+        let line = line.at(&path)?;
+        out.push(serde_json::from_str(&line).map_err(|e| Error::malformed(&path, e.to_string()))?);
     }
     Ok(out)
 }
@@ -51,21 +76,22 @@ const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 /// returns `false` (its reader went away).
 pub fn follow(root: &Root, id: &str, sink: &mut dyn FnMut(LogLine) -> bool) -> Result<()> {
     let rec = record::load(root, id)?;
+    let path = log_path(root, id, &rec)?;
     let mut reader: Option<BufReader<File>> = None;
     let mut partial = String::new();
     loop {
         let running = record::load(root, id).is_ok_and(|r| r.state.running);
         if reader.is_none() {
-            reader = File::open(&rec.log_path).ok().map(BufReader::new);
+            reader = File::open(&path).ok().map(BufReader::new);
         }
         if let Some(r) = reader.as_mut() {
             loop {
-                let n = r.read_line(&mut partial).at(&rec.log_path)?;
+                let n = r.read_line(&mut partial).at(&path)?;
                 if n == 0 || !partial.ends_with('\n') {
                     break;
                 }
                 let line: LogLine = serde_json::from_str(&partial)
-                    .map_err(|e| Error::malformed(&rec.log_path, e.to_string()))?;
+                    .map_err(|e| Error::malformed(&path, e.to_string()))?;
                 partial.clear();
                 if !sink(line) {
                     return Ok(());

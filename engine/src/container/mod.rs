@@ -42,26 +42,59 @@ pub fn container_dir(root: &Root, id: &str) -> PathBuf {
     root.path.join(CONTAINERS_DIR).join(id)
 }
 
-/// The full id of the container a user names: full id, unique id prefix, or name (with or
-/// without the leading `/`), as the Docker CLI accepts them.
-pub fn resolve(root: &Root, name: &str) -> Result<String> {
+/// Checks a container name given at create (`--name`, the API's `?name=`), with or without
+/// its leading `/`, against dockerd's pattern ([`crate::ids::restricted_name`]); returns it
+/// as recorded (`/name`). The error names it (escaped: it may hold control characters).
+pub fn validate_name(name: &str) -> Result<String> {
+    let bare = name.strip_prefix('/').unwrap_or(name);
+    if !crate::ids::restricted_name(bare) {
+        return Err(Error::Invalid(format!(
+            "invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+        )));
+    }
+    Ok(format!("/{bare}"))
+}
+
+/// The ids of the root's containers (their directories under `containers/`).
+fn ids(root: &Root) -> Result<Vec<String>> {
     let dir = root.path.join(CONTAINERS_DIR);
-    let ids: Vec<String> = std::fs::read_dir(&dir)
+    Ok(std::fs::read_dir(&dir)
         .map_err(|e| Error::io(&dir, e))?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| analyzers::ids::is_hex64(n))
-        .collect();
+        .collect())
+}
+
+/// The id of the container among `ids` whose recorded name is `name` (with or without the
+/// leading `/`).
+fn named(root: &Root, ids: &[String], name: &str) -> Option<String> {
+    let wanted = format!("/{}", name.strip_prefix('/').unwrap_or(name));
+    ids.iter()
+        .find(|id| record::load(root, id).is_ok_and(|rec| rec.name == wanted))
+        .cloned()
+}
+
+/// Whether a container of `root` is named `name` (with or without the leading `/`): only
+/// names count, not ids or id prefixes, as dockerd's name registry.
+pub fn name_in_use(root: &Root, name: &str) -> Result<bool> {
+    let dir = root.path.join(CONTAINERS_DIR);
+    if !dir.exists() {
+        return Ok(false);
+    }
+    Ok(named(root, &ids(root)?, name).is_some())
+}
+
+/// The full id of the container a user names, in dockerd's order (`daemon.GetContainer`):
+/// its full id, else its exact name (with or without the leading `/`), else a unique prefix
+/// of its id. A name that is also a prefix of another container's id is the named one.
+pub fn resolve(root: &Root, name: &str) -> Result<String> {
+    let ids = ids(root)?;
     if ids.iter().any(|id| id == name) {
         return Ok(name.to_owned());
     }
-    let wanted = format!("/{}", name.trim_start_matches('/'));
-    for id in &ids {
-        if let Ok(rec) = record::load(root, id) {
-            if rec.name == wanted {
-                return Ok(id.clone());
-            }
-        }
+    if let Some(id) = named(root, &ids, name) {
+        return Ok(id);
     }
     let mut hits = ids
         .iter()

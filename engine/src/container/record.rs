@@ -144,9 +144,23 @@ fn write<T: Serialize>(path: &std::path::Path, value: &T) -> Result<()> {
     atomic_write(path, &bytes, 0o600)
 }
 
-/// Reads `config.v2.json` of container `id`.
+/// `containers/<id>/config.v2.json`.
+pub fn config_path(root: &Root, id: &str) -> PathBuf {
+    path_of(root, id, CONTAINER_CONFIG)
+}
+
+/// Reads `config.v2.json` of container `id`. Its `ID` must be `id`: [`save`] writes a record
+/// where its `ID` says, so a record naming another (`../../etc`) is refused, naming the file.
 pub fn load(root: &Root, id: &str) -> Result<Record> {
-    read(&path_of(root, id, CONTAINER_CONFIG))
+    let path = config_path(root, id);
+    let record: Record = read(&path)?;
+    if record.id != id {
+        return Err(Error::malformed(
+            &path,
+            format!("ID {:?} is not the container's id {id}: refused", record.id),
+        ));
+    }
+    Ok(record)
 }
 
 /// Writes `config.v2.json` (atomically).
@@ -170,4 +184,29 @@ pub fn update_state(root: &Root, id: &str, change: impl FnOnce(&mut State)) -> R
     change(&mut record.state);
     save(root, &record)?;
     Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_naming_another_id_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::open(dir.path(), Some("vfs")).unwrap();
+        let id = crate::ids::random_hex64();
+        let path = config_path(&root, &id);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let text = |rec_id: &str| {
+            format!(r#"{{"State":{{}},"ID":"{rec_id}","Config":{{}},"Image":"","Name":"/ab"}}"#)
+        };
+        std::fs::write(&path, text(&id)).unwrap();
+        assert_eq!(load(&root, &id).unwrap().id, id);
+        std::fs::write(&path, text("../../../../etc")).unwrap();
+        let err = load(&root, &id).unwrap_err().to_string();
+        assert!(
+            err.contains(path.to_str().unwrap()) && err.contains("../../../../etc"),
+            "{err}"
+        );
+    }
 }

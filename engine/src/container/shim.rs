@@ -23,7 +23,7 @@ use libcontainer::syscall::syscall::SyscallType;
 use nix::sys::wait::{waitpid, WaitStatus};
 
 use super::init::InitExecutor;
-use super::record::{self, Record};
+use super::record;
 use super::{exec_root, spec};
 use crate::error::{Error, IoContext, Result};
 use crate::layer::overlay2::read_trimmed;
@@ -78,7 +78,7 @@ pub fn run(root: &Root, id: &str, ready: OwnedFd) -> Result<i32> {
     let Launched {
         mut container,
         pid,
-        rec,
+        log_path,
         out,
         err,
     } = match started {
@@ -98,8 +98,8 @@ pub fn run(root: &Root, id: &str, ready: OwnedFd) -> Result<i32> {
     let mut log = fs::OpenOptions::new()
         .append(true)
         .create(true)
-        .open(&rec.log_path)
-        .at(&rec.log_path)?;
+        .open(&log_path)
+        .at(&log_path)?;
     let copier = thread::spawn(move || super::logs::copy_streams(out, err, &mut log));
     let code = match waitpid(pid, None) {
         Ok(WaitStatus::Exited(_, code)) => code,
@@ -130,11 +130,12 @@ pub fn run(root: &Root, id: &str, ready: OwnedFd) -> Result<i32> {
     Ok(code)
 }
 
-/// A started container, with the read ends of its stdout and stderr pipes.
+/// A started container, with its log ([`super::logs::log_path`]) and the read ends of its
+/// stdout and stderr pipes.
 struct Launched {
     container: Container,
     pid: nix::unistd::Pid,
-    rec: Record,
+    log_path: PathBuf,
     out: OwnedFd,
     err: OwnedFd,
 }
@@ -146,6 +147,7 @@ fn launch(root: &Root, id: &str) -> Result<Launched> {
             "container {id} is already running"
         )));
     }
+    let log_path = super::logs::log_path(root, id, &rec)?;
     let host = record::load_host(root, id)?;
     let mount = mount_id(root, id)?;
     let rootfs = root.driver.mount(&mount)?;
@@ -195,7 +197,7 @@ fn launch(root: &Root, id: &str) -> Result<Launched> {
             action: "start",
             detail: "no pid after start".to_owned(),
         })?;
-    let rec = record::update_state(root, id, |s| {
+    record::update_state(root, id, |s| {
         s.running = true;
         s.pid = pid.as_raw();
         s.exit_code = 0;
@@ -207,7 +209,7 @@ fn launch(root: &Root, id: &str) -> Result<Launched> {
     Ok(Launched {
         container,
         pid,
-        rec,
+        log_path,
         out: out_r,
         err: err_r,
     })

@@ -1,6 +1,7 @@
 //! Users and groups of a root filesystem: a `USER` or `--chown` spec (`user[:group]`, names
 //! or numbers) resolved against the image's own `/etc/passwd` and `/etc/group`, as Docker
-//! resolves them (never the host's).
+//! resolves them (never the host's: the files are found with [`crate::rootfs_path`], so an
+//! image's `etc -> /etc` link stays inside the image).
 
 use std::fs;
 use std::path::Path;
@@ -18,7 +19,10 @@ pub enum DefaultGroup {
 
 /// One `/etc/passwd` or `/etc/group` entry: name, id, and (passwd) primary gid.
 fn entries(rootfs: &Path, file: &str) -> Vec<(String, u32, Option<u32>)> {
-    let text = fs::read_to_string(rootfs.join(file)).unwrap_or_default();
+    let text = crate::rootfs_path::host_path(rootfs, file)
+        .ok()
+        .and_then(|path| fs::read_to_string(path).ok())
+        .unwrap_or_default();
     text.lines()
         .filter_map(|line| {
             let fields: Vec<&str> = line.split(':').collect();

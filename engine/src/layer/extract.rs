@@ -7,7 +7,10 @@
 //! absolute, climbs out, or goes through a symlink. Docker's AUFS-style whiteouts
 //! (`.wh.<name>`, `.wh..wh..opq`) become overlay whiteouts (a 0/0 character device, the
 //! `trusted.overlay.opaque` xattr) for overlay2, or deletions for vfs, whose layers are full
-//! copies. Directory times are set last, so writing into a directory does not change them.
+//! copies; a whiteout must name exactly one entry of its directory (`.wh.`, `.wh..` and
+//! `.wh...` are refused). An archive that is not a layer (`ADD` of a local tar) is extracted
+//! with [`Whiteouts::Literal`]: its `.wh.*` entries are plain files, as in Docker. Directory
+//! times are set last, so writing into a directory does not change them.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -33,13 +36,33 @@ pub const WHITEOUT_OPAQUE: &str = ".wh..wh..opq";
 /// The xattr overlayfs reads to hide a lower directory.
 pub const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
-/// How a driver represents deletions.
+/// How a driver represents deletions, or that the archive has none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Whiteouts {
     /// overlayfs: a character device 0/0 for a deleted name, an xattr for an opaque directory.
     Overlay,
     /// Full-copy drivers (vfs): the deleted names are removed.
     Delete,
+    /// Not a layer: `.wh.*` entries are ordinary entries with those names, as Docker's `ADD`
+    /// extracts a local archive (moby `archive.Untar`, which interprets no whiteouts).
+    Literal,
+}
+
+/// The name a whiteout's base name `.wh.<name>` deletes, or `None` when `base` is not a
+/// whiteout (the opaque marker is not one either). `Err` when what follows the prefix is not
+/// exactly one name of the directory (empty, `.`, `..`, or holding a `/`), which would make
+/// the deletion hit the directory itself or its parent.
+fn whiteout_target(base: &str) -> std::result::Result<Option<&str>, &'static str> {
+    if base == WHITEOUT_OPAQUE {
+        return Ok(None);
+    }
+    match base.strip_prefix(WHITEOUT_PREFIX) {
+        None => Ok(None),
+        Some("") => Err("a whiteout must name the entry it deletes"),
+        Some(".") | Some("..") => Err("a whiteout of `.` or `..` would delete a directory above"),
+        Some(name) if name.contains('/') => Err("a whiteout must name one entry, not a path"),
+        Some(name) => Ok(Some(name)),
+    }
 }
 
 /// Applies the entries of one archive to `dest`.
@@ -125,24 +148,30 @@ impl Extractor {
         if meta.kind == b'g' {
             return Ok(()); // PAX global header: moby ignores it too
         }
+        let layer = self.whiteouts != Whiteouts::Literal;
         let top = rel.components().next();
         let top_name = top.map(|c| c.as_os_str().to_string_lossy().into_owned());
-        if let Some(top) = &top_name {
+        if let Some(top) = top_name.as_ref().filter(|_| layer) {
             if top.starts_with(WHITEOUT_META_PREFIX) && rel != Path::new(WHITEOUT_OPAQUE) {
                 return Ok(()); // AUFS metadata (`.wh..wh.plnk`, `.wh..wh.aufs`)
             }
         }
-        self.prepare_parents(meta, &rel)?;
-        let path = self.dest.join(&rel);
         let base = rel
             .file_name()
             .map(|b| b.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if base == WHITEOUT_OPAQUE {
+        let deleted = if layer {
+            whiteout_target(&base).map_err(|reason| self.refuse(meta, reason))?
+        } else {
+            None
+        };
+        self.prepare_parents(meta, &rel)?;
+        let path = self.dest.join(&rel);
+        if layer && base == WHITEOUT_OPAQUE {
             let dir = path.parent().unwrap_or(&self.dest).to_owned();
             return self.opaque(&dir);
         }
-        if let Some(deleted) = base.strip_prefix(WHITEOUT_PREFIX) {
+        if let Some(deleted) = deleted {
             let target = path.with_file_name(deleted);
             return self.whiteout(meta, &target);
         }
@@ -207,6 +236,7 @@ impl Extractor {
     fn opaque(&mut self, dir: &Path) -> Result<()> {
         match self.whiteouts {
             Whiteouts::Overlay => xattr::set(dir, OVERLAY_OPAQUE_XATTR, b"y").at(dir),
+            Whiteouts::Literal => Ok(()), // not called: nothing is a whiteout then
             Whiteouts::Delete => {
                 for entry in fs::read_dir(dir).at(dir)? {
                     let path = entry.at(dir)?.path();
@@ -227,6 +257,7 @@ impl Extractor {
                 lchown(target, meta)
             }
             Whiteouts::Delete => remove_all(target),
+            Whiteouts::Literal => Ok(()), // not called: nothing is a whiteout then
         }
     }
 
@@ -376,5 +407,60 @@ mod tests {
         apply(&mut ex, "d/.wh.old", b'0', "").unwrap();
         assert!(!dir.path().join("d/old").exists());
         assert!(!dir.path().join("d/.wh.old").exists());
+    }
+
+    #[test]
+    fn whiteout_names_are_one_entry() {
+        assert_eq!(whiteout_target(".wh.old"), Ok(Some("old")));
+        assert_eq!(whiteout_target(".wh..wh.x"), Ok(Some(".wh.x")));
+        assert_eq!(whiteout_target(".wh...x"), Ok(Some("..x")));
+        assert_eq!(whiteout_target(WHITEOUT_OPAQUE), Ok(None));
+        assert_eq!(whiteout_target("plain"), Ok(None));
+        for bad in [".wh.", ".wh..", ".wh...", ".wh.a/b"] {
+            assert!(whiteout_target(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn whiteouts_of_dot_and_dot_dot_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("layer");
+        fs::create_dir(&dest).unwrap();
+        fs::write(dir.path().join("canary"), "kept").unwrap();
+        for whiteouts in [Whiteouts::Delete, Whiteouts::Overlay] {
+            let mut ex = Extractor::new(&dest, "t.tar", whiteouts);
+            apply(&mut ex, "d/f", b'0', "").unwrap();
+            for name in [".wh...", "d/.wh...", "d/.wh..", "d/.wh."] {
+                let err = apply(&mut ex, name, b'0', "").unwrap_err().to_string();
+                assert!(err.contains(name) && err.contains("refused"), "{err}");
+            }
+            assert!(dest.join("d/f").exists());
+            assert!(dir.path().join("canary").exists());
+            remove_all(&dest.join("d")).unwrap();
+        }
+    }
+
+    #[test]
+    fn literal_archives_keep_whiteout_names_as_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ex = Extractor::new(dir.path(), "add.tar", Whiteouts::Literal);
+        apply(&mut ex, "etc/passwd", b'0', "").unwrap();
+        for name in [
+            ".wh.etc",
+            ".wh...",
+            "etc/.wh.passwd",
+            ".wh..wh..opq",
+            ".wh..wh.plnk",
+        ] {
+            apply(&mut ex, name, b'0', "").unwrap();
+            let meta = fs::symlink_metadata(dir.path().join(name)).unwrap();
+            assert!(meta.is_file(), "{name} is not a plain file");
+        }
+        assert!(dir.path().join("etc/passwd").exists());
+        assert!(
+            apply(&mut ex, "../x", b'0', "").is_err(),
+            "other checks stay"
+        );
+        ex.finish().unwrap();
     }
 }

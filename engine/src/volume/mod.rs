@@ -1,15 +1,16 @@
 //! Volumes (the `local` driver's layout, moby `volume/local`): `volumes/<name>/_data`, named
 //! or anonymous (a random 64-hex name, from `-v /path` or an image's `VOLUME`), filled from
 //! the image's content at the mount point on first use, as Docker does; their records in
-//! `volumes/metadata.db` ([`metadata`]); and the mounts a container's `MountPoints` turn into
-//! at start (volumes, binds, tmpfs).
+//! `volumes/metadata.db` ([`metadata`]); the copy of the image's content into a fresh volume
+//! ([`copy`]); and the mounts a container's `MountPoints` turn into at start (volumes, binds,
+//! tmpfs).
 
+pub mod copy;
 pub mod metadata;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use analyzers::layout::{VOLUMES_DIR, VOLUME_DATA};
 use serde::{Deserialize, Serialize};
@@ -61,14 +62,6 @@ pub fn data_dir(root: &Root, name: &str) -> std::path::PathBuf {
     root.path.join(VOLUMES_DIR).join(name).join(VOLUME_DATA)
 }
 
-/// Whether `name` is a valid volume name (Docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]+`).
-pub fn valid_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    name.len() >= 2
-        && bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-}
-
 /// What `docker volume create` takes.
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
@@ -83,7 +76,7 @@ pub struct CreateOptions {
 /// as `docker volume create` does.
 pub fn create(root: &Root, opts: &CreateOptions) -> Result<Volume> {
     let name = match &opts.name {
-        Some(n) if !valid_name(n) => {
+        Some(n) if !crate::ids::restricted_name(n) => {
             return Err(Error::Invalid(format!(
                 "{n:?} includes invalid characters for a local volume name"
             )))
@@ -189,16 +182,29 @@ pub fn remove_anonymous(root: &Root, rec: &Record) -> Result<()> {
 
 /// The OCI mounts of a container's `MountPoints`, creating missing volumes and filling empty
 /// ones from the image (`rootfs` is the mounted root filesystem) on first use.
+///
+/// Every destination is resolved inside `rootfs` ([`crate::rootfs_path`]), as a chroot
+/// would resolve it: an image's `VOLUME /../../etc` is the image's `/etc`, and a `VOLUME
+/// /data` where the image has `data -> /outside` is the image's `/outside`, never the
+/// host's. A destination that resolves to the root itself is refused.
 pub fn mounts_for(root: &Root, rec: &Record, rootfs: &Path) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     for mp in rec.mount_points.values() {
+        let inside = crate::rootfs_path::resolve(rootfs, &mp.destination)?;
+        if inside.as_os_str().is_empty() {
+            return Err(Error::Invalid(format!(
+                "mount destination {:?} of container {} resolves to the container's root",
+                mp.destination, rec.id
+            )));
+        }
+        let destination = Path::new("/").join(&inside);
         let mut options = vec!["rbind", "rprivate"];
         if !mp.rw {
             options.push("ro");
         }
         match mp.kind.as_str() {
             "tmpfs" => out.push(json!({
-                "destination": mp.destination, "type": "tmpfs", "source": "tmpfs",
+                "destination": destination, "type": "tmpfs", "source": "tmpfs",
                 "options": ["nosuid", "nodev", "noexec"]
             })),
             "volume" => {
@@ -210,43 +216,17 @@ pub fn mounts_for(root: &Root, rec: &Record, rootfs: &Path) -> Result<Vec<Value>
                     },
                 )?;
                 let data = data_dir(root, &mp.name);
-                if mp.copy_data {
-                    copy_image_content(
-                        &rootfs.join(mp.destination.trim_start_matches('/')),
-                        &data,
-                    )?;
+                if mp.copy_data && fs::read_dir(&data).at(&data)?.next().is_none() {
+                    copy::copy_tree(&rootfs.join(&inside), &data)?;
                 }
-                out.push(json!({"destination": mp.destination, "type": "bind",
+                out.push(json!({"destination": destination, "type": "bind",
                                 "source": data, "options": options}));
             }
-            _ => out.push(json!({"destination": mp.destination, "type": "bind",
+            _ => out.push(json!({"destination": destination, "type": "bind",
                                  "source": mp.source, "options": options})),
         }
     }
     Ok(out)
-}
-
-/// Copies what the image has at a volume's mount point into the volume, when the volume is
-/// empty (moby `copyExistingContents`).
-fn copy_image_content(from: &Path, data: &Path) -> Result<()> {
-    let empty = fs::read_dir(data).at(data)?.next().is_none();
-    if !empty || !from.is_dir() {
-        return Ok(());
-    }
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(format!("{}/.", from.display()))
-        .arg(data)
-        .status()
-        .at(from)?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Error::malformed(
-            from,
-            format!("copying into the volume failed: {status}"),
-        ))
-    }
 }
 
 /// Parses `-v NAME:DST[:ro]`, `-v /HOST:DST[:ro]` and `-v DST` (anonymous).

@@ -45,6 +45,12 @@ pub fn root_usable() -> bool {
     usable("root", &[])
 }
 
+/// Whether the engine tests that run containers but need no Docker can run here: root and a
+/// static busybox (for the image); skips or panics as [`dockerd_usable`] does.
+pub fn engine_usable() -> bool {
+    usable("root and a static busybox", &[BUSYBOX])
+}
+
 fn usable(needs: &str, files: &[&str]) -> bool {
     let missing = if !is_root() {
         Some("not running as root".to_owned())

@@ -154,8 +154,7 @@ impl Builder<'_> {
             return Ok(());
         }
         let layer = self.change_files(&step, |rootfs| {
-            let rel = copy::resolve_in(rootfs, &dir)?;
-            let target = rootfs.join(rel);
+            let target = crate::rootfs_path::host_path(rootfs, &dir)?;
             std::fs::create_dir_all(&target).map_err(|e| crate::Error::io(&target, e))?;
             Ok(())
         })?;
