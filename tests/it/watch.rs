@@ -4,10 +4,16 @@
 //! copied up; deleting an image file shows a whiteout and no growth; every JSON line parses and
 //! carries the documented fields; an idle container's tick examines nothing.
 
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
 
 use crate::fixture::import_busybox;
-use crate::harness::{dockerd_usable, strata_on, Dockerd, Driver};
+use crate::harness::{dockerd_usable, root_args, strata_command, strata_on, Dockerd, Driver};
 
 /// What the writer appends per step, ten steps a second at most (1,024,000 bytes a second on
 /// an idle machine, less on a loaded one: the test measures what it got, never assumes it).
@@ -76,6 +82,67 @@ fn size_bounds(log: &[(f64, u64)], time: f64) -> (u64, u64) {
     (lo, hi)
 }
 
+/// Runs `strata --root <root> <args...>` and returns its stdout lines, calling `after_first`
+/// as soon as the first `first` lines (the first tick's samples) are out. Fails if it does
+/// not exit 0 within two minutes.
+fn watch_lines(
+    root: &Path,
+    args: &[&str],
+    first: usize,
+    after_first: impl FnOnce(),
+) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut child = strata_command(&[], &root_args(root, args))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting strata watch");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let mut lines = Vec::new();
+    let mut after_first = Some(after_first);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                lines.push(line);
+                if lines.len() >= first {
+                    if let Some(f) = after_first.take() {
+                        f();
+                    }
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("strata watch still runs after two minutes; so far: {lines:?}");
+            }
+        }
+    }
+    let status = child.wait().expect("waiting for strata watch");
+    let errors = errors.join().expect("stderr reader");
+    assert!(
+        status.success(),
+        "strata watch: {status}\n{lines:?}\n{errors}"
+    );
+    lines
+}
+
 fn last_of<'a>(samples: &'a [Value], name: &str) -> &'a Value {
     samples
         .iter()
@@ -122,28 +189,35 @@ fn rates_copy_ups_and_whiteouts_live() {
         "writer",
         &format!("i=0; while [ $i -lt 600 ] && [ ! -e /vol/stop ]; do head -c {CHUNK} /dev/zero >> /grow; i=$((i+1)); echo \"$(cut -d' ' -f1 /proc/uptime) $((i*{CHUNK}))\" >> /vol/{WRITER_LOG}; sleep 0.1; done; sleep 1000"),
     );
-    run("copier", "sleep 3; echo -n x >> /big; sleep 1000");
-    run("deleter", "sleep 3; rm /victim; sleep 1000");
-
-    let watch = strata_on(
-        d.data_root(),
-        &[
-            "--format",
-            "json",
-            "watch",
-            "--interval",
-            "1s",
-            "--count",
-            "7",
-        ],
+    // The copier and the deleter act once the watch has taken its first sample (a fixed
+    // sleep loses that race on a loaded machine): they wait for a file in their volume.
+    let wait_for_go = "while [ ! -e /vol/go ]; do sleep 0.1; done";
+    run(
+        "copier",
+        &format!("{wait_for_go}; echo -n x >> /big; sleep 1000"),
     );
-    let samples: Vec<Value> = watch
-        .assert_success()
-        .stdout
-        .lines()
+    run("deleter", &format!("{wait_for_go}; rm /victim; sleep 1000"));
+
+    let args = [
+        "--format",
+        "json",
+        "watch",
+        "--interval",
+        "1s",
+        "--count",
+        "7",
+    ];
+    let lines = watch_lines(d.data_root(), &args, 3, || {
+        for name in ["copier", "deleter"] {
+            let go = d.data_root().join(format!("volumes/{name}-vol/_data/go"));
+            std::fs::write(&go, "").expect("starting a container's change");
+        }
+    });
+    let samples: Vec<Value> = lines
+        .iter()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
-    assert_eq!(samples.len(), 3 * 7, "{watch}");
+    assert_eq!(samples.len(), 3 * 7, "{lines:?}");
     for s in &samples {
         for f in FIELDS {
             assert!(!s[*f].is_null(), "{f} missing in {s}");
