@@ -3,9 +3,11 @@
 # real-dockerd tests (they skip with a message otherwise, and fail when STRATA_TEST_NO_SKIP=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "$(id -u)" = 0 ] && { ! command -v dockerd >/dev/null || [ ! -x /bin/busybox ]; }; then
+# strace: containment::every_open_is_beneath_the_root lists every file strata opens.
+if [ "$(id -u)" = 0 ] && { ! command -v dockerd >/dev/null || [ ! -x /bin/busybox ] \
+  || ! command -v strace >/dev/null; }; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  apt-get install -y -q --no-install-recommends docker.io busybox-static
+  apt-get install -y -q --no-install-recommends docker.io busybox-static strace
 fi
 cargo test --workspace

@@ -10,14 +10,13 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 
 use crate::fixture::{self, gnu_du};
-use crate::harness::{is_root, run_with_timeout, strata_on, Driver, Run};
+use crate::harness::{strata_on, strata_unprivileged, Driver};
 use crate::synth::SynthStore;
 
 fn u(v: &Value) -> u64 {
@@ -176,31 +175,6 @@ fn vfs() {
     check(Driver::Vfs);
 }
 
-/// Runs strata as an unprivileged user (uid 65534) when we are root, so that permissions
-/// apply; as that user already otherwise.
-fn strata_unprivileged(root: &Path, args: &[&str]) -> Run {
-    let bin = env!("CARGO_BIN_EXE_strata");
-    let mut cmd = if is_root() {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin]);
-        c
-    } else {
-        Command::new(bin)
-    };
-    cmd.arg("--root").arg(root).args(args);
-    run_with_timeout(cmd, std::time::Duration::from_secs(60))
-}
-
-/// Makes every directory from `path` up to `/` traversable by others.
-fn open_up(path: &Path) {
-    for dir in path.ancestors() {
-        if let Ok(meta) = fs::metadata(dir) {
-            let mode = meta.permissions().mode() | 0o755;
-            let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode));
-        }
-    }
-}
-
 #[test]
 fn unreadable_directory_and_symlink_loop_are_reported_not_fatal() {
     let store = SynthStore::plant();
@@ -210,13 +184,7 @@ fn unreadable_directory_and_symlink_loop_are_reported_not_fatal() {
     fs::write(secret.join("hidden"), vec![7u8; 4096]).unwrap();
     symlink(".", data.join("loop")).unwrap();
     // Everything readable by others, except `secret`.
-    let status = Command::new("chmod")
-        .args(["-R", "a+rX"])
-        .arg(&store.root)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    open_up(&store.root);
+    store.open_to_all();
     fs::set_permissions(&secret, fs::Permissions::from_mode(0o000)).unwrap();
 
     let run = strata_unprivileged(&store.root, &["--format", "json", "du"]);

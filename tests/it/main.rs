@@ -11,13 +11,15 @@
 //! - [`dfjson`] compares strata's `df` JSON with dockerd's `GET /system/df`, field by field.
 //! - [`tree`] records the exact state of a directory tree (for the read-only guarantee).
 //!
-//! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`du`], [`watch`],
+//! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`containment`] (nothing
+//! outside the data root is read, listed or counted, whatever the store holds), [`du`], [`watch`],
 //! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
 //! prune-versus-prediction check), the facts about what dockerd writes in [`fixture::facts`],
 //! and the engine's: [`engine_image`], [`engine_container`], [`engine_volume`], [`engine_api`],
 //! [`engine_demo`], [`engine_build`], [`engine_contain`] (helpers in
 //! [`engine_common`]).
 
+mod containment;
 mod corrupt;
 mod dfjson;
 mod du;

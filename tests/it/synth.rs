@@ -12,7 +12,7 @@
 //! real tar), BuildKit's databases, `image/overlay2/distribution/`, `network/`.
 
 use std::fs;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -94,9 +94,15 @@ fn mkdir(path: &Path) {
 impl SynthStore {
     /// Plants a fresh store in a new temporary directory.
     pub fn plant() -> SynthStore {
+        SynthStore::plant_in(&std::env::temp_dir())
+    }
+
+    /// Plants a fresh store in a new temporary directory under `parent` (a filesystem mounted
+    /// with particular options, say).
+    pub fn plant_in(parent: &Path) -> SynthStore {
         let dir = tempfile::Builder::new()
             .prefix("strata-it-synth-")
-            .tempdir()
+            .tempdir_in(parent)
             .expect("creating the synthetic store's directory");
         let root = dir.path().join("docker");
         let image_dir = root.join("image/overlay2");
@@ -331,6 +337,84 @@ impl SynthStore {
     pub fn container_file(&self, file: &str) -> String {
         format!("containers/{}/{file}", self.container)
     }
+
+    /// The relative path of the container's record in the layer store
+    /// (`image/overlay2/layerdb/mounts/<id>/<file>`: `mount-id`, `init-id`, `parent`).
+    pub fn mount_record(&self, file: &str) -> String {
+        format!("image/overlay2/layerdb/mounts/{}/{file}", self.container)
+    }
+
+    /// The relative path of an overlay2 layer directory's `diff/`.
+    pub fn diff_dir(&self, cache_id: &str) -> String {
+        format!("overlay2/{cache_id}/diff")
+    }
+
+    /// The volume's `_data` directory.
+    pub fn volume_data(&self) -> PathBuf {
+        self.root.join("volumes").join(&self.volume).join("_data")
+    }
+
+    /// Records the container as running (`State.Running`, with this test process as its pid),
+    /// as `watch` needs: nothing else of the store changes.
+    pub fn mark_running(&self) {
+        let path = self.path(&self.container_file("config.v2.json"));
+        let mut config: serde_json::Value =
+            serde_json::from_slice(&fs::read(&path).expect("reading config.v2.json"))
+                .expect("config.v2.json is JSON");
+        config["State"]["Running"] = true.into();
+        config["State"]["Pid"] = std::process::id().into();
+        config["State"]["FinishedAt"] = "0001-01-01T00:00:00Z".into();
+        write(&path, config.to_string());
+    }
+
+    /// Makes the whole store readable by every user (`chmod -R a+rX`), and every directory
+    /// above it traversable, so that a test may run strata as another user.
+    pub fn open_to_all(&self) {
+        let status = std::process::Command::new("chmod")
+            .args(["-R", "a+rX"])
+            .arg(&self.root)
+            .status()
+            .expect("chmod runs");
+        assert!(status.success(), "chmod -R a+rX {}", self.root.display());
+        for dir in self.root.ancestors() {
+            if let Ok(meta) = fs::metadata(dir) {
+                let mode = meta.permissions().mode() | 0o755;
+                let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode));
+            }
+        }
+    }
+
+    /// Writes `layer_record(chain)/tar-split.json.gz`: the gzipped JSON lines `entries`, as
+    /// tar-split writes them (see [`tar_split_file`], [`tar_split_segment`]).
+    pub fn write_tar_split(&self, chain: &str, entries: &[serde_json::Value]) -> PathBuf {
+        use std::io::Write as _;
+        let path = self
+            .path(&self.layer_record(chain))
+            .join("tar-split.json.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for entry in entries {
+            writeln!(gz, "{entry}").expect("gzip into memory");
+        }
+        write(&path, gz.finish().expect("gzip into memory"));
+        path
+    }
+}
+
+/// A tar-split file entry (`"type": 1`): the file `name` of `size` bytes, whose content comes
+/// from the layer directory, with a CRC-64 `payload` (any 8 bytes here: what is checked is
+/// which file is opened, not its checksum).
+pub fn tar_split_file(name: &str, size: u64) -> serde_json::Value {
+    use base64::Engine as _;
+    let crc = base64::engine::general_purpose::STANDARD.encode([0u8; 8]);
+    json!({"type": 1, "name": name, "size": size, "payload": crc, "position": 0})
+}
+
+/// A tar-split raw segment (`"type": 2`): `bytes` of the tar stream itself (a header, padding,
+/// the end blocks).
+pub fn tar_split_segment(bytes: &[u8]) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = base64::engine::general_purpose::STANDARD.encode(bytes);
+    json!({"type": 2, "payload": payload, "position": 0})
 }
 
 /// Creates `overlay2/<id>/` as the driver does: `diff/`, `link` and `l/<link>`, and for a layer

@@ -12,7 +12,10 @@ use std::path::Path;
 
 pub use cleanup::{mount_points_under, remove_at_exit};
 pub use dockerd::{Dockerd, Driver};
-pub use run::{run_with_timeout, strata_on, Run};
+pub use run::{
+    root_args, run_with_timeout, strata_command, strata_on, strata_on_within, strata_unprivileged,
+    Run,
+};
 
 /// Debian's daemon (package `docker.io`, 20.10). Never `/usr/local/bin`'s Docker.
 pub const DOCKERD: &str = "/usr/sbin/dockerd";

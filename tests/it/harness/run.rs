@@ -1,5 +1,6 @@
 //! Running a command with a deadline and keeping everything it said.
 
+use std::ffi::OsStr;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
@@ -23,6 +24,8 @@ pub struct Run {
     pub timed_out: bool,
     /// Standard output, lossily decoded.
     pub stdout: String,
+    /// Standard output as the bytes printed (to check, say, that JSON is valid UTF-8).
+    pub stdout_bytes: Vec<u8>,
     /// Standard error, lossily decoded.
     pub stderr: String,
     /// Wall time.
@@ -98,42 +101,85 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Run {
         }
         thread::sleep(Duration::from_millis(10));
     };
+    let stdout_bytes = stdout.join().expect("stdout reader");
+    let stderr = stderr.join().expect("stderr reader");
     Run {
         command,
         code: status.code(),
         timed_out,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
+        stdout: String::from_utf8_lossy(&stdout_bytes).into_owned(),
+        stdout_bytes,
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
         elapsed: start.elapsed(),
     }
 }
 
 /// Reads a pipe to its end on a thread (so a chatty child never blocks on a full pipe).
-fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
     thread::spawn(move || {
         let mut bytes = Vec::new();
         let _ = pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
+        bytes
     })
 }
 
-/// Runs the strata binary built for these tests with exactly `args`, in a clean environment:
+/// The strata binary built for these tests.
+pub const STRATA_BIN: &str = env!("CARGO_BIN_EXE_strata");
+
+/// The strata binary with exactly `args`, run through `wrapper` (a program and its first
+/// arguments, such as `setpriv ...` or `strace ...`; empty for none), in a clean environment:
 /// no `STRATA_*` variable of the caller leaks in.
-pub fn strata(args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+pub fn strata_command(wrapper: &[&str], args: &[&OsStr]) -> Command {
+    let mut cmd = match wrapper.split_first() {
+        Some((program, rest)) => {
+            let mut c = Command::new(program);
+            c.args(rest).arg(STRATA_BIN);
+            c
+        }
+        None => Command::new(STRATA_BIN),
+    };
     cmd.args(args);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("STRATA_") {
             cmd.env_remove(name);
         }
     }
-    run_with_timeout(cmd, STRATA_TIMEOUT)
+    cmd
 }
 
 /// `strata --root <root> <args...>`.
 pub fn strata_on(root: &Path, args: &[&str]) -> Run {
-    let root = root.to_str().expect("temporary paths are UTF-8");
-    let mut full = vec!["--root", root];
-    full.extend_from_slice(args);
-    strata(&full)
+    strata_on_within(root, args, STRATA_TIMEOUT)
+}
+
+/// `strata --root <root> <args...>`, killed after `timeout` (a shorter deadline than the
+/// default's, for a probe that must not hang).
+pub fn strata_on_within(root: &Path, args: &[&str], timeout: Duration) -> Run {
+    run_with_timeout(strata_command(&[], &root_args(root, args)), timeout)
+}
+
+/// `strata --root <root> <args...>` as an unprivileged user (uid and gid 65534, no groups,
+/// through `setpriv`) when we are root, so that permissions apply; as ourselves otherwise.
+pub fn strata_unprivileged(root: &Path, args: &[&str]) -> Run {
+    let wrapper: &[&str] = if super::is_root() {
+        &[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ]
+    } else {
+        &[]
+    };
+    run_with_timeout(
+        strata_command(wrapper, &root_args(root, args)),
+        STRATA_TIMEOUT,
+    )
+}
+
+/// `--root <root> <args...>`.
+pub fn root_args<'a>(root: &'a Path, args: &'a [&'a str]) -> Vec<&'a OsStr> {
+    let mut full = vec![OsStr::new("--root"), root.as_os_str()];
+    full.extend(args.iter().map(OsStr::new));
+    full
 }
