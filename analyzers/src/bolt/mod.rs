@@ -1169,6 +1169,142 @@ mod tests {
         }
     }
 
+    /// Makes the file at `path` `len` bytes long; past its end it is a hole (no disk used).
+    fn extend_sparse(path: &Path, len: u64) {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_len(len)
+            .unwrap();
+    }
+
+    #[test]
+    fn opens_a_sparse_file_of_several_gigabytes() {
+        // A small database at the start of a 6 GiB file (what freed pages make of a busy
+        // metadata.db): only the pages the tree reaches are read, so this neither reads 6 GiB
+        // nor holds them; the whole-file read this replaced refused anything over 1 GiB.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sparse.db");
+        let bytes = write(&sample(), &Layout::default());
+        std::fs::write(&path, &bytes).unwrap();
+        extend_sparse(&path, 6 << 30);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 6 << 30);
+        let db = open_in_parent(&path).unwrap();
+        assert_eq!(db.root(), decode_ok(&bytes).root());
+        let nested = db.root().bucket("nested").unwrap();
+        assert_eq!(nested.get("big"), Some(&[7u8; 5000][..]));
+    }
+
+    #[test]
+    fn refuses_a_value_claiming_a_huge_overflow() {
+        // Page 3 is bucket "b"'s leaf, whose 5000-byte value overflows onto page 4; page 5
+        // is the root leaf. Page 3 then claims 2^20 overflow pages (4 GiB), all inside the
+        // high-water mark and the (sparse) file: refused by the budget, not allocated.
+        let ps = 4096;
+        let tree = TestBucket::new().bucket("b", TestBucket::new().value("big", vec![7u8; 5000]));
+        let file = write(&tree, &Layout::default());
+        assert_eq!(u32_at(&file, 3 * ps + 12), Some(1), "page 3 overflows once");
+        assert_eq!(
+            u16_at(&file, 5 * ps + 8),
+            Some(LEAF_PAGE),
+            "page 5 is the root"
+        );
+        let overflow: u32 = 1 << 20;
+        let high_water = 3 + u64::from(overflow) + 1;
+        let mut file = with_meta(&file, ps, 5, high_water);
+        file[3 * ps + 12..3 * ps + 16].copy_from_slice(&overflow.to_le_bytes());
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("overflow.db");
+        std::fs::write(&path, &file).unwrap();
+        extend_sparse(&path, high_water * ps as u64);
+        let p = open_in_parent(&path).unwrap_err();
+        assert_eq!(
+            (p.kind, p.path.as_path()),
+            (ProblemKind::InvalidDatabase, path.as_path())
+        );
+        assert!(
+            p.detail
+                .contains("page 3 (4294971392 bytes with its 1048576 overflow pages)"),
+            "{}",
+            p.detail
+        );
+        assert!(p.detail.contains("past the limit"), "{}", p.detail);
+    }
+
+    #[test]
+    fn caps_the_keys_and_values_decoded() {
+        // Page 3: bucket "b"'s leaf of 20 entries with empty values; page 4: the root leaf.
+        let mut b = TestBucket::new();
+        for n in 0..20 {
+            b = b.value(format!("k{n:02}"), b"");
+        }
+        let file = write(&TestBucket::new().bucket("b", b), &Layout::default());
+        let db = decode_limited(Path::new("/t.db"), &file, DECODE_LIMIT).unwrap();
+        assert_eq!(db.root().bucket("b").unwrap().len(), 20);
+        // Room for both pages, the entry "b" and ten entries of "b": the eleventh is refused,
+        // however small its key, because every entry costs its bookkeeping too.
+        let limit = 2 * 4096 + (ENTRY_OVERHEAD + 1) + 10 * (ENTRY_OVERHEAD + 3);
+        let p = decode_limited(Path::new("/t.db"), &file, limit).unwrap_err();
+        assert_eq!(p.kind, ProblemKind::InvalidDatabase);
+        assert!(
+            p.detail
+                .contains("bucket \"b\": leaf page 3: element 10 would take what is decoded"),
+            "{}",
+            p.detail
+        );
+        assert!(decode_limited(Path::new("/t.db"), &file, limit + ENTRY_OVERHEAD + 3).is_err());
+        let enough = limit + 10 * (ENTRY_OVERHEAD + 3);
+        assert!(decode_limited(Path::new("/t.db"), &file, enough).is_ok());
+        // A budget smaller than the first page refuses it before reading it.
+        let p = decode_limited(Path::new("/t.db"), &file, 4095).unwrap_err();
+        assert!(p.detail.contains("page 4 (4096 bytes"), "{}", p.detail);
+    }
+
+    #[test]
+    fn sees_a_commit_between_two_reads_of_the_meta_pages() {
+        let file = write(&sample(), &small(1024));
+        let metas = MetaPages::read(&file[..]).unwrap();
+        assert!(metas.unchanged(&file[..]).unwrap());
+        // Transaction 10 commits: its meta goes to page 0.
+        let layout = Layout {
+            txid: 10,
+            ..small(1024)
+        };
+        assert!(!metas.unchanged(&write(&sample(), &layout)[..]).unwrap());
+        // The file cut inside meta page 1.
+        assert!(!metas.unchanged(&file[..1024 + 40]).unwrap());
+    }
+
+    /// Bytes that claim a size larger than they hold: a file that shrank after its size
+    /// was taken.
+    struct Shrunk<'a>(&'a [u8], u64);
+
+    impl Source for Shrunk<'_> {
+        fn size(&self) -> u64 {
+            self.1
+        }
+
+        fn fill(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+            self.0.fill(buf, offset)
+        }
+    }
+
+    #[test]
+    fn rejects_a_file_that_shrinks_while_being_read() {
+        let file = write(&sample(), &small(1024));
+        let metas = MetaPages::read(&file[..]).unwrap();
+        let shrunk = Shrunk(&file[..3 * 1024], file.len() as u64);
+        let p = decode_from(Path::new("/t.db"), &shrunk, &metas, DECODE_LIMIT).unwrap_err();
+        assert_eq!(p.kind, ProblemKind::InvalidDatabase);
+        assert!(
+            p.detail.contains("the file ends inside page"),
+            "{}",
+            p.detail
+        );
+    }
+
     #[test]
     fn open_names_the_file_and_does_not_change_it() {
         let dir = tempfile::tempdir().unwrap();
