@@ -67,7 +67,7 @@
 //! with a [`Problem`] of kind [`ProblemKind::InvalidDatabase`] naming the file; so does a file
 //! that ends inside a page it said it held (it shrank while being read). A read that fails is
 //! a [`ProblemKind::Unreadable`] one. Decoding never panics, every loop is bounded by the size
-//! of the file, and no page is read twice.
+//! of the file, and no page is read whole (or decoded) twice.
 //!
 //! # Reading a database that is being written
 //!
