@@ -6,11 +6,30 @@
 //! writes, never maps the file, and never takes the `flock` that bbolt itself takes, so it can
 //! read a database that a running `dockerd` holds open.
 //!
-//! [`Db::open`] reads the whole file, picks the current meta page, walks every page reachable
-//! from it and returns the decoded tree: a [`Bucket`] of keys (sorted byte strings), each bound
-//! to a value or to a nested bucket. Because the walk is done once, up front, every kind of
-//! damage is found at open time and the accessors afterwards cannot fail. Bolt files that Docker
-//! writes are small (tens of KiB to a few MiB), so holding one decoded in memory is cheap.
+//! [`Db::open`] picks the current meta page, walks every page reachable from it and returns the
+//! decoded tree: a [`Bucket`] of keys (sorted byte strings), each bound to a value or to a
+//! nested bucket. Because the walk is done once, up front, every kind of damage is found at
+//! open time and the accessors afterwards cannot fail.
+//!
+//! # Reading page by page
+//!
+//! The file is opened once, through the [`Jail`], and never read whole: a Bolt file keeps the
+//! pages its transactions freed (a busy `metadata.db` grows to gigabytes around a few KiB of
+//! live records), and a damaged or hostile file can be any size. [`Db::open`] reads the two
+//! meta pages, then, with positioned reads, each page the walk reaches, one at a time and
+//! together with its overflow pages; a page is checked against the file's size before it is
+//! read, and dropped once its keys and values are copied out. What the reader holds therefore
+//! follows what it decodes — the live keys and values, plus the pages on the path from the
+//! root to the page being read — not the size of the file; the pages already read are
+//! remembered as runs of page ids, one per page read.
+//!
+//! What it decodes is capped too. Every allocation of one read is charged to a budget of
+//! [`DECODE_LIMIT`] bytes before it is made: each page read (with its overflow pages), and each
+//! key and value copied out of it with its bookkeeping (pages count once, the keys and values
+//! copied from them again; nothing is given back). A page whose header claims more overflow
+//! pages than the budget has left, or a tree of more live data, is refused as damage like any
+//! other (below), so a file cannot make the reader allocate more than the budget (give or take
+//! the slack of growing vectors), nor read more of the file.
 //!
 //! # The format, as this reader relies on it
 //!
@@ -43,21 +62,28 @@
 //! A truncated file, bad magic or checksums on both metas, a page id below 2 or beyond the
 //! high-water mark or the end of the file, a page that does not carry its own id, an element
 //! pointing outside its page, a page of the wrong type, keys out of order, a page reached
-//! twice (a cycle, or two trees sharing a page), or nesting deeper than [`MAX_TREE_DEPTH`] /
-//! [`MAX_BUCKET_DEPTH`] all make [`Db::open`] fail with a [`Problem`] of kind
-//! [`ProblemKind::InvalidDatabase`] naming the file. Decoding never panics and every loop is
-//! bounded by the size of the file.
+//! twice (a cycle, or two trees sharing a page), nesting deeper than [`MAX_TREE_DEPTH`] /
+//! [`MAX_BUCKET_DEPTH`], or more to decode than [`DECODE_LIMIT`] all make [`Db::open`] fail
+//! with a [`Problem`] of kind [`ProblemKind::InvalidDatabase`] naming the file; so does a file
+//! that ends inside a page it said it held (it shrank while being read). A read that fails is
+//! a [`ProblemKind::Unreadable`] one. Decoding never panics, every loop is bounded by the size
+//! of the file, and no page is read whole (or decoded) twice.
 //!
 //! # Reading a database that is being written
 //!
 //! bbolt writes a transaction's pages to pages that the current tree does not use, then the
 //! new meta page. The tree of the current meta therefore stays intact until a *second* commit
 //! reuses its freed pages. Without bbolt's lock a reader cannot prevent that, so
-//! [`Db::open`] checks it instead: after reading the file it reads the two meta pages again,
-//! and if they changed (some transaction committed meanwhile) it reads the file again, up to
-//! [`READ_ATTEMPTS`] times. If the file never holds still, the last read is decoded as is.
+//! [`Db::open`] checks it instead: after decoding the tree it reads the two meta pages again,
+//! and if they changed (some transaction committed meanwhile) it decodes the file again from
+//! its new meta pages, through the same open file, up to [`READ_ATTEMPTS`] times. If the file
+//! never holds still, the last read is decoded as is. Each read takes the file's size afresh
+//! and has a budget of its own.
 
-use std::io::Read;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Problem, ProblemKind};
@@ -80,9 +106,16 @@ pub const BUCKET_HEADER_SIZE: usize = 16;
 pub const META_CHECKSUM_OFFSET: usize = 56;
 /// Size of the meta struct, checksum included.
 const META_SIZE: usize = META_CHECKSUM_OFFSET + 8;
-/// Largest database file read (the whole file is decoded in memory): a bound on what a
-/// damaged or hostile file can take; a bigger one is reported, not read.
-const DB_LIMIT: u64 = 1 << 30;
+/// Bytes read of a meta page: its header and the meta struct (the rest of the page is unused).
+const META_READ: usize = PAGE_HEADER_SIZE + META_SIZE;
+/// Most bytes one read of a database may allocate, in pages read and in keys and values
+/// decoded (see the module docs): a bound on what a damaged or hostile file can make this
+/// reader hold, whatever the size of the file. Docker's Bolt files hold tens of KiB to a few
+/// MiB of live records.
+pub const DECODE_LIMIT: u64 = 256 << 20;
+/// What keeping one entry of a bucket costs besides its key and value bytes, in bytes: charged
+/// to the [`DECODE_LIMIT`] budget with them, so that many empty keys cannot escape it.
+const ENTRY_OVERHEAD: u64 = std::mem::size_of::<(Vec<u8>, Entry)>() as u64;
 
 /// Page flag of a branch page.
 const BRANCH_PAGE: u16 = 0x01;
@@ -120,7 +153,8 @@ pub struct Db {
 }
 
 impl Db {
-    /// Reads and decodes the Bolt file at `path`, read-only and without locking it.
+    /// Reads and decodes the Bolt file at `path`, read-only and without locking it, page by
+    /// page (see the module docs for what it holds in memory and the limits it keeps).
     ///
     /// # Errors
     ///
@@ -128,26 +162,23 @@ impl Db {
     /// when the file cannot be read, [`ProblemKind::InvalidDatabase`] when it is not a sound
     /// Bolt file (see the module docs for what is checked).
     pub fn open(jail: &Jail, path: &Path) -> Result<Db, Problem> {
-        let read = || {
-            jail.read(path, DB_LIMIT)
-                .map_err(|e| fs::io_problem(path, &e))
-        };
-        let mut bytes = read()?;
-        for _ in 1..READ_ATTEMPTS {
-            let decoded = decode(path, &bytes);
+        let io_problem = |e: io::Error| fs::io_problem(path, &e);
+        let file = jail.file(path).map_err(io_problem)?;
+        let mut attempt = 1;
+        loop {
+            let source = DbFile::new(&file).map_err(io_problem)?;
+            let metas = MetaPages::read(&source).map_err(io_problem)?;
+            let decoded = decode_from(path, &source, &metas, DECODE_LIMIT);
             // Keep this read if no transaction committed while it was being made.
-            let meta_len = match &decoded {
-                Ok(db) => 2 * db.page_size as usize,
-                Err(_) => 2 * FALLBACK_PAGE_SIZES[0] as usize,
-            }
-            .min(bytes.len());
-            let metas = read_prefix(jail, path, meta_len).map_err(|e| fs::io_problem(path, &e))?;
-            if metas == bytes[..meta_len] {
+            if attempt == READ_ATTEMPTS
+                || metas
+                    .unchanged(&DbFile::new(&file).map_err(io_problem)?)
+                    .map_err(io_problem)?
+            {
                 return decoded;
             }
-            bytes = read()?;
+            attempt += 1;
         }
-        decode(path, &bytes)
     }
 
     /// The file this database was read from.
@@ -248,10 +279,63 @@ impl Bucket {
     }
 }
 
-/// Reads the first `len` bytes of `path` again, to see whether the meta pages moved.
-fn read_prefix(jail: &Jail, path: &Path, len: usize) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(len);
-    jail.file(path)?.take(len as u64).read_to_end(&mut buf)?;
+/// Positioned reads of a database's bytes: the open file, or (in tests) bytes in memory.
+trait Source {
+    /// The size in bytes, taken when the read began; nothing past it is asked for.
+    fn size(&self) -> u64;
+
+    /// Fills `buf` with the bytes from byte `offset` on; an
+    /// [`io::ErrorKind::UnexpectedEof`] error when the bytes end first.
+    fn fill(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+}
+
+/// The open database file and its size when one read of it began.
+struct DbFile<'a> {
+    file: &'a File,
+    size: u64,
+}
+
+impl<'a> DbFile<'a> {
+    /// Takes the size of `file` now (a database being written may grow or shrink).
+    fn new(file: &'a File) -> io::Result<Self> {
+        let size = file.metadata()?.len();
+        Ok(DbFile { file, size })
+    }
+}
+
+impl Source for DbFile<'_> {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn fill(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.file.read_exact_at(buf, offset)
+    }
+}
+
+#[cfg(test)]
+impl Source for [u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn fill(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let bytes = usize::try_from(offset)
+            .ok()
+            .and_then(|start| self.get(start..start.checked_add(buf.len())?))
+            .ok_or(io::ErrorKind::UnexpectedEof)?;
+        buf.copy_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// Reads up to `len` bytes from byte `offset` of `source`: fewer where it ends, none past it.
+fn read_upto<S: Source + ?Sized>(source: &S, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    let available = source.size().saturating_sub(offset);
+    let mut buf = vec![0; usize::try_from(available).map_or(len, |a| a.min(len))];
+    if !buf.is_empty() {
+        source.fill(&mut buf, offset)?;
+    }
     Ok(buf)
 }
 
@@ -265,7 +349,6 @@ struct Meta {
     txid: u64,
 }
 
-/// FNV-1a, 64 bits: the checksum of a meta page.
 /// FNV-1a 64, bbolt's meta page checksum.
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -293,13 +376,12 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(a))
 }
 
-/// Decodes the meta page starting at byte `offset`, or says why it is not valid.
-fn parse_meta(bytes: &[u8], offset: usize) -> Result<Meta, String> {
-    let start = offset + PAGE_HEADER_SIZE;
-    let Some(m) = bytes.get(start..start + META_SIZE) else {
+/// Decodes the meta page read at byte `offset` of a file of `file_size` bytes (`page` holds
+/// its first [`META_READ`] bytes, fewer where the file ends), or says why it is not valid.
+fn parse_meta(page: &[u8], offset: u64, file_size: u64) -> Result<Meta, String> {
+    let Some(m) = page.get(PAGE_HEADER_SIZE..META_READ) else {
         return Err(format!(
-            "file ends before the meta page at byte {offset} ({} bytes)",
-            bytes.len()
+            "file ends before the meta page at byte {offset} ({file_size} bytes)"
         ));
     };
     let field32 = |at| u32_at(m, at).unwrap_or(0);
@@ -330,53 +412,128 @@ fn parse_meta(bytes: &[u8], offset: usize) -> Result<Meta, String> {
     })
 }
 
-/// Picks the valid meta page with the highest txid, as bbolt does.
-fn select_meta(bytes: &[u8]) -> Result<Meta, String> {
-    let meta0 = parse_meta(bytes, 0);
-    let meta1 = match &meta0 {
-        Ok(m0) => parse_meta(bytes, m0.page_size as usize).and_then(|m1| {
-            if m1.page_size == m0.page_size {
-                Ok(m1)
-            } else {
-                Err(format!(
-                    "page size {} differs from meta page 0's {}",
-                    m1.page_size, m0.page_size
-                ))
+/// The two meta pages as one read found them, kept to choose the tree to decode and to see
+/// afterwards whether a transaction committed meanwhile.
+struct MetaPages {
+    /// The size of the file when they were read, in bytes.
+    file_size: u64,
+    /// Meta page 0 and meta page 1: the byte each was read at, and its first [`META_READ`]
+    /// bytes (fewer where the file ends).
+    pages: [(u64, Vec<u8>); 2],
+}
+
+impl MetaPages {
+    /// Reads meta page 0 and meta page 1: at the page size meta page 0 records or, when meta
+    /// page 0 is damaged, at the first usual page size that holds a valid meta page 1 of that
+    /// page size (at the commonest one when none does).
+    fn read<S: Source + ?Sized>(source: &S) -> io::Result<MetaPages> {
+        let file_size = source.size();
+        let first = read_upto(source, 0, META_READ)?;
+        let second = match parse_meta(&first, 0, file_size) {
+            Ok(m0) => {
+                let at = u64::from(m0.page_size);
+                (at, read_upto(source, at, META_READ)?)
             }
-        }),
-        Err(_) => FALLBACK_PAGE_SIZES
-            .iter()
-            .find_map(|&size| {
-                parse_meta(bytes, size as usize)
-                    .ok()
-                    .filter(|m| m.page_size == size)
-            })
-            .ok_or_else(|| "not found at any usual page size".to_owned()),
-    };
-    match (meta0, meta1) {
-        (Ok(m0), Ok(m1)) => Ok(if m1.txid > m0.txid { m1 } else { m0 }),
-        (Ok(m), Err(_)) | (Err(_), Ok(m)) => Ok(m),
-        (Err(e0), Err(e1)) => Err(format!("no valid meta page (page 0: {e0}; page 1: {e1})")),
+            Err(_) => {
+                let mut found = None;
+                for size in FALLBACK_PAGE_SIZES.map(u64::from) {
+                    let page = read_upto(source, size, META_READ)?;
+                    let fits = parse_meta(&page, size, file_size)
+                        .is_ok_and(|m| u64::from(m.page_size) == size);
+                    if fits {
+                        found = Some((size, page));
+                        break;
+                    }
+                }
+                match found {
+                    Some(second) => second,
+                    None => {
+                        let at = u64::from(FALLBACK_PAGE_SIZES[0]);
+                        (at, read_upto(source, at, META_READ)?)
+                    }
+                }
+            }
+        };
+        Ok(MetaPages {
+            file_size,
+            pages: [(0, first), second],
+        })
+    }
+
+    /// Picks the valid meta page with the highest txid, as bbolt does.
+    fn select(&self) -> Result<Meta, String> {
+        let [(_, first), (at, second)] = &self.pages;
+        let meta0 = parse_meta(first, 0, self.file_size);
+        let meta1 = parse_meta(second, *at, self.file_size);
+        let meta1 = match &meta0 {
+            Ok(m0) => meta1.and_then(|m1| {
+                if m1.page_size == m0.page_size {
+                    Ok(m1)
+                } else {
+                    Err(format!(
+                        "page size {} differs from meta page 0's {}",
+                        m1.page_size, m0.page_size
+                    ))
+                }
+            }),
+            Err(_) => meta1
+                .ok()
+                .filter(|m| u64::from(m.page_size) == *at)
+                .ok_or_else(|| "not found at any usual page size".to_owned()),
+        };
+        match (meta0, meta1) {
+            (Ok(m0), Ok(m1)) => Ok(if m1.txid > m0.txid { m1 } else { m0 }),
+            (Ok(m), Err(_)) | (Err(_), Ok(m)) => Ok(m),
+            (Err(e0), Err(e1)) => Err(format!("no valid meta page (page 0: {e0}; page 1: {e1})")),
+        }
+    }
+
+    /// Whether `source` still holds these bytes where they were read: if not, a transaction
+    /// committed (or the file was replaced in place) since.
+    fn unchanged<S: Source + ?Sized>(&self, source: &S) -> io::Result<bool> {
+        for (at, bytes) in &self.pages {
+            if read_upto(source, *at, META_READ)? != *bytes {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 }
 
 /// Decodes a whole Bolt file held in memory.
+#[cfg(test)]
 fn decode(path: &Path, bytes: &[u8]) -> Result<Db, Problem> {
+    decode_limited(path, bytes, DECODE_LIMIT)
+}
+
+/// Decodes a whole Bolt file held in memory, allocating at most `limit` bytes.
+#[cfg(test)]
+fn decode_limited(path: &Path, bytes: &[u8], limit: u64) -> Result<Db, Problem> {
+    let metas = MetaPages::read(bytes).map_err(|e| fs::io_problem(path, &e))?;
+    decode_from(path, bytes, &metas, limit)
+}
+
+/// Decodes the tree of the current meta page among `metas`, reading its pages from
+/// `source` and allocating at most `limit` bytes.
+fn decode_from<S: Source + ?Sized>(
+    path: &Path,
+    source: &S,
+    metas: &MetaPages,
+    limit: u64,
+) -> Result<Db, Problem> {
     let invalid = |detail: String| Problem::new(path, ProblemKind::InvalidDatabase, detail);
-    let meta = select_meta(bytes).map_err(invalid)?;
-    let page_size = meta.page_size as usize;
-    // Pages that may be read: below the high-water mark and wholly inside the file.
-    let pages_in_file = bytes.len() / page_size;
-    let readable = usize::try_from(meta.high_water).map_or(pages_in_file, |h| h.min(pages_in_file));
+    let meta = metas.select().map_err(invalid)?;
     let mut walker = Walker {
-        bytes,
-        page_size,
+        source,
+        page_size: u64::from(meta.page_size),
         high_water: meta.high_water,
-        visited: vec![false; readable],
+        visited: BTreeMap::new(),
+        budget: limit,
     };
-    let entries = walker
-        .tree(meta.root, 0, 0)
-        .map_err(|e| invalid(format!("transaction {}: {e}", meta.txid)))?;
+    let entries = walker.tree(meta.root, 0, 0).map_err(|fault| match fault {
+        Fault::Invalid(e) => invalid(format!("transaction {}: {e}", meta.txid)),
+        Fault::Io(e) => fs::io_problem(path, &e),
+    })?;
     Ok(Db {
         path: path.to_path_buf(),
         page_size: meta.page_size,
@@ -388,78 +545,160 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<Db, Problem> {
     })
 }
 
-/// Walks the pages of one meta's tree, checking every offset and visiting each page once.
-struct Walker<'a> {
-    bytes: &'a [u8],
-    page_size: usize,
-    high_water: u64,
-    /// One flag per page that may be read; a page seen twice means a cycle or a shared page.
-    visited: Vec<bool>,
+/// Why a walk stopped.
+#[derive(Debug)]
+enum Fault {
+    /// The file is not a sound Bolt database: what is wrong and where, in words.
+    Invalid(String),
+    /// A read of the file failed.
+    Io(io::Error),
 }
 
-/// A page (with its overflow) as found in the file.
-struct Page<'a> {
+impl Fault {
+    /// Says where damage was found, in front of what it is.
+    fn within(self, place: impl FnOnce() -> String) -> Fault {
+        match self {
+            Fault::Invalid(e) => Fault::Invalid(format!("{}: {e}", place())),
+            io @ Fault::Io(_) => io,
+        }
+    }
+}
+
+impl From<String> for Fault {
+    fn from(detail: String) -> Self {
+        Fault::Invalid(detail)
+    }
+}
+
+impl From<&str> for Fault {
+    fn from(detail: &str) -> Self {
+        Fault::Invalid(detail.to_owned())
+    }
+}
+
+/// Walks the pages of one meta's tree, checking every offset, reading each page once and
+/// charging what it allocates to its budget.
+struct Walker<'a, S: ?Sized> {
+    source: &'a S,
+    page_size: u64,
+    high_water: u64,
+    /// The pages read so far, as runs `first page id -> last page id` (a page and its
+    /// overflow); a page reached twice means a cycle or a shared page.
+    visited: BTreeMap<u64, u64>,
+    /// Bytes that may still be allocated: [`DECODE_LIMIT`] less the pages read and the
+    /// entries kept so far.
+    budget: u64,
+}
+
+/// A page (with its overflow) as read from the file.
+struct Page {
     flags: u16,
     count: u16,
     /// The page's bytes from its header to the end of its last overflow page.
-    data: &'a [u8],
+    data: Vec<u8>,
 }
 
-impl<'a> Walker<'a> {
-    /// Returns page `pgid`, checking that it exists, names itself, and was not seen before.
-    fn page(&mut self, pgid: u64) -> Result<Page<'a>, String> {
+impl<S: Source + ?Sized> Walker<'_, S> {
+    /// Reads page `pgid`, checking that it exists, names itself, fits the budget and was not
+    /// read before.
+    fn page(&mut self, pgid: u64) -> Result<Page, Fault> {
         if pgid < 2 {
-            return Err(format!("a bucket points at meta page {pgid}"));
+            return Err(format!("a bucket points at meta page {pgid}").into());
         }
         if pgid >= self.high_water {
             return Err(format!(
                 "page {pgid} is at or beyond the high-water mark {}",
                 self.high_water
-            ));
+            )
+            .into());
         }
-        let len = self.bytes.len();
-        let truncated = || format!("page {pgid} lies beyond the end of the file ({len} bytes)");
-        let start = usize::try_from(pgid)
-            .ok()
-            .and_then(|p| p.checked_mul(self.page_size))
-            .filter(|&s| s + PAGE_HEADER_SIZE <= len)
+        let size = self.source.size();
+        let truncated = || format!("page {pgid} lies beyond the end of the file ({size} bytes)");
+        let start = pgid
+            .checked_mul(self.page_size)
+            .filter(|&s| s.checked_add(PAGE_HEADER_SIZE as u64) <= Some(size))
             .ok_or_else(truncated)?;
-        let header = &self.bytes[start..start + PAGE_HEADER_SIZE];
-        let id = u64_at(header, 0).unwrap_or(0);
+        let mut header = [0u8; PAGE_HEADER_SIZE];
+        self.read(&mut header, start, pgid)?;
+        let id = u64_at(&header, 0).unwrap_or(0);
         if id != pgid {
-            return Err(format!("page {pgid} calls itself page {id}"));
+            return Err(format!("page {pgid} calls itself page {id}").into());
         }
-        let overflow = u64::from(u32_at(header, 12).unwrap_or(0));
+        let overflow = u64::from(u32_at(&header, 12).unwrap_or(0));
         let last = pgid.saturating_add(overflow);
         if last >= self.high_water {
             return Err(format!(
                 "page {pgid} overflows to page {last}, beyond the high-water mark {}",
                 self.high_water
-            ));
+            )
+            .into());
         }
-        let end = usize::try_from(last + 1)
-            .ok()
-            .and_then(|p| p.checked_mul(self.page_size))
-            .filter(|&e| e <= len)
+        let end = (last + 1)
+            .checked_mul(self.page_size)
+            .filter(|&e| e <= size)
             .ok_or_else(truncated)?;
-        for p in pgid..=last {
-            // Every p is below the high-water mark and inside the file, so inside `visited`.
-            let seen = usize::try_from(p)
-                .ok()
-                .and_then(|p| self.visited.get_mut(p))
-                .ok_or_else(truncated)?;
-            if *seen {
-                return Err(format!(
-                    "page {p} is reached twice (a cycle, or two trees sharing a page)"
-                ));
-            }
-            *seen = true;
+        let len = end - start;
+        self.charge(len, || {
+            format!("page {pgid} ({len} bytes with its {overflow} overflow pages)")
+        })?;
+        if let Some(p) = self.first_visited(pgid, last) {
+            return Err(format!(
+                "page {p} is reached twice (a cycle, or two trees sharing a page)"
+            )
+            .into());
         }
+        self.visited.insert(pgid, last);
+        // `len` fits the budget, so it fits in memory's address space.
+        let mut data = vec![0; usize::try_from(len).map_err(|_| truncated())?];
+        self.read(&mut data, start, pgid)?;
         Ok(Page {
-            flags: u16_at(header, 8).unwrap_or(0),
-            count: u16_at(header, 10).unwrap_or(0),
-            data: &self.bytes[start..end],
+            flags: u16_at(&header, 8).unwrap_or(0),
+            count: u16_at(&header, 10).unwrap_or(0),
+            data,
         })
+    }
+
+    /// The first page of `first..=last` already read, if any.
+    fn first_visited(&self, first: u64, last: u64) -> Option<u64> {
+        // The runs never overlap: the one starting at or before `first` is the only one that
+        // can cover it; otherwise the first run starting inside the span is the answer.
+        let covering = self
+            .visited
+            .range(..=first)
+            .next_back()
+            .filter(|(_, &run_last)| run_last >= first)
+            .map(|_| first);
+        covering.or_else(|| {
+            self.visited
+                .range(first..=last)
+                .next()
+                .map(|(&run_first, _)| run_first)
+        })
+    }
+
+    /// Fills `buf` from byte `offset`, a part of page `pgid` that lay inside the file.
+    fn read(&self, buf: &mut [u8], offset: u64, pgid: u64) -> Result<(), Fault> {
+        self.source.fill(buf, offset).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                Fault::Invalid(format!(
+                    "the file ends inside page {pgid} (it shrank while being read)"
+                ))
+            } else {
+                Fault::Io(e)
+            }
+        })
+    }
+
+    /// Takes `bytes` from the budget before they are allocated; `what` names them when they
+    /// do not fit.
+    fn charge(&mut self, bytes: u64, what: impl FnOnce() -> String) -> Result<(), Fault> {
+        self.budget = self.budget.checked_sub(bytes).ok_or_else(|| {
+            format!(
+                "{} would take what is decoded past the limit of {DECODE_LIMIT} bytes",
+                what()
+            )
+        })?;
+        Ok(())
     }
 
     /// The entries of the bucket whose B+tree starts at page `root`.
@@ -468,7 +707,7 @@ impl<'a> Walker<'a> {
         root: u64,
         tree_depth: usize,
         bucket_depth: usize,
-    ) -> Result<Vec<(Vec<u8>, Entry)>, String> {
+    ) -> Result<Vec<(Vec<u8>, Entry)>, Fault> {
         let mut entries = Vec::new();
         self.subtree(root, tree_depth, bucket_depth, &mut entries)?;
         Ok(entries)
@@ -481,21 +720,22 @@ impl<'a> Walker<'a> {
         tree_depth: usize,
         bucket_depth: usize,
         out: &mut Vec<(Vec<u8>, Entry)>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         if tree_depth > MAX_TREE_DEPTH {
             return Err(format!(
                 "page {pgid} is more than {MAX_TREE_DEPTH} levels deep in its tree"
-            ));
+            )
+            .into());
         }
         let page = self.page(pgid)?;
         match page.flags {
             BRANCH_PAGE => {
                 if page.count == 0 {
-                    return Err(format!("branch page {pgid} has no elements"));
+                    return Err(format!("branch page {pgid} has no elements").into());
                 }
                 for i in 0..usize::from(page.count) {
                     let at = PAGE_HEADER_SIZE + i * ELEMENT_SIZE;
-                    let child = u64_at(page.data, at + 8).ok_or_else(|| {
+                    let child = u64_at(&page.data, at + 8).ok_or_else(|| {
                         format!("branch page {pgid}: element {i} lies outside it")
                     })?;
                     self.subtree(child, tree_depth + 1, bucket_depth, out)?;
@@ -503,15 +743,15 @@ impl<'a> Walker<'a> {
                 Ok(())
             }
             LEAF_PAGE => self.leaf(
-                page.data,
+                &page.data,
                 page.count,
                 bucket_depth,
                 out,
                 &format!("leaf page {pgid}"),
             ),
-            flags => Err(format!(
-                "page {pgid} has flags {flags:#06x}, not a branch or leaf page"
-            )),
+            flags => {
+                Err(format!("page {pgid} has flags {flags:#06x}, not a branch or leaf page").into())
+            }
         }
     }
 
@@ -523,7 +763,7 @@ impl<'a> Walker<'a> {
         bucket_depth: usize,
         out: &mut Vec<(Vec<u8>, Entry)>,
         what: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         for i in 0..usize::from(count) {
             let at = PAGE_HEADER_SIZE + i * ELEMENT_SIZE;
             let outside = || format!("{what}: element {i} points outside the page");
@@ -537,14 +777,20 @@ impl<'a> Walker<'a> {
             let value = data.get(key_end..value_end).ok_or_else(outside)?;
             if let Some((last, _)) = out.last() {
                 if last.as_slice() >= key {
-                    return Err(format!("{what}: element {i}: keys are out of order"));
+                    return Err(format!("{what}: element {i}: keys are out of order").into());
                 }
             }
-            let entry = if flags & BUCKET_LEAF_FLAG as usize != 0 {
+            let is_bucket = flags & BUCKET_LEAF_FLAG as usize != 0;
+            // A nested bucket's value is not kept: its entries are charged as they are decoded.
+            let kept = key.len() + if is_bucket { 0 } else { value.len() };
+            self.charge(ENTRY_OVERHEAD + kept as u64, || {
+                format!("{what}: element {i}")
+            })?;
+            let entry = if is_bucket {
                 let name = String::from_utf8_lossy(key);
                 let bucket = self
                     .bucket(value, bucket_depth + 1)
-                    .map_err(|e| format!("bucket {name:?}: {e}"))?;
+                    .map_err(|f| f.within(|| format!("bucket {name:?}")))?;
                 Entry::Bucket(bucket)
             } else {
                 Entry::Value(value.to_vec())
@@ -555,22 +801,23 @@ impl<'a> Walker<'a> {
     }
 
     /// Decodes a nested bucket from its value in the parent's leaf.
-    fn bucket(&mut self, value: &[u8], depth: usize) -> Result<Bucket, String> {
+    fn bucket(&mut self, value: &[u8], depth: usize) -> Result<Bucket, Fault> {
         if depth > MAX_BUCKET_DEPTH {
-            return Err(format!("buckets nested more than {MAX_BUCKET_DEPTH} deep"));
+            return Err(format!("buckets nested more than {MAX_BUCKET_DEPTH} deep").into());
         }
         let (Some(root), Some(sequence)) = (u64_at(value, 0), u64_at(value, 8)) else {
             return Err(format!(
                 "bucket header is {} bytes, shorter than {BUCKET_HEADER_SIZE}",
                 value.len()
-            ));
+            )
+            .into());
         };
         let mut entries = Vec::new();
         if root == 0 {
             let page = &value[BUCKET_HEADER_SIZE..];
             let flags = u16_at(page, 8).ok_or("inline page shorter than a page header")?;
             if flags != LEAF_PAGE {
-                return Err(format!("inline page has flags {flags:#06x}, not a leaf"));
+                return Err(format!("inline page has flags {flags:#06x}, not a leaf").into());
             }
             let count = u16_at(page, 10).unwrap_or(0);
             self.leaf(page, count, depth, &mut entries, "inline page")?;
@@ -920,6 +1167,142 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Makes the file at `path` `len` bytes long; past its end it is a hole (no disk used).
+    fn extend_sparse(path: &Path, len: u64) {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_len(len)
+            .unwrap();
+    }
+
+    #[test]
+    fn opens_a_sparse_file_of_several_gigabytes() {
+        // A small database at the start of a 6 GiB file (what freed pages make of a busy
+        // metadata.db): only the pages the tree reaches are read, so this neither reads 6 GiB
+        // nor holds them; the whole-file read this replaced refused anything over 1 GiB.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sparse.db");
+        let bytes = write(&sample(), &Layout::default());
+        std::fs::write(&path, &bytes).unwrap();
+        extend_sparse(&path, 6 << 30);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 6 << 30);
+        let db = open_in_parent(&path).unwrap();
+        assert_eq!(db.root(), decode_ok(&bytes).root());
+        let nested = db.root().bucket("nested").unwrap();
+        assert_eq!(nested.get("big"), Some(&[7u8; 5000][..]));
+    }
+
+    #[test]
+    fn refuses_a_value_claiming_a_huge_overflow() {
+        // Page 3 is bucket "b"'s leaf, whose 5000-byte value overflows onto page 4; page 5
+        // is the root leaf. Page 3 then claims 2^20 overflow pages (4 GiB), all inside the
+        // high-water mark and the (sparse) file: refused by the budget, not allocated.
+        let ps = 4096;
+        let tree = TestBucket::new().bucket("b", TestBucket::new().value("big", vec![7u8; 5000]));
+        let file = write(&tree, &Layout::default());
+        assert_eq!(u32_at(&file, 3 * ps + 12), Some(1), "page 3 overflows once");
+        assert_eq!(
+            u16_at(&file, 5 * ps + 8),
+            Some(LEAF_PAGE),
+            "page 5 is the root"
+        );
+        let overflow: u32 = 1 << 20;
+        let high_water = 3 + u64::from(overflow) + 1;
+        let mut file = with_meta(&file, ps, 5, high_water);
+        file[3 * ps + 12..3 * ps + 16].copy_from_slice(&overflow.to_le_bytes());
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("overflow.db");
+        std::fs::write(&path, &file).unwrap();
+        extend_sparse(&path, high_water * ps as u64);
+        let p = open_in_parent(&path).unwrap_err();
+        assert_eq!(
+            (p.kind, p.path.as_path()),
+            (ProblemKind::InvalidDatabase, path.as_path())
+        );
+        assert!(
+            p.detail
+                .contains("page 3 (4294971392 bytes with its 1048576 overflow pages)"),
+            "{}",
+            p.detail
+        );
+        assert!(p.detail.contains("past the limit"), "{}", p.detail);
+    }
+
+    #[test]
+    fn caps_the_keys_and_values_decoded() {
+        // Page 3: bucket "b"'s leaf of 20 entries with empty values; page 4: the root leaf.
+        let mut b = TestBucket::new();
+        for n in 0..20 {
+            b = b.value(format!("k{n:02}"), b"");
+        }
+        let file = write(&TestBucket::new().bucket("b", b), &Layout::default());
+        let db = decode_limited(Path::new("/t.db"), &file, DECODE_LIMIT).unwrap();
+        assert_eq!(db.root().bucket("b").unwrap().len(), 20);
+        // Room for both pages, the entry "b" and ten entries of "b": the eleventh is refused,
+        // however small its key, because every entry costs its bookkeeping too.
+        let limit = 2 * 4096 + (ENTRY_OVERHEAD + 1) + 10 * (ENTRY_OVERHEAD + 3);
+        let p = decode_limited(Path::new("/t.db"), &file, limit).unwrap_err();
+        assert_eq!(p.kind, ProblemKind::InvalidDatabase);
+        assert!(
+            p.detail
+                .contains("bucket \"b\": leaf page 3: element 10 would take what is decoded"),
+            "{}",
+            p.detail
+        );
+        assert!(decode_limited(Path::new("/t.db"), &file, limit + ENTRY_OVERHEAD + 3).is_err());
+        let enough = limit + 10 * (ENTRY_OVERHEAD + 3);
+        assert!(decode_limited(Path::new("/t.db"), &file, enough).is_ok());
+        // A budget smaller than the first page refuses it before reading it.
+        let p = decode_limited(Path::new("/t.db"), &file, 4095).unwrap_err();
+        assert!(p.detail.contains("page 4 (4096 bytes"), "{}", p.detail);
+    }
+
+    #[test]
+    fn sees_a_commit_between_two_reads_of_the_meta_pages() {
+        let file = write(&sample(), &small(1024));
+        let metas = MetaPages::read(&file[..]).unwrap();
+        assert!(metas.unchanged(&file[..]).unwrap());
+        // Transaction 10 commits: its meta goes to page 0.
+        let layout = Layout {
+            txid: 10,
+            ..small(1024)
+        };
+        assert!(!metas.unchanged(&write(&sample(), &layout)[..]).unwrap());
+        // The file cut inside meta page 1.
+        assert!(!metas.unchanged(&file[..1024 + 40]).unwrap());
+    }
+
+    /// Bytes that claim a size larger than they hold: a file that shrank after its size
+    /// was taken.
+    struct Shrunk<'a>(&'a [u8], u64);
+
+    impl Source for Shrunk<'_> {
+        fn size(&self) -> u64 {
+            self.1
+        }
+
+        fn fill(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+            self.0.fill(buf, offset)
+        }
+    }
+
+    #[test]
+    fn rejects_a_file_that_shrinks_while_being_read() {
+        let file = write(&sample(), &small(1024));
+        let metas = MetaPages::read(&file[..]).unwrap();
+        let shrunk = Shrunk(&file[..3 * 1024], file.len() as u64);
+        let p = decode_from(Path::new("/t.db"), &shrunk, &metas, DECODE_LIMIT).unwrap_err();
+        assert_eq!(p.kind, ProblemKind::InvalidDatabase);
+        assert!(
+            p.detail.contains("the file ends inside page"),
+            "{}",
+            p.detail
+        );
     }
 
     #[test]
