@@ -11,7 +11,7 @@
 //! - [`dfjson`] compares strata's `df` JSON with dockerd's `GET /system/df`, field by field.
 //! - [`tree`] records the exact state of a directory tree (for the read-only guarantee).
 //!
-//! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`du`], [`watch`],
+//! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`names`], [`du`], [`watch`],
 //! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
 //! prune-versus-prediction check), the facts about what dockerd writes in [`fixture::facts`],
 //! and the engine's: [`engine_image`], [`engine_container`], [`engine_volume`], [`engine_api`],
@@ -31,6 +31,7 @@ mod engine_volume;
 mod fixture;
 mod forensics;
 mod harness;
+mod names;
 mod parity;
 mod readonly;
 mod synth;
