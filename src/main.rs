@@ -34,10 +34,11 @@ fn main() -> ExitCode {
             }
             if e.downcast_ref::<cmd::FailOn>().is_some() {
                 let _ = out.flush();
-                eprintln!("strata: {e}");
+                eprintln!("strata: {}", render::name(&e.to_string()));
                 return ExitCode::from(1);
             }
-            eprintln!("strata: {e:#}");
+            // An error may name a path or a name from the store: escaped like problems.
+            eprintln!("strata: {}", render::name(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -50,6 +51,8 @@ fn report_problems(cli: &Cli, problems: &[Problem]) -> ExitCode {
     }
     if cli.format != Format::Json {
         for p in problems {
+            // `Problem`'s Display escapes its path and detail (`analyzers::text::escape`): one
+            // line each, whatever bytes the store's names hold.
             eprintln!("strata: problem: {p}");
         }
     }

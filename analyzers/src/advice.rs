@@ -69,6 +69,7 @@ pub struct Recommendation {
     /// The exact command to run.
     pub command: String,
     /// The files and directories the command deletes.
+    #[serde(flatten, serialize_with = "crate::text::json::paths")]
     pub paths: Vec<PathBuf>,
 }
 

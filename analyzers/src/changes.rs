@@ -34,6 +34,7 @@ pub enum ChangeKind {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Change {
     /// The path inside the layer, starting with `/`.
+    #[serde(flatten, serialize_with = "crate::text::json::path")]
     pub path: PathBuf,
     /// What happened.
     pub kind: ChangeKind,

@@ -112,6 +112,7 @@ impl fmt::Display for ProblemKind {
 #[serde(rename_all = "PascalCase")]
 pub struct Problem {
     /// The file or directory at fault.
+    #[serde(flatten, serialize_with = "crate::text::json::path")]
     pub path: PathBuf,
     /// What kind of damage it is.
     pub kind: ProblemKind,
@@ -130,8 +131,16 @@ impl Problem {
     }
 }
 
+/// `PATH: KIND: DETAIL` on one line, the path and detail escaped by [`crate::text::escape`]
+/// (they hold names from the store, which may hold control characters or other bytes).
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.path.display(), self.kind, self.detail)
+        write!(
+            f,
+            "{}: {}: {}",
+            crate::text::display(&self.path),
+            self.kind,
+            crate::text::escape(self.detail.as_bytes())
+        )
     }
 }

@@ -22,6 +22,7 @@ pub mod ids;
 pub mod inventory;
 pub mod layout;
 pub mod root;
+pub mod text;
 pub mod units;
 pub mod usage;
 pub mod walk;

@@ -107,6 +107,7 @@ impl TreeUsage {
 #[serde(rename_all = "PascalCase")]
 pub struct WalkError {
     /// The entry.
+    #[serde(flatten, serialize_with = "crate::text::json::path")]
     pub path: PathBuf,
     /// What went wrong (`vanished during the walk`, `Permission denied`...).
     pub detail: String,

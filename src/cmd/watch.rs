@@ -46,7 +46,10 @@ pub fn run(ctx: &Context, args: &WatchArgs, out: &mut dyn Write) -> anyhow::Resu
             next = now;
         }
     }
-    Ok(std::mem::take(&mut watch.problems))
+    let mut problems = std::mem::take(&mut watch.problems);
+    problems.sort();
+    problems.dedup();
+    Ok(problems)
 }
 
 /// Parses `500ms`, `2s`, `1.5s`, `1m` or a bare number of seconds.

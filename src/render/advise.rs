@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use analyzers::advice::{self, AdviceReport};
 
-use super::{docker_table, write_table, SizeStyle};
+use super::{docker_table, name, write_table, SizeStyle};
 
 /// `RECLAIMS RISK ACTION WHAT`, then each command with its why and risk.
 pub fn table(out: &mut dyn Write, r: &AdviceReport, style: SizeStyle) -> io::Result<()> {
@@ -13,8 +13,8 @@ pub fn table(out: &mut dyn Write, r: &AdviceReport, style: SizeStyle) -> io::Res
         t.add_row(vec![
             style.bytes(rec.bytes),
             format!("{:?}", rec.risk).to_lowercase(),
-            rec.action.clone(),
-            rec.what.clone(),
+            name(&rec.action),
+            name(&rec.what),
         ]);
     }
     write_table(out, &t)?;
@@ -22,12 +22,12 @@ pub fn table(out: &mut dyn Write, r: &AdviceReport, style: SizeStyle) -> io::Res
         writeln!(
             out,
             "\n# {} ({}): {}",
-            rec.action,
+            name(&rec.action),
             style.bytes(rec.bytes),
-            rec.why
+            name(&rec.why)
         )?;
-        writeln!(out, "# risk: {}", rec.risk_note)?;
-        writeln!(out, "{}", rec.command)?;
+        writeln!(out, "# risk: {}", name(&rec.risk_note))?;
+        writeln!(out, "{}", name(&rec.command))?;
     }
     writeln!(
         out,

@@ -6,7 +6,7 @@ use analyzers::units::human_duration;
 use analyzers::usage::df::DfReport;
 use comfy_table::Table;
 
-use super::{docker_table, write_table, SizeStyle};
+use super::{docker_table, name, write_table, SizeStyle};
 
 /// Commands longer than this are cut with an ellipsis, as `docker ps` does.
 const COMMAND_WIDTH: usize = 20;
@@ -164,8 +164,8 @@ pub fn verbose(out: &mut dyn Write, r: &DfReport, style: SizeStyle, now: i64) ->
         for tag in tags {
             let (repo, tag) = tag.rsplit_once(':').unwrap_or((&tag, "<none>"));
             t.add_row(vec![
-                repo.to_owned(),
-                tag.to_owned(),
+                name(repo),
+                name(tag),
                 img.id.digest().short().to_owned(),
                 ago(img.created),
                 style.size(img.size),
@@ -192,21 +192,23 @@ pub fn verbose(out: &mut dyn Write, r: &DfReport, style: SizeStyle, now: i64) ->
         let image = if c.image.starts_with("sha256:") {
             c.image_id.digest().short().to_owned()
         } else {
-            c.image.clone()
+            name(&c.image)
         };
         t.add_row(vec![
             c.id[..12.min(c.id.len())].to_owned(),
             image,
-            format!("\"{}\"", ellipsis(&c.command, COMMAND_WIDTH)),
+            format!("\"{}\"", name(&ellipsis(&c.command, COMMAND_WIDTH))),
             volumes.to_string(),
             style.size_with_precision(c.size_rw, 3),
             ago(c.created),
-            c.status.clone(),
-            c.names
-                .iter()
-                .map(|n| n.trim_start_matches('/'))
-                .collect::<Vec<_>>()
-                .join(","),
+            name(&c.status),
+            name(
+                &c.names
+                    .iter()
+                    .map(|n| n.trim_start_matches('/'))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
         ]);
     }
     write_table(out, &t)?;
@@ -214,7 +216,7 @@ pub fn verbose(out: &mut dyn Write, r: &DfReport, style: SizeStyle, now: i64) ->
     let mut t = docker_table(&["VOLUME NAME", "LINKS", "SIZE"]);
     for v in &r.volumes {
         t.add_row(vec![
-            v.name.clone(),
+            name(&v.name),
             v.usage_data.ref_count.to_string(),
             style.size(v.usage_data.size),
         ]);
@@ -237,10 +239,10 @@ fn build_cache_table(r: &DfReport, style: SizeStyle) -> Table {
     for b in &r.build_cache {
         t.add_row(vec![
             b.id[..12.min(b.id.len())].to_owned(),
-            b.record_type.clone(),
+            name(&b.record_type),
             style.size(b.size),
-            b.created_at.clone(),
-            b.last_used_at.clone().unwrap_or_default(),
+            name(&b.created_at),
+            name(b.last_used_at.as_deref().unwrap_or_default()),
             b.usage_count.to_string(),
             b.shared.to_string(),
         ]);

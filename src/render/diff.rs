@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use analyzers::forensics::diff::{Alteration, DiffReport};
 
-use super::{docker_table, write_table, SizeStyle};
+use super::{docker_table, path, write_table, SizeStyle};
 
 /// One line per change (`C /app/notes.txt  content  31B`), then the totals.
 pub fn table(out: &mut dyn Write, r: &DiffReport, style: SizeStyle) -> io::Result<()> {
@@ -19,7 +19,7 @@ pub fn table(out: &mut dyn Write, r: &DiffReport, style: SizeStyle) -> io::Resul
         };
         t.add_row(vec![
             format!("{:?}", c.kind),
-            c.path.display().to_string(),
+            path(&c.path),
             what.to_owned(),
             style.bytes(c.bytes),
         ]);
@@ -29,7 +29,7 @@ pub fn table(out: &mut dyn Write, r: &DiffReport, style: SizeStyle) -> io::Resul
     let mut t = docker_table(&["TOP-LEVEL", "ADDED", "CHANGED", "DELETED", "BYTES"]);
     for d in &r.totals {
         t.add_row(vec![
-            d.dir.display().to_string(),
+            path(&d.dir),
             d.added.to_string(),
             d.changed.to_string(),
             d.deleted.to_string(),

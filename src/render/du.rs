@@ -47,10 +47,11 @@ struct Node {
 }
 
 impl Node {
-    fn new(label: impl Into<String>, note: impl Into<String>, bytes: u64) -> Node {
+    /// A node; `label` and `note` hold names from the store, so they are escaped here.
+    fn new(label: impl AsRef<str>, note: impl AsRef<str>, bytes: u64) -> Node {
         Node {
-            label: label.into(),
-            note: note.into(),
+            label: super::name(label.as_ref()),
+            note: super::name(note.as_ref()),
             bytes,
             is_path: false,
             children: Vec::new(),
@@ -93,7 +94,8 @@ fn owner_node(o: &Owner, view: &View) -> Node {
         .paths
         .iter()
         .map(|p| {
-            let mut n = Node::new(p.display().to_string(), "", 0);
+            let mut n = Node::new("", "", 0);
+            n.label = super::path(p);
             n.is_path = true;
             n
         })
@@ -105,8 +107,8 @@ fn owner_node(o: &Owner, view: &View) -> Node {
 
 /// Builds the tree the view asks for.
 fn build(r: &DuReport, view: &View) -> Node {
-    let root_label = format!("{} ({})", r.root.display(), r.driver);
-    let root = Node::new(root_label, "", view.bytes(&r.total));
+    let mut root = Node::new("", "", view.bytes(&r.total));
+    root.label = format!("{} ({})", super::path(&r.root), r.driver);
     let of_kind = |k: OwnerKind| r.owners.iter().filter(move |o| o.kind == k);
     let children = match view.by {
         By::Kind => r

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use analyzers::forensics::dupes::DupesReport;
 
 use super::inventory::short;
-use super::{docker_table, write_table, SizeStyle};
+use super::{docker_table, name, path, write_table, SizeStyle};
 
 /// Groups (`WASTED SIZE COPIES SHA256 PATHS`), images (`IMAGE EFFICIENCY STORED FINAL
 /// SHADOWED`), then the totals.
@@ -15,7 +15,7 @@ pub fn table(out: &mut dyn Write, r: &DupesReport, style: SizeStyle) -> io::Resu
         let paths: Vec<String> = g
             .copies
             .iter()
-            .map(|c| format!("{}:{}", short(&c.layer.to_string()), c.path.display()))
+            .map(|c| format!("{}:{}", short(&c.layer.to_string()), path(&c.path)))
             .collect();
         t.add_row(vec![
             style.bytes(g.wasted_bytes),
@@ -33,8 +33,7 @@ pub fn table(out: &mut dyn Write, r: &DupesReport, style: SizeStyle) -> io::Resu
             short(&i.id.to_string()).to_owned(),
             i.repo_tags
                 .first()
-                .cloned()
-                .unwrap_or_else(|| "<none>".into()),
+                .map_or_else(|| "<none>".into(), |t| name(t)),
             format!("{:.1}%", i.efficiency * 100.0),
             style.bytes(i.stored_bytes),
             style.bytes(i.final_bytes),

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use analyzers::inventory::{ContainerEntry, ImageEntry, Inventory, LayerEntry, VolumeEntry};
 
-use super::{docker_table, write_table, SizeStyle};
+use super::{docker_table, name, write_table, SizeStyle};
 
 /// First 12 characters of an id without its `sha256:`, as the Docker CLI prints ids.
 pub fn short(id: &str) -> &str {
@@ -29,8 +29,8 @@ pub fn images(out: &mut dyn Write, r: &Inventory<ImageEntry>, style: SizeStyle) 
         let first = tags.first().map_or("<none>:<none>", String::as_str);
         let (repo, tag) = first.rsplit_once(':').unwrap_or((first, "<none>"));
         t.add_row(vec![
-            repo.to_owned(),
-            tag.to_owned(),
+            name(repo),
+            name(tag),
             short(&img.df.id.to_string()).to_owned(),
             style.size(img.df.size),
             style.size(img.df.shared_size),
@@ -75,8 +75,8 @@ pub fn containers(
     for c in &r.items {
         t.add_row(vec![
             short(&c.df.id).to_owned(),
-            c.df.image.clone(),
-            c.df.state.clone(),
+            name(&c.df.image),
+            name(&c.df.state),
             style.size(c.df.size_rw),
             style.size(c.df.size_root_fs),
             names(c.volumes.iter().map(|v| short(v))),
@@ -95,7 +95,7 @@ pub fn volumes(
     let mut t = docker_table(&["VOLUME NAME", "SIZE", "LINKS", "CONTAINERS"]);
     for v in &r.items {
         t.add_row(vec![
-            v.df.name.clone(),
+            name(&v.df.name),
             style.size(v.df.usage_data.size),
             v.df.usage_data.ref_count.to_string(),
             names(v.container_refs.iter().map(|c| c.name.as_str())),
@@ -104,9 +104,9 @@ pub fn volumes(
     write_table(out, &t)
 }
 
-/// Comma-separated names, `-` for none.
+/// Comma-separated names (escaped), `-` for none.
 fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    let all: Vec<&str> = items.collect();
+    let all: Vec<String> = items.map(name).collect();
     if all.is_empty() {
         "-".to_owned()
     } else {

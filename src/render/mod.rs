@@ -12,6 +12,7 @@ pub mod verify;
 pub mod watch;
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use analyzers::units::human_size_with_precision;
 use comfy_table::{presets, Cell, ContentArrangement, Table};
@@ -46,6 +47,18 @@ impl SizeStyle {
             human_size_with_precision(bytes as f64, digits)
         }
     }
+}
+
+/// A name from the store (container name, image tag, volume name, command, problem detail)
+/// as a table or tree shows it: escaped by [`analyzers::text::escape`], so a name can neither
+/// drive the terminal (ESC, BEL) nor break a row (newline), and reads unambiguously.
+pub fn name(text: &str) -> String {
+    analyzers::text::escape(text.as_bytes()).into_owned()
+}
+
+/// [`name`] for a path (its bytes: invalid UTF-8 shows as `\xNN`).
+pub fn path(path: &Path) -> String {
+    analyzers::text::display(path).into_owned()
 }
 
 /// The Docker CLI's tabwriter: cells of at least 10 columns including 3 of padding.

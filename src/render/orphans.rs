@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use analyzers::forensics::orphans::OrphansReport;
 
-use super::{docker_table, write_table, SizeStyle};
+use super::{docker_table, name, path, write_table, SizeStyle};
 
 fn kind_name(kind: impl serde::Serialize) -> String {
     serde_json::to_value(kind)
@@ -21,8 +21,8 @@ pub fn table(out: &mut dyn Write, r: &OrphansReport, style: SizeStyle) -> io::Re
         t.add_row(vec![
             kind_name(o.kind),
             style.bytes(o.bytes),
-            o.path.display().to_string(),
-            o.reason.clone(),
+            path(&o.path),
+            name(&o.reason),
         ]);
     }
     write_table(out, &t)?;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use analyzers::watch::Sample;
 
-use super::{docker_table, write_table, SizeStyle};
+use super::{docker_table, name, path, write_table, SizeStyle};
 
 /// One JSON object per sample, one per line.
 pub fn json_lines(out: &mut dyn Write, samples: &[Sample]) -> io::Result<()> {
@@ -25,7 +25,7 @@ pub fn table(
 ) -> io::Result<()> {
     write!(out, "\x1b[2J\x1b[H")?;
     let time = samples.first().map_or("", |s| s.time.as_str());
-    writeln!(out, "strata watch {}  {time}\n", root.display())?;
+    writeln!(out, "strata watch {}  {time}\n", path(root))?;
     if samples.is_empty() {
         return writeln!(out, "no running container");
     }
@@ -52,11 +52,11 @@ pub fn table(
         let volumes: Vec<String> = s
             .volumes
             .iter()
-            .map(|v| format!("{}={}", v.name, size(v.bytes)))
+            .map(|v| format!("{}={}", name(&v.name), size(v.bytes)))
             .collect();
         t.add_row(vec![
             s.id[..12.min(s.id.len())].to_owned(),
-            s.name.clone(),
+            name(&s.name),
             size(s.size_rw),
             signed(s.growth),
             signed(s.rate_avg_bytes_per_sec as i64),
@@ -68,7 +68,7 @@ pub fn table(
     }
     write_table(out, &t)?;
     for s in samples.iter().filter(|s| !s.top_paths.is_empty()) {
-        writeln!(out, "\n{} growing paths:", s.name)?;
+        writeln!(out, "\n{} growing paths:", name(&s.name))?;
         for p in &s.top_paths {
             writeln!(
                 out,
@@ -76,7 +76,7 @@ pub fn table(
                 signed(p.growth),
                 size(p.bytes),
                 p.kind,
-                p.path.display()
+                path(&p.path)
             )?;
         }
     }

@@ -12,7 +12,8 @@
 //! - [`tree`] records the exact state of a directory tree (for the read-only guarantee).
 //!
 //! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`containment`] (nothing
-//! outside the data root is read, listed or counted, whatever the store holds), [`du`], [`watch`],
+//! outside the data root is read, listed or counted, whatever the store holds), [`names`],
+//! [`du`], [`watch`],
 //! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
 //! prune-versus-prediction check), the facts about what dockerd writes in [`fixture::facts`],
 //! and the engine's: [`engine_image`], [`engine_container`], [`engine_volume`], [`engine_api`],
@@ -34,6 +35,7 @@ mod engine_volume;
 mod fixture;
 mod forensics;
 mod harness;
+mod names;
 mod parity;
 mod readonly;
 mod synth;

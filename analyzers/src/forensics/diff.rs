@@ -60,6 +60,7 @@ pub enum Alteration {
 #[serde(rename_all = "PascalCase")]
 pub struct DiffEntry {
     /// The path inside the container, starting with `/`.
+    #[serde(flatten, serialize_with = "crate::text::json::path")]
     pub path: PathBuf,
     /// `A`, `C` or `D`.
     pub kind: Letter,
@@ -78,6 +79,7 @@ pub struct DiffEntry {
 #[serde(rename_all = "PascalCase")]
 pub struct DirTotal {
     /// The top-level path (`/app`), or the entry itself for a top-level file.
+    #[serde(flatten, serialize_with = "crate::text::json::dir")]
     pub dir: PathBuf,
     /// Entries added.
     pub added: u64,
@@ -278,7 +280,8 @@ fn deleted(path: PathBuf) -> Change {
 /// Computes `strata diff` for container `c`.
 pub fn diff(store: &Store, c: &Container) -> DiffReport {
     let views = Views::of(store, c);
-    let mut problems = Vec::new();
+    // The load's problems too: a damaged lower layer record changes what counts as a change.
+    let mut problems = store.problems.clone();
     let root = views.new_root();
     let mut found = match store.jail.stat(root) {
         Ok(st) if is_dir(&st) => views.changes(&store.jail),
@@ -326,6 +329,8 @@ pub fn diff(store: &Store, c: &Container) -> DiffReport {
     let entries = to_entries(&found.changes);
     let unlisted = to_entries(&found.unlisted);
     let totals = totals(&entries);
+    problems.sort();
+    problems.dedup();
     DiffReport {
         id: c.id.0.clone(),
         name: c.name.trim_start_matches('/').to_owned(),

@@ -39,6 +39,7 @@ pub struct Copy {
     /// The layer holding it.
     pub layer: ChainId,
     /// Its path inside the layer, `/`-rooted.
+    #[serde(flatten, serialize_with = "crate::text::json::path")]
     pub path: PathBuf,
 }
 
@@ -79,6 +80,7 @@ pub struct ImageEfficiency {
 #[serde(rename_all = "PascalCase")]
 pub struct Shadowed {
     /// The path, `/`-rooted.
+    #[serde(flatten, serialize_with = "crate::text::json::path")]
     pub path: PathBuf,
     /// The layer that wrote it.
     pub written_in: ChainId,
@@ -139,7 +141,9 @@ pub fn find(store: &Store) -> DupesReport {
         .map(|l| &l.chain_id)
         .zip(listed.iter())
         .collect();
-    let mut problems: Vec<Problem> = listed.iter().flat_map(|l| l.problems.clone()).collect();
+    // The load's problems too: images that did not load are missing from the figures.
+    let mut problems: Vec<Problem> = store.problems.clone();
+    problems.extend(listed.iter().flat_map(|l| l.problems.iter().cloned()));
 
     // Candidates: sizes held by two or more distinct inodes.
     let mut by_size: HashMap<u64, Vec<(&ChainId, &File)>> = HashMap::new();
@@ -207,6 +211,7 @@ pub fn find(store: &Store) -> DupesReport {
             .then_with(|| a.id.cmp(&b.id))
     });
     problems.sort();
+    problems.dedup();
     DupesReport {
         driver: store.driver.name().to_owned(),
         wasted_bytes: groups.iter().map(|g| g.wasted_bytes).sum(),

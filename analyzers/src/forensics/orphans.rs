@@ -59,6 +59,7 @@ pub struct Orphan {
     /// What kind of leftover.
     pub kind: OrphanKind,
     /// The file or directory.
+    #[serde(flatten, serialize_with = "crate::text::json::path")]
     pub path: PathBuf,
     /// Allocated bytes under it (what `du` counts).
     pub bytes: u64,

@@ -25,9 +25,9 @@
 //! vfs the sum of the tar entries' sizes (`ApplyUncompressedLayer`).
 
 use std::collections::{BTreeSet, HashSet};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -45,6 +45,7 @@ use crate::fs::{self, Jail};
 use crate::graph::{Layer, Store};
 use crate::ids::{CacheId, ChainId, DiffId, Digest};
 use crate::layout::LAYER_TAR_SPLIT;
+use crate::text;
 
 use super::CHUNK;
 
@@ -64,8 +65,9 @@ pub enum MismatchKind {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Mismatch {
-    /// The path as the tar names it (`app/notes.txt`, `.wh.gone`).
-    pub path: String,
+    /// The path as the tar names it (`app/notes.txt`, `.wh.gone`), as bytes.
+    #[serde(flatten, serialize_with = "crate::text::json::path")]
+    pub path: PathBuf,
     /// What happened to it.
     pub kind: MismatchKind,
 }
@@ -145,7 +147,7 @@ struct FileEntry {
 struct Pass {
     digest: Digest,
     tar_bytes: u64,
-    names: BTreeSet<String>,
+    names: BTreeSet<Vec<u8>>,
     files: Vec<FileEntry>,
     mismatches: Vec<Mismatch>,
 }
@@ -155,7 +157,8 @@ pub fn verify(store: &Store, layers: &[&Layer]) -> VerifyReport {
     let started = Instant::now();
     let results: Vec<(LayerCheck, Vec<Problem>)> =
         layers.par_iter().map(|l| check_layer(store, l)).collect();
-    let mut problems = Vec::new();
+    // The load's problems too: a verdict on a store with damaged records is not clean.
+    let mut problems = store.problems.clone();
     let mut checks = Vec::new();
     for (check, p) in results {
         problems.extend(p);
@@ -163,6 +166,7 @@ pub fn verify(store: &Store, layers: &[&Layer]) -> VerifyReport {
     }
     checks.sort_by(|a, b| a.chain_id.cmp(&b.chain_id));
     problems.sort();
+    problems.dedup();
     let verified = checks.iter().filter(|c| c.ok).count();
     VerifyReport {
         driver: store.driver.name().to_owned(),
@@ -282,7 +286,13 @@ fn describe(mismatches: &[Mismatch]) -> String {
     let shown: Vec<String> = mismatches
         .iter()
         .take(5)
-        .map(|m| format!("{:?} {}", m.kind, m.path).to_lowercase())
+        .map(|m| {
+            format!(
+                "{} {}",
+                format!("{:?}", m.kind).to_lowercase(),
+                text::display(&m.path)
+            )
+        })
         .collect();
     let more = mismatches.len().saturating_sub(5);
     let tail = if more > 0 {
@@ -295,9 +305,21 @@ fn describe(mismatches: &[Mismatch]) -> String {
 
 /// Normalises a tar name for comparison with the layer directory: no `./` or `/` in front,
 /// no `/` at the end.
-fn normalise(name: &str) -> String {
-    let trimmed = name.trim_start_matches("./").trim_start_matches('/');
-    trimmed.trim_end_matches('/').to_owned()
+fn normalise(name: &[u8]) -> Vec<u8> {
+    let mut name = name;
+    loop {
+        if let Some(rest) = name.strip_prefix(b"./") {
+            name = rest;
+        } else if let Some(rest) = name.strip_prefix(b"/") {
+            name = rest;
+        } else {
+            break;
+        }
+    }
+    while let Some(rest) = name.strip_suffix(b"/") {
+        name = rest;
+    }
+    name.to_vec()
 }
 
 fn entry_name(e: &Entry) -> Option<Vec<u8>> {
@@ -386,7 +408,7 @@ fn rebuild(jail: &Jail, split: &Path, content: &Path) -> Result<Pass, Problem> {
             }
             FILE_ENTRY => {
                 let name = entry_name(&e).ok_or_else(|| damaged(i + 1, "no name".into()))?;
-                let text = normalise(&String::from_utf8_lossy(&name));
+                let text = normalise(&name);
                 if !text.is_empty() {
                     pass.names.insert(text.clone());
                 }
@@ -411,11 +433,11 @@ fn rebuild(jail: &Jail, split: &Path, content: &Path) -> Result<Pass, Problem> {
                     match fed_state(jail, &path, e.size) {
                         FileState::Same => {}
                         FileState::Gone => pass.mismatches.push(Mismatch {
-                            path: text.clone(),
+                            path: as_path(&text),
                             kind: MismatchKind::Removed,
                         }),
                         FileState::Resized => pass.mismatches.push(Mismatch {
-                            path: text.clone(),
+                            path: as_path(&text),
                             kind: MismatchKind::Changed,
                         }),
                     }
@@ -478,7 +500,7 @@ fn changed_by_crc(jail: &Jail, content: &Path, files: &[FileEntry]) -> Vec<Misma
             let path = content.join(entry_path(&f.name)?);
             let got = crc64_file(jail, &path).ok()?;
             (got.to_be_bytes() != want).then(|| Mismatch {
-                path: normalise(&String::from_utf8_lossy(&f.name)),
+                path: as_path(&normalise(&f.name)),
                 kind: MismatchKind::Changed,
             })
         })
@@ -498,11 +520,11 @@ fn list_layer(
     store: &Store,
     layer: &Layer,
     content: &Path,
-    tar_names: &BTreeSet<String>,
+    tar_names: &BTreeSet<Vec<u8>>,
     files: &[FileEntry],
 ) -> Listing {
     let jail = &store.jail;
-    let mut own: BTreeSet<String> = BTreeSet::new();
+    let mut own: BTreeSet<Vec<u8>> = BTreeSet::new();
     let size = match &store.driver {
         AnyDriver::Overlay2(_) => {
             let mut seen = HashSet::new();
@@ -523,7 +545,7 @@ fn list_layer(
                         found
                             .iter()
                             .filter(|c| c.kind == ChangeKind::Added)
-                            .map(|c| normalise(&c.path.to_string_lossy())),
+                            .map(|c| normalise(c.path.as_os_str().as_bytes())),
                     );
                 }
                 None => {
@@ -538,7 +560,7 @@ fn list_layer(
         .iter()
         .filter(|n| !tar_names.contains(*n))
         .map(|n| Mismatch {
-            path: n.clone(),
+            path: as_path(n),
             kind: MismatchKind::Added,
         })
         .collect();
@@ -548,12 +570,17 @@ fn list_layer(
                 .iter()
                 .filter(|n| !own.contains(*n))
                 .map(|n| Mismatch {
-                    path: n.clone(),
+                    path: as_path(n),
                     kind: MismatchKind::Removed,
                 }),
         );
     }
     Listing { size, mismatches }
+}
+
+/// A normalised tar name as a path.
+fn as_path(name: &[u8]) -> PathBuf {
+    PathBuf::from(OsStr::from_bytes(name))
 }
 
 /// Walks a layer directory recursively: every entry's tar name into `names`, the apparent
@@ -562,24 +589,24 @@ fn list_overlay(
     jail: &Jail,
     dir: &Path,
     rel: &Path,
-    names: &mut BTreeSet<String>,
+    names: &mut BTreeSet<Vec<u8>>,
     size: &mut u64,
     seen: &mut HashSet<(u64, u64)>,
 ) {
     let mut errors = Vec::new();
     for (name, st) in changes::list(jail, &dir.join(rel), &mut errors) {
         let path = rel.join(&name);
-        let text = path.to_string_lossy().into_owned();
+        let text = path.as_os_str().as_bytes().to_vec();
         if is_whiteout(&st) {
             let mut wh = OsString::from(".wh.");
             wh.push(&name);
-            names.insert(rel.join(wh).to_string_lossy().into_owned());
+            names.insert(rel.join(wh).into_os_string().into_vec());
             continue;
         }
         names.insert(text);
         if is_dir(&st) {
             if is_opaque(jail, &dir.join(&path)) {
-                names.insert(path.join(".wh..wh..opq").to_string_lossy().into_owned());
+                names.insert(path.join(".wh..wh..opq").into_os_string().into_vec());
             }
             list_overlay(jail, dir, &path, names, size, seen);
         } else if st.st_nlink <= 1 || seen.insert((st.st_dev, st.st_ino)) {
@@ -633,8 +660,10 @@ mod tests {
 
     #[test]
     fn names_normalise_like_the_layer_directory() {
-        assert_eq!(normalise("./app/"), "app");
-        assert_eq!(normalise("/etc/motd"), "etc/motd");
-        assert_eq!(normalise("./"), "");
+        assert_eq!(normalise(b"./app/"), b"app");
+        assert_eq!(normalise(b"/etc/motd"), b"etc/motd");
+        assert_eq!(normalise(b"./"), b"");
+        // Names are bytes: one that is not UTF-8 stays itself.
+        assert_eq!(normalise(b"./a\xff/"), b"a\xff");
     }
 }

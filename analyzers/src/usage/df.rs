@@ -153,6 +153,7 @@ pub struct VolumeDf {
     /// Labels, from the volume store's database.
     pub labels: Option<BTreeMap<String, String>>,
     /// The `_data` path.
+    #[serde(flatten, serialize_with = "crate::text::json::mountpoint")]
     pub mountpoint: PathBuf,
     /// The volume name.
     pub name: String,

@@ -151,6 +151,7 @@ pub struct Owner {
     /// A note: `dangling`, `anonymous`, `running`...
     pub note: String,
     /// Its paths, relative to the root.
+    #[serde(flatten, serialize_with = "crate::text::json::paths")]
     pub paths: Vec<PathBuf>,
     /// Its bytes.
     pub sizes: Sizes,
@@ -201,6 +202,7 @@ pub struct DuScan {
 #[serde(rename_all = "PascalCase")]
 pub struct DuReport {
     /// The data root.
+    #[serde(flatten, serialize_with = "crate::text::json::root")]
     pub root: PathBuf,
     /// The storage driver read.
     pub driver: String,

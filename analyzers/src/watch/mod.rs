@@ -87,6 +87,7 @@ pub struct Sample {
 #[serde(rename_all = "PascalCase")]
 pub struct PathGrowth {
     /// The path in the container.
+    #[serde(flatten, serialize_with = "crate::text::json::path")]
     pub path: PathBuf,
     /// Its bytes now.
     pub bytes: u64,
@@ -305,6 +306,10 @@ impl Watch {
                 driver: self.opts.driver.clone(),
             },
         )?;
+        // Damaged records are problems of the watch too (each once, however often it reloads).
+        self.problems.extend(store.problems.iter().cloned());
+        self.problems.sort();
+        self.problems.dedup();
         let running: Vec<&Container> = store
             .containers
             .iter()
