@@ -461,11 +461,19 @@ fn mount_ids_with_dot_dot_are_refused() {
     ];
     let mut failures = Vec::new();
     let mut runs = Vec::new();
-    for args in [
-        &["diff", &store.container][..],
-        &["df", "-v"],
-        &["--format", "json", "df", "-v"],
-    ] {
+    // `diff` of the container: its records are damaged, so it is not loaded; the lookup's
+    // one-line error (exit 2) names the damaged record.
+    let diff = strata(&store.root, &["diff", &store.container]);
+    let named = wants
+        .iter()
+        .any(|w| diff.stderr.contains(&w.display().to_string()));
+    if diff.code != Some(2) || !named {
+        failures.push(format!(
+            "want exit 2 and an error naming one of {wants:?}:\n{diff}"
+        ));
+    }
+    runs.push(diff);
+    for args in [&["df", "-v"][..], &["--format", "json", "df", "-v"]] {
         let run = strata(&store.root, args);
         expect_problem(&run, &store.root, &wants, &mut failures);
         if let Ok(report) = serde_json::from_slice::<Value>(&run.stdout_bytes) {

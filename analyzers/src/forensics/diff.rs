@@ -309,6 +309,9 @@ pub fn diff(store: &Store, c: &Container) -> DiffReport {
             Found::default()
         }
     };
+    if let Views::Overlay { lower, .. } = &views {
+        problems.extend(lower.problems());
+    }
     for e in std::mem::take(&mut found.errors) {
         problems.push(Problem::new(&e.path, ProblemKind::WalkIncomplete, e.detail));
     }

@@ -90,7 +90,7 @@ pub fn find(store: &Store, opts: &WalkOptions) -> OrphansReport {
     layer_dirs(store, &mut found, &mut problems);
     records_without_content(store, &mut found);
     if let AnyDriver::Overlay2(d) = &store.driver {
-        links(&store.jail, d.home(), &mut found);
+        links(&store.jail, d.home(), &mut found, &mut problems);
     }
     mounts_without_containers(store, &mut found);
     for c in &store.containers {
@@ -219,7 +219,12 @@ fn records_without_content(store: &Store, found: &mut Vec<(OrphanKind, PathBuf, 
     }
 }
 
-fn links(jail: &Jail, home: &Path, found: &mut Vec<(OrphanKind, PathBuf, String)>) {
+fn links(
+    jail: &Jail,
+    home: &Path,
+    found: &mut Vec<(OrphanKind, PathBuf, String)>,
+    problems: &mut Vec<Problem>,
+) {
     let link_dir = home.join(OVERLAY2_LINK_DIR);
     let mut claimed: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
     for e in jail.read_dir(home).unwrap_or_default() {
@@ -227,8 +232,12 @@ fn links(jail: &Jail, home: &Path, found: &mut Vec<(OrphanKind, PathBuf, String)
             continue;
         }
         let id = e.name.to_string_lossy().into_owned();
-        if let Ok(short) = jail.read_text(&home.join(&e.name).join(OVERLAY2_LINK)) {
-            claimed.insert(short, id);
+        match jail.read_text(&home.join(&e.name).join(OVERLAY2_LINK)) {
+            Ok(short) => {
+                claimed.insert(short, id);
+            }
+            Err(p) if p.kind == crate::error::ProblemKind::Missing => {}
+            Err(p) => problems.push(p),
         }
     }
     for e in jail.read_dir(&link_dir).unwrap_or_default() {

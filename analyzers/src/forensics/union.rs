@@ -58,6 +58,27 @@ impl Union {
         }
     }
 
+    /// A problem for each layer directory that is not a directory (a symlink is not
+    /// followed: the view then lacks that layer) or is gone.
+    pub fn problems(&self) -> Vec<crate::Problem> {
+        use crate::error::ProblemKind;
+        self.layers
+            .iter()
+            .filter_map(|l| match self.jail.stat(l) {
+                Ok(st) if is_dir(&st) => None,
+                Ok(st) => Some(crate::Problem::new(
+                    l,
+                    ProblemKind::Unreadable,
+                    format!(
+                        "a lower layer's content is {}, not a directory: not followed",
+                        crate::fs::kind_of(&st)
+                    ),
+                )),
+                Err(e) => Some(crate::fs::io_problem(l, &e)),
+            })
+            .collect()
+    }
+
     /// The layer directories that contribute to directory `rel` (`/`-rooted), top first:
     /// those where it is a directory, down to the first opaque one. Empty when `rel` is not a
     /// directory of the view.

@@ -4,7 +4,8 @@
 
 use super::{Container, Image, Layer, Store, Volume};
 use crate::error::{Error, Result};
-use crate::ids::ImageId;
+use crate::ids::{is_hex64, ImageId};
+use crate::layout::CONTAINERS_DIR;
 
 /// Picks the one candidate whose key starts with `prefix`; `kind` names what is looked for in
 /// the error. Candidates are `(key, label, object)`: the label is what the error lists.
@@ -62,6 +63,51 @@ impl Store {
                 .iter()
                 .map(|c| (c.id.as_str(), c.id.short().to_owned(), c)),
         )
+        .map_err(|e| {
+            let damaged = self.damaged_container_records(name);
+            if damaged.is_empty() {
+                return e;
+            }
+            Error::Lookup {
+                kind: "container",
+                name: name.to_owned(),
+                detail: format!(
+                    "its records are damaged, so it was not loaded: {}",
+                    damaged
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            }
+        })
+    }
+
+    /// The problems met loading the records of a container whose id starts with `prefix`
+    /// (its `containers/<id>/` or `layerdb/mounts/<id>/`): why a container on disk is not
+    /// found.
+    fn damaged_container_records(&self, prefix: &str) -> Vec<&crate::Problem> {
+        if prefix.is_empty() {
+            return Vec::new();
+        }
+        self.problems
+            .iter()
+            .filter(|p| {
+                let mut parts = p.path.components().map(|c| c.as_os_str());
+                let mut prev = None;
+                parts.any(|part| {
+                    let parent = prev.replace(part);
+                    let is_record_dir = parent.is_some_and(|d| {
+                        d == std::ffi::OsStr::new(CONTAINERS_DIR)
+                            || d == std::ffi::OsStr::new("mounts")
+                    });
+                    is_record_dir
+                        && part
+                            .to_str()
+                            .is_some_and(|id| is_hex64(id) && id.starts_with(prefix))
+                })
+            })
+            .collect()
     }
 
     /// The image `reference` names: a tag or digest reference, a full id, or a unique prefix
