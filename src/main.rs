@@ -34,11 +34,18 @@ fn main() -> ExitCode {
             }
             if e.downcast_ref::<cmd::FailOn>().is_some() {
                 let _ = out.flush();
-                eprintln!("strata: {}", render::name(&e.to_string()));
+                eprintln!(
+                    "strata: {}",
+                    analyzers::text::escape_controls(&e.to_string())
+                );
                 return ExitCode::from(1);
             }
-            // An error may name a path or a name from the store: escaped like problems.
-            eprintln!("strata: {}", render::name(&format!("{e:#}")));
+            // An error may quote a path or a name from the store: no control byte reaches the
+            // terminal.
+            eprintln!(
+                "strata: {}",
+                analyzers::text::escape_controls(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }

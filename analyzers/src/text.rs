@@ -53,6 +53,29 @@ pub fn escape(name: &[u8]) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A message (an error line that may quote names, already quoted with `{:?}`) made safe for
+/// a terminal: control characters become `\n`, `\t` or `\xNN`, and nothing else changes
+/// (a message is read, not decoded, so its backslashes stay single).
+pub fn escape_controls(message: &str) -> Cow<'_, str> {
+    if !message.chars().any(char::is_control) {
+        return Cow::Borrowed(message);
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                for b in c.encode_utf8(&mut [0; 4]).bytes() {
+                    push_byte(&mut out, b);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// [`escape`] of a path or file name.
 pub fn display(name: &(impl AsRef<OsStr> + ?Sized)) -> Cow<'_, str> {
     escape(name.as_ref().as_bytes())
@@ -175,6 +198,15 @@ pub mod json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_lose_control_bytes_and_keep_backslashes() {
+        assert_eq!(escape_controls("plain \\ text"), "plain \\ text");
+        assert_eq!(
+            escape_controls("name \"x\\ny\"\u{1b}[2J\n"),
+            "name \"x\\ny\"\\x1b[2J\\n"
+        );
+    }
     use serde::Serialize;
     use std::path::PathBuf;
 
