@@ -149,6 +149,11 @@ impl Extractor {
             return self.opaque(&dir);
         }
         if let Some(deleted) = base.strip_prefix(WHITEOUT_PREFIX) {
+            if matches!(deleted, "" | "." | "..") {
+                // `.wh..` and `.wh...` would delete the directory itself or its parent (for
+                // `.wh...` at the top, the directory that holds the layer).
+                return Err(self.refuse(meta, "whiteout of no name in its directory"));
+            }
             let target = path.with_file_name(deleted);
             return self.whiteout(meta, &target);
         }
@@ -384,6 +389,27 @@ mod tests {
         assert!(apply(&mut ex, ".", b'0', "").is_err());
         apply(&mut ex, "./", b'5', "").unwrap();
         assert!(fs::symlink_metadata(&dest).unwrap().is_dir());
+    }
+
+    /// `.wh...` named `..` as the deleted file: for a full-copy driver it removed everything
+    /// next to the layer directory.
+    #[test]
+    fn whiteouts_of_dot_names_are_refused() {
+        let parent = tempfile::tempdir().unwrap();
+        let dest = parent.path().join("layer");
+        let canary = parent.path().join("canary");
+        fs::create_dir(&dest).unwrap();
+        fs::write(&canary, b"still here").unwrap();
+        for whiteouts in [Whiteouts::Delete, Whiteouts::Overlay] {
+            let mut ex = Extractor::new(&dest, "t.tar", whiteouts);
+            apply(&mut ex, "d/f", b'0', "").unwrap();
+            for name in [".wh...", ".wh..", "d/.wh...", "d/.wh..", ".wh."] {
+                assert!(apply(&mut ex, name, b'0', "").is_err(), "{name}");
+            }
+            assert!(dest.join("d/f").exists());
+            assert_eq!(fs::read(&canary).unwrap(), b"still here");
+            remove_all(&dest.join("d")).unwrap();
+        }
     }
 
     #[test]
