@@ -382,7 +382,7 @@ mod tests {
         let dest = parent.path().join("layer");
         fs::create_dir(&dest).unwrap();
         let mut ex = Extractor::new(&dest, "t.tar", Whiteouts::Delete);
-        let read = super::super::tarsplit::disassemble(&tar[..], io::sink(), |m, c| ex.entry(m, c));
+        let read = super::super::tarsplit::disassemble(tar, io::sink(), |m, c| ex.entry(m, c));
         assert!(read.is_err(), "the empty-named file is refused");
         assert!(dest.is_dir());
         assert!(apply(&mut ex, "", b'2', "/").is_err());
