@@ -22,6 +22,12 @@ fi
 seconds=$1
 shift
 
+# libfuzzer-sys compiles libFuzzer itself, which needs a C++ compiler.
+if [ "$(id -u)" = 0 ] && ! command -v c++ >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends g++
+fi
 export RUSTC_BOOTSTRAP=1
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
