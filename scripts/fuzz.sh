@@ -59,7 +59,8 @@ for t in "${targets[@]}"; do
   work=$target_dir/corpus/$t
   artifacts=$PWD/artifacts/$t/
   mkdir -p "$work" "$artifacts"
-  log=$(mktemp)
+  log=$target_dir/logs/$t.log
+  mkdir -p "$(dirname "$log")"
   echo "fuzz: $t for $seconds s"
   status=0
   "$bin" "$work" "corpus/$t" \
@@ -70,12 +71,12 @@ for t in "${targets[@]}"; do
   crashes=$(grep -cE "Test unit written to .*(crash|timeout|oom|leak)-" "$log" || true)
   if [ "$status" -ne 0 ]; then
     tail -n 60 "$log"
+    echo "fuzz: $t failed; its whole log is $log"
     failed+=("$t")
     crashes=$((crashes > 0 ? crashes : 1))
   fi
   summary+=("$(printf '%-24s %6s s %12s execs %3s crashes %s' \
     "$t" "$seconds" "${execs:-?}" "$crashes" "$(echo "$found" | tr '\n' ' ')")")
-  rm -f "$log"
 done
 
 echo "fuzz: results"
