@@ -27,7 +27,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::time::Instant;
 
@@ -338,7 +338,9 @@ fn rebuild(split: &Path, content: &Path) -> Result<Pass, Problem> {
                     .and_then(|p| base64::engine::general_purpose::STANDARD.decode(p).ok())
                     .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok());
                 if e.size > 0 {
-                    let path = content.join(std::ffi::OsString::from_vec(name.clone()));
+                    let path = within(content, &name).ok_or_else(|| {
+                        damaged(i + 1, format!("name {text:?} climbs out of the layer"))
+                    })?;
                     let fed = feed(&path, e.size, &mut hasher, &mut buf);
                     pass.tar_bytes += fed;
                     match fed_state(&path, e.size) {
@@ -365,6 +367,21 @@ fn rebuild(split: &Path, content: &Path) -> Result<Pass, Problem> {
     pass.digest = Digest::from_hex(&crate::ids::hex_lower(&hasher.finalize()))
         .unwrap_or_else(|| Digest::of_bytes(b""));
     Ok(pass)
+}
+
+/// Where the tar's `name` lies under `content`, as moby's file getter joins it (a leading `/`
+/// is the layer's root, so `/dev/zero` is `<content>/dev/zero`, never the host's); `None` for
+/// a name with `..`, which dockerd never extracts, so its record is damaged.
+fn within(content: &Path, name: &[u8]) -> Option<std::path::PathBuf> {
+    let mut path = content.to_path_buf();
+    for part in Path::new(std::ffi::OsStr::from_bytes(name)).components() {
+        match part {
+            std::path::Component::Normal(p) => path.push(p),
+            std::path::Component::ParentDir => return None,
+            _ => {}
+        }
+    }
+    Some(path)
 }
 
 enum FileState {
@@ -550,6 +567,37 @@ fn crc64_file(path: &Path) -> std::io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gzip_to(path: &Path, bytes: &[u8]) {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(bytes).unwrap();
+        std::fs::write(path, gz.finish().unwrap()).unwrap();
+    }
+
+    /// A record naming `/dev/zero` with a huge size made verify read the host's `/dev/zero`
+    /// for ever (reproduced with `fuzz/fuzz_targets/tarsplit_verify.rs`); names are the
+    /// layer's, and `..` makes the record damaged.
+    #[test]
+    fn names_never_leave_the_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join("diff");
+        std::fs::create_dir(&content).unwrap();
+        let split = dir.path().join("tar-split.json.gz");
+        gzip_to(
+            &split,
+            include_bytes!("../../testdata/fuzz/tarsplit-devzero.json"),
+        );
+        let pass = rebuild(&split, &content).unwrap();
+        assert_eq!(pass.tar_bytes, 0, "nothing of the host's /dev/zero is read");
+        assert_eq!(pass.mismatches[0].kind, MismatchKind::Removed);
+        gzip_to(
+            &split,
+            br#"{"type":1,"name":"../../etc/passwd","size":3,"payload":null,"position":0}"#,
+        );
+        let err = rebuild(&split, &content).err().unwrap();
+        assert!(err.detail.contains("climbs out"), "{err:?}");
+    }
 
     #[test]
     fn crc64_iso_matches_go() {
