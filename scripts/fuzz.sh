@@ -34,7 +34,9 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 target_dir=${FUZZ_TARGET_DIR:-$PWD/fuzz/target}
-flags=(--release --sanitizer none --target-dir "$target_dir")
+# cargo-fuzz's default build: optimised, with debug assertions and overflow checks, so that
+# arithmetic on untrusted sizes that would wrap in the release binary fails here.
+flags=(--sanitizer none --target-dir "$target_dir")
 cd fuzz
 if [ $# -gt 0 ]; then
   targets=("$@")
