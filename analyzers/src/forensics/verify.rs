@@ -647,6 +647,39 @@ fn crc64_file(jail: &Jail, path: &Path) -> std::io::Result<u64> {
 mod tests {
     use super::*;
 
+    fn gzip_to(path: &Path, bytes: &[u8]) {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(bytes).unwrap();
+        std::fs::write(path, gz.finish().unwrap()).unwrap();
+    }
+
+    /// A record naming `/dev/zero` with a huge size made verify read the host's `/dev/zero`
+    /// for ever (reproduced with `fuzz/fuzz_targets/tarsplit_verify.rs`); names are the
+    /// layer's, and `..` makes the record damaged.
+    #[test]
+    fn names_never_leave_the_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join("diff");
+        std::fs::create_dir(&content).unwrap();
+        let split = dir.path().join("tar-split.json.gz");
+        gzip_to(
+            &split,
+            include_bytes!("../../testdata/fuzz/tarsplit-devzero.json"),
+        );
+        let jail = Jail::open(dir.path()).unwrap();
+        let pass = rebuild(&jail, &split, &content).unwrap();
+        assert_eq!(pass.tar_bytes, 0, "nothing of the host's /dev/zero is read");
+        assert_eq!(pass.mismatches[0].kind, MismatchKind::Removed);
+        assert!(changed_by_crc(&jail, &content, &pass.files).is_empty());
+        gzip_to(
+            &split,
+            br#"{"type":1,"name":"../../etc/passwd","size":3,"payload":null,"position":0}"#,
+        );
+        let err = rebuild(&jail, &split, &content).err().unwrap();
+        assert!(err.detail.contains("climbs out"), "{err:?}");
+    }
+
     #[test]
     fn crc64_iso_matches_go() {
         // Go: crc64.Checksum([]byte("hello"), crc64.MakeTable(crc64.ISO)).

@@ -516,7 +516,7 @@ async fn volumes_list(
 /// `POST /volumes/create`'s body.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
-struct VolumeBody {
+pub struct VolumeBody {
     name: String,
     driver: String,
     labels: Option<std::collections::BTreeMap<String, String>>,

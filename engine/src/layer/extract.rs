@@ -148,6 +148,12 @@ impl Extractor {
         if meta.kind == b'g' {
             return Ok(()); // PAX global header: moby ignores it too
         }
+        if rel.as_os_str().is_empty() && meta.kind != b'5' {
+            // Only a directory may name the layer's root (`./`), to set its metadata: any
+            // other entry would replace the root, and a symlink there would take every later
+            // entry out of the layer.
+            return Err(self.refuse(meta, "names the layer's root and is not a directory"));
+        }
         let layer = self.whiteouts != Whiteouts::Literal;
         let top = rel.components().next();
         let top_name = top.map(|c| c.as_os_str().to_string_lossy().into_owned());
@@ -392,6 +398,25 @@ mod tests {
         assert!(!dir.path().join("x").exists());
     }
 
+    /// Found by `fuzz/fuzz_targets/layer_extract.rs`: a regular file with an empty name (the
+    /// layer's root) removed the root and put a file in its place.
+    #[test]
+    fn an_entry_naming_the_root_leaves_it_a_directory() {
+        let input = include_bytes!("../../testdata/fuzz/extract-root-replaced.bin");
+        let (_, tar) = input.split_first().unwrap();
+        let parent = tempfile::tempdir().unwrap();
+        let dest = parent.path().join("layer");
+        fs::create_dir(&dest).unwrap();
+        let mut ex = Extractor::new(&dest, "t.tar", Whiteouts::Delete);
+        let read = super::super::tarsplit::disassemble(tar, io::sink(), |m, c| ex.entry(m, c));
+        assert!(read.is_err(), "the empty-named file is refused");
+        assert!(dest.is_dir());
+        assert!(apply(&mut ex, "", b'2', "/").is_err());
+        assert!(apply(&mut ex, ".", b'0', "").is_err());
+        apply(&mut ex, "./", b'5', "").unwrap();
+        assert!(fs::symlink_metadata(&dest).unwrap().is_dir());
+    }
+
     #[test]
     fn climbing_is_measured_from_the_entry() {
         assert!(!climbs_out(Path::new("a/b/l"), Path::new("../../x")));
@@ -430,7 +455,7 @@ mod tests {
         for whiteouts in [Whiteouts::Delete, Whiteouts::Overlay] {
             let mut ex = Extractor::new(&dest, "t.tar", whiteouts);
             apply(&mut ex, "d/f", b'0', "").unwrap();
-            for name in [".wh...", "d/.wh...", "d/.wh..", "d/.wh."] {
+            for name in [".wh...", ".wh..", ".wh.", "d/.wh...", "d/.wh..", "d/.wh."] {
                 let err = apply(&mut ex, name, b'0', "").unwrap_err().to_string();
                 assert!(err.contains(name) && err.contains("refused"), "{err}");
             }

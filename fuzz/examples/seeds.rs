@@ -1,0 +1,387 @@
+//! Writes the seed corpus, `fuzz/corpus/<target>/<name>`: a handful of small, real-looking
+//! inputs per target (sound records as dockerd writes them, tars made with the `tar` crate,
+//! Dockerfiles, API bodies as the Docker CLI sends them). Run from `fuzz/` with
+//! `cargo run --example seeds`; the output is committed, so this only needs running again
+//! when the synthetic root or a seed changes.
+
+use std::fs;
+use std::path::Path;
+
+use serde_json::json;
+use strata_fuzz::{
+    base_chain, base_diff_id, container_config, empty_tar_split, host_config, image_config,
+    join_parts, repositories_json, BASE_CACHE_ID, BASE_LINK, CONTAINER_ID, MOUNT_CACHE_ID,
+    UPPER_CACHE_ID, UPPER_DIFF_HEX,
+};
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
+    fs::create_dir_all(&dir).expect("creating a corpus directory");
+    fs::write(dir.join(name), bytes).expect("writing a seed");
+}
+
+fn json(value: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(value).expect("JSON")
+}
+
+fn image_configs() {
+    write("store_image_config", "busybox.json", &image_config());
+    write(
+        "store_image_config",
+        "two-layers.json",
+        &json(&json!({
+            "architecture": "arm64", "os": "linux", "variant": "v8",
+            "created": "2026-02-01T12:00:00.5+01:00",
+            "config": {"Env": ["A=1"], "Entrypoint": ["/app"], "Labels": null,
+                       "ExposedPorts": {"80/tcp": {}}, "WorkingDir": "/srv"},
+            "container_config": {"Cmd": ["/bin/sh", "-c", "#(nop) COPY app /app"]},
+            "history": [{"created_by": "ADD rootfs.tar /"}, {"created_by": "COPY app /app"}],
+            "rootfs": {"type": "layers",
+                       "diff_ids": [base_diff_id(), format!("sha256:{UPPER_DIFF_HEX}")]}
+        })),
+    );
+    write(
+        "store_image_config",
+        "no-layers.json",
+        &json(&json!({"created": "0001-01-01T00:00:00Z", "rootfs": {"type": "layers"}})),
+    );
+    write(
+        "store_image_config",
+        "bad-diff-id.json",
+        &json(&json!({"rootfs": {"type": "layers", "diff_ids": ["sha256:zz"]}, "history": []})),
+    );
+}
+
+fn container_configs() {
+    write("store_container_config", "exited.json", &container_config());
+    let mut running: serde_json::Value = serde_json::from_slice(&container_config()).expect("JSON");
+    running["State"]["Running"] = json!(true);
+    running["State"]["Pid"] = json!(4242);
+    running["State"]["FinishedAt"] = json!("0001-01-01T00:00:00Z");
+    running["MountPoints"]["/srv"] = json!({"Source": "/srv", "Destination": "/srv", "RW": false,
+        "Type": "bind", "Propagation": "rprivate"});
+    write("store_container_config", "running.json", &json(&running));
+    write(
+        "store_container_config",
+        "minimal.json",
+        &json(
+            &json!({"ID": CONTAINER_ID, "Image": "sha256:", "Driver": "overlay2",
+                      "State": null, "Config": null, "MountPoints": null}),
+        ),
+    );
+}
+
+fn host_configs() {
+    write("store_hostconfig", "default.json", &host_config());
+    write(
+        "store_hostconfig",
+        "binds.json",
+        &json(
+            &json!({"Binds": ["/srv:/srv:ro", "data:/data"], "NetworkMode": "host",
+                      "Memory": 268_435_456, "NanoCpus": 500_000_000, "AutoRemove": true}),
+        ),
+    );
+    write("store_hostconfig", "empty.json", b"{}");
+}
+
+fn repositories() {
+    write("store_repositories", "busybox.json", &repositories_json());
+    write(
+        "store_repositories",
+        "several.json",
+        &json(&json!({"Repositories": {
+            "docker.io/library/alpine": {"docker.io/library/alpine:3.20": format!("sha256:{UPPER_DIFF_HEX}")},
+            "registry.example:5000/team/app": {"registry.example:5000/team/app:v1": "sha256:1234",
+                                               "registry.example:5000/team/app@sha256:00": "nope"}
+        }})),
+    );
+    write(
+        "store_repositories",
+        "empty.json",
+        br#"{"Repositories":{}}"#,
+    );
+}
+
+fn layerdb() {
+    let base = base_chain();
+    let base_ref = base.0.as_str();
+    let upper_diff = format!("sha256:{UPPER_DIFF_HEX}");
+    let init = format!("{MOUNT_CACHE_ID}-init");
+    let lower = format!("l/{BASE_LINK}");
+    let base_diff = base_diff_id();
+    let parts = |upper_parent: &str, mount_parent: &str| {
+        join_parts(&[
+            Some(base_diff.as_bytes()),
+            None,
+            Some(BASE_CACHE_ID.as_bytes()),
+            Some(b"0"),
+            Some(upper_diff.as_bytes()),
+            Some(upper_parent.as_bytes()),
+            Some(UPPER_CACHE_ID.as_bytes()),
+            Some(b"1048576"),
+            Some(MOUNT_CACHE_ID.as_bytes()),
+            Some(init.as_bytes()),
+            Some(mount_parent.as_bytes()),
+            Some(lower.as_bytes()),
+            Some(BASE_LINK.as_bytes()),
+        ])
+    };
+    write("store_layerdb", "two-layers", &parts(base_ref, base_ref));
+    let upper_chain = strata_fuzz::upper_chain();
+    write(
+        "store_layerdb",
+        "container-on-upper",
+        &parts(base_ref, upper_chain.0.as_str()),
+    );
+    write(
+        "store_layerdb",
+        "cycle",
+        &join_parts(&[
+            Some(base_diff.as_bytes()),
+            Some(upper_chain.0.as_str().as_bytes()),
+            Some(BASE_CACHE_ID.as_bytes()),
+            Some(b"-1"),
+            Some(upper_diff.as_bytes()),
+            Some(base_ref.as_bytes()),
+            Some(b".."),
+            Some(b"99999999999999999999"),
+        ]),
+    );
+}
+
+fn bolt() {
+    let record = |labels: serde_json::Value| {
+        json(&json!({"Name": "data", "Driver": "local", "Labels": labels, "Options": null}))
+    };
+    write(
+        "bolt_db",
+        "volumes-metadata.db",
+        &engine::bolt::single_bucket(
+            b"volumes",
+            &[
+                (b"data".to_vec(), record(json!({"com.example": "x"}))),
+                (
+                    b"3f0c8a1e9b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e".to_vec(),
+                    record(json!({"com.docker.volume.anonymous": ""})),
+                ),
+            ],
+        ),
+    );
+    write(
+        "bolt_db",
+        "empty-bucket.db",
+        &engine::bolt::single_bucket(b"volumes", &[]),
+    );
+    let buildkit =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../analyzers/src/bolt/testdata/metadata_v2.db");
+    write(
+        "bolt_db",
+        "buildkit-metadata_v2.db",
+        &fs::read(buildkit).expect("the analyzers' BuildKit test database"),
+    );
+}
+
+/// A small layer tar: directories, files, a symlink, a hard link, whiteouts, long names.
+fn layer_tar() -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |kind: tar::EntryType, name: &str, link: Option<&str>, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(if kind == tar::EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
+        h.set_size(data.len() as u64);
+        if let Some(l) = link {
+            h.set_link_name(l).expect("a short link name");
+        }
+        b.append_data(&mut h, name, data)
+            .expect("appending to a tar in memory");
+    };
+    add(tar::EntryType::Directory, "etc/", None, b"");
+    add(tar::EntryType::Regular, "etc/hostname", None, b"fuzzy\n");
+    add(tar::EntryType::Directory, "bin/", None, b"");
+    add(
+        tar::EntryType::Regular,
+        "bin/busybox",
+        None,
+        b"\x7fELF not really busybox\n",
+    );
+    add(tar::EntryType::Symlink, "bin/sh", Some("busybox"), b"");
+    add(tar::EntryType::Link, "bin/ls", Some("bin/busybox"), b"");
+    add(tar::EntryType::Regular, "bin/.wh.gone", None, b"");
+    add(tar::EntryType::Directory, "var/cache/", None, b"");
+    add(tar::EntryType::Regular, "var/cache/.wh..wh..opq", None, b"");
+    add(
+        tar::EntryType::Regular,
+        "usr/share/doc/a-name-longer-than-the-hundred-bytes-of-a-ustar-header-so-that-gnu-long-names-are-used/README",
+        None,
+        b"long\n",
+    );
+    b.into_inner().expect("finishing a tar in memory")
+}
+
+/// A tar that tries to leave the layer: an absolute symlink, then a write through it.
+fn escaping_tar() -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    h.set_link_name("/dev/shm").expect("a short link name");
+    b.append_data(&mut h, "up", &[][..]).expect("appending");
+    let mut f = tar::Header::new_ustar();
+    f.set_entry_type(tar::EntryType::Regular);
+    f.set_size(4);
+    f.set_mode(0o644);
+    b.append_data(&mut f, "up/escaped", &b"boo\n"[..])
+        .expect("appending");
+    let mut l = tar::Header::new_ustar();
+    l.set_entry_type(tar::EntryType::Link);
+    l.set_size(0);
+    l.set_link_name("../canary/passwd")
+        .expect("a short link name");
+    b.append_data(&mut l, "pw", &[][..]).expect("appending");
+    b.into_inner().expect("finishing a tar in memory")
+}
+
+fn tars() {
+    let tar = layer_tar();
+    write(
+        "layer_extract",
+        "overlay2-layer.tar",
+        &[&[1u8][..], &tar].concat(),
+    );
+    write(
+        "layer_extract",
+        "vfs-layer.tar",
+        &[&[0u8][..], &tar].concat(),
+    );
+    write(
+        "layer_extract",
+        "escaping.tar",
+        &[&[1u8][..], &escaping_tar()].concat(),
+    );
+    write(
+        "layer_extract",
+        "empty.tar",
+        &[1u8; 1]
+            .iter()
+            .copied()
+            .chain([0u8; 1024])
+            .collect::<Vec<_>>(),
+    );
+
+    // The tar-split record of a tar of exactly the files the tarsplit target plants.
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        ("etc/hostname", &b"fuzzy\n"[..]),
+        ("bin/busybox", &b"\x7fELF not really busybox\n"[..]),
+        ("bin/.wh.gone", &b""[..]),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1_700_000_000);
+        b.append_data(&mut h, name, data).expect("appending");
+    }
+    let tar = b.into_inner().expect("finishing a tar in memory");
+    let mut split = Vec::new();
+    engine::layer::tarsplit::disassemble(&tar[..], &mut split, |_, _| Ok(()))
+        .expect("the seed tar reads");
+    write("tarsplit_verify", "three-files.json", &split);
+    let mut long = Vec::new();
+    engine::layer::tarsplit::disassemble(&layer_tar()[..], &mut long, |_, _| Ok(()))
+        .expect("the seed tar reads");
+    write("tarsplit_verify", "layer.json", &long);
+    write("tarsplit_verify", "empty-tar.json", &empty_tar_split());
+    write(
+        "tarsplit_verify",
+        "raw-name.json",
+        b"{\"type\":1,\"name_raw\":\"ZXRjL2hvc3RuYW1l\",\"size\":6,\"payload\":\"AAAAAAAAAAA=\",\"position\":1}\n",
+    );
+}
+
+fn dockerfiles() {
+    write(
+        "dockerfile",
+        "classic",
+        b"# syntax=docker/dockerfile:1\nARG VERSION=1.36\nFROM busybox:${VERSION} AS base\n\
+          LABEL org.opencontainers.image.title=\"fuzz me\" version=$VERSION\n\
+          ENV PATH=/usr/local/bin:$PATH HOME=/root\nWORKDIR /srv\n\
+          COPY --chown=1000:1000 app/ /srv/app/\nADD [\"a b.txt\", \"/srv/\"]\n\
+          RUN set -eux; \\\n    echo hi > /etc/motd \\\n    # a comment inside\n    && true\n\
+          EXPOSE 8080/tcp 53/udp\nVOLUME [\"/data\"]\nUSER 1000:1000\nSTOPSIGNAL SIGTERM\n\
+          HEALTHCHECK --interval=30s --timeout=3s --retries=3 CMD wget -q -O- http://localhost:8080/ || exit 1\n\
+          ENTRYPOINT [\"/srv/app/run\"]\nCMD [\"--port\", \"8080\"]\n",
+    );
+    write(
+        "dockerfile",
+        "escape-backtick",
+        b"# escape=`\nFROM mcr.microsoft.com/windows/nanoserver\nCOPY testfile.txt c:\\\nRUN dir c:\\ `\n    && echo done\n",
+    );
+    write(
+        "dockerfile",
+        "variables",
+        b"FROM scratch\nARG A\nENV B=${A:-default} C=${A:+set} D='single $A' E=\"double ${B}\" F=\\$G\nENV OLD form with spaces\nSHELL [\"/bin/sh\", \"-c\"]\nMAINTAINER someone\nONBUILD RUN true\nHEALTHCHECK NONE\n",
+    );
+}
+
+fn api_bodies() {
+    // What `docker create --name web -v data:/data -v /srv:/srv:ro --memory 256m busybox sh`
+    // sends (docker CLI 27, trimmed of the many empty fields).
+    write(
+        "api_bodies",
+        "containers-create.json",
+        &json(&json!({
+            "Hostname": "", "Domainname": "", "User": "", "AttachStdin": false,
+            "AttachStdout": true, "AttachStderr": true, "Tty": false, "OpenStdin": false,
+            "StdinOnce": false, "Env": ["A=1"], "Cmd": ["sh"], "Image": "busybox",
+            "Volumes": {}, "WorkingDir": "", "Entrypoint": null, "OnBuild": null,
+            "Labels": {"com.example": "web"},
+            "HostConfig": {
+                "Binds": ["data:/data", "/srv:/srv:ro"], "ContainerIDFile": "",
+                "LogConfig": {"Type": "", "Config": {}}, "NetworkMode": "default",
+                "PortBindings": {}, "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+                "AutoRemove": false, "Memory": 268_435_456, "NanoCpus": 0,
+                "ReadonlyRootfs": false,
+                "Mounts": [{"Type": "tmpfs", "Target": "/run"},
+                           {"Type": "volume", "Source": "cache", "Target": "/cache", "ReadOnly": true}]
+            },
+            "NetworkingConfig": {"EndpointsConfig": {}}
+        })),
+    );
+    write(
+        "api_bodies",
+        "volumes-create.json",
+        &json(&json!({"Name": "data", "Driver": "local", "DriverOpts": {}, "Labels": {"a": "b"}})),
+    );
+    write(
+        "api_bodies",
+        "buildargs.json",
+        br#"{"VERSION":"1.36","UNSET":null}"#,
+    );
+    write(
+        "api_bodies",
+        "filters.json",
+        br#"{"dangling":{"true":true},"label":{"com.example=web":true}}"#,
+    );
+}
+
+fn main() {
+    image_configs();
+    container_configs();
+    host_configs();
+    repositories();
+    layerdb();
+    bolt();
+    tars();
+    dockerfiles();
+    api_bodies();
+}
