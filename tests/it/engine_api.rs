@@ -196,13 +196,14 @@ fn the_docker_cli_drives_the_engine() {
         "bb:1",
         "sh",
         "-c",
-        "echo out; echo err >&2; echo new > /added; rm /bin/ls; sleep 60",
+        // `err` last: once the log has it, the changes below are made.
+        "echo out; echo new > /added; rm /bin/ls; echo err >&2; sleep 60",
     ]);
     let id = run.stdout.trim().to_owned();
     assert_eq!(id.len(), 64, "{run}");
     let ps = engine.docker(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
     assert!(ps.stdout.starts_with("talker Up"), "{ps}");
-    // The log has both lines once the shell has gone on to sleep.
+    // The log has both lines once the shell has made its changes and gone on to sleep.
     let deadline = Instant::now() + Duration::from_secs(20);
     let logs = loop {
         let logs = engine.docker(&["logs", "talker"]);
