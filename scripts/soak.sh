@@ -9,6 +9,7 @@ RUNS=${1:-3}
 LOOPS=${2:-2}
 export STRATA_TEST_NO_SKIP=${STRATA_TEST_NO_SKIP:-1}
 cargo test --workspace --no-run -q
+mkdir -p target
 pids=()
 for _ in $(seq "$LOOPS"); do
   sh -c 'while :; do :; done' &
