@@ -34,17 +34,7 @@ pub fn escape(name: &[u8]) -> Cow<'_, str> {
     let mut out = String::with_capacity(name.len() + 8);
     for chunk in name.utf8_chunks() {
         for c in chunk.valid().chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                c if c.is_control() => {
-                    for b in c.encode_utf8(&mut [0; 4]).bytes() {
-                        push_byte(&mut out, b);
-                    }
-                }
-                c => out.push(c),
-            }
+            push_escaped(&mut out, c, true);
         }
         for &b in chunk.invalid() {
             push_byte(&mut out, b);
@@ -62,18 +52,25 @@ pub fn escape_controls(message: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(message.len() + 8);
     for c in message.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                for b in c.encode_utf8(&mut [0; 4]).bytes() {
-                    push_byte(&mut out, b);
-                }
-            }
-            c => out.push(c),
-        }
+        push_escaped(&mut out, c, false);
     }
     Cow::Owned(out)
+}
+
+/// Appends `c` escaped: newline and tab as `\n` and `\t`, other control characters as one
+/// `\xNN` per UTF-8 byte, `\` doubled when `backslash` is set.
+fn push_escaped(out: &mut String, c: char, backslash: bool) {
+    match c {
+        '\\' if backslash => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        c if c.is_control() => {
+            for b in c.encode_utf8(&mut [0; 4]).bytes() {
+                push_byte(out, b);
+            }
+        }
+        c => out.push(c),
+    }
 }
 
 /// [`escape`] of a path or file name.

@@ -383,6 +383,26 @@ fn symlinked_driver_and_volumes_dirs_are_not_followed() {
     assert_no_failures("overlay2 and volumes symlinked to /", &failures);
 }
 
+/// Runs each of `verbs` on `store`, whose directory `dir` is a symlink to `canary`: every run
+/// must exit 1 naming `dir` as a problem, and the canary must stay untouched.
+fn expect_symlink_refused(
+    store: &SynthStore,
+    canary: &Canary,
+    dir: &Path,
+    verbs: &[&[&str]],
+    what: &str,
+) {
+    let mut failures = Vec::new();
+    let mut runs = Vec::new();
+    for args in verbs {
+        let run = strata(&store.root, args);
+        expect_problem(&run, &store.root, &[dir.to_path_buf()], &mut failures);
+        runs.push(run);
+    }
+    canary.check(&runs.iter().collect::<Vec<_>>(), &mut failures);
+    assert_no_failures(what, &failures);
+}
+
 /// (b) An image layer's `diff/` is a symlink to the canary: `verify`, `dupes` and `diff` read
 /// nothing of it and name the symlink as a problem.
 #[test]
@@ -391,25 +411,18 @@ fn image_layer_diff_symlinked_outside_is_not_followed() {
     let canary = Canary::plant();
     let diff = store.path(&store.diff_dir(&store.cache2));
     replace_by_symlink(&diff, canary.path());
-    let mut failures = Vec::new();
-    let mut runs = Vec::new();
-    for args in [
-        &["verify"][..],
-        &["dupes"],
-        &["--format", "json", "dupes"],
-        &["diff", &store.container],
-    ] {
-        let run = strata(&store.root, args);
-        expect_problem(
-            &run,
-            &store.root,
-            std::slice::from_ref(&diff),
-            &mut failures,
-        );
-        runs.push(run);
-    }
-    canary.check(&runs.iter().collect::<Vec<_>>(), &mut failures);
-    assert_no_failures("an image layer's diff/ symlinked outside", &failures);
+    expect_symlink_refused(
+        &store,
+        &canary,
+        &diff,
+        &[
+            &["verify"],
+            &["dupes"],
+            &["--format", "json", "dupes"],
+            &["diff", &store.container],
+        ],
+        "an image layer's diff/ symlinked outside",
+    );
 }
 
 /// (b) The running container's writable `diff/` is a symlink to the canary: `diff` and
@@ -421,26 +434,19 @@ fn writable_layer_diff_symlinked_outside_is_not_followed() {
     let canary = Canary::plant();
     let diff = store.path(&store.diff_dir(&store.mount_id));
     replace_by_symlink(&diff, canary.path());
-    let mut failures = Vec::new();
-    let mut runs = Vec::new();
-    for args in [
-        &["diff", &store.container][..],
-        &["--format", "json", "diff", &store.container],
-        // Table format: on a pipe the samples are JSON lines all the same, and the problems
-        // go to stderr.
-        &["watch", "--count", "1"],
-    ] {
-        let run = strata(&store.root, args);
-        expect_problem(
-            &run,
-            &store.root,
-            std::slice::from_ref(&diff),
-            &mut failures,
-        );
-        runs.push(run);
-    }
-    canary.check(&runs.iter().collect::<Vec<_>>(), &mut failures);
-    assert_no_failures("a writable layer's diff/ symlinked outside", &failures);
+    expect_symlink_refused(
+        &store,
+        &canary,
+        &diff,
+        &[
+            &["diff", &store.container],
+            &["--format", "json", "diff", &store.container],
+            // Table format: on a pipe the samples are JSON lines all the same, and the
+            // problems go to stderr.
+            &["watch", "--count", "1"],
+        ],
+        "a writable layer's diff/ symlinked outside",
+    );
 }
 
 /// (c) The container's `mount-id` and `init-id` are `../../../<canary>`: the canary is not
