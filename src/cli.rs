@@ -18,6 +18,23 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub driver: Option<String>,
 
+    /// The containerd root: of a Docker data root using the containerd image store [default:
+    /// found as dockerd finds it], or, without --root, of a plain containerd host
+    /// (/var/lib/containerd on a Kubernetes node).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub containerd_root: Option<PathBuf>,
+
+    /// The containerd namespace to read [default: `moby` under Docker; the only one of a
+    /// plain containerd root].
+    #[arg(long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// The dockerd version that wrote a containerd image store, whose accounting rules `df`
+    /// follows (they changed in 28.0, 28.0.2, 28.2, 29.2, 29.5, 29.6) [default: `dockerd
+    /// --version` of the host's dockerd, else the newest known].
+    #[arg(long, global = true, value_name = "VERSION")]
+    pub docker_version: Option<analyzers::backend::DockerVersion>,
+
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -10,11 +10,13 @@
 #![deny(missing_docs, unsafe_code)]
 
 pub mod advice;
+pub mod backend;
 pub mod bolt;
 pub mod buildcache;
 pub mod changes;
 pub mod driver;
 pub mod error;
+pub mod format;
 pub mod forensics;
 pub mod fs;
 pub mod graph;

@@ -89,7 +89,8 @@ impl DataRoot {
         if !has_docker_layout(&names) && remapped.is_empty() {
             return Err(not_root(
                 path,
-                "no image/, containers/, volumes/ or storage driver directory",
+                "no image/, containers/, volumes/, storage driver or containerd metadata \
+                 directory",
             ));
         }
         Ok(DataRoot {
@@ -114,9 +115,16 @@ fn not_root(path: &Path, reason: &str) -> Error {
 
 fn has_docker_layout(names: &[String]) -> bool {
     names.iter().any(|n| {
-        n == IMAGE_DIR || n == CONTAINERS_DIR || n == VOLUMES_DIR || DRIVER_HOMES.contains(&&**n)
+        n == IMAGE_DIR
+            || n == CONTAINERS_DIR
+            || n == VOLUMES_DIR
+            || n == CONTAINERD_METADATA_DIR
+            || DRIVER_HOMES.contains(&&**n)
     })
 }
+
+/// The directory of containerd's metadata store: it marks a plain containerd root.
+const CONTAINERD_METADATA_DIR: &str = "io.containerd.metadata.v1.bolt";
 
 fn looks_like_root(jail: &Jail, path: &Path) -> bool {
     entry_names(jail, path).is_ok_and(|names| has_docker_layout(&names))
@@ -131,7 +139,7 @@ fn entry_names(jail: &Jail, path: &Path) -> std::io::Result<Vec<String>> {
 }
 
 /// `userns-remap` names its sub-root `<uid>.<gid>`.
-fn is_remap_dir(name: &str) -> bool {
+pub fn is_remap_dir(name: &str) -> bool {
     name.split_once('.').is_some_and(|(u, g)| {
         !u.is_empty()
             && !g.is_empty()

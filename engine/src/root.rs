@@ -96,6 +96,7 @@ impl Root {
             &data_root,
             &LoadOptions {
                 driver: Some(self.driver.name().to_owned()),
+                ..LoadOptions::default()
             },
         )?)
     }

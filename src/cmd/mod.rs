@@ -9,6 +9,7 @@ pub mod containers;
 pub mod demo;
 pub mod df;
 pub mod diff;
+mod dockerd_version;
 pub mod du;
 pub mod dupes;
 pub mod images;
@@ -27,6 +28,7 @@ pub mod watch;
 use std::io::Write;
 
 use analyzers::fs::Jail;
+use analyzers::backend::VersionSource;
 use analyzers::graph::{LoadOptions, Store};
 use analyzers::root::{self, DataRoot};
 use analyzers::walk::WalkOptions;
@@ -85,12 +87,11 @@ impl Context<'_> {
         })
     }
 
-    /// Finds and validates the data root the command line names.
+    /// Finds and validates the data root the command line names: `--root`, else a plain
+    /// containerd root given with `--containerd-root`, else dockerd's.
     pub fn data_root(&self) -> anyhow::Result<DataRoot> {
-        let path = root::locate(
-            self.cli.root.as_deref(),
-            std::path::Path::new(root::DAEMON_JSON),
-        )?;
+        let explicit = self.cli.root.as_deref().or(self.cli.containerd_root.as_deref());
+        let path = root::locate(explicit, std::path::Path::new(root::DAEMON_JSON))?;
         let data_root = DataRoot::open(&path)?;
         let _ = self.opened.set(data_root.jail.clone());
         Ok(data_root)
@@ -99,12 +100,25 @@ impl Context<'_> {
     /// Finds, validates and loads the data root the command line names.
     pub fn load_store(&self) -> anyhow::Result<Store> {
         let data_root = self.data_root()?;
-        Ok(Store::load(
-            &data_root,
-            &LoadOptions {
-                driver: self.cli.driver.clone(),
+        Ok(Store::load(&data_root, &self.load_options())?)
+    }
+
+    /// How the command line says to load the store.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            driver: self.cli.driver.clone(),
+            // Without --root, --containerd-root names the root itself (a plain containerd).
+            containerd_root: self
+                .cli
+                .root
+                .as_ref()
+                .and(self.cli.containerd_root.clone()),
+            namespace: self.cli.namespace.clone(),
+            docker_version: match self.cli.docker_version {
+                Some(v) => Some((v, VersionSource::Flag)),
+                None => dockerd_version::detect(),
             },
-        )?)
+        }
     }
 }
 

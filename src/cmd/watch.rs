@@ -20,7 +20,7 @@ pub fn run(ctx: &Context, args: &WatchArgs, out: &mut dyn Write) -> anyhow::Resu
         WatchOptions {
             containers: args.containers.clone(),
             top: args.top,
-            driver: ctx.cli.driver.clone(),
+            load: ctx.load_options(),
         },
     )?;
     let lines = ctx.format == Format::Json || !std::io::stdout().is_terminal();

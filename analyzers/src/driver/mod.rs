@@ -6,6 +6,7 @@
 //! reported as unsupported so their bytes are never silently ignored.
 
 mod overlay2;
+mod snapshotter;
 mod vfs;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use overlay2::Overlay2;
+pub use snapshotter::Overlayfs;
 pub use vfs::Vfs;
 
 use crate::fs::Jail;
@@ -34,6 +36,9 @@ pub enum DiffMeasure {
         /// Its parent's full tree.
         parent: PathBuf,
     },
+    /// containerd's `fs.DiskUsage` of the layer's own directory: the allocated bytes of every
+    /// entry, directories and the root included, each inode once.
+    Usage(PathBuf),
 }
 
 /// What every storage driver answers about its on-disk layout.
@@ -59,6 +64,8 @@ pub enum AnyDriver {
     Overlay2(Overlay2),
     /// The vfs driver.
     Vfs(Vfs),
+    /// containerd's overlayfs snapshotter.
+    Overlayfs(Overlayfs),
 }
 
 impl AnyDriver {
@@ -66,6 +73,7 @@ impl AnyDriver {
         match self {
             AnyDriver::Overlay2(d) => d,
             AnyDriver::Vfs(d) => d,
+            AnyDriver::Overlayfs(d) => d,
         }
     }
 

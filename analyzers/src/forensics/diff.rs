@@ -134,7 +134,7 @@ impl Views {
                 new: d.content_dir(&rw.mount_id),
                 old: d.content_dir(&init),
             },
-            AnyDriver::Overlay2(d) => {
+            d @ (AnyDriver::Overlay2(_) | AnyDriver::Overlayfs(_)) => {
                 let mut lower = vec![d.content_dir(&init)];
                 lower.extend(
                     store

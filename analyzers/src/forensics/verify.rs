@@ -526,7 +526,7 @@ fn list_layer(
     let jail = &store.jail;
     let mut own: BTreeSet<Vec<u8>> = BTreeSet::new();
     let size = match &store.driver {
-        AnyDriver::Overlay2(_) => {
+        AnyDriver::Overlay2(_) | AnyDriver::Overlayfs(_) => {
             let mut seen = HashSet::new();
             let mut size = 0;
             list_overlay(jail, content, Path::new(""), &mut own, &mut size, &mut seen);
@@ -564,7 +564,7 @@ fn list_layer(
             kind: MismatchKind::Added,
         })
         .collect();
-    if matches!(store.driver, AnyDriver::Overlay2(_)) {
+    if matches!(store.driver, AnyDriver::Overlay2(_) | AnyDriver::Overlayfs(_)) {
         mismatches.extend(
             tar_names
                 .iter()

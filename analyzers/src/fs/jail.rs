@@ -30,6 +30,24 @@ struct Inner {
     atime_changes: AtomicU64,
     /// Set when the kernel has no `openat2` (before Linux 5.6, or a seccomp filter).
     no_openat2: AtomicBool,
+    /// Other roots of the same store, each with its own fd (a containerd root outside the
+    /// Docker data root): a path under one is resolved beneath it.
+    annexes: Vec<(PathBuf, OwnedFd)>,
+}
+
+/// Opens the directory `path` (named by the user; symlinks in it are followed) as a root fd,
+/// with `O_NOATIME` when the kernel allows it (else counted in `atime_changes`).
+fn open_root(path: &Path, atime_changes: &AtomicU64) -> std::io::Result<OwnedFd> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    Ok(
+        match nix::fcntl::open(path, flags | OFlag::O_NOATIME, Mode::empty()) {
+            Err(Errno::EPERM) => {
+                atime_changes.fetch_add(1, Ordering::Relaxed);
+                nix::fcntl::open(path, flags, Mode::empty())?
+            }
+            other => other?,
+        },
+    )
 }
 
 /// The flags of every open: never follow a final symlink, never block (a FIFO), never leak
@@ -42,21 +60,39 @@ impl Jail {
     /// Opens the directory `path` as a jail. Symlinks in `path` itself are followed (the user
     /// named it); nothing below it follows one.
     pub fn open(path: &Path) -> std::io::Result<Jail> {
-        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
         let atime_changes = AtomicU64::new(0);
-        let fd = match nix::fcntl::open(path, flags | OFlag::O_NOATIME, Mode::empty()) {
-            Err(Errno::EPERM) => {
-                atime_changes.fetch_add(1, Ordering::Relaxed);
-                nix::fcntl::open(path, flags, Mode::empty())?
-            }
-            other => other?,
-        };
+        let fd = open_root(path, &atime_changes)?;
         Ok(Jail {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 fd,
                 atime_changes,
                 no_openat2: AtomicBool::new(false),
+                annexes: Vec::new(),
+            }),
+        })
+    }
+
+    /// This jail with one more root of the same store (a containerd root kept outside the
+    /// Docker data root): paths under `path` are resolved beneath its own fd, with the same
+    /// rules. A path inside the jail already needs no annex and gets none.
+    pub fn with_annex(&self, path: &Path) -> std::io::Result<Jail> {
+        if self.relative(path).is_ok() {
+            return Ok(self.clone());
+        }
+        let atime_changes = AtomicU64::new(self.atime_changes());
+        let mut annexes = Vec::with_capacity(self.inner.annexes.len() + 1);
+        for (p, fd) in &self.inner.annexes {
+            annexes.push((p.clone(), fd.try_clone()?));
+        }
+        annexes.push((path.to_path_buf(), open_root(path, &atime_changes)?));
+        Ok(Jail {
+            inner: Arc::new(Inner {
+                path: self.inner.path.clone(),
+                fd: self.inner.fd.try_clone()?,
+                atime_changes,
+                no_openat2: AtomicBool::new(self.inner.no_openat2.load(Ordering::Relaxed)),
+                annexes,
             }),
         })
     }
@@ -79,26 +115,45 @@ impl Jail {
     /// `path` relative to the root. A path not under the root, or with a `..` or `.`
     /// component below it, is refused: the jail never resolves one.
     fn relative<'a>(&self, path: &'a Path) -> std::io::Result<&'a Path> {
-        let rel = path.strip_prefix(self.path()).map_err(|_| {
-            std::io::Error::other(format!(
-                "{} is outside the root {}",
-                path.display(),
-                self.path().display()
-            ))
-        })?;
+        self.beneath(path).map(|(_, rel)| rel)
+    }
+
+    /// The root fd `path` is under (the annex with the longest matching path, else the main
+    /// root) and `path` relative to it; refused as [`Jail::relative`] says.
+    fn beneath<'a>(&self, path: &'a Path) -> std::io::Result<(&OwnedFd, &'a Path)> {
+        let annex = self
+            .inner
+            .annexes
+            .iter()
+            .filter_map(|(p, fd)| path.strip_prefix(p).ok().map(|rel| (p, fd, rel)))
+            .max_by_key(|(p, _, _)| p.as_os_str().len())
+            .map(|(_, fd, rel)| (fd, rel));
+        let (fd, rel) = match annex {
+            Some(found) => found,
+            None => (
+                &self.inner.fd,
+                path.strip_prefix(self.path()).map_err(|_| {
+                    std::io::Error::other(format!(
+                        "{} is outside the root {}",
+                        path.display(),
+                        self.path().display()
+                    ))
+                })?,
+            ),
+        };
         if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
             return Err(std::io::Error::other(format!(
                 "{}: a `..` or `.` component: not resolved",
                 path.display()
             )));
         }
-        Ok(rel)
+        Ok((fd, rel))
     }
 
     /// Opens `path` (under the root) with `flags` plus [`base_flags`], trying `O_NOATIME`
     /// first unless `flags` has `O_PATH`.
     pub(super) fn open_fd(&self, path: &Path, flags: OFlag) -> std::io::Result<OwnedFd> {
-        let rel = self.relative(path)?;
+        let (root, rel) = self.beneath(path)?;
         let rel = if rel.as_os_str().is_empty() {
             Path::new(".")
         } else {
@@ -107,12 +162,12 @@ impl Jail {
         if flags.contains(OFlag::O_PATH) {
             // openat2 refuses O_PATH with any flag but these (EINVAL).
             let flags = flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-            return Ok(self.resolve(rel, flags)?);
+            return Ok(self.resolve(root, rel, flags)?);
         }
         let flags = flags | base_flags();
-        match self.resolve(rel, flags | OFlag::O_NOATIME) {
+        match self.resolve(root, rel, flags | OFlag::O_NOATIME) {
             Err(Errno::EPERM) => {
-                let fd = self.resolve(rel, flags)?;
+                let fd = self.resolve(root, rel, flags)?;
                 self.count_atime_change();
                 Ok(fd)
             }
@@ -120,15 +175,15 @@ impl Jail {
         }
     }
 
-    /// Resolves `rel` beneath the root fd, following no symlink at all.
-    fn resolve(&self, rel: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
+    /// Resolves `rel` beneath the root fd `root`, following no symlink at all.
+    fn resolve(&self, root: &OwnedFd, rel: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
         if !self.inner.no_openat2.load(Ordering::Relaxed) {
             let how = OpenHow::new().flags(flags).resolve(
                 ResolveFlag::RESOLVE_BENEATH
                     | ResolveFlag::RESOLVE_NO_SYMLINKS
                     | ResolveFlag::RESOLVE_NO_MAGICLINKS,
             );
-            match nix::fcntl::openat2(&self.inner.fd, rel, how) {
+            match nix::fcntl::openat2(root, rel, how) {
                 Err(Errno::ENOSYS) => self.inner.no_openat2.store(true, Ordering::Relaxed),
                 other => return other,
             }
@@ -137,7 +192,7 @@ impl Jail {
         let mut parts = rel.components().peekable();
         let mut cur: Option<OwnedFd> = None;
         while let Some(part) = parts.next() {
-            let at = cur.as_ref().unwrap_or(&self.inner.fd);
+            let at = cur.as_ref().unwrap_or(root);
             let last = parts.peek().is_none();
             let step = if last {
                 flags
@@ -153,7 +208,7 @@ impl Jail {
         }
         match cur {
             Some(fd) => Ok(fd),
-            None => nix::fcntl::openat(&self.inner.fd, ".", flags, Mode::empty()),
+            None => nix::fcntl::openat(root, ".", flags, Mode::empty()),
         }
     }
 

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use super::layer::{list_dirs, MountRecord};
 use crate::error::{Problem, ProblemKind};
 use crate::fs::Jail;
-use crate::ids::{is_hex64, ContainerId, ImageId};
+use crate::format::containerd::meta::ContainerRecord;
+use crate::ids::{is_hex64, ContainerId, Digest, ImageId};
 use crate::layout::{CONTAINER_CONFIG, CONTAINER_HOSTCONFIG};
 
 /// A container as recorded on disk.
@@ -50,6 +51,8 @@ pub struct Container {
     pub log_path: Option<PathBuf>,
     /// The writable layer record.
     pub rw_layer: MountRecord,
+    /// The platform manifest the container was made from (containerd image store only).
+    pub image_manifest: Option<Digest>,
 }
 
 /// A container's recorded state (`config.v2.json` `State`).
@@ -74,6 +77,10 @@ pub struct State {
     pub started_at: String,
     /// When it last stopped (RFC 3339; Go's zero time when never).
     pub finished_at: String,
+    /// Nothing on disk records the state (a plain containerd root: tasks live in its state
+    /// directory, under /run).
+    #[serde(skip)]
+    pub unrecorded: bool,
 }
 
 /// Go's zero `time.Time`, which Docker writes for "never".
@@ -82,6 +89,9 @@ const ZERO_TIME_PREFIX: &str = "0001-01-01";
 impl State {
     /// Docker's one-word state (`running`, `exited`, `created`...): `State.StateString()`.
     pub fn word(&self) -> &'static str {
+        if self.unrecorded {
+            return "unknown";
+        }
         if self.running {
             if self.paused {
                 return "paused";
@@ -162,6 +172,13 @@ struct ConfigV2 {
     mount_points: BTreeMap<String, MountPoint>,
     #[serde(default)]
     log_path: String,
+    #[serde(default)]
+    image_manifest: Option<ImageManifest>,
+}
+
+#[derive(Deserialize)]
+struct ImageManifest {
+    digest: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -259,9 +276,50 @@ fn read_container(
         network_mode: host.network_mode,
         log_path,
         rw_layer,
+        image_manifest: cfg.image_manifest.and_then(|m| Digest::parse(&m.digest)),
         id,
         dir,
     }))
+}
+
+impl Container {
+    /// A container of a plain containerd root (its `meta.db` record): no `config.v2.json`,
+    /// no recorded state, the name from the CRI or nerdctl labels.
+    pub fn from_containerd(
+        record: &ContainerRecord,
+        image_id: ImageId,
+        rw_layer: MountRecord,
+    ) -> Container {
+        let name = ["io.kubernetes.container.name", "nerdctl/name"]
+            .iter()
+            .find_map(|l| record.labels.get(*l))
+            .map_or_else(|| record.id.clone(), Clone::clone);
+        Container {
+            id: ContainerId(record.id.clone()),
+            dir: rw_layer.record.clone(),
+            name: format!("/{name}"),
+            image_id,
+            image_ref: record.image.clone(),
+            created: record
+                .created
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            path: String::new(),
+            args: Vec::new(),
+            labels: record.labels.clone(),
+            state: State {
+                unrecorded: true,
+                ..State::default()
+            },
+            driver: record.snapshotter.clone(),
+            mounts: Vec::new(),
+            network_mode: String::new(),
+            log_path: None,
+            rw_layer,
+            image_manifest: None,
+        }
+    }
 }
 
 /// The container's log file from its recorded `LogPath`, taken as a name in the container's

@@ -155,7 +155,26 @@ fn read_image(
             "content does not hash to the file's name (image id)",
         ));
     }
-    let cfg: ConfigJson = serde_json::from_slice(&bytes)
+    let parent_path = metadata.join(id.0.hex()).join(LAYER_PARENT);
+    let image = parse_config(id, config_path, &bytes)?;
+    let parent = match jail.read_text(&parent_path) {
+        Ok(text) => Some(ImageId::parse(&text).ok_or_else(|| {
+            Problem::new(
+                &parent_path,
+                ProblemKind::InvalidValue,
+                format!("{text:?} is not an image id"),
+            )
+        })?),
+        Err(p) if p.kind == ProblemKind::Missing => None,
+        Err(p) => return Err(p),
+    };
+    Ok(Image { parent, ..image })
+}
+
+/// Parses an image config (`rootfs.diff_ids`, `created`, `config.Labels`, `history`) read from
+/// `config_path`; the image is `id`, with no parent, tags or digests yet.
+pub fn parse_config(id: ImageId, config_path: PathBuf, bytes: &[u8]) -> Result<Image, Problem> {
+    let cfg: ConfigJson = serde_json::from_slice(bytes)
         .map_err(|e| Problem::new(&config_path, ProblemKind::InvalidJson, e.to_string()))?;
     let Some(rootfs) = cfg.rootfs else {
         return Err(Problem::new(
@@ -182,24 +201,12 @@ fn read_image(
         .as_deref()
         .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
         .map(|t| t.timestamp());
-    let parent_path = metadata.join(id.0.hex()).join(LAYER_PARENT);
-    let parent = match jail.read_text(&parent_path) {
-        Ok(text) => Some(ImageId::parse(&text).ok_or_else(|| {
-            Problem::new(
-                &parent_path,
-                ProblemKind::InvalidValue,
-                format!("{text:?} is not an image id"),
-            )
-        })?),
-        Err(p) if p.kind == ProblemKind::Missing => None,
-        Err(p) => return Err(p),
-    };
     Ok(Image {
         chain_ids: ChainId::chain(&diff_ids),
         diff_ids,
         created,
         created_text: cfg.created,
-        parent,
+        parent: None,
         labels: cfg.config.unwrap_or_default().labels.unwrap_or_default(),
         os: cfg.os.unwrap_or_else(|| "linux".to_owned()),
         history: cfg.history,

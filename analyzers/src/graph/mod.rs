@@ -1,9 +1,10 @@
 //! The store's object graph, rebuilt from metadata files alone (no walking of content).
 //!
-//! [`Store::load`] reads, for one storage driver, the layer records, image configs, references,
-//! containers and volumes, and joins them: images to their layers by chain id, containers to
-//! their images and writable layers, volumes to the containers that mount them. What dockerd
-//! would refuse to load is left out the same way and reported as a [`Problem`].
+//! [`Store::load`] has a [`crate::backend`] read the store's metadata (moby's layerdb, or
+//! containerd's `meta.db`) into one shape: images joined to their layers by chain id,
+//! containers to their images and writable layers, volumes to the containers that mount them.
+//! What the store's owner would refuse to load is left out the same way and reported as a
+//! [`Problem`].
 
 pub mod container;
 pub mod image;
@@ -13,21 +14,18 @@ pub mod references;
 pub mod volume;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use container::{Container, MountPoint, State};
 pub use image::{HistoryEntry, Image};
 pub use layer::{Layer, MountRecord};
 pub use volume::Volume;
 
-use crate::driver::{self, AnyDriver, Detected, Driver};
-use crate::error::{Error, Problem, ProblemKind, Result};
+use crate::backend::AnyBackend;
+use crate::driver::{AnyDriver, Detected};
+use crate::error::{Problem, Result};
 use crate::fs::Jail;
 use crate::ids::{ChainId, ContainerId, ImageId};
-use crate::layout::{
-    BUILDKIT_DIR, CONTAINERS_DIR, IMAGEDB_CONTENT, IMAGE_DIR, LAYERDB_MOUNTS, LAYERDB_SHA256,
-    REPOSITORIES_JSON, VOLUMES_DIR,
-};
 use crate::root::DataRoot;
 
 /// How to load a store.
@@ -35,6 +33,15 @@ use crate::root::DataRoot;
 pub struct LoadOptions {
     /// Read this driver's data; by default the one dockerd would use.
     pub driver: Option<String>,
+    /// The containerd root of a Docker data root using the containerd image store, or of a
+    /// plain containerd host; by default found as dockerd finds it.
+    pub containerd_root: Option<PathBuf>,
+    /// The containerd namespace to read; by default `moby` under Docker, every namespace
+    /// on a plain containerd root.
+    pub namespace: Option<String>,
+    /// The dockerd version whose accounting rules the containerd image store's figures follow,
+    /// and where it came from; the newest known when `None`.
+    pub docker_version: Option<(crate::backend::DockerVersion, crate::backend::VersionSource)>,
 }
 
 /// Everything the metadata of one driver in a data root says.
@@ -44,6 +51,8 @@ pub struct Store {
     pub root: PathBuf,
     /// The root handle every read of the store goes through.
     pub jail: Jail,
+    /// The backend that read the metadata, with what it keeps for its own accounting.
+    pub backend: AnyBackend,
     /// The driver whose data was read.
     pub driver: AnyDriver,
     /// Every driver that left data in the root.
@@ -63,50 +72,10 @@ pub struct Store {
 }
 
 impl Store {
-    /// Reads the store at `root`.
+    /// Reads the store at `root` with the backend its metadata calls for (see
+    /// [`crate::backend`]).
     pub fn load(root: &DataRoot, opts: &LoadOptions) -> Result<Store> {
-        let jail = &root.jail;
-        let detected = driver::detect(jail);
-        let name = choose_driver(root, &detected, opts)?;
-        let driver = AnyDriver::for_name(&root.path, &name).ok_or_else(|| Error::NotADataRoot {
-            path: root.join(&name),
-            reason: format!("storage driver {name} is not supported by strata yet"),
-        })?;
-        let image_dir = root.join(IMAGE_DIR).join(&name);
-        let mut problems = layout_problems(jail, &driver, &image_dir);
-        let layers = layer::load_layers(jail, &image_dir, Some(&driver), &mut problems);
-        let mounts = layer::load_mounts(jail, &image_dir, &layers, &mut problems);
-        let mut images = image::load(jail, &image_dir, &layers, &mut problems);
-        let names = references::load(jail, &image_dir.join(REPOSITORIES_JSON), &mut problems);
-        for (id, n) in names {
-            if let Some(img) = images.get_mut(&id) {
-                img.repo_tags = n.tags;
-                img.repo_digests = n.digests;
-            }
-        }
-        let mut containers = container::load(
-            jail,
-            &root.join(CONTAINERS_DIR),
-            &name,
-            &mounts,
-            &mut problems,
-        );
-        containers.sort_by(|a, b| a.id.cmp(&b.id));
-        let volumes = volume::load(jail, &root.join(VOLUMES_DIR), &mut problems);
-        problems.sort();
-        problems.dedup();
-        Ok(Store {
-            root: root.path.clone(),
-            jail: jail.clone(),
-            driver,
-            detected,
-            images,
-            layers,
-            mounts,
-            containers,
-            volumes,
-            problems,
-        })
+        crate::backend::load(root, opts)
     }
 
     /// Image ids that are the local parent of at least one other image.
@@ -150,61 +119,3 @@ impl Store {
     }
 }
 
-/// The layout directories that exist as something other than a directory (a symlink planted
-/// in place of `overlay2/` or `volumes/` would lead out of the root): each is a problem, and
-/// the jail reads nothing through it.
-fn layout_problems(jail: &Jail, driver: &AnyDriver, image_dir: &Path) -> Vec<Problem> {
-    let root = jail.path();
-    let dirs = [
-        root.join(IMAGE_DIR),
-        image_dir.to_path_buf(),
-        image_dir.join(LAYERDB_SHA256),
-        image_dir.join(LAYERDB_MOUNTS),
-        image_dir.join(IMAGEDB_CONTENT),
-        root.join(CONTAINERS_DIR),
-        root.join(VOLUMES_DIR),
-        root.join(BUILDKIT_DIR),
-        driver.home().to_path_buf(),
-    ];
-    dirs.iter()
-        .filter_map(|d| {
-            let st = jail.stat(d).ok()?;
-            (!crate::fs::is_dir_stat(&st)).then(|| {
-                Problem::new(
-                    d,
-                    ProblemKind::Unreadable,
-                    format!(
-                        "{}, not a directory: not followed (it could lead out of the root); \
-                         nothing under it is read",
-                        crate::fs::kind_of(&st)
-                    ),
-                )
-            })
-        })
-        .collect()
-}
-
-/// The driver dockerd would use: the one asked for, else the only one with image metadata,
-/// else (after a driver switch) the one whose reference store changed last.
-fn choose_driver(root: &DataRoot, detected: &[Detected], opts: &LoadOptions) -> Result<String> {
-    if let Some(name) = &opts.driver {
-        return Ok(name.clone());
-    }
-    let with_meta: Vec<&Detected> = detected.iter().filter(|d| d.has_metadata).collect();
-    let candidates: Vec<&Detected> = if with_meta.is_empty() {
-        detected.iter().filter(|d| d.has_home).collect()
-    } else {
-        with_meta
-    };
-    let newest = candidates.iter().max_by_key(|d| {
-        let repo = root.join(IMAGE_DIR).join(&d.name).join(REPOSITORIES_JSON);
-        (
-            d.supported,
-            root.jail
-                .stat(&repo)
-                .ok()
-                .map(|st| (st.st_mtime, st.st_mtime_nsec)),
-        )
-    });
-    Ok(newest.map_or_else(|| "overlay2".to_owned(), |d| d.name.clone()))
-}

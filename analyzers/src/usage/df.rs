@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::backend::{Accounting, Backend};
 use crate::buildcache::{self, BuildCacheRecord};
 use crate::changes;
 use crate::driver::{Detected, DiffMeasure, Driver};
@@ -48,6 +49,12 @@ pub struct DfReport {
     pub builder_size: i64,
     /// strata: the storage driver whose data is reported.
     pub driver: String,
+    /// strata: the backend that read the metadata (`moby`, `containerd`).
+    pub backend: &'static str,
+    /// strata: the accounting rule of the store owner's version the figures follow (the
+    /// containerd image store's changed between dockerd releases).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accounting: Option<Accounting>,
     /// strata: every storage driver that left data in the root.
     pub drivers: Vec<Detected>,
     /// strata: damaged or inconsistent records met on the way.
@@ -74,8 +81,10 @@ pub struct ImageDf {
     pub size: i64,
     /// Bytes of its layers that another listed image uses too.
     pub shared_size: i64,
-    /// Same as `Size` (deprecated by Docker, kept for readers of the API).
-    pub virtual_size: i64,
+    /// Same as `Size` (deprecated by Docker, kept for readers of the API; API 1.44 and later,
+    /// which the containerd image store's dockerd speaks, leave it out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub virtual_size: Option<i64>,
     /// `config.Labels`, or null.
     pub labels: Option<BTreeMap<String, String>>,
     /// Containers made from it.
@@ -221,7 +230,7 @@ pub fn tree_roots(store: &Store) -> Vec<PathBuf> {
         .containers
         .iter()
         .filter_map(|c| match rw_measure(store, c) {
-            DiffMeasure::Tree(p) => Some(p),
+            DiffMeasure::Tree(p) | DiffMeasure::Usage(p) => Some(p),
             DiffMeasure::Compare { .. } => None,
         });
     let volumes = store
@@ -229,7 +238,13 @@ pub fn tree_roots(store: &Store) -> Vec<PathBuf> {
         .iter()
         .filter(|v| v.options.is_empty())
         .map(|v| v.data.clone());
-    layers.chain(volumes).collect()
+    let mut roots: Vec<PathBuf> = layers
+        .chain(volumes)
+        .chain(store.backend.measured_dirs(store))
+        .collect();
+    roots.sort();
+    roots.dedup();
+    roots
 }
 
 /// Computes `docker system df -v` from trees already walked (each of [`tree_roots`], hard
@@ -246,7 +261,7 @@ pub fn compute_from_trees(
     let sizes = measure_compared(store, trees, &mut problems);
     let walk_millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
-    let images = list_images(store);
+    let images = store.backend.image_rows(store);
     let containers = container_rows(store, &sizes, now);
     let volumes: Vec<VolumeDf> = store
         .volumes
@@ -276,13 +291,15 @@ pub fn compute_from_trees(
     problems.sort();
     problems.dedup();
     DfReport {
-        layers_size: layers_size(store),
+        layers_size: store.backend.layers_size(store, &sizes.trees),
         images,
         containers,
         volumes,
         builder_size: cache.builder_size(),
         build_cache: cache.records,
         driver: store.driver.name().to_owned(),
+        backend: store.backend.name(),
+        accounting: store.backend.accounting().cloned(),
         drivers: store.detected.clone(),
         problems,
         scan: ScanStats {
@@ -317,7 +334,7 @@ fn measure_compared(
         .iter()
         .filter_map(|c| match rw_measure(store, c) {
             DiffMeasure::Compare { layer, parent } => Some((layer, parent)),
-            DiffMeasure::Tree(_) => None,
+            DiffMeasure::Tree(_) | DiffMeasure::Usage(_) => None,
         })
         .collect();
     let compared: Vec<(PathBuf, u64, Vec<walk::WalkError>)> = pairs
@@ -364,6 +381,14 @@ fn rw_measure(store: &Store, c: &Container) -> DiffMeasure {
     store.driver.diff_measure(&rw.mount_id, &parent)
 }
 
+/// containerd's `fs.DiskUsage` size: -1 when the directory could not be read.
+fn disk_usage(usage: Option<&TreeUsage>) -> i64 {
+    match usage {
+        Some(u) if !u.root_failed() => i64::try_from(u.allocated).unwrap_or(i64::MAX),
+        _ => -1,
+    }
+}
+
 /// Docker's `directory.Size`: -1 when the directory could not be read.
 fn docker_size(usage: Option<&TreeUsage>) -> i64 {
     match usage {
@@ -373,7 +398,7 @@ fn docker_size(usage: Option<&TreeUsage>) -> i64 {
 }
 
 /// The recorded size of the layer `top` and everything below it (dockerd's `Layer.Size()`).
-fn chain_size(store: &Store, top: &ChainId) -> i64 {
+pub fn chain_size(store: &Store, top: &ChainId) -> i64 {
     let mut size: i64 = 0;
     let mut cur = store.layers.get(top);
     while let Some(l) = cur {
@@ -436,7 +461,7 @@ pub fn list_images(store: &Store) -> Vec<ImageDf> {
                 created: img.created.unwrap_or(GO_ZERO_UNIX),
                 size,
                 shared_size: shared,
-                virtual_size: size,
+                virtual_size: Some(size),
                 labels: (!img.labels.is_empty()).then(|| img.labels.clone()),
                 containers: i64::try_from(containers).unwrap_or(i64::MAX),
                 unique_size: size - shared,
@@ -464,8 +489,8 @@ fn listed_images(store: &Store) -> Vec<&Image> {
         .collect()
 }
 
-/// dockerd's `LayersSize`: every distinct layer of a listed image.
-fn layers_size(store: &Store) -> i64 {
+/// dockerd's `LayersSize` (graphdriver stores): every distinct layer of a listed image.
+pub fn layers_size(store: &Store) -> i64 {
     let mut used: std::collections::BTreeSet<&ChainId> = std::collections::BTreeSet::new();
     for img in listed_images(store) {
         used.extend(img.chain_ids.iter());
@@ -496,17 +521,12 @@ fn container_rows(store: &Store, sizes: &Measured, now: i64) -> Vec<ContainerDf>
 fn container_row(store: &Store, c: &Container, sizes: &Measured, now: i64) -> ContainerDf {
     let size_rw = match rw_measure(store, c) {
         DiffMeasure::Tree(p) => docker_size(sizes.trees.get(&p)),
+        DiffMeasure::Usage(p) => disk_usage(sizes.trees.get(&p)),
         DiffMeasure::Compare { layer, .. } => sizes.compared.get(&layer).copied().unwrap_or(-1),
     };
-    let size_root_fs = match &c.rw_layer.parent {
-        Some(parent) => {
-            let base = chain_size(store, parent);
-            if size_rw == -1 {
-                base
-            } else {
-                base.saturating_add(size_rw)
-            }
-        }
+    let size_root_fs = match store.backend.root_fs_base(store, c) {
+        Some(base) if size_rw == -1 => base,
+        Some(base) => base.saturating_add(size_rw),
         None => 0,
     };
     ContainerDf {

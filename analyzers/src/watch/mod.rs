@@ -38,8 +38,8 @@ pub struct WatchOptions {
     pub containers: Vec<String>,
     /// How many growing paths each sample lists.
     pub top: usize,
-    /// Read this storage driver's data (as `--driver`).
-    pub driver: Option<String>,
+    /// How to load the store (`--driver`, `--containerd-root`...).
+    pub load: LoadOptions,
 }
 
 /// One container at one tick. Sizes are apparent bytes.
@@ -302,9 +302,7 @@ impl Watch {
             .unwrap_or_default();
         let store = Store::load(
             &self.root,
-            &LoadOptions {
-                driver: self.opts.driver.clone(),
-            },
+            &self.opts.load,
         )?;
         // Damaged records are problems of the watch too (each once, however often it reloads).
         self.problems.extend(store.problems.iter().cloned());

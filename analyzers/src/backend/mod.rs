@@ -1,0 +1,117 @@
+//! Store backends: each turns one kind of store metadata into the common [`Store`] graph.
+//!
+//! - [`moby`]: Docker's graphdriver stores, `image/<driver>/{imagedb,layerdb}` and
+//!   `containers/*/config.v2.json`;
+//! - [`containerd`]: containerd's `meta.db` and its snapshotter's `metadata.db`, under Docker
+//!   (the containerd image store, Docker 29's default) or alone (Kubernetes nodes, nerdctl).
+//!
+//! [`load`] picks the backend the root's files call for. Each backend also owns the part of
+//! `docker system df` that differs between them (image sizes, `LayersSize`, what a container's
+//! `SizeRootFs` adds to its writable layer), behind the [`Backend`] trait; nothing outside a
+//! backend matches on which one it is.
+
+pub mod containerd;
+pub mod moby;
+mod version;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use containerd::Containerd;
+pub use moby::Moby;
+pub use version::{DockerVersion, VersionSource};
+
+use crate::error::Result;
+use crate::graph::{Container, LoadOptions, Store};
+use crate::root::DataRoot;
+use crate::usage::df::ImageDf;
+use crate::walk::TreeUsage;
+
+/// Directory trees measured by one walk, by the root walked.
+pub type Trees = HashMap<PathBuf, TreeUsage>;
+
+/// What each store backend answers beyond the common graph.
+pub trait Backend {
+    /// The backend's name as strata reports it (`moby`, `containerd`).
+    fn name(&self) -> &'static str;
+    /// The image rows of `GET /system/df`, with the store owner's `Size`, `SharedSize` and
+    /// `Containers`.
+    fn image_rows(&self, store: &Store) -> Vec<ImageDf>;
+    /// `LayersSize` of `GET /system/df`; `trees` holds the walks of
+    /// [`Backend::measured_dirs`].
+    fn layers_size(&self, store: &Store, trees: &Trees) -> i64;
+    /// What a container's `SizeRootFs` adds to its `SizeRw` (the layers below its writable
+    /// one); `None` when the owner reports no `SizeRootFs` at all for it.
+    fn root_fs_base(&self, store: &Store, container: &Container) -> Option<i64>;
+    /// Directories (besides containers' writable layers and volumes) whose live usage the
+    /// figures need: containerd re-measures every active snapshot.
+    fn measured_dirs(&self, _store: &Store) -> Vec<PathBuf> {
+        Vec::new()
+    }
+    /// Which of the owner's accounting rules the figures follow, where it has several.
+    fn accounting(&self) -> Option<&Accounting> {
+        None
+    }
+}
+
+/// The accounting rule a report follows and why that one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Accounting {
+    /// The rule, named by the dockerd versions that use it (`docker 26.0-27.x`).
+    pub rule: String,
+    /// The dockerd version taken.
+    pub docker_version: String,
+    /// Where that version came from.
+    pub source: VersionSource,
+}
+
+/// The backend that read a store.
+#[derive(Debug, Clone)]
+pub enum AnyBackend {
+    /// Docker's graphdriver metadata.
+    Moby(Moby),
+    /// containerd's metadata.
+    Containerd(Box<Containerd>),
+}
+
+impl AnyBackend {
+    fn inner(&self) -> &dyn Backend {
+        match self {
+            AnyBackend::Moby(b) => b,
+            AnyBackend::Containerd(b) => b.as_ref(),
+        }
+    }
+}
+
+impl Backend for AnyBackend {
+    fn name(&self) -> &'static str {
+        self.inner().name()
+    }
+    fn image_rows(&self, store: &Store) -> Vec<ImageDf> {
+        self.inner().image_rows(store)
+    }
+    fn layers_size(&self, store: &Store, trees: &Trees) -> i64 {
+        self.inner().layers_size(store, trees)
+    }
+    fn root_fs_base(&self, store: &Store, container: &Container) -> Option<i64> {
+        self.inner().root_fs_base(store, container)
+    }
+    fn measured_dirs(&self, store: &Store) -> Vec<PathBuf> {
+        self.inner().measured_dirs(store)
+    }
+    fn accounting(&self) -> Option<&Accounting> {
+        self.inner().accounting()
+    }
+}
+
+/// Reads `root` with the backend its files call for: containerd's when the root is a
+/// containerd root, or a Docker data root using the containerd image store; moby's otherwise.
+pub fn load(root: &DataRoot, opts: &LoadOptions) -> Result<Store> {
+    if let Some(found) = containerd::detect(root, opts)? {
+        return containerd::load(root, opts, found);
+    }
+    moby::load(root, opts)
+}

@@ -1,0 +1,112 @@
+//! dockerd versions: which one wrote a store, for the accounting rules that changed between
+//! releases.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// A dockerd release, `major.minor.patch` (suffixes like `+dfsg1` dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DockerVersion {
+    /// Major (26 for 26.1.5).
+    pub major: u32,
+    /// Minor.
+    pub minor: u32,
+    /// Patch.
+    pub patch: u32,
+}
+
+impl DockerVersion {
+    /// The version `major.minor.patch`.
+    pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
+        DockerVersion {
+            major,
+            minor,
+            patch,
+        }
+    }
+
+    /// The version in `dockerd --version`'s output (`Docker version 26.1.5+dfsg1, build …`).
+    pub fn from_banner(banner: &str) -> Option<Self> {
+        let rest = banner.trim().strip_prefix("Docker version ")?;
+        let word = rest.split([',', ' ']).next()?;
+        word.parse().ok()
+    }
+}
+
+impl FromStr for DockerVersion {
+    type Err = String;
+
+    /// `26`, `26.1`, `26.1.5`, `v29.5.0`, `26.1.5+dfsg1`, `28.0.0-rc.1`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("{text:?} is not a Docker version (like 26.1.5)");
+        let core = text
+            .trim()
+            .trim_start_matches('v')
+            .split(['+', '-', '~'])
+            .next()
+            .unwrap_or_default();
+        let mut parts = core.split('.');
+        let mut next = |required: bool| -> Result<u32, String> {
+            match parts.next() {
+                Some(p) => p.parse().map_err(|_| bad()),
+                None if required => Err(bad()),
+                None => Ok(0),
+            }
+        };
+        let version = DockerVersion::new(next(true)?, next(false)?, next(false)?);
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        Ok(version)
+    }
+}
+
+impl fmt::Display for DockerVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// Where the dockerd version of a report came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "From", content = "Detail")]
+pub enum VersionSource {
+    /// `--docker-version`.
+    Flag,
+    /// `dockerd --version` of the host's daemon binary (its path).
+    Binary(String),
+    /// Nothing said: the newest rule strata knows, with why.
+    Default(String),
+}
+
+impl fmt::Display for VersionSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VersionSource::Flag => f.write_str("--docker-version"),
+            VersionSource::Binary(path) => write!(f, "{path} --version"),
+            VersionSource::Default(why) => write!(f, "default ({why})"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_as_docker_writes_them() {
+        let v = |s: &str| s.parse::<DockerVersion>().unwrap();
+        assert_eq!(v("26.1.5+dfsg1"), DockerVersion::new(26, 1, 5));
+        assert_eq!(v("v29.5"), DockerVersion::new(29, 5, 0));
+        assert_eq!(v("28.0.0-rc.1"), DockerVersion::new(28, 0, 0));
+        assert!("x".parse::<DockerVersion>().is_err());
+        assert!("1.2.3.4".parse::<DockerVersion>().is_err());
+        assert_eq!(
+            DockerVersion::from_banner("Docker version 26.1.5+dfsg1, build 411e817"),
+            Some(DockerVersion::new(26, 1, 5))
+        );
+        assert!(DockerVersion::new(28, 0, 2) > DockerVersion::new(28, 0, 1));
+    }
+}
