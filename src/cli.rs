@@ -86,6 +86,9 @@ pub enum Command {
     Images(NameArgs),
     /// Read-only layers with sizes and the images and containers that use them.
     Layers(NameArgs),
+    /// containerd stores: every snapshot of the namespace with its size and inodes, as
+    /// `ctr snapshots usage` reports them, kind and parent.
+    Snapshots(NameArgs),
     /// Containers with their writable layer's size, image and volumes.
     Containers(NameArgs),
     /// Local volumes with sizes and the containers that mount them.

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::driver::Driver;
 use crate::error::Problem;
+use crate::format::containerd::snapshots::Kind;
 use crate::graph::Store;
 use crate::ids::{CacheId, ChainId, DiffId, ImageId};
 use crate::usage::df::{ContainerDf, DfReport, ImageDf, VolumeDf};
@@ -78,6 +79,28 @@ pub struct VolumeEntry {
     pub df: VolumeDf,
     /// Containers that mount it.
     pub container_refs: Vec<ContainerRef>,
+}
+
+/// `strata snapshots`: one snapshot of a containerd store, sized as `ctr snapshots usage`
+/// sizes it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SnapshotEntry {
+    /// The namespace.
+    pub namespace: String,
+    /// Its key in the namespace.
+    pub key: String,
+    /// The parent's key.
+    pub parent: Option<String>,
+    /// `view`, `active` or `committed`.
+    pub kind: Kind,
+    /// The snapshotter's number for it (`snapshots/<id>/`).
+    pub id: u64,
+    /// Bytes: recorded at commit, measured now for an active snapshot (blocks of every
+    /// entry, once per inode).
+    pub size: i64,
+    /// Inodes, the same way.
+    pub inodes: i64,
 }
 
 /// One inventory list and the problems met while making it.
@@ -185,6 +208,45 @@ pub fn containers(store: &Store, df: &DfReport) -> Inventory<ContainerEntry> {
         })
         .collect();
     inventory(store, df, items)
+}
+
+/// Every snapshot of the namespace read, by key; an error for a store that has none (a
+/// graphdriver store has layers).
+pub fn snapshots(store: &Store, df: &DfReport) -> crate::Result<Inventory<SnapshotEntry>> {
+    let Some(c) = store.backend.containerd() else {
+        return Err(crate::Error::NotADataRoot {
+            path: store.root.clone(),
+            reason: format!(
+                "a {} store keeps layers, not containerd snapshots (see `strata layers`)",
+                store.driver.name()
+            ),
+        });
+    };
+    let items = c
+        .snapshots
+        .values()
+        .map(|s| {
+            let measured = df.trees.get(&s.fs).filter(|u| !u.root_failed());
+            let (size, inodes) = match (s.record.kind, measured) {
+                (Kind::Active, Some(u)) => (
+                    i64::try_from(u.allocated).unwrap_or(i64::MAX),
+                    i64::try_from(u.entries).unwrap_or(i64::MAX),
+                ),
+                (Kind::Active, None) => (0, 0),
+                _ => (s.record.size, s.record.inodes),
+            };
+            SnapshotEntry {
+                namespace: c.namespace.clone(),
+                key: s.key.clone(),
+                parent: s.parent.clone(),
+                kind: s.record.kind,
+                id: s.record.id,
+                size,
+                inodes,
+            }
+        })
+        .collect();
+    Ok(inventory(store, df, items))
 }
 
 /// Local volumes, with the containers that mount them; only those no container mounts

@@ -14,7 +14,7 @@ use crate::render;
 pub fn run(ctx: &Context, args: &NameArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
     let verb = Verb::<ContainerEntry> {
         name: "containers",
-        list: inventory::containers,
+        list: |store, df| Ok(inventory::containers(store, df)),
         select: |store, name| Ok(store.find_container(name)?.id.0.clone()),
         key: |row| row.df.id.clone(),
         table: render::inventory::containers,

@@ -14,7 +14,7 @@ use crate::render;
 pub fn run(ctx: &Context, args: &NameArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
     let verb = Verb::<ImageEntry> {
         name: "images",
-        list: inventory::images,
+        list: |store, df| Ok(inventory::images(store, df)),
         select: |store, name| Ok(store.find_image(name)?.id.to_string()),
         key: |row| row.df.id.to_string(),
         table: render::inventory::images,

@@ -17,8 +17,8 @@ use crate::render;
 pub struct Verb<T> {
     /// The verb's name, for messages.
     pub name: &'static str,
-    /// Builds the list.
-    pub list: fn(&Store, &DfReport) -> Inventory<T>,
+    /// Builds the list (an error when the store cannot have one).
+    pub list: fn(&Store, &DfReport) -> analyzers::Result<Inventory<T>>,
     /// Given the user's name, whether a row is the object it names (resolved through the
     /// store's Docker-style lookup, which fails on unknown or ambiguous names).
     pub select: fn(&Store, &str) -> analyzers::Result<String>,
@@ -44,7 +44,7 @@ pub fn run<T: Serialize>(
             now: None,
         },
     );
-    let mut list = (verb.list)(&store, &report);
+    let mut list = (verb.list)(&store, &report)?;
     if let Some(key) = wanted {
         list.items.retain(|row| (verb.key)(row) == key);
     }

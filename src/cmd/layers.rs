@@ -14,7 +14,7 @@ use crate::render;
 pub fn run(ctx: &Context, args: &NameArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
     let verb = Verb::<LayerEntry> {
         name: "layers",
-        list: inventory::layers,
+        list: |store, df| Ok(inventory::layers(store, df)),
         select: |store, name| Ok(store.find_layer(name)?.chain_id.to_string()),
         key: |row| row.chain_id.to_string(),
         table: render::inventory::layers,

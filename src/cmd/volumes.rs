@@ -15,9 +15,9 @@ pub fn run(ctx: &Context, args: &VolumesArgs, out: &mut dyn Write) -> anyhow::Re
     let verb = Verb::<VolumeEntry> {
         name: "volumes",
         list: if args.orphaned {
-            |store, df| inventory::volumes(store, df, true)
+            |store, df| Ok(inventory::volumes(store, df, true))
         } else {
-            |store, df| inventory::volumes(store, df, false)
+            |store, df| Ok(inventory::volumes(store, df, false))
         },
         select: |store, name| Ok(store.find_volume(name)?.name.clone()),
         key: |row| row.df.name.clone(),

@@ -2,7 +2,9 @@
 
 use std::io::{self, Write};
 
-use analyzers::inventory::{ContainerEntry, ImageEntry, Inventory, LayerEntry, VolumeEntry};
+use analyzers::inventory::{
+    ContainerEntry, ImageEntry, Inventory, LayerEntry, SnapshotEntry, VolumeEntry,
+};
 
 use super::{docker_table, name, write_table, SizeStyle};
 
@@ -52,6 +54,25 @@ pub fn layers(out: &mut dyn Write, r: &Inventory<LayerEntry>, style: SizeStyle) 
             style.size(l.size),
             names(l.images.iter().map(|i| short(i.digest().hex()))),
             names(l.container_refs.iter().map(|c| c.name.as_str())),
+        ]);
+    }
+    write_table(out, &t)
+}
+
+/// `KEY SIZE INODES KIND PARENT`, as `ctr snapshots usage` and `ctr snapshots ls`.
+pub fn snapshots(
+    out: &mut dyn Write,
+    r: &Inventory<SnapshotEntry>,
+    style: SizeStyle,
+) -> io::Result<()> {
+    let mut t = docker_table(&["KEY", "SIZE", "INODES", "KIND", "PARENT"]);
+    for s in &r.items {
+        t.add_row(vec![
+            name(&s.key),
+            style.size(s.size),
+            s.inodes.to_string(),
+            s.kind.to_string(),
+            s.parent.as_deref().map(name).unwrap_or_default(),
         ]);
     }
     write_table(out, &t)

@@ -86,6 +86,16 @@ impl AnyBackend {
     }
 }
 
+impl AnyBackend {
+    /// The containerd backend's data, for the reports only it can make (snapshots).
+    pub fn containerd(&self) -> Option<&Containerd> {
+        match self {
+            AnyBackend::Containerd(b) => Some(b),
+            AnyBackend::Moby(_) => None,
+        }
+    }
+}
+
 impl Backend for AnyBackend {
     fn name(&self) -> &'static str {
         self.inner().name()

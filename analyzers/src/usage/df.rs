@@ -61,6 +61,10 @@ pub struct DfReport {
     pub problems: Vec<Problem>,
     /// strata: what the scan did.
     pub scan: ScanStats,
+    /// The walks the figures were computed from, by the directory walked (for the reports
+    /// drawn from the same scan).
+    #[serde(skip)]
+    pub trees: crate::backend::Trees,
 }
 
 /// One image row.
@@ -308,6 +312,7 @@ pub fn compute_from_trees(
             entries: sizes.entries,
             walk_millis,
         },
+        trees: sizes.trees,
     }
 }
 

@@ -127,12 +127,21 @@ impl<'a> ContentStore<'a> {
         reach
     }
 
-    fn walk(&self, desc: &Descriptor, depth: usize, reach: &mut Reach, problems: &mut Vec<Problem>) {
+    fn walk(
+        &self,
+        desc: &Descriptor,
+        depth: usize,
+        reach: &mut Reach,
+        problems: &mut Vec<Problem>,
+    ) {
         let Some(digest) = desc.digest() else {
             problems.push(Problem::new(
                 &self.blobs,
                 ProblemKind::InvalidValue,
-                format!("descriptor digest {:?} is not a sha256 digest", desc.digest_text),
+                format!(
+                    "descriptor digest {:?} is not a sha256 digest",
+                    desc.digest_text
+                ),
             ));
             return;
         };
@@ -154,7 +163,12 @@ impl<'a> ContentStore<'a> {
         }
     }
 
-    fn manifest(&self, desc: &Descriptor, digest: Digest, problems: &mut Vec<Problem>) -> ManifestUse {
+    fn manifest(
+        &self,
+        desc: &Descriptor,
+        digest: Digest,
+        problems: &mut Vec<Problem>,
+    ) -> ManifestUse {
         let mut out = ManifestUse {
             digest: digest.clone(),
             pseudo: desc.is_pseudo(),
