@@ -368,7 +368,6 @@ fn driver_paths(store: &Store, id: &CacheId) -> Vec<PathBuf> {
 /// Everything `docker rm` of `c` deletes (volumes stay).
 fn container_paths(store: &Store, c: &Container) -> Vec<PathBuf> {
     let rw = &c.rw_layer;
-    let init = rw.init();
     let mut out = vec![c.dir.clone()];
     let record = store
         .root
@@ -380,7 +379,9 @@ fn container_paths(store: &Store, c: &Container) -> Vec<PathBuf> {
         out.push(record);
     }
     out.extend(driver_paths(store, &rw.mount_id));
-    out.extend(driver_paths(store, &init));
+    if let Some(init) = rw.init() {
+        out.extend(driver_paths(store, init));
+    }
     out
 }
 

@@ -128,14 +128,14 @@ enum Views {
 impl Views {
     fn of(store: &Store, c: &Container) -> Views {
         let rw = &c.rw_layer;
-        let init = rw.init();
         match &store.driver {
             AnyDriver::Vfs(d) => Views::Trees {
                 new: d.content_dir(&rw.mount_id),
-                old: d.content_dir(&init),
+                old: d.content_dir(rw.init().unwrap_or(&rw.mount_id)),
             },
             d @ (AnyDriver::Overlay2(_) | AnyDriver::Overlayfs(_)) => {
-                let mut lower = vec![d.content_dir(&init)];
+                let mut lower: Vec<PathBuf> =
+                    rw.init().map(|i| d.content_dir(i)).into_iter().collect();
                 lower.extend(
                     store
                         .chain_below(rw.parent.as_ref())

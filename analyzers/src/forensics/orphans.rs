@@ -160,7 +160,7 @@ fn referenced_dirs(store: &Store) -> BTreeSet<String> {
         .collect();
     for m in store.mounts.values() {
         used.insert(m.mount_id.0.clone());
-        used.insert(m.init().0);
+        used.extend(m.init().map(|i| i.0.clone()));
     }
     used
 }
@@ -289,7 +289,7 @@ fn mounts_without_containers(store: &Store, found: &mut Vec<(OrphanKind, PathBuf
         let Some(record) = store.mounts.get(&crate::ids::ContainerId(id.clone())) else {
             continue;
         };
-        for dir in [&record.mount_id, &record.init()] {
+        for dir in std::iter::once(&record.mount_id).chain(record.init()) {
             let path = store.driver.layer_dir(dir);
             if store.jail.is_dir(&path) {
                 found.push((

@@ -55,11 +55,10 @@ pub struct MountRecord {
 }
 
 impl MountRecord {
-    /// The init layer's driver directory: `init-id`, else dockerd's `<mount-id>-init`.
-    pub fn init(&self) -> CacheId {
-        self.init_id
-            .clone()
-            .unwrap_or_else(|| CacheId(format!("{}{}", self.mount_id, crate::layout::INIT_SUFFIX)))
+    /// The init layer's driver directory, if the container has one (a plain containerd
+    /// container has none).
+    pub fn init(&self) -> Option<&CacheId> {
+        self.init_id.as_ref()
     }
 }
 
@@ -286,17 +285,19 @@ fn read_mount(
 ) -> Result<MountRecord, Problem> {
     let mount_id = read_cache_id(jail, &record.join(MOUNT_ID))?;
     let init_path = record.join(MOUNT_INIT_ID);
+    // dockerd's `<mount-id>-init` when the record does not name it.
+    let default_init = || CacheId(format!("{}{}", mount_id, crate::layout::INIT_SUFFIX));
     let init_id = match jail.read_text(&init_path) {
-        Ok(s) if s.is_empty() => None,
-        Ok(_) => Some(read_cache_id(jail, &init_path)?),
-        Err(p) if p.kind == ProblemKind::Missing => None,
+        Ok(s) if s.is_empty() => default_init(),
+        Ok(_) => read_cache_id(jail, &init_path)?,
+        Err(p) if p.kind == ProblemKind::Missing => default_init(),
         Err(p) => return Err(p),
     };
     let parent = read_optional_chain(jail, &record.join(LAYER_PARENT))?;
     Ok(MountRecord {
         container,
         mount_id,
-        init_id,
+        init_id: Some(init_id),
         parent,
         record,
     })

@@ -379,11 +379,9 @@ fn measure_compared(
 
 fn rw_measure(store: &Store, c: &Container) -> DiffMeasure {
     let rw = &c.rw_layer;
-    let parent = rw
-        .init_id
-        .clone()
-        .unwrap_or_else(|| crate::ids::CacheId(format!("{}-init", rw.mount_id)));
-    store.driver.diff_measure(&rw.mount_id, &parent)
+    // Only the drivers that compare with the init layer use it, and their containers have one.
+    let parent = rw.init().unwrap_or(&rw.mount_id);
+    store.driver.diff_measure(&rw.mount_id, parent)
 }
 
 /// containerd's `fs.DiskUsage` size: -1 when the directory could not be read.

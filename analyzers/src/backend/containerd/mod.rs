@@ -295,7 +295,7 @@ pub fn load(root: &DataRoot, opts: &LoadOptions, found: Located) -> Result<Store
     let content = ContentStore::new(&jail, &backend.root.path, &ns);
     backend.images = list_images(&ns, &content, &mut problems);
     let (images, layers) = graph_images(&backend);
-    let mounts = mount_records(&backend);
+    let mounts = mount_records(&backend, &ns);
     let mut containers = if docker {
         graph::container::load(
             &jail,
@@ -523,20 +523,34 @@ fn graph_images(b: &Containerd) -> (BTreeMap<ImageId, Image>, BTreeMap<ChainId, 
     (images, layers)
 }
 
-/// Writable-layer records: each active snapshot keyed by a container id, over its init
-/// snapshot, over the image's top layer.
-fn mount_records(b: &Containerd) -> BTreeMap<ContainerId, MountRecord> {
-    b.snapshots
-        .values()
-        .filter(|s| s.record.kind == Kind::Active && is_hex64(&s.key))
-        .map(|s| {
+/// Writable-layer records: the active snapshot of each container, over its init snapshot
+/// (Docker's `<id>-init`; none for a plain containerd container), over the image's top layer.
+/// Under Docker a container's snapshot key is its id; a plain containerd container names its
+/// own in `meta.db`.
+fn mount_records(b: &Containerd, ns: &Namespace) -> BTreeMap<ContainerId, MountRecord> {
+    let keys: Vec<(ContainerId, &str)> = if b.docker {
+        b.snapshots
+            .keys()
+            .filter(|k| is_hex64(k))
+            .map(|k| (ContainerId(k.clone()), k.as_str()))
+            .collect()
+    } else {
+        ns.containers
+            .values()
+            .filter(|c| c.snapshotter == b.snapshotter && crate::ids::is_component(&c.id))
+            .map(|c| (ContainerId(c.id.clone()), c.snapshot_key.as_str()))
+            .collect()
+    };
+    keys.into_iter()
+        .filter_map(|(id, key)| b.snapshots.get(key).map(|s| (id, s)))
+        .filter(|(_, s)| s.record.kind == Kind::Active)
+        .map(|(id, s)| {
             let init = s
                 .parent
                 .as_deref()
                 .filter(|p| p.strip_suffix(INIT_SUFFIX) == Some(s.key.as_str()))
                 .and_then(|p| b.snapshots.get(p));
             let top = init.map_or(s.parent.as_deref(), |i| i.parent.as_deref());
-            let id = ContainerId(s.key.clone());
             (
                 id.clone(),
                 MountRecord {
