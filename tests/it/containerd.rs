@@ -82,7 +82,7 @@ fn fixture_is_what_the_issue_names() {
     let Some(store) = c8d::stopped() else {
         return;
     };
-    let df = &store.daemon_df;
+    let df = &store.live.daemon_df;
     let images = &store.images;
     for id in [
         &images.bb,
@@ -128,11 +128,11 @@ fn fixture_is_what_the_issue_names() {
     );
     assert!(df["LayersSize"].as_i64().unwrap() > 0, "{df}");
 
-    let run1 = &store.docker_diffs[&c.run1];
+    let run1 = &store.live.docker_diffs[&c.run1];
     for line in ["C /data/f1", "D /data/f2", "A /new"] {
         assert!(run1.lines().any(|l| l == line), "run1: {run1}");
     }
-    let exit1 = &store.docker_diffs[&c.exit1];
+    let exit1 = &store.live.docker_diffs[&c.exit1];
     assert!(exit1.lines().any(|l| l == "D /data"), "exit1: {exit1}");
 
     let dir = store.data_root.join(&store.run1_snapshot_dir);
@@ -159,12 +159,12 @@ fn df_equals_system_df_of_dockerd_26() {
     let mut failures = Vec::new();
     judge_df(
         "while dockerd ran",
-        &store.daemon_df,
-        &store.strata_while_running,
+        &store.live.daemon_df,
+        &store.live.strata_while_running,
         &mut failures,
     );
     // dockerd's clean shutdown stopped run1 and recorded it as exited; nothing else changed.
-    let after = with_state(&store.daemon_df, &[&store.containers.run1], "exited");
+    let after = with_state(&store.live.daemon_df, &[&store.containers.run1], "exited");
     judge_df(
         "after the stop, containerd root found by strata",
         &after,
@@ -193,8 +193,8 @@ fn diff_equals_docker_diff() {
         return;
     };
     let mut failures = Vec::new();
-    for (id, docker) in &store.docker_diffs {
-        let running = &store.strata_diffs_while_running[id];
+    for (id, docker) in &store.live.docker_diffs {
+        let running = &store.live.strata_diffs_while_running[id];
         let after = strata_on(&store.data_root, &["--format", "json", "diff", id]);
         for (when, run) in [("while dockerd ran", running), ("after the stop", &after)] {
             failures.extend(diff_mismatch(&format!("{id} {when}"), docker, run));

@@ -85,7 +85,7 @@ fn inventories_list_sizes_and_references_both_ways() {
         .map(|c| c["Name"].as_str().unwrap())
         .collect();
     assert!(names.contains(&"strata-running") && names.contains(&"strata-volumes"));
-    let df_row = fixture::df_entry(&store.daemon_df, "Images", "Id", &f.images.classic)
+    let df_row = fixture::df_entry(&store.live.daemon_df, "Images", "Id", &f.images.classic)
         .expect("dockerd lists the image");
     assert_eq!(classic["Size"], df_row["Size"]);
     assert_eq!(classic["SharedSize"], df_row["SharedSize"]);
@@ -194,8 +194,8 @@ fn diff_equals_docker_diff(driver: Driver) {
     };
     let df = strata_on(&store.data_root, &["--format", "json", "df", "-v"]).json();
     let mut failures = Vec::new();
-    for (id, docker) in &store.docker_diffs {
-        let running = &store.strata_diffs_while_running[id];
+    for (id, docker) in &store.live.docker_diffs {
+        let running = &store.live.strata_diffs_while_running[id];
         let after = strata_on(&store.data_root, &["--format", "json", "diff", id]);
         for (when, run) in [("while dockerd ran", running), ("after the stop", &after)] {
             if let Some(mismatch) = diff_mismatch(&format!("{driver} {id} {when}"), docker, run) {
