@@ -10,4 +10,9 @@ if [ "$(id -u)" = 0 ] && { ! command -v dockerd >/dev/null || [ ! -x /bin/busybo
   apt-get update -q
   apt-get install -y -q --no-install-recommends docker.io busybox-static strace
 fi
+# Debian trixie's dockerd 26.1 and containerd 1.7, unpacked into /opt/strata-trixie (not
+# installed): the containerd-store tests (tests/it/containerd.rs) run them.
+if [ "$(id -u)" = 0 ]; then
+  scripts/trixie-daemons.sh >/dev/null
+fi
 cargo test --workspace

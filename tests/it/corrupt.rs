@@ -18,9 +18,9 @@ use crate::synth::{SynthStore, LAYER1_SIZE, LAYER2_SIZE, RW_SIZE, VOLUME_SIZE};
 
 /// Exit codes with which strata printed its report: 0 (healthy), 1 (the report lists
 /// problems: `src/main.rs` maps any problem to 1).
-const REPORTED: &[i32] = &[0, 1];
+pub const REPORTED: &[i32] = &[0, 1];
 /// The exit code of a store that cannot be read at all (and of usage errors).
-const FATAL: i32 = 2;
+pub const FATAL: i32 = 2;
 
 /// What a damage must produce.
 ///
@@ -165,7 +165,7 @@ fn corpus() -> Vec<(&'static str, Damage)> {
 }
 
 /// Everything wrong with `run` as a run on a damaged store.
-fn judge_run(run: &Run, out: &mut Vec<String>) {
+pub fn judge_run(run: &Run, out: &mut Vec<String>) {
     if run.timed_out {
         out.push(format!("hung:\n{run}"));
     } else if run.panicked() {
@@ -181,7 +181,7 @@ fn judge_run(run: &Run, out: &mut Vec<String>) {
 }
 
 /// The `Path`s of a JSON report's `Problems`.
-fn problem_paths(report: &Value) -> Vec<String> {
+pub fn problem_paths(report: &Value) -> Vec<String> {
     report["Problems"]
         .as_array()
         .into_iter()

@@ -9,7 +9,9 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-/// Top-level numbers.
+/// Top-level numbers. Each is compared when the daemon's answer has it: `BuilderSize` is in
+/// API 1.41's answer (dockerd 20.10) and gone from 1.42 on (dockerd 26.1 answers 1.45 without
+/// it), and strata's superset may keep it.
 pub const TOP_FIELDS: &[&str] = &["LayersSize", "BuilderSize"];
 
 /// One list of the answer and the fields compared in each of its entries (dotted paths go into
@@ -23,7 +25,8 @@ pub struct ListSpec {
     pub fields: &'static [&'static str],
 }
 
-/// Every list of the answer. Beyond the fields issue #1 names, this compares the other
+/// Every list of the answer (the same in API 1.41 and 1.45; containers' `SizeRootFs` is
+/// compared although `docker system df -v` prints 0 for it). Beyond the fields issue #1 names, this compares the other
 /// deterministic fields of the v1.41 objects (images' `VirtualSize` and `Labels`, containers'
 /// `Command` and `Created`, volumes' `Driver`, `Mountpoint`, `Scope`, `Labels`, `Options`,
 /// build cache timestamps); not compared: containers' `Status` ("Up 2 seconds" changes with the
@@ -106,7 +109,10 @@ fn field(v: &Value, path: &str) -> Value {
 /// agree on every compared field).
 pub fn differences(docker: &Value, strata: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    for name in TOP_FIELDS {
+    for name in TOP_FIELDS
+        .iter()
+        .filter(|name| docker.get(**name).is_some())
+    {
         let (d, s) = (field(docker, name), field(strata, name));
         if d != s {
             out.push(format!("{name}: docker {d}, strata {s}"));

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::fixture;
-use crate::harness::{strata_on, Driver};
+use crate::harness::{strata_on, Driver, Run};
 
 /// The rows of an inventory's JSON.
 fn items(v: &Value) -> &Vec<Value> {
@@ -85,7 +85,7 @@ fn inventories_list_sizes_and_references_both_ways() {
         .map(|c| c["Name"].as_str().unwrap())
         .collect();
     assert!(names.contains(&"strata-running") && names.contains(&"strata-volumes"));
-    let df_row = fixture::df_entry(&store.daemon_df, "Images", "Id", &f.images.classic)
+    let df_row = fixture::df_entry(&store.live.daemon_df, "Images", "Id", &f.images.classic)
         .expect("dockerd lists the image");
     assert_eq!(classic["Size"], df_row["Size"]);
     assert_eq!(classic["SharedSize"], df_row["SharedSize"]);
@@ -169,6 +169,22 @@ fn strata_lines(report: &Value) -> Vec<String> {
     lines
 }
 
+/// Why `run` (`strata --format json diff <id>`) does not list what `docker diff`'s output
+/// `docker` lists (`what` names the container and the moment), or `None` when it does.
+pub fn diff_mismatch(what: &str, docker: &str, run: &Run) -> Option<String> {
+    if !run.success() || run.panicked() {
+        return Some(format!("{what}: {run}"));
+    }
+    let (want, got) = (docker_lines(docker), strata_lines(&run.json()));
+    (got != want).then(|| {
+        format!(
+            "{what}:\ndocker diff:\n{}\nstrata diff:\n{}",
+            want.join("\n"),
+            got.join("\n")
+        )
+    })
+}
+
 /// `strata diff` lists what `docker diff` lists, for every container of the fixture (running,
 /// exited after copy-up and deletions, created), while the daemon runs and after it stopped;
 /// with `SizeRw`'s bytes accounted for.
@@ -178,24 +194,15 @@ fn diff_equals_docker_diff(driver: Driver) {
     };
     let df = strata_on(&store.data_root, &["--format", "json", "df", "-v"]).json();
     let mut failures = Vec::new();
-    for (id, docker) in &store.docker_diffs {
-        let want = docker_lines(docker);
-        let running = &store.strata_diffs_while_running[id];
+    for (id, docker) in &store.live.docker_diffs {
+        let running = &store.live.strata_diffs_while_running[id];
         let after = strata_on(&store.data_root, &["--format", "json", "diff", id]);
         for (when, run) in [("while dockerd ran", running), ("after the stop", &after)] {
-            if !run.success() {
-                failures.push(format!("{when}: {run}"));
+            if let Some(mismatch) = diff_mismatch(&format!("{driver} {id} {when}"), docker, run) {
+                failures.push(mismatch);
                 continue;
             }
             let report = run.json();
-            let got = strata_lines(&report);
-            if got != want {
-                failures.push(format!(
-                    "{driver} {id} {when}:\ndocker diff:\n{}\nstrata diff:\n{}",
-                    want.join("\n"),
-                    got.join("\n")
-                ));
-            }
             if driver == Driver::Overlay2 {
                 let size_rw = fixture::df_entry(&df, "Containers", "Id", id).unwrap()["SizeRw"]
                     .as_u64()

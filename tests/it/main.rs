@@ -5,13 +5,16 @@
 //!   `STRATA_TEST_NO_SKIP=1`, as CI sets it, a missing prerequisite fails instead of skipping).
 //! - [`fixture`] fills a daemon with the store the analyzer must understand (imports, classic
 //!   and BuildKit builds, every kind of container and volume) and keeps one stopped copy per
-//!   storage driver for the whole run.
+//!   storage driver for the whole run; [`fixture::containerd`] does the same on trixie's
+//!   dockerd 26.1 with the containerd image store.
 //! - [`synth`] plants a small synthetic overlay2 store by hand, without any daemon, for the
 //!   corrupt-input corpus.
 //! - [`dfjson`] compares strata's `df` JSON with dockerd's `GET /system/df`, field by field.
 //! - [`tree`] records the exact state of a directory tree (for the read-only guarantee).
 //!
-//! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`containment`] (nothing
+//! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`containerd`] (the
+//! containerd image store under dockerd 26.1 and a plain `k8s.io` containerd: df, diff,
+//! read-only, snapshots against `ctr`, a corrupt corpus), [`containment`] (nothing
 //! outside the data root is read, listed or counted, whatever the store holds), [`names`],
 //! [`du`], [`watch`],
 //! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
@@ -20,6 +23,7 @@
 //! [`engine_demo`], [`engine_build`], [`engine_contain`] (helpers in
 //! [`engine_common`]).
 
+mod containerd;
 mod containment;
 mod corrupt;
 mod dfjson;

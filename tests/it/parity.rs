@@ -15,9 +15,9 @@ fn parity(driver: Driver) {
     };
     let mut failures = Vec::new();
 
-    let running = &store.strata_while_running;
+    let running = &store.live.strata_while_running;
     if running.success() && !running.panicked() {
-        let found = differences(&store.daemon_df, &running.json());
+        let found = differences(&store.live.daemon_df, &running.json());
         if !found.is_empty() {
             failures.push(report("while dockerd ran", &found));
         }
@@ -56,7 +56,7 @@ fn parity(driver: Driver) {
 /// `"Running": false` and their exit code to `config.v2.json`; see `fixture::facts`).
 fn after_stop(store: &Stopped) -> Value {
     with_state(
-        &store.daemon_df,
+        &store.live.daemon_df,
         &store.fixture.containers.running_ids(),
         "exited",
     )

@@ -6,6 +6,8 @@
 //! at the same time, through strata or with `O_NOATIME` (`tree::read_noatime`), never with a
 //! plain read.
 
+use std::path::Path;
+
 use crate::fixture;
 use crate::harness::{strata_on, Driver};
 use crate::tree::{age_atimes, TreeState};
@@ -51,7 +53,14 @@ fn every_verb_leaves_the_store_untouched() {
     let Some(store) = fixture::stopped(Driver::Overlay2) else {
         return;
     };
-    let root = &store.data_root;
+    assert_untouched(&store.data_root, &[], VERBS);
+}
+
+/// Runs `strata --root <root> <global...> <verb...>` for every verb of `verbs` and panics unless
+/// each exited 0 without a panic and the whole tree under `root` (every directory below it
+/// included: on a containerd store, the containerd root `<root>/containerd/daemon` too) is
+/// identical before and after, atimes included.
+pub fn assert_untouched(root: &Path, global: &[&str], verbs: &[&[&str]]) {
     // Old atimes everywhere, so that any read without O_NOATIME shows. The first capture may
     // still move symlink atimes (readlink; see `tree`), so the baseline is the second, and it
     // must equal the first in everything else.
@@ -68,8 +77,9 @@ fn every_verb_leaves_the_store_untouched() {
     );
 
     let mut failures = Vec::new();
-    for args in VERBS {
-        let run = strata_on(root, args);
+    for verb in verbs {
+        let args: Vec<&str> = global.iter().chain(verb.iter()).copied().collect();
+        let run = strata_on(root, &args);
         if !run.success() || run.panicked() {
             failures.push(format!("{run}"));
         }

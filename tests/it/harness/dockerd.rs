@@ -5,6 +5,13 @@
 //! touches the host's `/var/lib/docker` or `/run/docker.sock`, and it has no network but
 //! loopback (`--bridge=none`, no iptables; containers run with `--network none`). Dropping it
 //! stops the daemon and unmounts whatever it left mounted, so a failing test leaves no daemon.
+//!
+//! Two daemons: Debian bookworm's dockerd 20.10 with a graphdriver ([`Store::Graph`]), and
+//! Debian trixie's dockerd 26.1 with the containerd image store ([`Store::Containerd`]:
+//! `"features": {"containerd-snapshotter": true}`, its own containerd 1.7 from the unpacked
+//! trixie packages, see [`super::trixie`]). Both are driven with Debian's 20.10 CLI
+//! ([`DOCKER_CLI`]): it speaks API 1.41, which dockerd 26.1 serves, and its classic builder and
+//! BuildKit both work on the containerd store.
 
 use std::fmt;
 use std::fs;
@@ -20,13 +27,14 @@ use tempfile::TempDir;
 
 use super::cleanup::unmount_under;
 use super::run::run_with_timeout;
+use super::trixie::{self, Ctr};
 use super::{DOCKERD, DOCKER_CLI};
 
 /// How long the daemon may take to answer `/_ping` after it starts.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long a clean shutdown may take: dockerd's own shutdown timeout is 15 s, plus the stop
 /// timeouts of running containers (the fixture gives them 1 s).
-const STOP_TIMEOUT: Duration = Duration::from_secs(90);
+pub(super) const STOP_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long one Docker CLI command may take (builds included).
 const CLI_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -55,6 +63,20 @@ impl fmt::Display for Driver {
     }
 }
 
+/// Which image store a [`Dockerd`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Store {
+    /// Debian's dockerd 20.10 ([`DOCKERD`]) with this graphdriver (`--storage-driver`).
+    Graph(Driver),
+    /// trixie's dockerd 26.1 with the containerd image store (snapshotter `overlayfs`), over
+    /// the containerd 1.7 it starts itself: root `<data-root>/containerd/daemon`, socket
+    /// `<exec-root>/containerd/containerd.sock`, namespace `moby`.
+    Containerd,
+}
+
+/// The containerd root dockerd gives the containerd it starts itself (`containerdRootDir`).
+pub const CONTAINERD_ROOT_IN_DATA_ROOT: &str = "containerd/daemon";
+
 /// A running (or stopped) dockerd and the temporary directory that holds everything of it.
 pub struct Dockerd {
     /// `None` once handed over by [`Dockerd::into_dir`].
@@ -62,23 +84,29 @@ pub struct Dockerd {
     work: PathBuf,
     data_root: PathBuf,
     socket: PathBuf,
-    driver: Driver,
+    store: Store,
     child: Option<Child>,
 }
 
 impl Dockerd {
     /// Starts dockerd with `driver` on a fresh, empty data root (`<tmp>/root`).
     pub fn start(driver: Driver) -> Dockerd {
-        Self::start_on(driver, None)
+        Self::start_on(Store::Graph(driver), None)
+    }
+
+    /// Starts trixie's dockerd 26.1 with the containerd image store on a fresh, empty data
+    /// root (check [`super::containerd_usable`] first).
+    pub fn start_containerd_store() -> Dockerd {
+        Self::start_on(Store::Containerd, None)
     }
 
     /// Starts dockerd with `driver` on an existing data root (for instance a planted synthetic
     /// store). The daemon writes to it: give it a copy.
     pub fn start_with_root(driver: Driver, data_root: &Path) -> Dockerd {
-        Self::start_on(driver, Some(data_root.to_owned()))
+        Self::start_on(Store::Graph(driver), Some(data_root.to_owned()))
     }
 
-    fn start_on(driver: Driver, data_root: Option<PathBuf>) -> Dockerd {
+    fn start_on(store: Store, data_root: Option<PathBuf>) -> Dockerd {
         let dir = tempfile::Builder::new()
             .prefix("strata-it-dockerd-")
             .tempdir()
@@ -88,11 +116,29 @@ impl Dockerd {
         for sub in [&data_root, &work.join("exec"), &work.join("cli")] {
             fs::create_dir_all(sub).expect("creating the daemon's directories");
         }
-        // An empty config file, so a host /etc/docker/daemon.json cannot change the daemon.
-        fs::write(work.join("daemon.json"), "{}\n").expect("writing daemon.json");
+        // Our own config file, so a host /etc/docker/daemon.json cannot change the daemon.
+        let config = match store {
+            Store::Graph(_) => "{}\n",
+            Store::Containerd => "{\"features\": {\"containerd-snapshotter\": true}}\n",
+        };
+        fs::write(work.join("daemon.json"), config).expect("writing daemon.json");
         let log = fs::File::create(work.join("dockerd.log")).expect("creating dockerd.log");
         let socket = work.join("docker.sock");
-        let child = Command::new(DOCKERD)
+        let mut cmd = match store {
+            Store::Graph(driver) => {
+                let mut cmd = Command::new(DOCKERD);
+                cmd.args(["--storage-driver", driver.name()]);
+                cmd
+            }
+            Store::Containerd => {
+                // dockerd finds `containerd` and the shim in PATH: trixie's first.
+                let mut cmd = Command::new(trixie::dockerd());
+                cmd.env("PATH", trixie::path_env());
+                cmd
+            }
+        };
+        let dockerd = cmd.get_program().to_string_lossy().into_owned();
+        let child = cmd
             .arg("--config-file")
             .arg(work.join("daemon.json"))
             .arg("--data-root")
@@ -104,18 +150,17 @@ impl Dockerd {
             .arg("--host")
             .arg(format!("unix://{}", socket.display()))
             .args(["--bridge=none", "--iptables=false", "--ip-masq=false"])
-            .args(["--storage-driver", driver.name()])
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("cloning the log handle"))
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {DOCKERD}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {dockerd}: {e}"));
         let mut daemon = Dockerd {
             dir: Some(dir),
             work,
             data_root,
             socket,
-            driver,
+            store,
             child: Some(child),
         };
         daemon.wait_until_ready();
@@ -123,37 +168,35 @@ impl Dockerd {
     }
 
     fn wait_until_ready(&mut self) {
-        let start = Instant::now();
-        loop {
-            if let Ok(body) = self.try_get("/_ping") {
-                if body == "OK" {
-                    return;
-                }
-            }
-            let exited = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten());
-            if let Some(status) = exited {
-                self.child = None;
-                panic!(
-                    "dockerd exited ({status}) before answering /_ping:\n{}",
-                    self.log_tail(40)
-                );
-            }
-            if start.elapsed() > START_TIMEOUT {
-                panic!(
-                    "dockerd did not answer /_ping within {START_TIMEOUT:?}:\n{}",
-                    self.log_tail(40)
-                );
-            }
-            thread::sleep(Duration::from_millis(100));
+        let socket = self.socket.clone();
+        let ping = || matches!(get(&socket, "/_ping").as_deref(), Ok("OK"));
+        let log = self.work.join("dockerd.log");
+        wait_until_ready("dockerd", &mut self.child, &log, ping);
+    }
+
+    /// The storage driver it runs with. Panics on a [`Store::Containerd`] daemon, which has
+    /// none (see [`Dockerd::store`]).
+    pub fn driver(&self) -> Driver {
+        match self.store {
+            Store::Graph(driver) => driver,
+            Store::Containerd => panic!("a containerd-store dockerd has no graphdriver"),
         }
     }
 
-    /// The storage driver it runs with.
-    pub fn driver(&self) -> Driver {
-        self.driver
+    /// The containerd root of a [`Store::Containerd`] daemon: `<data-root>/containerd/daemon`.
+    pub fn containerd_root(&self) -> PathBuf {
+        self.data_root.join(CONTAINERD_ROOT_IN_DATA_ROOT)
+    }
+
+    /// `ctr` (trixie's) bound to the containerd a [`Store::Containerd`] daemon started, in
+    /// namespace `namespace` (`moby` for Docker's objects).
+    pub fn ctr(&self, namespace: &str) -> Ctr {
+        assert_eq!(
+            self.store,
+            Store::Containerd,
+            "only the containerd store has a ctr"
+        );
+        Ctr::new(self.work.join("exec/containerd/containerd.sock"), namespace)
     }
 
     /// The data root (`--data-root`): the directory strata analyses.
@@ -176,9 +219,7 @@ impl Dockerd {
 
     /// The last `lines` lines of the daemon's log, for failure messages.
     pub fn log_tail(&self, lines: usize) -> String {
-        let log = fs::read_to_string(self.work.join("dockerd.log")).unwrap_or_default();
-        let all: Vec<&str> = log.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        log_tail(&self.work.join("dockerd.log"), lines)
     }
 
     /// `/usr/bin/docker -H unix://<socket>`, isolated from the caller's Docker environment
@@ -244,27 +285,8 @@ impl Dockerd {
         self.api_get("/v1.41/system/df")
     }
 
-    /// A hand-written HTTP/1.0 GET over the unix socket: HTTP/1.0 makes the Go server answer
-    /// without chunked encoding and close the connection, so the body is simply the rest.
     fn try_get(&self, path: &str) -> Result<String, String> {
-        let mut stream = UnixStream::connect(&self.socket).map_err(|e| e.to_string())?;
-        stream
-            .set_read_timeout(Some(CLI_TIMEOUT))
-            .map_err(|e| e.to_string())?;
-        write!(stream, "GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n").map_err(|e| e.to_string())?;
-        let mut response = Vec::new();
-        stream
-            .read_to_end(&mut response)
-            .map_err(|e| e.to_string())?;
-        let response = String::from_utf8_lossy(&response);
-        let (head, body) = response
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| format!("no header end in {response:?}"))?;
-        let status = head.lines().next().unwrap_or_default();
-        if status.split(' ').nth(1) != Some("200") {
-            return Err(format!("{status}: {body}"));
-        }
-        Ok(body.to_owned())
+        get(&self.socket, path)
     }
 
     /// Stops the daemon the way an init system does: SIGTERM, then wait for its clean shutdown
@@ -273,19 +295,8 @@ impl Dockerd {
     /// [`STOP_TIMEOUT`] it and its containerd are SIGKILLed. Either way, whatever is still
     /// mounted under its directories is unmounted. Idempotent.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let start = Instant::now();
-            let clean = loop {
-                match child.try_wait() {
-                    Ok(Some(_)) | Err(_) => break true,
-                    Ok(None) if start.elapsed() > STOP_TIMEOUT => break false,
-                    Ok(None) => thread::sleep(Duration::from_millis(50)),
-                }
-            };
-            if !clean {
+        if let Some(child) = self.child.take() {
+            if let Err(child) = terminate(child, STOP_TIMEOUT) {
                 self.sigkill(child);
             }
         }
@@ -326,4 +337,80 @@ impl Drop for Dockerd {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A hand-written HTTP/1.0 GET over the unix socket: HTTP/1.0 makes the Go server answer
+/// without chunked encoding and close the connection, so the body is simply the rest.
+fn get(socket: &Path, path: &str) -> Result<String, String> {
+    let mut stream = UnixStream::connect(socket).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(CLI_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .map_err(|e| e.to_string())?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no header end in {response:?}"))?;
+    let status = head.lines().next().unwrap_or_default();
+    if status.split(' ').nth(1) != Some("200") {
+        return Err(format!("{status}: {body}"));
+    }
+    Ok(body.to_owned())
+}
+
+/// Polls `ready` until it holds, panicking (with the end of `log`) if the daemon `child`
+/// exits first or [`START_TIMEOUT`] passes.
+pub(super) fn wait_until_ready(
+    what: &str,
+    child: &mut Option<Child>,
+    log: &Path,
+    mut ready: impl FnMut() -> bool,
+) {
+    let start = Instant::now();
+    loop {
+        if ready() {
+            return;
+        }
+        let exited = child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+        if let Some(status) = exited {
+            *child = None;
+            panic!(
+                "{what} exited ({status}) before it was ready:\n{}",
+                log_tail(log, 40)
+            );
+        }
+        if start.elapsed() > START_TIMEOUT {
+            panic!(
+                "{what} was not ready within {START_TIMEOUT:?}:\n{}",
+                log_tail(log, 40)
+            );
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// SIGTERM to `child`, then waits up to `timeout` for it to exit; hands it back if it did not.
+pub(super) fn terminate(mut child: Child, timeout: Duration) -> Result<(), Child> {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) | Err(_) => return Ok(()),
+            Ok(None) if start.elapsed() > timeout => return Err(child),
+            Ok(None) => thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// The last `lines` lines of a daemon's log file, for failure messages.
+pub(super) fn log_tail(log: &Path, lines: usize) -> String {
+    let log = fs::read_to_string(log).unwrap_or_default();
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }

@@ -1,5 +1,7 @@
-//! The test harness: a real `dockerd` ([`Dockerd`]), the strata binary ([`strata_on`]), commands
-//! with a deadline ([`Run`]), cleanup, and the skip policy ([`dockerd_usable`]).
+//! The test harness: a real `dockerd` ([`Dockerd`]: Debian's 20.10 with a graphdriver, or
+//! trixie's 26.1 with the containerd image store), a plain containerd ([`Containerd`]) and
+//! `ctr` ([`Ctr`]), the strata binary ([`strata_on`]), commands with a deadline ([`Run`]),
+//! cleanup, and the skip policy ([`dockerd_usable`], [`containerd_usable`]).
 //!
 //! Everything made here lives in unique temporary directories; nothing uses a fixed `/tmp` path,
 //! so tests run in parallel without `--test-threads=1`.
@@ -7,15 +9,17 @@
 mod cleanup;
 mod dockerd;
 mod run;
+pub mod trixie;
 
 use std::path::Path;
 
 pub use cleanup::{mount_points_under, remove_at_exit};
-pub use dockerd::{Dockerd, Driver};
+pub use dockerd::{Dockerd, Driver, CONTAINERD_ROOT_IN_DATA_ROOT};
 pub use run::{
-    root_args, run_with_timeout, strata_command, strata_on, strata_on_within, strata_unprivileged,
-    Run,
+    root_args, run_with_timeout, strata, strata_command, strata_on, strata_on_within,
+    strata_unprivileged, Run,
 };
+pub use trixie::{Containerd, Ctr};
 
 /// Debian's daemon (package `docker.io`, 20.10). Never `/usr/local/bin`'s Docker.
 pub const DOCKERD: &str = "/usr/sbin/dockerd";
@@ -39,6 +43,20 @@ pub fn dockerd_usable() -> bool {
     usable(
         "root and Debian's docker.io (dockerd)",
         &[DOCKERD, DOCKER_CLI, BUSYBOX],
+    )
+}
+
+/// Whether the containerd-store tests can run here: what [`dockerd_usable`] needs (Debian's
+/// 20.10 CLI drives both dockerds) plus trixie's dockerd 26.1, containerd 1.7, its shim and
+/// `ctr`, unpacked by `scripts/trixie-daemons.sh`; skips or panics as [`dockerd_usable`] does.
+pub fn containerd_usable() -> bool {
+    let trixie = trixie::binaries();
+    let mut files: Vec<&str> = vec![DOCKERD, DOCKER_CLI, BUSYBOX];
+    files.extend(trixie.iter().filter_map(|p| p.to_str()));
+    usable(
+        "root, Debian's docker.io, and trixie's dockerd 26.1 and containerd 1.7 unpacked by \
+         scripts/trixie-daemons.sh",
+        &files,
     )
 }
 

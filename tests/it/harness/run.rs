@@ -147,6 +147,13 @@ pub fn strata_command(wrapper: &[&str], args: &[&OsStr]) -> Command {
     cmd
 }
 
+/// `strata <args...>`, with no `--root` (a plain containerd store is named by
+/// `--containerd-root` alone).
+pub fn strata(args: &[&str]) -> Run {
+    let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    run_with_timeout(strata_command(&[], &args), STRATA_TIMEOUT)
+}
+
 /// `strata --root <root> <args...>`.
 pub fn strata_on(root: &Path, args: &[&str]) -> Run {
     strata_on_within(root, args, STRATA_TIMEOUT)
