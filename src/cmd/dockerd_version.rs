@@ -1,5 +1,6 @@
-//! The host's dockerd version, for the containerd image store's accounting rules: `dockerd
-//! --version` of the first dockerd on `PATH` (then `/usr/bin`, `/usr/sbin`), with a deadline.
+//! The dockerd version that writes a store, for the containerd image store's accounting rules:
+//! `--version` of the running dockerd whose data root is the store (its `/proc/<pid>/exe`),
+//! else of the first dockerd on `PATH` (then `/usr/bin`, `/usr/sbin`), each with a deadline.
 //! Versions before 24 had no containerd image store and say nothing about one.
 
 use std::path::{Path, PathBuf};
@@ -15,11 +16,26 @@ const FIRST_WITH_CONTAINERD_STORE: DockerVersion = DockerVersion::new(24, 0, 0);
 
 /// The version of the host's dockerd, and where it came from; `None` when there is no dockerd,
 /// it does not answer, or it predates the containerd image store.
-pub fn detect() -> Option<(DockerVersion, VersionSource)> {
+pub fn detect(data_root: &Path) -> Option<(DockerVersion, VersionSource)> {
+    let running = std::fs::canonicalize(data_root)
+        .ok()
+        .and_then(|root| engine::daemon::guard::dockerd_using(&root))
+        .map(|d| (PathBuf::from(format!("/proc/{}/exe", d.pid)), d.pid));
+    if let Some((exe, pid)) = running {
+        if let Some(v) = version_of(&exe) {
+            let source = format!("the running dockerd of this root (pid {pid})");
+            return Some((v, VersionSource::Binary(source)));
+        }
+    }
     let binary = find()?;
-    let version = DockerVersion::from_banner(&banner(&binary)?)?;
-    (version >= FIRST_WITH_CONTAINERD_STORE)
-        .then(|| (version, VersionSource::Binary(binary.display().to_string())))
+    let version = version_of(&binary)?;
+    Some((version, VersionSource::Binary(binary.display().to_string())))
+}
+
+/// The version `binary --version` prints, if it has a containerd image store.
+fn version_of(binary: &Path) -> Option<DockerVersion> {
+    let version = DockerVersion::from_banner(&banner(binary)?)?;
+    (version >= FIRST_WITH_CONTAINERD_STORE).then_some(version)
 }
 
 fn find() -> Option<PathBuf> {

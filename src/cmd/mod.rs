@@ -115,10 +115,8 @@ impl Context<'_> {
             // Without --root, --containerd-root names the root itself (a plain containerd).
             containerd_root: self.cli.root.as_ref().and(self.cli.containerd_root.clone()),
             namespace: self.cli.namespace.clone(),
-            docker_version: match self.cli.docker_version {
-                Some(v) => Some((v, VersionSource::Flag)),
-                None => dockerd_version::detect(),
-            },
+            docker_version: self.cli.docker_version.map(|v| (v, VersionSource::Flag)),
+            detect_docker_version: Some(dockerd_version::detect),
         }
     }
 }

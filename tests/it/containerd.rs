@@ -28,17 +28,18 @@ use crate::dfjson::{differences, report, with_state};
 use crate::fixture::containerd::{self as c8d, copy_tree, BLOBS, META_DB, OVERLAYFS};
 use crate::fixture::df_entry;
 use crate::forensics::diff_mismatch;
-use crate::harness::{strata, strata_on, Containerd, Ctr, Run};
+use crate::harness::{strata, strata_on, strata_on_with_path, trixie, Containerd, Ctr, Run};
 use crate::readonly::assert_untouched;
 
-/// strata's `df -v --format json` on `store`, with `global` flags before the verb.
+/// strata's `df -v --format json` on `store`, with `global` flags before the verb, on a host
+/// whose dockerd (first on `PATH`) is the one that wrote the store.
 fn df_json(store: &c8d::Stopped, global: &[&str]) -> Run {
     let args: Vec<&str> = global
         .iter()
         .copied()
         .chain(["--format", "json", "df", "-v"])
         .collect();
-    strata_on(&store.data_root, &args)
+    strata_on_with_path(&store.data_root, &args, &trixie::path_env())
 }
 
 /// Everything wrong with `run` as strata's `df -v` JSON for a store whose daemon answered

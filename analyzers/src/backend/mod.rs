@@ -29,6 +29,9 @@ use crate::root::DataRoot;
 use crate::usage::df::ImageDf;
 use crate::walk::TreeUsage;
 
+/// A way to find which dockerd version wrote the data root it is given.
+pub type DetectVersion = fn(&std::path::Path) -> Option<(DockerVersion, VersionSource)>;
+
 /// Directory trees measured by one walk, by the root walked.
 pub type Trees = HashMap<PathBuf, TreeUsage>;
 

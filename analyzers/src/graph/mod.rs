@@ -40,8 +40,11 @@ pub struct LoadOptions {
     /// on a plain containerd root.
     pub namespace: Option<String>,
     /// The dockerd version whose accounting rules the containerd image store's figures follow,
-    /// and where it came from; the newest known when `None`.
+    /// and where it came from; asked of `detect_docker_version` when `None`.
     pub docker_version: Option<(crate::backend::DockerVersion, crate::backend::VersionSource)>,
+    /// Finds the dockerd version of the data root given (the caller may ask the host's
+    /// daemon; the library never runs anything); the newest known rules when it finds none.
+    pub detect_docker_version: Option<crate::backend::DetectVersion>,
 }
 
 /// Everything the metadata of one driver in a data root says.

@@ -159,6 +159,14 @@ pub fn strata_on(root: &Path, args: &[&str]) -> Run {
     strata_on_within(root, args, STRATA_TIMEOUT)
 }
 
+/// `strata --root <root> <args...>` with `PATH` set to `path`: the host's programs strata may
+/// ask (the dockerd whose version decides the containerd image store's accounting).
+pub fn strata_on_with_path(root: &Path, args: &[&str], path: &str) -> Run {
+    let mut cmd = strata_command(&[], &root_args(root, args));
+    cmd.env("PATH", path);
+    run_with_timeout(cmd, STRATA_TIMEOUT)
+}
+
 /// `strata --root <root> <args...>`, killed after `timeout` (a shorter deadline than the
 /// default's, for a probe that must not hang).
 pub fn strata_on_within(root: &Path, args: &[&str], timeout: Duration) -> Run {

@@ -268,8 +268,12 @@ pub fn load(root: &DataRoot, opts: &LoadOptions, found: Located) -> Result<Store
         SnapshotDb::default()
     };
     let snapshots = join_snapshots(&ns, &driver, &snapshot_db, &jail, &mut problems);
-    let (version, source) = match &opts.docker_version {
-        Some((v, s)) => (*v, s.clone()),
+    let detected = || {
+        opts.detect_docker_version
+            .and_then(|detect| detect(&root.path))
+    };
+    let (version, source) = match opts.docker_version.clone().or_else(detected) {
+        Some(found) => found,
         None => (
             NEWEST_KNOWN,
             VersionSource::Default("no --docker-version and no dockerd binary to ask".into()),
