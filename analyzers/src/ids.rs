@@ -31,6 +31,11 @@ impl Digest {
         Digest(format!("sha256:{}", hex_lower(&Sha256::digest(bytes))))
     }
 
+    /// The digest a finished sha256 hash gives.
+    pub fn of_hash(hash: &[u8]) -> Self {
+        Digest(format!("sha256:{}", hex_lower(hash)))
+    }
+
     /// The full `sha256:<hex>` form.
     pub fn as_str(&self) -> &str {
         &self.0

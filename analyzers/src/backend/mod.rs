@@ -24,7 +24,8 @@ pub use moby::Moby;
 pub use version::{DockerVersion, VersionSource};
 
 use crate::error::Result;
-use crate::graph::{Container, LoadOptions, Store};
+use crate::forensics::blobs::Blob;
+use crate::graph::{Container, Layer, LoadOptions, Store};
 use crate::root::DataRoot;
 use crate::usage::df::ImageDf;
 use crate::walk::TreeUsage;
@@ -56,6 +57,15 @@ pub trait Backend {
     /// Which of the owner's accounting rules the figures follow, where it has several.
     fn accounting(&self) -> Option<&Accounting> {
         None
+    }
+    /// The blob `layer` was unpacked from, where the store keeps it (containerd does; a
+    /// graphdriver store keeps tar-split records instead).
+    fn layer_blob(&self, _store: &Store, _layer: &Layer) -> Option<Blob> {
+        None
+    }
+    /// Every content blob the store's records name.
+    fn blobs(&self, _store: &Store) -> Vec<Blob> {
+        Vec::new()
     }
 }
 
@@ -117,6 +127,12 @@ impl Backend for AnyBackend {
     }
     fn accounting(&self) -> Option<&Accounting> {
         self.inner().accounting()
+    }
+    fn layer_blob(&self, store: &Store, layer: &Layer) -> Option<Blob> {
+        self.inner().layer_blob(store, layer)
+    }
+    fn blobs(&self, store: &Store) -> Vec<Blob> {
+        self.inner().blobs(store)
     }
 }
 

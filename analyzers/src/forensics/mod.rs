@@ -4,13 +4,15 @@
 //!   the kind of each modification.
 //! - [`dupes`]: identical files stored in several layers, per-image efficiency.
 //! - [`orphans`]: leftovers nothing references, with their bytes and why.
-//! - [`verify`]: each layer's diff id recomputed from its content, and its size.
+//! - [`verify`]: each layer's diff id recomputed from its content, and its size; [`blobs`]
+//!   does it from the layer's blob on a containerd store.
 //! - [`union`]: the overlay2 view of a stack of layer directories (whiteouts, opaque
 //!   directories), shared by the other modules.
 //!
 //! Nothing here writes, locks or prints; every file is opened through the store's
 //! [`crate::fs::Jail`].
 
+pub mod blobs;
 pub mod diff;
 pub mod dupes;
 pub mod orphans;

@@ -38,6 +38,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::diff::read_full;
 use super::union::{is_opaque, is_whiteout};
+use crate::backend::Backend;
 use crate::changes::{self, is_dir, ChangeKind};
 use crate::driver::{AnyDriver, Driver};
 use crate::error::{Problem, ProblemKind};
@@ -159,6 +160,15 @@ pub fn verify(store: &Store, layers: &[&Layer]) -> VerifyReport {
         layers.par_iter().map(|l| check_layer(store, l)).collect();
     // The load's problems too: a verdict on a store with damaged records is not clean.
     let mut problems = store.problems.clone();
+    // Blobs the layer checks did not read (manifests, configs, layers of other images).
+    let hashed: HashSet<Digest> = layers
+        .iter()
+        .filter_map(|l| store.backend.layer_blob(store, l))
+        .map(|b| b.digest)
+        .collect();
+    let (_, blob_problems) =
+        super::blobs::check_blobs(&store.jail, &store.backend.blobs(store), &hashed);
+    problems.extend(blob_problems);
     let mut checks = Vec::new();
     for (check, p) in results {
         problems.extend(p);
@@ -181,6 +191,9 @@ pub fn verify(store: &Store, layers: &[&Layer]) -> VerifyReport {
 
 fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>) {
     let content = store.driver.content_dir(&layer.cache_id);
+    if let Some(blob) = store.backend.layer_blob(store, layer) {
+        return super::blobs::check_layer(&store.jail, layer, &content, &blob);
+    }
     let split = layer.record.join(LAYER_TAR_SPLIT);
     let mut problems = Vec::new();
     let mut check = LayerCheck {
@@ -305,7 +318,7 @@ fn describe(mismatches: &[Mismatch]) -> String {
 
 /// Normalises a tar name for comparison with the layer directory: no `./` or `/` in front,
 /// no `/` at the end.
-fn normalise(name: &[u8]) -> Vec<u8> {
+pub(super) fn normalise(name: &[u8]) -> Vec<u8> {
     let mut name = name;
     loop {
         if let Some(rest) = name.strip_prefix(b"./") {
@@ -588,7 +601,7 @@ fn as_path(name: &[u8]) -> PathBuf {
 
 /// Walks a layer directory recursively: every entry's tar name into `names`, the apparent
 /// size of non-directories (once per inode) into `size`.
-fn list_overlay(
+pub(super) fn list_overlay(
     jail: &Jail,
     dir: &Path,
     rel: &Path,

@@ -75,6 +75,11 @@ pub fn is_dir_stat(st: &nix::sys::stat::FileStat) -> bool {
     st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR
 }
 
+/// True when `st` is a regular file.
+pub fn is_regular(st: &nix::sys::stat::FileStat) -> bool {
+    st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFREG
+}
+
 /// The kind of file `st` describes, in words (for refusals: "a FIFO, not a regular file").
 pub fn kind_of(st: &nix::sys::stat::FileStat) -> &'static str {
     match st.st_mode & nix::libc::S_IFMT {

@@ -14,7 +14,7 @@ use crate::format::oci::{self, Descriptor, Index, Manifest};
 use crate::fs::{self, Jail};
 use crate::graph::image::parse_config;
 use crate::graph::Image;
-use crate::ids::{ChainId, Digest, ImageId};
+use crate::ids::{ChainId, DiffId, Digest, ImageId};
 
 /// The deepest index nesting followed (an index of indexes...).
 const MAX_INDEX_DEPTH: usize = 4;
@@ -37,6 +37,9 @@ pub struct ManifestUse {
     pub chain_ids: Vec<ChainId>,
     /// Its config, read, when present.
     pub config: Option<Image>,
+    /// Each layer's diff id (from the config) with the blob it is unpacked from and that
+    /// blob's media type.
+    pub layer_blobs: Vec<(DiffId, Digest, String)>,
 }
 
 /// A target and everything reachable from it.
@@ -177,6 +180,7 @@ impl<'a> ContentStore<'a> {
             present: Vec::new(),
             chain_ids: Vec::new(),
             config: None,
+            layer_blobs: Vec::new(),
         };
         if !self.present(&digest) {
             return out;
@@ -206,6 +210,16 @@ impl<'a> ContentStore<'a> {
             match self.config(&config) {
                 Ok(img) => {
                     out.chain_ids = img.chain_ids.clone();
+                    if img.diff_ids.len() == manifest.layers.len() {
+                        out.layer_blobs = img
+                            .diff_ids
+                            .iter()
+                            .zip(&manifest.layers)
+                            .filter_map(|(diff, l)| {
+                                Some((diff.clone(), l.digest()?, l.media_type.clone()))
+                            })
+                            .collect();
+                    }
                     out.config = Some(img);
                 }
                 Err(p) => problems.push(p),

@@ -22,6 +22,7 @@ pub use locate::Located;
 use super::{Accounting, AnyBackend, Backend, DockerVersion, Trees, VersionSource};
 use crate::driver::{AnyDriver, Detected, Driver, Overlayfs};
 use crate::error::{Error, Problem, ProblemKind, Result};
+use crate::forensics::blobs::Blob;
 use crate::format::containerd::meta::{self, ImageRecord, MetaDb, Namespace};
 use crate::format::containerd::snapshots::{self, Kind, SnapshotDb, SnapshotRecord};
 use crate::format::containerd::{META_DB, SNAPSHOTTER_DB};
@@ -165,6 +166,38 @@ impl Backend for Containerd {
     }
     fn accounting(&self) -> Option<&Accounting> {
         self.docker.then_some(&self.accounting)
+    }
+    fn layer_blob(&self, store: &Store, layer: &Layer) -> Option<Blob> {
+        let content = self.content(store)?;
+        let (_, digest, media_type) = self
+            .images
+            .iter()
+            .flat_map(|i| &i.reach.manifests)
+            .flat_map(|m| &m.layer_blobs)
+            .find(|(diff, d, _)| *diff == layer.diff_id && content.present(d))?;
+        let size = content.namespace.blobs.get(digest).map_or(0, |b| b.size);
+        Some(Blob {
+            path: content.blob_path(digest),
+            digest: digest.clone(),
+            size,
+            media_type: media_type.clone(),
+        })
+    }
+    fn blobs(&self, store: &Store) -> Vec<Blob> {
+        let Some(content) = self.content(store) else {
+            return Vec::new();
+        };
+        content
+            .namespace
+            .blobs
+            .values()
+            .map(|b| Blob {
+                path: content.blob_path(&b.digest),
+                digest: b.digest.clone(),
+                size: b.size,
+                media_type: String::new(),
+            })
+            .collect()
     }
 }
 
