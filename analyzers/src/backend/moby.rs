@@ -10,6 +10,7 @@ use std::path::Path;
 use super::{AnyBackend, Backend, Trees};
 use crate::driver::{self, AnyDriver, Detected, Driver};
 use crate::error::{Error, Problem, ProblemKind, Result};
+use crate::forensics::orphans::{self, Finding};
 use crate::fs::Jail;
 use crate::graph::{self, Container, LoadOptions, Store};
 use crate::layout::{
@@ -39,6 +40,9 @@ impl Backend for Moby {
             .parent
             .as_ref()
             .map(|top| df::chain_size(store, top))
+    }
+    fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
+        orphans::graphdriver_leftovers(store, found, problems);
     }
 }
 

@@ -23,8 +23,10 @@ pub use containerd::Containerd;
 pub use moby::Moby;
 pub use version::{DockerVersion, VersionSource};
 
+use crate::error::Problem;
 use crate::error::Result;
 use crate::forensics::blobs::Blob;
+use crate::forensics::orphans::Finding;
 use crate::graph::{Container, Layer, LoadOptions, Store};
 use crate::root::DataRoot;
 use crate::usage::df::ImageDf;
@@ -63,6 +65,9 @@ pub trait Backend {
     fn layer_blob(&self, _store: &Store, _layer: &Layer) -> Option<Blob> {
         None
     }
+    /// The leftovers of this kind of store (what nothing references), and what kept them
+    /// from being judged.
+    fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>);
     /// Every content blob the store's records name.
     fn blobs(&self, _store: &Store) -> Vec<Blob> {
         Vec::new()
@@ -133,6 +138,9 @@ impl Backend for AnyBackend {
     }
     fn blobs(&self, store: &Store) -> Vec<Blob> {
         self.inner().blobs(store)
+    }
+    fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
+        self.inner().leftovers(store, found, problems);
     }
 }
 

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::backend::Backend;
 use crate::driver::{AnyDriver, Driver};
 use crate::error::Problem;
 use crate::fs::Jail;
@@ -50,6 +51,17 @@ pub enum OrphanKind {
     DanglingAnonymousVolume,
     /// A leftover in `tmp/` or `layerdb/tmp/` (an interrupted pull, load or build).
     Tmp,
+    /// A containerd snapshot directory the snapshotter has no record of.
+    SnapshotDir,
+    /// A containerd snapshot nothing reaches (no image, container, lease or GC root): the
+    /// next garbage collection deletes it.
+    UnreachableSnapshot,
+    /// A content blob nothing reaches (no image, lease or GC root).
+    UnreachableBlob,
+    /// A blob file no namespace of the metadata store records.
+    BlobWithoutRecord,
+    /// A download containerd never finished (`ingest/`).
+    Ingest,
 }
 
 /// One leftover.
@@ -86,13 +98,8 @@ pub struct OrphansReport {
 /// Finds every leftover of `store`.
 pub fn find(store: &Store, opts: &WalkOptions) -> OrphansReport {
     let mut problems = store.problems.clone();
-    let mut found: Vec<(OrphanKind, PathBuf, String)> = Vec::new();
-    layer_dirs(store, &mut found, &mut problems);
-    records_without_content(store, &mut found);
-    if let AnyDriver::Overlay2(d) = &store.driver {
-        links(&store.jail, d.home(), &mut found, &mut problems);
-    }
-    mounts_without_containers(store, &mut found);
+    let mut found: Vec<Finding> = Vec::new();
+    store.backend.leftovers(store, &mut found, &mut problems);
     for c in &store.containers {
         if !store.images.contains_key(&c.image_id) {
             found.push((
@@ -117,16 +124,7 @@ pub fn find(store: &Store, opts: &WalkOptions) -> OrphansReport {
             "no container mounts it (RefCount 0)".into(),
         ));
     }
-    let image_dir = store.root.join(IMAGE_DIR).join(store.driver.name());
-    for tmp in [store.root.join("tmp"), image_dir.join(LAYERDB_TMP)] {
-        for e in store.jail.read_dir(&tmp).unwrap_or_default() {
-            found.push((
-                OrphanKind::Tmp,
-                tmp.join(&e.name),
-                "left in a temporary directory by an operation that did not finish".into(),
-            ));
-        }
-    }
+    tmp_leftovers(store, &store.root.join("tmp"), &mut found);
     let roots: Vec<PathBuf> = found.iter().map(|(_, p, _)| p.clone()).collect();
     let usage = walk::measure(&store.jail, &roots, opts);
     let mut orphans: Vec<Orphan> = found
@@ -151,6 +149,35 @@ pub fn find(store: &Store, opts: &WalkOptions) -> OrphansReport {
     }
 }
 
+/// A leftover found: its kind, path and why.
+pub type Finding = (OrphanKind, PathBuf, String);
+
+/// The entries of the temporary directory `tmp`, each a leftover of an operation that did not
+/// finish.
+fn tmp_leftovers(store: &Store, tmp: &Path, found: &mut Vec<Finding>) {
+    for e in store.jail.read_dir(tmp).unwrap_or_default() {
+        found.push((
+            OrphanKind::Tmp,
+            tmp.join(&e.name),
+            "left in a temporary directory by an operation that did not finish".into(),
+        ));
+    }
+}
+
+/// The leftovers of a graphdriver store: layer directories nothing names, layer records
+/// without content, overlay2 links that dangle, mount records without their container,
+/// `layerdb/tmp/` entries.
+pub fn graphdriver_leftovers(store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
+    layer_dirs(store, found, problems);
+    records_without_content(store, found);
+    if let AnyDriver::Overlay2(d) = &store.driver {
+        links(&store.jail, d.home(), found, problems);
+    }
+    mounts_without_containers(store, found);
+    let image_dir = store.root.join(IMAGE_DIR).join(store.driver.name());
+    tmp_leftovers(store, &image_dir.join(LAYERDB_TMP), found);
+}
+
 /// The driver directories the store's records name.
 fn referenced_dirs(store: &Store) -> BTreeSet<String> {
     let mut used: BTreeSet<String> = store
@@ -171,11 +198,7 @@ fn layers_parent(driver: &AnyDriver) -> PathBuf {
     probe.parent().map_or(probe.clone(), Path::to_path_buf)
 }
 
-fn layer_dirs(
-    store: &Store,
-    found: &mut Vec<(OrphanKind, PathBuf, String)>,
-    problems: &mut Vec<Problem>,
-) {
+fn layer_dirs(store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
     let buildkit = match crate::buildcache::snapshot_driver_ids(&store.jail) {
         Ok(ids) => ids,
         Err(p) => {
@@ -206,7 +229,7 @@ fn layer_dirs(
     }
 }
 
-fn records_without_content(store: &Store, found: &mut Vec<(OrphanKind, PathBuf, String)>) {
+fn records_without_content(store: &Store, found: &mut Vec<Finding>) {
     for l in store.layers.values() {
         let dir = store.driver.layer_dir(&l.cache_id);
         if !store.jail.is_dir(&dir) {
@@ -219,12 +242,7 @@ fn records_without_content(store: &Store, found: &mut Vec<(OrphanKind, PathBuf, 
     }
 }
 
-fn links(
-    jail: &Jail,
-    home: &Path,
-    found: &mut Vec<(OrphanKind, PathBuf, String)>,
-    problems: &mut Vec<Problem>,
-) {
+fn links(jail: &Jail, home: &Path, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
     let link_dir = home.join(OVERLAY2_LINK_DIR);
     let mut claimed: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
     for e in jail.read_dir(home).unwrap_or_default() {
@@ -267,7 +285,7 @@ fn links(
     }
 }
 
-fn mounts_without_containers(store: &Store, found: &mut Vec<(OrphanKind, PathBuf, String)>) {
+fn mounts_without_containers(store: &Store, found: &mut Vec<Finding>) {
     let mounts = store
         .root
         .join(IMAGE_DIR)

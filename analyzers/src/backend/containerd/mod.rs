@@ -9,6 +9,7 @@
 //! `snapshots/<n>/fs`, which the [`crate::driver::Overlayfs`] driver names.
 
 pub mod content;
+mod gc;
 pub mod locate;
 pub mod names;
 
@@ -23,6 +24,7 @@ use super::{Accounting, AnyBackend, Backend, DockerVersion, Trees, VersionSource
 use crate::driver::{AnyDriver, Detected, Driver, Overlayfs};
 use crate::error::{Error, Problem, ProblemKind, Result};
 use crate::forensics::blobs::Blob;
+use crate::forensics::orphans::Finding;
 use crate::format::containerd::meta::{self, ImageRecord, MetaDb, Namespace};
 use crate::format::containerd::snapshots::{self, Kind, SnapshotDb, SnapshotRecord};
 use crate::format::containerd::{META_DB, SNAPSHOTTER_DB};
@@ -182,6 +184,9 @@ impl Backend for Containerd {
             size,
             media_type: media_type.clone(),
         })
+    }
+    fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
+        gc::leftovers(self, store, found, problems);
     }
     fn blobs(&self, store: &Store) -> Vec<Blob> {
         let Some(content) = self.content(store) else {
