@@ -366,6 +366,7 @@ pub fn prometheus(out: &mut dyn Write, r: &DuReport, view: &View) -> io::Result<
 fn kind_slug(kind: OwnerKind) -> &'static str {
     match kind {
         OwnerKind::ImageLayer => "image_layer",
+        OwnerKind::ImageContent => "image_content",
         OwnerKind::ContainerLayer => "container_layer",
         OwnerKind::ContainerLog => "container_log",
         OwnerKind::ContainerMeta => "container_meta",

@@ -30,6 +30,7 @@ use crate::forensics::orphans::Finding;
 use crate::graph::{Container, Layer, LoadOptions, Store};
 use crate::root::DataRoot;
 use crate::usage::df::ImageDf;
+use crate::usage::du::Claim;
 use crate::walk::TreeUsage;
 
 /// A way to find which dockerd version wrote the data root it is given.
@@ -68,6 +69,10 @@ pub trait Backend {
     /// The leftovers of this kind of store (what nothing references), and what kept them
     /// from being judged.
     fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>);
+    /// The parts of the store whose owner only this backend knows, for `du`.
+    fn du_claims(&self, _store: &Store) -> Vec<Claim> {
+        Vec::new()
+    }
     /// Every content blob the store's records name.
     fn blobs(&self, _store: &Store) -> Vec<Blob> {
         Vec::new()
@@ -141,6 +146,9 @@ impl Backend for AnyBackend {
     }
     fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
         self.inner().leftovers(store, found, problems);
+    }
+    fn du_claims(&self, store: &Store) -> Vec<Claim> {
+        self.inner().du_claims(store)
     }
 }
 

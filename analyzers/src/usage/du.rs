@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::backend::Backend;
 use crate::buildcache;
 use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
@@ -44,6 +45,8 @@ const DAEMON_ENTRIES: &[&str] = &[
     "trust",
     "containerd",
     "engine-id",
+    // The containerd image store's mountpoints of running containers (`rootfs/<snapshotter>/<id>`).
+    "rootfs",
 ];
 /// Suffix of a container's json-file log (rotated logs add `.1`, `.2`...).
 const LOG_SUFFIX: &str = "-json.log";
@@ -54,6 +57,9 @@ const LOG_SUFFIX: &str = "-json.log";
 pub enum OwnerKind {
     /// A read-only image layer's driver directory (id: chain id).
     ImageLayer,
+    /// An image's content blobs in a containerd content store (id: the image that uses it
+    /// first; each blob once).
+    ImageContent,
     /// A container's writable and init layers (id: container id).
     ContainerLayer,
     /// A container's json-file logs, rotated ones included (id: container id).
@@ -88,6 +94,7 @@ impl OwnerKind {
     pub fn label(self) -> &'static str {
         match self {
             OwnerKind::ImageLayer => "image layers",
+            OwnerKind::ImageContent => "image content (blobs)",
             OwnerKind::ContainerLayer => "container layers",
             OwnerKind::ContainerLog => "container logs",
             OwnerKind::ContainerMeta => "container metadata",
@@ -231,6 +238,9 @@ pub struct DuOptions {
 
 /// Where each walked root's bytes go.
 struct Plan {
+    /// Paths the backend gave an owner ([`Claim`]), with the owner: the generic planning
+    /// leaves them to it.
+    claimed: HashMap<PathBuf, usize>,
     roots: Vec<PathBuf>,
     /// `owner_of[i]`: index into `owners` of `roots[i]`.
     owner_of: Vec<usize>,
@@ -241,6 +251,7 @@ struct Plan {
 impl Plan {
     fn new() -> Plan {
         Plan {
+            claimed: HashMap::new(),
             roots: Vec::new(),
             owner_of: Vec::new(),
             owners: Vec::new(),
@@ -396,12 +407,40 @@ fn kind_totals(owners: &[Owner]) -> Vec<KindTotal> {
     kinds
 }
 
+/// A part of the store its backend knows the owner of (a containerd root's blobs, snapshots,
+/// databases), given to that owner before the rest of the root is planned.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// What owns it.
+    pub kind: OwnerKind,
+    /// The owner's id (its entries merge).
+    pub id: String,
+    /// The owner's name.
+    pub name: String,
+    /// Images using it.
+    pub used_by: Vec<String>,
+    /// Why, where the kind alone does not say.
+    pub note: String,
+    /// The file or directory.
+    pub path: PathBuf,
+}
+
 /// Decides, from metadata and directory listings only, who owns each part of the root.
 fn plan(store: &Store) -> Plan {
     let mut plan = Plan::new();
     let root = &store.root;
     let layout = plan.owner(OwnerKind::Daemon, ".", "layout directories");
     plan.root(layout, root.clone());
+    let mut by_id: HashMap<(OwnerKind, String), usize> = HashMap::new();
+    for claim in store.backend.du_claims(store) {
+        let o = *by_id
+            .entry((claim.kind, claim.id.clone()))
+            .or_insert_with(|| plan.owner(claim.kind, &claim.id, &claim.name));
+        plan.owners[o].used_by = claim.used_by;
+        plan.owners[o].note = claim.note;
+        plan.claimed.insert(claim.path.clone(), o);
+        plan.root(o, claim.path);
+    }
     let home_name = store
         .driver
         .home()
@@ -413,6 +452,9 @@ fn plan(store: &Store) -> Plan {
     for entry in store.jail.read_dir(root).unwrap_or_default() {
         let name = entry.name.to_string_lossy().into_owned();
         let path = root.join(&entry.name);
+        if plan.claimed.contains_key(&path) {
+            continue;
+        }
         match name.as_str() {
             n if n == home_name => plan_driver_home(store, &mut plan),
             IMAGE_DIR => {
@@ -436,6 +478,10 @@ fn plan(store: &Store) -> Plan {
                 plan.single(OwnerKind::Unknown, n, n, path);
             }
         }
+    }
+    if home_name.is_empty() {
+        // The driver's home is in another root of the store (a containerd root elsewhere).
+        plan_driver_home(store, &mut plan);
     }
     plan
 }
@@ -509,7 +555,8 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
             plan.single(OwnerKind::LayerLinks, "l/", "layer links", path);
             continue;
         }
-        let owner = match layer_dirs.get(&path) {
+        let claimed = plan.claimed.get(&path).copied();
+        let owner = match layer_dirs.get(&path).or(claimed.as_ref()) {
             Some(&o) => o,
             None if snapshots.contains(&name) => build_cache,
             None => {
@@ -518,7 +565,9 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
                 o
             }
         };
-        plan.root(owner, path.clone());
+        if claimed.is_none() {
+            plan.root(owner, path.clone());
+        }
         if entry.is_dir {
             let work = path.join(OVERLAY2_WORK);
             if store.jail.is_dir(&work) {

@@ -8,6 +8,7 @@
 //! the active snapshot keyed by its id, over `<id>-init`. Their files are in
 //! `snapshots/<n>/fs`, which the [`crate::driver::Overlayfs`] driver names.
 
+mod claims;
 pub mod content;
 mod gc;
 pub mod locate;
@@ -34,6 +35,7 @@ use crate::layout::{CONTAINERS_DIR, CONTAINER_CONFIG, IMAGE_DIR, INIT_SUFFIX, VO
 use crate::root::DataRoot;
 use crate::usage::containerd as rules;
 use crate::usage::df::ImageDf;
+use crate::usage::du::Claim;
 use content::{ContentStore, Reach};
 
 /// Docker's containerd namespace.
@@ -187,6 +189,9 @@ impl Backend for Containerd {
     }
     fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
         gc::leftovers(self, store, found, problems);
+    }
+    fn du_claims(&self, store: &Store) -> Vec<Claim> {
+        claims::claims(self, store)
     }
     fn blobs(&self, store: &Store) -> Vec<Blob> {
         let Some(content) = self.content(store) else {
