@@ -678,7 +678,8 @@ fn check_damage(store: &c8d::Stopped, name: &str, damage: Damage) -> Vec<String>
         }
         Expect::BadBlob(hex) => {
             for run in &runs[5..7] {
-                if run.code != Some(1) || !run.stdout.contains(hex.as_str()) {
+                let named = run.stdout.contains(hex.as_str()) || run.stderr.contains(hex.as_str());
+                if run.code != Some(1) || !named {
                     out.push(format!("verify must exit 1 naming the blob {hex}:\n{run}"));
                 }
             }
