@@ -6,7 +6,9 @@
 //! The bytes are what `du` of the data root loses when the command runs: the allocated size
 //! of every file and directory dockerd deletes, measured in one walk ([`crate::walk`]):
 //!
-//! - an image: its config (`imagedb/content/sha256/<id>`) and metadata directory, and each of
+//! - an image: its config (`imagedb/content/sha256/<id>`) and metadata directory (on a
+//!   containerd store: every blob it reaches that no remaining image reaches, as containerd's
+//!   synchronous garbage collection deletes them with the image), and each of
 //!   its layers that nothing else keeps (no remaining image's stack, no container's writable
 //!   layer stands on it): the layer record (`layerdb/sha256/<chain>/`), the driver directory
 //!   and overlay2's short link (`l/<name>`, a symlink too long to live in its inode). Deleting
@@ -27,14 +29,13 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::backend::Backend;
 use crate::driver::{AnyDriver, Driver};
 use crate::error::Problem;
 use crate::forensics::orphans::{OrphanKind, OrphansReport};
 use crate::graph::{Container, Store};
 use crate::ids::{CacheId, ChainId, ImageId};
-use crate::layout::{
-    IMAGEDB_CONTENT, IMAGEDB_METADATA, IMAGE_DIR, LAYERDB_MOUNTS, OVERLAY2_LINK, OVERLAY2_LINK_DIR,
-};
+use crate::layout::{CONTAINERS_DIR, IMAGE_DIR, LAYERDB_MOUNTS, OVERLAY2_LINK, OVERLAY2_LINK_DIR};
 use crate::walk::{self, WalkOptions};
 
 /// How risky a recommendation is.
@@ -105,12 +106,17 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
     let mut drafts = Vec::new();
     let containers_kept: Vec<&Container> = store.containers.iter().collect();
     let dangling = dangling_images(store);
+    let twice = |why: &str| match store.backend.image_storage_note() {
+        Some(note) => format!("{why}; {note}"),
+        None => why.to_owned(),
+    };
     if !dangling.is_empty() {
         drafts.push(Draft {
             action: "image-prune",
             what: format!("{} dangling images", dangling.len()),
-            why: "untagged, no child image, no container: `docker images` shows them as <none>"
-                .into(),
+            why: twice(
+                "untagged, no child image, no container: `docker images` shows them as <none>",
+            ),
             risk: Risk::Low,
             risk_note: "none: nothing refers to them".into(),
             command: "docker image prune -f".into(),
@@ -123,8 +129,9 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
         drafts.push(Draft {
             action: "rmi",
             what: format!("image {}", names.join(", ")),
-            why: "no container uses it; only the layers no other image or container uses are freed"
-                .into(),
+            why: twice(
+                "no container uses it; only the layers no other image or container uses are freed",
+            ),
             risk: Risk::Medium,
             risk_note: "it must be pulled or built again if needed later".into(),
             command: format!("docker rmi {}", names.join(" ")),
@@ -151,10 +158,16 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
             paths,
         });
     }
-    for (anonymous, action, command) in [
-        (true, "volume-prune-anonymous", "docker volume prune -f"),
-        (false, "volume-prune-named", "docker volume prune -af"),
-    ] {
+    let unread = unread_containers(store);
+    let volume_prunes = if unread.is_empty() {
+        vec![
+            (true, "volume-prune-anonymous", "docker volume prune -f"),
+            (false, "volume-prune-named", "docker volume prune -af"),
+        ]
+    } else {
+        Vec::new()
+    };
+    for (anonymous, action, command) in volume_prunes {
         let volumes: Vec<_> = store
             .volumes
             .iter()
@@ -180,7 +193,12 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
     let leaked: BTreeSet<PathBuf> = orphans
         .orphans
         .iter()
-        .filter(|o| o.kind == OrphanKind::LayerDir)
+        .filter(|o| {
+            matches!(
+                o.kind,
+                OrphanKind::LayerDir | OrphanKind::SnapshotDir | OrphanKind::BlobWithoutRecord
+            )
+        })
         .map(|o| o.path.clone())
         .collect();
     if !leaked.is_empty() {
@@ -204,7 +222,37 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
             paths: leaked,
         });
     }
-    measure(store, drafts, orphans, opts)
+    let mut report = measure(store, drafts, orphans, opts);
+    if !unread.is_empty() {
+        report.problems.push(Problem::new(
+            store.root.join(CONTAINERS_DIR),
+            crate::error::ProblemKind::Unreadable,
+            format!(
+                "{} container record(s) were not read (another storage driver's, or damaged: {}); \
+                 any of them may mount a volume, so no volume is called dangling",
+                unread.len(),
+                unread.join(", ")
+            ),
+        ));
+        report.problems.sort();
+    }
+    report
+}
+
+/// The containers under `containers/` that the store did not load (another driver's, or
+/// damaged): their ids, short.
+fn unread_containers(store: &Store) -> Vec<String> {
+    let loaded: BTreeSet<&str> = store.containers.iter().map(|c| c.id.as_str()).collect();
+    store
+        .jail
+        .read_dir(&store.root.join(CONTAINERS_DIR))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.is_dir)
+        .map(|e| e.name.to_string_lossy().into_owned())
+        .filter(|n| crate::ids::is_hex64(n) && !loaded.contains(n.as_str()))
+        .map(|n| n[..12].to_owned())
+        .collect()
 }
 
 fn measure(
@@ -311,7 +359,6 @@ fn image_paths(
     containers: &[&Container],
 ) -> BTreeSet<PathBuf> {
     let deleted = deleted_closure(store, targets);
-    let image_dir = store.root.join(IMAGE_DIR).join(store.driver.name());
     let mut kept_layers: BTreeSet<&ChainId> = BTreeSet::new();
     for img in store.images.values().filter(|i| !deleted.contains(&i.id)) {
         kept_layers.extend(img.chain_ids.iter());
@@ -324,13 +371,8 @@ fn image_paths(
                 .map(|l| &l.chain_id),
         );
     }
-    let mut paths = BTreeSet::new();
+    let mut paths = store.backend.image_files(store, &deleted);
     for id in &deleted {
-        paths.insert(image_dir.join(IMAGEDB_CONTENT).join(id.0.hex()));
-        let meta = image_dir.join(IMAGEDB_METADATA).join(id.0.hex());
-        if store.jail.is_dir(&meta) {
-            paths.insert(meta);
-        }
         let Some(img) = store.images.get(*id) else {
             continue;
         };

@@ -5,7 +5,8 @@
 //! reported. Image sizes are the sums of their layers' recorded sizes
 //! ([`crate::usage::df`] has the rules).
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use super::{AnyBackend, Backend, Trees};
 use crate::driver::{self, AnyDriver, Detected, Driver};
@@ -13,9 +14,10 @@ use crate::error::{Error, Problem, ProblemKind, Result};
 use crate::forensics::orphans::{self, Finding};
 use crate::fs::Jail;
 use crate::graph::{self, Container, LoadOptions, Store};
+use crate::ids::ImageId;
 use crate::layout::{
-    BUILDKIT_DIR, CONTAINERS_DIR, IMAGEDB_CONTENT, IMAGE_DIR, LAYERDB_MOUNTS, LAYERDB_SHA256,
-    REPOSITORIES_JSON, VOLUMES_DIR,
+    BUILDKIT_DIR, CONTAINERS_DIR, IMAGEDB_CONTENT, IMAGEDB_METADATA, IMAGE_DIR, LAYERDB_MOUNTS,
+    LAYERDB_SHA256, REPOSITORIES_JSON, VOLUMES_DIR,
 };
 use crate::root::DataRoot;
 use crate::usage::df::{self, ImageDf};
@@ -40,6 +42,18 @@ impl Backend for Moby {
             .parent
             .as_ref()
             .map(|top| df::chain_size(store, top))
+    }
+    fn image_files(&self, store: &Store, deleted: &BTreeSet<&ImageId>) -> BTreeSet<PathBuf> {
+        let image_dir = store.root.join(IMAGE_DIR).join(store.driver.name());
+        let mut paths = BTreeSet::new();
+        for id in deleted {
+            paths.insert(image_dir.join(IMAGEDB_CONTENT).join(id.0.hex()));
+            let meta = image_dir.join(IMAGEDB_METADATA).join(id.0.hex());
+            if store.jail.is_dir(&meta) {
+                paths.insert(meta);
+            }
+        }
+        paths
     }
     fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
         orphans::graphdriver_leftovers(store, found, problems);

@@ -14,7 +14,7 @@ pub mod containerd;
 pub mod moby;
 mod version;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -28,6 +28,7 @@ use crate::error::Result;
 use crate::forensics::blobs::Blob;
 use crate::forensics::orphans::Finding;
 use crate::graph::{Container, Layer, LoadOptions, Store};
+use crate::ids::ImageId;
 use crate::root::DataRoot;
 use crate::usage::df::ImageDf;
 use crate::usage::du::Claim;
@@ -69,6 +70,13 @@ pub trait Backend {
     /// The leftovers of this kind of store (what nothing references), and what kept them
     /// from being judged.
     fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>);
+    /// The files of the images `deleted` (beyond their layers) that deleting them all frees.
+    fn image_files(&self, store: &Store, deleted: &BTreeSet<&ImageId>) -> BTreeSet<PathBuf>;
+    /// What removing an image frees on this kind of store, beyond its layers' files, in words
+    /// (for advice); `None` when that is only its layers and config.
+    fn image_storage_note(&self) -> Option<&'static str> {
+        None
+    }
     /// The parts of the store whose owner only this backend knows, for `du`.
     fn du_claims(&self, _store: &Store) -> Vec<Claim> {
         Vec::new()
@@ -149,6 +157,12 @@ impl Backend for AnyBackend {
     }
     fn du_claims(&self, store: &Store) -> Vec<Claim> {
         self.inner().du_claims(store)
+    }
+    fn image_files(&self, store: &Store, deleted: &BTreeSet<&ImageId>) -> BTreeSet<PathBuf> {
+        self.inner().image_files(store, deleted)
+    }
+    fn image_storage_note(&self) -> Option<&'static str> {
+        self.inner().image_storage_note()
     }
 }
 

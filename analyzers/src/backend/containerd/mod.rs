@@ -14,7 +14,7 @@ mod gc;
 pub mod locate;
 pub mod names;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -189,6 +189,35 @@ impl Backend for Containerd {
     }
     fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
         gc::leftovers(self, store, found, problems);
+    }
+    fn image_files(&self, store: &Store, deleted: &BTreeSet<&ImageId>) -> BTreeSet<PathBuf> {
+        let Some(content) = self.content(store) else {
+            return BTreeSet::new();
+        };
+        let blobs_of = |img: &ListedImage| -> Vec<Digest> {
+            let reached = img
+                .reach
+                .indexes
+                .iter()
+                .chain(img.reach.manifests.iter().flat_map(|m| m.present.iter()));
+            reached.map(|(d, _)| d.clone()).collect()
+        };
+        let (gone, kept): (Vec<&ListedImage>, Vec<&ListedImage>) = self
+            .images
+            .iter()
+            .partition(|i| deleted.contains(&ImageId(i.reach.target.clone())));
+        let kept: HashSet<Digest> = kept.into_iter().flat_map(blobs_of).collect();
+        gone.into_iter()
+            .flat_map(blobs_of)
+            .filter(|d| !kept.contains(d) && content.present(d))
+            .map(|d| content.blob_path(&d))
+            .collect()
+    }
+    fn image_storage_note(&self) -> Option<&'static str> {
+        Some(
+            "the containerd image store keeps each layer twice, compressed (its blob) and \
+             unpacked (its snapshot): both are freed",
+        )
     }
     fn du_claims(&self, store: &Store) -> Vec<Claim> {
         claims::claims(self, store)
@@ -393,7 +422,8 @@ fn choose_namespace(
 ) -> Result<String> {
     let names: Vec<&str> = meta.namespaces.keys().map(String::as_str).collect();
     if let Some(ns) = &opts.namespace {
-        if !meta.namespaces.contains_key(ns) && !(docker && names.is_empty()) {
+        let known = meta.namespaces.contains_key(ns) || (docker && names.is_empty());
+        if !known {
             return Err(Error::Lookup {
                 kind: "namespace",
                 name: ns.clone(),
