@@ -27,8 +27,8 @@ pub mod watch;
 
 use std::io::Write;
 
-use analyzers::fs::Jail;
 use analyzers::backend::VersionSource;
+use analyzers::fs::Jail;
 use analyzers::graph::{LoadOptions, Store};
 use analyzers::root::{self, DataRoot};
 use analyzers::walk::WalkOptions;
@@ -90,7 +90,11 @@ impl Context<'_> {
     /// Finds and validates the data root the command line names: `--root`, else a plain
     /// containerd root given with `--containerd-root`, else dockerd's.
     pub fn data_root(&self) -> anyhow::Result<DataRoot> {
-        let explicit = self.cli.root.as_deref().or(self.cli.containerd_root.as_deref());
+        let explicit = self
+            .cli
+            .root
+            .as_deref()
+            .or(self.cli.containerd_root.as_deref());
         let path = root::locate(explicit, std::path::Path::new(root::DAEMON_JSON))?;
         let data_root = DataRoot::open(&path)?;
         let _ = self.opened.set(data_root.jail.clone());
@@ -108,11 +112,7 @@ impl Context<'_> {
         LoadOptions {
             driver: self.cli.driver.clone(),
             // Without --root, --containerd-root names the root itself (a plain containerd).
-            containerd_root: self
-                .cli
-                .root
-                .as_ref()
-                .and(self.cli.containerd_root.clone()),
+            containerd_root: self.cli.root.as_ref().and(self.cli.containerd_root.clone()),
             namespace: self.cli.namespace.clone(),
             docker_version: match self.cli.docker_version {
                 Some(v) => Some((v, VersionSource::Flag)),

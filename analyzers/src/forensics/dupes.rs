@@ -272,7 +272,9 @@ fn list_layer(store: &Store, layer: &Layer) -> LayerFiles {
                 None => walk_layer(&store.jail, &dir, Path::new("/"), &mut out),
             }
         }
-        AnyDriver::Overlay2(_) | AnyDriver::Overlayfs(_) => walk_layer(&store.jail, &dir, Path::new("/"), &mut out),
+        AnyDriver::Overlay2(_) | AnyDriver::Overlayfs(_) => {
+            walk_layer(&store.jail, &dir, Path::new("/"), &mut out)
+        }
     }
     out
 }

@@ -564,7 +564,10 @@ fn list_layer(
             kind: MismatchKind::Added,
         })
         .collect();
-    if matches!(store.driver, AnyDriver::Overlay2(_) | AnyDriver::Overlayfs(_)) {
+    if matches!(
+        store.driver,
+        AnyDriver::Overlay2(_) | AnyDriver::Overlayfs(_)
+    ) {
         mismatches.extend(
             tar_names
                 .iter()

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::layer::{list_dirs, MountRecord};
 use crate::error::{Problem, ProblemKind};
-use crate::fs::Jail;
 use crate::format::containerd::meta::ContainerRecord;
+use crate::fs::Jail;
 use crate::ids::{is_hex64, ContainerId, Digest, ImageId};
 use crate::layout::{CONTAINER_CONFIG, CONTAINER_HOSTCONFIG};
 

@@ -129,7 +129,12 @@ fn unpacked(b: &Containerd, m: &ManifestUse) -> i64 {
     }
 }
 
-fn summarise<'a>(b: &'a Containerd, store: &Store, listed: &'a ListedImage, rule: Rule) -> Option<Summary<'a>> {
+fn summarise<'a>(
+    b: &'a Containerd,
+    store: &Store,
+    listed: &'a ListedImage,
+    rule: Rule,
+) -> Option<Summary<'a>> {
     let mut size: i64 = 0;
     let mut chains = Vec::new();
     let mut containers = 0;
@@ -288,5 +293,7 @@ pub fn layers_size(b: &Containerd, trees: &Trees) -> i64 {
         })
         .map(|(d, s)| (d, *s))
         .collect();
-    content.values().fold(snapshots, |sum, s| sum.saturating_add(*s))
+    content
+        .values()
+        .fold(snapshots, |sum, s| sum.saturating_add(*s))
 }

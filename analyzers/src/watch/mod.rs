@@ -300,10 +300,7 @@ impl Watch {
             .jail
             .read_dir(&self.root.join(CONTAINERS_DIR))
             .unwrap_or_default();
-        let store = Store::load(
-            &self.root,
-            &self.opts.load,
-        )?;
+        let store = Store::load(&self.root, &self.opts.load)?;
         // Damaged records are problems of the watch too (each once, however often it reloads).
         self.problems.extend(store.problems.iter().cloned());
         self.problems.sort();

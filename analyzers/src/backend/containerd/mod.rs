@@ -149,7 +149,11 @@ impl Backend for Containerd {
         rules::layers_size(self, trees)
     }
     fn root_fs_base(&self, _store: &Store, container: &Container) -> Option<i64> {
-        let parent = self.snapshots.get(container.id.as_str())?.parent.as_deref()?;
+        let parent = self
+            .snapshots
+            .get(container.id.as_str())?
+            .parent
+            .as_deref()?;
         Some(self.chain_usage(parent).0)
     }
     fn measured_dirs(&self, _store: &Store) -> Vec<PathBuf> {
@@ -342,11 +346,15 @@ fn choose_namespace(
 ) -> Result<String> {
     let names: Vec<&str> = meta.namespaces.keys().map(String::as_str).collect();
     if let Some(ns) = &opts.namespace {
-        if !meta.namespaces.contains_key(ns) && !(docker && names.is_empty()) {
+        if !(meta.namespaces.contains_key(ns) || docker && names.is_empty()) {
             return Err(Error::Lookup {
                 kind: "namespace",
                 name: ns.clone(),
-                detail: format!("not in {} (it has: {})", meta.path.display(), names.join(", ")),
+                detail: format!(
+                    "not in {} (it has: {})",
+                    meta.path.display(),
+                    names.join(", ")
+                ),
             });
         }
         return Ok(ns.clone());
@@ -426,7 +434,11 @@ fn join_snapshots(
 }
 
 /// The namespace's images, one per target digest, as dockerd's `Images` groups them.
-fn list_images(ns: &Namespace, content: &ContentStore, problems: &mut Vec<Problem>) -> Vec<ListedImage> {
+fn list_images(
+    ns: &Namespace,
+    content: &ContentStore,
+    problems: &mut Vec<Problem>,
+) -> Vec<ListedImage> {
     let parents: Vec<String> = ns
         .images
         .values()

@@ -15,8 +15,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Problem, ProblemKind};
 use crate::bolt::{Bucket, Db};
+use crate::error::{Problem, ProblemKind};
 use crate::fs::Jail;
 use crate::ids::Digest;
 
@@ -250,7 +250,9 @@ impl Records<'_> {
             );
         }
         for (reference, b) in sub_buckets(content.and_then(|c| c.bucket("ingests"))) {
-            let expected = b.get("expected").and_then(|e| Digest::parse(&text(Some(e))));
+            let expected = b
+                .get("expected")
+                .and_then(|e| Digest::parse(&text(Some(e))));
             ns.ingests.push(IngestRecord {
                 reference,
                 expected,

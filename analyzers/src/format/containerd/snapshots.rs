@@ -94,7 +94,10 @@ pub struct SnapshotDb {
 pub fn read(jail: &Jail, path: &Path, problems: &mut Vec<Problem>) -> Result<SnapshotDb, Problem> {
     let db = Db::open(jail, path)?;
     let mut snapshots = BTreeMap::new();
-    let bucket = db.root().bucket(SCHEMA_V1).and_then(|v| v.bucket("snapshots"));
+    let bucket = db
+        .root()
+        .bucket(SCHEMA_V1)
+        .and_then(|v| v.bucket("snapshots"));
     for (key, b) in sub_buckets(bucket) {
         let bad = |detail: &str| {
             Problem::new(
@@ -123,7 +126,10 @@ pub fn read(jail: &Jail, path: &Path, problems: &mut Vec<Problem>) -> Result<Sna
             problems.push(bad("size or inodes is not a plausible varint"));
             continue;
         };
-        let parent = b.get("parent").map(|p| text(Some(p))).filter(|p| !p.is_empty());
+        let parent = b
+            .get("parent")
+            .map(|p| text(Some(p)))
+            .filter(|p| !p.is_empty());
         snapshots.insert(
             key.clone(),
             SnapshotRecord {
