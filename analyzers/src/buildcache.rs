@@ -107,15 +107,19 @@
 //!
 //! Records are sorted by `CreatedAt`, then `ID` (dockerd lists them in random order).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::backend::{AnyBackend, Containerd, Trees};
 use crate::bolt::{Bucket, Db};
 use crate::error::{Problem, ProblemKind};
+use crate::format::containerd::snapshots::Kind;
 use crate::fs::Jail;
+use crate::graph;
+use crate::ids::Digest;
 use crate::{layout, walk};
 
 /// `buildkit/metadata_v2.db`: the cache records.
@@ -129,6 +133,15 @@ const SNAPSHOTS_DB: &str = "snapshots.db";
 const CONTENT_BLOBS: &str = "content/blobs/sha256";
 /// The bucket of `metadata_v2.db` holding one bucket per record.
 const MAIN_BUCKET: &str = "_main";
+/// `buildkit/containerd-<snapshotter>/`: the root of BuildKit's containerd worker (BuildKit
+/// `worker/containerd`), which holds its `metadata_v2.db`.
+const CONTAINERD_WORKER_PREFIX: &str = "containerd-";
+/// Label of a content blob naming another compression of the same layer (BuildKit
+/// `blobVariantGCLabel`), followed by that blob's digest.
+const BLOB_VARIANT_LABEL: &str = "containerd.io/gc.ref.content.blob-";
+/// Label BuildKit puts on the blobs it knows the media type of (`blobMediaTypeLabel`); a
+/// variant without it is not counted.
+const BLOB_MEDIA_TYPE_LABEL: &str = "buildkit.io/blob/mediatype";
 
 /// Keys of a record in `metadata_v2.db` (BuildKit's `cache/metadata.go`).
 mod key {
@@ -167,9 +180,16 @@ pub struct BuildCacheRecord {
     /// The record id (25 base-36 characters).
     #[serde(rename = "ID")]
     pub id: String,
-    /// The parent record's id, or empty.
-    #[serde(rename = "Parent")]
-    pub parent: String,
+    /// The parent record's id, or empty: API 1.41's field (dockerd 20.10). `None` for the
+    /// records of BuildKit's containerd worker, whose dockerd (26.1 and later) answers API 1.42
+    /// and later, which leave `Parent` out.
+    #[serde(rename = "Parent", skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The parent records' ids (API 1.42 and later), under the key `" Parents"` with the
+    /// leading space of moby's struct tag (`json:" Parents,omitempty"`, `api/types/types.go` of
+    /// 26.1); left out when empty, and always for the graphdriver layout (API 1.41).
+    #[serde(rename = " Parents", skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<String>,
     /// `regular`, `source.local`, `exec.cachemount`, `frontend`, `internal`...
     #[serde(rename = "Type")]
     pub record_type: String,
@@ -210,9 +230,11 @@ pub enum SizeSource {
     Recorded,
     /// The `size` file of the image layer the snapshot became.
     Layer,
-    /// The `size` dockerd stored in `snapshots.db`.
+    /// The size the snapshotter recorded: dockerd's in `buildkit/snapshots.db`, or
+    /// containerd's for a committed snapshot.
     Snapshots,
-    /// Measured now: the apparent size of the driver's `diff/` directory.
+    /// Measured now: the apparent size of the driver's `diff/` directory, or the usage of an
+    /// active containerd snapshot as containerd measures it.
     Measured,
     /// Fixed by BuildKit's rules, not measured: a blob-only record, a mutable record in use.
     Rule,
@@ -237,10 +259,46 @@ impl BuildCache {
     }
 }
 
-/// Reads the build cache of the Docker data root of `jail`. A root without `buildkit/` (or
-/// without `buildkit/metadata_v2.db`) has no build cache: the result is empty, with no problem.
-pub fn read(jail: &Jail) -> BuildCache {
-    let dir = jail.path().join(layout::BUILDKIT_DIR);
+/// Reads the build cache of `store`, whose backend says which BuildKit worker's records to
+/// read: the graphdriver worker's `buildkit/metadata_v2.db` (sized through moby's snapshotter
+/// over `store`'s storage driver) or the containerd worker's
+/// `buildkit/containerd-<snapshotter>/metadata_v2.db` (sized through the namespace's
+/// snapshots; `trees` holds the walks of the active ones, [`crate::backend::Backend::measured_dirs`]).
+/// A store without those files has no build cache: the result is empty, with no problem.
+pub fn read(store: &graph::Store, trees: &Trees) -> BuildCache {
+    let buildkit = store.root.join(layout::BUILDKIT_DIR);
+    match &store.backend {
+        AnyBackend::Containerd(backend) => {
+            let dir = buildkit.join(format!("{CONTAINERD_WORKER_PREFIX}{}", backend.snapshotter));
+            read_worker(&store.jail, &dir, &Worker::Containerd { backend, trees })
+        }
+        AnyBackend::Moby(_) => {
+            let driver = crate::driver::Driver::name(&store.driver);
+            read_worker(&store.jail, &buildkit, &Worker::Graphdriver { driver })
+        }
+    }
+}
+
+/// The BuildKit worker whose records are read, and what sizes their snapshots.
+enum Worker<'a> {
+    /// moby's worker over a storage driver (Docker 20.10, BuildKit v0.8): `buildkit/snapshots.db`
+    /// and the driver's `image/<driver>/` layer and image stores.
+    Graphdriver {
+        /// The storage driver's name (`overlay2`).
+        driver: &'a str,
+    },
+    /// BuildKit's containerd worker (the containerd image store, Docker 26.1, BuildKit v0.13):
+    /// the snapshots and content of Docker's namespace.
+    Containerd {
+        /// The store's containerd metadata.
+        backend: &'a Containerd,
+        /// The walks of the active snapshots.
+        trees: &'a Trees,
+    },
+}
+
+/// Reads the records of the worker whose root is `dir` (`metadata_v2.db` in it).
+fn read_worker(jail: &Jail, dir: &Path, worker: &Worker) -> BuildCache {
     let md_path = dir.join(METADATA_DB);
     if !jail.exists(&md_path) {
         let v1 = dir.join(METADATA_V1_DB);
@@ -261,13 +319,13 @@ pub fn read(jail: &Jail) -> BuildCache {
     }
     let mut attempt = 1;
     loop {
-        let (cache, txids) = read_once(jail, &dir);
+        let (cache, txids) = read_once(jail, dir, worker);
         // A build running meanwhile can be caught between its writes to the two files:
         // read again while the problems may come from that.
         if cache.problems.is_empty()
             || attempt >= RETRIES
             || txids.is_none()
-            || txids != transactions(jail, &dir)
+            || txids != transactions(jail, dir)
         {
             return cache;
         }
@@ -321,7 +379,7 @@ fn transactions(jail: &Jail, dir: &Path) -> Transactions {
 }
 
 /// One reading of `buildkit/`, with the transactions it saw.
-fn read_once(jail: &Jail, dir: &Path) -> (BuildCache, Transactions) {
+fn read_once(jail: &Jail, dir: &Path, worker: &Worker) -> (BuildCache, Transactions) {
     let root = jail.path();
     let mut problems = Vec::new();
     let md_path = dir.join(METADATA_DB);
@@ -340,14 +398,17 @@ fn read_once(jail: &Jail, dir: &Path) -> (BuildCache, Transactions) {
         }
     };
     let snapshots_path = dir.join(SNAPSHOTS_DB);
-    let snapshots = match Db::open(jail, &snapshots_path) {
-        Ok(db) => Some(db),
-        Err(p) => {
-            if p.kind != ProblemKind::Missing {
-                problems.push(p);
+    let snapshots = match worker {
+        Worker::Graphdriver { .. } => match Db::open(jail, &snapshots_path) {
+            Ok(db) => Some(db),
+            Err(p) => {
+                if p.kind != ProblemKind::Missing {
+                    problems.push(p);
+                }
+                None
             }
-            None
-        }
+        },
+        Worker::Containerd { .. } => None,
     };
     let store = Store {
         jail,
@@ -356,7 +417,7 @@ fn read_once(jail: &Jail, dir: &Path) -> (BuildCache, Transactions) {
         md_path: &md_path,
         snapshots: snapshots.as_ref().map(Db::root),
         snapshots_path: &snapshots_path,
-        driver: image_driver(jail),
+        worker,
     };
     let items = load_items(&db, &md_path, &mut problems);
     let graph = Graph::build(&items, &md_path, &mut problems);
@@ -692,10 +753,10 @@ struct Store<'a> {
     root: &'a Path,
     buildkit: &'a Path,
     md_path: &'a Path,
+    /// `buildkit/snapshots.db` of the graphdriver worker.
     snapshots: Option<&'a Bucket>,
     snapshots_path: &'a Path,
-    /// The storage driver whose `image/<driver>/` holds the layer and image stores.
-    driver: Option<String>,
+    worker: &'a Worker<'a>,
 }
 
 /// How a listed record's size is to be found.
@@ -748,6 +809,10 @@ impl Store<'_> {
                             Ok(Usage::Measure(dir)) => {
                                 to_measure.push((n, dir));
                                 Ok((blob_size, SizeSource::Measured))
+                            }
+                            Ok(Usage::Gone(p)) => {
+                                problems.push(p);
+                                Ok((blob_size, SizeSource::Unknown))
                             }
                             Err(p) => Err(p),
                         },
@@ -804,9 +869,15 @@ impl Store<'_> {
                     Field::Set(ns) => Some(ns),
                     Field::Missing | Field::Invalid => None,
                 };
+                let parent = node.parent.map(|p| items[p].id.clone());
+                let (parent, parents) = match self.worker {
+                    Worker::Graphdriver { .. } => (Some(parent.unwrap_or_default()), Vec::new()),
+                    Worker::Containerd { .. } => (None, parent.into_iter().collect()),
+                };
                 let record = BuildCacheRecord {
                     id: item.id.clone(),
-                    parent: node.parent.map(|p| items[p].id.clone()).unwrap_or_default(),
+                    parent,
+                    parents,
                     record_type: if record_type.is_empty() {
                         RECORD_TYPE_REGULAR.to_owned()
                     } else {
@@ -865,8 +936,21 @@ impl Store<'_> {
         }
     }
 
-    /// Size of a content blob named by digest, 0 when absent (as BuildKit ignores it).
+    /// The graphdriver worker's storage driver; `None` for the containerd worker.
+    fn driver(&self) -> Option<&str> {
+        match self.worker {
+            Worker::Graphdriver { driver } => Some(driver),
+            Worker::Containerd { .. } => None,
+        }
+    }
+
+    /// Size of a content blob named by digest, 0 when absent (as BuildKit ignores it); for
+    /// the containerd worker, plus every other compression of it that the content store
+    /// holds.
     fn blob_size(&self, digest: &str) -> i64 {
+        if let Worker::Containerd { backend, .. } = self.worker {
+            return content_size(backend, digest);
+        }
         let Some(hex) = digest.strip_prefix("sha256:") else {
             return 0;
         };
@@ -900,8 +984,12 @@ impl Store<'_> {
         self.snapshot_text(key, snapshot_key::CHAIN_ID)
     }
 
-    /// moby's `snapshotter.Usage`.
+    /// The snapshotter's `Usage` of snapshot `key`: moby's over the storage driver, or
+    /// containerd's.
     fn snapshot_usage(&self, key: &str) -> Result<Usage, Problem> {
+        if let Worker::Containerd { backend, trees } = self.worker {
+            return containerd_usage(backend, trees, key);
+        }
         if let Some(chain) = self.snapshot_chain(key) {
             let size_path = self
                 .layer_dir(&chain)
@@ -948,7 +1036,7 @@ impl Store<'_> {
                 format!("snapshot {key:?} of a build cache record does not exist; size 0"),
             ));
         }
-        match self.driver.as_deref() {
+        match self.driver() {
             Some(layout::OVERLAY2_DIR) | None => {
                 if !crate::ids::is_component(&id) {
                     return Err(Problem::new(
@@ -984,7 +1072,7 @@ impl Store<'_> {
         let dir = self
             .root
             .join(layout::IMAGE_DIR)
-            .join(self.driver.as_deref()?)
+            .join(self.driver()?)
             .join(layout::LAYERDB_SHA256)
             .join(hex);
         self.jail.is_dir(&dir).then_some(dir)
@@ -1010,25 +1098,21 @@ impl Store<'_> {
         None
     }
 
-    /// moby's `imagerefchecker` over the listed records, then BuildKit's `markShared`.
+    /// The image reference checker over the listed records (moby's for the graphdriver
+    /// worker, BuildKit's for the containerd one), then BuildKit's `markShared`: a record an
+    /// image uses is shared, and so are its listed ancestors.
     fn shared(&self, listed: &[usize], items: &[Item], graph: &Graph) -> Vec<bool> {
         let position: HashMap<usize, usize> =
             listed.iter().enumerate().map(|(n, &i)| (i, n)).collect();
-        let mut shared = vec![false; listed.len()];
-        let mut images: Option<Vec<Vec<String>>> = None;
-        for (n, &i) in listed.iter().enumerate() {
-            if shared[n] {
-                continue;
+        let in_image = match self.worker {
+            Worker::Graphdriver { .. } => self.in_graphdriver_images(listed, items),
+            Worker::Containerd { backend, .. } => {
+                in_containerd_images(backend, listed, items, graph)
             }
-            // The checker looks the record id up as a snapshot key.
-            let Some(chain) = self.snapshot_chain(&items[i].id) else {
-                continue;
-            };
-            let Some(ids) = self.diff_ids(&chain) else {
-                continue;
-            };
-            let images = images.get_or_insert_with(|| self.image_diff_ids());
-            if !images.iter().any(|img| img.starts_with(&ids)) {
+        };
+        let mut shared = vec![false; listed.len()];
+        for (n, &i) in listed.iter().enumerate() {
+            if shared[n] || !in_image[n] {
                 continue;
             }
             // Mark it and its listed ancestors.
@@ -1047,6 +1131,27 @@ impl Store<'_> {
         shared
     }
 
+    /// moby's `imagerefchecker`, per listed record: its snapshot (looked up by the record id)
+    /// is an image layer whose chain of diff ids begins some image's `rootfs.diff_ids`.
+    fn in_graphdriver_images(&self, listed: &[usize], items: &[Item]) -> Vec<bool> {
+        let mut images: Option<Vec<Vec<String>>> = None;
+        listed
+            .iter()
+            .map(|&i| {
+                let Some(ids) = self
+                    .snapshot_chain(&items[i].id)
+                    .and_then(|chain| self.diff_ids(&chain))
+                else {
+                    return false;
+                };
+                images
+                    .get_or_insert_with(|| self.image_diff_ids())
+                    .iter()
+                    .any(|img| img.starts_with(&ids))
+            })
+            .collect()
+    }
+
     /// `rootfs.diff_ids` of every image config in the image store.
     fn image_diff_ids(&self) -> Vec<Vec<String>> {
         #[derive(Deserialize)]
@@ -1058,7 +1163,7 @@ impl Store<'_> {
             #[serde(default)]
             diff_ids: Vec<String>,
         }
-        let Some(driver) = self.driver.as_deref() else {
+        let Some(driver) = self.driver() else {
             return Vec::new();
         };
         let dir = self
@@ -1079,11 +1184,115 @@ impl Store<'_> {
     }
 }
 
-/// What moby's snapshotter answers for a snapshot's usage.
+/// What the snapshotter answers for a snapshot's usage.
 enum Usage {
     Known(i64, SizeSource),
     /// Not stored anywhere: measure this `diff/` directory.
     Measure(PathBuf),
+    /// containerd has no such snapshot: BuildKit counts 0 for it (and still adds the blob).
+    Gone(Problem),
+}
+
+/// containerd's `Usage` of snapshot `key` of the namespace read: recorded for a committed
+/// snapshot, measured (in `trees`) for an active one.
+fn containerd_usage(backend: &Containerd, trees: &Trees, key: &str) -> Result<Usage, Problem> {
+    let (Some(snapshot), Some(size)) = (backend.snapshots.get(key), backend.usage(key, trees))
+    else {
+        return Ok(Usage::Gone(Problem::new(
+            &backend.snapshot_db.path,
+            ProblemKind::DanglingReference,
+            format!(
+                "snapshot {key:?} of a build cache record is not in namespace {}; it counts 0, \
+                 as dockerd counts it",
+                backend.namespace
+            ),
+        )));
+    };
+    let source = if snapshot.record.kind == Kind::Active {
+        SizeSource::Measured
+    } else {
+        SizeSource::Snapshots
+    };
+    Ok(Usage::Known(size, source))
+}
+
+/// The content part of BuildKit's `cacheRecord.size` for the containerd worker: the size the
+/// namespace records for blob `digest`, plus each other compression of it reachable through
+/// [`BLOB_VARIANT_LABEL`] labels (`walkBlobVariantsOnly`) that carries
+/// [`BLOB_MEDIA_TYPE_LABEL`], each blob once. 0 for a blob the namespace does not have.
+fn content_size(backend: &Containerd, digest: &str) -> i64 {
+    let (Some(ns), Some(start)) = (
+        backend.meta.namespaces.get(&backend.namespace),
+        Digest::parse(digest),
+    ) else {
+        return 0;
+    };
+    let mut added = HashSet::new();
+    let mut total = 0_i64;
+    if let Some(info) = ns.blobs.get(&start) {
+        total = info.size;
+        added.insert(start.clone());
+    }
+    let mut visited = HashSet::new();
+    let mut pending = vec![start];
+    while let Some(at) = pending.pop() {
+        if !visited.insert(at.clone()) {
+            continue;
+        }
+        let Some(info) = ns.blobs.get(&at) else {
+            continue;
+        };
+        let variants = info
+            .labels
+            .iter()
+            .filter(|(label, _)| label.starts_with(BLOB_VARIANT_LABEL))
+            .filter_map(|(_, value)| Digest::parse(value))
+            .filter(|v| *v != at);
+        for variant in variants {
+            if let Some(v) = ns.blobs.get(&variant) {
+                if v.labels.contains_key(BLOB_MEDIA_TYPE_LABEL) && added.insert(variant.clone()) {
+                    total = total.saturating_add(v.size);
+                }
+            }
+            pending.push(variant);
+        }
+    }
+    total
+}
+
+/// BuildKit's `imagerefchecker` for the containerd worker, per listed record: its blob chain
+/// (`layerDigestChain`: the `cache.blob` of each record from the bottom of its parent chain
+/// up, concatenated, an unset one adding nothing) is exactly the concatenated layer digests of
+/// some image manifest of the namespace.
+fn in_containerd_images(
+    backend: &Containerd,
+    listed: &[usize],
+    items: &[Item],
+    graph: &Graph,
+) -> Vec<bool> {
+    let images: HashSet<String> = backend
+        .images
+        .iter()
+        .flat_map(|image| &image.reach.manifests)
+        .map(|m| m.layers.iter().map(Digest::as_str).collect::<String>())
+        .filter(|layers| !layers.is_empty())
+        .collect();
+    listed
+        .iter()
+        .map(|&i| {
+            let mut blobs: Vec<String> = Vec::new();
+            let mut at = Some(i);
+            while let Some(a) = at {
+                if blobs.len() > items.len() {
+                    return false;
+                }
+                blobs.push(items[a].get(key::BLOB));
+                at = graph.nodes[a].and_then(|node| node.parent);
+            }
+            blobs.reverse();
+            images.contains(&blobs.concat())
+        })
+        .collect()
 }
 
 /// `InUse` per listed record: BuildKit's release cascade in `DiskUsage`. Each loaded record
@@ -1133,31 +1342,6 @@ fn go_time(ns: i64) -> String {
     text
 }
 
-/// The storage driver whose image store dockerd used: the one directory under `image/`
-/// that has a layer store (overlay2 when several do).
-fn image_driver(jail: &Jail) -> Option<String> {
-    let root = jail.path();
-    let entries = jail.read_dir(&root.join(layout::IMAGE_DIR)).ok()?;
-    let names: Vec<String> = entries
-        .iter()
-        .filter(|e| e.is_dir)
-        .filter_map(|e| e.name.to_str().map(str::to_owned))
-        .filter(|n| {
-            jail.is_dir(
-                &root
-                    .join(layout::IMAGE_DIR)
-                    .join(n)
-                    .join(layout::LAYERDB_SHA256),
-            )
-        })
-        .collect();
-    names
-        .iter()
-        .find(|n| n.as_str() == layout::OVERLAY2_DIR)
-        .or_else(|| names.first())
-        .cloned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1184,6 +1368,15 @@ mod tests {
 
         fn path(&self) -> &Path {
             self.dir.path()
+        }
+
+        /// The build cache of the graphdriver worker on overlay2.
+        fn read(&self) -> BuildCache {
+            let jail = Jail::open(self.path()).unwrap();
+            let worker = Worker::Graphdriver {
+                driver: layout::OVERLAY2_DIR,
+            };
+            read_worker(&jail, &self.path().join(layout::BUILDKIT_DIR), &worker)
         }
 
         fn file(&self, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
@@ -1266,17 +1459,11 @@ mod tests {
     #[test]
     fn a_root_without_build_cache_has_none() {
         let root = Root::new();
-        assert_eq!(
-            read(&Jail::open(root.path()).unwrap()),
-            BuildCache::default()
-        );
+        assert_eq!(root.read(), BuildCache::default());
         std::fs::create_dir(root.path().join("buildkit")).unwrap();
-        assert_eq!(
-            read(&Jail::open(root.path()).unwrap()),
-            BuildCache::default()
-        );
+        assert_eq!(root.read(), BuildCache::default());
         root.file("buildkit/metadata.db", b"old");
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert!(cache.records.is_empty());
         assert_eq!(cache.problems.len(), 1);
         assert_eq!(cache.problems[0].kind, ProblemKind::Missing);
@@ -1286,7 +1473,7 @@ mod tests {
     fn a_damaged_database_is_one_problem_naming_it() {
         let root = Root::new();
         let path = root.file("buildkit/metadata_v2.db", vec![0u8; 8192]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert!(cache.records.is_empty());
         assert_eq!(cache.problems.len(), 1);
         assert_eq!(cache.problems[0].kind, ProblemKind::InvalidDatabase);
@@ -1319,7 +1506,7 @@ mod tests {
                 ],
             ),
         ]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(cache.problems, []);
         // No creation time sorts first, as Go's zero time.
         assert_eq!(ids(&cache), ["rec2", "rec1"]);
@@ -1447,7 +1634,7 @@ mod tests {
                 committed(vec![(key::PARENT, json!("cyc1")), (key::SIZE, json!(9))]),
             ),
         ]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         let mut listed = ids(&cache);
         listed.sort_unstable();
         assert_eq!(listed, ["child3", "mut", "plain", "twin3"]);
@@ -1458,7 +1645,7 @@ mod tests {
         );
         let t = by_id(&cache, "twin3");
         assert_eq!((t.record_type.as_str(), t.size), ("regular", 5));
-        assert_eq!(by_id(&cache, "child3").parent, "twin3");
+        assert_eq!(by_id(&cache, "child3").parent.as_deref(), Some("twin3"));
         assert_eq!(cache.builder_size(), 7000 + 5 + 1 + 2);
         assert!(cache.records.iter().all(|r| !r.in_use));
 
@@ -1510,7 +1697,7 @@ mod tests {
                 committed(vec![(key::PARENT, json!("twin")), (key::SIZE, json!(1))]),
             ),
         ]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(cache.problems, []);
         let in_use: Vec<(&str, bool)> = cache
             .records
@@ -1582,7 +1769,7 @@ mod tests {
         root.file("overlay2/mutable/diff/m", [3u8; 77]);
         root.file("overlay2/busy/diff/m", [3u8; 99]);
 
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         let size = |id| {
             let r = by_id(&cache, id);
             (r.size, r.size_source)
@@ -1652,7 +1839,7 @@ mod tests {
         root.layer(&chain(3), "sha256:d3", Some(&chain(2)), "6");
         root.layer(&chain(4), "sha256:d4", Some(&chain(1)), "8");
         root.image("img", &["sha256:d1", "sha256:d2", "sha256:d9"]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(cache.problems, []);
         let shared: Vec<(&str, bool)> = cache
             .records
@@ -1693,7 +1880,7 @@ mod tests {
             &Layout::default(),
         );
         root.file("buildkit/metadata_v2.db", db);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(ids(&cache), ["odd"]);
         let odd = &cache.records[0];
         assert_eq!((odd.usage_count, odd.description.as_str()), (0, ""));
@@ -1715,7 +1902,7 @@ mod tests {
         ));
         std::fs::create_dir(root.path().join("buildkit")).unwrap();
         std::fs::copy(fixture, root.path().join("buildkit/metadata_v2.db")).unwrap();
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(cache.problems, []);
         assert_eq!(cache.records.len(), 17);
         assert_eq!(cache.builder_size(), 236_100);
@@ -1733,8 +1920,8 @@ mod tests {
         // A mutable record listed with its twin's size.
         let stage = by_id(&cache, "tn0ispjbc4zt5gdr3sgvzpwh0");
         assert_eq!(
-            (stage.size, stage.parent.as_str()),
-            (40968, "wggygu95a9wj1dx0u9anl1xya")
+            (stage.size, stage.parent.as_deref()),
+            (40968, Some("wggygu95a9wj1dx0u9anl1xya"))
         );
         // The cache mount whose count that df raised from 1 to 2.
         let mount = by_id(&cache, "mcmbim6t8wxmrpxefbiz7o5zk");
