@@ -1,10 +1,15 @@
 //! BuildKit's build cache records, as `GET /system/df` reports them in `BuildCache[]` and
 //! `BuilderSize`, read from `<root>/buildkit/` without a daemon.
 //!
-//! This module owns the reading of `buildkit/metadata_v2.db` (the cache records) and of the
-//! few other files needed to size and classify them (`buildkit/snapshots.db`, the layer
-//! store, the image configs, the driver's directories). It never writes: where dockerd would
-//! compute a missing size and store it, this module computes the same number and keeps it.
+//! This module owns the reading of BuildKit's `metadata_v2.db` (the cache records) and of the
+//! few other files needed to size and classify them: for the graphdriver worker
+//! (`buildkit/metadata_v2.db`) `buildkit/snapshots.db`, the layer store, the image configs and
+//! the driver's directories; for the containerd worker
+//! (`buildkit/containerd-<snapshotter>/metadata_v2.db`) what the loaded [`graph::Store`]'s
+//! containerd backend already read (the namespace's snapshots and content, its images). Which
+//! worker is the store's backend's call, not this module's. It never writes: where dockerd
+//! would compute a missing size and store it, this module computes the same number and keeps
+//! it.
 //!
 //! # Where Docker's answer comes from (Docker 20.10, BuildKit v0.8)
 //!
@@ -106,6 +111,50 @@
 //! first answer still shows the old count; the next answers and this reader show the new one.
 //!
 //! Records are sorted by `CreatedAt`, then `ID` (dockerd lists them in random order).
+//!
+//! # The containerd image store (Docker 26.1, BuildKit v0.13)
+//!
+//! With `{"features":{"containerd-snapshotter":true}}` dockerd runs BuildKit's containerd
+//! worker (moby `builder/builder-next/controller.go`, `newSnapshotterController`); BuildKit
+//! v0.13.2 is what moby 26.1.5 vendors. `buildkit/cache.db` (the solver's cache keys),
+//! `buildkit/history.db` (build history) and `buildkit/executor/` do not hold records; the
+//! worker's root `buildkit/containerd-overlayfs/` holds `metadata_v2.db` (same format as
+//! above), `workerid` and `cachemounts/`. What changes:
+//!
+//! * **Keys.** Besides the ones above, each record has `cache.snapshot` (the key of its
+//!   snapshot in containerd namespace `moby` of the overlayfs snapshotter: the record id for
+//!   build steps, the chain id for an image's layer), and an exported layer `cache.blob`,
+//!   `cache.blobsize`, `cache.diffID`, `cache.chainID`, `cache.blobChainID`,
+//!   `cache.mediatype`, `cache.imageRefs`. `snapshot.size` is still the only size key (`-1`
+//!   when unknown; BuildKit v0.13 has no `cache.size`). A merge or diff record would name its
+//!   parents in `cache.mergeParents` or `cache.{lower,upper}DiffParent`; this module follows
+//!   `cache.parent` only (Dockerfile builds without `COPY --link` make no other kind).
+//! * **`Size`** (`cacheRecord.size`, unchanged rules for which record is sized): `snapshot.size`
+//!   when recorded; else containerd's `Usage` of the snapshot (0 for a blob-only record, e.g.
+//!   the base image's layer before BuildKit unpacks it itself), which is the size the
+//!   snapshotter recorded at commit for a committed snapshot and the live `fs.DiskUsage`
+//!   (allocated blocks, each inode once) of `snapshots/<n>/fs` for an active one (a build
+//!   context, a cache mount: [`crate::backend::Containerd::usage`]); a snapshot containerd does
+//!   not have counts 0 (BuildKit ignores NotFound; strata reports a problem). Then, unlike
+//!   v0.8, the size of the record's `cache.blob` in the namespace's content store is added,
+//!   and that of every other compression of it that BuildKit recorded (labels
+//!   `containerd.io/gc.ref.content.blob-*` naming blobs that carry
+//!   `buildkit.io/blob/mediatype`), each blob once. So a build step's layer counts its
+//!   snapshot plus its compressed blob, and the base image's record its blob alone.
+//! * **`Shared`** (BuildKit's own `snapshot/imagerefchecker`, not moby's): a record is shared
+//!   when its blob chain (`layerDigestChain`: the `cache.blob` of each record from the bottom
+//!   of its parent chain up, concatenated) equals the concatenated layer digests of some image
+//!   manifest reachable from an image of the namespace; then its listed ancestors are too.
+//! * **Parents.** `GET /v1.45/system/df` writes `" Parents": [<parent id>]` (the key has a
+//!   leading space: moby 26.1's struct tag is `json:" Parents,omitempty"`), leaves it out for
+//!   a record without parent, and leaves out `Parent` (emptied for API 1.42 and later) and
+//!   `BuilderSize` (only summed for API before 1.42; `/v1.41/system/df` of the same daemon
+//!   has both, and no `Parents`). strata writes `Parent` and `" Parents"` the way the API
+//!   dockerd speaks for that worker does, and `BuilderSize` always (the sum, as API 1.41).
+//!
+//! The first `GET /system/df` after a build stores the sizes it computed and commits the
+//! cache mount's twin (as above); sizes, counts and times read before and after it agree
+//! with what dockerd answered at each moment.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -1346,7 +1395,9 @@ fn go_time(ns: i64) -> String {
 mod tests {
     use super::*;
     use crate::bolt::testing::{write, Layout, TestBucket};
+    use crate::walk::TreeUsage;
     use serde_json::{json, Value};
+    use std::collections::BTreeMap;
 
     const T0: i64 = 1_795_396_085_034_591_955;
 
@@ -1938,5 +1989,266 @@ mod tests {
             (base.size, base.usage_count, base.description.as_str()),
             (0, 3, "from local ")
         );
+    }
+
+    /// A content blob of a test namespace: digest, size, labels.
+    type TestBlob<'a> = (&'a str, i64, Vec<(String, &'a str)>);
+
+    /// What a containerd worker's records need from the store: Docker's namespace with these
+    /// snapshots (key, kind, recorded size), blobs (digest, size, labels) and image manifests
+    /// (their layers), under `root`.
+    fn containerd(
+        root: &Path,
+        snapshots: &[(&str, Kind, i64)],
+        blobs: &[TestBlob],
+        images: &[&[&str]],
+    ) -> Containerd {
+        use crate::backend::containerd::content::{ManifestUse, Reach};
+        use crate::backend::containerd::{ListedImage, Located, Snapshot};
+        use crate::backend::{Accounting, DockerVersion, VersionSource};
+        use crate::format::containerd::meta::{BlobRecord, ImageRecord, MetaDb, Namespace, Target};
+        use crate::format::containerd::snapshots::{SnapshotDb, SnapshotRecord};
+        let digest = |d: &str| Digest::parse(d).unwrap();
+        let ns = Namespace {
+            name: "moby".into(),
+            blobs: blobs
+                .iter()
+                .map(|(d, size, labels)| {
+                    let record = BlobRecord {
+                        digest: digest(d),
+                        size: *size,
+                        labels: labels
+                            .iter()
+                            .map(|(k, v)| (k.clone(), (*v).to_owned()))
+                            .collect(),
+                    };
+                    (digest(d), record)
+                })
+                .collect(),
+            ..Namespace::default()
+        };
+        let listed = images
+            .iter()
+            .enumerate()
+            .map(|(n, layers)| {
+                let target = digest(&chain(200 + u8::try_from(n).unwrap()));
+                ListedImage {
+                    record: ImageRecord {
+                        name: format!("docker.io/library/i{n}:1"),
+                        target: Target {
+                            digest: target.clone(),
+                            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                            size: 0,
+                        },
+                        created: None,
+                        labels: BTreeMap::new(),
+                    },
+                    names: Vec::new(),
+                    tags: Vec::new(),
+                    reach: Reach {
+                        target: target.clone(),
+                        indexes: Vec::new(),
+                        manifests: vec![ManifestUse {
+                            digest: target,
+                            pseudo: false,
+                            available: true,
+                            declared: 0,
+                            present: Vec::new(),
+                            layers: layers.iter().map(|l| digest(l)).collect(),
+                            chain_ids: Vec::new(),
+                            config: None,
+                        }],
+                    },
+                    intermediate: false,
+                }
+            })
+            .collect();
+        let snapshots = snapshots
+            .iter()
+            .zip(1..)
+            .map(|(&(key, kind, size), id)| {
+                let dir = root.join(format!("snapshots/{id}"));
+                let snapshot = Snapshot {
+                    key: key.to_owned(),
+                    parent: None,
+                    record: SnapshotRecord {
+                        key: format!("moby/{id}/{key}"),
+                        id,
+                        kind,
+                        parent: None,
+                        size,
+                        inodes: 1,
+                        created: None,
+                        labels: BTreeMap::new(),
+                    },
+                    fs: dir.join("fs"),
+                    dir,
+                };
+                (key.to_owned(), snapshot)
+            })
+            .collect();
+        let version = DockerVersion::new(26, 1, 5);
+        Containerd {
+            root: Located {
+                path: root.to_path_buf(),
+                found_by: "test".into(),
+            },
+            namespace: "moby".into(),
+            docker: true,
+            snapshotter: "overlayfs".into(),
+            version,
+            accounting: Accounting {
+                rule: String::new(),
+                docker_version: version.to_string(),
+                source: VersionSource::Flag,
+            },
+            images: listed,
+            snapshots,
+            meta: MetaDb {
+                namespaces: [("moby".to_owned(), ns)].into_iter().collect(),
+                ..MetaDb::default()
+            },
+            snapshot_db: SnapshotDb::default(),
+        }
+    }
+
+    #[test]
+    fn reads_the_containerd_workers_records() {
+        // As dockerd 26.1 (BuildKit v0.13) leaves them after a build, before any df: sizes
+        // unrecorded, the base image's record blob-only, a build context (mutable, with its
+        // twin) and a cache mount (mutable, no twin) in active snapshots.
+        let root = Root::new();
+        let (b0, b1, b2, b2zstd, b2other) = (chain(1), chain(2), chain(3), chain(4), chain(5));
+        let dir = "buildkit/containerd-overlayfs";
+        let md_dir = root.path().join(dir);
+        root.records(&[
+            (
+                "base",
+                committed(vec![
+                    (key::BLOB, json!(b0)),
+                    (key::BLOB_ONLY, json!(true)),
+                    (key::SNAPSHOT, json!(chain(9))),
+                ]),
+            ),
+            (
+                "step1",
+                committed(vec![(key::PARENT, json!("base")), (key::BLOB, json!(b1))]),
+            ),
+            (
+                "step2",
+                committed(vec![
+                    (key::PARENT, json!("step1")),
+                    (key::BLOB, json!(b2)),
+                    (key::SNAPSHOT, json!("step2-snap")),
+                ]),
+            ),
+            (
+                "ctx",
+                vec![
+                    (key::CREATED_AT, json!(T0 + 1)),
+                    (key::RECORD_TYPE, json!("source.local")),
+                ],
+            ),
+            (
+                "ctxtwin",
+                committed(vec![(key::EQUAL_MUTABLE, json!("ctx"))]),
+            ),
+            (
+                "mount",
+                vec![
+                    (key::CREATED_AT, json!(T0 + 2)),
+                    (key::RECORD_TYPE, json!("exec.cachemount")),
+                ],
+            ),
+            ("gone", committed(vec![(key::SIZE, json!(-1))])),
+            ("sized", committed(vec![(key::SIZE, json!(777))])),
+        ]);
+        std::fs::create_dir_all(&md_dir).unwrap();
+        std::fs::rename(
+            root.path().join("buildkit/metadata_v2.db"),
+            md_dir.join(METADATA_DB),
+        )
+        .unwrap();
+        let b2_labels = vec![
+            (format!("{BLOB_VARIANT_LABEL}{b2zstd}"), b2zstd.as_str()),
+            (format!("{BLOB_VARIANT_LABEL}{b2other}"), b2other.as_str()),
+        ];
+        let typed = vec![(BLOB_MEDIA_TYPE_LABEL.to_owned(), "application/x")];
+        let backend = containerd(
+            root.path(),
+            &[
+                (chain(9).as_str(), Kind::Committed, 999_999),
+                ("step1", Kind::Committed, 4096),
+                ("step2-snap", Kind::Committed, 8192),
+                ("ctx", Kind::Active, 0),
+                ("mount", Kind::Active, 0),
+                ("sized", Kind::Committed, 1),
+            ],
+            &[
+                (b0.as_str(), 1000, Vec::new()),
+                (b1.as_str(), 100, Vec::new()),
+                (b2.as_str(), 50, b2_labels),
+                // A variant BuildKit made (typed) is counted; another blob is not.
+                (b2zstd.as_str(), 30, typed),
+                (b2other.as_str(), 7, Vec::new()),
+            ],
+            &[&[b0.as_str(), b1.as_str()]],
+        );
+        let measured = |allocated| TreeUsage {
+            entries: 1,
+            allocated,
+            ..TreeUsage::default()
+        };
+        let trees: Trees = [
+            (backend.snapshots["ctx"].fs.clone(), measured(8192)),
+            (backend.snapshots["mount"].fs.clone(), measured(12288)),
+        ]
+        .into_iter()
+        .collect();
+        let jail = Jail::open(root.path()).unwrap();
+        let worker = Worker::Containerd {
+            backend: &backend,
+            trees: &trees,
+        };
+        let cache = read_worker(&jail, &md_dir, &worker);
+
+        let sizes: Vec<(&str, i64, bool)> = cache
+            .records
+            .iter()
+            .map(|r| (r.id.as_str(), r.size, r.shared))
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                // Blob-only: the blob alone.
+                ("base", 1000, true),
+                // The snapshot's recorded usage plus the blob; an image has [b0, b1].
+                ("gone", 0, false),
+                ("sized", 777, false),
+                ("step1", 4196, true),
+                // Plus the typed variant of its blob; [b0, b1, b2] is no image's.
+                ("step2", 8192 + 50 + 30, false),
+                // Active snapshots as containerd measures them.
+                ("ctx", 8192, false),
+                ("mount", 12288, false),
+            ]
+        );
+        assert_eq!(cache.problems.len(), 1, "{:?}", cache.problems);
+        assert_eq!(cache.problems[0].kind, ProblemKind::DanglingReference);
+        assert!(cache.problems[0].detail.contains("\"gone\""));
+        // API 1.45's answer: no `Parent`, `" Parents"` (with its space) when there is one.
+        assert_eq!(
+            serde_json::to_value(by_id(&cache, "step2")).unwrap(),
+            json!({
+                "ID": "step2", " Parents": ["step1"], "Type": "regular", "Description": "",
+                "InUse": false, "Shared": false, "Size": 8272,
+                "CreatedAt": "2026-11-23T01:08:05.034591955Z", "LastUsedAt": null,
+                "UsageCount": 0
+            })
+        );
+        let base = serde_json::to_value(by_id(&cache, "base")).unwrap();
+        assert!(base.get("Parent").is_none() && base.get(" Parents").is_none());
+        assert_eq!(by_id(&cache, "ctx").record_type, "source.local");
+        assert_eq!(by_id(&cache, "mount").size_source, SizeSource::Measured);
     }
 }
