@@ -126,16 +126,19 @@
 //!   build steps, the chain id for an image's layer), and an exported layer `cache.blob`,
 //!   `cache.blobsize`, `cache.diffID`, `cache.chainID`, `cache.blobChainID`,
 //!   `cache.mediatype`, `cache.imageRefs`. `snapshot.size` is still the only size key (`-1`
-//!   when unknown; BuildKit v0.13 has no `cache.size`). A merge or diff record would name its
-//!   parents in `cache.mergeParents` or `cache.{lower,upper}DiffParent`; this module follows
-//!   `cache.parent` only (Dockerfile builds without `COPY --link` make no other kind).
+//!   when unknown; BuildKit v0.13 has no `cache.size`). A record's parents are
+//!   `cache.parent` (a layer), else `cache.mergeParents` (a merge: `COPY --link` makes one,
+//!   with no `snapshot.committed`, immutable all the same), else
+//!   `cache.{lower,upper}DiffParent` (a diff); each one is held, released and listed.
 //! * **`Size`** (`cacheRecord.size`, unchanged rules for which record is sized): `snapshot.size`
 //!   when recorded; else containerd's `Usage` of the snapshot (0 for a blob-only record, e.g.
 //!   the base image's layer before BuildKit unpacks it itself), which is the size the
 //!   snapshotter recorded at commit for a committed snapshot and the live `fs.DiskUsage`
 //!   (allocated blocks, each inode once) of `snapshots/<n>/fs` for an active one (a build
-//!   context, a cache mount: [`crate::backend::Containerd::usage`]); a snapshot containerd does
-//!   not have counts 0 (BuildKit ignores NotFound; strata reports a problem). Then, unlike
+//!   context, a cache mount: [`crate::backend::Containerd::usage`]), except for a merge made
+//!   with hard links, whose snapshot label `buildkit.mergeUsageSize` in `meta.db` holds the
+//!   usage BuildKit reports instead; a snapshot containerd does not have counts 0 (BuildKit
+//!   ignores NotFound; strata reports a problem). Then, unlike
 //!   v0.8, the size of the record's `cache.blob` in the namespace's content store is added,
 //!   and that of every other compression of it that BuildKit recorded (labels
 //!   `containerd.io/gc.ref.content.blob-*` naming blobs that carry
@@ -143,8 +146,11 @@
 //!   snapshot plus its compressed blob, and the base image's record its blob alone.
 //! * **`Shared`** (BuildKit's own `snapshot/imagerefchecker`, not moby's): a record is shared
 //!   when its blob chain (`layerDigestChain`: the `cache.blob` of each record from the bottom
-//!   of its parent chain up, concatenated) equals the concatenated layer digests of some image
-//!   manifest reachable from an image of the namespace; then its listed ancestors are too.
+//!   of its parent chain up, concatenated; a merge's is its parents' in order) equals the
+//!   concatenated layer digests of some image manifest reachable from an image of the
+//!   namespace; then its listed ancestors (every parent, up to one that is not listed) are
+//!   too. So removing the image built from a record makes it, and the records only that
+//!   image's chain used, unshared.
 //! * **Parents.** `GET /v1.45/system/df` writes `" Parents": [<parent id>]` (the key has a
 //!   leading space: moby 26.1's struct tag is `json:" Parents,omitempty"`), leaves it out for
 //!   a record without parent, and leaves out `Parent` (emptied for API 1.42 and later) and
@@ -188,6 +194,10 @@ const CONTAINERD_WORKER_PREFIX: &str = "containerd-";
 /// Label of a content blob naming another compression of the same layer (BuildKit
 /// `blobVariantGCLabel`), followed by that blob's digest.
 const BLOB_VARIANT_LABEL: &str = "containerd.io/gc.ref.content.blob-";
+/// Labels of a merge snapshot made with hard links holding its true usage (BuildKit
+/// `mergeUsageSizeLabel`, `mergeUsageInodesLabel`).
+const MERGE_USAGE_SIZE_LABEL: &str = "buildkit.mergeUsageSize";
+const MERGE_USAGE_INODES_LABEL: &str = "buildkit.mergeUsageInodes";
 /// Label BuildKit puts on the blobs it knows the media type of (`blobMediaTypeLabel`); a
 /// variant without it is not counted.
 const BLOB_MEDIA_TYPE_LABEL: &str = "buildkit.io/blob/mediatype";
@@ -203,6 +213,9 @@ mod key {
     pub const USAGE_COUNT: &str = "cache.usageCount";
     pub const RECORD_TYPE: &str = "cache.recordType";
     pub const PARENT: &str = "cache.parent";
+    pub const MERGE_PARENTS: &str = "cache.mergeParents";
+    pub const LOWER_DIFF_PARENT: &str = "cache.lowerDiffParent";
+    pub const UPPER_DIFF_PARENT: &str = "cache.upperDiffParent";
     pub const SNAPSHOT: &str = "cache.snapshot";
     pub const BLOB_ONLY: &str = "cache.blobonly";
     pub const BLOB: &str = "cache.blob";
@@ -597,12 +610,28 @@ struct Graph {
     refs: Vec<i64>,
 }
 
+/// How a record is made from its parents (BuildKit's `refKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefKind {
+    /// No parent.
+    BaseLayer,
+    /// One layer over `cache.parent`.
+    Layer,
+    /// The union of `cache.mergeParents` (`COPY --link` makes one).
+    Merge,
+    /// The difference between `cache.lowerDiffParent` and `cache.upperDiffParent`; `upper`
+    /// says whether the last parent is the upper one.
+    Diff { upper: bool },
+}
+
 /// A loaded record (BuildKit's `cacheRecord`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Node {
     mutable: bool,
-    /// The item this record holds as parent.
-    parent: Option<usize>,
+    kind: RefKind,
+    /// The items this record holds as parents (`parentRefs`): its layer parent, its merge
+    /// parents, or its diff's lower then upper parent.
+    parents: Vec<usize>,
     /// For an immutable twin: its mutable record.
     equal_mutable: Option<usize>,
     /// For a mutable record: its immutable twin.
@@ -639,12 +668,48 @@ impl Graph {
         let nodes = loader.nodes;
         let mut refs = vec![0; items.len()];
         for node in nodes.iter().flatten() {
-            if let Some(p) = node.parent {
+            for &p in &node.parents {
                 refs[p] += 1;
             }
         }
         Graph { nodes, refs }
     }
+
+    /// The loaded node of a listed item.
+    fn node(&self, i: usize) -> &Node {
+        self.nodes[i].as_ref().expect("listed records are loaded")
+    }
+
+    /// The parents of item `i` (none when it is not loaded).
+    fn parents(&self, i: usize) -> &[usize] {
+        self.nodes[i].as_ref().map_or(&[], |n| &n.parents)
+    }
+}
+
+/// The parent ids a record names and how it is made from them (BuildKit's `parentsOf`).
+fn parent_ids(item: &Item) -> (RefKind, Vec<String>) {
+    let parent: String = item.get(key::PARENT);
+    if !parent.is_empty() {
+        return (RefKind::Layer, vec![parent]);
+    }
+    let merge: Vec<String> = item.get(key::MERGE_PARENTS);
+    let lower: String = item.get(key::LOWER_DIFF_PARENT);
+    let upper: String = item.get(key::UPPER_DIFF_PARENT);
+    let kind = if !merge.is_empty() {
+        RefKind::Merge
+    } else if !lower.is_empty() || !upper.is_empty() {
+        RefKind::Diff {
+            upper: !upper.is_empty(),
+        }
+    } else {
+        RefKind::BaseLayer
+    };
+    let ids = merge
+        .into_iter()
+        .chain([lower, upper])
+        .filter(|id| !id.is_empty())
+        .collect();
+    (kind, ids)
 }
 
 struct Loader<'a> {
@@ -657,72 +722,72 @@ struct Loader<'a> {
 }
 
 impl Loader<'_> {
-    /// Loads item `i` as `getRecord` does, or drops it. Iterative over the parent chain, so
-    /// a long or looping chain cannot exhaust the stack.
+    /// Loads item `i` as `getRecord` does, or drops it: depth first over what it depends on,
+    /// with an explicit stack, so that a long or looping chain cannot exhaust the call stack.
+    /// An item is `Loading` while it is on the path being followed, so meeting one again is
+    /// a cycle.
     fn load(&mut self, i: usize) {
-        // Walk down to the first item whose fate is known, then settle the chain upwards.
-        let mut chain = Vec::new();
-        let mut at = i;
-        let outcome = loop {
+        let mut stack = vec![i];
+        while let Some(&at) = stack.last() {
             match self.state[at] {
-                State::Loaded => break true,
-                State::Dropped => break false,
+                State::Loaded | State::Dropped => {
+                    stack.pop();
+                }
+                State::Pending => match self.dependencies(at) {
+                    Err(detail) => {
+                        stack.pop();
+                        self.drop_item(at, Some(detail));
+                    }
+                    Ok(deps) => {
+                        self.state[at] = State::Loading;
+                        for &d in deps.iter().rev() {
+                            match self.state[d] {
+                                State::Pending => stack.push(d),
+                                State::Loading => self.problem(
+                                    d,
+                                    ProblemKind::Cycle,
+                                    "its parent chain loops back to itself; dockerd cannot load it",
+                                ),
+                                State::Loaded | State::Dropped => {}
+                            }
+                        }
+                    }
+                },
                 State::Loading => {
-                    self.problem(
-                        at,
-                        ProblemKind::Cycle,
-                        "its parent chain loops back to itself; dockerd cannot load it",
-                    );
-                    break false;
+                    // Everything it depends on is settled.
+                    stack.pop();
+                    let deps = self.dependencies(at).unwrap_or_default();
+                    match deps
+                        .iter()
+                        .find(|&&d| !matches!(self.state[d], State::Loaded))
+                    {
+                        None => self.settle(at),
+                        Some(&d) => {
+                            let dep = self.items[d].id.clone();
+                            self.drop_item(
+                                at,
+                                Some(format!(
+                                    "record {dep} it depends on cannot be loaded; dockerd drops \
+                                     this record when it starts"
+                                )),
+                            );
+                        }
+                    }
                 }
-                State::Pending => {}
             }
-            self.state[at] = State::Loading;
-            chain.push(at);
-            match self.dependency(at) {
-                Ok(Some(next)) => at = next,
-                Ok(None) => break true,
-                Err(detail) => {
-                    // `at` itself fails; nothing below it to settle.
-                    chain.pop();
-                    self.drop_item(at, Some(detail));
-                    break false;
-                }
-            }
-        };
-        let mut ok = outcome;
-        while let Some(j) = chain.pop() {
-            if ok {
-                self.settle(j);
-            } else {
-                let dep = self
-                    .dependency(j)
-                    .ok()
-                    .flatten()
-                    .map(|d| self.items[d].id.clone())
-                    .unwrap_or_default();
-                self.drop_item(
-                    j,
-                    Some(format!(
-                        "record {dep} it depends on cannot be loaded; dockerd drops this record \
-                         when it starts"
-                    )),
-                );
-            }
-            ok = ok && matches!(self.state[j], State::Loaded);
         }
     }
 
-    /// The item that `i` needs loaded first (its mutable twin, else its parent), or why it
+    /// The items that `i` needs loaded first (its mutable twin, else its parents), or why it
     /// cannot be loaded.
-    fn dependency(&self, i: usize) -> Result<Option<usize>, String> {
+    fn dependencies(&self, i: usize) -> Result<Vec<usize>, String> {
         let item = &self.items[i];
         let equal_mutable: String = item.get(key::EQUAL_MUTABLE);
         if !equal_mutable.is_empty() {
             return self
                 .index
                 .get(equal_mutable.as_str())
-                .map(|&m| Some(m))
+                .map(|&m| vec![m])
                 .ok_or_else(|| {
                     format!(
                         "its mutable twin {equal_mutable} does not exist; dockerd drops this \
@@ -730,35 +795,40 @@ impl Loader<'_> {
                     )
                 });
         }
-        let parent: String = item.get(key::PARENT);
-        if parent.is_empty() {
-            return Ok(None);
-        }
-        self.index
-            .get(parent.as_str())
-            .map(|&p| Some(p))
-            .ok_or_else(|| {
-                format!(
-                    "its parent {parent} does not exist; dockerd drops this record when it starts"
-                )
+        parent_ids(item)
+            .1
+            .iter()
+            .map(|parent| {
+                self.index.get(parent.as_str()).copied().ok_or_else(|| {
+                    format!(
+                        "its parent {parent} does not exist; dockerd drops this record when it \
+                         starts"
+                    )
+                })
             })
+            .collect()
     }
 
-    /// Builds the node of item `i`, whose dependency is loaded.
+    /// Builds the node of item `i`, whose dependencies are loaded.
     fn settle(&mut self, i: usize) {
         let item = &self.items[i];
-        let dep = self.dependency(i).ok().flatten();
+        let deps = self.dependencies(i).unwrap_or_default();
         let equal_mutable: String = item.get(key::EQUAL_MUTABLE);
         let node = if !equal_mutable.is_empty() {
-            // An immutable twin: it holds its mutable record's parent.
-            let m = dep.unwrap_or(i);
-            let parent = self.nodes[m].and_then(|n| n.parent);
+            // An immutable twin: it holds its mutable record's parents.
+            let m = deps.first().copied().unwrap_or(i);
+            let (kind, parents) = self.nodes[m]
+                .as_ref()
+                .map_or((RefKind::BaseLayer, Vec::new()), |n| {
+                    (n.kind, n.parents.clone())
+                });
             if let Some(mn) = self.nodes[m].as_mut() {
                 mn.equal_immutable = Some(i);
             }
             Node {
                 mutable: false,
-                parent,
+                kind,
+                parents,
                 equal_mutable: Some(m),
                 equal_immutable: None,
             }
@@ -767,9 +837,14 @@ impl Loader<'_> {
                 self.drop_item(i, None);
                 return;
             }
+            let kind = parent_ids(item).0;
+            // Merge and diff records are immutable even where BuildKit v0.10 forgot to mark
+            // them committed.
+            let made = matches!(kind, RefKind::Merge | RefKind::Diff { .. });
             Node {
-                mutable: !item.get::<bool>(key::COMMITTED),
-                parent: dep,
+                mutable: !made && !item.get::<bool>(key::COMMITTED),
+                kind,
+                parents: deps,
                 equal_mutable: None,
                 equal_immutable: None,
             }
@@ -828,7 +903,7 @@ impl Store<'_> {
         // DiskUsage: skip the twin that stands for data listed under its mutable record.
         let listed: Vec<usize> = (0..items.len())
             .filter(|&i| {
-                let Some(node) = graph.nodes[i] else {
+                let Some(node) = &graph.nodes[i] else {
                     return false;
                 };
                 let twin_held = node.equal_immutable.is_some_and(|t| graph.refs[t] > 0);
@@ -910,7 +985,7 @@ impl Store<'_> {
             .enumerate()
             .map(|(n, &i)| {
                 let item = &items[i];
-                let node = graph.nodes[i].expect("listed records are loaded");
+                let node = graph.node(i);
                 let (usage_count, last_used) = item.last_used();
                 let record_type: String = item.get(key::RECORD_TYPE);
                 // Records without a creation time sort first, like Go's zero time.
@@ -918,10 +993,11 @@ impl Store<'_> {
                     Field::Set(ns) => Some(ns),
                     Field::Missing | Field::Invalid => None,
                 };
-                let parent = node.parent.map(|p| items[p].id.clone());
+                let ids = node.parents.iter().map(|&p| items[p].id.clone());
                 let (parent, parents) = match self.worker {
-                    Worker::Graphdriver { .. } => (Some(parent.unwrap_or_default()), Vec::new()),
-                    Worker::Containerd { .. } => (None, parent.into_iter().collect()),
+                    // BuildKit v0.8 records have one parent at most.
+                    Worker::Graphdriver { .. } => (Some(ids.take(1).collect()), Vec::new()),
+                    Worker::Containerd { .. } => (None, ids.collect()),
                 };
                 let record = BuildCacheRecord {
                     id: item.id.clone(),
@@ -951,7 +1027,7 @@ impl Store<'_> {
     /// Decides how the size of listed item `i` is found (`DiskUsage` then `cacheRecord.Size`).
     fn sizing(&self, i: usize, items: &[Item], graph: &Graph) -> Sizing {
         let item = &items[i];
-        let node = graph.nodes[i].expect("listed records are loaded");
+        let node = graph.node(i);
         if node.mutable && graph.refs[i] > 0 {
             // "size can not be determined because it is changing"
             return Sizing::Known(0, SizeSource::Rule);
@@ -1164,17 +1240,15 @@ impl Store<'_> {
             if shared[n] || !in_image[n] {
                 continue;
             }
-            // Mark it and its listed ancestors.
-            let mut at = Some(i);
-            let mut steps = 0;
-            while let Some(a) = at {
-                let Some(&m) = position.get(&a) else { break };
-                shared[m] = true;
-                steps += 1;
-                if steps > listed.len() {
-                    break;
+            // Mark it and its listed ancestors (`markAllParentsShared`, which stops at a
+            // parent that is not listed).
+            let mut pending = vec![i];
+            while let Some(a) = pending.pop() {
+                let Some(&m) = position.get(&a) else { continue };
+                if !shared[m] {
+                    shared[m] = true;
+                    pending.extend(graph.parents(a));
                 }
-                at = graph.nodes[a].and_then(|node| node.parent);
             }
         }
         shared
@@ -1242,9 +1316,38 @@ enum Usage {
     Gone(Problem),
 }
 
-/// containerd's `Usage` of snapshot `key` of the namespace read: recorded for a committed
-/// snapshot, measured (in `trees`) for an active one.
+/// BuildKit's merge snapshotter's `Usage` of snapshot `key` of the namespace read: the size in
+/// its label [`MERGE_USAGE_SIZE_LABEL`] for a merge made with hard links (whose usage
+/// containerd overcounts); else containerd's, recorded for a committed snapshot, measured (in
+/// `trees`) for an active one.
 fn containerd_usage(backend: &Containerd, trees: &Trees, key: &str) -> Result<Usage, Problem> {
+    let labels = backend
+        .meta
+        .namespaces
+        .get(&backend.namespace)
+        .and_then(|ns| ns.snapshots.get(&backend.snapshotter))
+        .and_then(|refs| refs.get(key))
+        .map(|r| &r.labels);
+    if let Some(labels) = labels {
+        let merge_usage = labels
+            .get(MERGE_USAGE_SIZE_LABEL)
+            .map(|size| size.parse::<i64>().ok());
+        match merge_usage {
+            Some(Some(size)) => return Ok(Usage::Known(size, SizeSource::Snapshots)),
+            Some(None) => {
+                return Err(Problem::new(
+                    &backend.meta.path,
+                    ProblemKind::InvalidValue,
+                    format!("snapshot {key}: label {MERGE_USAGE_SIZE_LABEL} is not a number"),
+                ))
+            }
+            // Only the inode count: the usage is that, with size 0.
+            None if labels.contains_key(MERGE_USAGE_INODES_LABEL) => {
+                return Ok(Usage::Known(0, SizeSource::Snapshots))
+            }
+            None => {}
+        }
+    }
     let (Some(snapshot), Some(size)) = (backend.snapshots.get(key), backend.usage(key, trees))
     else {
         return Ok(Usage::Gone(Problem::new(
@@ -1310,9 +1413,8 @@ fn content_size(backend: &Containerd, digest: &str) -> i64 {
 }
 
 /// BuildKit's `imagerefchecker` for the containerd worker, per listed record: its blob chain
-/// (`layerDigestChain`: the `cache.blob` of each record from the bottom of its parent chain
-/// up, concatenated, an unset one adding nothing) is exactly the concatenated layer digests of
-/// some image manifest of the namespace.
+/// ([`blob_chain`]) is exactly the concatenated layer digests of some image manifest of the
+/// namespace.
 fn in_containerd_images(
     backend: &Containerd,
     listed: &[usize],
@@ -1326,27 +1428,57 @@ fn in_containerd_images(
         .map(|m| m.layers.iter().map(Digest::as_str).collect::<String>())
         .filter(|layers| !layers.is_empty())
         .collect();
+    let mut chains = HashMap::new();
     listed
         .iter()
-        .map(|&i| {
-            let mut blobs: Vec<String> = Vec::new();
-            let mut at = Some(i);
-            while let Some(a) = at {
-                if blobs.len() > items.len() {
-                    return false;
-                }
-                blobs.push(items[a].get(key::BLOB));
-                at = graph.nodes[a].and_then(|node| node.parent);
-            }
-            blobs.reverse();
-            images.contains(&blobs.concat())
-        })
+        .map(|&i| images.contains(blob_chain(i, items, graph, &mut chains)))
         .collect()
 }
 
+/// BuildKit's `layerDigestChain` of loaded item `i`, as the checker keys it (the digests
+/// concatenated, an unset `cache.blob` adding nothing): a base layer's blob; a layer's parent's
+/// chain then its blob; a merge's parents' chains in order; a diff's upper parent's chain when
+/// it has no blob of its own, else its blob. `chains` keeps those already made. Iterative, in
+/// post-order (the loaded graph has no cycle).
+fn blob_chain<'c>(
+    i: usize,
+    items: &[Item],
+    graph: &Graph,
+    chains: &'c mut HashMap<usize, String>,
+) -> &'c str {
+    let mut stack = vec![(i, false)];
+    while let Some((at, expanded)) = stack.pop() {
+        if chains.contains_key(&at) {
+            continue;
+        }
+        let Some(node) = &graph.nodes[at] else {
+            chains.insert(at, String::new());
+            continue;
+        };
+        if !expanded {
+            stack.push((at, true));
+            stack.extend(node.parents.iter().map(|&p| (p, false)));
+            continue;
+        }
+        let blob: String = items[at].get(key::BLOB);
+        let of = |p: &usize| chains.get(p).map_or("", String::as_str);
+        let chain = match node.kind {
+            RefKind::BaseLayer => blob,
+            RefKind::Layer => node.parents.iter().map(of).chain([blob.as_str()]).collect(),
+            RefKind::Merge => node.parents.iter().map(of).collect(),
+            RefKind::Diff { upper: true } if blob.is_empty() => {
+                node.parents.last().map(of).unwrap_or_default().to_owned()
+            }
+            RefKind::Diff { .. } => blob,
+        };
+        chains.insert(at, chain);
+    }
+    chains.get(&i).map_or("", String::as_str)
+}
+
 /// `InUse` per listed record: BuildKit's release cascade in `DiskUsage`. Each loaded record
-/// holds its parent; a listed record nobody holds releases its parent (twice for a mutable
-/// record with a twin, which holds the same parent); what is still held at the end is in use.
+/// holds its parents; a listed record nobody holds releases them (twice for a mutable record
+/// with a twin, which holds the same parents); what is still held at the end is in use.
 fn in_use(listed: &[usize], graph: &Graph) -> Vec<bool> {
     let mut refs: HashMap<usize, i64> = listed.iter().map(|&i| (i, graph.refs[i])).collect();
     let mut released = vec![false; graph.nodes.len()];
@@ -1354,17 +1486,18 @@ fn in_use(listed: &[usize], graph: &Graph) -> Vec<bool> {
     // A record releases its parent once, when its count is exactly 0 (as in BuildKit, a count
     // that jumps past 0 never releases), so the loop ends after at most one push per release.
     while let Some(i) = rescan.pop() {
-        let Some(node) = graph.nodes[i] else { continue };
-        let (Some(parent), Some(0)) = (node.parent, refs.get(&i).copied()) else {
+        let Some(node) = &graph.nodes[i] else {
             continue;
         };
-        if released[i] {
+        if node.parents.is_empty() || refs.get(&i) != Some(&0) || released[i] {
             continue;
         }
         released[i] = true;
-        if let Some(r) = refs.get_mut(&parent) {
-            *r -= if node.equal_immutable.is_some() { 2 } else { 1 };
-            rescan.push(parent);
+        for parent in &node.parents {
+            if let Some(r) = refs.get_mut(parent) {
+                *r -= if node.equal_immutable.is_some() { 2 } else { 1 };
+                rescan.push(*parent);
+            }
         }
     }
     listed
@@ -2118,7 +2251,8 @@ mod tests {
         // unrecorded, the base image's record blob-only, a build context (mutable, with its
         // twin) and a cache mount (mutable, no twin) in active snapshots.
         let root = Root::new();
-        let (b0, b1, b2, b2zstd, b2other) = (chain(1), chain(2), chain(3), chain(4), chain(5));
+        let (b0, b1, b2, b2zstd, b2other, b6) =
+            (chain(1), chain(2), chain(3), chain(4), chain(5), chain(6));
         let dir = "buildkit/containerd-overlayfs";
         let md_dir = root.path().join(dir);
         root.records(&[
@@ -2162,6 +2296,15 @@ mod tests {
             ),
             ("gone", committed(vec![(key::SIZE, json!(-1))])),
             ("sized", committed(vec![(key::SIZE, json!(777))])),
+            // `COPY --link`: a layer of its own, merged onto step1.
+            ("lone", committed(vec![(key::BLOB, json!(chain(6)))])),
+            (
+                "linked",
+                vec![
+                    (key::CREATED_AT, json!(T0 + 3)),
+                    (key::MERGE_PARENTS, json!(["step1", "lone"])),
+                ],
+            ),
         ]);
         std::fs::create_dir_all(&md_dir).unwrap();
         std::fs::rename(
@@ -2174,7 +2317,7 @@ mod tests {
             (format!("{BLOB_VARIANT_LABEL}{b2other}"), b2other.as_str()),
         ];
         let typed = vec![(BLOB_MEDIA_TYPE_LABEL.to_owned(), "application/x")];
-        let backend = containerd(
+        let mut backend = containerd(
             root.path(),
             &[
                 (chain(9).as_str(), Kind::Committed, 999_999),
@@ -2183,6 +2326,8 @@ mod tests {
                 ("ctx", Kind::Active, 0),
                 ("mount", Kind::Active, 0),
                 ("sized", Kind::Committed, 1),
+                ("lone", Kind::Committed, 4096),
+                ("linked", Kind::Committed, 999),
             ],
             &[
                 (b0.as_str(), 1000, Vec::new()),
@@ -2192,8 +2337,24 @@ mod tests {
                 (b2zstd.as_str(), 30, typed),
                 (b2other.as_str(), 7, Vec::new()),
             ],
-            &[&[b0.as_str(), b1.as_str()]],
+            &[
+                &[b0.as_str(), b1.as_str()],
+                &[b0.as_str(), b1.as_str(), b6.as_str()],
+            ],
         );
+        // The merge's true usage, in the label BuildKit's merge snapshotter put on it.
+        let merged = crate::format::containerd::meta::SnapshotRef {
+            key: "linked".into(),
+            name: "moby/8/linked".into(),
+            parent: None,
+            created: None,
+            labels: [(MERGE_USAGE_SIZE_LABEL.to_owned(), "4096".to_owned())].into(),
+        };
+        backend.meta.namespaces.get_mut("moby").unwrap().snapshots = [(
+            "overlayfs".to_owned(),
+            [("linked".to_owned(), merged)].into(),
+        )]
+        .into();
         let measured = |allocated| TreeUsage {
             entries: 1,
             allocated,
@@ -2224,6 +2385,7 @@ mod tests {
                 ("base", 1000, true),
                 // The snapshot's recorded usage plus the blob; an image has [b0, b1].
                 ("gone", 0, false),
+                ("lone", 4096, true),
                 ("sized", 777, false),
                 ("step1", 4196, true),
                 // Plus the typed variant of its blob; [b0, b1, b2] is no image's.
@@ -2231,8 +2393,12 @@ mod tests {
                 // Active snapshots as containerd measures them.
                 ("ctx", 8192, false),
                 ("mount", 12288, false),
+                // Its label's usage; its chain [b0, b1] + [b6] is an image's, so it and
+                // both its parents are shared.
+                ("linked", 4096, true),
             ]
         );
+        assert_eq!(by_id(&cache, "linked").parents, ["step1", "lone"]);
         assert_eq!(cache.problems.len(), 1, "{:?}", cache.problems);
         assert_eq!(cache.problems[0].kind, ProblemKind::DanglingReference);
         assert!(cache.problems[0].detail.contains("\"gone\""));
