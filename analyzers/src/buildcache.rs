@@ -127,9 +127,8 @@
 //!   `cache.blobsize`, `cache.diffID`, `cache.chainID`, `cache.blobChainID`,
 //!   `cache.mediatype`, `cache.imageRefs`. `snapshot.size` is still the only size key (`-1`
 //!   when unknown; BuildKit v0.13 has no `cache.size`). A record's parents are
-//!   `cache.parent` (a layer), else `cache.mergeParents` (a merge: `COPY --link` makes one,
-//!   with no `snapshot.committed`, immutable all the same), else
-//!   `cache.{lower,upper}DiffParent` (a diff); each one is held, released and listed.
+//!   `cache.parent` (a layer), else `cache.mergeParents` (a merge: `COPY --link` makes one),
+//!   else `cache.{lower,upper}DiffParent` (a diff); each one is held, released and listed.
 //! * **`Size`** (`cacheRecord.size`, unchanged rules for which record is sized): `snapshot.size`
 //!   when recorded; else containerd's `Usage` of the snapshot (0 for a blob-only record, e.g.
 //!   the base image's layer before BuildKit unpacks it itself), which is the size the
