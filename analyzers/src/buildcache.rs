@@ -1,10 +1,15 @@
 //! BuildKit's build cache records, as `GET /system/df` reports them in `BuildCache[]` and
 //! `BuilderSize`, read from `<root>/buildkit/` without a daemon.
 //!
-//! This module owns the reading of `buildkit/metadata_v2.db` (the cache records) and of the
-//! few other files needed to size and classify them (`buildkit/snapshots.db`, the layer
-//! store, the image configs, the driver's directories). It never writes: where dockerd would
-//! compute a missing size and store it, this module computes the same number and keeps it.
+//! This module owns the reading of BuildKit's `metadata_v2.db` (the cache records) and of the
+//! few other files needed to size and classify them: for the graphdriver worker
+//! (`buildkit/metadata_v2.db`) `buildkit/snapshots.db`, the layer store, the image configs and
+//! the driver's directories; for the containerd worker
+//! (`buildkit/containerd-<snapshotter>/metadata_v2.db`) what the loaded [`graph::Store`]'s
+//! containerd backend already read (the namespace's snapshots and content, its images). Which
+//! worker is the store's backend's call, not this module's. It never writes: where dockerd
+//! would compute a missing size and store it, this module computes the same number and keeps
+//! it.
 //!
 //! # Where Docker's answer comes from (Docker 20.10, BuildKit v0.8)
 //!
@@ -106,16 +111,69 @@
 //! first answer still shows the old count; the next answers and this reader show the new one.
 //!
 //! Records are sorted by `CreatedAt`, then `ID` (dockerd lists them in random order).
+//!
+//! # The containerd image store (Docker 26.1, BuildKit v0.13)
+//!
+//! With `{"features":{"containerd-snapshotter":true}}` dockerd runs BuildKit's containerd
+//! worker (moby `builder/builder-next/controller.go`, `newSnapshotterController`); BuildKit
+//! v0.13.2 is what moby 26.1.5 vendors. `buildkit/cache.db` (the solver's cache keys),
+//! `buildkit/history.db` (build history) and `buildkit/executor/` do not hold records; the
+//! worker's root `buildkit/containerd-overlayfs/` holds `metadata_v2.db` (same format as
+//! above), `workerid` and `cachemounts/`. What changes:
+//!
+//! * **Keys.** Besides the ones above, each record has `cache.snapshot` (the key of its
+//!   snapshot in containerd namespace `moby` of the overlayfs snapshotter: the record id for
+//!   build steps, the chain id for an image's layer), and an exported layer `cache.blob`,
+//!   `cache.blobsize`, `cache.diffID`, `cache.chainID`, `cache.blobChainID`,
+//!   `cache.mediatype`, `cache.imageRefs`. `snapshot.size` is still the only size key (`-1`
+//!   when unknown; BuildKit v0.13 has no `cache.size`). A record's parents are
+//!   `cache.parent` (a layer), else `cache.mergeParents` (a merge: `COPY --link` makes one),
+//!   else `cache.{lower,upper}DiffParent` (a diff); each one is held, released and listed.
+//! * **`Size`** (`cacheRecord.size`, unchanged rules for which record is sized): `snapshot.size`
+//!   when recorded; else containerd's `Usage` of the snapshot (0 for a blob-only record, e.g.
+//!   the base image's layer before BuildKit unpacks it itself), which is the size the
+//!   snapshotter recorded at commit for a committed snapshot and the live `fs.DiskUsage`
+//!   (allocated blocks, each inode once) of `snapshots/<n>/fs` for an active one (a build
+//!   context, a cache mount: [`crate::backend::Containerd::usage`]), except for a merge made
+//!   with hard links, whose snapshot label `buildkit.mergeUsageSize` in `meta.db` holds the
+//!   usage BuildKit reports instead; a snapshot containerd does not have counts 0 (BuildKit
+//!   ignores NotFound; strata reports a problem). Then, unlike
+//!   v0.8, the size of the record's `cache.blob` in the namespace's content store is added,
+//!   and that of every other compression of it that BuildKit recorded (labels
+//!   `containerd.io/gc.ref.content.blob-*` naming blobs that carry
+//!   `buildkit.io/blob/mediatype`), each blob once. So a build step's layer counts its
+//!   snapshot plus its compressed blob, and the base image's record its blob alone.
+//! * **`Shared`** (BuildKit's own `snapshot/imagerefchecker`, not moby's): a record is shared
+//!   when its blob chain (`layerDigestChain`: the `cache.blob` of each record from the bottom
+//!   of its parent chain up, concatenated; a merge's is its parents' in order) equals the
+//!   concatenated layer digests of some image manifest reachable from an image of the
+//!   namespace; then its listed ancestors (every parent, up to one that is not listed) are
+//!   too. So removing the image built from a record makes it, and the records only that
+//!   image's chain used, unshared.
+//! * **Parents.** `GET /v1.45/system/df` writes `" Parents": [<parent id>]` (the key has a
+//!   leading space: moby 26.1's struct tag is `json:" Parents,omitempty"`), leaves it out for
+//!   a record without parent, and leaves out `Parent` (emptied for API 1.42 and later) and
+//!   `BuilderSize` (only summed for API before 1.42; `/v1.41/system/df` of the same daemon
+//!   has both, and no `Parents`). strata writes `Parent` and `" Parents"` the way the API
+//!   dockerd speaks for that worker does, and `BuilderSize` always (the sum, as API 1.41).
+//!
+//! The first `GET /system/df` after a build stores the sizes it computed and commits the
+//! cache mount's twin (as above); sizes, counts and times read before and after it agree
+//! with what dockerd answered at each moment.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::backend::{AnyBackend, Containerd, Trees};
 use crate::bolt::{Bucket, Db};
 use crate::error::{Problem, ProblemKind};
+use crate::format::containerd::snapshots::Kind;
 use crate::fs::Jail;
+use crate::graph;
+use crate::ids::Digest;
 use crate::{layout, walk};
 
 /// `buildkit/metadata_v2.db`: the cache records.
@@ -129,6 +187,19 @@ const SNAPSHOTS_DB: &str = "snapshots.db";
 const CONTENT_BLOBS: &str = "content/blobs/sha256";
 /// The bucket of `metadata_v2.db` holding one bucket per record.
 const MAIN_BUCKET: &str = "_main";
+/// `buildkit/containerd-<snapshotter>/`: the root of BuildKit's containerd worker (BuildKit
+/// `worker/containerd`), which holds its `metadata_v2.db`.
+const CONTAINERD_WORKER_PREFIX: &str = "containerd-";
+/// Label of a content blob naming another compression of the same layer (BuildKit
+/// `blobVariantGCLabel`), followed by that blob's digest.
+const BLOB_VARIANT_LABEL: &str = "containerd.io/gc.ref.content.blob-";
+/// Labels of a merge snapshot made with hard links holding its true usage (BuildKit
+/// `mergeUsageSizeLabel`, `mergeUsageInodesLabel`).
+const MERGE_USAGE_SIZE_LABEL: &str = "buildkit.mergeUsageSize";
+const MERGE_USAGE_INODES_LABEL: &str = "buildkit.mergeUsageInodes";
+/// Label BuildKit puts on the blobs it knows the media type of (`blobMediaTypeLabel`); a
+/// variant without it is not counted.
+const BLOB_MEDIA_TYPE_LABEL: &str = "buildkit.io/blob/mediatype";
 
 /// Keys of a record in `metadata_v2.db` (BuildKit's `cache/metadata.go`).
 mod key {
@@ -141,6 +212,9 @@ mod key {
     pub const USAGE_COUNT: &str = "cache.usageCount";
     pub const RECORD_TYPE: &str = "cache.recordType";
     pub const PARENT: &str = "cache.parent";
+    pub const MERGE_PARENTS: &str = "cache.mergeParents";
+    pub const LOWER_DIFF_PARENT: &str = "cache.lowerDiffParent";
+    pub const UPPER_DIFF_PARENT: &str = "cache.upperDiffParent";
     pub const SNAPSHOT: &str = "cache.snapshot";
     pub const BLOB_ONLY: &str = "cache.blobonly";
     pub const BLOB: &str = "cache.blob";
@@ -167,9 +241,16 @@ pub struct BuildCacheRecord {
     /// The record id (25 base-36 characters).
     #[serde(rename = "ID")]
     pub id: String,
-    /// The parent record's id, or empty.
-    #[serde(rename = "Parent")]
-    pub parent: String,
+    /// The parent record's id, or empty: API 1.41's field (dockerd 20.10). `None` for the
+    /// records of BuildKit's containerd worker, whose dockerd (26.1 and later) answers API 1.42
+    /// and later, which leave `Parent` out.
+    #[serde(rename = "Parent", skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The parent records' ids (API 1.42 and later), under the key `" Parents"` with the
+    /// leading space of moby's struct tag (`json:" Parents,omitempty"`, `api/types/types.go` of
+    /// 26.1); left out when empty, and always for the graphdriver layout (API 1.41).
+    #[serde(rename = " Parents", skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<String>,
     /// `regular`, `source.local`, `exec.cachemount`, `frontend`, `internal`...
     #[serde(rename = "Type")]
     pub record_type: String,
@@ -210,9 +291,11 @@ pub enum SizeSource {
     Recorded,
     /// The `size` file of the image layer the snapshot became.
     Layer,
-    /// The `size` dockerd stored in `snapshots.db`.
+    /// The size the snapshotter recorded: dockerd's in `buildkit/snapshots.db`, or
+    /// containerd's for a committed snapshot.
     Snapshots,
-    /// Measured now: the apparent size of the driver's `diff/` directory.
+    /// Measured now: the apparent size of the driver's `diff/` directory, or the usage of an
+    /// active containerd snapshot as containerd measures it.
     Measured,
     /// Fixed by BuildKit's rules, not measured: a blob-only record, a mutable record in use.
     Rule,
@@ -237,10 +320,46 @@ impl BuildCache {
     }
 }
 
-/// Reads the build cache of the Docker data root of `jail`. A root without `buildkit/` (or
-/// without `buildkit/metadata_v2.db`) has no build cache: the result is empty, with no problem.
-pub fn read(jail: &Jail) -> BuildCache {
-    let dir = jail.path().join(layout::BUILDKIT_DIR);
+/// Reads the build cache of `store`, whose backend says which BuildKit worker's records to
+/// read: the graphdriver worker's `buildkit/metadata_v2.db` (sized through moby's snapshotter
+/// over `store`'s storage driver) or the containerd worker's
+/// `buildkit/containerd-<snapshotter>/metadata_v2.db` (sized through the namespace's
+/// snapshots; `trees` holds the walks of the active ones, [`crate::backend::Backend::measured_dirs`]).
+/// A store without those files has no build cache: the result is empty, with no problem.
+pub fn read(store: &graph::Store, trees: &Trees) -> BuildCache {
+    let buildkit = store.root.join(layout::BUILDKIT_DIR);
+    match &store.backend {
+        AnyBackend::Containerd(backend) => {
+            let dir = buildkit.join(format!("{CONTAINERD_WORKER_PREFIX}{}", backend.snapshotter));
+            read_worker(&store.jail, &dir, &Worker::Containerd { backend, trees })
+        }
+        AnyBackend::Moby(_) => {
+            let driver = crate::driver::Driver::name(&store.driver);
+            read_worker(&store.jail, &buildkit, &Worker::Graphdriver { driver })
+        }
+    }
+}
+
+/// The BuildKit worker whose records are read, and what sizes their snapshots.
+enum Worker<'a> {
+    /// moby's worker over a storage driver (Docker 20.10, BuildKit v0.8): `buildkit/snapshots.db`
+    /// and the driver's `image/<driver>/` layer and image stores.
+    Graphdriver {
+        /// The storage driver's name (`overlay2`).
+        driver: &'a str,
+    },
+    /// BuildKit's containerd worker (the containerd image store, Docker 26.1, BuildKit v0.13):
+    /// the snapshots and content of Docker's namespace.
+    Containerd {
+        /// The store's containerd metadata.
+        backend: &'a Containerd,
+        /// The walks of the active snapshots.
+        trees: &'a Trees,
+    },
+}
+
+/// Reads the records of the worker whose root is `dir` (`metadata_v2.db` in it).
+fn read_worker(jail: &Jail, dir: &Path, worker: &Worker) -> BuildCache {
     let md_path = dir.join(METADATA_DB);
     if !jail.exists(&md_path) {
         let v1 = dir.join(METADATA_V1_DB);
@@ -261,13 +380,13 @@ pub fn read(jail: &Jail) -> BuildCache {
     }
     let mut attempt = 1;
     loop {
-        let (cache, txids) = read_once(jail, &dir);
+        let (cache, txids) = read_once(jail, dir, worker);
         // A build running meanwhile can be caught between its writes to the two files:
         // read again while the problems may come from that.
         if cache.problems.is_empty()
             || attempt >= RETRIES
             || txids.is_none()
-            || txids != transactions(jail, &dir)
+            || txids != transactions(jail, dir)
         {
             return cache;
         }
@@ -321,7 +440,7 @@ fn transactions(jail: &Jail, dir: &Path) -> Transactions {
 }
 
 /// One reading of `buildkit/`, with the transactions it saw.
-fn read_once(jail: &Jail, dir: &Path) -> (BuildCache, Transactions) {
+fn read_once(jail: &Jail, dir: &Path, worker: &Worker) -> (BuildCache, Transactions) {
     let root = jail.path();
     let mut problems = Vec::new();
     let md_path = dir.join(METADATA_DB);
@@ -340,14 +459,17 @@ fn read_once(jail: &Jail, dir: &Path) -> (BuildCache, Transactions) {
         }
     };
     let snapshots_path = dir.join(SNAPSHOTS_DB);
-    let snapshots = match Db::open(jail, &snapshots_path) {
-        Ok(db) => Some(db),
-        Err(p) => {
-            if p.kind != ProblemKind::Missing {
-                problems.push(p);
+    let snapshots = match worker {
+        Worker::Graphdriver { .. } => match Db::open(jail, &snapshots_path) {
+            Ok(db) => Some(db),
+            Err(p) => {
+                if p.kind != ProblemKind::Missing {
+                    problems.push(p);
+                }
+                None
             }
-            None
-        }
+        },
+        Worker::Containerd { .. } => None,
     };
     let store = Store {
         jail,
@@ -356,7 +478,7 @@ fn read_once(jail: &Jail, dir: &Path) -> (BuildCache, Transactions) {
         md_path: &md_path,
         snapshots: snapshots.as_ref().map(Db::root),
         snapshots_path: &snapshots_path,
-        driver: image_driver(jail),
+        worker,
     };
     let items = load_items(&db, &md_path, &mut problems);
     let graph = Graph::build(&items, &md_path, &mut problems);
@@ -487,12 +609,28 @@ struct Graph {
     refs: Vec<i64>,
 }
 
+/// How a record is made from its parents (BuildKit's `refKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefKind {
+    /// No parent.
+    BaseLayer,
+    /// One layer over `cache.parent`.
+    Layer,
+    /// The union of `cache.mergeParents` (`COPY --link` makes one).
+    Merge,
+    /// The difference between `cache.lowerDiffParent` and `cache.upperDiffParent`; `upper`
+    /// says whether the last parent is the upper one.
+    Diff { upper: bool },
+}
+
 /// A loaded record (BuildKit's `cacheRecord`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Node {
     mutable: bool,
-    /// The item this record holds as parent.
-    parent: Option<usize>,
+    kind: RefKind,
+    /// The items this record holds as parents (`parentRefs`): its layer parent, its merge
+    /// parents, or its diff's lower then upper parent.
+    parents: Vec<usize>,
     /// For an immutable twin: its mutable record.
     equal_mutable: Option<usize>,
     /// For a mutable record: its immutable twin.
@@ -529,12 +667,48 @@ impl Graph {
         let nodes = loader.nodes;
         let mut refs = vec![0; items.len()];
         for node in nodes.iter().flatten() {
-            if let Some(p) = node.parent {
+            for &p in &node.parents {
                 refs[p] += 1;
             }
         }
         Graph { nodes, refs }
     }
+
+    /// The loaded node of a listed item.
+    fn node(&self, i: usize) -> &Node {
+        self.nodes[i].as_ref().expect("listed records are loaded")
+    }
+
+    /// The parents of item `i` (none when it is not loaded).
+    fn parents(&self, i: usize) -> &[usize] {
+        self.nodes[i].as_ref().map_or(&[], |n| &n.parents)
+    }
+}
+
+/// The parent ids a record names and how it is made from them (BuildKit's `parentsOf`).
+fn parent_ids(item: &Item) -> (RefKind, Vec<String>) {
+    let parent: String = item.get(key::PARENT);
+    if !parent.is_empty() {
+        return (RefKind::Layer, vec![parent]);
+    }
+    let merge: Vec<String> = item.get(key::MERGE_PARENTS);
+    let lower: String = item.get(key::LOWER_DIFF_PARENT);
+    let upper: String = item.get(key::UPPER_DIFF_PARENT);
+    let kind = if !merge.is_empty() {
+        RefKind::Merge
+    } else if !lower.is_empty() || !upper.is_empty() {
+        RefKind::Diff {
+            upper: !upper.is_empty(),
+        }
+    } else {
+        RefKind::BaseLayer
+    };
+    let ids = merge
+        .into_iter()
+        .chain([lower, upper])
+        .filter(|id| !id.is_empty())
+        .collect();
+    (kind, ids)
 }
 
 struct Loader<'a> {
@@ -547,72 +721,72 @@ struct Loader<'a> {
 }
 
 impl Loader<'_> {
-    /// Loads item `i` as `getRecord` does, or drops it. Iterative over the parent chain, so
-    /// a long or looping chain cannot exhaust the stack.
+    /// Loads item `i` as `getRecord` does, or drops it: depth first over what it depends on,
+    /// with an explicit stack, so that a long or looping chain cannot exhaust the call stack.
+    /// An item is `Loading` while it is on the path being followed, so meeting one again is
+    /// a cycle.
     fn load(&mut self, i: usize) {
-        // Walk down to the first item whose fate is known, then settle the chain upwards.
-        let mut chain = Vec::new();
-        let mut at = i;
-        let outcome = loop {
+        let mut stack = vec![i];
+        while let Some(&at) = stack.last() {
             match self.state[at] {
-                State::Loaded => break true,
-                State::Dropped => break false,
+                State::Loaded | State::Dropped => {
+                    stack.pop();
+                }
+                State::Pending => match self.dependencies(at) {
+                    Err(detail) => {
+                        stack.pop();
+                        self.drop_item(at, Some(detail));
+                    }
+                    Ok(deps) => {
+                        self.state[at] = State::Loading;
+                        for &d in deps.iter().rev() {
+                            match self.state[d] {
+                                State::Pending => stack.push(d),
+                                State::Loading => self.problem(
+                                    d,
+                                    ProblemKind::Cycle,
+                                    "its parent chain loops back to itself; dockerd cannot load it",
+                                ),
+                                State::Loaded | State::Dropped => {}
+                            }
+                        }
+                    }
+                },
                 State::Loading => {
-                    self.problem(
-                        at,
-                        ProblemKind::Cycle,
-                        "its parent chain loops back to itself; dockerd cannot load it",
-                    );
-                    break false;
+                    // Everything it depends on is settled.
+                    stack.pop();
+                    let deps = self.dependencies(at).unwrap_or_default();
+                    match deps
+                        .iter()
+                        .find(|&&d| !matches!(self.state[d], State::Loaded))
+                    {
+                        None => self.settle(at),
+                        Some(&d) => {
+                            let dep = self.items[d].id.clone();
+                            self.drop_item(
+                                at,
+                                Some(format!(
+                                    "record {dep} it depends on cannot be loaded; dockerd drops \
+                                     this record when it starts"
+                                )),
+                            );
+                        }
+                    }
                 }
-                State::Pending => {}
             }
-            self.state[at] = State::Loading;
-            chain.push(at);
-            match self.dependency(at) {
-                Ok(Some(next)) => at = next,
-                Ok(None) => break true,
-                Err(detail) => {
-                    // `at` itself fails; nothing below it to settle.
-                    chain.pop();
-                    self.drop_item(at, Some(detail));
-                    break false;
-                }
-            }
-        };
-        let mut ok = outcome;
-        while let Some(j) = chain.pop() {
-            if ok {
-                self.settle(j);
-            } else {
-                let dep = self
-                    .dependency(j)
-                    .ok()
-                    .flatten()
-                    .map(|d| self.items[d].id.clone())
-                    .unwrap_or_default();
-                self.drop_item(
-                    j,
-                    Some(format!(
-                        "record {dep} it depends on cannot be loaded; dockerd drops this record \
-                         when it starts"
-                    )),
-                );
-            }
-            ok = ok && matches!(self.state[j], State::Loaded);
         }
     }
 
-    /// The item that `i` needs loaded first (its mutable twin, else its parent), or why it
+    /// The items that `i` needs loaded first (its mutable twin, else its parents), or why it
     /// cannot be loaded.
-    fn dependency(&self, i: usize) -> Result<Option<usize>, String> {
+    fn dependencies(&self, i: usize) -> Result<Vec<usize>, String> {
         let item = &self.items[i];
         let equal_mutable: String = item.get(key::EQUAL_MUTABLE);
         if !equal_mutable.is_empty() {
             return self
                 .index
                 .get(equal_mutable.as_str())
-                .map(|&m| Some(m))
+                .map(|&m| vec![m])
                 .ok_or_else(|| {
                     format!(
                         "its mutable twin {equal_mutable} does not exist; dockerd drops this \
@@ -620,35 +794,40 @@ impl Loader<'_> {
                     )
                 });
         }
-        let parent: String = item.get(key::PARENT);
-        if parent.is_empty() {
-            return Ok(None);
-        }
-        self.index
-            .get(parent.as_str())
-            .map(|&p| Some(p))
-            .ok_or_else(|| {
-                format!(
-                    "its parent {parent} does not exist; dockerd drops this record when it starts"
-                )
+        parent_ids(item)
+            .1
+            .iter()
+            .map(|parent| {
+                self.index.get(parent.as_str()).copied().ok_or_else(|| {
+                    format!(
+                        "its parent {parent} does not exist; dockerd drops this record when it \
+                         starts"
+                    )
+                })
             })
+            .collect()
     }
 
-    /// Builds the node of item `i`, whose dependency is loaded.
+    /// Builds the node of item `i`, whose dependencies are loaded.
     fn settle(&mut self, i: usize) {
         let item = &self.items[i];
-        let dep = self.dependency(i).ok().flatten();
+        let deps = self.dependencies(i).unwrap_or_default();
         let equal_mutable: String = item.get(key::EQUAL_MUTABLE);
         let node = if !equal_mutable.is_empty() {
-            // An immutable twin: it holds its mutable record's parent.
-            let m = dep.unwrap_or(i);
-            let parent = self.nodes[m].and_then(|n| n.parent);
+            // An immutable twin: it holds its mutable record's parents.
+            let m = deps.first().copied().unwrap_or(i);
+            let (kind, parents) = self.nodes[m]
+                .as_ref()
+                .map_or((RefKind::BaseLayer, Vec::new()), |n| {
+                    (n.kind, n.parents.clone())
+                });
             if let Some(mn) = self.nodes[m].as_mut() {
                 mn.equal_immutable = Some(i);
             }
             Node {
                 mutable: false,
-                parent,
+                kind,
+                parents,
                 equal_mutable: Some(m),
                 equal_immutable: None,
             }
@@ -657,9 +836,14 @@ impl Loader<'_> {
                 self.drop_item(i, None);
                 return;
             }
+            let kind = parent_ids(item).0;
+            // Merge and diff records are immutable even where BuildKit v0.10 forgot to mark
+            // them committed.
+            let made = matches!(kind, RefKind::Merge | RefKind::Diff { .. });
             Node {
-                mutable: !item.get::<bool>(key::COMMITTED),
-                parent: dep,
+                mutable: !made && !item.get::<bool>(key::COMMITTED),
+                kind,
+                parents: deps,
                 equal_mutable: None,
                 equal_immutable: None,
             }
@@ -692,10 +876,10 @@ struct Store<'a> {
     root: &'a Path,
     buildkit: &'a Path,
     md_path: &'a Path,
+    /// `buildkit/snapshots.db` of the graphdriver worker.
     snapshots: Option<&'a Bucket>,
     snapshots_path: &'a Path,
-    /// The storage driver whose `image/<driver>/` holds the layer and image stores.
-    driver: Option<String>,
+    worker: &'a Worker<'a>,
 }
 
 /// How a listed record's size is to be found.
@@ -718,7 +902,7 @@ impl Store<'_> {
         // DiskUsage: skip the twin that stands for data listed under its mutable record.
         let listed: Vec<usize> = (0..items.len())
             .filter(|&i| {
-                let Some(node) = graph.nodes[i] else {
+                let Some(node) = &graph.nodes[i] else {
                     return false;
                 };
                 let twin_held = node.equal_immutable.is_some_and(|t| graph.refs[t] > 0);
@@ -748,6 +932,10 @@ impl Store<'_> {
                             Ok(Usage::Measure(dir)) => {
                                 to_measure.push((n, dir));
                                 Ok((blob_size, SizeSource::Measured))
+                            }
+                            Ok(Usage::Gone(p)) => {
+                                problems.push(p);
+                                Ok((blob_size, SizeSource::Unknown))
                             }
                             Err(p) => Err(p),
                         },
@@ -796,7 +984,7 @@ impl Store<'_> {
             .enumerate()
             .map(|(n, &i)| {
                 let item = &items[i];
-                let node = graph.nodes[i].expect("listed records are loaded");
+                let node = graph.node(i);
                 let (usage_count, last_used) = item.last_used();
                 let record_type: String = item.get(key::RECORD_TYPE);
                 // Records without a creation time sort first, like Go's zero time.
@@ -804,9 +992,16 @@ impl Store<'_> {
                     Field::Set(ns) => Some(ns),
                     Field::Missing | Field::Invalid => None,
                 };
+                let ids = node.parents.iter().map(|&p| items[p].id.clone());
+                let (parent, parents) = match self.worker {
+                    // BuildKit v0.8 records have one parent at most.
+                    Worker::Graphdriver { .. } => (Some(ids.take(1).collect()), Vec::new()),
+                    Worker::Containerd { .. } => (None, ids.collect()),
+                };
                 let record = BuildCacheRecord {
                     id: item.id.clone(),
-                    parent: node.parent.map(|p| items[p].id.clone()).unwrap_or_default(),
+                    parent,
+                    parents,
                     record_type: if record_type.is_empty() {
                         RECORD_TYPE_REGULAR.to_owned()
                     } else {
@@ -831,7 +1026,7 @@ impl Store<'_> {
     /// Decides how the size of listed item `i` is found (`DiskUsage` then `cacheRecord.Size`).
     fn sizing(&self, i: usize, items: &[Item], graph: &Graph) -> Sizing {
         let item = &items[i];
-        let node = graph.nodes[i].expect("listed records are loaded");
+        let node = graph.node(i);
         if node.mutable && graph.refs[i] > 0 {
             // "size can not be determined because it is changing"
             return Sizing::Known(0, SizeSource::Rule);
@@ -865,8 +1060,21 @@ impl Store<'_> {
         }
     }
 
-    /// Size of a content blob named by digest, 0 when absent (as BuildKit ignores it).
+    /// The graphdriver worker's storage driver; `None` for the containerd worker.
+    fn driver(&self) -> Option<&str> {
+        match self.worker {
+            Worker::Graphdriver { driver } => Some(driver),
+            Worker::Containerd { .. } => None,
+        }
+    }
+
+    /// Size of a content blob named by digest, 0 when absent (as BuildKit ignores it); for
+    /// the containerd worker, plus every other compression of it that the content store
+    /// holds.
     fn blob_size(&self, digest: &str) -> i64 {
+        if let Worker::Containerd { backend, .. } = self.worker {
+            return content_size(backend, digest);
+        }
         let Some(hex) = digest.strip_prefix("sha256:") else {
             return 0;
         };
@@ -900,8 +1108,12 @@ impl Store<'_> {
         self.snapshot_text(key, snapshot_key::CHAIN_ID)
     }
 
-    /// moby's `snapshotter.Usage`.
+    /// The snapshotter's `Usage` of snapshot `key`: moby's over the storage driver, or
+    /// containerd's.
     fn snapshot_usage(&self, key: &str) -> Result<Usage, Problem> {
+        if let Worker::Containerd { backend, trees } = self.worker {
+            return containerd_usage(backend, trees, key);
+        }
         if let Some(chain) = self.snapshot_chain(key) {
             let size_path = self
                 .layer_dir(&chain)
@@ -948,7 +1160,7 @@ impl Store<'_> {
                 format!("snapshot {key:?} of a build cache record does not exist; size 0"),
             ));
         }
-        match self.driver.as_deref() {
+        match self.driver() {
             Some(layout::OVERLAY2_DIR) | None => {
                 if !crate::ids::is_component(&id) {
                     return Err(Problem::new(
@@ -984,7 +1196,7 @@ impl Store<'_> {
         let dir = self
             .root
             .join(layout::IMAGE_DIR)
-            .join(self.driver.as_deref()?)
+            .join(self.driver()?)
             .join(layout::LAYERDB_SHA256)
             .join(hex);
         self.jail.is_dir(&dir).then_some(dir)
@@ -1010,41 +1222,56 @@ impl Store<'_> {
         None
     }
 
-    /// moby's `imagerefchecker` over the listed records, then BuildKit's `markShared`.
+    /// The image reference checker over the listed records (moby's for the graphdriver
+    /// worker, BuildKit's for the containerd one), then BuildKit's `markShared`: a record an
+    /// image uses is shared, and so are its listed ancestors.
     fn shared(&self, listed: &[usize], items: &[Item], graph: &Graph) -> Vec<bool> {
         let position: HashMap<usize, usize> =
             listed.iter().enumerate().map(|(n, &i)| (i, n)).collect();
+        let in_image = match self.worker {
+            Worker::Graphdriver { .. } => self.in_graphdriver_images(listed, items),
+            Worker::Containerd { backend, .. } => {
+                in_containerd_images(backend, listed, items, graph)
+            }
+        };
         let mut shared = vec![false; listed.len()];
-        let mut images: Option<Vec<Vec<String>>> = None;
         for (n, &i) in listed.iter().enumerate() {
-            if shared[n] {
+            if shared[n] || !in_image[n] {
                 continue;
             }
-            // The checker looks the record id up as a snapshot key.
-            let Some(chain) = self.snapshot_chain(&items[i].id) else {
-                continue;
-            };
-            let Some(ids) = self.diff_ids(&chain) else {
-                continue;
-            };
-            let images = images.get_or_insert_with(|| self.image_diff_ids());
-            if !images.iter().any(|img| img.starts_with(&ids)) {
-                continue;
-            }
-            // Mark it and its listed ancestors.
-            let mut at = Some(i);
-            let mut steps = 0;
-            while let Some(a) = at {
-                let Some(&m) = position.get(&a) else { break };
-                shared[m] = true;
-                steps += 1;
-                if steps > listed.len() {
-                    break;
+            // Mark it and its listed ancestors (`markAllParentsShared`, which stops at a
+            // parent that is not listed).
+            let mut pending = vec![i];
+            while let Some(a) = pending.pop() {
+                let Some(&m) = position.get(&a) else { continue };
+                if !shared[m] {
+                    shared[m] = true;
+                    pending.extend(graph.parents(a));
                 }
-                at = graph.nodes[a].and_then(|node| node.parent);
             }
         }
         shared
+    }
+
+    /// moby's `imagerefchecker`, per listed record: its snapshot (looked up by the record id)
+    /// is an image layer whose chain of diff ids begins some image's `rootfs.diff_ids`.
+    fn in_graphdriver_images(&self, listed: &[usize], items: &[Item]) -> Vec<bool> {
+        let mut images: Option<Vec<Vec<String>>> = None;
+        listed
+            .iter()
+            .map(|&i| {
+                let Some(ids) = self
+                    .snapshot_chain(&items[i].id)
+                    .and_then(|chain| self.diff_ids(&chain))
+                else {
+                    return false;
+                };
+                images
+                    .get_or_insert_with(|| self.image_diff_ids())
+                    .iter()
+                    .any(|img| img.starts_with(&ids))
+            })
+            .collect()
     }
 
     /// `rootfs.diff_ids` of every image config in the image store.
@@ -1058,7 +1285,7 @@ impl Store<'_> {
             #[serde(default)]
             diff_ids: Vec<String>,
         }
-        let Some(driver) = self.driver.as_deref() else {
+        let Some(driver) = self.driver() else {
             return Vec::new();
         };
         let dir = self
@@ -1079,16 +1306,178 @@ impl Store<'_> {
     }
 }
 
-/// What moby's snapshotter answers for a snapshot's usage.
+/// What the snapshotter answers for a snapshot's usage.
 enum Usage {
     Known(i64, SizeSource),
     /// Not stored anywhere: measure this `diff/` directory.
     Measure(PathBuf),
+    /// containerd has no such snapshot: BuildKit counts 0 for it (and still adds the blob).
+    Gone(Problem),
+}
+
+/// BuildKit's merge snapshotter's `Usage` of snapshot `key` of the namespace read: the size in
+/// its label [`MERGE_USAGE_SIZE_LABEL`] for a merge made with hard links (whose usage
+/// containerd overcounts); else containerd's, recorded for a committed snapshot, measured (in
+/// `trees`) for an active one.
+fn containerd_usage(backend: &Containerd, trees: &Trees, key: &str) -> Result<Usage, Problem> {
+    let labels = backend
+        .meta
+        .namespaces
+        .get(&backend.namespace)
+        .and_then(|ns| ns.snapshots.get(&backend.snapshotter))
+        .and_then(|refs| refs.get(key))
+        .map(|r| &r.labels);
+    if let Some(labels) = labels {
+        let merge_usage = labels
+            .get(MERGE_USAGE_SIZE_LABEL)
+            .map(|size| size.parse::<i64>().ok());
+        match merge_usage {
+            Some(Some(size)) => return Ok(Usage::Known(size, SizeSource::Snapshots)),
+            Some(None) => {
+                return Err(Problem::new(
+                    &backend.meta.path,
+                    ProblemKind::InvalidValue,
+                    format!("snapshot {key}: label {MERGE_USAGE_SIZE_LABEL} is not a number"),
+                ))
+            }
+            // Only the inode count: the usage is that, with size 0.
+            None if labels.contains_key(MERGE_USAGE_INODES_LABEL) => {
+                return Ok(Usage::Known(0, SizeSource::Snapshots))
+            }
+            None => {}
+        }
+    }
+    let (Some(snapshot), Some(size)) = (backend.snapshots.get(key), backend.usage(key, trees))
+    else {
+        return Ok(Usage::Gone(Problem::new(
+            &backend.snapshot_db.path,
+            ProblemKind::DanglingReference,
+            format!(
+                "snapshot {key:?} of a build cache record is not in namespace {}; it counts 0, \
+                 as dockerd counts it",
+                backend.namespace
+            ),
+        )));
+    };
+    let source = if snapshot.record.kind == Kind::Active {
+        SizeSource::Measured
+    } else {
+        SizeSource::Snapshots
+    };
+    Ok(Usage::Known(size, source))
+}
+
+/// The content part of BuildKit's `cacheRecord.size` for the containerd worker: the size the
+/// namespace records for blob `digest`, plus each other compression of it reachable through
+/// [`BLOB_VARIANT_LABEL`] labels (`walkBlobVariantsOnly`) that carries
+/// [`BLOB_MEDIA_TYPE_LABEL`], each blob once. 0 for a blob the namespace does not have.
+fn content_size(backend: &Containerd, digest: &str) -> i64 {
+    let (Some(ns), Some(start)) = (
+        backend.meta.namespaces.get(&backend.namespace),
+        Digest::parse(digest),
+    ) else {
+        return 0;
+    };
+    let mut added = HashSet::new();
+    let mut total = 0_i64;
+    if let Some(info) = ns.blobs.get(&start) {
+        total = info.size;
+        added.insert(start.clone());
+    }
+    let mut visited = HashSet::new();
+    let mut pending = vec![start];
+    while let Some(at) = pending.pop() {
+        if !visited.insert(at.clone()) {
+            continue;
+        }
+        let Some(info) = ns.blobs.get(&at) else {
+            continue;
+        };
+        let variants = info
+            .labels
+            .iter()
+            .filter(|(label, _)| label.starts_with(BLOB_VARIANT_LABEL))
+            .filter_map(|(_, value)| Digest::parse(value))
+            .filter(|v| *v != at);
+        for variant in variants {
+            if let Some(v) = ns.blobs.get(&variant) {
+                if v.labels.contains_key(BLOB_MEDIA_TYPE_LABEL) && added.insert(variant.clone()) {
+                    total = total.saturating_add(v.size);
+                }
+            }
+            pending.push(variant);
+        }
+    }
+    total
+}
+
+/// BuildKit's `imagerefchecker` for the containerd worker, per listed record: its blob chain
+/// ([`blob_chain`]) is exactly the concatenated layer digests of some image manifest of the
+/// namespace.
+fn in_containerd_images(
+    backend: &Containerd,
+    listed: &[usize],
+    items: &[Item],
+    graph: &Graph,
+) -> Vec<bool> {
+    let images: HashSet<String> = backend
+        .images
+        .iter()
+        .flat_map(|image| &image.reach.manifests)
+        .map(|m| m.layers.iter().map(Digest::as_str).collect::<String>())
+        .filter(|layers| !layers.is_empty())
+        .collect();
+    let mut chains = HashMap::new();
+    listed
+        .iter()
+        .map(|&i| images.contains(blob_chain(i, items, graph, &mut chains)))
+        .collect()
+}
+
+/// BuildKit's `layerDigestChain` of loaded item `i`, as the checker keys it (the digests
+/// concatenated, an unset `cache.blob` adding nothing): a base layer's blob; a layer's parent's
+/// chain then its blob; a merge's parents' chains in order; a diff's upper parent's chain when
+/// it has no blob of its own, else its blob. `chains` keeps those already made. Iterative, in
+/// post-order (the loaded graph has no cycle).
+fn blob_chain<'c>(
+    i: usize,
+    items: &[Item],
+    graph: &Graph,
+    chains: &'c mut HashMap<usize, String>,
+) -> &'c str {
+    let mut stack = vec![(i, false)];
+    while let Some((at, expanded)) = stack.pop() {
+        if chains.contains_key(&at) {
+            continue;
+        }
+        let Some(node) = &graph.nodes[at] else {
+            chains.insert(at, String::new());
+            continue;
+        };
+        if !expanded {
+            stack.push((at, true));
+            stack.extend(node.parents.iter().map(|&p| (p, false)));
+            continue;
+        }
+        let blob: String = items[at].get(key::BLOB);
+        let of = |p: &usize| chains.get(p).map_or("", String::as_str);
+        let chain = match node.kind {
+            RefKind::BaseLayer => blob,
+            RefKind::Layer => node.parents.iter().map(of).chain([blob.as_str()]).collect(),
+            RefKind::Merge => node.parents.iter().map(of).collect(),
+            RefKind::Diff { upper: true } if blob.is_empty() => {
+                node.parents.last().map(of).unwrap_or_default().to_owned()
+            }
+            RefKind::Diff { .. } => blob,
+        };
+        chains.insert(at, chain);
+    }
+    chains.get(&i).map_or("", String::as_str)
 }
 
 /// `InUse` per listed record: BuildKit's release cascade in `DiskUsage`. Each loaded record
-/// holds its parent; a listed record nobody holds releases its parent (twice for a mutable
-/// record with a twin, which holds the same parent); what is still held at the end is in use.
+/// holds its parents; a listed record nobody holds releases them (twice for a mutable record
+/// with a twin, which holds the same parents); what is still held at the end is in use.
 fn in_use(listed: &[usize], graph: &Graph) -> Vec<bool> {
     let mut refs: HashMap<usize, i64> = listed.iter().map(|&i| (i, graph.refs[i])).collect();
     let mut released = vec![false; graph.nodes.len()];
@@ -1096,17 +1485,18 @@ fn in_use(listed: &[usize], graph: &Graph) -> Vec<bool> {
     // A record releases its parent once, when its count is exactly 0 (as in BuildKit, a count
     // that jumps past 0 never releases), so the loop ends after at most one push per release.
     while let Some(i) = rescan.pop() {
-        let Some(node) = graph.nodes[i] else { continue };
-        let (Some(parent), Some(0)) = (node.parent, refs.get(&i).copied()) else {
+        let Some(node) = &graph.nodes[i] else {
             continue;
         };
-        if released[i] {
+        if node.parents.is_empty() || refs.get(&i) != Some(&0) || released[i] {
             continue;
         }
         released[i] = true;
-        if let Some(r) = refs.get_mut(&parent) {
-            *r -= if node.equal_immutable.is_some() { 2 } else { 1 };
-            rescan.push(parent);
+        for parent in &node.parents {
+            if let Some(r) = refs.get_mut(parent) {
+                *r -= if node.equal_immutable.is_some() { 2 } else { 1 };
+                rescan.push(*parent);
+            }
         }
     }
     listed
@@ -1133,36 +1523,13 @@ fn go_time(ns: i64) -> String {
     text
 }
 
-/// The storage driver whose image store dockerd used: the one directory under `image/`
-/// that has a layer store (overlay2 when several do).
-fn image_driver(jail: &Jail) -> Option<String> {
-    let root = jail.path();
-    let entries = jail.read_dir(&root.join(layout::IMAGE_DIR)).ok()?;
-    let names: Vec<String> = entries
-        .iter()
-        .filter(|e| e.is_dir)
-        .filter_map(|e| e.name.to_str().map(str::to_owned))
-        .filter(|n| {
-            jail.is_dir(
-                &root
-                    .join(layout::IMAGE_DIR)
-                    .join(n)
-                    .join(layout::LAYERDB_SHA256),
-            )
-        })
-        .collect();
-    names
-        .iter()
-        .find(|n| n.as_str() == layout::OVERLAY2_DIR)
-        .or_else(|| names.first())
-        .cloned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::bolt::testing::{write, Layout, TestBucket};
+    use crate::walk::TreeUsage;
     use serde_json::{json, Value};
+    use std::collections::BTreeMap;
 
     const T0: i64 = 1_795_396_085_034_591_955;
 
@@ -1184,6 +1551,15 @@ mod tests {
 
         fn path(&self) -> &Path {
             self.dir.path()
+        }
+
+        /// The build cache of the graphdriver worker on overlay2.
+        fn read(&self) -> BuildCache {
+            let jail = Jail::open(self.path()).unwrap();
+            let worker = Worker::Graphdriver {
+                driver: layout::OVERLAY2_DIR,
+            };
+            read_worker(&jail, &self.path().join(layout::BUILDKIT_DIR), &worker)
         }
 
         fn file(&self, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
@@ -1266,17 +1642,11 @@ mod tests {
     #[test]
     fn a_root_without_build_cache_has_none() {
         let root = Root::new();
-        assert_eq!(
-            read(&Jail::open(root.path()).unwrap()),
-            BuildCache::default()
-        );
+        assert_eq!(root.read(), BuildCache::default());
         std::fs::create_dir(root.path().join("buildkit")).unwrap();
-        assert_eq!(
-            read(&Jail::open(root.path()).unwrap()),
-            BuildCache::default()
-        );
+        assert_eq!(root.read(), BuildCache::default());
         root.file("buildkit/metadata.db", b"old");
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert!(cache.records.is_empty());
         assert_eq!(cache.problems.len(), 1);
         assert_eq!(cache.problems[0].kind, ProblemKind::Missing);
@@ -1286,7 +1656,7 @@ mod tests {
     fn a_damaged_database_is_one_problem_naming_it() {
         let root = Root::new();
         let path = root.file("buildkit/metadata_v2.db", vec![0u8; 8192]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert!(cache.records.is_empty());
         assert_eq!(cache.problems.len(), 1);
         assert_eq!(cache.problems[0].kind, ProblemKind::InvalidDatabase);
@@ -1319,7 +1689,7 @@ mod tests {
                 ],
             ),
         ]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(cache.problems, []);
         // No creation time sorts first, as Go's zero time.
         assert_eq!(ids(&cache), ["rec2", "rec1"]);
@@ -1447,7 +1817,7 @@ mod tests {
                 committed(vec![(key::PARENT, json!("cyc1")), (key::SIZE, json!(9))]),
             ),
         ]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         let mut listed = ids(&cache);
         listed.sort_unstable();
         assert_eq!(listed, ["child3", "mut", "plain", "twin3"]);
@@ -1458,7 +1828,7 @@ mod tests {
         );
         let t = by_id(&cache, "twin3");
         assert_eq!((t.record_type.as_str(), t.size), ("regular", 5));
-        assert_eq!(by_id(&cache, "child3").parent, "twin3");
+        assert_eq!(by_id(&cache, "child3").parent.as_deref(), Some("twin3"));
         assert_eq!(cache.builder_size(), 7000 + 5 + 1 + 2);
         assert!(cache.records.iter().all(|r| !r.in_use));
 
@@ -1510,7 +1880,7 @@ mod tests {
                 committed(vec![(key::PARENT, json!("twin")), (key::SIZE, json!(1))]),
             ),
         ]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(cache.problems, []);
         let in_use: Vec<(&str, bool)> = cache
             .records
@@ -1582,7 +1952,7 @@ mod tests {
         root.file("overlay2/mutable/diff/m", [3u8; 77]);
         root.file("overlay2/busy/diff/m", [3u8; 99]);
 
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         let size = |id| {
             let r = by_id(&cache, id);
             (r.size, r.size_source)
@@ -1652,7 +2022,7 @@ mod tests {
         root.layer(&chain(3), "sha256:d3", Some(&chain(2)), "6");
         root.layer(&chain(4), "sha256:d4", Some(&chain(1)), "8");
         root.image("img", &["sha256:d1", "sha256:d2", "sha256:d9"]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(cache.problems, []);
         let shared: Vec<(&str, bool)> = cache
             .records
@@ -1693,7 +2063,7 @@ mod tests {
             &Layout::default(),
         );
         root.file("buildkit/metadata_v2.db", db);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(ids(&cache), ["odd"]);
         let odd = &cache.records[0];
         assert_eq!((odd.usage_count, odd.description.as_str()), (0, ""));
@@ -1715,7 +2085,7 @@ mod tests {
         ));
         std::fs::create_dir(root.path().join("buildkit")).unwrap();
         std::fs::copy(fixture, root.path().join("buildkit/metadata_v2.db")).unwrap();
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(cache.problems, []);
         assert_eq!(cache.records.len(), 17);
         assert_eq!(cache.builder_size(), 236_100);
@@ -1733,8 +2103,8 @@ mod tests {
         // A mutable record listed with its twin's size.
         let stage = by_id(&cache, "tn0ispjbc4zt5gdr3sgvzpwh0");
         assert_eq!(
-            (stage.size, stage.parent.as_str()),
-            (40968, "wggygu95a9wj1dx0u9anl1xya")
+            (stage.size, stage.parent.as_deref()),
+            (40968, Some("wggygu95a9wj1dx0u9anl1xya"))
         );
         // The cache mount whose count that df raised from 1 to 2.
         let mount = by_id(&cache, "mcmbim6t8wxmrpxefbiz7o5zk");
@@ -1751,5 +2121,299 @@ mod tests {
             (base.size, base.usage_count, base.description.as_str()),
             (0, 3, "from local ")
         );
+    }
+
+    /// A content blob of a test namespace: digest, size, labels.
+    type TestBlob<'a> = (&'a str, i64, Vec<(String, &'a str)>);
+
+    /// What a containerd worker's records need from the store: Docker's namespace with these
+    /// snapshots (key, kind, recorded size), blobs (digest, size, labels) and image manifests
+    /// (their layers), under `root`.
+    fn containerd(
+        root: &Path,
+        snapshots: &[(&str, Kind, i64)],
+        blobs: &[TestBlob],
+        images: &[&[&str]],
+    ) -> Containerd {
+        use crate::backend::containerd::content::{ManifestUse, Reach};
+        use crate::backend::containerd::{ListedImage, Located, Snapshot};
+        use crate::backend::{Accounting, DockerVersion, VersionSource};
+        use crate::format::containerd::meta::{BlobRecord, ImageRecord, MetaDb, Namespace, Target};
+        use crate::format::containerd::snapshots::{SnapshotDb, SnapshotRecord};
+        let digest = |d: &str| Digest::parse(d).unwrap();
+        let ns = Namespace {
+            name: "moby".into(),
+            blobs: blobs
+                .iter()
+                .map(|(d, size, labels)| {
+                    let record = BlobRecord {
+                        digest: digest(d),
+                        size: *size,
+                        labels: labels
+                            .iter()
+                            .map(|(k, v)| (k.clone(), (*v).to_owned()))
+                            .collect(),
+                    };
+                    (digest(d), record)
+                })
+                .collect(),
+            ..Namespace::default()
+        };
+        let listed = images
+            .iter()
+            .enumerate()
+            .map(|(n, layers)| {
+                let target = digest(&chain(200 + u8::try_from(n).unwrap()));
+                ListedImage {
+                    record: ImageRecord {
+                        name: format!("docker.io/library/i{n}:1"),
+                        target: Target {
+                            digest: target.clone(),
+                            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                            size: 0,
+                        },
+                        created: None,
+                        labels: BTreeMap::new(),
+                    },
+                    names: Vec::new(),
+                    tags: Vec::new(),
+                    reach: Reach {
+                        target: target.clone(),
+                        indexes: Vec::new(),
+                        manifests: vec![ManifestUse {
+                            digest: target,
+                            pseudo: false,
+                            available: true,
+                            declared: 0,
+                            present: Vec::new(),
+                            layers: layers.iter().map(|l| digest(l)).collect(),
+                            chain_ids: Vec::new(),
+                            config: None,
+                        }],
+                    },
+                    intermediate: false,
+                }
+            })
+            .collect();
+        let snapshots = snapshots
+            .iter()
+            .zip(1..)
+            .map(|(&(key, kind, size), id)| {
+                let dir = root.join(format!("snapshots/{id}"));
+                let snapshot = Snapshot {
+                    key: key.to_owned(),
+                    parent: None,
+                    record: SnapshotRecord {
+                        key: format!("moby/{id}/{key}"),
+                        id,
+                        kind,
+                        parent: None,
+                        size,
+                        inodes: 1,
+                        created: None,
+                        labels: BTreeMap::new(),
+                    },
+                    fs: dir.join("fs"),
+                    dir,
+                };
+                (key.to_owned(), snapshot)
+            })
+            .collect();
+        let version = DockerVersion::new(26, 1, 5);
+        Containerd {
+            root: Located {
+                path: root.to_path_buf(),
+                found_by: "test".into(),
+            },
+            namespace: "moby".into(),
+            docker: true,
+            snapshotter: "overlayfs".into(),
+            version,
+            accounting: Accounting {
+                rule: String::new(),
+                docker_version: version.to_string(),
+                source: VersionSource::Flag,
+            },
+            images: listed,
+            snapshots,
+            meta: MetaDb {
+                namespaces: [("moby".to_owned(), ns)].into_iter().collect(),
+                ..MetaDb::default()
+            },
+            snapshot_db: SnapshotDb::default(),
+        }
+    }
+
+    #[test]
+    fn reads_the_containerd_workers_records() {
+        // As dockerd 26.1 (BuildKit v0.13) leaves them after a build, before any df: sizes
+        // unrecorded, the base image's record blob-only, a build context (mutable, with its
+        // twin) and a cache mount (mutable, no twin) in active snapshots.
+        let root = Root::new();
+        let (b0, b1, b2, b2zstd, b2other, b6) =
+            (chain(1), chain(2), chain(3), chain(4), chain(5), chain(6));
+        let dir = "buildkit/containerd-overlayfs";
+        let md_dir = root.path().join(dir);
+        root.records(&[
+            (
+                "base",
+                committed(vec![
+                    (key::BLOB, json!(b0)),
+                    (key::BLOB_ONLY, json!(true)),
+                    (key::SNAPSHOT, json!(chain(9))),
+                ]),
+            ),
+            (
+                "step1",
+                committed(vec![(key::PARENT, json!("base")), (key::BLOB, json!(b1))]),
+            ),
+            (
+                "step2",
+                committed(vec![
+                    (key::PARENT, json!("step1")),
+                    (key::BLOB, json!(b2)),
+                    (key::SNAPSHOT, json!("step2-snap")),
+                ]),
+            ),
+            (
+                "ctx",
+                vec![
+                    (key::CREATED_AT, json!(T0 + 1)),
+                    (key::RECORD_TYPE, json!("source.local")),
+                ],
+            ),
+            (
+                "ctxtwin",
+                committed(vec![(key::EQUAL_MUTABLE, json!("ctx"))]),
+            ),
+            (
+                "mount",
+                vec![
+                    (key::CREATED_AT, json!(T0 + 2)),
+                    (key::RECORD_TYPE, json!("exec.cachemount")),
+                ],
+            ),
+            ("gone", committed(vec![(key::SIZE, json!(-1))])),
+            ("sized", committed(vec![(key::SIZE, json!(777))])),
+            // `COPY --link`: a layer of its own, merged onto step1.
+            ("lone", committed(vec![(key::BLOB, json!(chain(6)))])),
+            (
+                "linked",
+                vec![
+                    (key::CREATED_AT, json!(T0 + 3)),
+                    (key::MERGE_PARENTS, json!(["step1", "lone"])),
+                ],
+            ),
+        ]);
+        std::fs::create_dir_all(&md_dir).unwrap();
+        std::fs::rename(
+            root.path().join("buildkit/metadata_v2.db"),
+            md_dir.join(METADATA_DB),
+        )
+        .unwrap();
+        let b2_labels = vec![
+            (format!("{BLOB_VARIANT_LABEL}{b2zstd}"), b2zstd.as_str()),
+            (format!("{BLOB_VARIANT_LABEL}{b2other}"), b2other.as_str()),
+        ];
+        let typed = vec![(BLOB_MEDIA_TYPE_LABEL.to_owned(), "application/x")];
+        let mut backend = containerd(
+            root.path(),
+            &[
+                (chain(9).as_str(), Kind::Committed, 999_999),
+                ("step1", Kind::Committed, 4096),
+                ("step2-snap", Kind::Committed, 8192),
+                ("ctx", Kind::Active, 0),
+                ("mount", Kind::Active, 0),
+                ("sized", Kind::Committed, 1),
+                ("lone", Kind::Committed, 4096),
+                ("linked", Kind::Committed, 999),
+            ],
+            &[
+                (b0.as_str(), 1000, Vec::new()),
+                (b1.as_str(), 100, Vec::new()),
+                (b2.as_str(), 50, b2_labels),
+                // A variant BuildKit made (typed) is counted; another blob is not.
+                (b2zstd.as_str(), 30, typed),
+                (b2other.as_str(), 7, Vec::new()),
+            ],
+            &[
+                &[b0.as_str(), b1.as_str()],
+                &[b0.as_str(), b1.as_str(), b6.as_str()],
+            ],
+        );
+        // The merge's true usage, in the label BuildKit's merge snapshotter put on it.
+        let merged = crate::format::containerd::meta::SnapshotRef {
+            key: "linked".into(),
+            name: "moby/8/linked".into(),
+            parent: None,
+            created: None,
+            labels: [(MERGE_USAGE_SIZE_LABEL.to_owned(), "4096".to_owned())].into(),
+        };
+        backend.meta.namespaces.get_mut("moby").unwrap().snapshots = [(
+            "overlayfs".to_owned(),
+            [("linked".to_owned(), merged)].into(),
+        )]
+        .into();
+        let measured = |allocated| TreeUsage {
+            entries: 1,
+            allocated,
+            ..TreeUsage::default()
+        };
+        let trees: Trees = [
+            (backend.snapshots["ctx"].fs.clone(), measured(8192)),
+            (backend.snapshots["mount"].fs.clone(), measured(12288)),
+        ]
+        .into_iter()
+        .collect();
+        let jail = Jail::open(root.path()).unwrap();
+        let worker = Worker::Containerd {
+            backend: &backend,
+            trees: &trees,
+        };
+        let cache = read_worker(&jail, &md_dir, &worker);
+
+        let sizes: Vec<(&str, i64, bool)> = cache
+            .records
+            .iter()
+            .map(|r| (r.id.as_str(), r.size, r.shared))
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                // Blob-only: the blob alone.
+                ("base", 1000, true),
+                // The snapshot's recorded usage plus the blob; an image has [b0, b1].
+                ("gone", 0, false),
+                ("lone", 4096, true),
+                ("sized", 777, false),
+                ("step1", 4196, true),
+                // Plus the typed variant of its blob; [b0, b1, b2] is no image's.
+                ("step2", 8192 + 50 + 30, false),
+                // Active snapshots as containerd measures them.
+                ("ctx", 8192, false),
+                ("mount", 12288, false),
+                // Its label's usage; its chain [b0, b1] + [b6] is an image's, so it and
+                // both its parents are shared.
+                ("linked", 4096, true),
+            ]
+        );
+        assert_eq!(by_id(&cache, "linked").parents, ["step1", "lone"]);
+        assert_eq!(cache.problems.len(), 1, "{:?}", cache.problems);
+        assert_eq!(cache.problems[0].kind, ProblemKind::DanglingReference);
+        assert!(cache.problems[0].detail.contains("\"gone\""));
+        // API 1.45's answer: no `Parent`, `" Parents"` (with its space) when there is one.
+        assert_eq!(
+            serde_json::to_value(by_id(&cache, "step2")).unwrap(),
+            json!({
+                "ID": "step2", " Parents": ["step1"], "Type": "regular", "Description": "",
+                "InUse": false, "Shared": false, "Size": 8272,
+                "CreatedAt": "2026-11-23T01:08:05.034591955Z", "LastUsedAt": null,
+                "UsageCount": 0
+            })
+        );
+        let base = serde_json::to_value(by_id(&cache, "base")).unwrap();
+        assert!(base.get("Parent").is_none() && base.get(" Parents").is_none());
+        assert_eq!(by_id(&cache, "ctx").record_type, "source.local");
+        assert_eq!(by_id(&cache, "mount").size_source, SizeSource::Measured);
     }
 }

@@ -79,6 +79,7 @@ pub const LISTS: &[ListSpec] = &[
         key: "ID",
         fields: &[
             "Parent",
+            " Parents",
             "Type",
             "Description",
             "InUse",

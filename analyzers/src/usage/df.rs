@@ -290,7 +290,7 @@ pub fn compute_from_trees(
             }
         })
         .collect();
-    let cache = buildcache::read(&store.jail);
+    let cache = buildcache::read(store, &sizes.trees);
     problems.extend(cache.problems.iter().cloned());
     problems.sort();
     problems.dedup();

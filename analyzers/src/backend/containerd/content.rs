@@ -33,6 +33,10 @@ pub struct ManifestUse {
     /// The manifest, config and layer descriptors whose blob is present, with their declared
     /// sizes, in walk order (a layer listed twice is here twice).
     pub present: Vec<(Digest, i64)>,
+    /// The digests of its layers as the manifest lists them, bottom first (what BuildKit's
+    /// `imagerefchecker` matches a build cache record's blob chain against); empty when the
+    /// manifest cannot be read.
+    pub layers: Vec<Digest>,
     /// The chain ids of its layers, bottom-up; empty when its config cannot be read.
     pub chain_ids: Vec<ChainId>,
     /// Its config, read, when present.
@@ -178,6 +182,7 @@ impl<'a> ContentStore<'a> {
             available: false,
             declared: desc.size,
             present: Vec::new(),
+            layers: Vec::new(),
             chain_ids: Vec::new(),
             config: None,
             layer_blobs: Vec::new(),
@@ -197,6 +202,11 @@ impl<'a> ContentStore<'a> {
         if !manifest.layers.is_empty() && !manifest.layers.iter().any(|l| is_layer(&l.media_type)) {
             out.pseudo = true;
         }
+        out.layers = manifest
+            .layers
+            .iter()
+            .filter_map(Descriptor::digest)
+            .collect();
         let mut available = true;
         for d in std::iter::once(&manifest.config).chain(&manifest.layers) {
             out.declared = out.declared.saturating_add(d.size);
