@@ -2189,6 +2189,7 @@ mod tests {
                             layers: layers.iter().map(|l| digest(l)).collect(),
                             chain_ids: Vec::new(),
                             config: None,
+                            layer_blobs: Vec::new(),
                         }],
                     },
                     intermediate: false,

@@ -20,7 +20,7 @@ use crate::backend::containerd::content::ManifestUse;
 use crate::backend::containerd::names::{repo_digest, CLASSIC_PARENT_LABEL};
 use crate::backend::containerd::{Containerd, ListedImage};
 use crate::backend::{DockerVersion, Trees};
-use crate::graph::Store;
+use crate::graph::Container;
 use crate::ids::{ChainId, Digest, ImageId};
 use crate::usage::df::ImageDf;
 
@@ -131,7 +131,7 @@ fn unpacked(b: &Containerd, m: &ManifestUse) -> i64 {
 
 fn summarise<'a>(
     b: &'a Containerd,
-    store: &Store,
+    users: &[Container],
     listed: &'a ListedImage,
     rule: Rule,
 ) -> Option<Summary<'a>> {
@@ -153,8 +153,7 @@ fn summarise<'a>(
         }
         size = size.saturating_add(unpacked(b, m));
         chains.extend(m.chain_ids.iter());
-        let used = store
-            .containers
+        let used = users
             .iter()
             .filter(|c| c.image_manifest.as_ref() == Some(&m.digest))
             .count();
@@ -177,14 +176,14 @@ fn summarise<'a>(
     })
 }
 
-/// The image rows of `GET /system/df`, newest first.
-pub fn image_rows(b: &Containerd, store: &Store) -> Vec<ImageDf> {
+/// The image rows of `GET /system/df`, newest first; `containers` are the store's.
+pub fn image_rows(b: &Containerd, containers: &[Container]) -> Vec<ImageDf> {
     let rule = Rule::of(b.version);
     let summaries: Vec<Summary> = b
         .images
         .iter()
         .filter(|i| !i.intermediate)
-        .filter_map(|i| summarise(b, store, i, rule))
+        .filter_map(|i| summarise(b, containers, i, rule))
         .collect();
     let mut chain_uses: HashMap<&ChainId, usize> = HashMap::new();
     let mut blob_uses: HashMap<&Digest, usize> = HashMap::new();
@@ -296,4 +295,307 @@ pub fn layers_size(b: &Containerd, trees: &Trees) -> i64 {
     content
         .values()
         .fold(snapshots, |sum, s| sum.saturating_add(*s))
+}
+
+#[cfg(test)]
+mod tests {
+    //! One store, spelled out, under every rule. Snapshots (recorded usage): c1 = 1000,
+    //! c2 = 200 over c1, c3 = 300 over c1; a container's `ctr` (active, measured 4096) over
+    //! `ctr-init` (20) over c2. Blobs (declared = present sizes):
+    //! - image A, manifest mA (500) with config cA (100), layers b1 (10000), b2 (2000): all
+    //!   present; chain c1, c2; the container was made from mA;
+    //! - image B, index iB (300) of mB (600, config cB 150, layers b1, b3 3000: all present;
+    //!   chain c1, c3) and an attestation mX (400, config cX 30, layer lX 50);
+    //! - image C, manifest mC (700, config cC 120, layers b1 and b4 (4000, missing)): not
+    //!   available; chain c1, c4 (no snapshot c4).
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::backend::containerd::content::Reach;
+    use crate::backend::containerd::{Located, Snapshot};
+    use crate::backend::{Accounting, VersionSource};
+    use crate::format::containerd::meta::{ContainerRecord, ImageRecord, MetaDb, Target};
+    use crate::format::containerd::snapshots::{Kind, SnapshotDb, SnapshotRecord};
+    use crate::graph::{Image, MountRecord};
+    use crate::ids::{CacheId, ContainerId, DiffId};
+    use crate::walk::TreeUsage;
+
+    fn digest(name: &str) -> Digest {
+        Digest::of_bytes(name.as_bytes())
+    }
+
+    fn chain(name: &str) -> ChainId {
+        ChainId(digest(name))
+    }
+
+    fn config(chains: &[&str]) -> Image {
+        Image {
+            id: ImageId(digest("config")),
+            config_path: PathBuf::new(),
+            created: Some(1),
+            created_text: None,
+            parent: None,
+            diff_ids: chains.iter().map(|c| DiffId(digest(c))).collect(),
+            chain_ids: chains.iter().map(|c| chain(c)).collect(),
+            labels: BTreeMap::new(),
+            os: "linux".into(),
+            history: Vec::new(),
+            repo_tags: Vec::new(),
+            repo_digests: Vec::new(),
+        }
+    }
+
+    fn manifest(
+        name: &str,
+        pseudo: bool,
+        present: &[(&str, i64)],
+        missing: i64,
+        chains: &[&str],
+    ) -> ManifestUse {
+        let present: Vec<(Digest, i64)> = present.iter().map(|(n, s)| (digest(n), *s)).collect();
+        ManifestUse {
+            digest: digest(name),
+            pseudo,
+            available: missing == 0,
+            declared: present.iter().map(|(_, s)| s).sum::<i64>() + missing,
+            present,
+            chain_ids: chains.iter().map(|c| chain(c)).collect(),
+            config: Some(config(chains)),
+            layer_blobs: Vec::new(),
+            layers: Vec::new(),
+        }
+    }
+
+    fn image(name: &str, indexes: &[(&str, i64)], manifests: Vec<ManifestUse>) -> ListedImage {
+        let target = indexes
+            .first()
+            .map_or_else(|| manifests[0].digest.clone(), |(n, _)| digest(n));
+        ListedImage {
+            record: ImageRecord {
+                name: format!("docker.io/library/{name}:1"),
+                target: Target {
+                    digest: target.clone(),
+                    media_type: String::new(),
+                    size: 0,
+                },
+                created: None,
+                labels: BTreeMap::new(),
+            },
+            names: vec![name.to_owned()],
+            tags: vec![format!("{name}:1")],
+            reach: Reach {
+                target,
+                indexes: indexes.iter().map(|(n, s)| (digest(n), *s)).collect(),
+                manifests,
+            },
+            intermediate: false,
+        }
+    }
+
+    fn snapshot(
+        key: &str,
+        parent: Option<&str>,
+        kind: Kind,
+        size: i64,
+        id: u64,
+    ) -> (String, Snapshot) {
+        let dir = PathBuf::from(format!("/s/{id}"));
+        (
+            key.to_owned(),
+            Snapshot {
+                key: key.to_owned(),
+                parent: parent.map(str::to_owned),
+                record: SnapshotRecord {
+                    key: format!("moby/{id}/{key}"),
+                    id,
+                    kind,
+                    parent: None,
+                    size,
+                    inodes: 1,
+                    created: None,
+                    labels: BTreeMap::new(),
+                },
+                fs: dir.join("fs"),
+                dir,
+            },
+        )
+    }
+
+    fn store(v: DockerVersion) -> (Containerd, Trees, Vec<Container>) {
+        let c1 = chain("c1").0.to_string();
+        let c2 = chain("c2").0.to_string();
+        let c3 = chain("c3").0.to_string();
+        let snapshots: BTreeMap<String, Snapshot> = [
+            snapshot(&c1, None, Kind::Committed, 1000, 1),
+            snapshot(&c2, Some(&c1), Kind::Committed, 200, 2),
+            snapshot(&c3, Some(&c1), Kind::Committed, 300, 3),
+            snapshot("ctr-init", Some(&c2), Kind::Committed, 20, 4),
+            snapshot("ctr", Some("ctr-init"), Kind::Active, 0, 5),
+        ]
+        .into_iter()
+        .collect();
+        let mut trees = Trees::new();
+        let measured = TreeUsage {
+            entries: 1,
+            dirs: 1,
+            allocated: 4096,
+            ..TreeUsage::default()
+        };
+        trees.insert(PathBuf::from("/s/5/fs"), measured);
+        let a = image(
+            "a",
+            &[],
+            vec![manifest(
+                "mA",
+                false,
+                &[("mA", 500), ("cA", 100), ("b1", 10000), ("b2", 2000)],
+                0,
+                &["c1", "c2"],
+            )],
+        );
+        let b = image(
+            "b",
+            &[("iB", 300)],
+            vec![
+                manifest(
+                    "mB",
+                    false,
+                    &[("mB", 600), ("cB", 150), ("b1", 10000), ("b3", 3000)],
+                    0,
+                    &["c1", "c3"],
+                ),
+                manifest(
+                    "mX",
+                    true,
+                    &[("mX", 400), ("cX", 30), ("lX", 50)],
+                    0,
+                    &["x"],
+                ),
+            ],
+        );
+        let c = image(
+            "c",
+            &[],
+            vec![manifest(
+                "mC",
+                false,
+                &[("mC", 700), ("cC", 120), ("b1", 10000)],
+                4000,
+                &["c1", "c4"],
+            )],
+        );
+        let backend = Containerd {
+            root: Located {
+                path: PathBuf::from("/c"),
+                found_by: String::new(),
+            },
+            namespace: "moby".into(),
+            docker: true,
+            snapshotter: "overlayfs".into(),
+            version: v,
+            accounting: Accounting {
+                rule: Rule::of(v).name().into(),
+                docker_version: v.to_string(),
+                source: VersionSource::Flag,
+            },
+            images: vec![a, b, c],
+            snapshots,
+            meta: MetaDb::default(),
+            snapshot_db: SnapshotDb::default(),
+        };
+        let record = ContainerRecord {
+            id: "ctr".into(),
+            image: String::new(),
+            snapshotter: "overlayfs".into(),
+            snapshot_key: "ctr".into(),
+            runtime: String::new(),
+            created: None,
+            labels: BTreeMap::new(),
+        };
+        let rw = MountRecord {
+            container: ContainerId("ctr".into()),
+            mount_id: CacheId("5".into()),
+            init_id: Some(CacheId("4".into())),
+            parent: Some(chain("c2")),
+            record: PathBuf::from("/s/5"),
+        };
+        let mut container = Container::from_containerd(&record, ImageId(digest("mA")), rw);
+        container.image_manifest = Some(digest("mA"));
+        (backend, trees, vec![container])
+    }
+
+    /// (Size, SharedSize, Containers) of images a, b, c (None: not listed), and LayersSize.
+    fn figures(v: DockerVersion) -> (Vec<Option<(i64, i64, i64)>>, i64) {
+        let (b, trees, containers) = store(v);
+        let rows = image_rows(&b, &containers);
+        let of = |name: &str| {
+            rows.iter()
+                .find(|r| {
+                    r.repo_tags
+                        .as_ref()
+                        .is_some_and(|t| t[0] == format!("{name}:1"))
+                })
+                .map(|r| (r.size, r.shared_size, r.containers))
+        };
+        (vec![of("a"), of("b"), of("c")], layers_size(&b, &trees))
+    }
+
+    const SNAPSHOTS: i64 = 1000 + 200 + 300 + 20 + 4096;
+    /// Every blob the images reach, once: A's, B's index and manifests, C's present ones.
+    const CONTENT: i64 =
+        500 + 100 + 10000 + 2000 + 300 + 600 + 150 + 3000 + 400 + 30 + 50 + 700 + 120;
+
+    #[test]
+    fn docker_26_counts_declared_sizes_of_available_manifests() {
+        let (rows, layers) = figures(DockerVersion::new(26, 1, 5));
+        // A: declared 12600 + chain c1+c2; B: mB declared 13750 + chain c1+c3 (the
+        // attestation and the index count nothing); C has no available manifest: not listed.
+        assert_eq!(rows[0], Some((12600 + 1200, 1000, 1)));
+        assert_eq!(rows[1], Some((13750 + 1300, 1000, 0)));
+        assert_eq!(rows[2], None);
+        assert_eq!(layers, SNAPSHOTS);
+    }
+
+    #[test]
+    fn docker_28_0_2_counts_present_blobs_of_every_manifest() {
+        let (rows, layers) = figures(DockerVersion::new(28, 0, 2));
+        // B now adds the attestation's present blobs (480).
+        assert_eq!(rows[1], Some((13750 + 1300 + 480, 1000, 0)));
+        assert_eq!(rows[2], None);
+        assert_eq!(layers, SNAPSHOTS);
+        assert_eq!(
+            Rule::of(DockerVersion::new(28, 0, 1)).name(),
+            "docker 28.0.0-28.0.1"
+        );
+    }
+
+    #[test]
+    fn docker_28_2_adds_the_images_content_to_layers_size() {
+        let (_, layers) = figures(DockerVersion::new(28, 2, 0));
+        assert_eq!(layers, SNAPSHOTS + CONTENT);
+    }
+
+    #[test]
+    fn docker_29_2_lists_images_whose_blobs_are_missing() {
+        let (rows, _) = figures(DockerVersion::new(29, 2, 0));
+        // C: its present blobs (10820), no unpacked size (c4 is missing); c1 is now shared
+        // by three images.
+        assert_eq!(rows[2], Some((10820, 1000, 0)));
+        assert_eq!(rows[0], Some((13800, 1000, 1)));
+    }
+
+    #[test]
+    fn docker_29_5_shares_blobs_too() {
+        let (rows, _) = figures(DockerVersion::new(29, 5, 0));
+        // b1 (10000) is in all three images.
+        assert_eq!(rows[0], Some((13800, 11000, 1)));
+        assert_eq!(rows[2], Some((10820, 11000, 0)));
+    }
+
+    #[test]
+    fn docker_29_6_counts_only_image_chains_in_layers_size() {
+        let (_, layers) = figures(DockerVersion::new(29, 6, 0));
+        assert_eq!(layers, 1000 + 200 + 300 + CONTENT);
+    }
 }

@@ -148,7 +148,7 @@ impl Backend for Containerd {
         "containerd"
     }
     fn image_rows(&self, store: &Store) -> Vec<ImageDf> {
-        rules::image_rows(self, store)
+        rules::image_rows(self, &store.containers)
     }
     fn layers_size(&self, _store: &Store, trees: &Trees) -> i64 {
         rules::layers_size(self, trees)
