@@ -15,7 +15,7 @@
 //!
 //! ## The records: `metadata_v2.db`
 //!
-//! A Bolt file (read with [`crate::bolt`]); bucket `_main` holds one bucket per record, named
+//! A Bolt file (read with [`crate::format::bolt`]); bucket `_main` holds one bucket per record, named
 //! by the record id (25 random base-36 characters). Each key of a record bucket holds JSON
 //! `{"value": <json>, "index": "<index key>"}` (an empty value means "unset"):
 //!
@@ -113,8 +113,8 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::bolt::{Bucket, Db};
 use crate::error::{Problem, ProblemKind};
+use crate::format::bolt::{Bucket, Db};
 use crate::fs::Jail;
 use crate::{layout, walk};
 
@@ -1161,7 +1161,7 @@ fn image_driver(jail: &Jail) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bolt::testing::{write, Layout, TestBucket};
+    use crate::format::bolt::{write, Layout, NewBucket};
     use serde_json::{json, Value};
 
     const T0: i64 = 1_795_396_085_034_591_955;
@@ -1195,16 +1195,16 @@ mod tests {
 
         /// `buildkit/metadata_v2.db` with these records (key -> JSON value, wrapped).
         fn records(&self, records: &[(&str, Vec<(&str, Value)>)]) {
-            let mut main = TestBucket::new();
+            let mut main = NewBucket::new();
             for (id, values) in records {
-                let mut b = TestBucket::inline();
+                let mut b = NewBucket::inline();
                 for (k, v) in values {
                     b = b.value(k, json!({ "value": v }).to_string());
                 }
                 main = main.bucket(id, b);
             }
             let db = write(
-                &TestBucket::new().bucket(MAIN_BUCKET, main),
+                &NewBucket::new().bucket(MAIN_BUCKET, main),
                 &Layout::default(),
             );
             self.file("buildkit/metadata_v2.db", db);
@@ -1212,9 +1212,9 @@ mod tests {
 
         /// `buildkit/snapshots.db` with these buckets (key -> text).
         fn snapshots(&self, buckets: &[(&str, Vec<(&str, &str)>)]) {
-            let mut root = TestBucket::new();
+            let mut root = NewBucket::new();
             for (key, values) in buckets {
-                let mut b = TestBucket::inline();
+                let mut b = NewBucket::inline();
                 for (k, v) in values {
                     b = b.value(k, v);
                 }
@@ -1676,11 +1676,11 @@ mod tests {
     #[test]
     fn a_record_with_invalid_json_is_skipped_and_reported() {
         let root = Root::new();
-        let mut main = TestBucket::new();
-        main = main.bucket("bad", TestBucket::inline().value(key::SIZE, "{not json"));
+        let mut main = NewBucket::new();
+        main = main.bucket("bad", NewBucket::inline().value(key::SIZE, "{not json"));
         main = main.bucket(
             "odd",
-            TestBucket::inline()
+            NewBucket::inline()
                 .value(key::COMMITTED, r#"{"value":true}"#)
                 .value(key::SIZE, r#"{"value":3}"#)
                 // Wrong types read as Go's zero values.
@@ -1689,7 +1689,7 @@ mod tests {
                 .value(key::CREATED_AT, r#"{"index":"x"}"#),
         );
         let db = write(
-            &TestBucket::new().bucket(MAIN_BUCKET, main),
+            &NewBucket::new().bucket(MAIN_BUCKET, main),
             &Layout::default(),
         );
         root.file("buildkit/metadata_v2.db", db);
@@ -1711,7 +1711,7 @@ mod tests {
         let root = Root::new();
         let fixture = Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/src/bolt/testdata/metadata_v2.db"
+            "/src/format/bolt/testdata/metadata_v2.db"
         ));
         std::fs::create_dir(root.path().join("buildkit")).unwrap();
         std::fs::copy(fixture, root.path().join("buildkit/metadata_v2.db")).unwrap();

@@ -10,12 +10,12 @@
 #![deny(missing_docs, unsafe_code)]
 
 pub mod advice;
-pub mod bolt;
 pub mod buildcache;
 pub mod changes;
 pub mod driver;
 pub mod error;
 pub mod forensics;
+pub mod format;
 pub mod fs;
 pub mod graph;
 pub mod ids;
