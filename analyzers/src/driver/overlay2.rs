@@ -47,6 +47,6 @@ impl Driver for Overlay2 {
         DiffMeasure::Tree(self.content_dir(id))
     }
     fn is_whiteout(&self, mode: u32, rdev: u64) -> bool {
-        mode & nix::libc::S_IFMT == nix::libc::S_IFCHR && rdev == 0
+        crate::format::whiteout::is_device_whiteout(mode, rdev)
     }
 }

@@ -25,7 +25,7 @@
 //! vfs the sum of the tar entries' sizes (`ApplyUncompressedLayer`).
 
 use std::collections::{BTreeSet, HashSet};
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -41,6 +41,7 @@ use super::union::{is_opaque, is_whiteout};
 use crate::changes::{self, is_dir, ChangeKind};
 use crate::driver::{AnyDriver, Driver};
 use crate::error::{Problem, ProblemKind};
+use crate::format::whiteout::{whiteout_name, WHITEOUT_OPAQUE};
 use crate::fs::{self, Jail};
 use crate::graph::{Layer, Store};
 use crate::ids::{CacheId, ChainId, DiffId, Digest};
@@ -598,15 +599,13 @@ fn list_overlay(
         let path = rel.join(&name);
         let text = path.as_os_str().as_bytes().to_vec();
         if is_whiteout(&st) {
-            let mut wh = OsString::from(".wh.");
-            wh.push(&name);
-            names.insert(rel.join(wh).into_os_string().into_vec());
+            names.insert(rel.join(whiteout_name(&name)).into_os_string().into_vec());
             continue;
         }
         names.insert(text);
         if is_dir(&st) {
             if is_opaque(jail, &dir.join(&path)) {
-                names.insert(path.join(".wh..wh..opq").into_os_string().into_vec());
+                names.insert(path.join(WHITEOUT_OPAQUE).into_os_string().into_vec());
             }
             list_overlay(jail, dir, &path, names, size, seen);
         } else if st.st_nlink <= 1 || seen.insert((st.st_dev, st.st_ino)) {

@@ -6,3 +6,4 @@
 //! crate writes to the store.
 
 pub mod bolt;
+pub mod whiteout;
