@@ -4,7 +4,8 @@
 //!
 //! # How the tar is rebuilt
 //!
-//! dockerd keeps, per layer, `tar-split.json.gz` (vbatts/tar-split): gzipped JSON lines, one
+//! dockerd keeps, per layer, `tar-split.json.gz` (vbatts/tar-split, read with
+//! [`crate::format::tarsplit`]): gzipped JSON lines, one
 //! per piece of the original tar stream. A segment (`"type": 2`) carries raw bytes (headers,
 //! padding, the end blocks) base64-encoded in `payload`; a file entry (`"type": 1`) carries
 //! `name` (or `name_raw`, base64, when not UTF-8), `size` and `payload`, the CRC-64 (ISO) of the
@@ -26,14 +27,13 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use base64::Engine as _;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::diff::read_full;
@@ -41,6 +41,7 @@ use super::union::{is_opaque, is_whiteout};
 use crate::changes::{self, is_dir, ChangeKind};
 use crate::driver::{AnyDriver, Driver};
 use crate::error::{Problem, ProblemKind};
+use crate::format::tarsplit::{self, Crc64, Record};
 use crate::format::whiteout::{whiteout_name, WHITEOUT_OPAQUE};
 use crate::fs::{self, Jail};
 use crate::graph::{Layer, Store};
@@ -116,26 +117,6 @@ pub struct VerifyReport {
     /// Every failure, one line each, and damaged records (an unreadable `tar-split.json.gz`).
     pub problems: Vec<Problem>,
 }
-
-/// One line of `tar-split.json.gz`.
-#[derive(Deserialize)]
-struct Entry {
-    #[serde(rename = "type")]
-    kind: u8,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    name_raw: Option<String>,
-    #[serde(default)]
-    size: u64,
-    #[serde(default)]
-    payload: Option<String>,
-}
-
-/// tar-split's entry types (`storage.FileType`, `storage.SegmentType`).
-const FILE_ENTRY: u8 = 1;
-/// See [`FILE_ENTRY`].
-const SEGMENT_ENTRY: u8 = 2;
 
 /// A file entry of the tar: its name as bytes, size and recorded CRC-64.
 struct FileEntry {
@@ -323,36 +304,6 @@ fn normalise(name: &[u8]) -> Vec<u8> {
     name.to_vec()
 }
 
-fn entry_name(e: &Entry) -> Option<Vec<u8>> {
-    if let Some(raw) = &e.name_raw {
-        return base64::engine::general_purpose::STANDARD.decode(raw).ok();
-    }
-    e.name.as_ref().map(|n| n.as_bytes().to_vec())
-}
-
-/// The longest tar-split line read: a line holds one entry (a tar header segment, or a file's
-/// name and CRC), a few KB even with long PAX records; a longer one is damage, and reading
-/// it whole would let the input choose the memory taken.
-const LINE_LIMIT: u64 = 16 << 20;
-
-/// Reads the next `\n`-terminated line of `reader` into `line` (without the newline), at most
-/// [`LINE_LIMIT`] bytes; `Ok(false)` at the end.
-fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> Result<bool, String> {
-    line.clear();
-    let n = std::io::Read::take(&mut *reader, LINE_LIMIT + 1)
-        .read_until(b'\n', line)
-        .map_err(|e| format!("cannot be decompressed ({e})"))?;
-    if n == 0 {
-        return Ok(false);
-    }
-    if line.last() == Some(&b'\n') {
-        line.pop();
-    } else if n as u64 > LINE_LIMIT {
-        return Err(format!("a line longer than {LINE_LIMIT} bytes"));
-    }
-    Ok(true)
-}
-
 /// The path of a tar entry inside the layer directory: its name with leading `/` and `./`
 /// taken off; `None` for a name that climbs (`..`) or is empty, which no layer tar holds.
 fn entry_path(name: &[u8]) -> Option<PathBuf> {
@@ -372,7 +323,7 @@ fn entry_path(name: &[u8]) -> Option<PathBuf> {
 /// Rebuilds the tar stream from `split` and the files under `content`, hashing it.
 fn rebuild(jail: &Jail, split: &Path, content: &Path) -> Result<Pass, Problem> {
     let file = jail.file(split).map_err(|e| fs::io_problem(split, &e))?;
-    let mut reader = BufReader::new(flate2::read::GzDecoder::new(file));
+    let mut reader = tarsplit::Reader::new(BufReader::new(flate2::read::GzDecoder::new(file)));
     let mut hasher = Sha256::new();
     let mut pass = Pass {
         digest: Digest::of_bytes(b""),
@@ -389,39 +340,25 @@ fn rebuild(jail: &Jail, split: &Path, content: &Path) -> Result<Pass, Problem> {
             format!("line {line}: {what}; the layer cannot be verified"),
         )
     };
-    let mut line = Vec::new();
-    let mut i = 0;
-    while next_line(&mut reader, &mut line).map_err(|what| damaged(i + 1, what))? {
-        i += 1;
-        let i = i - 1;
-        if line.is_empty() {
-            continue;
-        }
-        let e: Entry =
-            serde_json::from_slice(&line).map_err(|e| damaged(i + 1, format!("not JSON ({e})")))?;
-        match e.kind {
-            SEGMENT_ENTRY => {
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(e.payload.as_deref().unwrap_or(""))
-                    .map_err(|err| damaged(i + 1, format!("payload is not base64 ({err})")))?;
+    loop {
+        let record = reader
+            .next_record()
+            .map_err(|d| damaged(d.line, d.detail))?;
+        match record {
+            None => break,
+            Some(Record::Segment(bytes)) => {
                 hasher.update(&bytes);
                 pass.tar_bytes += bytes.len() as u64;
             }
-            FILE_ENTRY => {
-                let name = entry_name(&e).ok_or_else(|| damaged(i + 1, "no name".into()))?;
+            Some(Record::File { name, size, crc }) => {
                 let text = normalise(&name);
                 if !text.is_empty() {
                     pass.names.insert(text.clone());
                 }
-                let crc = e
-                    .payload
-                    .as_deref()
-                    .and_then(|p| base64::engine::general_purpose::STANDARD.decode(p).ok())
-                    .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok());
-                if e.size > 0 {
+                if size > 0 {
                     let rel = entry_path(&name).ok_or_else(|| {
                         damaged(
-                            i + 1,
+                            reader.line_number(),
                             format!(
                                 "entry {:?} climbs out of the layer",
                                 String::from_utf8_lossy(&name)
@@ -429,9 +366,9 @@ fn rebuild(jail: &Jail, split: &Path, content: &Path) -> Result<Pass, Problem> {
                         )
                     })?;
                     let path = content.join(rel);
-                    let fed = feed(jail, &path, e.size, &mut hasher, &mut buf);
+                    let fed = feed(jail, &path, size, &mut hasher, &mut buf);
                     pass.tar_bytes += fed;
-                    match fed_state(jail, &path, e.size) {
+                    match fed_state(jail, &path, size) {
                         FileState::Same => {}
                         FileState::Gone => pass.mismatches.push(Mismatch {
                             path: as_path(&text),
@@ -443,13 +380,8 @@ fn rebuild(jail: &Jail, split: &Path, content: &Path) -> Result<Pass, Problem> {
                         }),
                     }
                 }
-                pass.files.push(FileEntry {
-                    name,
-                    size: e.size,
-                    crc,
-                });
+                pass.files.push(FileEntry { name, size, crc });
             }
-            other => return Err(damaged(i + 1, format!("unknown entry type {other}"))),
         }
     }
     pass.digest = Digest::from_hex(&crate::ids::hex_lower(&hasher.finalize()))
@@ -614,32 +546,11 @@ fn list_overlay(
     }
 }
 
-/// Go's `hash/crc64` with the ISO polynomial, as tar-split records it.
+/// The CRC-64 of the file at `path`, as tar-split records it.
 fn crc64_file(jail: &Jail, path: &Path) -> std::io::Result<u64> {
-    const POLY: u64 = 0xD800_0000_0000_0000;
-    static TABLE: std::sync::OnceLock<[u64; 256]> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut t = [0u64; 256];
-        for (i, slot) in t.iter_mut().enumerate() {
-            let mut crc = i as u64;
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ POLY
-                } else {
-                    crc >> 1
-                };
-            }
-            *slot = crc;
-        }
-        t
-    });
-    let mut crc = !0u64;
-    super::stream_file(jail, path, |bytes| {
-        for &b in bytes {
-            crc = table[usize::from(crc as u8 ^ b)] ^ (crc >> 8);
-        }
-    })?;
-    Ok(!crc)
+    let mut crc = Crc64::default();
+    super::stream_file(jail, path, |bytes| crc.update(bytes))?;
+    Ok(crc.value())
 }
 
 #[cfg(test)]
@@ -680,8 +591,7 @@ mod tests {
     }
 
     #[test]
-    fn crc64_iso_matches_go() {
-        // Go: crc64.Checksum([]byte("hello"), crc64.MakeTable(crc64.ISO)).
+    fn crc64_of_a_file_matches_go() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         // The catalogue's check value of CRC-64/GO-ISO.

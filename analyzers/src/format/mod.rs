@@ -6,4 +6,5 @@
 //! crate writes to the store.
 
 pub mod bolt;
+pub mod tarsplit;
 pub mod whiteout;
