@@ -6,5 +6,6 @@
 //! crate writes to the store.
 
 pub mod bolt;
+pub mod config_v2;
 pub mod tarsplit;
 pub mod whiteout;

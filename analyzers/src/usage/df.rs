@@ -617,7 +617,7 @@ fn status(c: &Container, now: i64) -> String {
     if s.never_started() {
         return "Created".to_owned();
     }
-    if s.finished_at.is_empty() || s.finished_at.starts_with("0001-01-01") {
+    if s.never_finished() {
         return String::new();
     }
     format!("Exited ({}) {} ago", s.exit_code, since(&s.finished_at))

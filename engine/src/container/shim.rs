@@ -112,7 +112,7 @@ pub fn run(root: &Root, id: &str, ready: OwnedFd) -> Result<i32> {
     let finished = record::update_state(root, id, |s| {
         s.running = false;
         s.pid = 0;
-        s.exit_code = code;
+        s.exit_code = code.into();
         s.oom_killed = oom;
         s.finished_at = crate::ids::now();
     })?;
@@ -199,7 +199,7 @@ fn launch(root: &Root, id: &str) -> Result<Launched> {
         })?;
     record::update_state(root, id, |s| {
         s.running = true;
-        s.pid = pid.as_raw();
+        s.pid = pid.as_raw().into();
         s.exit_code = 0;
         s.error.clear();
         s.oom_killed = false;

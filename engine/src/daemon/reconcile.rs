@@ -66,7 +66,7 @@ pub fn reconcile(root: &Root) -> Result<Reconciled> {
         if !rec.state.running {
             continue;
         }
-        let killed = kill_orphan(&id, rec.state.pid);
+        let killed = kill_orphan(&id, rec.state.running_pid().unwrap_or(0));
         shim::cleanup(root, &id, None);
         record::update_state(root, &id, |s| {
             s.running = false;
