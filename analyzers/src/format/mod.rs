@@ -7,5 +7,6 @@
 
 pub mod bolt;
 pub mod config_v2;
+pub mod layerdb;
 pub mod tarsplit;
 pub mod whiteout;

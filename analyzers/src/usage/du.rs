@@ -26,8 +26,8 @@ use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
 use crate::graph::Store;
 use crate::layout::{
-    BUILDKIT_DIR, CONTAINERS_DIR, IMAGE_DIR, INIT_SUFFIX, OVERLAY2_LINK_DIR, OVERLAY2_WORK,
-    VOLUMES_DIR, VOLUME_DATA,
+    BUILDKIT_DIR, CONTAINERS_DIR, IMAGE_DIR, OVERLAY2_LINK_DIR, OVERLAY2_WORK, VOLUMES_DIR,
+    VOLUME_DATA,
 };
 use crate::root::DRIVER_HOMES;
 use crate::usage::df::{self, DfOptions, DfReport};
@@ -486,11 +486,7 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
             plan.owners[o].note = "no container".to_owned();
         }
         layer_dirs.insert(driver.layer_dir(&m.mount_id), o);
-        let init = m
-            .init_id
-            .clone()
-            .unwrap_or_else(|| crate::ids::CacheId(format!("{}{INIT_SUFFIX}", m.mount_id)));
-        layer_dirs.insert(driver.layer_dir(&init), o);
+        layer_dirs.insert(driver.layer_dir(&m.init()), o);
     }
     let snapshots = buildcache::snapshot_driver_ids(&store.jail).unwrap_or_else(|p| {
         plan.problems.push(p);

@@ -7,8 +7,7 @@
 //! layer's, mounted here for the comparison; what is mounted here is unmounted afterwards.
 
 use analyzers::changes::{compare, Change, ChangeKind};
-use analyzers::ids::CacheId;
-use analyzers::layout::INIT_SUFFIX;
+use analyzers::format::layerdb::init_id_of;
 
 use super::shim;
 use crate::error::{Error, Result};
@@ -18,7 +17,7 @@ use crate::root::Root;
 /// Every change of container `id`, sorted by path.
 pub fn changes(root: &Root, id: &str) -> Result<Vec<Change>> {
     let mount = shim::mount_id(root, id)?;
-    let init = CacheId(format!("{}{INIT_SUFFIX}", mount.as_str()));
+    let init = init_id_of(&mount);
     let (found, errors) = match &root.driver {
         LayerDriver::Vfs(_) => compare(
             &root.jail,
