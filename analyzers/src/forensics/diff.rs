@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use super::union::{is_opaque, is_whiteout, Union};
 use crate::changes::{self, is_dir, new_change, stat_differs, Change, ChangeKind};
-use crate::driver::{AnyDriver, Driver};
+use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
 use crate::fs::Jail;
 use crate::graph::{Container, Store};
@@ -119,34 +119,36 @@ pub struct DiffReport {
 
 /// The two sides of the comparison: where a path's new and old state live.
 enum Views {
-    /// vfs: two full trees.
+    /// Full copies (vfs): two whole trees.
     Trees { new: PathBuf, old: PathBuf },
-    /// overlay2: the writable layer's own directory over the union of its lower layers.
+    /// The writable layer's own directory (overlay2 `diff/`) over the union of its lower
+    /// layers.
     Overlay { upper: PathBuf, lower: Union },
 }
 
 impl Views {
     fn of(store: &Store, c: &Container) -> Views {
         let rw = &c.rw_layer;
-        let init = rw.init();
-        match &store.driver {
-            AnyDriver::Vfs(d) => Views::Trees {
-                new: d.content_dir(&rw.mount_id),
-                old: d.content_dir(&init),
+        let mut below = vec![rw.init()];
+        below.extend(
+            store
+                .chain_below(rw.parent.as_ref())
+                .into_iter()
+                .map(|l| l.cache_id.clone()),
+        );
+        let view = store.driver.layer_view(&rw.mount_id, &below);
+        match view.compared_with() {
+            Some(old) => Views::Trees {
+                new: view.dir().to_path_buf(),
+                old: old.to_path_buf(),
             },
-            AnyDriver::Overlay2(d) => {
-                let mut lower = vec![d.content_dir(&init)];
-                lower.extend(
-                    store
-                        .chain_below(rw.parent.as_ref())
-                        .into_iter()
-                        .map(|l| d.content_dir(&l.cache_id)),
-                );
-                Views::Overlay {
-                    upper: d.content_dir(&rw.mount_id),
-                    lower: Union::new(&store.jail, lower),
-                }
-            }
+            None => Views::Overlay {
+                upper: view.dir().to_path_buf(),
+                lower: Union::new(
+                    &store.jail,
+                    below.iter().map(|l| store.driver.content_dir(l)).collect(),
+                ),
+            },
         }
     }
 

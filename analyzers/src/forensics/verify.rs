@@ -39,7 +39,7 @@ use sha2::{Digest as _, Sha256};
 use super::diff::read_full;
 use super::union::{is_opaque, is_whiteout};
 use crate::changes::{self, is_dir, ChangeKind};
-use crate::driver::{AnyDriver, Driver};
+use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
 use crate::format::tarsplit::{self, Crc64, Record};
 use crate::format::whiteout::{whiteout_name, WHITEOUT_OPAQUE};
@@ -446,9 +446,9 @@ struct Listing {
     mismatches: Vec<Mismatch>,
 }
 
-/// Lists the layer's own entries (overlay2: all of `diff/`; vfs: what differs from the
-/// parent's copy), names them as the tar would, and compares them with the tar's names; also
-/// takes the driver's size measure.
+/// Lists the layer's own entries (its own directory whole, e.g. overlay2 `diff/`; for a full
+/// copy, what it adds to the parent's copy), names them as the tar would, and compares them
+/// with the tar's names; also takes the driver's size measure.
 fn list_layer(
     store: &Store,
     layer: &Layer,
@@ -458,36 +458,33 @@ fn list_layer(
 ) -> Listing {
     let jail = &store.jail;
     let mut own: BTreeSet<Vec<u8>> = BTreeSet::new();
-    let size = match &store.driver {
-        AnyDriver::Overlay2(_) => {
+    let mut own_size = 0;
+    match super::layer_view(store, layer).compared_with() {
+        Some(parent) => {
+            let (found, _) = changes::compare(jail, content, parent);
+            own.extend(
+                found
+                    .iter()
+                    .filter(|c| c.kind == ChangeKind::Added)
+                    .map(|c| normalise(c.path.as_os_str().as_bytes())),
+            );
+        }
+        None => {
             let mut seen = HashSet::new();
-            let mut size = 0;
-            list_overlay(jail, content, Path::new(""), &mut own, &mut size, &mut seen);
-            size
+            list_overlay(
+                jail,
+                content,
+                Path::new(""),
+                &mut own,
+                &mut own_size,
+                &mut seen,
+            );
         }
-        AnyDriver::Vfs(d) => {
-            let parent = layer
-                .parent
-                .as_ref()
-                .and_then(|p| store.layers.get(p))
-                .map(|p| d.content_dir(&p.cache_id));
-            match parent {
-                Some(parent) => {
-                    let (found, _) = changes::compare(jail, content, &parent);
-                    own.extend(
-                        found
-                            .iter()
-                            .filter(|c| c.kind == ChangeKind::Added)
-                            .map(|c| normalise(c.path.as_os_str().as_bytes())),
-                    );
-                }
-                None => {
-                    let (mut size, mut seen) = (0, HashSet::new());
-                    list_overlay(jail, content, Path::new(""), &mut own, &mut size, &mut seen);
-                }
-            }
-            files.iter().map(|f| f.size).sum()
-        }
+    }
+    let size = if store.driver.records_tar_size() {
+        files.iter().map(|f| f.size).sum()
+    } else {
+        own_size
     };
     let mut mismatches: Vec<Mismatch> = own
         .iter()
@@ -497,7 +494,8 @@ fn list_layer(
             kind: MismatchKind::Added,
         })
         .collect();
-    if matches!(store.driver, AnyDriver::Overlay2(_)) {
+    // Only a layer directory that keeps the tar's whiteouts holds every name of the tar.
+    if store.driver.keeps_whiteouts() {
         mismatches.extend(
             tar_names
                 .iter()

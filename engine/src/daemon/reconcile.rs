@@ -89,11 +89,7 @@ pub fn reconcile(root: &Root) -> Result<Reconciled> {
         .live
         .iter()
         .filter_map(|id| shim::mount_id(root, id).ok())
-        .map(|m| {
-            root.driver
-                .layer_dir(&m)
-                .join(analyzers::layout::OVERLAY2_MERGED)
-        })
+        .filter_map(|m| root.driver.mount_point(&m))
         .collect();
     let home = root.path.join(root.driver.name());
     let mut stale: Vec<PathBuf> = mount_points_under(&home)

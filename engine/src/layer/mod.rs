@@ -84,6 +84,24 @@ impl LayerDriver {
         }
     }
 
+    /// The directory holding layer `id`'s own files: overlay2's `diff/` (the upper directory
+    /// of its mount), a vfs layer's whole copy.
+    pub fn content_dir(&self, id: &CacheId) -> PathBuf {
+        match self {
+            LayerDriver::Overlay2(d) => d.content_dir(id),
+            LayerDriver::Vfs(d) => d.layer_dir(id),
+        }
+    }
+
+    /// Where layer `id` is mounted while in use (overlay2 `merged/`); `None` for a driver
+    /// whose layers are used in place (vfs).
+    pub fn mount_point(&self, id: &CacheId) -> Option<PathBuf> {
+        match self {
+            LayerDriver::Overlay2(d) => Some(d.mount_point(id)),
+            LayerDriver::Vfs(_) => None,
+        }
+    }
+
     /// Makes layer `id` (which has a parent) usable as a root filesystem: overlay2 mounts it
     /// on `merged/`; a vfs layer is its own directory. Returns the path.
     pub fn mount(&self, id: &CacheId) -> Result<PathBuf> {
