@@ -2,8 +2,9 @@
 //! `BuilderSize`, read from `<root>/buildkit/` without a daemon.
 //!
 //! This module owns the reading of `buildkit/metadata_v2.db` (the cache records) and of the
-//! few other files needed to size and classify them (`buildkit/snapshots.db`, the layer
-//! store, the image configs, the driver's directories). It never writes: where dockerd would
+//! few other files needed to size and classify them (`buildkit/snapshots.db`, the driver's
+//! directories); the layers and images it needs are the loaded [`graph::Store`]'s, read once
+//! by the graph, and the driver is the store's. It never writes: where dockerd would
 //! compute a missing size and store it, this module computes the same number and keeps it.
 //!
 //! # Where Docker's answer comes from (Docker 20.10, BuildKit v0.8)
@@ -60,10 +61,11 @@
 //!   an immutable record with one) is looked up in `snapshots.db` (one bucket per key, with
 //!   `chainid`, `committed`, `parent`, `size`): if the key is a chain id (`sha256:...`) or its
 //!   bucket has a `chainid`, the snapshot was exported as an image layer and its size is that
-//!   layer's `size` file in the layer store; else the bucket's `size` (decimal) when dockerd
-//!   has stored one; else the apparent size of the driver's directory
-//!   `overlay2/<committed or key>/diff` (every non-directory once per inode), which is what
-//!   overlay2's native `DiffSize` reports. Only overlay2 can be measured; on a kernel where
+//!   layer's recorded `size` in the layer store; else the bucket's `size` (decimal) when
+//!   dockerd has stored one; else the apparent size of the driver's content directory
+//!   (overlay2 `overlay2/<committed or key>/diff`, every non-directory once per inode), which
+//!   is what overlay2's native `DiffSize` reports. Only a driver whose layer directories hold
+//!   their own changes (overlay2) can be measured so; on a kernel where
 //!   dockerd logs "Not using native diff for overlay2" it compares the layer with its parent
 //!   instead, which gives the same number unless files were copied up unchanged.
 //!
@@ -107,15 +109,18 @@
 //!
 //! Records are sorted by `CreatedAt`, then `ID` (dockerd lists them in random order).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::driver::{AnyDriver, Driver};
 use crate::error::{Problem, ProblemKind};
 use crate::format::bolt::{Bucket, Db};
 use crate::fs::Jail;
+use crate::graph::{self, Layer};
+use crate::ids::{CacheId, ChainId, DiffId};
 use crate::{layout, walk};
 
 /// `buildkit/metadata_v2.db`: the cache records.
@@ -237,9 +242,33 @@ impl BuildCache {
     }
 }
 
-/// Reads the build cache of the Docker data root of `jail`. A root without `buildkit/` (or
-/// without `buildkit/metadata_v2.db`) has no build cache: the result is empty, with no problem.
-pub fn read(jail: &Jail) -> BuildCache {
+/// What the build cache takes from the loaded store rather than reading it again.
+struct Loaded<'a> {
+    /// The read-only layers that load, by chain id.
+    layers: &'a BTreeMap<ChainId, Layer>,
+    /// Each image's `rootfs.diff_ids`, bottom first.
+    image_diff_ids: Vec<&'a [DiffId]>,
+    /// The driver whose directories hold the snapshots.
+    driver: &'a AnyDriver,
+}
+
+/// Reads the build cache of `store`'s data root. A root without `buildkit/` (or without
+/// `buildkit/metadata_v2.db`) has no build cache: the result is empty, with no problem.
+pub fn read(store: &graph::Store) -> BuildCache {
+    let loaded = Loaded {
+        layers: &store.layers,
+        image_diff_ids: store
+            .images
+            .values()
+            .map(|i| i.diff_ids.as_slice())
+            .collect(),
+        driver: &store.driver,
+    };
+    read_loaded(&store.jail, &loaded)
+}
+
+/// [`read`] with the store's parts given.
+fn read_loaded(jail: &Jail, loaded: &Loaded<'_>) -> BuildCache {
     let dir = jail.path().join(layout::BUILDKIT_DIR);
     let md_path = dir.join(METADATA_DB);
     if !jail.exists(&md_path) {
@@ -261,7 +290,7 @@ pub fn read(jail: &Jail) -> BuildCache {
     }
     let mut attempt = 1;
     loop {
-        let (cache, txids) = read_once(jail, &dir);
+        let (cache, txids) = read_once(jail, &dir, loaded);
         // A build running meanwhile can be caught between its writes to the two files:
         // read again while the problems may come from that.
         if cache.problems.is_empty()
@@ -321,8 +350,7 @@ fn transactions(jail: &Jail, dir: &Path) -> Transactions {
 }
 
 /// One reading of `buildkit/`, with the transactions it saw.
-fn read_once(jail: &Jail, dir: &Path) -> (BuildCache, Transactions) {
-    let root = jail.path();
+fn read_once(jail: &Jail, dir: &Path, loaded: &Loaded<'_>) -> (BuildCache, Transactions) {
     let mut problems = Vec::new();
     let md_path = dir.join(METADATA_DB);
     // Records first, snapshots second: BuildKit prepares a snapshot before it writes the
@@ -349,14 +377,13 @@ fn read_once(jail: &Jail, dir: &Path) -> (BuildCache, Transactions) {
             None
         }
     };
-    let store = Store {
+    let store = Sources {
         jail,
-        root,
         buildkit: dir,
         md_path: &md_path,
         snapshots: snapshots.as_ref().map(Db::root),
         snapshots_path: &snapshots_path,
-        driver: image_driver(jail),
+        loaded,
     };
     let items = load_items(&db, &md_path, &mut problems);
     let graph = Graph::build(&items, &md_path, &mut problems);
@@ -687,15 +714,14 @@ impl Loader<'_> {
 }
 
 /// The files, besides `metadata_v2.db`, that sizing and sharing need.
-struct Store<'a> {
+struct Sources<'a> {
     jail: &'a Jail,
-    root: &'a Path,
     buildkit: &'a Path,
     md_path: &'a Path,
     snapshots: Option<&'a Bucket>,
     snapshots_path: &'a Path,
-    /// The storage driver whose `image/<driver>/` holds the layer and image stores.
-    driver: Option<String>,
+    /// The layers, images and driver of the loaded store.
+    loaded: &'a Loaded<'a>,
 }
 
 /// How a listed record's size is to be found.
@@ -708,7 +734,7 @@ enum Sizing {
     },
 }
 
-impl Store<'_> {
+impl Sources<'_> {
     fn records(
         &self,
         items: &[Item],
@@ -903,27 +929,14 @@ impl Store<'_> {
     /// moby's `snapshotter.Usage`.
     fn snapshot_usage(&self, key: &str) -> Result<Usage, Problem> {
         if let Some(chain) = self.snapshot_chain(key) {
-            let size_path = self
-                .layer_dir(&chain)
-                .map(|d| d.join(layout::LAYER_SIZE))
-                .ok_or_else(|| {
-                    Problem::new(
-                        self.snapshots_path,
-                        ProblemKind::DanglingReference,
-                        format!("snapshot {key}: layer {chain} is not in the layer store; size 0"),
-                    )
-                })?;
-            let text = self.jail.read_text(&size_path)?;
-            return text
-                .parse::<i64>()
-                .map(|s| Usage::Known(s, SizeSource::Layer))
-                .map_err(|_| {
-                    Problem::new(
-                        &size_path,
-                        ProblemKind::InvalidValue,
-                        format!("layer size {text:?} is not a number; size 0"),
-                    )
-                });
+            let layer = self.layer(&chain).ok_or_else(|| {
+                Problem::new(
+                    self.snapshots_path,
+                    ProblemKind::DanglingReference,
+                    format!("snapshot {key}: layer {chain} is not in the layer store; size 0"),
+                )
+            })?;
+            return Ok(Usage::Known(layer.size, SizeSource::Layer));
         }
         if let Some(text) = self.snapshot_text(key, snapshot_key::SIZE) {
             return text
@@ -948,60 +961,45 @@ impl Store<'_> {
                 format!("snapshot {key:?} of a build cache record does not exist; size 0"),
             ));
         }
-        match self.driver.as_deref() {
-            Some(layout::OVERLAY2_DIR) | None => {
-                if !crate::ids::is_component(&id) {
-                    return Err(Problem::new(
-                        self.snapshots_path,
-                        ProblemKind::InvalidValue,
-                        format!("snapshot {key}: driver id {id:?} is not a directory name"),
-                    ));
-                }
-                Ok(Usage::Measure(
-                    self.root
-                        .join(layout::OVERLAY2_DIR)
-                        .join(id)
-                        .join(layout::OVERLAY2_DIFF),
-                ))
-            }
-            Some(other) => Err(Problem::new(
+        let driver = self.loaded.driver;
+        if !driver.keeps_whiteouts() {
+            return Err(Problem::new(
                 self.md_path,
                 ProblemKind::Unreadable,
                 format!(
-                    "snapshot {key}: sizing build cache on the {other} driver is not supported; \
-                     size 0"
+                    "snapshot {key}: sizing build cache on the {} driver is not supported; \
+                     size 0",
+                    driver.name()
                 ),
-            )),
+            ));
         }
+        let id = CacheId::parse(&id).ok_or_else(|| {
+            Problem::new(
+                self.snapshots_path,
+                ProblemKind::InvalidValue,
+                format!("snapshot {key}: driver id {id:?} is not a directory name"),
+            )
+        })?;
+        Ok(Usage::Measure(driver.content_dir(&id)))
     }
 
-    /// `image/<driver>/layerdb/sha256/<hex>` of a chain id, when that layer exists.
-    fn layer_dir(&self, chain: &str) -> Option<PathBuf> {
-        let hex = chain.strip_prefix("sha256:")?;
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        let dir = self
-            .root
-            .join(layout::IMAGE_DIR)
-            .join(self.driver.as_deref()?)
-            .join(layout::LAYERDB_SHA256)
-            .join(hex);
-        self.jail.is_dir(&dir).then_some(dir)
+    /// The layer of the layer store a snapshot's chain id names, if it loaded.
+    fn layer(&self, chain: &str) -> Option<&Layer> {
+        ChainId::parse(chain).and_then(|c| self.loaded.layers.get(&c))
     }
 
     /// The diff ids of a layer and all below it, bottom first (`None` when a layer of the
     /// chain is missing or unreadable: the layer store would not have it).
-    fn diff_ids(&self, chain: &str) -> Option<Vec<String>> {
+    fn diff_ids(&self, chain: &str) -> Option<Vec<DiffId>> {
         let mut ids = Vec::new();
-        let mut at = chain.to_owned();
-        // A chain is as long as an image is tall; a longer one loops.
+        let mut layer = self.layer(chain)?;
+        // A chain is as long as an image is tall; a longer one loops (the graph keeps no
+        // loop, but the walk stays bounded whatever it is given).
         for _ in 0..4096 {
-            let dir = self.layer_dir(&at)?;
-            ids.push(self.jail.read_text(&dir.join(layout::LAYER_DIFF)).ok()?);
-            match self.jail.read_text(&dir.join(layout::LAYER_PARENT)) {
-                Ok(parent) if !parent.is_empty() => at = parent,
-                _ => {
+            ids.push(layer.diff_id.clone());
+            match &layer.parent {
+                Some(parent) => layer = self.loaded.layers.get(parent)?,
+                None => {
                     ids.reverse();
                     return Some(ids);
                 }
@@ -1015,7 +1013,6 @@ impl Store<'_> {
         let position: HashMap<usize, usize> =
             listed.iter().enumerate().map(|(n, &i)| (i, n)).collect();
         let mut shared = vec![false; listed.len()];
-        let mut images: Option<Vec<Vec<String>>> = None;
         for (n, &i) in listed.iter().enumerate() {
             if shared[n] {
                 continue;
@@ -1027,8 +1024,12 @@ impl Store<'_> {
             let Some(ids) = self.diff_ids(&chain) else {
                 continue;
             };
-            let images = images.get_or_insert_with(|| self.image_diff_ids());
-            if !images.iter().any(|img| img.starts_with(&ids)) {
+            if !self
+                .loaded
+                .image_diff_ids
+                .iter()
+                .any(|img| img.starts_with(&ids))
+            {
                 continue;
             }
             // Mark it and its listed ancestors.
@@ -1045,37 +1046,6 @@ impl Store<'_> {
             }
         }
         shared
-    }
-
-    /// `rootfs.diff_ids` of every image config in the image store.
-    fn image_diff_ids(&self) -> Vec<Vec<String>> {
-        #[derive(Deserialize)]
-        struct Config {
-            rootfs: Option<RootFs>,
-        }
-        #[derive(Deserialize)]
-        struct RootFs {
-            #[serde(default)]
-            diff_ids: Vec<String>,
-        }
-        let Some(driver) = self.driver.as_deref() else {
-            return Vec::new();
-        };
-        let dir = self
-            .root
-            .join(layout::IMAGE_DIR)
-            .join(driver)
-            .join(layout::IMAGEDB_CONTENT);
-        let Ok(entries) = self.jail.read_dir(&dir) else {
-            return Vec::new();
-        };
-        // Unreadable configs are the image graph's to report; here they share nothing.
-        entries
-            .iter()
-            .filter(|e| !e.is_dir)
-            .filter_map(|e| self.jail.read_json::<Config>(&dir.join(&e.name)).ok())
-            .filter_map(|c| c.rootfs.map(|r| r.diff_ids))
-            .collect()
     }
 }
 
@@ -1133,31 +1103,6 @@ fn go_time(ns: i64) -> String {
     text
 }
 
-/// The storage driver whose image store dockerd used: the one directory under `image/`
-/// that has a layer store (overlay2 when several do).
-fn image_driver(jail: &Jail) -> Option<String> {
-    let root = jail.path();
-    let entries = jail.read_dir(&root.join(layout::IMAGE_DIR)).ok()?;
-    let names: Vec<String> = entries
-        .iter()
-        .filter(|e| e.is_dir)
-        .filter_map(|e| e.name.to_str().map(str::to_owned))
-        .filter(|n| {
-            jail.is_dir(
-                &root
-                    .join(layout::IMAGE_DIR)
-                    .join(n)
-                    .join(layout::LAYERDB_SHA256),
-            )
-        })
-        .collect();
-    names
-        .iter()
-        .find(|n| n.as_str() == layout::OVERLAY2_DIR)
-        .or_else(|| names.first())
-        .cloned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1166,9 +1111,17 @@ mod tests {
 
     const T0: i64 = 1_795_396_085_034_591_955;
 
-    /// A data root planted in a temporary directory.
+    /// A data root planted in a temporary directory, with the layers and images the graph
+    /// would have loaded from it.
     struct Root {
         dir: tempfile::TempDir,
+        layers: std::cell::RefCell<BTreeMap<ChainId, Layer>>,
+        images: std::cell::RefCell<Vec<Vec<DiffId>>>,
+    }
+
+    /// A diff id named after `name`.
+    fn diff(name: &str) -> DiffId {
+        DiffId(crate::ids::Digest::of_bytes(name.as_bytes()))
     }
 
     fn chain(n: u8) -> String {
@@ -1179,7 +1132,22 @@ mod tests {
         fn new() -> Self {
             Root {
                 dir: tempfile::tempdir().unwrap(),
+                layers: Default::default(),
+                images: Default::default(),
             }
+        }
+
+        /// The build cache of this root, on overlay2.
+        fn read(&self) -> BuildCache {
+            let driver = AnyDriver::for_name(self.path(), "overlay2").unwrap();
+            let layers = self.layers.borrow();
+            let images = self.images.borrow();
+            let loaded = Loaded {
+                layers: &layers,
+                image_diff_ids: images.iter().map(Vec::as_slice).collect(),
+                driver: &driver,
+            };
+            read_loaded(&Jail::open(self.path()).unwrap(), &loaded)
         }
 
         fn path(&self) -> &Path {
@@ -1223,21 +1191,24 @@ mod tests {
             self.file("buildkit/snapshots.db", write(&root, &Layout::default()));
         }
 
-        fn layer(&self, chain_id: &str, diff: &str, parent: Option<&str>, size: &str) {
-            let dir = format!("image/overlay2/layerdb/sha256/{}", &chain_id[7..]);
-            self.file(&format!("{dir}/diff"), diff);
-            self.file(&format!("{dir}/size"), size);
-            if let Some(p) = parent {
-                self.file(&format!("{dir}/parent"), p);
-            }
+        /// A layer of the layer store: `diff` names its diff id ([`diff`]).
+        fn layer(&self, chain_id: &str, diff_name: &str, parent: Option<&str>, size: i64) {
+            let chain_id = ChainId::parse(chain_id).unwrap();
+            let layer = Layer {
+                chain_id: chain_id.clone(),
+                diff_id: diff(diff_name),
+                parent: parent.map(|p| ChainId::parse(p).unwrap()),
+                cache_id: CacheId(format!("cache-{diff_name}")),
+                size,
+                record: self.path().join("layerdb").join(chain_id.0.hex()),
+            };
+            self.layers.borrow_mut().insert(chain_id, layer);
         }
 
-        fn image(&self, name: &str, diff_ids: &[&str]) {
-            let config = json!({ "rootfs": { "type": "layers", "diff_ids": diff_ids } });
-            self.file(
-                &format!("image/overlay2/imagedb/content/sha256/{name}"),
-                config.to_string(),
-            );
+        /// An image whose layers have the diff ids `diff_names` names, bottom first.
+        fn image(&self, diff_names: &[&str]) {
+            let ids = diff_names.iter().map(|n| diff(n)).collect();
+            self.images.borrow_mut().push(ids);
         }
     }
 
@@ -1266,17 +1237,11 @@ mod tests {
     #[test]
     fn a_root_without_build_cache_has_none() {
         let root = Root::new();
-        assert_eq!(
-            read(&Jail::open(root.path()).unwrap()),
-            BuildCache::default()
-        );
+        assert_eq!(root.read(), BuildCache::default());
         std::fs::create_dir(root.path().join("buildkit")).unwrap();
-        assert_eq!(
-            read(&Jail::open(root.path()).unwrap()),
-            BuildCache::default()
-        );
+        assert_eq!(root.read(), BuildCache::default());
         root.file("buildkit/metadata.db", b"old");
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert!(cache.records.is_empty());
         assert_eq!(cache.problems.len(), 1);
         assert_eq!(cache.problems[0].kind, ProblemKind::Missing);
@@ -1286,7 +1251,7 @@ mod tests {
     fn a_damaged_database_is_one_problem_naming_it() {
         let root = Root::new();
         let path = root.file("buildkit/metadata_v2.db", vec![0u8; 8192]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert!(cache.records.is_empty());
         assert_eq!(cache.problems.len(), 1);
         assert_eq!(cache.problems[0].kind, ProblemKind::InvalidDatabase);
@@ -1319,7 +1284,7 @@ mod tests {
                 ],
             ),
         ]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(cache.problems, []);
         // No creation time sorts first, as Go's zero time.
         assert_eq!(ids(&cache), ["rec2", "rec1"]);
@@ -1447,7 +1412,7 @@ mod tests {
                 committed(vec![(key::PARENT, json!("cyc1")), (key::SIZE, json!(9))]),
             ),
         ]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         let mut listed = ids(&cache);
         listed.sort_unstable();
         assert_eq!(listed, ["child3", "mut", "plain", "twin3"]);
@@ -1510,7 +1475,7 @@ mod tests {
                 committed(vec![(key::PARENT, json!("twin")), (key::SIZE, json!(1))]),
             ),
         ]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(cache.problems, []);
         let in_use: Vec<(&str, bool)> = cache
             .records
@@ -1568,7 +1533,7 @@ mod tests {
             ("nolayer", vec![("chainid", chain(9).as_str())]),
             ("nodir", vec![("parent", "")]),
         ]);
-        root.layer(&chain(2), "sha256:d2", None, "123006");
+        root.layer(&chain(2), "d2", None, 123_006);
         root.file(&format!("buildkit/content/blobs/sha256/{blob}"), [0u8; 33]);
         // prep2: 10 + 3 (symlink "abc") + 5, the hard link counted once.
         root.file("overlay2/prep2/diff/a", [1u8; 10]);
@@ -1582,7 +1547,7 @@ mod tests {
         root.file("overlay2/mutable/diff/m", [3u8; 77]);
         root.file("overlay2/busy/diff/m", [3u8; 99]);
 
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         let size = |id| {
             let r = by_id(&cache, id);
             (r.size, r.size_source)
@@ -1647,12 +1612,12 @@ mod tests {
             ("top", vec![("chainid", chain(3).as_str())]),
             ("lone", vec![("chainid", chain(4).as_str())]),
         ]);
-        root.layer(&chain(1), "sha256:d1", None, "1");
-        root.layer(&chain(2), "sha256:d2", Some(&chain(1)), "5");
-        root.layer(&chain(3), "sha256:d3", Some(&chain(2)), "6");
-        root.layer(&chain(4), "sha256:d4", Some(&chain(1)), "8");
-        root.image("img", &["sha256:d1", "sha256:d2", "sha256:d9"]);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        root.layer(&chain(1), "d1", None, 1);
+        root.layer(&chain(2), "d2", Some(&chain(1)), 5);
+        root.layer(&chain(3), "d3", Some(&chain(2)), 6);
+        root.layer(&chain(4), "d4", Some(&chain(1)), 8);
+        root.image(&["d1", "d2", "d9"]);
+        let cache = root.read();
         assert_eq!(cache.problems, []);
         let shared: Vec<(&str, bool)> = cache
             .records
@@ -1693,7 +1658,7 @@ mod tests {
             &Layout::default(),
         );
         root.file("buildkit/metadata_v2.db", db);
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(ids(&cache), ["odd"]);
         let odd = &cache.records[0];
         assert_eq!((odd.usage_count, odd.description.as_str()), (0, ""));
@@ -1715,7 +1680,7 @@ mod tests {
         ));
         std::fs::create_dir(root.path().join("buildkit")).unwrap();
         std::fs::copy(fixture, root.path().join("buildkit/metadata_v2.db")).unwrap();
-        let cache = read(&Jail::open(root.path()).unwrap());
+        let cache = root.read();
         assert_eq!(cache.problems, []);
         assert_eq!(cache.records.len(), 17);
         assert_eq!(cache.builder_size(), 236_100);

@@ -270,7 +270,7 @@ pub fn compute_from_trees(
             }
         })
         .collect();
-    let cache = buildcache::read(&store.jail);
+    let cache = buildcache::read(store);
     problems.extend(cache.problems.iter().cloned());
     problems.sort();
     problems.dedup();
