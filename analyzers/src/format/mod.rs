@@ -2,6 +2,13 @@
 //! encoding and its parsing: the analyzers read with it, the engine writes with it, and a
 //! round-trip test in each checks that what the writing side produces reads back the same.
 //!
+//! - [`bolt`]: BoltDB files (`volumes/metadata.db`, BuildKit's databases): the read-only,
+//!   page-by-page reader with its limits, and the encoder.
+//! - [`tarsplit`]: `tar-split.json.gz` entries and their CRC-64.
+//! - [`config_v2`]: `containers/<id>/config.v2.json`, its `State` and the state word.
+//! - [`layerdb`]: the layer store's records (`layerdb/sha256/<chain>/`, `layerdb/mounts/<id>/`).
+//! - [`whiteout`]: how layers record deletions (`.wh.` names, opaque markers, 0/0 devices).
+//!
 //! The writing sides here only encode (to bytes, or to a caller's `Write`): nothing in this
 //! crate writes to the store.
 
