@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use analyzers::units;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Where did the disk of this Docker host go? Offline, exact, read-only analysis of a Docker
@@ -227,9 +228,9 @@ pub struct CreateArgs {
     /// CPUs (`0.5` is half a core).
     #[arg(long)]
     pub cpus: Option<f64>,
-    /// Memory limit (`64m`, `1g`, bytes).
-    #[arg(short, long)]
-    pub memory: Option<String>,
+    /// Memory limit (`64m`, `1g` = 2^30 bytes, bytes), as `docker run --memory` reads it.
+    #[arg(short, long, value_parser = parse_memory)]
+    pub memory: Option<i64>,
     /// Bind or volume: `NAME:DST`, `/HOST:DST[:ro]`, or `DST` (anonymous).
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,
@@ -423,30 +424,25 @@ pub struct AdviseArgs {
 }
 
 /// A size in bytes: a number with an optional unit, decimal (`kB`, `MB`, `GB`, `TB`, as
-/// Docker prints them) or binary (`KiB`, `MiB`, `GiB`, `TiB`); case-insensitive, `B` optional.
+/// Docker prints them: go-units `FromHumanSize`) or binary when spelled so (`KiB`, `MiB`,
+/// `GiB`, `TiB`: go-units `RAMInBytes`); case-insensitive, `B` optional.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (e.g. 10GB, 500MiB, 1234)"))?;
-    let unit = unit.trim().to_ascii_lowercase();
-    let factor: f64 = match unit.trim_end_matches('b') {
-        "" => 1.0,
-        "k" => 1e3,
-        "m" => 1e6,
-        "g" => 1e9,
-        "t" => 1e12,
-        "ki" => 1024.0,
-        "mi" => 1024.0 * 1024.0,
-        "gi" => 1024.0 * 1024.0 * 1024.0,
-        "ti" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        _ => return Err(format!("{text:?}: unknown unit {unit:?}")),
+    let binary = t.to_ascii_lowercase().ends_with("ib");
+    let parsed = if binary {
+        units::ram_in_bytes(t)
+    } else {
+        units::from_human_size(t)
     };
-    Ok((value * factor).round() as u64)
+    let bytes =
+        parsed.map_err(|e| format!("{text:?} is not a size (e.g. 10GB, 500MiB, 1234): {e}"))?;
+    u64::try_from(bytes).map_err(|_| format!("{text:?} is not a size"))
+}
+
+/// A memory limit in bytes, as `docker run --memory` reads it (go-units `RAMInBytes`: `1g`
+/// is 2^30).
+pub fn parse_memory(text: &str) -> Result<i64, String> {
+    units::ram_in_bytes(text).map_err(|e| e.to_string())
 }
 
 /// `strata verify`.
@@ -483,7 +479,7 @@ pub struct VolumesArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_memory, parse_size};
 
     #[test]
     fn sizes_parse_in_docker_and_binary_units() {
@@ -493,5 +489,9 @@ mod tests {
         assert_eq!(parse_size("2MiB"), Ok(2 << 20));
         assert!(parse_size("ten").is_err());
         assert!(parse_size("5XB").is_err());
+        // The same `1g`, decimal for a size Docker prints, binary for memory as Docker reads it.
+        assert_eq!(parse_size("1g"), Ok(1_000_000_000));
+        assert_eq!(parse_memory("1g"), Ok(1 << 30));
+        assert_eq!(parse_memory("64m"), Ok(64 << 20));
     }
 }

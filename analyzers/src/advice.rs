@@ -30,12 +30,12 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::driver::{AnyDriver, Driver};
+use crate::driver::Driver;
 use crate::error::Problem;
 use crate::forensics::orphans::{OrphanKind, OrphansReport};
 use crate::graph::{Container, Store};
 use crate::ids::{CacheId, ChainId, ImageId};
-use crate::layout::{CONTAINERS_DIR, IMAGE_DIR, LAYERDB_MOUNTS, OVERLAY2_LINK, OVERLAY2_LINK_DIR};
+use crate::layout::{CONTAINERS_DIR, IMAGE_DIR, LAYERDB_MOUNTS};
 use crate::walk::{self, WalkOptions};
 
 /// How risky a recommendation is.
@@ -389,18 +389,14 @@ fn image_paths(
     paths
 }
 
-/// A driver layer's directory and, on overlay2, its short link, where they exist.
+/// A driver layer's directory and its short link (overlay2 `l/`), where they exist.
 fn driver_paths(store: &Store, id: &CacheId) -> Vec<PathBuf> {
     let dir = store.driver.layer_dir(id);
-    let mut out = Vec::new();
-    if let AnyDriver::Overlay2(d) = &store.driver {
-        if let Ok(short) = store.jail.read_text(&dir.join(OVERLAY2_LINK)) {
-            let link = d.home().join(OVERLAY2_LINK_DIR).join(&short);
-            if crate::ids::is_component(&short) && store.jail.exists(&link) {
-                out.push(link);
-            }
-        }
-    }
+    let mut out: Vec<PathBuf> = store
+        .driver
+        .layer_link(&store.jail, id)
+        .into_iter()
+        .collect();
     if store.jail.is_dir(&dir) {
         out.push(dir);
     }

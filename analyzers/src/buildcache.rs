@@ -168,8 +168,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{AnyBackend, Containerd, Trees};
-use crate::bolt::{Bucket, Db};
 use crate::error::{Problem, ProblemKind};
+use crate::format::bolt::{Bucket, Db};
 use crate::format::containerd::snapshots::Kind;
 use crate::fs::Jail;
 use crate::graph;
@@ -1526,7 +1526,7 @@ fn go_time(ns: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bolt::testing::{write, Layout, TestBucket};
+    use crate::format::bolt::{write, Layout, NewBucket};
     use crate::walk::TreeUsage;
     use serde_json::{json, Value};
     use std::collections::BTreeMap;
@@ -1571,16 +1571,16 @@ mod tests {
 
         /// `buildkit/metadata_v2.db` with these records (key -> JSON value, wrapped).
         fn records(&self, records: &[(&str, Vec<(&str, Value)>)]) {
-            let mut main = TestBucket::new();
+            let mut main = NewBucket::new();
             for (id, values) in records {
-                let mut b = TestBucket::inline();
+                let mut b = NewBucket::inline();
                 for (k, v) in values {
                     b = b.value(k, json!({ "value": v }).to_string());
                 }
                 main = main.bucket(id, b);
             }
             let db = write(
-                &TestBucket::new().bucket(MAIN_BUCKET, main),
+                &NewBucket::new().bucket(MAIN_BUCKET, main),
                 &Layout::default(),
             );
             self.file("buildkit/metadata_v2.db", db);
@@ -1588,9 +1588,9 @@ mod tests {
 
         /// `buildkit/snapshots.db` with these buckets (key -> text).
         fn snapshots(&self, buckets: &[(&str, Vec<(&str, &str)>)]) {
-            let mut root = TestBucket::new();
+            let mut root = NewBucket::new();
             for (key, values) in buckets {
-                let mut b = TestBucket::inline();
+                let mut b = NewBucket::inline();
                 for (k, v) in values {
                     b = b.value(k, v);
                 }
@@ -2046,11 +2046,11 @@ mod tests {
     #[test]
     fn a_record_with_invalid_json_is_skipped_and_reported() {
         let root = Root::new();
-        let mut main = TestBucket::new();
-        main = main.bucket("bad", TestBucket::inline().value(key::SIZE, "{not json"));
+        let mut main = NewBucket::new();
+        main = main.bucket("bad", NewBucket::inline().value(key::SIZE, "{not json"));
         main = main.bucket(
             "odd",
-            TestBucket::inline()
+            NewBucket::inline()
                 .value(key::COMMITTED, r#"{"value":true}"#)
                 .value(key::SIZE, r#"{"value":3}"#)
                 // Wrong types read as Go's zero values.
@@ -2059,7 +2059,7 @@ mod tests {
                 .value(key::CREATED_AT, r#"{"index":"x"}"#),
         );
         let db = write(
-            &TestBucket::new().bucket(MAIN_BUCKET, main),
+            &NewBucket::new().bucket(MAIN_BUCKET, main),
             &Layout::default(),
         );
         root.file("buildkit/metadata_v2.db", db);

@@ -2,7 +2,13 @@
 //!
 //! Paths are relative to the data root unless said otherwise. These are moby's names
 //! (`layer/filestore.go`, `daemon/graphdriver/overlay2`, `volume/local`); nothing else in the
-//! analyzers spells them out.
+//! analyzers spells them out. The names of a format's own files live with that format in
+//! [`crate::format`] and are re-exported here.
+
+pub use crate::format::layerdb::{
+    INIT_SUFFIX, LAYERDB_MOUNTS, LAYERDB_SHA256, LAYERDB_TMP, LAYER_CACHE_ID, LAYER_DIFF,
+    LAYER_PARENT, LAYER_SIZE, LAYER_TAR_SPLIT, MOUNT_ID, MOUNT_INIT_ID,
+};
 
 /// `image/<driver>/`: the per-driver image and layer metadata.
 pub const IMAGE_DIR: &str = "image";
@@ -12,28 +18,6 @@ pub const REPOSITORIES_JSON: &str = "repositories.json";
 pub const IMAGEDB_CONTENT: &str = "imagedb/content/sha256";
 /// `image/<driver>/imagedb/metadata/sha256/<id>/`: per-image metadata (`parent`, `lastUpdated`).
 pub const IMAGEDB_METADATA: &str = "imagedb/metadata/sha256";
-/// `image/<driver>/layerdb/sha256/<chain id>/`: read-only layer records.
-pub const LAYERDB_SHA256: &str = "layerdb/sha256";
-/// `image/<driver>/layerdb/mounts/<container id>/`: read-write layer records.
-pub const LAYERDB_MOUNTS: &str = "layerdb/mounts";
-/// `image/<driver>/layerdb/tmp/`: layers being written.
-pub const LAYERDB_TMP: &str = "layerdb/tmp";
-
-/// Layer record file: the layer's diff id.
-pub const LAYER_DIFF: &str = "diff";
-/// Layer record file: the parent's chain id (absent for a base layer).
-pub const LAYER_PARENT: &str = "parent";
-/// Layer record file: the driver's directory name for the layer.
-pub const LAYER_CACHE_ID: &str = "cache-id";
-/// Layer record file: the layer's size in bytes, decimal.
-pub const LAYER_SIZE: &str = "size";
-/// Layer record file: the gzipped tar-split metadata that rebuilds the exact tar.
-pub const LAYER_TAR_SPLIT: &str = "tar-split.json.gz";
-/// Mount record file: the driver's directory of the writable layer.
-pub const MOUNT_ID: &str = "mount-id";
-/// Mount record file: the driver's directory of the init layer.
-pub const MOUNT_INIT_ID: &str = "init-id";
-
 /// `containers/<id>/`: per-container state.
 pub const CONTAINERS_DIR: &str = "containers";
 /// `containers/<id>/config.v2.json`.
@@ -72,6 +56,3 @@ pub const OVERLAY2_MERGED: &str = "merged";
 pub const VFS_DIR: &str = "vfs";
 /// `vfs/dir/<id>`: a layer's full copy of its filesystem.
 pub const VFS_LAYER_DIR: &str = "dir";
-
-/// Suffix of a container's init layer's cache id (`<mount-id>-init`).
-pub const INIT_SUFFIX: &str = "-init";

@@ -11,7 +11,6 @@
 
 pub mod advice;
 pub mod backend;
-pub mod bolt;
 pub mod buildcache;
 pub mod changes;
 pub mod driver;

@@ -9,19 +9,20 @@
 //!   by [`daemon`] (`strata engine serve`), which guards, repairs and listens.
 //! - [`demo`]: a sample store made and run by the engine in a temporary root.
 //! - [`backend`]: the CLI's verbs, on a root or through a daemon.
-//! - [`volume`]: named and anonymous volumes (recorded in `metadata.db`, written by [`bolt`]),
+//! - [`volume`]: named and anonymous volumes (recorded in `metadata.db`, encoded by
+//!   `analyzers::format::bolt`),
 //!   binds, tmpfs.
 //! - [`build`]: `strata build`, the classic builder with its layer cache.
 //! - [`rootfs_path`]: paths an image supplies, resolved inside its root filesystem.
 //!
-//! It reads the store with the `analyzers` crate and names every on-disk file with
-//! `analyzers::layout`'s constants. Like the analyzers it never prints: every operation
+//! It reads the store with the `analyzers` crate, encodes each on-disk format with
+//! `analyzers::format` (the module the analyzers read it with) and names every on-disk file
+//! with `analyzers::layout`'s constants. Like the analyzers it never prints: every operation
 //! returns a typed result for the binary to render.
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod backend;
-pub mod bolt;
 pub mod build;
 pub mod container;
 pub mod daemon;

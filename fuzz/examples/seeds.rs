@@ -158,7 +158,7 @@ fn bolt() {
     write(
         "bolt_db",
         "volumes-metadata.db",
-        &engine::bolt::single_bucket(
+        &analyzers::format::bolt::single_bucket(
             b"volumes",
             &[
                 (b"data".to_vec(), record(json!({"com.example": "x"}))),
@@ -172,10 +172,10 @@ fn bolt() {
     write(
         "bolt_db",
         "empty-bucket.db",
-        &engine::bolt::single_bucket(b"volumes", &[]),
+        &analyzers::format::bolt::single_bucket(b"volumes", &[]),
     );
     let buildkit =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../analyzers/src/bolt/testdata/metadata_v2.db");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../analyzers/src/format/bolt/testdata/metadata_v2.db");
     write(
         "bolt_db",
         "buildkit-metadata_v2.db",

@@ -1,5 +1,5 @@
 //! Feeds the input as a BoltDB file (`volumes/metadata.db`, BuildKit's `metadata_v2.db`) to
-//! the analyzers' read-only reader, `analyzers::bolt::Db::open`, through a file as the
+//! the analyzers' read-only reader, `analyzers::format::bolt::Db::open`, through a file as the
 //! loaders use it, then walks every bucket and value it decoded.
 //!
 //! Promise checked: no file, however damaged (bad metas, pages out of range, cycles, deep
@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use analyzers::bolt::{Bucket, Db};
+use analyzers::format::bolt::{Bucket, Db};
 use analyzers::fs::Jail;
 use libfuzzer_sys::fuzz_target;
 

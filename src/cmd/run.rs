@@ -11,28 +11,6 @@ use engine::volume::{parse_bind, parse_mount};
 use super::Context;
 use crate::cli::{ContainerArgs, CreateArgs, RunArgs};
 
-/// Parses `64m`, `1g`, `512k` or bytes.
-fn parse_bytes(text: &str) -> anyhow::Result<i64> {
-    let lower = text.to_ascii_lowercase();
-    let (digits, unit) = match lower.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(at) => lower.split_at(at),
-        None => (lower.as_str(), ""),
-    };
-    let n: f64 = digits
-        .parse()
-        .map_err(|_| anyhow::anyhow!("invalid size {text:?}"))?;
-    let scale: f64 = match unit.trim_end_matches('b') {
-        "" => 1.0,
-        "k" => 1024.0,
-        "m" => 1024.0 * 1024.0,
-        "g" => 1024.0 * 1024.0 * 1024.0,
-        _ => anyhow::bail!("invalid size {text:?}"),
-    };
-    // Sizes are far below 2^53 bytes, so the float is exact enough.
-    #[allow(clippy::cast_possible_truncation)]
-    Ok((n * scale) as i64)
-}
-
 fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
     let mut mounts = BTreeMap::new();
     for v in &args.volume {
@@ -59,12 +37,7 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         env: args.env.clone(),
         workdir: args.workdir.clone(),
         hostname: args.hostname.clone(),
-        memory: args
-            .memory
-            .as_deref()
-            .map(parse_bytes)
-            .transpose()?
-            .unwrap_or(0),
+        memory: args.memory.unwrap_or(0),
         nano_cpus,
         read_only: args.read_only,
         auto_remove: args.rm,

@@ -1,7 +1,8 @@
 //! Storage drivers: where a layer's files live and how Docker measures them.
 //!
-//! Each driver is one module behind the [`Driver`] trait; [`AnyDriver`] dispatches between
-//! them and [`detect`] finds every driver that left data in a root (a host whose driver was
+//! Each driver is one module behind the [`Driver`] trait, which is the whole contract: nothing
+//! outside this module asks which driver it has or spells a driver's file names.
+//! [`AnyDriver`] dispatches between them and [`detect`] finds every driver that left data in a root (a host whose driver was
 //! switched keeps both). overlay2 and vfs are implemented; the others are recognised and
 //! reported as unsupported so their bytes are never silently ignored.
 
@@ -17,6 +18,7 @@ pub use overlay2::Overlay2;
 pub use snapshotter::Overlayfs;
 pub use vfs::Vfs;
 
+use crate::error::Problem;
 use crate::fs::Jail;
 use crate::ids::CacheId;
 use crate::layout::IMAGE_DIR;
@@ -41,6 +43,31 @@ pub enum DiffMeasure {
     Usage(PathBuf),
 }
 
+impl DiffMeasure {
+    /// The layer's own directory: the tree walked whole, or the one compared with its parent.
+    pub fn dir(&self) -> &Path {
+        match self {
+            DiffMeasure::Tree(dir) | DiffMeasure::Usage(dir) => dir,
+            DiffMeasure::Compare { layer, .. } => layer,
+        }
+    }
+
+    /// True when the layer is measured as containerd measures a snapshot (allocated blocks of
+    /// every entry), not by the apparent size of its files.
+    pub fn counts_blocks(&self) -> bool {
+        matches!(self, DiffMeasure::Usage(_))
+    }
+
+    /// The parent's full tree the layer is compared with; `None` when the layer's directory
+    /// holds exactly its own changes (deletions as the driver's whiteouts).
+    pub fn compared_with(&self) -> Option<&Path> {
+        match self {
+            DiffMeasure::Tree(_) | DiffMeasure::Usage(_) => None,
+            DiffMeasure::Compare { parent, .. } => Some(parent),
+        }
+    }
+}
+
 /// What every storage driver answers about its on-disk layout.
 pub trait Driver {
     /// The driver's name as dockerd spells it (`overlay2`, `vfs`).
@@ -55,6 +82,62 @@ pub trait Driver {
     fn diff_measure(&self, id: &CacheId, parent: &CacheId) -> DiffMeasure;
     /// True when a layer entry with this `st_mode` and `st_rdev` marks a deleted file.
     fn is_whiteout(&self, mode: u32, rdev: u64) -> bool;
+
+    /// The directory holding every layer's directory (overlay2: its home; vfs: `vfs/dir`).
+    fn layers_dir(&self) -> PathBuf {
+        self.home().to_path_buf()
+    }
+
+    /// Layer `id`'s changes against the layers `below` it (top first; for a container's
+    /// writable layer, its init layer then the image's layers): its own directory, compared
+    /// with its parent's full tree by drivers that keep full copies (as
+    /// [`Driver::diff_measure`]), or alone when it has no parent.
+    fn layer_view(&self, id: &CacheId, below: &[CacheId]) -> DiffMeasure {
+        match below.first() {
+            Some(parent) => self.diff_measure(id, parent),
+            None => DiffMeasure::Tree(self.content_dir(id)),
+        }
+    }
+
+    /// True when a layer's directory records deletions and opaque directories as whiteouts
+    /// (overlay's 0/0 character devices and opaque xattrs), so that its entries are exactly
+    /// the layer tar's; false for drivers that apply deletions to full copies. By default,
+    /// what [`Driver::is_whiteout`] says of a 0/0 character device.
+    fn keeps_whiteouts(&self) -> bool {
+        self.is_whiteout(nix::libc::S_IFCHR, 0)
+    }
+
+    /// True when the `size` dockerd records for a layer of this driver is the sum of the
+    /// layer tar's entry sizes (moby's naive-diff `ApplyDiff`: vfs, btrfs, zfs...); false when
+    /// it is the apparent size of the layer's own directory (overlay2's native diff,
+    /// `directory.Size`).
+    fn records_tar_size(&self) -> bool {
+        false
+    }
+
+    /// The driver's directory of short links to layer content (overlay2 `l/`), if it keeps
+    /// one: bookkeeping in [`Driver::layers_dir`] that is no layer.
+    fn link_dir(&self) -> Option<PathBuf> {
+        None
+    }
+
+    /// Layer `id`'s short link in [`Driver::link_dir`], when its bookkeeping names one (a
+    /// single name) that exists.
+    fn layer_link(&self, _jail: &Jail, _id: &CacheId) -> Option<PathBuf> {
+        None
+    }
+
+    /// The entries of [`Driver::link_dir`] that no layer claims or that do not lead to the
+    /// layer claiming them, each with why; bookkeeping that cannot be read is a problem.
+    fn bad_links(&self, _jail: &Jail, _problems: &mut Vec<Problem>) -> Vec<(PathBuf, String)> {
+        Vec::new()
+    }
+
+    /// The scratch directory the kernel uses while layer `id` is mounted (overlay2 `work/`):
+    /// in the layer's directory, but no content of it.
+    fn work_dir(&self, _id: &CacheId) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// One of the implemented drivers.
@@ -106,6 +189,30 @@ impl Driver for AnyDriver {
     fn is_whiteout(&self, mode: u32, rdev: u64) -> bool {
         self.inner().is_whiteout(mode, rdev)
     }
+    fn layers_dir(&self) -> PathBuf {
+        self.inner().layers_dir()
+    }
+    fn layer_view(&self, id: &CacheId, below: &[CacheId]) -> DiffMeasure {
+        self.inner().layer_view(id, below)
+    }
+    fn keeps_whiteouts(&self) -> bool {
+        self.inner().keeps_whiteouts()
+    }
+    fn records_tar_size(&self) -> bool {
+        self.inner().records_tar_size()
+    }
+    fn link_dir(&self) -> Option<PathBuf> {
+        self.inner().link_dir()
+    }
+    fn layer_link(&self, jail: &Jail, id: &CacheId) -> Option<PathBuf> {
+        self.inner().layer_link(jail, id)
+    }
+    fn bad_links(&self, jail: &Jail, problems: &mut Vec<Problem>) -> Vec<(PathBuf, String)> {
+        self.inner().bad_links(jail, problems)
+    }
+    fn work_dir(&self, id: &CacheId) -> Option<PathBuf> {
+        self.inner().work_dir(id)
+    }
 }
 
 /// A driver that left data in the root.
@@ -153,4 +260,70 @@ pub fn detect(jail: &Jail) -> Vec<Detected> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_driver_answers_for_its_own_layout() {
+        let root = Path::new("/r");
+        let (o, v) = (Overlay2::new(root), Vfs::new(root));
+        let (id, parent) = (CacheId("a".into()), CacheId("p".into()));
+        assert_eq!(o.layers_dir(), Path::new("/r/overlay2"));
+        assert_eq!(v.layers_dir(), Path::new("/r/vfs/dir"));
+        // overlay2's layer holds its own changes, with or without a parent.
+        for below in [&[][..], &[parent.clone()][..]] {
+            let view = o.layer_view(&id, below);
+            assert_eq!(view.dir(), Path::new("/r/overlay2/a/diff"));
+            assert_eq!(view.compared_with(), None);
+        }
+        // vfs compares a full copy with its parent's; a base layer is its own changes.
+        let view = v.layer_view(&id, &[parent]);
+        assert_eq!(view.dir(), Path::new("/r/vfs/dir/a"));
+        assert_eq!(view.compared_with(), Some(Path::new("/r/vfs/dir/p")));
+        assert_eq!(v.layer_view(&id, &[]).compared_with(), None);
+        assert!(o.keeps_whiteouts() && !v.keeps_whiteouts());
+        assert!(!o.records_tar_size() && v.records_tar_size());
+        assert_eq!(o.link_dir().as_deref(), Some(Path::new("/r/overlay2/l")));
+        assert_eq!(v.link_dir(), None);
+        assert_eq!(
+            o.work_dir(&id).as_deref(),
+            Some(Path::new("/r/overlay2/a/work"))
+        );
+        assert_eq!(v.work_dir(&id), None);
+    }
+
+    /// overlay2's links: a layer's own link is found; a link no layer claims, and one a layer
+    /// claims that leads elsewhere, are bad.
+    #[test]
+    fn overlay2_links_are_checked_against_their_layers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("overlay2");
+        for (id, short) in [("good", "GOOD"), ("wrong", "WRONG")] {
+            std::fs::create_dir_all(home.join(id).join("diff")).unwrap();
+            std::fs::write(home.join(id).join("link"), short).unwrap();
+        }
+        std::fs::create_dir_all(home.join("l")).unwrap();
+        std::os::unix::fs::symlink("../good/diff", home.join("l/GOOD")).unwrap();
+        std::os::unix::fs::symlink("../elsewhere/diff", home.join("l/WRONG")).unwrap();
+        std::os::unix::fs::symlink("../gone/diff", home.join("l/STRAY")).unwrap();
+        let jail = Jail::open(tmp.path()).unwrap();
+        let d = Overlay2::new(tmp.path());
+        assert_eq!(
+            d.layer_link(&jail, &CacheId("good".into())),
+            Some(home.join("l/GOOD"))
+        );
+        assert_eq!(d.layer_link(&jail, &CacheId("none".into())), None);
+        let mut problems = Vec::new();
+        let mut bad: Vec<PathBuf> = d
+            .bad_links(&jail, &mut problems)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        bad.sort();
+        assert_eq!(bad, [home.join("l/STRAY"), home.join("l/WRONG")]);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
 }

@@ -8,9 +8,13 @@
 
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use super::{DiffMeasure, Driver};
-use crate::ids::CacheId;
-use crate::layout::{OVERLAY2_DIFF, OVERLAY2_DIR};
+use crate::error::{Problem, ProblemKind};
+use crate::fs::Jail;
+use crate::ids::{is_component, CacheId};
+use crate::layout::{OVERLAY2_DIFF, OVERLAY2_DIR, OVERLAY2_LINK, OVERLAY2_LINK_DIR, OVERLAY2_WORK};
 
 /// The driver's name.
 pub const NAME: &str = "overlay2";
@@ -47,6 +51,62 @@ impl Driver for Overlay2 {
         DiffMeasure::Tree(self.content_dir(id))
     }
     fn is_whiteout(&self, mode: u32, rdev: u64) -> bool {
-        mode & nix::libc::S_IFMT == nix::libc::S_IFCHR && rdev == 0
+        crate::format::whiteout::is_device_whiteout(mode, rdev)
+    }
+    fn link_dir(&self) -> Option<PathBuf> {
+        Some(self.home.join(OVERLAY2_LINK_DIR))
+    }
+    fn layer_link(&self, jail: &Jail, id: &CacheId) -> Option<PathBuf> {
+        let short = jail
+            .read_text(&self.layer_dir(id).join(OVERLAY2_LINK))
+            .ok()?;
+        let link = self.home.join(OVERLAY2_LINK_DIR).join(&short);
+        (is_component(&short) && jail.exists(&link)).then_some(link)
+    }
+    fn bad_links(&self, jail: &Jail, problems: &mut Vec<Problem>) -> Vec<(PathBuf, String)> {
+        let home = &self.home;
+        let link_dir = home.join(OVERLAY2_LINK_DIR);
+        let mut claimed: BTreeMap<String, String> = BTreeMap::new();
+        for e in jail.read_dir(home).unwrap_or_default() {
+            if !e.is_dir {
+                continue;
+            }
+            let id = e.name.to_string_lossy().into_owned();
+            match jail.read_text(&home.join(&e.name).join(OVERLAY2_LINK)) {
+                Ok(short) => {
+                    claimed.insert(short, id);
+                }
+                Err(p) if p.kind == ProblemKind::Missing => {}
+                Err(p) => problems.push(p),
+            }
+        }
+        let mut bad = Vec::new();
+        for e in jail.read_dir(&link_dir).unwrap_or_default() {
+            let short = e.name.to_string_lossy().into_owned();
+            let path = link_dir.join(&e.name);
+            let Some(id) = claimed.get(&short) else {
+                bad.push((
+                    path,
+                    "no layer directory's `link` file names it: it dangles".into(),
+                ));
+                continue;
+            };
+            let expected = format!("../{id}/{OVERLAY2_DIFF}");
+            let len = jail
+                .stat(&path)
+                .ok()
+                .filter(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFLNK)
+                .map(|st| st.st_size);
+            if len != i64::try_from(expected.len()).ok() {
+                bad.push((
+                    path,
+                    format!("claimed by {id} but it is not a link to {expected}"),
+                ));
+            }
+        }
+        bad
+    }
+    fn work_dir(&self, id: &CacheId) -> Option<PathBuf> {
+        Some(self.layer_dir(id).join(OVERLAY2_WORK))
     }
 }

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{DiffMeasure, Driver};
-use crate::format::containerd::{SNAPSHOTS_DIR, SNAPSHOTTER_PREFIX, SNAPSHOT_FS};
+use crate::format::containerd::{SNAPSHOTS_DIR, SNAPSHOTTER_PREFIX, SNAPSHOT_FS, SNAPSHOT_WORK};
 use crate::ids::CacheId;
 
 /// The snapshotter's name.
@@ -37,8 +37,11 @@ impl Driver for Overlayfs {
     fn home(&self) -> &Path {
         &self.home
     }
+    fn layers_dir(&self) -> PathBuf {
+        self.home.join(SNAPSHOTS_DIR)
+    }
     fn layer_dir(&self, id: &CacheId) -> PathBuf {
-        self.home.join(SNAPSHOTS_DIR).join(id.as_str())
+        self.layers_dir().join(id.as_str())
     }
     fn content_dir(&self, id: &CacheId) -> PathBuf {
         self.layer_dir(id).join(SNAPSHOT_FS)
@@ -47,6 +50,9 @@ impl Driver for Overlayfs {
         DiffMeasure::Usage(self.content_dir(id))
     }
     fn is_whiteout(&self, mode: u32, rdev: u64) -> bool {
-        mode & nix::libc::S_IFMT == nix::libc::S_IFCHR && rdev == 0
+        crate::format::whiteout::is_device_whiteout(mode, rdev)
+    }
+    fn work_dir(&self, id: &CacheId) -> Option<PathBuf> {
+        Some(self.layer_dir(id).join(SNAPSHOT_WORK))
     }
 }

@@ -49,4 +49,10 @@ impl Driver for Vfs {
     fn is_whiteout(&self, _mode: u32, _rdev: u64) -> bool {
         false
     }
+    fn layers_dir(&self) -> PathBuf {
+        self.home.join(VFS_LAYER_DIR)
+    }
+    fn records_tar_size(&self) -> bool {
+        true
+    }
 }

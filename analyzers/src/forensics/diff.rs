@@ -28,10 +28,11 @@ use serde::Serialize;
 
 use super::union::{is_opaque, is_whiteout, Union};
 use crate::changes::{self, is_dir, new_change, stat_differs, Change, ChangeKind};
-use crate::driver::{AnyDriver, Driver};
+use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
 use crate::fs::Jail;
 use crate::graph::{Container, Store};
+use crate::ids::CacheId;
 use crate::walk::WalkError;
 
 /// `docker diff`'s letter for a change.
@@ -119,34 +120,36 @@ pub struct DiffReport {
 
 /// The two sides of the comparison: where a path's new and old state live.
 enum Views {
-    /// vfs: two full trees.
+    /// Full copies (vfs): two whole trees.
     Trees { new: PathBuf, old: PathBuf },
-    /// overlay2: the writable layer's own directory over the union of its lower layers.
+    /// The writable layer's own directory (overlay2 `diff/`) over the union of its lower
+    /// layers.
     Overlay { upper: PathBuf, lower: Union },
 }
 
 impl Views {
     fn of(store: &Store, c: &Container) -> Views {
         let rw = &c.rw_layer;
-        match &store.driver {
-            AnyDriver::Vfs(d) => Views::Trees {
-                new: d.content_dir(&rw.mount_id),
-                old: d.content_dir(rw.init().unwrap_or(&rw.mount_id)),
+        let mut below: Vec<CacheId> = rw.init().cloned().into_iter().collect();
+        below.extend(
+            store
+                .chain_below(rw.parent.as_ref())
+                .into_iter()
+                .map(|l| l.cache_id.clone()),
+        );
+        let view = store.driver.layer_view(&rw.mount_id, &below);
+        match view.compared_with() {
+            Some(old) => Views::Trees {
+                new: view.dir().to_path_buf(),
+                old: old.to_path_buf(),
             },
-            d @ (AnyDriver::Overlay2(_) | AnyDriver::Overlayfs(_)) => {
-                let mut lower: Vec<PathBuf> =
-                    rw.init().map(|i| d.content_dir(i)).into_iter().collect();
-                lower.extend(
-                    store
-                        .chain_below(rw.parent.as_ref())
-                        .into_iter()
-                        .map(|l| d.content_dir(&l.cache_id)),
-                );
-                Views::Overlay {
-                    upper: d.content_dir(&rw.mount_id),
-                    lower: Union::new(&store.jail, lower),
-                }
-            }
+            None => Views::Overlay {
+                upper: view.dir().to_path_buf(),
+                lower: Union::new(
+                    &store.jail,
+                    below.iter().map(|l| store.driver.content_dir(l)).collect(),
+                ),
+            },
         }
     }
 

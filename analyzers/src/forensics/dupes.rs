@@ -26,7 +26,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::union::{is_opaque, is_whiteout};
 use crate::changes::{self, is_dir, ChangeKind};
-use crate::driver::{AnyDriver, Driver};
+use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
 use crate::fs::Jail;
 use crate::graph::{Layer, Store};
@@ -242,39 +242,27 @@ fn hash_file(jail: &Jail, path: &Path) -> std::io::Result<String> {
 fn list_layer(store: &Store, layer: &Layer) -> LayerFiles {
     let dir = store.driver.content_dir(&layer.cache_id);
     let mut out = LayerFiles::default();
-    match &store.driver {
-        AnyDriver::Vfs(d) => {
-            let parent = layer
-                .parent
-                .as_ref()
-                .and_then(|p| store.layers.get(p))
-                .map(|p| d.content_dir(&p.cache_id));
-            match parent {
-                Some(parent) => {
-                    let (found, errors) = changes::compare(&store.jail, &dir, &parent);
-                    for c in found {
-                        match c.kind {
-                            ChangeKind::Deleted => out.deleted.push(c.path),
-                            _ if !c.is_dir && c.size > 0 => out.files.push(File {
-                                path: c.path,
-                                size: c.size,
-                                inode: c.inode,
-                            }),
-                            _ => {}
-                        }
-                    }
-                    out.problems.extend(
-                        errors
-                            .into_iter()
-                            .map(|e| Problem::new(&e.path, ProblemKind::WalkIncomplete, e.detail)),
-                    );
+    match super::layer_view(store, layer).compared_with() {
+        Some(parent) => {
+            let (found, errors) = changes::compare(&store.jail, &dir, parent);
+            for c in found {
+                match c.kind {
+                    ChangeKind::Deleted => out.deleted.push(c.path),
+                    _ if !c.is_dir && c.size > 0 => out.files.push(File {
+                        path: c.path,
+                        size: c.size,
+                        inode: c.inode,
+                    }),
+                    _ => {}
                 }
-                None => walk_layer(&store.jail, &dir, Path::new("/"), &mut out),
             }
+            out.problems.extend(
+                errors
+                    .into_iter()
+                    .map(|e| Problem::new(&e.path, ProblemKind::WalkIncomplete, e.detail)),
+            );
         }
-        AnyDriver::Overlay2(_) | AnyDriver::Overlayfs(_) => {
-            walk_layer(&store.jail, &dir, Path::new("/"), &mut out)
-        }
+        None => walk_layer(&store.jail, &dir, Path::new("/"), &mut out),
     }
     out
 }

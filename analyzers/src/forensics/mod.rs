@@ -41,3 +41,21 @@ pub(crate) fn stream_file(
         total += n as u64;
     }
 }
+
+/// Image layer `layer`'s view against its parent layer, the driver's answer
+/// ([`crate::driver::Driver::layer_view`]): its own changes, or its full copy to compare with
+/// the parent's.
+pub(crate) fn layer_view(
+    store: &crate::graph::Store,
+    layer: &crate::graph::Layer,
+) -> crate::driver::DiffMeasure {
+    use crate::driver::Driver as _;
+    let parent: Vec<crate::ids::CacheId> = layer
+        .parent
+        .as_ref()
+        .and_then(|p| store.layers.get(p))
+        .map(|p| p.cache_id.clone())
+        .into_iter()
+        .collect();
+    store.driver.layer_view(&layer.cache_id, &parent)
+}

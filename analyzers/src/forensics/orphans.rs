@@ -20,15 +20,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::driver::{AnyDriver, Driver};
+use crate::driver::Driver;
 use crate::error::Problem;
-use crate::fs::Jail;
 use crate::graph::Store;
-use crate::ids::CacheId;
-use crate::layout::{
-    CONTAINERS_DIR, IMAGE_DIR, LAYERDB_MOUNTS, LAYERDB_TMP, OVERLAY2_DIFF, OVERLAY2_LINK,
-    OVERLAY2_LINK_DIR,
-};
+use crate::layout::{CONTAINERS_DIR, IMAGE_DIR, LAYERDB_MOUNTS, LAYERDB_TMP};
 use crate::walk::{self, WalkOptions};
 
 /// What kind of leftover a finding is.
@@ -170,8 +165,8 @@ fn tmp_leftovers(store: &Store, tmp: &Path, found: &mut Vec<Finding>) {
 pub fn graphdriver_leftovers(store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
     layer_dirs(store, found, problems);
     records_without_content(store, found);
-    if let AnyDriver::Overlay2(d) = &store.driver {
-        links(&store.jail, d.home(), found, problems);
+    for (path, why) in store.driver.bad_links(&store.jail, problems) {
+        found.push((OrphanKind::Link, path, why));
     }
     mounts_without_containers(store, found);
     let image_dir = store.root.join(IMAGE_DIR).join(store.driver.name());
@@ -193,11 +188,6 @@ fn referenced_dirs(store: &Store) -> BTreeSet<String> {
 }
 
 /// The directory holding one directory per layer (`overlay2/`, `vfs/dir/`).
-fn layers_parent(driver: &AnyDriver) -> PathBuf {
-    let probe = driver.layer_dir(&CacheId("probe".to_owned()));
-    probe.parent().map_or(probe.clone(), Path::to_path_buf)
-}
-
 fn layer_dirs(store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
     let buildkit = match crate::buildcache::snapshot_driver_ids(&store.jail) {
         Ok(ids) => ids,
@@ -211,11 +201,12 @@ fn layer_dirs(store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Proble
         }
     };
     let used = referenced_dirs(store);
-    let parent = layers_parent(&store.driver);
+    let parent = store.driver.layers_dir();
+    let link_dir = store.driver.link_dir();
     for e in store.jail.read_dir(&parent).unwrap_or_default() {
         let name = e.name.to_string_lossy().into_owned();
         if !e.is_dir
-            || name == OVERLAY2_LINK_DIR
+            || link_dir.as_deref() == Some(parent.join(&e.name).as_path())
             || used.contains(&name)
             || buildkit.contains(&name)
         {
@@ -237,49 +228,6 @@ fn records_without_content(store: &Store, found: &mut Vec<Finding>) {
                 OrphanKind::RecordWithoutContent,
                 l.record.clone(),
                 format!("its content directory {} is missing", dir.display()),
-            ));
-        }
-    }
-}
-
-fn links(jail: &Jail, home: &Path, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
-    let link_dir = home.join(OVERLAY2_LINK_DIR);
-    let mut claimed: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
-    for e in jail.read_dir(home).unwrap_or_default() {
-        if !e.is_dir {
-            continue;
-        }
-        let id = e.name.to_string_lossy().into_owned();
-        match jail.read_text(&home.join(&e.name).join(OVERLAY2_LINK)) {
-            Ok(short) => {
-                claimed.insert(short, id);
-            }
-            Err(p) if p.kind == crate::error::ProblemKind::Missing => {}
-            Err(p) => problems.push(p),
-        }
-    }
-    for e in jail.read_dir(&link_dir).unwrap_or_default() {
-        let short = e.name.to_string_lossy().into_owned();
-        let path = link_dir.join(&e.name);
-        let Some(id) = claimed.get(&short) else {
-            found.push((
-                OrphanKind::Link,
-                path,
-                "no layer directory's `link` file names it: it dangles".into(),
-            ));
-            continue;
-        };
-        let expected = format!("../{id}/{OVERLAY2_DIFF}");
-        let len = jail
-            .stat(&path)
-            .ok()
-            .filter(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFLNK)
-            .map(|st| st.st_size);
-        if len != i64::try_from(expected.len()).ok() {
-            found.push((
-                OrphanKind::Link,
-                path,
-                format!("claimed by {id} but it is not a link to {expected}"),
             ));
         }
     }

@@ -15,21 +15,19 @@ use std::path::{Component, Path, PathBuf};
 use nix::sys::stat::FileStat;
 
 use crate::changes::is_dir;
+use crate::format::whiteout::{is_device_whiteout, OPAQUE_VALUE, OPAQUE_XATTRS};
 use crate::fs::Jail;
-
-/// xattrs that mark an overlay directory opaque (root, then rootless overlay).
-pub const OPAQUE_XATTRS: [&str; 2] = ["trusted.overlay.opaque", "user.overlay.opaque"];
 
 /// True for an overlay whiteout: a character device with device number 0/0.
 pub fn is_whiteout(st: &FileStat) -> bool {
-    st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFCHR && st.st_rdev == 0
+    is_device_whiteout(st.st_mode, st.st_rdev)
 }
 
 /// True when the directory `path` is marked opaque (either xattr set to `y`).
 pub fn is_opaque(jail: &Jail, path: &Path) -> bool {
     OPAQUE_XATTRS
         .iter()
-        .any(|name| jail.xattr(path, name).is_some_and(|v| v == b"y"))
+        .any(|name| jail.xattr(path, name).is_some_and(|v| v == OPAQUE_VALUE))
 }
 
 /// A path found in the union view: which layer's file it is, and its stat.

@@ -4,7 +4,8 @@
 //!
 //! # How the tar is rebuilt
 //!
-//! dockerd keeps, per layer, `tar-split.json.gz` (vbatts/tar-split): gzipped JSON lines, one
+//! dockerd keeps, per layer, `tar-split.json.gz` (vbatts/tar-split, read with
+//! [`crate::format::tarsplit`]): gzipped JSON lines, one
 //! per piece of the original tar stream. A segment (`"type": 2`) carries raw bytes (headers,
 //! padding, the end blocks) base64-encoded in `payload`; a file entry (`"type": 1`) carries
 //! `name` (or `name_raw`, base64, when not UTF-8), `size` and `payload`, the CRC-64 (ISO) of the
@@ -25,23 +26,24 @@
 //! vfs the sum of the tar entries' sizes (`ApplyUncompressedLayer`).
 
 use std::collections::{BTreeSet, HashSet};
-use std::ffi::{OsStr, OsString};
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
+use std::io::BufReader;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use base64::Engine as _;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::diff::read_full;
 use super::union::{is_opaque, is_whiteout};
 use crate::backend::Backend;
 use crate::changes::{self, is_dir, ChangeKind};
-use crate::driver::{AnyDriver, Driver};
+use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
+use crate::format::tarsplit::{self, Crc64, Record};
+use crate::format::whiteout::{whiteout_name, WHITEOUT_OPAQUE};
 use crate::fs::{self, Jail};
 use crate::graph::{Layer, Store};
 use crate::ids::{CacheId, ChainId, DiffId, Digest};
@@ -116,26 +118,6 @@ pub struct VerifyReport {
     /// Every failure, one line each, and damaged records (an unreadable `tar-split.json.gz`).
     pub problems: Vec<Problem>,
 }
-
-/// One line of `tar-split.json.gz`.
-#[derive(Deserialize)]
-struct Entry {
-    #[serde(rename = "type")]
-    kind: u8,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    name_raw: Option<String>,
-    #[serde(default)]
-    size: u64,
-    #[serde(default)]
-    payload: Option<String>,
-}
-
-/// tar-split's entry types (`storage.FileType`, `storage.SegmentType`).
-const FILE_ENTRY: u8 = 1;
-/// See [`FILE_ENTRY`].
-const SEGMENT_ENTRY: u8 = 2;
 
 /// A file entry of the tar: its name as bytes, size and recorded CRC-64.
 struct FileEntry {
@@ -335,36 +317,6 @@ pub(super) fn normalise(name: &[u8]) -> Vec<u8> {
     name.to_vec()
 }
 
-fn entry_name(e: &Entry) -> Option<Vec<u8>> {
-    if let Some(raw) = &e.name_raw {
-        return base64::engine::general_purpose::STANDARD.decode(raw).ok();
-    }
-    e.name.as_ref().map(|n| n.as_bytes().to_vec())
-}
-
-/// The longest tar-split line read: a line holds one entry (a tar header segment, or a file's
-/// name and CRC), a few KB even with long PAX records; a longer one is damage, and reading
-/// it whole would let the input choose the memory taken.
-const LINE_LIMIT: u64 = 16 << 20;
-
-/// Reads the next `\n`-terminated line of `reader` into `line` (without the newline), at most
-/// [`LINE_LIMIT`] bytes; `Ok(false)` at the end.
-fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> Result<bool, String> {
-    line.clear();
-    let n = std::io::Read::take(&mut *reader, LINE_LIMIT + 1)
-        .read_until(b'\n', line)
-        .map_err(|e| format!("cannot be decompressed ({e})"))?;
-    if n == 0 {
-        return Ok(false);
-    }
-    if line.last() == Some(&b'\n') {
-        line.pop();
-    } else if n as u64 > LINE_LIMIT {
-        return Err(format!("a line longer than {LINE_LIMIT} bytes"));
-    }
-    Ok(true)
-}
-
 /// The path of a tar entry inside the layer directory: its name with leading `/` and `./`
 /// taken off; `None` for a name that climbs (`..`) or is empty, which no layer tar holds.
 fn entry_path(name: &[u8]) -> Option<PathBuf> {
@@ -384,7 +336,7 @@ fn entry_path(name: &[u8]) -> Option<PathBuf> {
 /// Rebuilds the tar stream from `split` and the files under `content`, hashing it.
 fn rebuild(jail: &Jail, split: &Path, content: &Path) -> Result<Pass, Problem> {
     let file = jail.file(split).map_err(|e| fs::io_problem(split, &e))?;
-    let mut reader = BufReader::new(flate2::read::GzDecoder::new(file));
+    let mut reader = tarsplit::Reader::new(BufReader::new(flate2::read::GzDecoder::new(file)));
     let mut hasher = Sha256::new();
     let mut pass = Pass {
         digest: Digest::of_bytes(b""),
@@ -401,39 +353,25 @@ fn rebuild(jail: &Jail, split: &Path, content: &Path) -> Result<Pass, Problem> {
             format!("line {line}: {what}; the layer cannot be verified"),
         )
     };
-    let mut line = Vec::new();
-    let mut i = 0;
-    while next_line(&mut reader, &mut line).map_err(|what| damaged(i + 1, what))? {
-        i += 1;
-        let i = i - 1;
-        if line.is_empty() {
-            continue;
-        }
-        let e: Entry =
-            serde_json::from_slice(&line).map_err(|e| damaged(i + 1, format!("not JSON ({e})")))?;
-        match e.kind {
-            SEGMENT_ENTRY => {
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(e.payload.as_deref().unwrap_or(""))
-                    .map_err(|err| damaged(i + 1, format!("payload is not base64 ({err})")))?;
+    loop {
+        let record = reader
+            .next_record()
+            .map_err(|d| damaged(d.line, d.detail))?;
+        match record {
+            None => break,
+            Some(Record::Segment(bytes)) => {
                 hasher.update(&bytes);
                 pass.tar_bytes += bytes.len() as u64;
             }
-            FILE_ENTRY => {
-                let name = entry_name(&e).ok_or_else(|| damaged(i + 1, "no name".into()))?;
+            Some(Record::File { name, size, crc }) => {
                 let text = normalise(&name);
                 if !text.is_empty() {
                     pass.names.insert(text.clone());
                 }
-                let crc = e
-                    .payload
-                    .as_deref()
-                    .and_then(|p| base64::engine::general_purpose::STANDARD.decode(p).ok())
-                    .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok());
-                if e.size > 0 {
+                if size > 0 {
                     let rel = entry_path(&name).ok_or_else(|| {
                         damaged(
-                            i + 1,
+                            reader.line_number(),
                             format!(
                                 "entry {:?} climbs out of the layer",
                                 String::from_utf8_lossy(&name)
@@ -441,9 +379,9 @@ fn rebuild(jail: &Jail, split: &Path, content: &Path) -> Result<Pass, Problem> {
                         )
                     })?;
                     let path = content.join(rel);
-                    let fed = feed(jail, &path, e.size, &mut hasher, &mut buf);
+                    let fed = feed(jail, &path, size, &mut hasher, &mut buf);
                     pass.tar_bytes += fed;
-                    match fed_state(jail, &path, e.size) {
+                    match fed_state(jail, &path, size) {
                         FileState::Same => {}
                         FileState::Gone => pass.mismatches.push(Mismatch {
                             path: as_path(&text),
@@ -455,13 +393,8 @@ fn rebuild(jail: &Jail, split: &Path, content: &Path) -> Result<Pass, Problem> {
                         }),
                     }
                 }
-                pass.files.push(FileEntry {
-                    name,
-                    size: e.size,
-                    crc,
-                });
+                pass.files.push(FileEntry { name, size, crc });
             }
-            other => return Err(damaged(i + 1, format!("unknown entry type {other}"))),
         }
     }
     pass.digest = Digest::from_hex(&crate::ids::hex_lower(&hasher.finalize()))
@@ -526,9 +459,9 @@ struct Listing {
     mismatches: Vec<Mismatch>,
 }
 
-/// Lists the layer's own entries (overlay2: all of `diff/`; vfs: what differs from the
-/// parent's copy), names them as the tar would, and compares them with the tar's names; also
-/// takes the driver's size measure.
+/// Lists the layer's own entries (its own directory whole, e.g. overlay2 `diff/`; for a full
+/// copy, what it adds to the parent's copy), names them as the tar would, and compares them
+/// with the tar's names; also takes the driver's size measure.
 fn list_layer(
     store: &Store,
     layer: &Layer,
@@ -538,36 +471,33 @@ fn list_layer(
 ) -> Listing {
     let jail = &store.jail;
     let mut own: BTreeSet<Vec<u8>> = BTreeSet::new();
-    let size = match &store.driver {
-        AnyDriver::Overlay2(_) | AnyDriver::Overlayfs(_) => {
+    let mut own_size = 0;
+    match super::layer_view(store, layer).compared_with() {
+        Some(parent) => {
+            let (found, _) = changes::compare(jail, content, parent);
+            own.extend(
+                found
+                    .iter()
+                    .filter(|c| c.kind == ChangeKind::Added)
+                    .map(|c| normalise(c.path.as_os_str().as_bytes())),
+            );
+        }
+        None => {
             let mut seen = HashSet::new();
-            let mut size = 0;
-            list_overlay(jail, content, Path::new(""), &mut own, &mut size, &mut seen);
-            size
+            list_overlay(
+                jail,
+                content,
+                Path::new(""),
+                &mut own,
+                &mut own_size,
+                &mut seen,
+            );
         }
-        AnyDriver::Vfs(d) => {
-            let parent = layer
-                .parent
-                .as_ref()
-                .and_then(|p| store.layers.get(p))
-                .map(|p| d.content_dir(&p.cache_id));
-            match parent {
-                Some(parent) => {
-                    let (found, _) = changes::compare(jail, content, &parent);
-                    own.extend(
-                        found
-                            .iter()
-                            .filter(|c| c.kind == ChangeKind::Added)
-                            .map(|c| normalise(c.path.as_os_str().as_bytes())),
-                    );
-                }
-                None => {
-                    let (mut size, mut seen) = (0, HashSet::new());
-                    list_overlay(jail, content, Path::new(""), &mut own, &mut size, &mut seen);
-                }
-            }
-            files.iter().map(|f| f.size).sum()
-        }
+    }
+    let size = if store.driver.records_tar_size() {
+        files.iter().map(|f| f.size).sum()
+    } else {
+        own_size
     };
     let mut mismatches: Vec<Mismatch> = own
         .iter()
@@ -577,10 +507,8 @@ fn list_layer(
             kind: MismatchKind::Added,
         })
         .collect();
-    if matches!(
-        store.driver,
-        AnyDriver::Overlay2(_) | AnyDriver::Overlayfs(_)
-    ) {
+    // Only a layer directory that keeps the tar's whiteouts holds every name of the tar.
+    if store.driver.keeps_whiteouts() {
         mismatches.extend(
             tar_names
                 .iter()
@@ -614,15 +542,13 @@ pub(super) fn list_overlay(
         let path = rel.join(&name);
         let text = path.as_os_str().as_bytes().to_vec();
         if is_whiteout(&st) {
-            let mut wh = OsString::from(".wh.");
-            wh.push(&name);
-            names.insert(rel.join(wh).into_os_string().into_vec());
+            names.insert(rel.join(whiteout_name(&name)).into_os_string().into_vec());
             continue;
         }
         names.insert(text);
         if is_dir(&st) {
             if is_opaque(jail, &dir.join(&path)) {
-                names.insert(path.join(".wh..wh..opq").into_os_string().into_vec());
+                names.insert(path.join(WHITEOUT_OPAQUE).into_os_string().into_vec());
             }
             list_overlay(jail, dir, &path, names, size, seen);
         } else if st.st_nlink <= 1 || seen.insert((st.st_dev, st.st_ino)) {
@@ -631,32 +557,11 @@ pub(super) fn list_overlay(
     }
 }
 
-/// Go's `hash/crc64` with the ISO polynomial, as tar-split records it.
+/// The CRC-64 of the file at `path`, as tar-split records it.
 fn crc64_file(jail: &Jail, path: &Path) -> std::io::Result<u64> {
-    const POLY: u64 = 0xD800_0000_0000_0000;
-    static TABLE: std::sync::OnceLock<[u64; 256]> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut t = [0u64; 256];
-        for (i, slot) in t.iter_mut().enumerate() {
-            let mut crc = i as u64;
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ POLY
-                } else {
-                    crc >> 1
-                };
-            }
-            *slot = crc;
-        }
-        t
-    });
-    let mut crc = !0u64;
-    super::stream_file(jail, path, |bytes| {
-        for &b in bytes {
-            crc = table[usize::from(crc as u8 ^ b)] ^ (crc >> 8);
-        }
-    })?;
-    Ok(!crc)
+    let mut crc = Crc64::default();
+    super::stream_file(jail, path, |bytes| crc.update(bytes))?;
+    Ok(crc.value())
 }
 
 #[cfg(test)]
@@ -697,8 +602,7 @@ mod tests {
     }
 
     #[test]
-    fn crc64_iso_matches_go() {
-        // Go: crc64.Checksum([]byte("hello"), crc64.MakeTable(crc64.ISO)).
+    fn crc64_of_a_file_matches_go() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         // The catalogue's check value of CRC-64/GO-ISO.

@@ -1,6 +1,24 @@
-//! On-disk formats, one module each: what a store's files hold and how their bytes decode.
+//! One module per on-disk format of the store, each the single home of its names, its
+//! encoding and its parsing: the analyzers read with it, the engine writes with it, and a
+//! round-trip test in each checks that what the writing side produces reads back the same.
 //!
-//! Backends read through these modules; nothing else spells out a format's encoding.
+//! - [`bolt`]: BoltDB files (`volumes/metadata.db`, BuildKit's databases): the read-only,
+//!   page-by-page reader with its limits, and the encoder.
+//! - [`tarsplit`]: `tar-split.json.gz` entries and their CRC-64.
+//! - [`config_v2`]: `containers/<id>/config.v2.json`, its `State` and the state word.
+//! - [`layerdb`]: the layer store's records (`layerdb/sha256/<chain>/`, `layerdb/mounts/<id>/`).
+//! - [`whiteout`]: how layers record deletions (`.wh.` names, opaque markers, 0/0 devices).
+//! - [`containerd`]: containerd's `meta.db` and a snapshotter's `metadata.db` (read only:
+//!   the engine does not write containerd stores).
+//! - [`oci`]: OCI and Docker distribution content: descriptors, indexes, manifests.
+//!
+//! The writing sides here only encode (to bytes, or to a caller's `Write`): nothing in this
+//! crate writes to the store.
 
+pub mod bolt;
+pub mod config_v2;
 pub mod containerd;
+pub mod layerdb;
 pub mod oci;
+pub mod tarsplit;
+pub mod whiteout;

@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::layer::{list_dirs, MountRecord};
 use crate::error::{Problem, ProblemKind};
+use crate::format::config_v2::Record;
+pub use crate::format::config_v2::{MountPoint, State};
 use crate::format::containerd::meta::ContainerRecord;
 use crate::fs::Jail;
 use crate::ids::{is_hex64, ContainerId, Digest, ImageId};
@@ -55,132 +57,7 @@ pub struct Container {
     pub image_manifest: Option<Digest>,
 }
 
-/// A container's recorded state (`config.v2.json` `State`).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct State {
-    /// The container's process was running when the state was last written.
-    pub running: bool,
-    /// Paused.
-    pub paused: bool,
-    /// Restarting.
-    pub restarting: bool,
-    /// Being removed.
-    pub removal_in_progress: bool,
-    /// Dead (removal failed).
-    pub dead: bool,
-    /// The main process's pid on the host, when running.
-    pub pid: i64,
-    /// The last exit code.
-    pub exit_code: i64,
-    /// When it last started (RFC 3339; Go's zero time when never).
-    pub started_at: String,
-    /// When it last stopped (RFC 3339; Go's zero time when never).
-    pub finished_at: String,
-    /// Nothing on disk records the state (a plain containerd root: tasks live in its state
-    /// directory, under /run).
-    #[serde(skip)]
-    pub unrecorded: bool,
-}
-
-/// Go's zero `time.Time`, which Docker writes for "never".
-const ZERO_TIME_PREFIX: &str = "0001-01-01";
-
-impl State {
-    /// Docker's one-word state (`running`, `exited`, `created`...): `State.StateString()`.
-    pub fn word(&self) -> &'static str {
-        if self.unrecorded {
-            return "unknown";
-        }
-        if self.running {
-            if self.paused {
-                return "paused";
-            }
-            if self.restarting {
-                return "restarting";
-            }
-            return "running";
-        }
-        if self.removal_in_progress {
-            return "removing";
-        }
-        if self.dead {
-            return "dead";
-        }
-        if self.never_started() {
-            return "created";
-        }
-        "exited"
-    }
-
-    /// True when the container was created but never started.
-    pub fn never_started(&self) -> bool {
-        self.started_at.is_empty() || self.started_at.starts_with(ZERO_TIME_PREFIX)
-    }
-}
-
-/// One of a container's mounts (`config.v2.json` `MountPoints`, moby
-/// `volume/mounts.MountPoint`); fields dockerd leaves out read as empty. The analyzers read it,
-/// the engine writes it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct MountPoint {
-    /// Host path mounted (the volume's `_data`, or the bind source).
-    pub source: String,
-    /// Path inside the container.
-    pub destination: String,
-    /// Writable.
-    #[serde(rename = "RW")]
-    pub rw: bool,
-    /// The volume's name (empty for binds).
-    pub name: String,
-    /// The volume driver (`local`; empty for binds).
-    pub driver: String,
-    /// `volume`, `bind`, `tmpfs`...
-    #[serde(rename = "Type")]
-    pub kind: String,
-    /// SELinux relabeling (`z`, `Z`), as given.
-    pub relabel: String,
-    /// Mount propagation (`rprivate` for binds).
-    pub propagation: String,
-    /// Copy the image's content into an empty volume on first use.
-    #[serde(rename = "CopyData")]
-    pub copy_data: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ConfigV2 {
-    #[serde(rename = "ID")]
-    id: String,
-    #[serde(default)]
-    name: String,
-    image: String,
-    #[serde(default)]
-    created: String,
-    #[serde(default)]
-    path: String,
-    #[serde(default)]
-    args: Vec<String>,
-    #[serde(default)]
-    config: Option<Config>,
-    #[serde(default)]
-    state: State,
-    #[serde(default)]
-    driver: String,
-    #[serde(default)]
-    mount_points: BTreeMap<String, MountPoint>,
-    #[serde(default)]
-    log_path: String,
-    #[serde(default)]
-    image_manifest: Option<ImageManifest>,
-}
-
-#[derive(Deserialize)]
-struct ImageManifest {
-    digest: String,
-}
-
+/// The part of `config.v2.json` `Config` the analyzers read.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct Config {
@@ -229,7 +106,7 @@ fn read_container(
     mounts: &BTreeMap<ContainerId, MountRecord>,
 ) -> Result<Option<Container>, Problem> {
     let config_path = dir.join(CONTAINER_CONFIG);
-    let cfg: ConfigV2 = jail.read_json(&config_path)?;
+    let cfg: Record<Option<Config>> = jail.read_json(&config_path)?;
     if cfg.id != id.0 {
         return Err(Problem::new(
             &config_path,
@@ -276,7 +153,12 @@ fn read_container(
         network_mode: host.network_mode,
         log_path,
         rw_layer,
-        image_manifest: cfg.image_manifest.and_then(|m| Digest::parse(&m.digest)),
+        image_manifest: cfg
+            .rest
+            .get("ImageManifest")
+            .and_then(|m| m.get("digest"))
+            .and_then(serde_json::Value::as_str)
+            .and_then(Digest::parse),
         id,
         dir,
     }))
@@ -347,27 +229,5 @@ fn contained_log_path(
             ProblemKind::InvalidValue,
             format!("LogPath {recorded:?} is not a file of the container's own directory"),
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn state_words_follow_docker() {
-        let zero = "0001-01-01T00:00:00Z".to_owned();
-        let mut s = State {
-            started_at: zero.clone(),
-            finished_at: zero,
-            ..State::default()
-        };
-        assert_eq!(s.word(), "created");
-        s.started_at = "2026-01-01T00:00:00Z".into();
-        assert_eq!(s.word(), "exited");
-        s.running = true;
-        assert_eq!(s.word(), "running");
-        s.paused = true;
-        assert_eq!(s.word(), "paused");
     }
 }

@@ -14,12 +14,11 @@ use rayon::prelude::*;
 
 use crate::driver::{AnyDriver, Driver};
 use crate::error::{Problem, ProblemKind};
+use crate::format::layerdb::{
+    self, LAYERDB_MOUNTS, LAYERDB_SHA256, LAYER_CACHE_ID, LAYER_PARENT, LAYER_SIZE,
+};
 use crate::fs::Jail;
 use crate::ids::{is_hex64, CacheId, ChainId, ContainerId, DiffId};
-use crate::layout::{
-    LAYERDB_MOUNTS, LAYERDB_SHA256, LAYER_CACHE_ID, LAYER_DIFF, LAYER_PARENT, LAYER_SIZE, MOUNT_ID,
-    MOUNT_INIT_ID,
-};
 
 /// A read-only layer record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +31,8 @@ pub struct Layer {
     pub parent: Option<ChainId>,
     /// The driver's directory name for the layer's content.
     pub cache_id: CacheId,
-    /// The recorded size of the layer's own content, in bytes (layerdb `size`): what dockerd
-    /// reports, not what is on disk now.
+    /// The recorded size of the layer's own content, in bytes (layerdb `size`, moby's
+    /// `int64`): what dockerd reports, not what is on disk now.
     pub size: i64,
     /// The layerdb record directory.
     pub record: PathBuf,
@@ -98,61 +97,15 @@ pub fn load_layers(
 }
 
 fn read_layer(jail: &Jail, chain_id: ChainId, record: PathBuf) -> Result<Layer, Problem> {
-    let diff_path = record.join(LAYER_DIFF);
-    let diff_text = jail.read_text(&diff_path)?;
-    let diff_id = DiffId::parse(&diff_text).ok_or_else(|| {
-        Problem::new(
-            &diff_path,
-            ProblemKind::InvalidValue,
-            format!("{diff_text:?} is not a sha256 digest"),
-        )
-    })?;
-    let cache_id = read_cache_id(jail, &record.join(LAYER_CACHE_ID))?;
-    let size_path = record.join(LAYER_SIZE);
-    let size_text = jail.read_text(&size_path)?;
-    let size = size_text.parse::<i64>().map_err(|_| {
-        Problem::new(
-            &size_path,
-            ProblemKind::InvalidValue,
-            format!("{size_text:?} is not a byte count"),
-        )
-    })?;
-    let parent = read_optional_chain(jail, &record.join(LAYER_PARENT))?;
+    let r = layerdb::read_layer(jail, &record)?;
     Ok(Layer {
         chain_id,
-        diff_id,
-        parent,
-        cache_id,
-        size,
+        diff_id: r.diff_id,
+        parent: r.parent,
+        cache_id: r.cache_id,
+        size: r.size,
         record,
     })
-}
-
-/// Reads a record naming a driver directory (`cache-id`, `mount-id`, `init-id`): one
-/// directory name, never a path (`../../x` would lead out of the driver's home).
-fn read_cache_id(jail: &Jail, path: &Path) -> Result<CacheId, Problem> {
-    let text = jail.read_text(path)?;
-    CacheId::parse(&text).ok_or_else(|| {
-        Problem::new(
-            path,
-            ProblemKind::InvalidValue,
-            format!("{text:?} is not a directory name"),
-        )
-    })
-}
-
-fn read_optional_chain(jail: &Jail, path: &Path) -> Result<Option<ChainId>, Problem> {
-    match jail.read_text(path) {
-        Ok(text) => ChainId::parse(&text).map(Some).ok_or_else(|| {
-            Problem::new(
-                path,
-                ProblemKind::InvalidValue,
-                format!("{text:?} is not a chain id"),
-            )
-        }),
-        Err(p) if p.kind == ProblemKind::Missing => Ok(None),
-        Err(p) => Err(p),
-    }
 }
 
 /// Keeps the layers whose whole parent chain loads; reports missing parents and cycles.
@@ -283,22 +236,16 @@ fn read_mount(
     container: ContainerId,
     record: PathBuf,
 ) -> Result<MountRecord, Problem> {
-    let mount_id = read_cache_id(jail, &record.join(MOUNT_ID))?;
-    let init_path = record.join(MOUNT_INIT_ID);
-    // dockerd's `<mount-id>-init` when the record does not name it.
-    let default_init = || CacheId(format!("{}{}", mount_id, crate::layout::INIT_SUFFIX));
-    let init_id = match jail.read_text(&init_path) {
-        Ok(s) if s.is_empty() => default_init(),
-        Ok(_) => read_cache_id(jail, &init_path)?,
-        Err(p) if p.kind == ProblemKind::Missing => default_init(),
-        Err(p) => return Err(p),
-    };
-    let parent = read_optional_chain(jail, &record.join(LAYER_PARENT))?;
+    let r = layerdb::read_mount(jail, &record)?;
     Ok(MountRecord {
         container,
-        mount_id,
-        init_id: Some(init_id),
-        parent,
+        // dockerd's `<mount-id>-init` when the record does not name it.
+        init_id: Some(
+            r.init_id
+                .unwrap_or_else(|| layerdb::init_id_of(&r.mount_id)),
+        ),
+        mount_id: r.mount_id,
+        parent: r.parent,
         record,
     })
 }

@@ -71,7 +71,7 @@ fn load_records(
     if !jail.exists(db_path) {
         return out;
     }
-    let db = match crate::bolt::Db::open(jail, db_path) {
+    let db = match crate::format::bolt::Db::open(jail, db_path) {
         Ok(db) => db,
         Err(p) => {
             problems.push(p);

@@ -525,8 +525,11 @@ mod tests {
         (backend, trees, vec![container])
     }
 
-    /// (Size, SharedSize, Containers) of images a, b, c (None: not listed), and LayersSize.
-    fn figures(v: DockerVersion) -> (Vec<Option<(i64, i64, i64)>>, i64) {
+    /// An image's (Size, SharedSize, Containers); `None` when it is not listed.
+    type Row = Option<(i64, i64, i64)>;
+
+    /// The rows of images a, b, c, and LayersSize.
+    fn figures(v: DockerVersion) -> (Vec<Row>, i64) {
         let (b, trees, containers) = store(v);
         let rows = image_rows(&b, &containers);
         let of = |name: &str| {

@@ -233,10 +233,9 @@ pub fn tree_roots(store: &Store) -> Vec<PathBuf> {
     let layers = store
         .containers
         .iter()
-        .filter_map(|c| match rw_measure(store, c) {
-            DiffMeasure::Tree(p) | DiffMeasure::Usage(p) => Some(p),
-            DiffMeasure::Compare { .. } => None,
-        });
+        .map(|c| rw_measure(store, c))
+        .filter(|m| m.compared_with().is_none())
+        .map(|m| m.dir().to_path_buf());
     let volumes = store
         .volumes
         .iter()
@@ -337,9 +336,10 @@ fn measure_compared(
     let pairs: Vec<(PathBuf, PathBuf)> = store
         .containers
         .iter()
-        .filter_map(|c| match rw_measure(store, c) {
-            DiffMeasure::Compare { layer, parent } => Some((layer, parent)),
-            DiffMeasure::Tree(_) | DiffMeasure::Usage(_) => None,
+        .filter_map(|c| {
+            let m = rw_measure(store, c);
+            let parent = m.compared_with()?.to_path_buf();
+            Some((m.dir().to_path_buf(), parent))
         })
         .collect();
     let compared: Vec<(PathBuf, u64, Vec<walk::WalkError>)> = pairs
@@ -522,10 +522,11 @@ fn container_rows(store: &Store, sizes: &Measured, now: i64) -> Vec<ContainerDf>
 }
 
 fn container_row(store: &Store, c: &Container, sizes: &Measured, now: i64) -> ContainerDf {
-    let size_rw = match rw_measure(store, c) {
-        DiffMeasure::Tree(p) => docker_size(sizes.trees.get(&p)),
-        DiffMeasure::Usage(p) => disk_usage(sizes.trees.get(&p)),
-        DiffMeasure::Compare { layer, .. } => sizes.compared.get(&layer).copied().unwrap_or(-1),
+    let measure = rw_measure(store, c);
+    let size_rw = match measure.compared_with() {
+        None if measure.counts_blocks() => disk_usage(sizes.trees.get(measure.dir())),
+        None => docker_size(sizes.trees.get(measure.dir())),
+        Some(_) => sizes.compared.get(measure.dir()).copied().unwrap_or(-1),
     };
     let size_root_fs = match store.backend.root_fs_base(store, c) {
         Some(base) if size_rw == -1 => base,
@@ -640,7 +641,7 @@ fn status(c: &Container, now: i64) -> String {
     if s.never_started() {
         return "Created".to_owned();
     }
-    if s.finished_at.is_empty() || s.finished_at.starts_with("0001-01-01") {
+    if s.never_finished() {
         return String::new();
     }
     format!("Exited ({}) {} ago", s.exit_code, since(&s.finished_at))

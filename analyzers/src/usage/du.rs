@@ -26,10 +26,8 @@ use crate::buildcache;
 use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
 use crate::graph::Store;
-use crate::layout::{
-    BUILDKIT_DIR, CONTAINERS_DIR, IMAGE_DIR, OVERLAY2_LINK_DIR, OVERLAY2_WORK, VOLUMES_DIR,
-    VOLUME_DATA,
-};
+use crate::ids::CacheId;
+use crate::layout::{BUILDKIT_DIR, CONTAINERS_DIR, IMAGE_DIR, VOLUMES_DIR, VOLUME_DATA};
 use crate::root::DRIVER_HOMES;
 use crate::usage::df::{self, DfOptions, DfReport};
 use crate::walk::{self, TreeUsage, WalkOptions};
@@ -542,8 +540,8 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
     });
     let build_cache = plan.owner(OwnerKind::BuildCache, "snapshots", "BuildKit snapshots");
     let tree_roots: BTreeSet<PathBuf> = df::tree_roots(store).into_iter().collect();
-    let any_layer = driver.layer_dir(&crate::ids::CacheId("x".to_owned()));
-    let container_dir = any_layer.parent().unwrap_or(driver.home()).to_path_buf();
+    let container_dir = driver.layers_dir();
+    let link_dir = driver.link_dir();
     if container_dir != driver.home() {
         let o = plan.owner(OwnerKind::Daemon, "driver", "driver directories");
         plan.root(o, container_dir.clone());
@@ -551,8 +549,9 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
     for entry in store.jail.read_dir(&container_dir).unwrap_or_default() {
         let name = entry.name.to_string_lossy().into_owned();
         let path = container_dir.join(&entry.name);
-        if name == OVERLAY2_LINK_DIR && container_dir == driver.home() {
-            plan.single(OwnerKind::LayerLinks, "l/", "layer links", path);
+        if link_dir.as_ref() == Some(&path) {
+            let label = format!("{name}/");
+            plan.single(OwnerKind::LayerLinks, &label, "layer links", path);
             continue;
         }
         let claimed = plan.claimed.get(&path).copied();
@@ -569,8 +568,8 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
             plan.root(owner, path.clone());
         }
         if entry.is_dir {
-            let work = path.join(OVERLAY2_WORK);
-            if store.jail.is_dir(&work) {
+            let work = CacheId::parse(&name).and_then(|id| driver.work_dir(&id));
+            if let Some(work) = work.filter(|w| store.jail.is_dir(w)) {
                 let w = plan.owner(OwnerKind::LayerWork, &name, &name);
                 plan.root(w, work);
             }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::container::create::CreateOptions;
-use crate::container::record::{self, MountPoint, State};
+use crate::container::record::{self, MountPoint};
 use crate::error::{Error, Result};
 use crate::image::config::ContainerConfig;
 use crate::root::Root;
@@ -149,27 +149,6 @@ impl CreateBody {
     }
 }
 
-/// Docker's word for a state (`State.StateString`): `running`, `created`, `exited`...
-pub fn state_word(s: &State) -> &'static str {
-    if s.running {
-        if s.paused {
-            "paused"
-        } else if s.restarting {
-            "restarting"
-        } else {
-            "running"
-        }
-    } else if s.removal_in_progress {
-        "removing"
-    } else if s.dead {
-        "dead"
-    } else if s.started_at == record::ZERO_TIME {
-        "created"
-    } else {
-        "exited"
-    }
-}
-
 /// `GET /containers/{id}/json`: `config.v2.json` as the API shows it (`Id`, `State.Status`,
 /// `HostConfig`, `Mounts[]`, `GraphDriver`).
 pub fn inspect(root: &Root, id: &str) -> Result<Value> {
@@ -204,7 +183,7 @@ pub fn inspect(root: &Root, id: &str) -> Result<Value> {
     obj.insert("Id".to_owned(), json!(id));
     obj.insert("State".to_owned(), {
         let mut state = serde_json::to_value(&rec.state).unwrap_or_default();
-        state["Status"] = json!(state_word(&rec.state));
+        state["Status"] = json!(rec.state.word());
         state
     });
     obj.insert(

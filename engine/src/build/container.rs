@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use analyzers::ids::{CacheId, ImageId};
-use analyzers::layout::OVERLAY2_DIFF;
 
 use crate::container::create::{create, CreateOptions};
 use crate::container::remove::{remove, RemoveOptions};
@@ -59,7 +58,7 @@ impl<'a> StepContainer<'a> {
 
     /// The overlay upper directory: the step's changes.
     pub fn upper(&self) -> PathBuf {
-        self.root.driver.layer_dir(&self.mount).join(OVERLAY2_DIFF)
+        self.root.driver.content_dir(&self.mount)
     }
 
     /// Mounts the container's root filesystem and calls `change` on it; unmounts after.

@@ -14,15 +14,18 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::{Seek, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use analyzers::ids::ChainId;
 
 use crate::error::{Error, IoContext, Result};
-use crate::layer::extract::{OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX};
 use crate::layer::{self, Layer};
 use crate::root::Root;
+use analyzers::format::whiteout::{
+    is_device_whiteout, whiteout_name, OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE,
+    WHITEOUT_PREFIX,
+};
 
 /// Registers the changes in `upper` as a layer on `parent`; `None` when there are none.
 pub fn commit(root: &Root, upper: &Path, parent: Option<&ChainId>) -> Result<Option<Layer>> {
@@ -109,11 +112,11 @@ fn add_dir<W: Write>(
              h: &mut tar::Header,
              n: &str,
              data: &mut dyn std::io::Read| { b.append_data(h, n, data).at(&path) };
-        if kind.is_char_device() && meta.rdev() == 0 {
-            let deleted = match name.rsplit_once('/') {
-                Some((d, base)) => format!("{d}/{WHITEOUT_PREFIX}{base}"),
-                None => format!("{WHITEOUT_PREFIX}{name}"),
-            };
+        if is_device_whiteout(meta.mode(), meta.rdev()) {
+            let deleted = format!(
+                "{prefix}{}",
+                whiteout_name(std::ffi::OsStr::new(&*base)).to_string_lossy()
+            );
             header.set_entry_type(tar::EntryType::Regular);
             header.set_mode(0);
             header.set_size(0);
@@ -127,7 +130,7 @@ fn add_dir<W: Write>(
             )?;
             let opaque = xattr::get(&path, OVERLAY_OPAQUE_XATTR)
                 .map_err(|e| Error::io(&path, e))?
-                .is_some_and(|v| v == b"y");
+                .is_some_and(|v| v == OPAQUE_VALUE);
             if opaque {
                 let mut marker = header.clone();
                 marker.set_entry_type(tar::EntryType::Regular);

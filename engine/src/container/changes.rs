@@ -7,29 +7,23 @@
 //! layer's, mounted here for the comparison; what is mounted here is unmounted afterwards.
 
 use analyzers::changes::{compare, Change, ChangeKind};
-use analyzers::ids::CacheId;
-use analyzers::layout::INIT_SUFFIX;
+use analyzers::format::layerdb::init_id_of;
 
 use super::shim;
 use crate::error::{Error, Result};
-use crate::layer::LayerDriver;
 use crate::root::Root;
 
 /// Every change of container `id`, sorted by path.
 pub fn changes(root: &Root, id: &str) -> Result<Vec<Change>> {
     let mount = shim::mount_id(root, id)?;
-    let init = CacheId(format!("{}{INIT_SUFFIX}", mount.as_str()));
-    let (found, errors) = match &root.driver {
-        LayerDriver::Vfs(_) => compare(
+    let init = init_id_of(&mount);
+    let (found, errors) = match root.driver.mount_point(&mount) {
+        None => compare(
             &root.jail,
             &root.driver.layer_dir(&mount),
             &root.driver.layer_dir(&init),
         ),
-        LayerDriver::Overlay2(_) => {
-            let merged = root
-                .driver
-                .layer_dir(&mount)
-                .join(analyzers::layout::OVERLAY2_MERGED);
+        Some(merged) => {
             let mounted_here = !is_mount_point(&merged);
             let tree = if mounted_here {
                 root.driver.mount(&mount)?

@@ -11,8 +11,8 @@ use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
+use analyzers::format::layerdb::{init_id_of, MountRecordFiles, LAYERDB_MOUNTS};
 use analyzers::ids::CacheId;
-use analyzers::layout::{INIT_SUFFIX, LAYERDB_MOUNTS, LAYER_PARENT, MOUNT_ID, MOUNT_INIT_ID};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -95,7 +95,7 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
     let mount_points = volumes_of(root, opts, &config)?;
 
     let mount_id = CacheId(crate::ids::random_hex64());
-    let init_id = CacheId(format!("{}{INIT_SUFFIX}", mount_id.as_str()));
+    let init_id = init_id_of(&mount_id);
     let driver = &root.driver;
     let init_dir = driver.layer_dir(&init_id);
     driver.build(&init_dir, Some(&top_cache))?;
@@ -110,13 +110,14 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
 
     let mounts = root.image_dir().join(LAYERDB_MOUNTS).join(&id);
     fs::create_dir_all(&mounts).at(&mounts)?;
-    write(&mounts.join(MOUNT_ID), mount_id.as_str().as_bytes(), 0o644)?;
-    write(
-        &mounts.join(MOUNT_INIT_ID),
-        init_id.as_str().as_bytes(),
-        0o644,
-    )?;
-    write(&mounts.join(LAYER_PARENT), top.0.as_str().as_bytes(), 0o644)?;
+    let record = MountRecordFiles {
+        mount_id,
+        init_id: Some(init_id),
+        parent: Some(top.clone()),
+    };
+    for (name, bytes) in record.files() {
+        write(&mounts.join(name), &bytes, 0o644)?;
+    }
 
     let dir = super::container_dir(root, &id);
     fs::create_dir_all(&dir).at(&dir)?;

@@ -1,7 +1,8 @@
 //! `containers/<id>/config.v2.json` and `hostconfig.json`, in dockerd's format: the fields
-//! strata sets are typed; any other field (one dockerd wrote) is kept as it was.
+//! strata sets are typed; any other field (one dockerd wrote) is kept as it was. The
+//! `config.v2.json` record, its state and mount points are `analyzers::format::config_v2`'s,
+//! the types the analyzers read it with.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use analyzers::layout::{CONTAINER_CONFIG, CONTAINER_HOSTCONFIG};
@@ -13,99 +14,10 @@ use crate::image::config::ContainerConfig;
 use crate::image::reference::atomic_write;
 use crate::root::Root;
 
-/// Go's zero time, which dockerd writes for "never".
-pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+pub use analyzers::format::config_v2::{MountPoint, State, ZERO_TIME};
 
-/// moby's `container.State`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct State {
-    /// The process runs.
-    pub running: bool,
-    /// Frozen.
-    pub paused: bool,
-    /// Being restarted.
-    pub restarting: bool,
-    /// The kernel's OOM killer ended it.
-    #[serde(rename = "OOMKilled")]
-    pub oom_killed: bool,
-    /// Being removed.
-    pub removal_in_progress: bool,
-    /// Removal failed.
-    pub dead: bool,
-    /// The process id on the host (0 when not running).
-    pub pid: i32,
-    /// Exit code of the last run (128 + signal when a signal ended it).
-    pub exit_code: i32,
-    /// Why it could not start.
-    pub error: String,
-    /// When the last run started.
-    pub started_at: String,
-    /// When the last run ended.
-    pub finished_at: String,
-}
-
-impl Default for State {
-    fn default() -> Self {
-        State {
-            running: false,
-            paused: false,
-            restarting: false,
-            oom_killed: false,
-            removal_in_progress: false,
-            dead: false,
-            pid: 0,
-            exit_code: 0,
-            error: String::new(),
-            started_at: ZERO_TIME.to_owned(),
-            finished_at: ZERO_TIME.to_owned(),
-        }
-    }
-}
-
-/// One entry of `MountPoints`: the analyzers' type, which reads what this writes.
-pub use analyzers::graph::MountPoint;
-
-/// `config.v2.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Record {
-    /// Run state.
-    #[serde(rename = "State")]
-    pub state: State,
-    /// Full id.
-    #[serde(rename = "ID")]
-    pub id: String,
-    /// When it was created.
-    #[serde(rename = "Created", default)]
-    pub created: String,
-    /// The program run.
-    #[serde(rename = "Path", default)]
-    pub path: String,
-    /// Its arguments.
-    #[serde(rename = "Args", default)]
-    pub args: Vec<String>,
-    /// The configuration it was created with.
-    #[serde(rename = "Config")]
-    pub config: ContainerConfig,
-    /// The image id.
-    #[serde(rename = "Image")]
-    pub image: String,
-    /// `/<name>`.
-    #[serde(rename = "Name")]
-    pub name: String,
-    /// Storage driver.
-    #[serde(rename = "Driver", default)]
-    pub driver: String,
-    /// The json-file log.
-    #[serde(rename = "LogPath", default)]
-    pub log_path: String,
-    /// Volumes and binds by destination.
-    #[serde(rename = "MountPoints", default)]
-    pub mount_points: BTreeMap<String, MountPoint>,
-    /// Everything else dockerd keeps, as it was.
-    #[serde(flatten)]
-    pub rest: serde_json::Map<String, Value>,
-}
+/// `config.v2.json`, with moby's full `container.Config`.
+pub type Record = analyzers::format::config_v2::Record<ContainerConfig>;
 
 /// The parts of `hostconfig.json` strata acts on; the rest is kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use analyzers::ids::CacheId;
-use analyzers::layout::{INIT_SUFFIX, LAYERDB_MOUNTS};
+use analyzers::format::layerdb::{init_id_of, LAYERDB_MOUNTS};
 
 use super::{record, shim};
 use crate::error::{Error, Result};
@@ -36,8 +35,7 @@ pub fn remove(root: &Root, id: &str, opts: &RemoveOptions) -> Result<()> {
     shim::cleanup(root, id, None);
     if let Ok(mount) = shim::mount_id(root, id) {
         root.driver.remove(&mount)?;
-        root.driver
-            .remove(&CacheId(format!("{}{INIT_SUFFIX}", mount.as_str())))?;
+        root.driver.remove(&init_id_of(&mount))?;
     }
     remove_all(&root.image_dir().join(LAYERDB_MOUNTS).join(id))?;
     remove_all(&super::container_dir(root, id))?;

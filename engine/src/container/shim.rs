@@ -15,8 +15,8 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::thread;
 
+use analyzers::format::layerdb::{self, LAYERDB_MOUNTS};
 use analyzers::ids::CacheId;
-use analyzers::layout::{LAYERDB_MOUNTS, MOUNT_ID};
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::Container;
 use libcontainer::syscall::syscall::SyscallType;
@@ -26,7 +26,6 @@ use super::init::InitExecutor;
 use super::record;
 use super::{exec_root, spec};
 use crate::error::{Error, IoContext, Result};
-use crate::layer::overlay2::read_trimmed;
 use crate::root::Root;
 
 /// The hidden verb of the strata binary that runs [`run`].
@@ -61,14 +60,13 @@ pub fn supervisor_alive(root: &Root, id: &str) -> bool {
         .any(|w| w[0] == SHIM_VERB.as_bytes() && w[1] == id.as_bytes())
 }
 
-/// The driver directory of container `id`'s writable layer.
+/// The driver directory of container `id`'s writable layer (its mount record's `mount-id`,
+/// one directory name).
 pub fn mount_id(root: &Root, id: &str) -> Result<CacheId> {
-    let path = root
-        .image_dir()
-        .join(LAYERDB_MOUNTS)
-        .join(id)
-        .join(MOUNT_ID);
-    Ok(CacheId(read_trimmed(&path)?))
+    let record = root.image_dir().join(LAYERDB_MOUNTS).join(id);
+    layerdb::read_mount(&root.jail, &record)
+        .map(|m| m.mount_id)
+        .map_err(|p| Error::malformed(p.path, p.detail))
 }
 
 /// Runs container `id` to its end; `ready` receives `ok` once it runs. Returns its exit code.
@@ -112,7 +110,7 @@ pub fn run(root: &Root, id: &str, ready: OwnedFd) -> Result<i32> {
     let finished = record::update_state(root, id, |s| {
         s.running = false;
         s.pid = 0;
-        s.exit_code = code;
+        s.exit_code = code.into();
         s.oom_killed = oom;
         s.finished_at = crate::ids::now();
     })?;
@@ -199,7 +197,7 @@ fn launch(root: &Root, id: &str) -> Result<Launched> {
         })?;
     record::update_state(root, id, |s| {
         s.running = true;
-        s.pid = pid.as_raw();
+        s.pid = pid.as_raw().into();
         s.exit_code = 0;
         s.error.clear();
         s.oom_killed = false;

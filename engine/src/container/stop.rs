@@ -14,10 +14,10 @@ use crate::root::Root;
 /// Sends `signal` to container `id`, which must be running.
 pub fn kill(root: &Root, id: &str, signal: Signal) -> Result<()> {
     let rec = record::load(root, id)?;
-    if !rec.state.running || rec.state.pid <= 0 {
+    let Some(pid) = rec.state.running_pid() else {
         return Err(Error::Conflict(format!("container {id} is not running")));
-    }
-    send(Pid::from_raw(rec.state.pid), signal).map_err(|e| Error::Runtime {
+    };
+    send(Pid::from_raw(pid), signal).map_err(|e| Error::Runtime {
         id: id.to_owned(),
         action: "kill",
         detail: e.to_string(),

@@ -16,7 +16,7 @@ const POLL: Duration = Duration::from_millis(5);
 pub fn until_stopped(root: &Root, id: &str, deadline: Option<Instant>) -> Result<Option<i32>> {
     loop {
         match record::load(root, id) {
-            Ok(rec) if !rec.state.running => return Ok(Some(rec.state.exit_code)),
+            Ok(rec) if !rec.state.running => return Ok(Some(exit_code(&rec.state))),
             Ok(_) => {}
             Err(_) if !super::container_dir(root, id).exists() => return Ok(Some(0)),
             Err(e) => return Err(e),
@@ -41,7 +41,7 @@ pub fn wait(root: &Root, id: &str, condition: &str) -> Result<i32> {
                     Ok(rec) => {
                         let ran = first.running || rec.state.started_at != first.started_at;
                         if ran && !rec.state.running {
-                            return Ok(rec.state.exit_code);
+                            return Ok(exit_code(&rec.state));
                         }
                     }
                     Err(_) if !super::container_dir(root, id).exists() => return Ok(0),
@@ -53,7 +53,7 @@ pub fn wait(root: &Root, id: &str, condition: &str) -> Result<i32> {
         "removed" => {
             let mut code = 0;
             while let Ok(rec) = record::load(root, id) {
-                code = rec.state.exit_code;
+                code = exit_code(&rec.state);
                 std::thread::sleep(POLL);
             }
             Ok(code)
@@ -62,4 +62,10 @@ pub fn wait(root: &Root, id: &str, condition: &str) -> Result<i32> {
             "invalid wait condition {other:?}"
         ))),
     }
+}
+
+/// The recorded exit code as a process's (an `int` in the record: one no process can have
+/// reads as `i32::MAX`).
+fn exit_code(state: &record::State) -> i32 {
+    i32::try_from(state.exit_code).unwrap_or(i32::MAX)
 }

@@ -66,7 +66,7 @@ pub fn reconcile(root: &Root) -> Result<Reconciled> {
         if !rec.state.running {
             continue;
         }
-        let killed = kill_orphan(&id, rec.state.pid);
+        let killed = kill_orphan(&id, rec.state.running_pid().unwrap_or(0));
         shim::cleanup(root, &id, None);
         record::update_state(root, &id, |s| {
             s.running = false;
@@ -89,11 +89,7 @@ pub fn reconcile(root: &Root) -> Result<Reconciled> {
         .live
         .iter()
         .filter_map(|id| shim::mount_id(root, id).ok())
-        .map(|m| {
-            root.driver
-                .layer_dir(&m)
-                .join(analyzers::layout::OVERLAY2_MERGED)
-        })
+        .filter_map(|m| root.driver.mount_point(&m))
         .collect();
     let home = root.path.join(root.driver.name());
     let mut stale: Vec<PathBuf> = mount_points_under(&home)

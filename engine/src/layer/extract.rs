@@ -26,15 +26,9 @@ use nix::unistd::{Gid, Uid};
 
 use super::tarsplit::EntryMeta;
 use crate::error::{Error, IoContext, Result};
-
-/// Prefix of an AUFS whiteout name.
-pub const WHITEOUT_PREFIX: &str = ".wh.";
-/// Prefix of AUFS metadata entries at the top of a layer (skipped).
-const WHITEOUT_META_PREFIX: &str = ".wh..wh.";
-/// The AUFS opaque-directory marker.
-pub const WHITEOUT_OPAQUE: &str = ".wh..wh..opq";
-/// The xattr overlayfs reads to hide a lower directory.
-pub const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+use analyzers::format::whiteout::{
+    whiteout_target, OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR, WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE,
+};
 
 /// How a driver represents deletions, or that the archive has none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,23 +40,6 @@ pub enum Whiteouts {
     /// Not a layer: `.wh.*` entries are ordinary entries with those names, as Docker's `ADD`
     /// extracts a local archive (moby `archive.Untar`, which interprets no whiteouts).
     Literal,
-}
-
-/// The name a whiteout's base name `.wh.<name>` deletes, or `None` when `base` is not a
-/// whiteout (the opaque marker is not one either). `Err` when what follows the prefix is not
-/// exactly one name of the directory (empty, `.`, `..`, or holding a `/`), which would make
-/// the deletion hit the directory itself or its parent.
-fn whiteout_target(base: &str) -> std::result::Result<Option<&str>, &'static str> {
-    if base == WHITEOUT_OPAQUE {
-        return Ok(None);
-    }
-    match base.strip_prefix(WHITEOUT_PREFIX) {
-        None => Ok(None),
-        Some("") => Err("a whiteout must name the entry it deletes"),
-        Some(".") | Some("..") => Err("a whiteout of `.` or `..` would delete a directory above"),
-        Some(name) if name.contains('/') => Err("a whiteout must name one entry, not a path"),
-        Some(name) => Ok(Some(name)),
-    }
 }
 
 /// Applies the entries of one archive to `dest`.
@@ -241,7 +218,7 @@ impl Extractor {
 
     fn opaque(&mut self, dir: &Path) -> Result<()> {
         match self.whiteouts {
-            Whiteouts::Overlay => xattr::set(dir, OVERLAY_OPAQUE_XATTR, b"y").at(dir),
+            Whiteouts::Overlay => xattr::set(dir, OVERLAY_OPAQUE_XATTR, OPAQUE_VALUE).at(dir),
             Whiteouts::Literal => Ok(()), // not called: nothing is a whiteout then
             Whiteouts::Delete => {
                 for entry in fs::read_dir(dir).at(dir)? {
@@ -432,18 +409,6 @@ mod tests {
         apply(&mut ex, "d/.wh.old", b'0', "").unwrap();
         assert!(!dir.path().join("d/old").exists());
         assert!(!dir.path().join("d/.wh.old").exists());
-    }
-
-    #[test]
-    fn whiteout_names_are_one_entry() {
-        assert_eq!(whiteout_target(".wh.old"), Ok(Some("old")));
-        assert_eq!(whiteout_target(".wh..wh.x"), Ok(Some(".wh.x")));
-        assert_eq!(whiteout_target(".wh...x"), Ok(Some("..x")));
-        assert_eq!(whiteout_target(WHITEOUT_OPAQUE), Ok(None));
-        assert_eq!(whiteout_target("plain"), Ok(None));
-        for bad in [".wh.", ".wh..", ".wh...", ".wh.a/b"] {
-            assert!(whiteout_target(bad).is_err(), "{bad} accepted");
-        }
     }
 
     #[test]

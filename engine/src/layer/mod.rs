@@ -15,18 +15,15 @@ use std::fs;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use analyzers::format::layerdb::{self, LayerRecord, LAYERDB_SHA256, LAYERDB_TMP, LAYER_TAR_SPLIT};
 use analyzers::ids::{CacheId, ChainId, DiffId};
-use analyzers::layout::{
-    LAYERDB_SHA256, LAYERDB_TMP, LAYER_CACHE_ID, LAYER_DIFF, LAYER_PARENT, LAYER_SIZE,
-    LAYER_TAR_SPLIT,
-};
 use analyzers::walk::{self, WalkOptions};
 use flate2::write::GzEncoder;
 
 use crate::error::{Error, IoContext, Result};
 use crate::root::Root;
 use extract::{Extractor, Whiteouts};
-use overlay2::{read_trimmed, Overlay2};
+use overlay2::Overlay2;
 use vfs::Vfs;
 
 /// The storage driver the engine writes with.
@@ -87,6 +84,24 @@ impl LayerDriver {
         }
     }
 
+    /// The directory holding layer `id`'s own files: overlay2's `diff/` (the upper directory
+    /// of its mount), a vfs layer's whole copy.
+    pub fn content_dir(&self, id: &CacheId) -> PathBuf {
+        match self {
+            LayerDriver::Overlay2(d) => d.content_dir(id),
+            LayerDriver::Vfs(d) => d.layer_dir(id),
+        }
+    }
+
+    /// Where layer `id` is mounted while in use (overlay2 `merged/`); `None` for a driver
+    /// whose layers are used in place (vfs).
+    pub fn mount_point(&self, id: &CacheId) -> Option<PathBuf> {
+        match self {
+            LayerDriver::Overlay2(d) => Some(d.mount_point(id)),
+            LayerDriver::Vfs(_) => None,
+        }
+    }
+
     /// Makes layer `id` (which has a parent) usable as a root filesystem: overlay2 mounts it
     /// on `merged/`; a vfs layer is its own directory. Returns the path.
     pub fn mount(&self, id: &CacheId) -> Result<PathBuf> {
@@ -114,7 +129,7 @@ impl LayerDriver {
     /// The size dockerd records for a freshly applied layer: overlay2 measures the `diff/`
     /// directory (moby `directory.Size`: apparent size of non-directories, hard links once);
     /// vfs (moby's naive diff driver) sums the tar entries' sizes.
-    fn applied_size(&self, content: &Path, entries_size: u64) -> Result<u64> {
+    fn applied_size(&self, content: &Path, entries_size: u64) -> Result<i64> {
         match self {
             LayerDriver::Overlay2(_) => {
                 let jail = analyzers::fs::Jail::open(content).at(content)?;
@@ -123,12 +138,22 @@ impl LayerDriver {
                     .unwrap_or_default();
                 match usage.errors.first() {
                     Some(e) => Err(Error::malformed(&e.path, e.detail.clone())),
-                    None => Ok(usage.files_apparent),
+                    None => layer_size(content, usage.files_apparent),
                 }
             }
-            LayerDriver::Vfs(_) => Ok(entries_size),
+            LayerDriver::Vfs(_) => layer_size(content, entries_size),
         }
     }
+}
+
+/// A measured size as layerdb records it (`int64`); one beyond it is refused.
+fn layer_size(content: &Path, bytes: u64) -> Result<i64> {
+    i64::try_from(bytes).map_err(|_| {
+        Error::malformed(
+            content,
+            format!("{bytes} bytes: more than a layer size holds"),
+        )
+    })
 }
 
 /// A layer in the store.
@@ -140,8 +165,8 @@ pub struct Layer {
     pub diff_id: DiffId,
     /// The driver's directory name.
     pub cache_id: CacheId,
-    /// Recorded size in bytes.
-    pub size: u64,
+    /// Recorded size in bytes (layerdb `size`, moby's `int64`).
+    pub size: i64,
 }
 
 /// `layerdb/sha256/<chain>`.
@@ -155,16 +180,13 @@ pub fn get(root: &Root, chain: &ChainId) -> Result<Option<Layer>> {
     if !dir.is_dir() {
         return Ok(None);
     }
-    let diff = read_trimmed(&dir.join(LAYER_DIFF))?;
-    let size = read_trimmed(&dir.join(LAYER_SIZE))?;
+    let record =
+        layerdb::read_layer(&root.jail, &dir).map_err(|p| Error::malformed(p.path, p.detail))?;
     Ok(Some(Layer {
         chain_id: chain.clone(),
-        diff_id: DiffId::parse(&diff)
-            .ok_or_else(|| Error::malformed(dir.join(LAYER_DIFF), "not a digest"))?,
-        cache_id: CacheId(read_trimmed(&dir.join(LAYER_CACHE_ID))?),
-        size: size
-            .parse()
-            .map_err(|_| Error::malformed(dir.join(LAYER_SIZE), "not a number"))?,
+        diff_id: record.diff_id,
+        cache_id: record.cache_id,
+        size: record.size,
     }))
 }
 
@@ -235,24 +257,22 @@ pub fn register(
         extract::remove_all(&set)?;
         return get(root, &chain_id)?.ok_or_else(|| Error::not_found("layer", chain_id.0.as_str()));
     }
-    let size = layer.1;
-    overlay2::write(&set.join(LAYER_DIFF), layer.0 .0.as_str().as_bytes(), 0o644)?;
-    overlay2::write(&set.join(LAYER_SIZE), size.to_string().as_bytes(), 0o644)?;
-    overlay2::write(
-        &set.join(LAYER_CACHE_ID),
-        cache_id.as_str().as_bytes(),
-        0o644,
-    )?;
-    if let Some(p) = parent {
-        overlay2::write(&set.join(LAYER_PARENT), p.0.as_str().as_bytes(), 0o644)?;
+    let record = LayerRecord {
+        diff_id: layer.0,
+        parent: parent.cloned(),
+        cache_id,
+        size: layer.1,
+    };
+    for (name, bytes) in record.files() {
+        overlay2::write(&set.join(name), &bytes, 0o644)?;
     }
-    driver.publish(&staged, &cache_id)?;
+    driver.publish(&staged, &record.cache_id)?;
     fs::rename(&set, &final_record).at(&final_record)?;
     Ok(Layer {
         chain_id,
-        diff_id: layer.0,
-        cache_id,
-        size,
+        diff_id: record.diff_id,
+        cache_id: record.cache_id,
+        size: record.size,
     })
 }
 
@@ -264,7 +284,7 @@ fn stage(
     staged: &Path,
     set: &Path,
     archive: &str,
-) -> Result<(DiffId, u64)> {
+) -> Result<(DiffId, i64)> {
     let driver = &root.driver;
     fs::create_dir_all(set).at(set)?;
     let content = driver.build(staged, parent_cache)?;

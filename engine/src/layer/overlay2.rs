@@ -48,6 +48,16 @@ impl Overlay2 {
         self.home.join(id.as_str())
     }
 
+    /// `<home>/<id>/diff`: the layer's own files (the upper directory when mounted).
+    pub fn content_dir(&self, id: &CacheId) -> PathBuf {
+        self.layer_dir(id).join(OVERLAY2_DIFF)
+    }
+
+    /// `<home>/<id>/merged`: where the layer is mounted.
+    pub fn mount_point(&self, id: &CacheId) -> PathBuf {
+        self.layer_dir(id).join(OVERLAY2_MERGED)
+    }
+
     /// Builds the bookkeeping of layer `id` in `dir` (the layer's final place, or a staging
     /// directory that [`Overlay2::publish`] moves there); returns the content directory.
     pub fn build(&self, dir: &Path, parent: Option<&CacheId>) -> Result<PathBuf> {
@@ -107,7 +117,7 @@ impl Overlay2 {
             dir.join(OVERLAY2_DIFF).display(),
             dir.join(OVERLAY2_WORK).display()
         );
-        let merged = dir.join(OVERLAY2_MERGED);
+        let merged = self.mount_point(id);
         mkdir(&merged, 0o700)?;
         mount(
             Some("overlay"),
@@ -123,7 +133,7 @@ impl Overlay2 {
     /// Unmounts layer `id`'s `merged/` (lazily, as moby does) and removes the directory; a
     /// layer that is not mounted is fine.
     pub fn unmount(&self, id: &CacheId) -> Result<()> {
-        let merged = self.layer_dir(id).join(OVERLAY2_MERGED);
+        let merged = self.mount_point(id);
         match umount2(&merged, MntFlags::MNT_DETACH) {
             Ok(()) | Err(nix::Error::EINVAL | nix::Error::ENOENT) => {}
             Err(e) => return Err(Error::sys(&merged, "umount", e)),

@@ -2,61 +2,23 @@
 //! the sha256 of the uncompressed stream), and the stream is split, as vbatts/tar-split's
 //! `asm.NewInputTarStream` splits it, into raw segments (headers, padding, the end-of-archive
 //! blocks) and file entries (name, size, crc64 of the content) written to
-//! `tar-split.json.gz`, from which the exact tar can be rebuilt with the layer's files.
+//! `tar-split.json.gz` (encoded by `analyzers::format::tarsplit`, whose reader `verify`
+//! uses), from which the exact tar can be rebuilt with the layer's files.
 //!
 //! The module only reads and records; what happens to an entry's content is the caller's
 //! callback ([`disassemble`]). It knows nothing of Docker's directories.
 
 use std::io::{self, Read, Write};
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
-use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
+use analyzers::format::tarsplit::{Crc64, Writer};
 use analyzers::ids::{hex_lower, DiffId, Digest};
 
 /// Tar's block size.
 const BLOCK: usize = 512;
 /// tar-split writes trailing data after the end-of-archive blocks in chunks of this size.
 const PADDING_CHUNK: usize = 1024 * 1024;
-
-/// Go's `crc64.MakeTable(crc64.ISO)`, the checksum tar-split records per file.
-const fn crc64_iso_table() -> [u64; 256] {
-    const POLY: u64 = 0xD800_0000_0000_0000;
-    let mut table = [0u64; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut crc = i as u64;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ POLY
-            } else {
-                crc >> 1
-            };
-            bit += 1;
-        }
-        table[i] = crc;
-        i += 1;
-    }
-    table
-}
-static CRC64_ISO: [u64; 256] = crc64_iso_table();
-
-/// Go's `hash/crc64` with the ISO table.
-#[derive(Debug, Clone, Copy, Default)]
-struct Crc64(u64);
-
-impl Crc64 {
-    fn update(&mut self, bytes: &[u8]) {
-        let mut crc = !self.0;
-        for &b in bytes {
-            crc = CRC64_ISO[((crc as u8) ^ b) as usize] ^ (crc >> 8);
-        }
-        self.0 = !crc;
-    }
-}
 
 /// What a tar entry is, after GNU and PAX extensions are applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,67 +46,6 @@ pub struct EntryMeta {
     pub device: (u32, u32),
     /// Extended attributes (PAX `SCHILY.xattr.*`).
     pub xattrs: Vec<(String, Vec<u8>)>,
-}
-
-/// One line of `tar-split.json.gz` (tar-split's `storage.Entry`; field order as Go encodes it).
-#[derive(Serialize)]
-struct SplitEntry<'a> {
-    #[serde(rename = "type")]
-    kind: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name_raw: Option<String>,
-    #[serde(skip_serializing_if = "is_zero")]
-    size: u64,
-    payload: Option<String>,
-    position: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-/// tar-split's `storage.FileType` and `storage.SegmentType`.
-const FILE_TYPE: u8 = 1;
-const SEGMENT_TYPE: u8 = 2;
-
-/// Writes tar-split entries as JSON lines, numbering them.
-struct Packer<W: Write> {
-    out: W,
-    position: u64,
-}
-
-impl<W: Write> Packer<W> {
-    fn segment(&mut self, raw: &[u8]) -> io::Result<()> {
-        self.add(SplitEntry {
-            kind: SEGMENT_TYPE,
-            name: None,
-            name_raw: None,
-            size: 0,
-            payload: Some(BASE64.encode(raw)),
-            position: 0,
-        })
-    }
-
-    fn file(&mut self, name: &[u8], size: u64, crc: Option<Crc64>) -> io::Result<()> {
-        let text = std::str::from_utf8(name).ok();
-        self.add(SplitEntry {
-            kind: FILE_TYPE,
-            name: text,
-            name_raw: text.is_none().then(|| BASE64.encode(name)),
-            size,
-            payload: crc.map(|c| BASE64.encode(c.0.to_be_bytes())),
-            position: 0,
-        })
-    }
-
-    fn add(&mut self, mut entry: SplitEntry<'_>) -> io::Result<()> {
-        entry.position = self.position;
-        self.position += 1;
-        serde_json::to_writer(&mut self.out, &entry)?;
-        self.out.write_all(b"\n")
-    }
 }
 
 /// A reader that hashes (sha256) and counts everything read through it.
@@ -229,10 +130,7 @@ where
         inner: input,
         sha: Sha256::new(),
     };
-    let mut packer = Packer {
-        out: split,
-        position: 0,
-    };
+    let mut packer = Writer::new(split);
     let mut raw: Vec<u8> = Vec::new();
     let mut offset: u64 = 0;
     let mut entries_size = 0u64;
@@ -455,40 +353,26 @@ fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
-
-    #[derive(Deserialize)]
-    struct Line {
-        #[serde(rename = "type")]
-        kind: u8,
-        name: Option<String>,
-        #[serde(default)]
-        size: u64,
-        payload: Option<String>,
-        position: u64,
-    }
+    use analyzers::format::tarsplit::{Reader, Record};
 
     /// Rebuilds the tar from the split and the entries' contents (tar-split's
-    /// `asm.NewOutputTarStream`), checking every crc on the way.
+    /// `asm.NewOutputTarStream`), reading the split with the analyzers' reader and checking
+    /// every crc on the way.
     fn assemble(split: &[u8], files: &std::collections::HashMap<String, Vec<u8>>) -> Vec<u8> {
         let mut out = Vec::new();
-        for (i, line) in split
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .enumerate()
-        {
-            let line: Line = serde_json::from_slice(line).unwrap();
-            assert_eq!(line.position, i as u64);
-            let payload = line.payload.map(|p| BASE64.decode(p).unwrap());
-            if line.kind == SEGMENT_TYPE {
-                out.extend_from_slice(&payload.unwrap());
-            } else if line.size > 0 {
-                let data = &files[&line.name.unwrap()];
-                assert_eq!(data.len() as u64, line.size);
-                let mut crc = Crc64::default();
-                crc.update(data);
-                assert_eq!(payload.unwrap(), crc.0.to_be_bytes());
-                out.extend_from_slice(data);
+        let mut reader = Reader::new(split);
+        while let Some(record) = reader.next_record().unwrap() {
+            match record {
+                Record::Segment(bytes) => out.extend_from_slice(&bytes),
+                Record::File { name, size, crc } if size > 0 => {
+                    let data = &files[&String::from_utf8(name).unwrap()];
+                    assert_eq!(data.len() as u64, size);
+                    let mut sum = Crc64::default();
+                    sum.update(data);
+                    assert_eq!(crc, Some(sum.to_payload()));
+                    out.extend_from_slice(data);
+                }
+                Record::File { .. } => {}
             }
         }
         out
@@ -514,14 +398,6 @@ mod tests {
         h.set_size(0);
         b.append_data(&mut h, "empty", io::empty()).unwrap();
         b.into_inner().unwrap()
-    }
-
-    #[test]
-    fn crc64_matches_go() {
-        // Go: crc64.Checksum([]byte("hello"), crc64.MakeTable(crc64.ISO)) == 0x3c3eeee2d8100000
-        let mut c = Crc64::default();
-        c.update(b"hello");
-        assert_eq!(c.0, 0x3c3e_eee2_d810_0000);
     }
 
     #[test]

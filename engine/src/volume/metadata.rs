@@ -4,7 +4,7 @@
 //! still listed, as a plain local volume.
 //!
 //! Each change reads the current records (with the analyzers' reader), changes them and
-//! writes the whole file anew ([`crate::bolt`]) under an exclusive `flock` of `volumes/`,
+//! writes the whole file anew ([`analyzers::format::bolt::single_bucket`]) under an exclusive `flock` of `volumes/`,
 //! replacing it atomically. dockerd holds the file open while it runs; the engine never
 //! writes a root a running dockerd uses (see [`crate::root`]).
 
@@ -65,7 +65,7 @@ fn update(root: &Root, change: impl FnOnce(&mut BTreeMap<Vec<u8>, Vec<u8>>)) -> 
     let path = dir.join(VOLUMES_METADATA_DB);
     let mut records = BTreeMap::new();
     if path.exists() {
-        let db = analyzers::bolt::Db::open(&root.jail, &path)
+        let db = analyzers::format::bolt::Db::open(&root.jail, &path)
             .map_err(|p| Error::malformed(&path, p.detail))?;
         if let Some(bucket) = db.root().bucket(VOLUMES_BUCKET) {
             for (key, entry) in bucket.iter() {
@@ -79,7 +79,7 @@ fn update(root: &Root, change: impl FnOnce(&mut BTreeMap<Vec<u8>, Vec<u8>>)) -> 
     let items: Vec<(Vec<u8>, Vec<u8>)> = records.into_iter().collect();
     atomic_write(
         &path,
-        &crate::bolt::single_bucket(VOLUMES_BUCKET, &items),
+        &analyzers::format::bolt::single_bucket(VOLUMES_BUCKET, &items),
         0o600,
     )
 }

@@ -15,8 +15,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::bolt::{Bucket, Db};
 use crate::error::{Problem, ProblemKind};
+use crate::format::bolt::{Bucket, Db};
 use crate::fs::Jail;
 use crate::ids::Digest;
 

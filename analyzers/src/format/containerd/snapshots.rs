@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::bolt::Db;
 use crate::error::{Problem, ProblemKind};
+use crate::format::bolt::Db;
 use crate::fs::Jail;
 
 use super::meta::{labels, sub_buckets, text, time};

@@ -1,4 +1,5 @@
-//! A read-only reader for BoltDB files (the etcd-io/bbolt format).
+//! BoltDB files (the etcd-io/bbolt format): a read-only reader, and (in `write`) the
+//! encoder the engine writes them with.
 //!
 //! Docker keeps several of its records in Bolt files: `volumes/metadata.db` and, under
 //! `buildkit/`, `metadata_v2.db` (the build cache records), `snapshots.db`, `cache.db` and
@@ -89,8 +90,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Problem, ProblemKind};
 use crate::fs::{self, Jail};
 
-#[cfg(test)]
-pub(crate) mod testing;
+mod write;
+pub use write::{single_bucket, write, Layout, NewBucket};
 
 /// The magic number at the start of a meta page.
 pub const MAGIC: u32 = 0xED0C_DAED;
@@ -118,7 +119,7 @@ pub const DECODE_LIMIT: u64 = 256 << 20;
 const ENTRY_OVERHEAD: u64 = std::mem::size_of::<(Vec<u8>, Entry)>() as u64;
 
 /// Page flag of a branch page.
-const BRANCH_PAGE: u16 = 0x01;
+pub const BRANCH_PAGE: u16 = 0x01;
 /// Page flag of a leaf page.
 pub const LEAF_PAGE: u16 = 0x02;
 /// Page flag of a meta page (written, never needed to read).
@@ -830,7 +831,7 @@ impl<S: Source + ?Sized> Walker<'_, S> {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{meta_page, reseal_meta, write, Layout, TestBucket};
+    use super::write::{meta_page, reseal_meta};
     use super::*;
 
     /// Opens `path` in a jail of its own directory.
@@ -858,28 +859,25 @@ mod tests {
     }
 
     /// A tree with every shape: branch levels, overflow, nested, inline and empty buckets.
-    fn sample() -> TestBucket {
-        let mut many = TestBucket::new().sequence(42);
+    fn sample() -> NewBucket {
+        let mut many = NewBucket::new().sequence(42);
         for n in 0..50 {
             many = many.value(format!("key{n:03}"), format!("value {n}"));
         }
-        TestBucket::new()
+        NewBucket::new()
             .bucket("many", many)
             .bucket(
                 "nested",
-                TestBucket::new()
+                NewBucket::new()
                     .value("big", vec![7u8; 5000])
                     .value("empty", b"")
                     .bucket(
                         "inline",
-                        TestBucket::inline().value("a", "1").value("b", "2"),
+                        NewBucket::inline().value("a", "1").value("b", "2"),
                     )
-                    .bucket(
-                        "deeper",
-                        TestBucket::new().bucket("leaf", TestBucket::new()),
-                    ),
+                    .bucket("deeper", NewBucket::new().bucket("leaf", NewBucket::new())),
             )
-            .bucket("zempty", TestBucket::new())
+            .bucket("zempty", NewBucket::new())
     }
 
     #[test]
@@ -930,7 +928,7 @@ mod tests {
         // over six leaves, inline record buckets, and one record big enough for its own page.
         let path = Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/src/bolt/testdata/metadata_v2.db"
+            "/src/format/bolt/testdata/metadata_v2.db"
         ));
         let db = open_in_parent(path).unwrap();
         assert_eq!((db.page_size(), db.txid()), (4096, 201));
@@ -1035,11 +1033,11 @@ mod tests {
     /// Page size 1024, root bucket "b" holding 8 values under a branch page (fanout 4):
     /// pages 3 and 4 are leaves, 5 is the bucket's branch, 6 the root leaf.
     fn branchy() -> Vec<u8> {
-        let mut b = TestBucket::new();
+        let mut b = NewBucket::new();
         for n in 0..8 {
             b = b.value(format!("k{n}"), "v");
         }
-        write(&TestBucket::new().bucket("b", b), &small(1024))
+        write(&NewBucket::new().bucket("b", b), &small(1024))
     }
 
     fn set_u64(file: &mut [u8], at: usize, v: u64) {
@@ -1113,12 +1111,12 @@ mod tests {
 
     #[test]
     fn bounds_nesting_depth() {
-        fn nest(depth: usize) -> TestBucket {
-            let mut b = TestBucket::inline().value("x", "y");
+        fn nest(depth: usize) -> NewBucket {
+            let mut b = NewBucket::inline().value("x", "y");
             for _ in 0..depth {
-                b = TestBucket::inline().bucket("n", b);
+                b = NewBucket::inline().bucket("n", b);
             }
-            TestBucket::new().bucket("top", b)
+            NewBucket::new().bucket("top", b)
         }
         let layout = Layout {
             page_size: 4096,
@@ -1202,7 +1200,7 @@ mod tests {
         // is the root leaf. Page 3 then claims 2^20 overflow pages (4 GiB), all inside the
         // high-water mark and the (sparse) file: refused by the budget, not allocated.
         let ps = 4096;
-        let tree = TestBucket::new().bucket("b", TestBucket::new().value("big", vec![7u8; 5000]));
+        let tree = NewBucket::new().bucket("b", NewBucket::new().value("big", vec![7u8; 5000]));
         let file = write(&tree, &Layout::default());
         assert_eq!(u32_at(&file, 3 * ps + 12), Some(1), "page 3 overflows once");
         assert_eq!(
@@ -1236,11 +1234,11 @@ mod tests {
     #[test]
     fn caps_the_keys_and_values_decoded() {
         // Page 3: bucket "b"'s leaf of 20 entries with empty values; page 4: the root leaf.
-        let mut b = TestBucket::new();
+        let mut b = NewBucket::new();
         for n in 0..20 {
             b = b.value(format!("k{n:02}"), b"");
         }
-        let file = write(&TestBucket::new().bucket("b", b), &Layout::default());
+        let file = write(&NewBucket::new().bucket("b", b), &Layout::default());
         let db = decode_limited(Path::new("/t.db"), &file, DECODE_LIMIT).unwrap();
         assert_eq!(db.root().bucket("b").unwrap().len(), 20);
         // Room for both pages, the entry "b" and ten entries of "b": the eleventh is refused,

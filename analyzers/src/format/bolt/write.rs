@@ -1,52 +1,71 @@
-//! Test helper: a tiny writer of Bolt files in bbolt's layout, so that the reader (and the
-//! modules that read Docker's Bolt files) can be tested on trees of any shape: several leaves
-//! under branch pages, values that overflow onto following pages, nested and inline buckets.
-//! Compiled only for tests.
+//! The write side of the Bolt format: a database of any shape, encoded whole into bytes in
+//! bbolt's layout, as a fresh database would be after one transaction. The engine writes
+//! `volumes/metadata.db` with it ([`single_bucket`]); the reader's tests and those of the
+//! modules that read Docker's Bolt files use it for trees of every shape (several leaves under
+//! branch pages, values that overflow onto following pages, nested and inline buckets).
+//!
+//! | page | content |
+//! | --- | --- |
+//! | 0, 1 | meta pages (transactions `txid - 1` and `txid`, the same tree) |
+//! | 2 | the freelist (empty) |
+//! | 3… | the buckets' pages, children before their parents, the root bucket's last |
+//!
+//! A leaf may span several pages (its `overflow` counts the extra ones): bbolt itself writes a
+//! node larger than a page so, and splits it when it next rewrites the bucket. This module
+//! only encodes: it touches no file (callers write the bytes, serialise writers and replace
+//! the file atomically) and takes no lock.
 
-use super::{fnv1a64, BUCKET_HEADER_SIZE, ELEMENT_SIZE, META_CHECKSUM_OFFSET, PAGE_HEADER_SIZE};
+use super::{
+    fnv1a64, BRANCH_PAGE, BUCKET_HEADER_SIZE, BUCKET_LEAF_FLAG, ELEMENT_SIZE, FREELIST_PAGE,
+    LEAF_PAGE, MAGIC, META_CHECKSUM_OFFSET, META_PAGE, PAGE_HEADER_SIZE, VERSION,
+};
 
-/// What a key of a [`TestBucket`] holds.
-pub(crate) enum Node {
+/// Page id of the freelist in the layout above.
+const FREELIST_AT: u64 = 2;
+
+/// What a key of a [`NewBucket`] holds.
+#[derive(Debug, Clone)]
+enum Node {
     Value(Vec<u8>),
-    Bucket(TestBucket),
+    Bucket(NewBucket),
 }
 
 /// A bucket to write; entries are kept sorted by key, as bbolt keeps them.
-#[derive(Default)]
-pub(crate) struct TestBucket {
+#[derive(Debug, Clone, Default)]
+pub struct NewBucket {
     entries: Vec<(Vec<u8>, Node)>,
     inline: bool,
     sequence: u64,
 }
 
-impl TestBucket {
+impl NewBucket {
     /// An empty bucket written on pages of its own.
-    pub(crate) fn new() -> Self {
-        TestBucket::default()
+    pub fn new() -> Self {
+        NewBucket::default()
     }
 
     /// An empty bucket written inline, inside its parent's leaf (bbolt does this for small
     /// buckets without sub-buckets).
-    pub(crate) fn inline() -> Self {
-        TestBucket {
+    pub fn inline() -> Self {
+        NewBucket {
             inline: true,
-            ..TestBucket::default()
+            ..NewBucket::default()
         }
     }
 
     /// Sets the bucket's sequence counter.
-    pub(crate) fn sequence(mut self, sequence: u64) -> Self {
+    pub fn sequence(mut self, sequence: u64) -> Self {
         self.sequence = sequence;
         self
     }
 
     /// Adds (or replaces) a value.
-    pub(crate) fn value(self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {
+    pub fn value(self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {
         self.node(key, Node::Value(value.as_ref().to_vec()))
     }
 
     /// Adds (or replaces) a nested bucket.
-    pub(crate) fn bucket(self, key: impl AsRef<[u8]>, bucket: TestBucket) -> Self {
+    pub fn bucket(self, key: impl AsRef<[u8]>, bucket: NewBucket) -> Self {
         self.node(key, Node::Bucket(bucket))
     }
 
@@ -61,13 +80,13 @@ impl TestBucket {
 }
 
 /// How to lay the file out.
-pub(crate) struct Layout {
+pub struct Layout {
     /// Page size in bytes.
-    pub(crate) page_size: usize,
+    pub page_size: usize,
     /// Most entries per leaf page and most children per branch page.
-    pub(crate) fanout: usize,
-    /// Transaction id of the newer meta page (the older one gets `txid - 1`).
-    pub(crate) txid: u64,
+    pub fanout: usize,
+    /// Transaction id of the newer meta page (the older one gets `txid - 1`); at least 1.
+    pub txid: u64,
 }
 
 impl Default for Layout {
@@ -80,9 +99,24 @@ impl Default for Layout {
     }
 }
 
-/// Writes a Bolt file whose root bucket holds `root`'s entries (give only buckets at the top,
-/// as bbolt requires).
-pub(crate) fn write(root: &TestBucket, layout: &Layout) -> Vec<u8> {
+/// The bytes of a database whose root bucket holds `bucket` with `items` (any order; keys
+/// must be distinct, a repeated key keeps its last value): what dockerd's
+/// `volumes/metadata.db` is. One leaf holds every key, continued over overflow pages.
+pub fn single_bucket(bucket: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let content = items
+        .iter()
+        .fold(NewBucket::new(), |b, (k, v)| b.value(k, v));
+    let layout = Layout {
+        page_size: 4096,
+        fanout: usize::MAX,
+        txid: 1,
+    };
+    write(&NewBucket::new().bucket(bucket, content), &layout)
+}
+
+/// The bytes of a Bolt file whose root bucket holds `root`'s entries (give only buckets at the
+/// top, as bbolt requires).
+pub fn write(root: &NewBucket, layout: &Layout) -> Vec<u8> {
     let mut w = Writer {
         page_size: layout.page_size,
         fanout: layout.fanout.max(2),
@@ -91,11 +125,12 @@ pub(crate) fn write(root: &TestBucket, layout: &Layout) -> Vec<u8> {
     };
     // Page 2: an empty freelist.
     let ps = layout.page_size;
-    w.file[2 * ps..2 * ps + 8].copy_from_slice(&2u64.to_le_bytes());
-    w.file[2 * ps + 8..2 * ps + 10].copy_from_slice(&0x10u16.to_le_bytes());
+    w.file[2 * ps..2 * ps + 8].copy_from_slice(&FREELIST_AT.to_le_bytes());
+    w.file[2 * ps + 8..2 * ps + 10].copy_from_slice(&FREELIST_PAGE.to_le_bytes());
     let root_pgid = w.tree(root);
     let high_water = w.next;
-    for txid in [layout.txid, layout.txid - 1] {
+    let txid = layout.txid.max(1);
+    for txid in [txid, txid - 1] {
         let page = meta_page(ps, txid, root_pgid, root.sequence, high_water);
         let at = (txid % 2) as usize * ps;
         w.file[at..at + page.len()].copy_from_slice(&page);
@@ -104,7 +139,7 @@ pub(crate) fn write(root: &TestBucket, layout: &Layout) -> Vec<u8> {
 }
 
 /// A meta page (header and meta) for transaction `txid`.
-pub(crate) fn meta_page(
+pub(super) fn meta_page(
     page_size: usize,
     txid: u64,
     root: u64,
@@ -113,15 +148,15 @@ pub(crate) fn meta_page(
 ) -> Vec<u8> {
     let mut p = Vec::with_capacity(PAGE_HEADER_SIZE + 64);
     p.extend_from_slice(&(txid % 2).to_le_bytes());
-    p.extend_from_slice(&0x04u16.to_le_bytes());
+    p.extend_from_slice(&META_PAGE.to_le_bytes());
     p.extend_from_slice(&[0; 6]);
-    p.extend_from_slice(&super::MAGIC.to_le_bytes());
-    p.extend_from_slice(&super::VERSION.to_le_bytes());
+    p.extend_from_slice(&MAGIC.to_le_bytes());
+    p.extend_from_slice(&VERSION.to_le_bytes());
     p.extend_from_slice(&(page_size as u32).to_le_bytes());
     p.extend_from_slice(&0u32.to_le_bytes());
     p.extend_from_slice(&root.to_le_bytes());
     p.extend_from_slice(&sequence.to_le_bytes());
-    p.extend_from_slice(&2u64.to_le_bytes()); // freelist
+    p.extend_from_slice(&FREELIST_AT.to_le_bytes());
     p.extend_from_slice(&high_water.to_le_bytes());
     p.extend_from_slice(&txid.to_le_bytes());
     let sum = fnv1a64(&p[PAGE_HEADER_SIZE..PAGE_HEADER_SIZE + META_CHECKSUM_OFFSET]);
@@ -130,7 +165,8 @@ pub(crate) fn meta_page(
 }
 
 /// Rewrites the checksum of the meta page at byte `offset` after a test edited it.
-pub(crate) fn reseal_meta(file: &mut [u8], offset: usize) {
+#[cfg(test)]
+pub(super) fn reseal_meta(file: &mut [u8], offset: usize) {
     let start = offset + PAGE_HEADER_SIZE;
     let sum = fnv1a64(&file[start..start + META_CHECKSUM_OFFSET]);
     file[start + META_CHECKSUM_OFFSET..start + META_CHECKSUM_OFFSET + 8]
@@ -159,7 +195,7 @@ impl Writer {
     }
 
     /// Writes `bucket`'s B+tree and returns its root page.
-    fn tree(&mut self, bucket: &TestBucket) -> u64 {
+    fn tree(&mut self, bucket: &NewBucket) -> u64 {
         let mut level: Vec<(Vec<u8>, u64)> = Vec::new();
         let chunks: Vec<&[(Vec<u8>, Node)]> = if bucket.entries.is_empty() {
             vec![&[]]
@@ -190,12 +226,12 @@ impl Writer {
                 Node::Value(v) => items.push((0u32, key.clone(), v.clone())),
                 Node::Bucket(b) => {
                     let value = self.bucket_value(b);
-                    items.push((1u32, key.clone(), value));
+                    items.push((BUCKET_LEAF_FLAG, key.clone(), value));
                 }
             }
         }
         let mut page = vec![0u8; PAGE_HEADER_SIZE + items.len() * ELEMENT_SIZE];
-        page[8..10].copy_from_slice(&0x02u16.to_le_bytes());
+        page[8..10].copy_from_slice(&LEAF_PAGE.to_le_bytes());
         page[10..12].copy_from_slice(&(items.len() as u16).to_le_bytes());
         for (i, (flags, key, value)) in items.iter().enumerate() {
             let at = PAGE_HEADER_SIZE + i * ELEMENT_SIZE;
@@ -211,7 +247,7 @@ impl Writer {
     }
 
     /// The value that stands for `bucket` in its parent's leaf.
-    fn bucket_value(&mut self, bucket: &TestBucket) -> Vec<u8> {
+    fn bucket_value(&mut self, bucket: &NewBucket) -> Vec<u8> {
         let root = if bucket.inline { 0 } else { self.tree(bucket) };
         let mut value = Vec::with_capacity(BUCKET_HEADER_SIZE);
         value.extend_from_slice(&root.to_le_bytes());
@@ -227,7 +263,7 @@ impl Writer {
 /// Encodes a branch page (page id left 0) over `children` (first key, page id).
 fn branch_page(children: &[(Vec<u8>, u64)]) -> Vec<u8> {
     let mut page = vec![0u8; PAGE_HEADER_SIZE + children.len() * ELEMENT_SIZE];
-    page[8..10].copy_from_slice(&0x01u16.to_le_bytes());
+    page[8..10].copy_from_slice(&BRANCH_PAGE.to_le_bytes());
     page[10..12].copy_from_slice(&(children.len() as u16).to_le_bytes());
     for (i, (key, pgid)) in children.iter().enumerate() {
         let at = PAGE_HEADER_SIZE + i * ELEMENT_SIZE;
@@ -238,4 +274,38 @@ fn branch_page(children: &[(Vec<u8>, u64)]) -> Vec<u8> {
         page.extend_from_slice(key);
     }
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::bolt::Db;
+    use crate::fs::Jail;
+
+    /// What the reader decodes is what [`single_bucket`] wrote, for a bucket that fits in a
+    /// page, one that spans several, and an empty one.
+    #[test]
+    fn the_reader_reads_what_single_bucket_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in [0usize, 3, 500] {
+            let items: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
+                .rev()
+                .map(|i| {
+                    (
+                        format!("key-{i:04}").into_bytes(),
+                        format!("{{\"Name\":\"v{i}\"}}").into_bytes(),
+                    )
+                })
+                .collect();
+            let path = dir.path().join(format!("{n}.db"));
+            std::fs::write(&path, single_bucket(b"volumes", &items)).unwrap();
+            let db = Db::open(&Jail::open(dir.path()).unwrap(), &path).unwrap();
+            assert_eq!(db.page_size(), 4096);
+            let bucket = db.root().bucket("volumes").unwrap();
+            assert_eq!(bucket.len(), n);
+            for (k, v) in &items {
+                assert_eq!(bucket.get(k), Some(v.as_slice()));
+            }
+        }
+    }
 }
