@@ -2081,7 +2081,7 @@ mod tests {
         let root = Root::new();
         let fixture = Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/src/bolt/testdata/metadata_v2.db"
+            "/src/format/bolt/testdata/metadata_v2.db"
         ));
         std::fs::create_dir(root.path().join("buildkit")).unwrap();
         std::fs::copy(fixture, root.path().join("buildkit/metadata_v2.db")).unwrap();
