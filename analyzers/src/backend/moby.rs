@@ -71,6 +71,23 @@ pub fn load(root: &DataRoot, opts: &LoadOptions) -> Result<Store> {
     })?;
     let image_dir = root.join(IMAGE_DIR).join(&name);
     let mut problems = layout_problems(jail, &driver, &image_dir);
+    if opts.driver.is_none() && !detected.iter().any(|d| d.has_metadata || d.has_home) {
+        // Not an empty store: dockerd makes `image/<driver>/` and the driver's home when it
+        // first starts on a graphdriver root; a containerd image store keeps its images in a
+        // containerd root, which was not found.
+        problems.push(Problem::new(
+            &root.path,
+            ProblemKind::Missing,
+            format!(
+                "no storage driver's data (image/<driver>/, a driver directory) and no containerd \
+                 root ({} or {}): no image or layer could be read; give --containerd-root if \
+                 this root uses the containerd image store",
+                root.join(crate::backend::containerd::locate::DOCKER_MANAGED_ROOT)
+                    .display(),
+                crate::backend::containerd::locate::SYSTEM_ROOT
+            ),
+        ));
+    }
     let layers = graph::layer::load_layers(jail, &image_dir, Some(&driver), &mut problems);
     let mounts = graph::layer::load_mounts(jail, &image_dir, &layers, &mut problems);
     let mut images = graph::image::load(jail, &image_dir, &layers, &mut problems);

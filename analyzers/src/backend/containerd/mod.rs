@@ -339,6 +339,7 @@ pub fn load(root: &DataRoot, opts: &LoadOptions, found: Located) -> Result<Store
     } else {
         SnapshotDb::default()
     };
+    unsupported_snapshotters(&ns, &meta_path, driver.name(), &mut problems)?;
     let snapshots = join_snapshots(&ns, &driver, &snapshot_db, &jail, &mut problems);
     let detected = || {
         opts.detect_docker_version
@@ -460,6 +461,38 @@ fn choose_namespace(
             ),
         }),
     }
+}
+
+/// The namespace's snapshots of snapshotters strata does not read: an error when they are all
+/// the namespace has, else a problem each (their bytes are not reported).
+fn unsupported_snapshotters(
+    ns: &Namespace,
+    meta_path: &Path,
+    supported: &str,
+    problems: &mut Vec<Problem>,
+) -> Result<()> {
+    let others: Vec<(&String, usize)> = ns
+        .snapshots
+        .iter()
+        .filter(|(name, refs)| name.as_str() != supported && !refs.is_empty())
+        .map(|(name, refs)| (name, refs.len()))
+        .collect();
+    let has_supported = ns.snapshots.get(supported).is_some_and(|r| !r.is_empty());
+    for (name, count) in &others {
+        let detail = format!(
+            "namespace {} keeps {count} snapshot(s) in containerd's {name} snapshotter, which \
+             strata does not read yet",
+            ns.name
+        );
+        if !has_supported {
+            return Err(Error::NotADataRoot {
+                path: meta_path.to_path_buf(),
+                reason: detail,
+            });
+        }
+        problems.push(Problem::new(meta_path, ProblemKind::Unreadable, detail));
+    }
+    Ok(())
 }
 
 /// The namespace's snapshots of the overlayfs snapshotter, each with its snapshotter record.
