@@ -21,7 +21,7 @@ use serde::Serialize;
 
 pub use containerd::Containerd;
 pub use moby::Moby;
-pub use version::{DockerVersion, VersionSource};
+pub use version::{DockerVersion, Found, VersionProbe, VersionSource};
 
 use crate::error::Problem;
 use crate::error::Result;
@@ -35,7 +35,7 @@ use crate::usage::du::Claim;
 use crate::walk::TreeUsage;
 
 /// A way to find which dockerd version wrote the data root it is given.
-pub type DetectVersion = fn(&std::path::Path) -> Option<(DockerVersion, VersionSource)>;
+pub type DetectVersion = fn(&std::path::Path) -> Option<Found>;
 
 /// Directory trees measured by one walk, by the root walked.
 pub type Trees = HashMap<PathBuf, TreeUsage>;

@@ -3,6 +3,8 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use serde::Serialize;
 
@@ -88,6 +90,58 @@ impl fmt::Display for VersionSource {
             VersionSource::Binary(path) => write!(f, "{path} --version"),
             VersionSource::Default(why) => write!(f, "default ({why})"),
         }
+    }
+}
+
+/// A dockerd version and where it came from.
+pub type Found = (DockerVersion, VersionSource);
+
+/// The dockerd version of a store, known or being found: asking a daemon binary takes tens of
+/// milliseconds, so it runs beside the rest of the scan and is waited for at first use.
+pub struct VersionProbe {
+    found: OnceLock<Found>,
+    pending: Mutex<Option<JoinHandle<Option<Found>>>>,
+    fallback: Found,
+}
+
+impl VersionProbe {
+    /// A version already known.
+    pub fn known(found: Found) -> Arc<VersionProbe> {
+        Arc::new(VersionProbe {
+            found: OnceLock::from(found.clone()),
+            pending: Mutex::new(None),
+            fallback: found,
+        })
+    }
+
+    /// Runs `detect` on another thread; `fallback` when it finds nothing.
+    pub fn start(
+        detect: impl FnOnce() -> Option<Found> + Send + 'static,
+        fallback: Found,
+    ) -> Arc<VersionProbe> {
+        Arc::new(VersionProbe {
+            found: OnceLock::new(),
+            pending: Mutex::new(Some(std::thread::spawn(detect))),
+            fallback,
+        })
+    }
+
+    /// The version, waiting for the probe if it still runs.
+    pub fn get(&self) -> &Found {
+        self.found.get_or_init(|| {
+            let handle = self.pending.lock().ok().and_then(|mut p| p.take());
+            handle
+                .and_then(|h| h.join().ok().flatten())
+                .unwrap_or_else(|| self.fallback.clone())
+        })
+    }
+}
+
+impl fmt::Debug for VersionProbe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VersionProbe")
+            .field("found", &self.found.get())
+            .finish()
     }
 }
 

@@ -178,7 +178,7 @@ fn summarise<'a>(
 
 /// The image rows of `GET /system/df`, newest first; `containers` are the store's.
 pub fn image_rows(b: &Containerd, containers: &[Container]) -> Vec<ImageDf> {
-    let rule = Rule::of(b.version);
+    let rule = Rule::of(b.docker_version());
     let summaries: Vec<Summary> = b
         .images
         .iter()
@@ -253,7 +253,7 @@ fn row(s: &Summary, shared: i64) -> ImageDf {
 
 /// `LayersSize`.
 pub fn layers_size(b: &Containerd, trees: &Trees) -> i64 {
-    let rule = Rule::of(b.version);
+    let rule = Rule::of(b.docker_version());
     let snapshots: i64 = if rule.layers_images_only {
         let mut keys: BTreeSet<&str> = BTreeSet::new();
         for m in b.images.iter().flat_map(|i| &i.reach.manifests) {
@@ -314,7 +314,7 @@ mod tests {
     use super::*;
     use crate::backend::containerd::content::Reach;
     use crate::backend::containerd::{Located, Snapshot};
-    use crate::backend::{Accounting, VersionSource};
+    use crate::backend::{VersionProbe, VersionSource};
     use crate::format::containerd::meta::{ContainerRecord, ImageRecord, MetaDb, Target};
     use crate::format::containerd::snapshots::{Kind, SnapshotDb, SnapshotRecord};
     use crate::graph::{Image, MountRecord};
@@ -493,12 +493,8 @@ mod tests {
             namespace: "moby".into(),
             docker: true,
             snapshotter: "overlayfs".into(),
-            version: v,
-            accounting: Accounting {
-                rule: Rule::of(v).name().into(),
-                docker_version: v.to_string(),
-                source: VersionSource::Flag,
-            },
+            version: VersionProbe::known((v, VersionSource::Flag)),
+            accounting: std::sync::OnceLock::new(),
             images: vec![a, b, c],
             snapshots,
             meta: MetaDb::default(),

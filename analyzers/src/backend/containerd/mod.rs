@@ -16,12 +16,13 @@ pub mod names;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 
 pub use locate::Located;
 
-use super::{Accounting, AnyBackend, Backend, DockerVersion, Trees, VersionSource};
+use super::{Accounting, AnyBackend, Backend, DockerVersion, Trees, VersionProbe, VersionSource};
 use crate::driver::{AnyDriver, Detected, Driver, Overlayfs};
 use crate::error::{Error, Problem, ProblemKind, Result};
 use crate::forensics::blobs::Blob;
@@ -88,10 +89,10 @@ pub struct Containerd {
     pub docker: bool,
     /// The snapshotter read (`overlayfs`).
     pub snapshotter: String,
-    /// The dockerd version whose rules the figures follow, and why.
-    pub version: DockerVersion,
-    /// The same, for reports.
-    pub accounting: Accounting,
+    /// The dockerd version whose rules the figures follow, and why (found beside the scan).
+    pub version: Arc<VersionProbe>,
+    /// The same, for reports, made at first use.
+    pub accounting: OnceLock<Accounting>,
     /// The images, one per target digest.
     pub images: Vec<ListedImage>,
     /// The namespace's snapshots of the snapshotter, by key.
@@ -103,6 +104,11 @@ pub struct Containerd {
 }
 
 impl Containerd {
+    /// The dockerd version whose rules the figures follow (waits for the probe).
+    pub fn docker_version(&self) -> DockerVersion {
+        self.version.get().0
+    }
+
     /// The usage containerd reports for snapshot `key`: recorded for committed ones and
     /// views, measured (in `trees`) for active ones; `None` when there is no such snapshot.
     pub fn usage(&self, key: &str, trees: &Trees) -> Option<i64> {
@@ -169,7 +175,16 @@ impl Backend for Containerd {
             .collect()
     }
     fn accounting(&self) -> Option<&Accounting> {
-        self.docker.then_some(&self.accounting)
+        self.docker.then(|| {
+            self.accounting.get_or_init(|| {
+                let (version, source) = self.version.get().clone();
+                Accounting {
+                    rule: rules::Rule::of(version).name().to_owned(),
+                    docker_version: version.to_string(),
+                    source,
+                }
+            })
+        })
     }
     fn layer_blob(&self, store: &Store, layer: &Layer) -> Option<Blob> {
         let content = self.content(store)?;
@@ -341,21 +356,17 @@ pub fn load(root: &DataRoot, opts: &LoadOptions, found: Located) -> Result<Store
     };
     unsupported_snapshotters(&ns, &meta_path, driver.name(), &mut problems)?;
     let snapshots = join_snapshots(&ns, &driver, &snapshot_db, &jail, &mut problems);
-    let detected = || {
-        opts.detect_docker_version
-            .and_then(|detect| detect(&root.path))
-    };
-    let (version, source) = match opts.docker_version.clone().or_else(detected) {
-        Some(found) => found,
-        None => (
-            NEWEST_KNOWN,
-            VersionSource::Default("no --docker-version and no dockerd binary to ask".into()),
-        ),
-    };
-    let accounting = Accounting {
-        rule: rules::Rule::of(version).name().to_owned(),
-        docker_version: version.to_string(),
-        source,
+    let fallback = (
+        NEWEST_KNOWN,
+        VersionSource::Default("no --docker-version and no dockerd binary to ask".into()),
+    );
+    let version = match (&opts.docker_version, opts.detect_docker_version) {
+        (Some(given), _) => VersionProbe::known(given.clone()),
+        (None, Some(detect)) if docker => {
+            let path = root.path.clone();
+            VersionProbe::start(move || detect(&path), fallback)
+        }
+        (None, _) => VersionProbe::known(fallback),
     };
     let mut backend = Containerd {
         root: found,
@@ -363,7 +374,7 @@ pub fn load(root: &DataRoot, opts: &LoadOptions, found: Located) -> Result<Store
         docker,
         snapshotter: driver.name().to_owned(),
         version,
-        accounting,
+        accounting: OnceLock::new(),
         images: Vec::new(),
         snapshots,
         meta,
