@@ -2137,7 +2137,7 @@ mod tests {
     ) -> Containerd {
         use crate::backend::containerd::content::{ManifestUse, Reach};
         use crate::backend::containerd::{ListedImage, Located, Snapshot};
-        use crate::backend::{Accounting, DockerVersion, VersionSource};
+        use crate::backend::{DockerVersion, VersionSource};
         use crate::format::containerd::meta::{BlobRecord, ImageRecord, MetaDb, Namespace, Target};
         use crate::format::containerd::snapshots::{SnapshotDb, SnapshotRecord};
         let digest = |d: &str| Digest::parse(d).unwrap();
@@ -2229,12 +2229,8 @@ mod tests {
             namespace: "moby".into(),
             docker: true,
             snapshotter: "overlayfs".into(),
-            version,
-            accounting: Accounting {
-                rule: String::new(),
-                docker_version: version.to_string(),
-                source: VersionSource::Flag,
-            },
+            version: VersionProbe::known((version, VersionSource::Flag)),
+            accounting: std::sync::OnceLock::new(),
             images: listed,
             snapshots,
             meta: MetaDb {
