@@ -348,6 +348,7 @@ struct Loaded<'a> {
 }
 
 impl<'a> Loaded<'a> {
+    /// The parts of `store` the graphdriver worker uses.
     fn of(store: &'a graph::Store) -> Self {
         Loaded {
             layers: &store.layers,
