@@ -3,11 +3,13 @@
 //!
 //! This module owns the reading of BuildKit's `metadata_v2.db` (the cache records) and of the
 //! few other files needed to size and classify them: for the graphdriver worker
-//! (`buildkit/metadata_v2.db`) `buildkit/snapshots.db`, the layer store, the image configs and
-//! the driver's directories; for the containerd worker
-//! (`buildkit/containerd-<snapshotter>/metadata_v2.db`) what the loaded [`graph::Store`]'s
-//! containerd backend already read (the namespace's snapshots and content, its images). Which
-//! worker is the store's backend's call, not this module's. It never writes: where dockerd
+//! (`buildkit/metadata_v2.db`) `buildkit/snapshots.db` and the driver's directories, with the
+//! layers, images and driver the loaded [`graph::Store`] already read; for the containerd
+//! worker (`buildkit/containerd-<snapshotter>/metadata_v2.db`) what the store's containerd
+//! backend already read (the namespace's snapshots and content, its images). It parses no
+//! layer or image record again. Which worker, and where its records live, is the store's
+//! backend's call ([`crate::backend::Backend::buildkit_worker_dir`]), not this module's. It
+//! never writes: where dockerd
 //! would compute a missing size and store it, this module computes the same number and keeps
 //! it.
 //!
@@ -161,19 +163,20 @@
 //! cache mount's twin (as above); sizes, counts and times read before and after it agree
 //! with what dockerd answered at each moment.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{AnyBackend, Containerd, Trees};
+use crate::backend::{Backend, Containerd, Trees};
+use crate::driver::{AnyDriver, Driver};
 use crate::error::{Problem, ProblemKind};
 use crate::format::bolt::{Bucket, Db};
 use crate::format::containerd::snapshots::Kind;
 use crate::fs::Jail;
-use crate::graph;
-use crate::ids::Digest;
+use crate::graph::{self, Layer};
+use crate::ids::{CacheId, ChainId, DiffId, Digest};
 use crate::{layout, walk};
 
 /// `buildkit/metadata_v2.db`: the cache records.
@@ -187,9 +190,6 @@ const SNAPSHOTS_DB: &str = "snapshots.db";
 const CONTENT_BLOBS: &str = "content/blobs/sha256";
 /// The bucket of `metadata_v2.db` holding one bucket per record.
 const MAIN_BUCKET: &str = "_main";
-/// `buildkit/containerd-<snapshotter>/`: the root of BuildKit's containerd worker (BuildKit
-/// `worker/containerd`), which holds its `metadata_v2.db`.
-const CONTAINERD_WORKER_PREFIX: &str = "containerd-";
 /// Label of a content blob naming another compression of the same layer (BuildKit
 /// `blobVariantGCLabel`), followed by that blob's digest.
 const BLOB_VARIANT_LABEL: &str = "containerd.io/gc.ref.content.blob-";
@@ -327,15 +327,37 @@ impl BuildCache {
 /// snapshots; `trees` holds the walks of the active ones, [`crate::backend::Backend::measured_dirs`]).
 /// A store without those files has no build cache: the result is empty, with no problem.
 pub fn read(store: &graph::Store, trees: &Trees) -> BuildCache {
-    let buildkit = store.root.join(layout::BUILDKIT_DIR);
-    match &store.backend {
-        AnyBackend::Containerd(backend) => {
-            let dir = buildkit.join(format!("{CONTAINERD_WORKER_PREFIX}{}", backend.snapshotter));
-            read_worker(&store.jail, &dir, &Worker::Containerd { backend, trees })
-        }
-        AnyBackend::Moby(_) => {
-            let driver = crate::driver::Driver::name(&store.driver);
-            read_worker(&store.jail, &buildkit, &Worker::Graphdriver { driver })
+    let dir = store.backend.buildkit_worker_dir(store);
+    let worker = match store.backend.containerd() {
+        Some(backend) => Worker::Containerd { backend, trees },
+        None => Worker::Graphdriver {
+            loaded: Loaded::of(store),
+        },
+    };
+    read_worker(&store.jail, &dir, &worker)
+}
+
+/// What the graphdriver worker takes from the loaded store rather than reading it again.
+struct Loaded<'a> {
+    /// The read-only layers that load, by chain id.
+    layers: &'a BTreeMap<ChainId, Layer>,
+    /// Each image's `rootfs.diff_ids`, bottom first.
+    image_diff_ids: Vec<&'a [DiffId]>,
+    /// The driver whose directories hold the snapshots.
+    driver: &'a AnyDriver,
+}
+
+impl<'a> Loaded<'a> {
+    /// The parts of `store` the graphdriver worker uses.
+    fn of(store: &'a graph::Store) -> Self {
+        Loaded {
+            layers: &store.layers,
+            image_diff_ids: store
+                .images
+                .values()
+                .map(|i| i.diff_ids.as_slice())
+                .collect(),
+            driver: &store.driver,
         }
     }
 }
@@ -343,10 +365,10 @@ pub fn read(store: &graph::Store, trees: &Trees) -> BuildCache {
 /// The BuildKit worker whose records are read, and what sizes their snapshots.
 enum Worker<'a> {
     /// moby's worker over a storage driver (Docker 20.10, BuildKit v0.8): `buildkit/snapshots.db`
-    /// and the driver's `image/<driver>/` layer and image stores.
+    /// and the loaded store's layers, images and driver.
     Graphdriver {
-        /// The storage driver's name (`overlay2`).
-        driver: &'a str,
+        /// The parts of the loaded store that size and share the records.
+        loaded: Loaded<'a>,
     },
     /// BuildKit's containerd worker (the containerd image store, Docker 26.1, BuildKit v0.13):
     /// the snapshots and content of Docker's namespace.
@@ -441,7 +463,6 @@ fn transactions(jail: &Jail, dir: &Path) -> Transactions {
 
 /// One reading of `buildkit/`, with the transactions it saw.
 fn read_once(jail: &Jail, dir: &Path, worker: &Worker) -> (BuildCache, Transactions) {
-    let root = jail.path();
     let mut problems = Vec::new();
     let md_path = dir.join(METADATA_DB);
     // Records first, snapshots second: BuildKit prepares a snapshot before it writes the
@@ -473,7 +494,6 @@ fn read_once(jail: &Jail, dir: &Path, worker: &Worker) -> (BuildCache, Transacti
     };
     let store = Store {
         jail,
-        root,
         buildkit: dir,
         md_path: &md_path,
         snapshots: snapshots.as_ref().map(Db::root),
@@ -873,7 +893,6 @@ impl Loader<'_> {
 /// The files, besides `metadata_v2.db`, that sizing and sharing need.
 struct Store<'a> {
     jail: &'a Jail,
-    root: &'a Path,
     buildkit: &'a Path,
     md_path: &'a Path,
     /// `buildkit/snapshots.db` of the graphdriver worker.
@@ -1060,14 +1079,6 @@ impl Store<'_> {
         }
     }
 
-    /// The graphdriver worker's storage driver; `None` for the containerd worker.
-    fn driver(&self) -> Option<&str> {
-        match self.worker {
-            Worker::Graphdriver { driver } => Some(driver),
-            Worker::Containerd { .. } => None,
-        }
-    }
-
     /// Size of a content blob named by digest, 0 when absent (as BuildKit ignores it); for
     /// the containerd worker, plus every other compression of it that the content store
     /// holds.
@@ -1111,31 +1122,19 @@ impl Store<'_> {
     /// The snapshotter's `Usage` of snapshot `key`: moby's over the storage driver, or
     /// containerd's.
     fn snapshot_usage(&self, key: &str) -> Result<Usage, Problem> {
-        if let Worker::Containerd { backend, trees } = self.worker {
-            return containerd_usage(backend, trees, key);
-        }
+        let loaded = match self.worker {
+            Worker::Graphdriver { loaded } => loaded,
+            Worker::Containerd { backend, trees } => return containerd_usage(backend, trees, key),
+        };
         if let Some(chain) = self.snapshot_chain(key) {
-            let size_path = self
-                .layer_dir(&chain)
-                .map(|d| d.join(layout::LAYER_SIZE))
-                .ok_or_else(|| {
-                    Problem::new(
-                        self.snapshots_path,
-                        ProblemKind::DanglingReference,
-                        format!("snapshot {key}: layer {chain} is not in the layer store; size 0"),
-                    )
-                })?;
-            let text = self.jail.read_text(&size_path)?;
-            return text
-                .parse::<i64>()
-                .map(|s| Usage::Known(s, SizeSource::Layer))
-                .map_err(|_| {
-                    Problem::new(
-                        &size_path,
-                        ProblemKind::InvalidValue,
-                        format!("layer size {text:?} is not a number; size 0"),
-                    )
-                });
+            let layer = loaded.layer(&chain).ok_or_else(|| {
+                Problem::new(
+                    self.snapshots_path,
+                    ProblemKind::DanglingReference,
+                    format!("snapshot {key}: layer {chain} is not in the layer store; size 0"),
+                )
+            })?;
+            return Ok(Usage::Known(layer.size, SizeSource::Layer));
         }
         if let Some(text) = self.snapshot_text(key, snapshot_key::SIZE) {
             return text
@@ -1160,66 +1159,28 @@ impl Store<'_> {
                 format!("snapshot {key:?} of a build cache record does not exist; size 0"),
             ));
         }
-        match self.driver() {
-            Some(layout::OVERLAY2_DIR) | None => {
-                if !crate::ids::is_component(&id) {
-                    return Err(Problem::new(
-                        self.snapshots_path,
-                        ProblemKind::InvalidValue,
-                        format!("snapshot {key}: driver id {id:?} is not a directory name"),
-                    ));
-                }
-                Ok(Usage::Measure(
-                    self.root
-                        .join(layout::OVERLAY2_DIR)
-                        .join(id)
-                        .join(layout::OVERLAY2_DIFF),
-                ))
-            }
-            Some(other) => Err(Problem::new(
+        // Only a driver whose layer directories hold the layer's own files (overlay2's
+        // `diff/`) can be measured as its native `DiffSize` does.
+        let driver = loaded.driver;
+        if !driver.keeps_whiteouts() {
+            return Err(Problem::new(
                 self.md_path,
                 ProblemKind::Unreadable,
                 format!(
-                    "snapshot {key}: sizing build cache on the {other} driver is not supported; \
-                     size 0"
+                    "snapshot {key}: sizing build cache on the {} driver is not supported; \
+                     size 0",
+                    driver.name()
                 ),
-            )),
+            ));
         }
-    }
-
-    /// `image/<driver>/layerdb/sha256/<hex>` of a chain id, when that layer exists.
-    fn layer_dir(&self, chain: &str) -> Option<PathBuf> {
-        let hex = chain.strip_prefix("sha256:")?;
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        let dir = self
-            .root
-            .join(layout::IMAGE_DIR)
-            .join(self.driver()?)
-            .join(layout::LAYERDB_SHA256)
-            .join(hex);
-        self.jail.is_dir(&dir).then_some(dir)
-    }
-
-    /// The diff ids of a layer and all below it, bottom first (`None` when a layer of the
-    /// chain is missing or unreadable: the layer store would not have it).
-    fn diff_ids(&self, chain: &str) -> Option<Vec<String>> {
-        let mut ids = Vec::new();
-        let mut at = chain.to_owned();
-        // A chain is as long as an image is tall; a longer one loops.
-        for _ in 0..4096 {
-            let dir = self.layer_dir(&at)?;
-            ids.push(self.jail.read_text(&dir.join(layout::LAYER_DIFF)).ok()?);
-            match self.jail.read_text(&dir.join(layout::LAYER_PARENT)) {
-                Ok(parent) if !parent.is_empty() => at = parent,
-                _ => {
-                    ids.reverse();
-                    return Some(ids);
-                }
-            }
-        }
-        None
+        let id = CacheId::parse(&id).ok_or_else(|| {
+            Problem::new(
+                self.snapshots_path,
+                ProblemKind::InvalidValue,
+                format!("snapshot {key}: driver id {id:?} is not a directory name"),
+            )
+        })?;
+        Ok(Usage::Measure(driver.content_dir(&id)))
     }
 
     /// The image reference checker over the listed records (moby's for the graphdriver
@@ -1229,7 +1190,7 @@ impl Store<'_> {
         let position: HashMap<usize, usize> =
             listed.iter().enumerate().map(|(n, &i)| (i, n)).collect();
         let in_image = match self.worker {
-            Worker::Graphdriver { .. } => self.in_graphdriver_images(listed, items),
+            Worker::Graphdriver { loaded } => self.in_graphdriver_images(loaded, listed, items),
             Worker::Containerd { backend, .. } => {
                 in_containerd_images(backend, listed, items, graph)
             }
@@ -1255,54 +1216,52 @@ impl Store<'_> {
 
     /// moby's `imagerefchecker`, per listed record: its snapshot (looked up by the record id)
     /// is an image layer whose chain of diff ids begins some image's `rootfs.diff_ids`.
-    fn in_graphdriver_images(&self, listed: &[usize], items: &[Item]) -> Vec<bool> {
-        let mut images: Option<Vec<Vec<String>>> = None;
+    fn in_graphdriver_images(
+        &self,
+        loaded: &Loaded,
+        listed: &[usize],
+        items: &[Item],
+    ) -> Vec<bool> {
         listed
             .iter()
             .map(|&i| {
-                let Some(ids) = self
-                    .snapshot_chain(&items[i].id)
-                    .and_then(|chain| self.diff_ids(&chain))
-                else {
-                    return false;
-                };
-                images
-                    .get_or_insert_with(|| self.image_diff_ids())
-                    .iter()
-                    .any(|img| img.starts_with(&ids))
+                self.snapshot_chain(&items[i].id)
+                    .and_then(|chain| loaded.diff_ids(&chain))
+                    .is_some_and(|ids| {
+                        loaded
+                            .image_diff_ids
+                            .iter()
+                            .any(|img| img.starts_with(&ids))
+                    })
             })
             .collect()
     }
+}
 
-    /// `rootfs.diff_ids` of every image config in the image store.
-    fn image_diff_ids(&self) -> Vec<Vec<String>> {
-        #[derive(Deserialize)]
-        struct Config {
-            rootfs: Option<RootFs>,
+impl Loaded<'_> {
+    /// The layer of the layer store a snapshot's chain id names, if it loaded.
+    fn layer(&self, chain: &str) -> Option<&Layer> {
+        ChainId::parse(chain).and_then(|c| self.layers.get(&c))
+    }
+
+    /// The diff ids of a layer and all below it, bottom first (`None` when a layer of the
+    /// chain did not load: the layer store would not have it).
+    fn diff_ids(&self, chain: &str) -> Option<Vec<DiffId>> {
+        let mut ids = Vec::new();
+        let mut layer = self.layer(chain)?;
+        // A chain is as long as an image is tall; a longer one loops (the graph keeps no
+        // loop, but the walk stays bounded whatever it is given).
+        for _ in 0..4096 {
+            ids.push(layer.diff_id.clone());
+            match &layer.parent {
+                Some(parent) => layer = self.layers.get(parent)?,
+                None => {
+                    ids.reverse();
+                    return Some(ids);
+                }
+            }
         }
-        #[derive(Deserialize)]
-        struct RootFs {
-            #[serde(default)]
-            diff_ids: Vec<String>,
-        }
-        let Some(driver) = self.driver() else {
-            return Vec::new();
-        };
-        let dir = self
-            .root
-            .join(layout::IMAGE_DIR)
-            .join(driver)
-            .join(layout::IMAGEDB_CONTENT);
-        let Ok(entries) = self.jail.read_dir(&dir) else {
-            return Vec::new();
-        };
-        // Unreadable configs are the image graph's to report; here they share nothing.
-        entries
-            .iter()
-            .filter(|e| !e.is_dir)
-            .filter_map(|e| self.jail.read_json::<Config>(&dir.join(&e.name)).ok())
-            .filter_map(|c| c.rootfs.map(|r| r.diff_ids))
-            .collect()
+        None
     }
 }
 
@@ -1529,13 +1488,20 @@ mod tests {
     use crate::format::bolt::{write, Layout, NewBucket};
     use crate::walk::TreeUsage;
     use serde_json::{json, Value};
-    use std::collections::BTreeMap;
 
     const T0: i64 = 1_795_396_085_034_591_955;
 
-    /// A data root planted in a temporary directory.
+    /// A data root planted in a temporary directory, with the layers and images the graph
+    /// would have loaded from it.
     struct Root {
         dir: tempfile::TempDir,
+        layers: std::cell::RefCell<BTreeMap<ChainId, Layer>>,
+        images: std::cell::RefCell<Vec<Vec<DiffId>>>,
+    }
+
+    /// A diff id named after `name`.
+    fn diff(name: &str) -> DiffId {
+        DiffId(Digest::of_bytes(name.as_bytes()))
     }
 
     fn chain(n: u8) -> String {
@@ -1546,6 +1512,8 @@ mod tests {
         fn new() -> Self {
             Root {
                 dir: tempfile::tempdir().unwrap(),
+                layers: std::cell::RefCell::default(),
+                images: std::cell::RefCell::default(),
             }
         }
 
@@ -1556,8 +1524,15 @@ mod tests {
         /// The build cache of the graphdriver worker on overlay2.
         fn read(&self) -> BuildCache {
             let jail = Jail::open(self.path()).unwrap();
+            let driver = AnyDriver::for_name(self.path(), "overlay2").unwrap();
+            let layers = self.layers.borrow();
+            let images = self.images.borrow();
             let worker = Worker::Graphdriver {
-                driver: layout::OVERLAY2_DIR,
+                loaded: Loaded {
+                    layers: &layers,
+                    image_diff_ids: images.iter().map(Vec::as_slice).collect(),
+                    driver: &driver,
+                },
             };
             read_worker(&jail, &self.path().join(layout::BUILDKIT_DIR), &worker)
         }
@@ -1599,21 +1574,24 @@ mod tests {
             self.file("buildkit/snapshots.db", write(&root, &Layout::default()));
         }
 
-        fn layer(&self, chain_id: &str, diff: &str, parent: Option<&str>, size: &str) {
-            let dir = format!("image/overlay2/layerdb/sha256/{}", &chain_id[7..]);
-            self.file(&format!("{dir}/diff"), diff);
-            self.file(&format!("{dir}/size"), size);
-            if let Some(p) = parent {
-                self.file(&format!("{dir}/parent"), p);
-            }
+        /// A layer of the layer store: `diff_name` names its diff id ([`diff`]).
+        fn layer(&self, chain_id: &str, diff_name: &str, parent: Option<&str>, size: i64) {
+            let chain_id = ChainId::parse(chain_id).unwrap();
+            let layer = Layer {
+                chain_id: chain_id.clone(),
+                diff_id: diff(diff_name),
+                parent: parent.map(|p| ChainId::parse(p).unwrap()),
+                cache_id: CacheId(format!("cache-{diff_name}")),
+                size,
+                record: self.path().join("layerdb").join(chain_id.0.hex()),
+            };
+            self.layers.borrow_mut().insert(chain_id, layer);
         }
 
-        fn image(&self, name: &str, diff_ids: &[&str]) {
-            let config = json!({ "rootfs": { "type": "layers", "diff_ids": diff_ids } });
-            self.file(
-                &format!("image/overlay2/imagedb/content/sha256/{name}"),
-                config.to_string(),
-            );
+        /// An image whose layers have the diff ids `diff_names` names, bottom first.
+        fn image(&self, diff_names: &[&str]) {
+            let ids = diff_names.iter().map(|n| diff(n)).collect();
+            self.images.borrow_mut().push(ids);
         }
     }
 
@@ -1938,7 +1916,7 @@ mod tests {
             ("nolayer", vec![("chainid", chain(9).as_str())]),
             ("nodir", vec![("parent", "")]),
         ]);
-        root.layer(&chain(2), "sha256:d2", None, "123006");
+        root.layer(&chain(2), "d2", None, 123_006);
         root.file(&format!("buildkit/content/blobs/sha256/{blob}"), [0u8; 33]);
         // prep2: 10 + 3 (symlink "abc") + 5, the hard link counted once.
         root.file("overlay2/prep2/diff/a", [1u8; 10]);
@@ -2017,11 +1995,11 @@ mod tests {
             ("top", vec![("chainid", chain(3).as_str())]),
             ("lone", vec![("chainid", chain(4).as_str())]),
         ]);
-        root.layer(&chain(1), "sha256:d1", None, "1");
-        root.layer(&chain(2), "sha256:d2", Some(&chain(1)), "5");
-        root.layer(&chain(3), "sha256:d3", Some(&chain(2)), "6");
-        root.layer(&chain(4), "sha256:d4", Some(&chain(1)), "8");
-        root.image("img", &["sha256:d1", "sha256:d2", "sha256:d9"]);
+        root.layer(&chain(1), "d1", None, 1);
+        root.layer(&chain(2), "d2", Some(&chain(1)), 5);
+        root.layer(&chain(3), "d3", Some(&chain(2)), 6);
+        root.layer(&chain(4), "d4", Some(&chain(1)), 8);
+        root.image(&["d1", "d2", "d9"]);
         let cache = root.read();
         assert_eq!(cache.problems, []);
         let shared: Vec<(&str, bool)> = cache

@@ -3,15 +3,24 @@
 //! Dockerfiles, API bodies as the Docker CLI sends them). Run from `fuzz/` with
 //! `cargo run --example seeds`; the output is committed, so this only needs running again
 //! when the synthetic root or a seed changes.
+//!
+//! The `containerd_store` seeds are a real containerd root's `meta.db` and overlayfs
+//! `metadata.db`, read (never written) from the root named by `STRATA_SEED_CONTAINERD_ROOT`
+//! (they were made from a containerd 1.7 root with images and containers in namespace
+//! `k8s.io`); without it those seeds are left as committed.
 
 use std::fs;
 use std::path::Path;
 
+use analyzers::driver::{Driver, Overlayfs};
+use analyzers::format::bolt::{self, Bucket, Db, NewBucket};
+use analyzers::format::containerd::{META_DB, SNAPSHOTTER_DB};
+use analyzers::fs::Jail;
 use serde_json::json;
 use strata_fuzz::{
     base_chain, base_diff_id, container_config, empty_tar_split, host_config, image_config,
-    join_parts, repositories_json, BASE_CACHE_ID, BASE_LINK, CONTAINER_ID, MOUNT_CACHE_ID,
-    UPPER_CACHE_ID, UPPER_DIFF_HEX,
+    join_pair, join_parts, repositories_json, BASE_CACHE_ID, BASE_LINK, CONTAINER_ID,
+    MOUNT_CACHE_ID, UPPER_CACHE_ID, UPPER_DIFF_HEX,
 };
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
@@ -174,8 +183,8 @@ fn bolt() {
         "empty-bucket.db",
         &analyzers::format::bolt::single_bucket(b"volumes", &[]),
     );
-    let buildkit =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../analyzers/src/format/bolt/testdata/metadata_v2.db");
+    let buildkit = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../analyzers/src/format/bolt/testdata/metadata_v2.db");
     write(
         "bolt_db",
         "buildkit-metadata_v2.db",
@@ -374,6 +383,102 @@ fn api_bodies() {
     );
 }
 
+/// The environment variable naming the containerd root the `containerd_store` seeds are read
+/// from.
+const CONTAINERD_ROOT_ENV: &str = "STRATA_SEED_CONTAINERD_ROOT";
+/// Most bytes of a bucket without sub-buckets that is written inline in its parent (bbolt
+/// inlines one up to a quarter page).
+const INLINE_MAX: usize = 1024;
+/// Page size of the compact rewrites: every bucket holding buckets (in `meta.db`, one per
+/// blob, image, container, snapshot) takes a page of its own, so small pages keep the seeds
+/// small (bbolt reads the page size from the file; `Options.PageSize` writes one).
+const COMPACT_PAGE_SIZE: usize = 512;
+/// Byte offset of the high-water mark (`pgid`) in a meta page: the page header (16 bytes),
+/// then magic, version, page size, flags (4 each), root bucket (16), freelist (8).
+const META_HIGH_WATER_AT: usize = 56;
+
+/// `bucket` again, for the writer: its values, sequence and nested buckets, inline where bbolt
+/// would put it inline.
+fn rebuild(bucket: &Bucket) -> NewBucket {
+    let nested = bucket.iter().any(|(_, e)| e.as_bucket().is_some());
+    let bytes: usize = bucket
+        .iter()
+        .map(|(k, e)| 16 + k.len() + e.as_value().map_or(0, <[u8]>::len))
+        .sum();
+    let empty = if nested || bytes > INLINE_MAX {
+        NewBucket::new()
+    } else {
+        NewBucket::inline()
+    };
+    bucket
+        .iter()
+        .fold(empty.sequence(bucket.sequence()), |b, (key, entry)| match (
+            entry.as_value(),
+            entry.as_bucket(),
+        ) {
+            (Some(value), _) => b.value(key, value),
+            (_, Some(nested)) => b.bucket(key, rebuild(nested)),
+            (None, None) => b,
+        })
+}
+
+/// The database at `path`, as it is (cut at its high-water mark: the pages past it are
+/// unused) and rewritten compactly (small pages, no free pages) with the same buckets, keys
+/// and values.
+fn real_and_compact(jail: &Jail, path: &Path) -> (Vec<u8>, Vec<u8>) {
+    let db = Db::open(jail, path).unwrap_or_else(|p| panic!("{}: {}", path.display(), p.detail));
+    let mut real = fs::read(path).expect("reading the database");
+    let page = db.page_size() as usize;
+    let high_water = (0..2)
+        .filter_map(|n| real.get(n * page + META_HIGH_WATER_AT..n * page + META_HIGH_WATER_AT + 8))
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .max()
+        .and_then(|pages| usize::try_from(pages).ok())
+        .map_or(real.len(), |pages| pages.saturating_mul(page));
+    real.truncate(high_water.min(real.len()));
+    let layout = bolt::Layout {
+        page_size: COMPACT_PAGE_SIZE,
+        txid: db.txid(),
+        ..bolt::Layout::default()
+    };
+    let top = db
+        .root()
+        .iter()
+        .filter_map(|(key, entry)| entry.as_bucket().map(|b| (key, b)))
+        .fold(NewBucket::new(), |root, (key, b)| {
+            root.bucket(key, rebuild(b))
+        });
+    (real, bolt::write(&top, &layout))
+}
+
+fn containerd_store() {
+    let Some(root) = std::env::var_os(CONTAINERD_ROOT_ENV) else {
+        eprintln!("seeds: {CONTAINERD_ROOT_ENV} unset; the containerd_store seeds are kept");
+        return;
+    };
+    let root = Path::new(&root);
+    let jail = Jail::open(root).expect("opening the containerd root");
+    let (_, meta) = real_and_compact(&jail, &root.join(META_DB));
+    let snapshots_path = Overlayfs::new(root).home().join(SNAPSHOTTER_DB);
+    let (snapshots_real, snapshots) = real_and_compact(&jail, &snapshots_path);
+    write(
+        "containerd_store",
+        "k8s-compact",
+        &join_pair(Some(&meta), Some(&snapshots)),
+    );
+    // The snapshotter's file byte for byte: its freelist and the pages bbolt left behind.
+    write(
+        "containerd_store",
+        "k8s-real-snapshots",
+        &join_pair(Some(&meta), Some(&snapshots_real)),
+    );
+    write(
+        "containerd_store",
+        "k8s-meta-only",
+        &join_pair(Some(&meta), None),
+    );
+}
+
 fn main() {
     image_configs();
     container_configs();
@@ -384,4 +489,5 @@ fn main() {
     tars();
     dockerfiles();
     api_bodies();
+    containerd_store();
 }

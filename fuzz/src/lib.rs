@@ -266,19 +266,7 @@ impl SyntheticRoot {
 
     /// Writes `bytes` to the file `rel` (making its parents), or removes it when `None`.
     pub fn set(&self, rel: &Path, bytes: Option<&[u8]>) {
-        let path = self.dir.path().join(rel);
-        match bytes {
-            Some(b) => {
-                fs::create_dir_all(path.parent().expect("a file under the root"))
-                    .expect("creating a record directory");
-                fs::write(&path, b).expect("writing a record");
-            }
-            None => match fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => panic!("removing {}: {e}", path.display()),
-            },
-        }
+        plant(self.path(), rel, bytes);
     }
 
     /// Makes the directory `rel` and its parents.
@@ -339,6 +327,24 @@ fn exercise(store: &Store) {
         let _ = mount.init();
     }
     let _ = store.resolve_image("busybox");
+}
+
+/// Writes `bytes` to the file `rel` under `root` (making its parents), or removes it when
+/// `None`.
+pub fn plant(root: &Path, rel: &Path, bytes: Option<&[u8]>) {
+    let path = root.join(rel);
+    match bytes {
+        Some(b) => {
+            fs::create_dir_all(path.parent().expect("a file under the root"))
+                .expect("creating a record directory");
+            fs::write(&path, b).expect("writing a record");
+        }
+        None => match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => panic!("removing {}: {e}", path.display()),
+        },
+    }
 }
 
 /// A fresh private directory in memory (`/dev/shm`), else in the temporary directory.
@@ -404,5 +410,32 @@ pub fn join_parts(parts: &[Option<&[u8]>]) -> Vec<u8> {
         }
         out.extend_from_slice(p.unwrap_or_default());
     }
+    out
+}
+
+/// Bytes of the length that opens an input [`split_pair`] splits.
+const PAIR_LENGTH_BYTES: usize = 4;
+
+/// Splits `data` into two binary files, where a NUL cannot mark the boundary (Bolt databases
+/// are mostly zeros): the first four bytes are the first part's length, little-endian (cut to
+/// what follows), then come the first part and the second part. An empty part is `None`, the
+/// file absent, as for [`split_parts`]; an input shorter than the length leaves both absent.
+pub fn split_pair(data: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
+    let Some((length, rest)) = data.split_first_chunk::<PAIR_LENGTH_BYTES>() else {
+        return (None, None);
+    };
+    let first =
+        usize::try_from(u32::from_le_bytes(*length)).map_or(rest.len(), |n| n.min(rest.len()));
+    let (a, b) = rest.split_at(first);
+    ((!a.is_empty()).then_some(a), (!b.is_empty()).then_some(b))
+}
+
+/// Joins two files into one input that [`split_pair`] splits back (for the seeds).
+pub fn join_pair(first: Option<&[u8]>, second: Option<&[u8]>) -> Vec<u8> {
+    let (a, b) = (first.unwrap_or_default(), second.unwrap_or_default());
+    let length = u32::try_from(a.len()).expect("a seed part under 4 GiB");
+    let mut out = length.to_le_bytes().to_vec();
+    out.extend_from_slice(a);
+    out.extend_from_slice(b);
     out
 }

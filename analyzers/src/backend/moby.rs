@@ -58,6 +58,10 @@ impl Backend for Moby {
     fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
         orphans::graphdriver_leftovers(store, found, problems);
     }
+    /// moby's own worker over the storage driver (`builder-next`): `buildkit/` itself.
+    fn buildkit_worker_dir(&self, store: &Store) -> PathBuf {
+        store.root.join(BUILDKIT_DIR)
+    }
 }
 
 /// Reads the graphdriver store at `root`: the driver asked for, else the one dockerd would use.

@@ -85,6 +85,9 @@ pub trait Backend {
     fn blobs(&self, _store: &Store) -> Vec<Blob> {
         Vec::new()
     }
+    /// The root of the BuildKit worker whose cache records (`metadata_v2.db`) belong to this
+    /// kind of store: the worker dockerd runs over it decides where BuildKit keeps them.
+    fn buildkit_worker_dir(&self, store: &Store) -> PathBuf;
 }
 
 /// The accounting rule a report follows and why that one.
@@ -163,6 +166,9 @@ impl Backend for AnyBackend {
     }
     fn image_storage_note(&self) -> Option<&'static str> {
         self.inner().image_storage_note()
+    }
+    fn buildkit_worker_dir(&self, store: &Store) -> PathBuf {
+        self.inner().buildkit_worker_dir(store)
     }
 }
 

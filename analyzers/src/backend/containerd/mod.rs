@@ -32,7 +32,9 @@ use crate::format::containerd::snapshots::{self, Kind, SnapshotDb, SnapshotRecor
 use crate::format::containerd::{META_DB, SNAPSHOTTER_DB};
 use crate::graph::{self, Container, Image, Layer, LoadOptions, MountRecord, Store};
 use crate::ids::{is_hex64, CacheId, ChainId, ContainerId, Digest, ImageId};
-use crate::layout::{CONTAINERS_DIR, CONTAINER_CONFIG, IMAGE_DIR, INIT_SUFFIX, VOLUMES_DIR};
+use crate::layout::{
+    BUILDKIT_DIR, CONTAINERS_DIR, CONTAINER_CONFIG, IMAGE_DIR, INIT_SUFFIX, VOLUMES_DIR,
+};
 use crate::root::DataRoot;
 use crate::usage::containerd as rules;
 use crate::usage::df::ImageDf;
@@ -44,6 +46,9 @@ pub const DOCKER_NAMESPACE: &str = "moby";
 /// The newest dockerd whose rules strata knows; the default when nothing says which wrote
 /// the store.
 pub const NEWEST_KNOWN: DockerVersion = DockerVersion::new(29, 7, 2);
+/// `buildkit/containerd-<snapshotter>/`: the root of BuildKit's containerd worker (BuildKit
+/// `worker/containerd`), which holds its `metadata_v2.db`.
+const BUILDKIT_WORKER_PREFIX: &str = "containerd-";
 
 /// One snapshot of the namespace read, joined with the snapshotter's record.
 #[derive(Debug, Clone)]
@@ -204,6 +209,14 @@ impl Backend for Containerd {
     }
     fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
         gc::leftovers(self, store, found, problems);
+    }
+    /// BuildKit's containerd worker (`worker/containerd`) over the snapshotter:
+    /// `buildkit/containerd-<snapshotter>/`.
+    fn buildkit_worker_dir(&self, store: &Store) -> PathBuf {
+        store
+            .root
+            .join(BUILDKIT_DIR)
+            .join(format!("{BUILDKIT_WORKER_PREFIX}{}", self.snapshotter))
     }
     fn image_files(&self, store: &Store, deleted: &BTreeSet<&ImageId>) -> BTreeSet<PathBuf> {
         let Some(content) = self.content(store) else {
