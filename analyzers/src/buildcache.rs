@@ -2115,7 +2115,7 @@ mod tests {
     ) -> Containerd {
         use crate::backend::containerd::content::{ManifestUse, Reach};
         use crate::backend::containerd::{ListedImage, Located, Snapshot};
-        use crate::backend::{DockerVersion, VersionSource};
+        use crate::backend::{DockerVersion, VersionProbe, VersionSource};
         use crate::format::containerd::meta::{BlobRecord, ImageRecord, MetaDb, Namespace, Target};
         use crate::format::containerd::snapshots::{SnapshotDb, SnapshotRecord};
         let digest = |d: &str| Digest::parse(d).unwrap();
