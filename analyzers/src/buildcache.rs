@@ -2117,7 +2117,7 @@ mod tests {
         use crate::backend::containerd::{ListedImage, Located, Snapshot};
         use crate::backend::{DockerVersion, VersionProbe, VersionSource};
         use crate::format::containerd::meta::{BlobRecord, ImageRecord, MetaDb, Namespace, Target};
-        use crate::format::containerd::snapshots::{SnapshotDb, SnapshotRecord};
+        use crate::format::containerd::snapshots::SnapshotDb;
         let digest = |d: &str| Digest::parse(d).unwrap();
         let ns = Namespace {
             name: "moby".into(),
@@ -2178,23 +2178,7 @@ mod tests {
             .iter()
             .zip(1..)
             .map(|(&(key, kind, size), id)| {
-                let dir = root.join(format!("snapshots/{id}"));
-                let snapshot = Snapshot {
-                    key: key.to_owned(),
-                    parent: None,
-                    record: SnapshotRecord {
-                        key: format!("moby/{id}/{key}"),
-                        id,
-                        kind,
-                        parent: None,
-                        size,
-                        inodes: 1,
-                        created: None,
-                        labels: BTreeMap::new(),
-                    },
-                    fs: dir.join("fs"),
-                    dir,
-                };
+                let snapshot = Snapshot::for_test(root, key, None, kind, size, id);
                 (key.to_owned(), snapshot)
             })
             .collect();

@@ -185,17 +185,7 @@ pub fn check_layer(
     blob: &Blob,
 ) -> (LayerCheck, Vec<Problem>) {
     let mut problems = Vec::new();
-    let mut check = LayerCheck {
-        chain_id: layer.chain_id.clone(),
-        cache_id: layer.cache_id.clone(),
-        recorded_diff_id: layer.diff_id.clone(),
-        computed_diff_id: None,
-        recorded_size: layer.size,
-        content_size: None,
-        tar_bytes: 0,
-        ok: false,
-        mismatches: Vec::new(),
-    };
+    let mut check = LayerCheck::unchecked(layer);
     let unpacked = match read_blob(jail, blob) {
         Ok(u) => u,
         Err(e) => {

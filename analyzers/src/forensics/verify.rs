@@ -99,6 +99,23 @@ pub struct LayerCheck {
     pub mismatches: Vec<Mismatch>,
 }
 
+impl LayerCheck {
+    /// The verdict on `layer` before anything is checked: not ok, nothing computed.
+    pub fn unchecked(layer: &Layer) -> LayerCheck {
+        LayerCheck {
+            chain_id: layer.chain_id.clone(),
+            cache_id: layer.cache_id.clone(),
+            recorded_diff_id: layer.diff_id.clone(),
+            computed_diff_id: None,
+            recorded_size: layer.size,
+            content_size: None,
+            tar_bytes: 0,
+            ok: false,
+            mismatches: Vec::new(),
+        }
+    }
+}
+
 /// `strata verify`'s report.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -178,17 +195,7 @@ fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>) {
     }
     let split = layer.record.join(LAYER_TAR_SPLIT);
     let mut problems = Vec::new();
-    let mut check = LayerCheck {
-        chain_id: layer.chain_id.clone(),
-        cache_id: layer.cache_id.clone(),
-        recorded_diff_id: layer.diff_id.clone(),
-        computed_diff_id: None,
-        recorded_size: layer.size,
-        content_size: None,
-        tar_bytes: 0,
-        ok: false,
-        mismatches: Vec::new(),
-    };
+    let mut check = LayerCheck::unchecked(layer);
     match store.jail.stat(&content) {
         Ok(st) if fs::is_dir_stat(&st) => {}
         Ok(st) => {

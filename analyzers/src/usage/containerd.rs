@@ -316,7 +316,7 @@ mod tests {
     use crate::backend::containerd::{Located, Snapshot};
     use crate::backend::{VersionProbe, VersionSource};
     use crate::format::containerd::meta::{ContainerRecord, ImageRecord, MetaDb, Target};
-    use crate::format::containerd::snapshots::{Kind, SnapshotDb, SnapshotRecord};
+    use crate::format::containerd::snapshots::{Kind, SnapshotDb};
     use crate::graph::{Image, MountRecord};
     use crate::ids::{CacheId, ContainerId, DiffId};
     use crate::walk::TreeUsage;
@@ -400,26 +400,8 @@ mod tests {
         size: i64,
         id: u64,
     ) -> (String, Snapshot) {
-        let dir = PathBuf::from(format!("/s/{id}"));
-        (
-            key.to_owned(),
-            Snapshot {
-                key: key.to_owned(),
-                parent: parent.map(str::to_owned),
-                record: SnapshotRecord {
-                    key: format!("moby/{id}/{key}"),
-                    id,
-                    kind,
-                    parent: None,
-                    size,
-                    inodes: 1,
-                    created: None,
-                    labels: BTreeMap::new(),
-                },
-                fs: dir.join("fs"),
-                dir,
-            },
-        )
+        let s = Snapshot::for_test(std::path::Path::new("/s"), key, parent, kind, size, id);
+        (key.to_owned(), s)
     }
 
     fn store(v: DockerVersion) -> (Containerd, Trees, Vec<Container>) {
@@ -442,7 +424,7 @@ mod tests {
             allocated: 4096,
             ..TreeUsage::default()
         };
-        trees.insert(PathBuf::from("/s/5/fs"), measured);
+        trees.insert(PathBuf::from("/s/snapshots/5/fs"), measured);
         let a = image(
             "a",
             &[],

@@ -108,6 +108,37 @@ pub struct Containerd {
     pub snapshot_db: SnapshotDb,
 }
 
+impl Snapshot {
+    /// A snapshot for tests: `key` over `parent`, number `id` under `root`, recorded `size`.
+    #[cfg(test)]
+    pub(crate) fn for_test(
+        root: &Path,
+        key: &str,
+        parent: Option<&str>,
+        kind: Kind,
+        size: i64,
+        id: u64,
+    ) -> Snapshot {
+        let dir = root.join(format!("snapshots/{id}"));
+        Snapshot {
+            key: key.to_owned(),
+            parent: parent.map(str::to_owned),
+            record: SnapshotRecord {
+                key: format!("moby/{id}/{key}"),
+                id,
+                kind,
+                parent: None,
+                size,
+                inodes: 1,
+                created: None,
+                labels: BTreeMap::new(),
+            },
+            fs: dir.join("fs"),
+            dir,
+        }
+    }
+}
+
 impl Containerd {
     /// The dockerd version whose rules the figures follow (waits for the probe).
     pub fn docker_version(&self) -> DockerVersion {
