@@ -89,6 +89,33 @@ pub struct AdviceReport {
     pub problems: Vec<Problem>,
 }
 
+/// A cleanup whose command depends on the store's owner.
+pub enum Cleanup<'a> {
+    /// Remove the dangling images `ids` (`docker image prune -f`).
+    ImagePrune(&'a [&'a ImageId]),
+    /// Remove the images `ids` (`docker rmi`).
+    RemoveImages(&'a [&'a ImageId]),
+    /// Remove the stopped containers (`docker container prune -f`).
+    ContainerPrune(&'a [&'a Container]),
+}
+
+/// Docker's command for `cleanup`: what a Docker host's owner runs.
+pub fn docker_command(store: &Store, cleanup: &Cleanup) -> String {
+    match cleanup {
+        Cleanup::ImagePrune(_) => "docker image prune -f".into(),
+        Cleanup::RemoveImages(ids) => {
+            let names: Vec<&str> = ids
+                .iter()
+                .filter_map(|id| store.images.get(*id))
+                .flat_map(|i| i.repo_tags.iter().chain(&i.repo_digests))
+                .map(String::as_str)
+                .collect();
+            format!("docker rmi {}", names.join(" "))
+        }
+        Cleanup::ContainerPrune(_) => "docker container prune -f".into(),
+    }
+}
+
 /// A recommendation before its paths are measured.
 struct Draft {
     action: &'static str,
@@ -119,7 +146,9 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
             ),
             risk: Risk::Low,
             risk_note: "none: nothing refers to them".into(),
-            command: "docker image prune -f".into(),
+            command: store
+                .backend
+                .cleanup_command(store, &Cleanup::ImagePrune(&dangling)),
             paths: image_paths(store, &dangling, &containers_kept),
         });
     }
@@ -134,14 +163,17 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
             ),
             risk: Risk::Medium,
             risk_note: "it must be pulled or built again if needed later".into(),
-            command: format!("docker rmi {}", names.join(" ")),
+            command: store
+                .backend
+                .cleanup_command(store, &Cleanup::RemoveImages(&[&img.id])),
             paths: image_paths(store, &[&img.id], &containers_kept),
         });
     }
+    // A container whose state nothing records (a plain containerd's) may be running.
     let stopped: Vec<&Container> = store
         .containers
         .iter()
-        .filter(|c| !c.state.running)
+        .filter(|c| !c.state.running && !c.state.unrecorded)
         .collect();
     if !stopped.is_empty() {
         let mut paths = BTreeSet::new();
@@ -154,7 +186,9 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
             why: "not running; their writable layers, logs and configs stay until removed".into(),
             risk: Risk::Medium,
             risk_note: "files written inside them (docker diff) and their logs are lost".into(),
-            command: "docker container prune -f".into(),
+            command: store
+                .backend
+                .cleanup_command(store, &Cleanup::ContainerPrune(&stopped)),
             paths,
         });
     }

@@ -23,6 +23,7 @@ pub use containerd::Containerd;
 pub use moby::Moby;
 pub use version::{DockerVersion, Found, VersionProbe, VersionSource};
 
+use crate::advice::Cleanup;
 use crate::error::Problem;
 use crate::error::Result;
 use crate::forensics::blobs::Blob;
@@ -76,6 +77,10 @@ pub trait Backend {
     /// (for advice); `None` when that is only its layers and config.
     fn image_storage_note(&self) -> Option<&'static str> {
         None
+    }
+    /// The command the store's owner runs for `cleanup` (Docker's by default).
+    fn cleanup_command(&self, store: &Store, cleanup: &Cleanup) -> String {
+        crate::advice::docker_command(store, cleanup)
     }
     /// The parts of the store whose owner only this backend knows, for `du`.
     fn du_claims(&self, _store: &Store) -> Vec<Claim> {
@@ -160,6 +165,9 @@ impl Backend for AnyBackend {
     }
     fn du_claims(&self, store: &Store) -> Vec<Claim> {
         self.inner().du_claims(store)
+    }
+    fn cleanup_command(&self, store: &Store, cleanup: &Cleanup) -> String {
+        self.inner().cleanup_command(store, cleanup)
     }
     fn image_files(&self, store: &Store, deleted: &BTreeSet<&ImageId>) -> BTreeSet<PathBuf> {
         self.inner().image_files(store, deleted)

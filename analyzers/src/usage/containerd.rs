@@ -218,7 +218,10 @@ pub fn image_rows(b: &Containerd, containers: &[Container]) -> Vec<ImageDf> {
                     .filter_map(|d| blob_sizes.get(d))
                     .fold(shared, |sum, size| sum.saturating_add(*size));
             }
-            row(s, shared)
+            let mut r = row(s, shared);
+            // A plain containerd root (a Kubernetes node): what kubelet believes too.
+            r.cri_size = (!b.docker).then(|| cri_size(s.listed, s.best));
+            r
         })
         .collect();
     rows.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
@@ -248,7 +251,16 @@ fn row(s: &Summary, shared: i64) -> ImageDf {
         labels: cfg.and_then(|c| (!c.labels.is_empty()).then(|| c.labels.clone())),
         containers: s.containers,
         unique_size: s.size - shared,
+        cri_size: None,
     }
+}
+
+/// The CRI's image size (containerd `CalculateImageUsage` with a limit of one manifest and
+/// manifest usage): the declared sizes of the target index, the manifest used, its config
+/// and its layers.
+fn cri_size(listed: &ListedImage, best: &ManifestUse) -> i64 {
+    let index: i64 = listed.reach.indexes.first().map_or(0, |(_, size)| *size);
+    index.saturating_add(best.declared)
 }
 
 /// `LayersSize`.
@@ -572,6 +584,22 @@ mod tests {
         // b1 (10000) is in all three images.
         assert_eq!(rows[0], Some((13800, 11000, 1)));
         assert_eq!(rows[2], Some((10820, 11000, 0)));
+    }
+
+    #[test]
+    fn a_kubernetes_node_also_gets_the_cri_size() {
+        let (mut b, _, containers) = store(DockerVersion::new(29, 7, 0));
+        let of = |rows: &[ImageDf], tag: &str| {
+            rows.iter()
+                .find(|r| r.repo_tags.as_ref().is_some_and(|t| t[0] == tag))
+                .and_then(|r| r.cri_size)
+        };
+        assert_eq!(of(&image_rows(&b, &containers), "b:1"), None);
+        b.docker = false;
+        let rows = image_rows(&b, &containers);
+        // B: its index (300) and mB's declared manifest, config and layers (13750).
+        assert_eq!(of(&rows, "b:1"), Some(300 + 13750));
+        assert_eq!(of(&rows, "a:1"), Some(12600));
     }
 
     #[test]

@@ -95,6 +95,11 @@ pub struct ImageDf {
     pub containers: i64,
     /// strata: `Size - SharedSize`, what removing the image alone would free at most.
     pub unique_size: i64,
+    /// strata, plain containerd roots: the image's size as the CRI reports it to kubelet
+    /// (declared sizes of its index, one manifest, its config and layers: compressed blobs
+    /// only), which kubelet's image GC takes as what deleting it frees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cri_size: Option<i64>,
 }
 
 /// One container row.
@@ -468,6 +473,7 @@ pub fn list_images(store: &Store) -> Vec<ImageDf> {
                 labels: (!img.labels.is_empty()).then(|| img.labels.clone()),
                 containers: i64::try_from(containers).unwrap_or(i64::MAX),
                 unique_size: size - shared,
+                cri_size: None,
             }
         })
         .collect();

@@ -23,6 +23,7 @@ use serde::Deserialize;
 pub use locate::Located;
 
 use super::{Accounting, AnyBackend, Backend, DockerVersion, Trees, VersionProbe, VersionSource};
+use crate::advice::Cleanup;
 use crate::driver::{AnyDriver, Detected, Driver, Overlayfs};
 use crate::error::{Error, Problem, ProblemKind, Result};
 use crate::forensics::blobs::Blob;
@@ -277,6 +278,28 @@ impl Backend for Containerd {
             "the containerd image store keeps each layer twice, compressed (its blob) and \
              unpacked (its snapshot): both are freed",
         )
+    }
+    fn cleanup_command(&self, store: &Store, cleanup: &Cleanup) -> String {
+        if self.docker {
+            return crate::advice::docker_command(store, cleanup);
+        }
+        // A plain containerd root: containerd's own client, in the namespace read.
+        let ns = &self.namespace;
+        match cleanup {
+            Cleanup::ImagePrune(ids) | Cleanup::RemoveImages(ids) => {
+                let names: Vec<&str> = self
+                    .images
+                    .iter()
+                    .filter(|i| ids.contains(&&ImageId(i.reach.target.clone())))
+                    .flat_map(|i| i.names.iter().map(String::as_str))
+                    .collect();
+                format!("ctr -n {ns} images rm {}", names.join(" "))
+            }
+            Cleanup::ContainerPrune(containers) => {
+                let ids: Vec<&str> = containers.iter().map(|c| c.id.as_str()).collect();
+                format!("ctr -n {ns} containers rm {}", ids.join(" "))
+            }
+        }
     }
     fn du_claims(&self, store: &Store) -> Vec<Claim> {
         claims::claims(self, store)
