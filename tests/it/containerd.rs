@@ -699,3 +699,38 @@ fn damaged_containerd_store_is_named() {
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// `strata du` of a Docker root with the containerd image store: owners add up to GNU du's
+/// totals of the root (the containerd root is inside it), blobs are the images', BuildKit's
+/// leased snapshots are build cache, and nothing in a clean store is unknown or leaked.
+#[test]
+fn du_attributes_both_roots_to_the_byte() {
+    let Some(store) = c8d::stopped() else {
+        return;
+    };
+    let root = &store.data_root;
+    let report = strata_on(root, &["--format", "json", "du"])
+        .assert_success()
+        .json();
+    let (apparent, allocated) = crate::fixture::gnu_du(root);
+    crate::du::assert_totals(&report, apparent, allocated, "containerd store");
+    for kind in ["unknown", "leaked-layer"] {
+        let found: Vec<&Value> = crate::du::owners_of(&report, kind).collect();
+        assert!(
+            found.is_empty(),
+            "{kind} owners in a clean store: {found:?}"
+        );
+    }
+    for kind in [
+        "image-content",
+        "image-layer",
+        "container-layer",
+        "build-cache",
+    ] {
+        assert!(
+            crate::du::owners_of(&report, kind).next().is_some(),
+            "no {kind} owner: {}",
+            report["Kinds"]
+        );
+    }
+}

@@ -25,7 +25,7 @@ fn u(v: &Value) -> u64 {
 }
 
 /// Owners and kinds add up to the total, which equals GNU du's.
-fn assert_totals(report: &Value, du_apparent: u64, du_allocated: u64, what: &str) {
+pub fn assert_totals(report: &Value, du_apparent: u64, du_allocated: u64, what: &str) {
     let total = &report["Total"];
     assert_eq!(
         u(&total["Apparent"]),
@@ -50,7 +50,7 @@ fn assert_totals(report: &Value, du_apparent: u64, du_allocated: u64, what: &str
     }
 }
 
-fn owners_of<'a>(report: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Value> {
+pub fn owners_of<'a>(report: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Value> {
     report["Owners"]
         .as_array()
         .expect("Owners")
