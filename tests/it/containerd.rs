@@ -734,3 +734,118 @@ fn du_attributes_both_roots_to_the_byte() {
         );
     }
 }
+
+/// Allocated bytes under `root` as `du -sxB1` counts them, less containerd's two databases:
+/// a bolt file never shrinks and may grow by a page when records are deleted from it, which
+/// `advise` says it does not predict.
+fn du_without_databases(store_root: &Path, containerd_root: &Path) -> u64 {
+    let (_, all) = crate::fixture::gnu_du(store_root);
+    let databases: u64 = [
+        containerd_root.join(META_DB),
+        containerd_root.join("io.containerd.snapshotter.v1.overlayfs/metadata.db"),
+    ]
+    .iter()
+    .filter_map(|p| fs::metadata(p).ok())
+    .map(|m| std::os::unix::fs::MetadataExt::blocks(&m) * 512)
+    .sum();
+    all - databases
+}
+
+/// [`du_without_databases`] once two measures in a row agree: containerd collects garbage
+/// in the background after some operations (the fixture's builds and runs), and the store is
+/// measured when that is over.
+fn settled_du(store_root: &Path, containerd_root: &Path) -> u64 {
+    let mut last = du_without_databases(store_root, containerd_root);
+    let mut same = 0;
+    for _ in 0..300 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = du_without_databases(store_root, containerd_root);
+        same = if now == last { same + 1 } else { 0 };
+        if same == 10 {
+            return now;
+        }
+        last = now;
+    }
+    panic!("{}: du never settled", store_root.display());
+}
+
+/// On a fresh containerd-image-store daemon, each prune deletes every path `strata advise`
+/// names for it, those paths held exactly the bytes it predicted, and the root lost at least
+/// that much (containerd's garbage collection runs with dockerd's deletes, and may collect
+/// other garbage at the same time); afterwards strata's `df` still equals the daemon's.
+#[test]
+fn advise_predicts_what_each_prune_frees_here() {
+    if !crate::harness::containerd_usable() {
+        return;
+    }
+    let d = crate::harness::Dockerd::start_containerd_store();
+    c8d::populate(&d);
+    settled_du(d.data_root(), &d.containerd_root());
+    let root = d.data_root().to_owned();
+    let croot = d.containerd_root();
+    let version = trixie::dockerd_version();
+    let flags = ["--docker-version", version.as_str(), "--format", "json"];
+    let advise = |action: &str| -> (u64, String, Vec<PathBuf>) {
+        let args: Vec<&str> = flags.iter().copied().chain(["advise"]).collect();
+        let report = strata_on(&root, &args).json();
+        let found = report["Recommendations"]
+            .as_array()
+            .expect("Recommendations")
+            .iter()
+            .find(|r| r["Action"] == action)
+            .unwrap_or_else(|| panic!("no {action} recommendation: {report}"))
+            .clone();
+        let paths = found["Paths"]
+            .as_array()
+            .expect("Paths")
+            .iter()
+            .map(|p| PathBuf::from(p.as_str().expect("a path")))
+            .collect();
+        (
+            found["Bytes"].as_u64().expect("Bytes"),
+            found["Command"].as_str().expect("Command").to_owned(),
+            paths,
+        )
+    };
+    let mut lines = Vec::new();
+    // Not `rmi`: dockerd 26.1 deletes the image record and leaves its blobs and snapshots to
+    // containerd's next garbage collection (deletions alone do not trigger one), so when they
+    // go is containerd's scheduler's call.
+    for action in ["container-prune", "image-prune"] {
+        let (want, command, paths) = advise(action);
+        // The bytes the paths it names hold now (each inode once, as du of the root counts).
+        let mut du_paths = std::process::Command::new("du");
+        du_paths.args(["-scxB1"]).args(&paths);
+        let out = du_paths.output().expect("du runs");
+        let held: u64 = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .expect("du -c prints a total");
+        let before = settled_du(&root, &croot);
+        let words: Vec<&str> = command.split(' ').skip(1).collect();
+        d.docker(&words);
+        // containerd removes the files after the records, in the background.
+        poll(
+            &format!("{command} to delete {paths:?}"),
+            Duration::from_secs(60),
+            || paths.iter().all(|p| fs::symlink_metadata(p).is_err()),
+        );
+        let freed = before - settled_du(&root, &croot);
+        lines.push(format!(
+            "{command}: predicted {want}, its paths held {held}, du of the root lost {freed}"
+        ));
+        assert!(want > 0, "{command} must free something");
+        assert_eq!(want, held, "{}", lines.join("\n"));
+        // containerd may collect other garbage meanwhile: the root loses at least that much.
+        assert!(freed >= want, "{}", lines.join("\n"));
+        let args: Vec<&str> = flags.iter().copied().chain(["df", "-v"]).collect();
+        let found = differences(
+            &d.api_get("/v1.45/system/df"),
+            &strata_on(&root, &args).json(),
+        );
+        assert!(found.is_empty(), "after {command}:\n{}", found.join("\n"));
+    }
+    eprintln!("{}", lines.join("\n"));
+}

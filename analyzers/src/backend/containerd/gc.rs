@@ -47,15 +47,36 @@ fn label_refs<'a>(
     (blobs, snapshots)
 }
 
-fn mark<'a>(b: &'a Containerd, ns: &'a Namespace) -> Marked<'a> {
+/// The blobs of namespace `ns` that only the images with a target in `gone` reach: what
+/// containerd's collection deletes with them.
+pub fn blobs_only_reached_by(
+    b: &Containerd,
+    ns: &Namespace,
+    gone: &HashSet<Digest>,
+) -> HashSet<Digest> {
+    let all = mark(b, ns, &HashSet::new()).blobs;
+    let kept = mark(b, ns, gone).blobs;
+    all.difference(&kept).cloned().collect()
+}
+
+/// What the roots reach, leaving out the images whose target is in `without`.
+fn mark<'a>(b: &'a Containerd, ns: &'a Namespace, without: &HashSet<Digest>) -> Marked<'a> {
     let sn = b.snapshotter.as_str();
     let mut marked = Marked::default();
     let mut blob_queue: Vec<Digest> = Vec::new();
     let mut snap_queue: Vec<&str> = Vec::new();
-    for img in ns.images.values() {
+    for img in ns
+        .images
+        .values()
+        .filter(|i| !without.contains(&i.target.digest))
+    {
         blob_queue.push(img.target.digest.clone());
     }
-    for listed in &b.images {
+    for listed in b
+        .images
+        .iter()
+        .filter(|i| !without.contains(&i.reach.target))
+    {
         blob_queue.extend(listed.reach.indexes.iter().map(|(d, _)| d.clone()));
         for m in &listed.reach.manifests {
             blob_queue.extend(m.present.iter().map(|(d, _)| d.clone()));
@@ -131,7 +152,7 @@ pub fn leftovers(
         .get(&b.namespace)
         .cloned()
         .unwrap_or_default();
-    let marked = mark(b, &ns);
+    let marked = mark(b, &ns, &HashSet::new());
     for s in b.snapshots.values() {
         if !marked.snapshots.contains(s.key.as_str()) {
             found.push((

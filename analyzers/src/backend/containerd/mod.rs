@@ -254,23 +254,11 @@ impl Backend for Containerd {
         let Some(content) = self.content(store) else {
             return BTreeSet::new();
         };
-        let blobs_of = |img: &ListedImage| -> Vec<Digest> {
-            let reached = img
-                .reach
-                .indexes
-                .iter()
-                .chain(img.reach.manifests.iter().flat_map(|m| m.present.iter()));
-            reached.map(|(d, _)| d.clone()).collect()
-        };
-        let (gone, kept): (Vec<&ListedImage>, Vec<&ListedImage>) = self
-            .images
+        let gone: HashSet<Digest> = deleted.iter().map(|id| id.0.clone()).collect();
+        gc::blobs_only_reached_by(self, content.namespace, &gone)
             .iter()
-            .partition(|i| deleted.contains(&ImageId(i.reach.target.clone())));
-        let kept: HashSet<Digest> = kept.into_iter().flat_map(blobs_of).collect();
-        gone.into_iter()
-            .flat_map(blobs_of)
-            .filter(|d| !kept.contains(d) && content.present(d))
-            .map(|d| content.blob_path(&d))
+            .filter(|d| content.present(d))
+            .map(|d| content.blob_path(d))
             .collect()
     }
     fn image_storage_note(&self) -> Option<&'static str> {
@@ -281,6 +269,22 @@ impl Backend for Containerd {
     }
     fn cleanup_command(&self, store: &Store, cleanup: &Cleanup) -> String {
         if self.docker {
+            // One name per image: its tags, else its id (removing a tag deletes the image,
+            // and its digest reference then names nothing).
+            if let Cleanup::RemoveImages(ids) = cleanup {
+                let names: Vec<String> = ids
+                    .iter()
+                    .filter_map(|id| store.images.get(*id))
+                    .flat_map(|i| {
+                        if i.repo_tags.is_empty() {
+                            vec![i.id.0.hex().to_owned()]
+                        } else {
+                            i.repo_tags.clone()
+                        }
+                    })
+                    .collect();
+                return format!("docker rmi {}", names.join(" "));
+            }
             return crate::advice::docker_command(store, cleanup);
         }
         // A plain containerd root: containerd's own client, in the namespace read.
