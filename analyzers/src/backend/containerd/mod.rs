@@ -533,12 +533,10 @@ fn choose_namespace(
     match names.as_slice() {
         [one] => Ok((*one).to_owned()),
         [] => Ok("default".to_owned()),
-        many => Err(Error::Lookup {
-            kind: "namespace",
-            name: String::new(),
+        many => Err(Error::Malformed {
+            path: meta.path.clone(),
             detail: format!(
-                "{} has several namespaces ({}); choose one with --namespace",
-                meta.path.display(),
+                "several namespaces ({}): choose one with --namespace",
                 many.join(", ")
             ),
         }),
