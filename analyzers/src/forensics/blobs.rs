@@ -92,13 +92,11 @@ impl<R: Read> Hashing<R> {
 
 /// Hashes every blob of `blobs` (in parallel) whose digest is not in `done`; each mismatch,
 /// size difference or unreadable file is a problem.
-pub fn check_blobs(jail: &Jail, blobs: &[Blob], done: &HashSet<Digest>) -> (usize, Vec<Problem>) {
+pub fn check_blobs(jail: &Jail, blobs: &[Blob], done: &HashSet<Digest>) -> Vec<Problem> {
     let todo: Vec<&Blob> = blobs.iter().filter(|b| !done.contains(&b.digest)).collect();
-    let problems: Vec<Problem> = todo
-        .par_iter()
+    todo.par_iter()
         .flat_map_iter(|b| check_blob(jail, b))
-        .collect();
-    (todo.len(), problems)
+        .collect()
 }
 
 fn check_blob(jail: &Jail, blob: &Blob) -> Option<Problem> {

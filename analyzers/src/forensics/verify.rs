@@ -165,7 +165,7 @@ pub fn verify(store: &Store, layers: &[&Layer]) -> VerifyReport {
         .filter_map(|l| store.backend.layer_blob(store, l))
         .map(|b| b.digest)
         .collect();
-    let (_, blob_problems) =
+    let blob_problems =
         super::blobs::check_blobs(&store.jail, &store.backend.blobs(store), &hashed);
     problems.extend(blob_problems);
     let mut checks = Vec::new();
