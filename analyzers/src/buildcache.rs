@@ -327,18 +327,12 @@ impl BuildCache {
 /// snapshots; `trees` holds the walks of the active ones, [`crate::backend::Backend::measured_dirs`]).
 /// A store without those files has no build cache: the result is empty, with no problem.
 pub fn read(store: &graph::Store, trees: &Trees) -> BuildCache {
-    let dir = store.backend.buildkit_worker_dir(store);
-    let worker = match store.backend.containerd() {
-        Some(backend) => Worker::Containerd { backend, trees },
-        None => Worker::Graphdriver {
-            loaded: Loaded::of(store),
-        },
-    };
+    let (dir, worker) = store.backend.buildkit_worker(store, trees);
     read_worker(&store.jail, &dir, &worker)
 }
 
 /// What the graphdriver worker takes from the loaded store rather than reading it again.
-struct Loaded<'a> {
+pub struct Loaded<'a> {
     /// The read-only layers that load, by chain id.
     layers: &'a BTreeMap<ChainId, Layer>,
     /// Each image's `rootfs.diff_ids`, bottom first.
@@ -349,7 +343,7 @@ struct Loaded<'a> {
 
 impl<'a> Loaded<'a> {
     /// The parts of `store` the graphdriver worker uses.
-    fn of(store: &'a graph::Store) -> Self {
+    pub fn of(store: &'a graph::Store) -> Self {
         Loaded {
             layers: &store.layers,
             image_diff_ids: store
@@ -362,8 +356,9 @@ impl<'a> Loaded<'a> {
     }
 }
 
-/// The BuildKit worker whose records are read, and what sizes their snapshots.
-enum Worker<'a> {
+/// The BuildKit worker whose records are read, and what sizes their snapshots (the store's
+/// backend says which, [`crate::backend::Backend::buildkit_worker`]).
+pub enum Worker<'a> {
     /// moby's worker over a storage driver (Docker 20.10, BuildKit v0.8): `buildkit/snapshots.db`
     /// and the loaded store's layers, images and driver.
     Graphdriver {

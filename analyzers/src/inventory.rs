@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::backend::Backend;
 use crate::driver::Driver;
 use crate::error::Problem;
 use crate::format::containerd::snapshots::Kind;
@@ -213,39 +214,16 @@ pub fn containers(store: &Store, df: &DfReport) -> Inventory<ContainerEntry> {
 /// Every snapshot of the namespace read, by key; an error for a store that has none (a
 /// graphdriver store has layers).
 pub fn snapshots(store: &Store, df: &DfReport) -> crate::Result<Inventory<SnapshotEntry>> {
-    let Some(c) = store.backend.containerd() else {
-        return Err(crate::Error::NotADataRoot {
+    let items = store
+        .backend
+        .snapshots(df)
+        .ok_or_else(|| crate::Error::NotADataRoot {
             path: store.root.clone(),
             reason: format!(
                 "a {} store keeps layers, not containerd snapshots (see `strata layers`)",
                 store.driver.name()
             ),
-        });
-    };
-    let items = c
-        .snapshots
-        .values()
-        .map(|s| {
-            let measured = df.trees.get(&s.fs).filter(|u| !u.root_failed());
-            let (size, inodes) = match (s.record.kind, measured) {
-                (Kind::Active, Some(u)) => (
-                    i64::try_from(u.allocated).unwrap_or(i64::MAX),
-                    i64::try_from(u.entries).unwrap_or(i64::MAX),
-                ),
-                (Kind::Active, None) => (0, 0),
-                _ => (s.record.size, s.record.inodes),
-            };
-            SnapshotEntry {
-                namespace: c.namespace.clone(),
-                key: s.key.clone(),
-                parent: s.parent.clone(),
-                kind: s.record.kind,
-                id: s.record.id,
-                size,
-                inodes,
-            }
-        })
-        .collect();
+        })?;
     Ok(inventory(store, df, items))
 }
 

@@ -185,6 +185,7 @@ pub mod json {
         dir => "Dir",
         root => "Root",
         mountpoint => "Mountpoint",
+        containerd_root => "ContainerdRoot",
     }
 
     list! {

@@ -116,8 +116,26 @@ impl Context<'_> {
             containerd_root: self.cli.root.as_ref().and(self.cli.containerd_root.clone()),
             namespace: self.cli.namespace.clone(),
             docker_version: self.cli.docker_version.map(|v| (v, VersionSource::Flag)),
-            detect_docker_version: Some(dockerd_version::detect),
+            // Asking dockerd runs a program: only for the verbs that report Docker's figures.
+            detect_docker_version: self
+                .reports_docker_figures()
+                .then_some(dockerd_version::detect as _),
         }
+    }
+
+    /// True for the verbs whose output includes `docker system df`'s figures (the inventories
+    /// and `du` draw theirs from the same report), whose rules depend on dockerd's version.
+    fn reports_docker_figures(&self) -> bool {
+        matches!(
+            self.cli.command,
+            Command::Df(_)
+                | Command::Du(_)
+                | Command::Images(_)
+                | Command::Layers(_)
+                | Command::Containers(_)
+                | Command::Volumes(_)
+                | Command::Snapshots(_)
+        )
     }
 }
 

@@ -47,7 +47,8 @@ pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Resul
     write_table(out, &t)
 }
 
-/// `Storage driver: overlay2`, naming the other drivers that left data in the root too.
+/// `Storage driver: overlay2`, naming the other drivers that left data in the root too, and
+/// for the containerd image store the accounting rules followed.
 fn driver_line(r: &DfReport) -> String {
     let others: Vec<&str> = r
         .drivers
@@ -55,7 +56,7 @@ fn driver_line(r: &DfReport) -> String {
         .filter(|d| d.name != r.driver)
         .map(|d| d.name.as_str())
         .collect();
-    if others.is_empty() {
+    let line = if others.is_empty() {
         format!("Storage driver: {}", r.driver)
     } else {
         format!(
@@ -63,6 +64,18 @@ fn driver_line(r: &DfReport) -> String {
             r.driver,
             others.join(", ")
         )
+    };
+    // The containerd image store's figures follow one dockerd release's rules: say which.
+    match &r.accounting {
+        Some(a) => format!(
+            "{line}\nAccounting: {} rules (dockerd {}, from {}); containerd root {} ({})",
+            a.rule,
+            a.docker_version,
+            a.source,
+            crate::render::path(&a.containerd_root),
+            a.containerd_root_found_by
+        ),
+        None => line,
     }
 }
 

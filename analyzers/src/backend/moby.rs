@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::{AnyBackend, Backend, Trees};
+use crate::buildcache::{Loaded, Worker};
 use crate::driver::{self, AnyDriver, Detected, Driver};
 use crate::error::{Error, Problem, ProblemKind, Result};
 use crate::forensics::orphans::{self, Finding};
@@ -59,8 +60,12 @@ impl Backend for Moby {
         orphans::graphdriver_leftovers(store, found, problems);
     }
     /// moby's own worker over the storage driver (`builder-next`): `buildkit/` itself.
-    fn buildkit_worker_dir(&self, store: &Store) -> PathBuf {
-        store.root.join(BUILDKIT_DIR)
+    fn buildkit_worker<'a>(&'a self, store: &'a Store, _trees: &'a Trees) -> (PathBuf, Worker<'a>) {
+        let loaded = Loaded::of(store);
+        (
+            store.root.join(BUILDKIT_DIR),
+            Worker::Graphdriver { loaded },
+        )
     }
 }
 

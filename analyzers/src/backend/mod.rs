@@ -24,14 +24,16 @@ pub use moby::Moby;
 pub use version::{DockerVersion, Found, VersionProbe, VersionSource};
 
 use crate::advice::Cleanup;
+use crate::buildcache::Worker;
 use crate::error::Problem;
 use crate::error::Result;
 use crate::forensics::blobs::Blob;
 use crate::forensics::orphans::Finding;
 use crate::graph::{Container, Layer, LoadOptions, Store};
 use crate::ids::ImageId;
+use crate::inventory::SnapshotEntry;
 use crate::root::DataRoot;
-use crate::usage::df::ImageDf;
+use crate::usage::df::{DfReport, ImageDf};
 use crate::usage::du::Claim;
 use crate::walk::TreeUsage;
 
@@ -90,9 +92,15 @@ pub trait Backend {
     fn blobs(&self, _store: &Store) -> Vec<Blob> {
         Vec::new()
     }
-    /// The root of the BuildKit worker whose cache records (`metadata_v2.db`) belong to this
-    /// kind of store: the worker dockerd runs over it decides where BuildKit keeps them.
-    fn buildkit_worker_dir(&self, store: &Store) -> PathBuf;
+    /// The BuildKit worker whose cache records belong to this kind of store, and the directory
+    /// of its `metadata_v2.db` (the worker dockerd runs over the store decides where BuildKit
+    /// keeps them and what sizes them); `trees` holds the walks of [`Backend::measured_dirs`].
+    fn buildkit_worker<'a>(&'a self, store: &'a Store, trees: &'a Trees) -> (PathBuf, Worker<'a>);
+    /// The snapshots of a containerd store's namespace, sized as `ctr snapshots usage` sizes
+    /// them (`df` holds the walks of the active ones); `None` for a store without snapshots.
+    fn snapshots(&self, _df: &DfReport) -> Option<Vec<SnapshotEntry>> {
+        None
+    }
 }
 
 /// The accounting rule a report follows and why that one.
@@ -105,6 +113,11 @@ pub struct Accounting {
     pub docker_version: String,
     /// Where that version came from.
     pub source: VersionSource,
+    /// The containerd root read.
+    #[serde(flatten, serialize_with = "crate::text::json::containerd_root")]
+    pub containerd_root: PathBuf,
+    /// How that root was found (`--containerd-root`, dockerd's own, the system's).
+    pub containerd_root_found_by: String,
 }
 
 /// The backend that read a store.
@@ -121,16 +134,6 @@ impl AnyBackend {
         match self {
             AnyBackend::Moby(b) => b,
             AnyBackend::Containerd(b) => b.as_ref(),
-        }
-    }
-}
-
-impl AnyBackend {
-    /// The containerd backend's data, for the reports only it can make (snapshots).
-    pub fn containerd(&self) -> Option<&Containerd> {
-        match self {
-            AnyBackend::Containerd(b) => Some(b),
-            AnyBackend::Moby(_) => None,
         }
     }
 }
@@ -175,8 +178,11 @@ impl Backend for AnyBackend {
     fn image_storage_note(&self) -> Option<&'static str> {
         self.inner().image_storage_note()
     }
-    fn buildkit_worker_dir(&self, store: &Store) -> PathBuf {
-        self.inner().buildkit_worker_dir(store)
+    fn buildkit_worker<'a>(&'a self, store: &'a Store, trees: &'a Trees) -> (PathBuf, Worker<'a>) {
+        self.inner().buildkit_worker(store, trees)
+    }
+    fn snapshots(&self, df: &DfReport) -> Option<Vec<SnapshotEntry>> {
+        self.inner().snapshots(df)
     }
 }
 

@@ -155,24 +155,24 @@ struct Pass {
 /// Verifies `layers` of `store`, in parallel (on the current rayon pool).
 pub fn verify(store: &Store, layers: &[&Layer]) -> VerifyReport {
     let started = Instant::now();
-    let results: Vec<(LayerCheck, Vec<Problem>)> =
+    let results: Vec<(LayerCheck, Vec<Problem>, Option<Digest>)> =
         layers.par_iter().map(|l| check_layer(store, l)).collect();
     // The load's problems too: a verdict on a store with damaged records is not clean.
     let mut problems = store.problems.clone();
-    // Blobs the layer checks did not read (manifests, configs, layers of other images).
-    let hashed: HashSet<Digest> = layers
-        .iter()
-        .filter_map(|l| store.backend.layer_blob(store, l))
-        .map(|b| b.digest)
-        .collect();
-    let blob_problems =
-        super::blobs::check_blobs(&store.jail, &store.backend.blobs(store), &hashed);
-    problems.extend(blob_problems);
     let mut checks = Vec::new();
-    for (check, p) in results {
+    // The blobs the layer checks read.
+    let mut hashed: HashSet<Digest> = HashSet::new();
+    for (check, p, blob) in results {
         problems.extend(p);
         checks.push(check);
+        hashed.extend(blob);
     }
+    // Then every other blob the store records (manifests, configs, other images' layers).
+    problems.extend(super::blobs::check_blobs(
+        &store.jail,
+        &store.backend.blobs(store),
+        &hashed,
+    ));
     checks.sort_by(|a, b| a.chain_id.cmp(&b.chain_id));
     problems.sort();
     problems.dedup();
@@ -188,19 +188,28 @@ pub fn verify(store: &Store, layers: &[&Layer]) -> VerifyReport {
     }
 }
 
-fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>) {
+/// The verdict on `layer`, its problems, and the blob it was checked against, if the store
+/// keeps one (else its tar-split is).
+fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>, Option<Digest>) {
     let content = store.driver.content_dir(&layer.cache_id);
     if let Some(blob) = store.backend.layer_blob(store, layer) {
-        return super::blobs::check_layer(&store.jail, layer, &content, &blob);
+        let (check, problems) = super::blobs::check_layer(&store.jail, layer, &content, &blob);
+        return (check, problems, Some(blob.digest));
     }
+    let (check, problems) = check_tar_split(store, layer, &content);
+    (check, problems, None)
+}
+
+/// `layer` rebuilt from its tar-split record and its files in `content`.
+fn check_tar_split(store: &Store, layer: &Layer, content: &Path) -> (LayerCheck, Vec<Problem>) {
     let split = layer.record.join(LAYER_TAR_SPLIT);
     let mut problems = Vec::new();
     let mut check = LayerCheck::unchecked(layer);
-    match store.jail.stat(&content) {
+    match store.jail.stat(content) {
         Ok(st) if fs::is_dir_stat(&st) => {}
         Ok(st) => {
             problems.push(Problem::new(
-                &content,
+                content,
                 ProblemKind::Unreadable,
                 format!(
                     "content of layer {} is {}, not a directory: not followed",
@@ -212,7 +221,7 @@ fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>) {
         }
         Err(_) => {
             problems.push(Problem::new(
-                &content,
+                content,
                 ProblemKind::Missing,
                 format!("content of layer {} is gone", layer.chain_id),
             ));
@@ -220,7 +229,7 @@ fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>) {
         }
     }
     let jail = &store.jail;
-    let pass = match rebuild(jail, &split, &content) {
+    let pass = match rebuild(jail, &split, content) {
         Ok(p) => p,
         Err(p) => {
             problems.push(p);
@@ -231,11 +240,11 @@ fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>) {
     let digest_ok = pass.digest == layer.diff_id.0;
     check.computed_diff_id = Some(DiffId(pass.digest));
     let mut mismatches = pass.mismatches;
-    let listing = list_layer(store, layer, &content, &pass.names, &pass.files);
+    let listing = list_layer(store, layer, content, &pass.names, &pass.files);
     mismatches.extend(listing.mismatches);
     check.content_size = Some(listing.size);
     if !digest_ok && !mismatches.iter().any(|m| m.kind == MismatchKind::Changed) {
-        mismatches.extend(changed_by_crc(jail, &content, &pass.files));
+        mismatches.extend(changed_by_crc(jail, content, &pass.files));
     }
     mismatches.sort();
     mismatches.dedup();
@@ -243,7 +252,7 @@ fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>) {
     check.ok = digest_ok && size_ok && mismatches.is_empty();
     if !digest_ok {
         problems.push(Problem::new(
-            &content,
+            content,
             ProblemKind::ContentMismatch,
             format!(
                 "layer {} rebuilds to {}, not its diff id{}",
@@ -257,7 +266,7 @@ fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>) {
         ));
     } else if !mismatches.is_empty() {
         problems.push(Problem::new(
-            &content,
+            content,
             ProblemKind::ContentMismatch,
             format!(
                 "layer {} digest matches but{}",

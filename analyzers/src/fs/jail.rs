@@ -26,8 +26,9 @@ struct Inner {
     /// The root as the caller named it: paths given to the jail's methods start with it.
     path: PathBuf,
     fd: OwnedFd,
-    /// Opens that could not use `O_NOATIME` (so the access time of what they read moved).
-    atime_changes: AtomicU64,
+    /// Opens that could not use `O_NOATIME` (so the access time of what they read moved);
+    /// shared with the jails annexing more roots to this one.
+    atime_changes: Arc<AtomicU64>,
     /// Set when the kernel has no `openat2` (before Linux 5.6, or a seccomp filter).
     no_openat2: AtomicBool,
     /// Other roots of the same store, each with its own fd (a containerd root outside the
@@ -60,7 +61,7 @@ impl Jail {
     /// Opens the directory `path` as a jail. Symlinks in `path` itself are followed (the user
     /// named it); nothing below it follows one.
     pub fn open(path: &Path) -> std::io::Result<Jail> {
-        let atime_changes = AtomicU64::new(0);
+        let atime_changes = Arc::new(AtomicU64::new(0));
         let fd = open_root(path, &atime_changes)?;
         Ok(Jail {
             inner: Arc::new(Inner {
@@ -80,7 +81,7 @@ impl Jail {
         if self.relative(path).is_ok() {
             return Ok(self.clone());
         }
-        let atime_changes = AtomicU64::new(self.atime_changes());
+        let atime_changes = Arc::clone(&self.inner.atime_changes);
         let mut annexes = Vec::with_capacity(self.inner.annexes.len() + 1);
         for (p, fd) in &self.inner.annexes {
             annexes.push((p.clone(), fd.try_clone()?));

@@ -5,8 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 use crate::format::containerd::META_DB;
 use crate::fs::{self, Jail};
 
@@ -20,11 +18,9 @@ pub const SYSTEM_ROOT: &str = "/var/lib/containerd";
 pub const DOCKER_MANAGED_ROOT: &str = "containerd/daemon";
 
 /// A containerd root and how it was found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Located {
     /// The root directory.
-    #[serde(flatten, serialize_with = "crate::text::json::path")]
     pub path: PathBuf,
     /// Why this one: `--containerd-root`, `dockerd's own`, `system containerd`.
     pub found_by: String,

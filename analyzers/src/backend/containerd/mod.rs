@@ -24,6 +24,7 @@ pub use locate::Located;
 
 use super::{Accounting, AnyBackend, Backend, DockerVersion, Trees, VersionProbe, VersionSource};
 use crate::advice::Cleanup;
+use crate::buildcache::Worker;
 use crate::driver::{AnyDriver, Detected, Driver, Overlayfs};
 use crate::error::{Error, Problem, ProblemKind, Result};
 use crate::forensics::blobs::Blob;
@@ -33,12 +34,13 @@ use crate::format::containerd::snapshots::{self, Kind, SnapshotDb, SnapshotRecor
 use crate::format::containerd::{META_DB, SNAPSHOTTER_DB};
 use crate::graph::{self, Container, Image, Layer, LoadOptions, MountRecord, Store};
 use crate::ids::{is_hex64, CacheId, ChainId, ContainerId, Digest, ImageId};
+use crate::inventory::SnapshotEntry;
 use crate::layout::{
     BUILDKIT_DIR, CONTAINERS_DIR, CONTAINER_CONFIG, IMAGE_DIR, INIT_SUFFIX, VOLUMES_DIR,
 };
 use crate::root::DataRoot;
 use crate::usage::containerd as rules;
-use crate::usage::df::ImageDf;
+use crate::usage::df::{DfReport, ImageDf};
 use crate::usage::du::Claim;
 use content::{ContentStore, Reach};
 
@@ -149,14 +151,20 @@ impl Containerd {
     /// The usage containerd reports for snapshot `key`: recorded for committed ones and
     /// views, measured (in `trees`) for active ones; `None` when there is no such snapshot.
     pub fn usage(&self, key: &str, trees: &Trees) -> Option<i64> {
-        let s = self.snapshots.get(key)?;
-        Some(match s.record.kind {
+        self.snapshots.get(key).map(|s| self.usage_of(s, trees).0)
+    }
+
+    /// containerd's `Usage` of snapshot `s` (bytes, inodes): recorded for committed ones and
+    /// views, measured (in `trees`) for active ones, zero when the walk could not read them.
+    fn usage_of(&self, s: &Snapshot, trees: &Trees) -> (i64, i64) {
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        match s.record.kind {
             Kind::Active => trees
                 .get(&s.fs)
                 .filter(|u| !u.root_failed())
-                .map_or(0, |u| i64::try_from(u.allocated).unwrap_or(i64::MAX)),
-            _ => s.record.size,
-        })
+                .map_or((0, 0), |u| (count(u.allocated), count(u.entries))),
+            _ => (s.record.size, s.record.inodes),
+        }
     }
 
     /// The recorded usage of `key` and every snapshot below it, and whether the whole chain
@@ -219,6 +227,8 @@ impl Backend for Containerd {
                     rule: rules::Rule::of(version).name().to_owned(),
                     docker_version: version.to_string(),
                     source,
+                    containerd_root: self.root.path.clone(),
+                    containerd_root_found_by: self.root.found_by.clone(),
                 }
             })
         })
@@ -244,11 +254,37 @@ impl Backend for Containerd {
     }
     /// BuildKit's containerd worker (`worker/containerd`) over the snapshotter:
     /// `buildkit/containerd-<snapshotter>/`.
-    fn buildkit_worker_dir(&self, store: &Store) -> PathBuf {
-        store
+    fn buildkit_worker<'a>(&'a self, store: &'a Store, trees: &'a Trees) -> (PathBuf, Worker<'a>) {
+        let dir = store
             .root
             .join(BUILDKIT_DIR)
-            .join(format!("{BUILDKIT_WORKER_PREFIX}{}", self.snapshotter))
+            .join(format!("{BUILDKIT_WORKER_PREFIX}{}", self.snapshotter));
+        (
+            dir,
+            Worker::Containerd {
+                backend: self,
+                trees,
+            },
+        )
+    }
+    fn snapshots(&self, df: &DfReport) -> Option<Vec<SnapshotEntry>> {
+        let entries = self
+            .snapshots
+            .values()
+            .map(|s| {
+                let (size, inodes) = self.usage_of(s, &df.trees);
+                SnapshotEntry {
+                    namespace: self.namespace.clone(),
+                    key: s.key.clone(),
+                    parent: s.parent.clone(),
+                    kind: s.record.kind,
+                    id: s.record.id,
+                    size,
+                    inodes,
+                }
+            })
+            .collect();
+        Some(entries)
     }
     fn image_files(&self, store: &Store, deleted: &BTreeSet<&ImageId>) -> BTreeSet<PathBuf> {
         let Some(content) = self.content(store) else {
