@@ -11,6 +11,9 @@
 //! - [`containerd`]: containerd's `meta.db` and a snapshotter's `metadata.db` (read only:
 //!   the engine does not write containerd stores).
 //! - [`oci`]: OCI and Docker distribution content: descriptors, indexes, manifests.
+//! - [`libpod`]: podman's own state beside containers/storage, `libpod/bolt_state.db`
+//!   (BoltDB) or `db.sql` (SQLite): containers' names, configs and states, and volumes (read
+//!   only, from a private copy for SQLite).
 //!
 //! The writing sides here only encode (to bytes, or to a caller's `Write`): nothing in this
 //! crate writes to the store.
@@ -19,6 +22,7 @@ pub mod bolt;
 pub mod config_v2;
 pub mod containerd;
 pub mod layerdb;
+pub mod libpod;
 pub mod oci;
 pub mod tarsplit;
 pub mod whiteout;
