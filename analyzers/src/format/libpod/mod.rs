@@ -840,7 +840,7 @@ mod fixtures {
                 "ociVersion": "1.0.2-dev",
                 "process": {"user": {"uid": 0, "gid": 0}, "args": ["sleep", "100"], "cwd": "/"},
                 "root": {"path": ""},
-                "hostname": &id[..12],
+                "hostname": id.get(..12).unwrap_or(id),
                 "mounts": [
                     {"destination": "/bind", "type": "bind", "source": "/host/bind",
                      "options": ["ro", "rprivate", "rbind"]},

@@ -55,8 +55,9 @@
 //! Opening the copy read-write, rather than read-only or from a `sqlite3_deserialize`d image
 //! of `db.sql`, is what makes the read see what podman would see next: SQLite applies the
 //! copied WAL (a read-only connection could too) and rolls back a copied hot journal, which a
-//! read-only connection refuses (`SQLITE_READONLY_ROLLBACK`) and an in-memory image cannot
-//! do at all. Whatever SQLite writes while doing so goes to the private copy only.
+//! read-only connection refuses ("attempt to write a readonly database", the test
+//! `a_hot_journal_is_rolled_back_in_the_copy` shows it) and an in-memory image cannot do at
+//! all (nor apply a WAL). Whatever SQLite writes while doing so goes to the private copy only.
 
 use std::fs::OpenOptions;
 use std::io::{self, Read};
@@ -442,5 +443,388 @@ fn remove_if_present(path: &Path) -> io::Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use rusqlite::config::DbConfig;
+    use rusqlite::params;
+
+    use super::super::fixtures::{self, CTR_A, CTR_B, CTR_C, IMAGE};
+    use super::super::{ContainerStatus, LibpodContainerId};
+    use super::*;
+
+    /// podman's `createSQLiteTables`, verbatim (v4.8.0 to main).
+    const SCHEMA: [&str; 12] = [
+        "CREATE TABLE IF NOT EXISTS DBConfig(
+                ID            INTEGER PRIMARY KEY NOT NULL,
+                SchemaVersion INTEGER NOT NULL,
+                OS            TEXT    NOT NULL,
+                StaticDir     TEXT    NOT NULL,
+                TmpDir        TEXT    NOT NULL,
+                GraphRoot     TEXT    NOT NULL,
+                RunRoot       TEXT    NOT NULL,
+                GraphDriver   TEXT    NOT NULL,
+                VolumeDir     TEXT    NOT NULL,
+                CHECK (ID IN (1))
+        );",
+        "CREATE TABLE IF NOT EXISTS IDNamespace(
+                ID TEXT PRIMARY KEY NOT NULL
+        );",
+        "CREATE TABLE IF NOT EXISTS ContainerConfig(
+                ID              TEXT    PRIMARY KEY NOT NULL,
+                Name            TEXT    UNIQUE NOT NULL,
+                PodID           TEXT,
+                JSON            TEXT    NOT NULL,
+                FOREIGN KEY (ID)    REFERENCES IDNamespace(ID)    DEFERRABLE INITIALLY DEFERRED,
+                FOREIGN KEY (ID)    REFERENCES ContainerState(ID) DEFERRABLE INITIALLY DEFERRED,
+                FOREIGN KEY (PodID) REFERENCES PodConfig(ID)
+        );",
+        "CREATE TABLE IF NOT EXISTS ContainerState(
+                ID       TEXT    PRIMARY KEY NOT NULL,
+                State    INTEGER NOT NULL,
+                ExitCode INTEGER,
+                JSON     TEXT    NOT NULL,
+                FOREIGN KEY (ID) REFERENCES ContainerConfig(ID) DEFERRABLE INITIALLY DEFERRED,
+                CHECK (ExitCode BETWEEN -1 AND 255)
+        );",
+        "CREATE TABLE IF NOT EXISTS ContainerExecSession(
+                ID          TEXT PRIMARY KEY NOT NULL,
+                ContainerID TEXT NOT NULL,
+                FOREIGN KEY (ContainerID) REFERENCES ContainerConfig(ID)
+        );",
+        "CREATE TABLE IF NOT EXISTS ContainerDependency(
+                ID           TEXT NOT NULL,
+                DependencyID TEXT NOT NULL,
+                PRIMARY KEY (ID, DependencyID),
+                FOREIGN KEY (ID)           REFERENCES ContainerConfig(ID) DEFERRABLE INITIALLY DEFERRED,
+                FOREIGN KEY (DependencyID) REFERENCES ContainerConfig(ID),
+                CHECK (ID <> DependencyID)
+        );",
+        "CREATE TABLE IF NOT EXISTS ContainerVolume(
+                ContainerID TEXT NOT NULL,
+                VolumeName  TEXT NOT NULL,
+                PRIMARY KEY (ContainerID, VolumeName),
+                FOREIGN KEY (ContainerID) REFERENCES ContainerConfig(ID) DEFERRABLE INITIALLY DEFERRED,
+                FOREIGN KEY (VolumeName)  REFERENCES VolumeConfig(Name)
+        );",
+        "CREATE TABLE IF NOT EXISTS ContainerExitCode(
+                ID        TEXT    PRIMARY KEY NOT NULL,
+                Timestamp INTEGER NOT NULL,
+                ExitCode  INTEGER NOT NULL,
+                CHECK (ExitCode BETWEEN -1 AND 255)
+        );",
+        "CREATE TABLE IF NOT EXISTS PodConfig(
+                ID              TEXT    PRIMARY KEY NOT NULL,
+                Name            TEXT    UNIQUE NOT NULL,
+                JSON            TEXT    NOT NULL,
+                FOREIGN KEY (ID) REFERENCES IDNamespace(ID) DEFERRABLE INITIALLY DEFERRED,
+                FOREIGN KEY (ID) REFERENCES PodState(ID)    DEFERRABLE INITIALLY DEFERRED
+        );",
+        "CREATE TABLE IF NOT EXISTS PodState(
+                ID               TEXT PRIMARY KEY NOT NULL,
+                InfraContainerID TEXT,
+                JSON             TEXT NOT NULL,
+                FOREIGN KEY (ID)               REFERENCES PodConfig(ID)       DEFERRABLE INITIALLY DEFERRED,
+                FOREIGN KEY (InfraContainerID) REFERENCES ContainerConfig(ID) DEFERRABLE INITIALLY DEFERRED
+        );",
+        "CREATE TABLE IF NOT EXISTS VolumeConfig(
+                Name            TEXT    PRIMARY KEY NOT NULL,
+                StorageID       TEXT,
+                JSON            TEXT    NOT NULL,
+                FOREIGN KEY (Name) REFERENCES VolumeState(Name) DEFERRABLE INITIALLY DEFERRED
+        );",
+        "CREATE TABLE IF NOT EXISTS VolumeState(
+                Name TEXT PRIMARY KEY NOT NULL,
+                JSON TEXT NOT NULL,
+                FOREIGN KEY (Name) REFERENCES VolumeConfig(Name) DEFERRABLE INITIALLY DEFERRED
+        );",
+    ];
+
+    const ROOT: &str = "/var/lib/containers/storage";
+
+    /// A connection as podman opens one (`_sync=FULL&_foreign_keys=1`), with podman's
+    /// tables and its `DBConfig` row.
+    fn podman_db(path: &Path, journal_mode: &str) -> Connection {
+        let conn = Connection::open(path).unwrap();
+        conn.pragma_update(None, "journal_mode", journal_mode)
+            .unwrap();
+        conn.pragma_update(None, "synchronous", "FULL").unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        for table in SCHEMA {
+            conn.execute(table, []).unwrap();
+        }
+        conn.execute(
+            "INSERT OR IGNORE INTO DBconfig VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);",
+            params![
+                1,
+                SCHEMA_VERSION,
+                "linux",
+                format!("{ROOT}/libpod"),
+                "/run/libpod",
+                ROOT,
+                "/run/containers/storage",
+                "overlay",
+                format!("{ROOT}/volumes")
+            ],
+        )
+        .unwrap();
+        conn
+    }
+
+    /// Adds a container as podman's `addContainer` does: the JSON bound as Go `[]byte`
+    /// (BLOBs), the `State` and `ExitCode` columns from the state at creation.
+    fn add_container(conn: &Connection, id: &str, name: &str, state: i64, volumes: &[&str]) {
+        let tx = conn.unchecked_transaction().unwrap();
+        tx.execute("INSERT INTO IDNamespace VALUES (?);", [id])
+            .unwrap();
+        tx.execute(
+            "INSERT INTO ContainerConfig VALUES (?, ?, ?, ?);",
+            params![
+                id,
+                name,
+                None::<String>,
+                fixtures::container_config(id, name, ROOT).into_bytes()
+            ],
+        )
+        .unwrap();
+        tx.execute(
+            "INSERT INTO ContainerState VALUES (?, ?, ?, ?);",
+            params![
+                id,
+                state,
+                0,
+                fixtures::container_state(state, 0, false).into_bytes()
+            ],
+        )
+        .unwrap();
+        for vol in volumes {
+            tx.execute("INSERT INTO ContainerVolume VALUES (?, ?);", [id, vol])
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+
+    /// Adds a volume as podman's `addVolume` does.
+    fn add_volume(conn: &Connection, name: &str) {
+        let tx = conn.unchecked_transaction().unwrap();
+        tx.execute(
+            "INSERT INTO VolumeConfig VALUES (?, ?, ?);",
+            params![
+                name,
+                None::<String>,
+                fixtures::volume_config(name, ROOT).into_bytes()
+            ],
+        )
+        .unwrap();
+        tx.execute(
+            "INSERT INTO VolumeState VALUES (?, ?);",
+            params![name, fixtures::VOLUME_STATE.as_bytes()],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+
+    /// Every file of `dir` with its bytes.
+    fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn read_root(root: &Path) -> (Result<LibpodState, Problem>, Vec<Problem>) {
+        let jail = Jail::open(root).unwrap();
+        let mut problems = Vec::new();
+        let state = super::super::read(&jail, root, &mut problems).map(|s| s.expect("a db"));
+        (state, problems)
+    }
+
+    #[test]
+    fn reads_uncheckpointed_wal_frames_without_touching_the_store() {
+        let store = tempfile::tempdir().unwrap();
+        let db = store.path().join(SQLITE_STATE);
+        let conn = podman_db(&db, "WAL");
+        add_volume(&conn, "v1");
+        add_container(&conn, CTR_A, "made", 1, &["v1"]);
+        add_container(&conn, CTR_B, "ran", 2, &[]);
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        // Committed after the last checkpoint: only in db.sql-wal.
+        add_container(&conn, CTR_C, "live", 3, &[]);
+        conn.execute(
+            "UPDATE ContainerState SET JSON=? WHERE ID=?;",
+            params![fixtures::container_state(6, 3, false).into_bytes(), CTR_B],
+        )
+        .unwrap();
+        // Left as a podman killed mid-run leaves it: no checkpoint on close.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .unwrap();
+        drop(conn);
+        std::fs::remove_file(store.path().join("db.sql-shm")).unwrap();
+        let wal = store.path().join("db.sql-wal");
+        assert!(
+            std::fs::metadata(&wal).unwrap().len() > 0,
+            "frames in the WAL"
+        );
+        let before = files(store.path());
+
+        let (state, problems) = read_root(store.path());
+        let state = state.unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(state.kind, DatabaseKind::Sqlite);
+        assert_eq!(state.database, db);
+        assert_eq!(state.containers.len(), 3, "the WAL's container too");
+        let id = |s| LibpodContainerId::parse(s).unwrap();
+        fixtures::check_made(&state.containers[&id(CTR_A)], ROOT);
+        let ran = state.containers[&id(CTR_B)].state.as_ref().unwrap();
+        assert_eq!(
+            (ran.status, ran.exit_code),
+            (ContainerStatus::Exited, 3),
+            "the state JSON, not the State column written at creation"
+        );
+        let live = &state.containers[&id(CTR_C)];
+        assert_eq!(live.image_id.as_ref().unwrap().as_str(), IMAGE);
+        fixtures::check_v1(&state.volumes["v1"], ROOT);
+        assert_eq!(
+            files(store.path()),
+            before,
+            "nothing in the store written, created or removed"
+        );
+    }
+
+    #[test]
+    fn a_hot_journal_is_rolled_back_in_the_copy() {
+        let live = tempfile::tempdir().unwrap();
+        let db = live.path().join(SQLITE_STATE);
+        let conn = podman_db(&db, "DELETE");
+        add_volume(&conn, "v1");
+        add_container(&conn, CTR_A, "made", 1, &["v1"]);
+        let committed = std::fs::read(&db).unwrap();
+        // A transaction larger than the page cache writes pages of db.sql before it
+        // commits; a crash then leaves them with a hot journal holding the old ones.
+        conn.pragma_update(None, "cache_size", 5).unwrap();
+        conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let big = "x".repeat(2000);
+        for i in 0..300 {
+            conn.execute(
+                "INSERT INTO VolumeConfig VALUES (?, NULL, ?);",
+                params![format!("junk{i}"), big],
+            )
+            .unwrap();
+        }
+        let store = tempfile::tempdir().unwrap();
+        for name in ["db.sql", "db.sql-journal"] {
+            std::fs::copy(live.path().join(name), store.path().join(name)).unwrap();
+        }
+        conn.execute_batch("ROLLBACK").unwrap();
+        drop(conn);
+        assert_ne!(
+            std::fs::read(store.path().join("db.sql")).unwrap(),
+            committed,
+            "the crashed transaction wrote db.sql"
+        );
+        let before = files(store.path());
+
+        let (state, problems) = read_root(store.path());
+        let state = state.unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            state.volumes.len(),
+            1,
+            "the uncommitted volumes rolled back"
+        );
+        fixtures::check_made(
+            &state.containers[&LibpodContainerId::parse(CTR_A).unwrap()],
+            ROOT,
+        );
+        assert_eq!(files(store.path()), before, "the hot journal left in place");
+    }
+
+    #[test]
+    fn malformed_rows_are_problems_and_the_rest_still_read() {
+        let store = tempfile::tempdir().unwrap();
+        let conn = podman_db(&store.path().join(SQLITE_STATE), "DELETE");
+        add_volume(&conn, "v1");
+        add_container(&conn, CTR_A, "made", 1, &["v1"]);
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        conn.execute(
+            "INSERT INTO ContainerConfig VALUES (?, 'broken', NULL, ?);",
+            params![CTR_B, br#"{"id": "06618bc3"#.to_vec()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO ContainerState VALUES (?, 6, 3, ?);",
+            params![CTR_B, fixtures::container_state(6, 3, false).into_bytes()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO ContainerConfig VALUES ('not-an-id', 'bad', NULL, ?);",
+            [fixtures::container_config("not-an-id", "bad", ROOT)],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO ContainerState VALUES (?, 3, 0, '{\"state\": 42}');",
+            [CTR_C],
+        )
+        .unwrap();
+        conn.execute("INSERT INTO VolumeConfig VALUES ('v2', NULL, 7);", [])
+            .unwrap();
+        drop(conn);
+
+        let (state, problems) = read_root(store.path());
+        let state = state.unwrap();
+        let ids: Vec<_> = state.containers.keys().map(|k| k.as_str()).collect();
+        assert_eq!(ids, [CTR_A]);
+        assert_eq!(state.volumes.keys().collect::<Vec<_>>(), ["v1"]);
+        let found: Vec<_> = problems
+            .iter()
+            .map(|p| (p.kind, p.detail.split(':').next().unwrap().to_owned()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (ProblemKind::InvalidJson, format!("ContainerConfig {CTR_B}")),
+                (
+                    ProblemKind::InvalidValue,
+                    "ContainerConfig not-an-id".into()
+                ),
+                (
+                    ProblemKind::DanglingReference,
+                    format!("ContainerState {CTR_C}")
+                ),
+                (ProblemKind::InvalidJson, "VolumeConfig v2".into()),
+            ],
+            "{problems:?}"
+        );
+        assert!(problems
+            .iter()
+            .all(|p| p.path == store.path().join(SQLITE_STATE)));
+    }
+
+    #[test]
+    fn not_a_libpod_database_is_refused() {
+        let store = tempfile::tempdir().unwrap();
+        let db = store.path().join(SQLITE_STATE);
+        std::fs::write(&db, b"SQLite format 3\0 but not really").unwrap();
+        let (state, _) = read_root(store.path());
+        assert_eq!(state.unwrap_err().kind, ProblemKind::InvalidDatabase);
+        std::fs::remove_file(&db).unwrap();
+        let conn = Connection::open(&db).unwrap();
+        conn.execute("CREATE VIEW ContainerConfig AS SELECT 1", [])
+            .unwrap();
+        drop(conn);
+        let (state, _) = read_root(store.path());
+        let err = state.unwrap_err();
+        assert!(err.detail.contains("not a libpod database"), "{err}");
     }
 }
