@@ -52,6 +52,8 @@ use crate::ids::is_hex64;
 pub const BOLT_STATE: &str = "libpod/bolt_state.db";
 /// The SQLite state, relative to the graphroot.
 pub const SQLITE_STATE: &str = "db.sql";
+/// The volume driver of volumes kept under `<graphroot>/volumes` (`define.VolumeDriverLocal`).
+pub const LOCAL_DRIVER: &str = "local";
 
 /// Reads the libpod state of the containers/storage root `graphroot`: the BoltDB when it
 /// exists (as podman 4.8 to 5.x choose, see the module docs), else the SQLite database;
@@ -786,9 +788,6 @@ impl Records<'_> {
         })
     }
 }
-
-/// The volume driver of volumes kept under `<graphroot>/volumes` (`define.VolumeDriverLocal`).
-pub const LOCAL_DRIVER: &str = "local";
 
 /// The user's bind mounts of `config` (see [`LibpodContainer::bind_mounts`]).
 fn bind_mounts(config: &RawContainerConfig) -> Vec<BindMount> {

@@ -49,7 +49,10 @@
 //!    system temporary directory, removed afterwards). The files' `lstat` (inode, size,
 //!    modification and change times) is taken before and after; when it changed (podman wrote
 //!    meanwhile) the copy is made again, up to [`READ_ATTEMPTS`] times, then used as it is.
-//! 2. opens the copy read-write (`SQLITE_OPEN_READ_WRITE`, no create), then sets
+//! 2. refuses a copied journal that names a *super-journal* (a transaction over several
+//!    attached databases, which podman never makes): SQLite would open that name, any path
+//!    the file holds, to decide whether to roll back.
+//! 3. opens the copy read-write (`SQLITE_OPEN_READ_WRITE`, no create), then sets
 //!    `query_only` and `trusted_schema = OFF`, and only runs `SELECT`s on tables (never views).
 //!
 //! Opening the copy read-write, rather than read-only or from a `sqlite3_deserialize`d image
@@ -331,9 +334,17 @@ struct PrivateCopy {
     dir: tempfile::TempDir,
 }
 
-/// What `lstat` says of a file that shows whether it changed: inode, size, modification and
-/// change times; `None` when absent.
-type Stamp = Option<(u64, i64, i64, i64, i64, i64)>;
+/// What `lstat` says of a file that shows whether it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    inode: u64,
+    /// Bytes (apparent size).
+    size: i64,
+    /// Last modification, seconds and nanoseconds.
+    modified: (i64, i64),
+    /// Last status change, seconds and nanoseconds.
+    changed: (i64, i64),
+}
 
 impl PrivateCopy {
     /// Copies the database at `path` and the side files present (see the module docs).
@@ -376,6 +387,15 @@ impl PrivateCopy {
                 break;
             }
         }
+        if names_super_journal(&targets[2]).map_err(|e| fail("reading the copied journal", e))? {
+            return Err(Problem::new(
+                &sources[2],
+                ProblemKind::InvalidDatabase,
+                "names a super-journal (a transaction over several databases, which podman \
+                 never makes): not rolled back, since SQLite would open that path outside the \
+                 root",
+            ));
+        }
         Ok(PrivateCopy { dir })
     }
 
@@ -401,19 +421,18 @@ fn side_file(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The [`Stamp`] of each of `paths`; an error other than absence names the path.
-fn stamps(jail: &Jail, paths: &[PathBuf; 3]) -> Result<[Stamp; 3], (PathBuf, io::Error)> {
+/// The [`Stamp`] of each of `paths` (`None` when absent); an error other than absence names
+/// the path.
+fn stamps(jail: &Jail, paths: &[PathBuf; 3]) -> Result<[Option<Stamp>; 3], (PathBuf, io::Error)> {
     let mut out = [None; 3];
     for (slot, path) in out.iter_mut().zip(paths) {
         *slot = match jail.stat(path) {
-            Ok(st) => Some((
-                st.st_ino,
-                st.st_size,
-                st.st_mtime,
-                st.st_mtime_nsec,
-                st.st_ctime,
-                st.st_ctime_nsec,
-            )),
+            Ok(st) => Some(Stamp {
+                inode: st.st_ino,
+                size: st.st_size,
+                modified: (st.st_mtime, st.st_mtime_nsec),
+                changed: (st.st_ctime, st.st_ctime_nsec),
+            }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err((path.clone(), e)),
         };
@@ -437,6 +456,31 @@ fn copy_file(jail: &Jail, source: &Path, target: &Path) -> io::Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The 8 bytes that start a rollback journal's header and end a super-journal record
+/// (SQLite `pager.c aJournalMagic`).
+const JOURNAL_MAGIC: [u8; 8] = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7];
+
+/// True when the rollback journal at `path` ends with a super-journal record (`pager.c
+/// readSuperJournal`: the name, its length, its checksum, then [`JOURNAL_MAGIC`]), whose
+/// name SQLite would open, by path, to decide whether the journal is hot. False when there is
+/// no journal.
+fn names_super_journal(path: &Path) -> io::Result<bool> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = match std::fs::File::open(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        other => other?,
+    };
+    let len = file.metadata()?.len();
+    if len < 16 {
+        return Ok(false);
+    }
+    let mut tail = [0u8; 16];
+    file.seek(SeekFrom::Start(len - 16))?;
+    file.read_exact(&mut tail)?;
+    let name_len = u32::from_be_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    Ok(tail[8..] == JOURNAL_MAGIC && name_len > 0)
 }
 
 fn remove_if_present(path: &Path) -> io::Result<()> {
@@ -748,6 +792,27 @@ mod tests {
             ROOT,
         );
         assert_eq!(files(store.path()), before, "the hot journal left in place");
+    }
+
+    #[test]
+    fn a_journal_naming_a_super_journal_is_refused() {
+        let store = tempfile::tempdir().unwrap();
+        drop(podman_db(&store.path().join(SQLITE_STATE), "DELETE"));
+        // A journal header, then a super-journal record naming a path outside the root.
+        let name = b"/etc/outside-mj0123AB9C";
+        let mut journal = JOURNAL_MAGIC.to_vec();
+        journal.resize(512, 0);
+        journal.extend_from_slice(name);
+        journal.extend_from_slice(&u32::try_from(name.len()).unwrap().to_be_bytes());
+        let sum = name.iter().map(|&b| u32::from(b)).sum::<u32>();
+        journal.extend_from_slice(&sum.to_be_bytes());
+        journal.extend_from_slice(&JOURNAL_MAGIC);
+        let path = store.path().join("db.sql-journal");
+        std::fs::write(&path, journal).unwrap();
+        let (state, _) = read_root(store.path());
+        let err = state.unwrap_err();
+        assert_eq!(err.path, path);
+        assert!(err.detail.contains("super-journal"), "{err}");
     }
 
     #[test]
