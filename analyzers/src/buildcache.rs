@@ -327,8 +327,10 @@ impl BuildCache {
 /// snapshots; `trees` holds the walks of the active ones, [`crate::backend::Backend::measured_dirs`]).
 /// A store without those files has no build cache: the result is empty, with no problem.
 pub fn read(store: &graph::Store, trees: &Trees) -> BuildCache {
-    let (dir, worker) = store.backend.buildkit_worker(store, trees);
-    read_worker(&store.jail, &dir, &worker)
+    match store.backend.buildkit_worker(store, trees) {
+        Some((dir, worker)) => read_worker(&store.jail, &dir, &worker),
+        None => BuildCache::default(),
+    }
 }
 
 /// What the graphdriver worker takes from the loaded store rather than reading it again.

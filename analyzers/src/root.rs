@@ -120,6 +120,7 @@ fn has_docker_layout(names: &[String]) -> bool {
             || n == VOLUMES_DIR
             || n == CONTAINERD_METADATA_DIR
             || DRIVER_HOMES.contains(&&**n)
+            || crate::format::containers_storage::driver_of_layers_dir(n).is_some()
     })
 }
 

@@ -20,6 +20,15 @@ pub fn run(ctx: &Context, args: &DfArgs, out: &mut dyn Write) -> anyhow::Result<
             now: Some(now),
         },
     );
+    if let Some(libpod) = report.libpod_report() {
+        match (ctx.format, args.verbose) {
+            (Format::Json, _) => render::write_json(out, &libpod)?,
+            (Format::Prometheus, _) => render::df::prometheus(out, &report)?,
+            (Format::Table, false) => render::libpod::summary(out, libpod.df, ctx.style)?,
+            (Format::Table, true) => render::libpod::verbose(out, libpod.df, ctx.style, now)?,
+        }
+        return Ok(report.problems);
+    }
     match (ctx.format, args.verbose) {
         (Format::Json, _) => render::write_json(out, &report)?,
         (Format::Prometheus, _) => render::df::prometheus(out, &report)?,

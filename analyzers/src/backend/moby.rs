@@ -31,13 +31,13 @@ impl Backend for Moby {
     fn name(&self) -> &'static str {
         "moby"
     }
-    fn image_rows(&self, store: &Store) -> Vec<ImageDf> {
+    fn image_rows(&self, store: &Store, _trees: &Trees) -> Vec<ImageDf> {
         df::list_images(store)
     }
     fn layers_size(&self, store: &Store, _trees: &Trees) -> i64 {
         df::layers_size(store)
     }
-    fn root_fs_base(&self, store: &Store, container: &Container) -> Option<i64> {
+    fn root_fs_base(&self, store: &Store, _trees: &Trees, container: &Container) -> Option<i64> {
         container
             .rw_layer
             .parent
@@ -60,12 +60,16 @@ impl Backend for Moby {
         orphans::graphdriver_leftovers(store, found, problems);
     }
     /// moby's own worker over the storage driver (`builder-next`): `buildkit/` itself.
-    fn buildkit_worker<'a>(&'a self, store: &'a Store, _trees: &'a Trees) -> (PathBuf, Worker<'a>) {
+    fn buildkit_worker<'a>(
+        &'a self,
+        store: &'a Store,
+        _trees: &'a Trees,
+    ) -> Option<(PathBuf, Worker<'a>)> {
         let loaded = Loaded::of(store);
-        (
+        Some((
             store.root.join(BUILDKIT_DIR),
             Worker::Graphdriver { loaded },
-        )
+        ))
     }
 }
 

@@ -3,7 +3,9 @@
 //! - [`moby`]: Docker's graphdriver stores, `image/<driver>/{imagedb,layerdb}` and
 //!   `containers/*/config.v2.json`;
 //! - [`containerd`]: containerd's `meta.db` and its snapshotter's `metadata.db`, under Docker
-//!   (the containerd image store, Docker 29's default) or alone (Kubernetes nodes, nerdctl).
+//!   (the containerd image store, Docker 29's default) or alone (Kubernetes nodes, nerdctl);
+//! - [`containers_storage`]: containers/storage's `layers.json`, `images.json` and
+//!   `containers.json` with libpod's state (Podman, Buildah, CRI-O).
 //!
 //! [`load`] picks the backend the root's files call for. Each backend also owns the part of
 //! `docker system df` that differs between them (image sizes, `LayersSize`, what a container's
@@ -11,6 +13,7 @@
 //! backend matches on which one it is.
 
 pub mod containerd;
+pub mod containers_storage;
 pub mod moby;
 mod version;
 
@@ -20,6 +23,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub use containerd::Containerd;
+pub use containers_storage::ContainersStorage;
 pub use moby::Moby;
 pub use version::{DockerVersion, Found, VersionProbe, VersionSource};
 
@@ -35,6 +39,7 @@ use crate::inventory::SnapshotEntry;
 use crate::root::DataRoot;
 use crate::usage::df::{DfReport, ImageDf};
 use crate::usage::du::Claim;
+use crate::usage::libpod::LibpodDf;
 use crate::walk::TreeUsage;
 
 /// A way to find which dockerd version wrote the data root it is given.
@@ -48,14 +53,15 @@ pub trait Backend {
     /// The backend's name as strata reports it (`moby`, `containerd`).
     fn name(&self) -> &'static str;
     /// The image rows of `GET /system/df`, with the store owner's `Size`, `SharedSize` and
-    /// `Containers`.
-    fn image_rows(&self, store: &Store) -> Vec<ImageDf>;
+    /// `Containers`; `trees` holds the walks of [`Backend::measured_dirs`].
+    fn image_rows(&self, store: &Store, trees: &Trees) -> Vec<ImageDf>;
     /// `LayersSize` of `GET /system/df`; `trees` holds the walks of
     /// [`Backend::measured_dirs`].
     fn layers_size(&self, store: &Store, trees: &Trees) -> i64;
     /// What a container's `SizeRootFs` adds to its `SizeRw` (the layers below its writable
-    /// one); `None` when the owner reports no `SizeRootFs` at all for it.
-    fn root_fs_base(&self, store: &Store, container: &Container) -> Option<i64>;
+    /// one); `None` when the owner reports no `SizeRootFs` at all for it. `trees` holds the
+    /// walks of [`Backend::measured_dirs`].
+    fn root_fs_base(&self, store: &Store, trees: &Trees, container: &Container) -> Option<i64>;
     /// Directories (besides containers' writable layers and volumes) whose live usage the
     /// figures need: containerd re-measures every active snapshot.
     fn measured_dirs(&self, _store: &Store) -> Vec<PathBuf> {
@@ -95,10 +101,20 @@ pub trait Backend {
     /// The BuildKit worker whose cache records belong to this kind of store, and the directory
     /// of its `metadata_v2.db` (the worker dockerd runs over the store decides where BuildKit
     /// keeps them and what sizes them); `trees` holds the walks of [`Backend::measured_dirs`].
-    fn buildkit_worker<'a>(&'a self, store: &'a Store, trees: &'a Trees) -> (PathBuf, Worker<'a>);
+    /// `None` for a store BuildKit does not build into.
+    fn buildkit_worker<'a>(
+        &'a self,
+        store: &'a Store,
+        trees: &'a Trees,
+    ) -> Option<(PathBuf, Worker<'a>)>;
     /// The snapshots of a containerd store's namespace, sized as `ctr snapshots usage` sizes
     /// them (`df` holds the walks of the active ones); `None` for a store without snapshots.
     fn snapshots(&self, _df: &DfReport) -> Option<Vec<SnapshotEntry>> {
+        None
+    }
+    /// The store owner's own `system df` where its shape is not Docker's (podman's
+    /// `GET /libpod/system/df`); `trees` holds the walks `df` made.
+    fn libpod_df(&self, _store: &Store, _trees: &Trees) -> Option<LibpodDf> {
         None
     }
 }
@@ -127,6 +143,8 @@ pub enum AnyBackend {
     Moby(Moby),
     /// containerd's metadata.
     Containerd(Box<Containerd>),
+    /// containers/storage's records and libpod's state.
+    ContainersStorage(Box<ContainersStorage>),
 }
 
 impl AnyBackend {
@@ -134,6 +152,7 @@ impl AnyBackend {
         match self {
             AnyBackend::Moby(b) => b,
             AnyBackend::Containerd(b) => b.as_ref(),
+            AnyBackend::ContainersStorage(b) => b.as_ref(),
         }
     }
 }
@@ -142,14 +161,14 @@ impl Backend for AnyBackend {
     fn name(&self) -> &'static str {
         self.inner().name()
     }
-    fn image_rows(&self, store: &Store) -> Vec<ImageDf> {
-        self.inner().image_rows(store)
+    fn image_rows(&self, store: &Store, trees: &Trees) -> Vec<ImageDf> {
+        self.inner().image_rows(store, trees)
     }
     fn layers_size(&self, store: &Store, trees: &Trees) -> i64 {
         self.inner().layers_size(store, trees)
     }
-    fn root_fs_base(&self, store: &Store, container: &Container) -> Option<i64> {
-        self.inner().root_fs_base(store, container)
+    fn root_fs_base(&self, store: &Store, trees: &Trees, container: &Container) -> Option<i64> {
+        self.inner().root_fs_base(store, trees, container)
     }
     fn measured_dirs(&self, store: &Store) -> Vec<PathBuf> {
         self.inner().measured_dirs(store)
@@ -178,17 +197,28 @@ impl Backend for AnyBackend {
     fn image_storage_note(&self) -> Option<&'static str> {
         self.inner().image_storage_note()
     }
-    fn buildkit_worker<'a>(&'a self, store: &'a Store, trees: &'a Trees) -> (PathBuf, Worker<'a>) {
+    fn buildkit_worker<'a>(
+        &'a self,
+        store: &'a Store,
+        trees: &'a Trees,
+    ) -> Option<(PathBuf, Worker<'a>)> {
         self.inner().buildkit_worker(store, trees)
     }
     fn snapshots(&self, df: &DfReport) -> Option<Vec<SnapshotEntry>> {
         self.inner().snapshots(df)
     }
+    fn libpod_df(&self, store: &Store, trees: &Trees) -> Option<LibpodDf> {
+        self.inner().libpod_df(store, trees)
+    }
 }
 
-/// Reads `root` with the backend its files call for: containerd's when the root is a
-/// containerd root, or a Docker data root using the containerd image store; moby's otherwise.
+/// Reads `root` with the backend its files call for: containers/storage's for a graphroot;
+/// containerd's when the root is a containerd root, or a Docker data root using the
+/// containerd image store; moby's otherwise.
 pub fn load(root: &DataRoot, opts: &LoadOptions) -> Result<Store> {
+    if let Some(driver) = containers_storage::detect(root, opts) {
+        return containers_storage::load(root, opts, &driver);
+    }
     if let Some(found) = containerd::detect(root, opts)? {
         return containerd::load(root, opts, found);
     }

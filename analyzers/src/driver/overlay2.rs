@@ -19,10 +19,15 @@ use crate::layout::{OVERLAY2_DIFF, OVERLAY2_DIR, OVERLAY2_LINK, OVERLAY2_LINK_DI
 /// The driver's name.
 pub const NAME: &str = "overlay2";
 
+/// containers/storage's overlay driver: the same layout under `<graphroot>/overlay`
+/// (containers/storage `drivers/overlay` began as a copy of moby's overlay2).
+pub const CONTAINERS_STORAGE_NAME: &str = "overlay";
+
 /// The overlay2 driver of one data root.
 #[derive(Debug, Clone)]
 pub struct Overlay2 {
     home: PathBuf,
+    name: &'static str,
 }
 
 impl Overlay2 {
@@ -30,13 +35,22 @@ impl Overlay2 {
     pub fn new(root: &Path) -> Self {
         Overlay2 {
             home: root.join(OVERLAY2_DIR),
+            name: NAME,
+        }
+    }
+
+    /// containers/storage's overlay driver of the graphroot `root`: `<root>/overlay`.
+    pub fn containers_storage(root: &Path) -> Self {
+        Overlay2 {
+            home: root.join(CONTAINERS_STORAGE_NAME),
+            name: CONTAINERS_STORAGE_NAME,
         }
     }
 }
 
 impl Driver for Overlay2 {
     fn name(&self) -> &'static str {
-        NAME
+        self.name
     }
     fn home(&self) -> &Path {
         &self.home

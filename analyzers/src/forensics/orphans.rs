@@ -57,6 +57,10 @@ pub enum OrphanKind {
     BlobWithoutRecord,
     /// A download containerd never finished (`ingest/`).
     Ingest,
+    /// A containers/storage layer flagged incomplete (an interrupted pull, build or commit).
+    IncompleteLayer,
+    /// A containers/storage layer no image or container stands on.
+    UnreferencedLayer,
 }
 
 /// One leftover.

@@ -10,6 +10,8 @@
 //! - [`whiteout`]: how layers record deletions (`.wh.` names, opaque markers, 0/0 devices).
 //! - [`containerd`]: containerd's `meta.db` and a snapshotter's `metadata.db` (read only:
 //!   the engine does not write containerd stores).
+//! - [`containers_storage`]: containers/storage's `layers.json`, `images.json`,
+//!   `containers.json` and big data names (Podman, Buildah, CRI-O).
 //! - [`oci`]: OCI and Docker distribution content: descriptors, indexes, manifests.
 //! - [`libpod`]: podman's own state beside containers/storage, `libpod/bolt_state.db`
 //!   (BoltDB) or `db.sql` (SQLite): containers' names, configs and states, and volumes (read
@@ -21,6 +23,7 @@
 pub mod bolt;
 pub mod config_v2;
 pub mod containerd;
+pub mod containers_storage;
 pub mod layerdb;
 pub mod libpod;
 pub mod oci;

@@ -62,6 +62,12 @@ pub struct HistoryEntry {
     /// The instruction that made the step.
     #[serde(default)]
     pub created_by: Option<String>,
+    /// Who made the step.
+    #[serde(default)]
+    pub author: Option<String>,
+    /// A comment on the step.
+    #[serde(default)]
+    pub comment: Option<String>,
     /// True when the step made no layer.
     #[serde(default)]
     pub empty_layer: bool,

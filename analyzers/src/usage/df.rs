@@ -65,6 +65,10 @@ pub struct DfReport {
     /// drawn from the same scan).
     #[serde(skip)]
     pub trees: crate::backend::Trees,
+    /// Podman's own `system df`, for a containers/storage store (written instead of Docker's
+    /// shape: [`DfReport::libpod_report`]).
+    #[serde(skip)]
+    pub libpod: Option<crate::usage::libpod::LibpodDf>,
 }
 
 /// One image row.
@@ -269,7 +273,7 @@ pub fn compute_from_trees(
     let sizes = measure_compared(store, trees, &mut problems);
     let walk_millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
-    let images = store.backend.image_rows(store);
+    let images = store.backend.image_rows(store, &sizes.trees);
     let containers = container_rows(store, &sizes, now);
     let volumes: Vec<VolumeDf> = store
         .volumes
@@ -299,6 +303,7 @@ pub fn compute_from_trees(
     problems.sort();
     problems.dedup();
     DfReport {
+        libpod: store.backend.libpod_df(store, &sizes.trees),
         layers_size: store.backend.layers_size(store, &sizes.trees),
         images,
         containers,
@@ -534,7 +539,7 @@ fn container_row(store: &Store, c: &Container, sizes: &Measured, now: i64) -> Co
         None => docker_size(sizes.trees.get(measure.dir())),
         Some(_) => sizes.compared.get(measure.dir()).copied().unwrap_or(-1),
     };
-    let size_root_fs = match store.backend.root_fs_base(store, c) {
+    let size_root_fs = match store.backend.root_fs_base(store, &sizes.trees, c) {
         Some(base) if size_rw == -1 => base,
         Some(base) => base.saturating_add(size_rw),
         None => 0,

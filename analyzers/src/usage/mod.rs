@@ -4,3 +4,4 @@
 pub mod containerd;
 pub mod df;
 pub mod du;
+pub mod libpod;

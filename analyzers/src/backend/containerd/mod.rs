@@ -198,13 +198,13 @@ impl Backend for Containerd {
     fn name(&self) -> &'static str {
         "containerd"
     }
-    fn image_rows(&self, store: &Store) -> Vec<ImageDf> {
+    fn image_rows(&self, store: &Store, _trees: &Trees) -> Vec<ImageDf> {
         rules::image_rows(self, &store.containers)
     }
     fn layers_size(&self, _store: &Store, trees: &Trees) -> i64 {
         rules::layers_size(self, trees)
     }
-    fn root_fs_base(&self, _store: &Store, container: &Container) -> Option<i64> {
+    fn root_fs_base(&self, _store: &Store, _trees: &Trees, container: &Container) -> Option<i64> {
         let parent = self
             .snapshots
             .get(container.id.as_str())?
@@ -254,18 +254,22 @@ impl Backend for Containerd {
     }
     /// BuildKit's containerd worker (`worker/containerd`) over the snapshotter:
     /// `buildkit/containerd-<snapshotter>/`.
-    fn buildkit_worker<'a>(&'a self, store: &'a Store, trees: &'a Trees) -> (PathBuf, Worker<'a>) {
+    fn buildkit_worker<'a>(
+        &'a self,
+        store: &'a Store,
+        trees: &'a Trees,
+    ) -> Option<(PathBuf, Worker<'a>)> {
         let dir = store
             .root
             .join(BUILDKIT_DIR)
             .join(format!("{BUILDKIT_WORKER_PREFIX}{}", self.snapshotter));
-        (
+        Some((
             dir,
             Worker::Containerd {
                 backend: self,
                 trees,
             },
-        )
+        ))
     }
     fn snapshots(&self, df: &DfReport) -> Option<Vec<SnapshotEntry>> {
         let entries = self

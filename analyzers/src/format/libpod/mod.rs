@@ -145,6 +145,9 @@ pub struct LibpodContainer {
     /// user asked for (`userVolumes`) that is no named volume and no tmpfs, as `podman
     /// inspect` lists them (`libpod/container_internal.go SortUserVolumes`).
     pub bind_mounts: Vec<BindMount>,
+    /// The destinations of every volume the user asked for (`userVolumes`: named,
+    /// anonymous, bind), which `podman system df` counts as `LocalVolumes`.
+    pub user_volumes: Vec<String>,
     /// Its persistent directory (`staticDir`: `<graphroot>/overlay-containers/<id>/userdata`),
     /// which `podman system df` adds to the container's size.
     pub static_dir: Option<PathBuf>,
@@ -650,6 +653,7 @@ impl Records<'_> {
                 })
                 .collect(),
             bind_mounts,
+            user_volumes: config.user_volumes,
             static_dir: non_empty(config.static_dir).map(PathBuf::from),
             log_path: non_empty(config.log_path).map(PathBuf::from),
             log_driver: non_empty(config.log_driver),

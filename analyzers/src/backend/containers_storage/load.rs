@@ -1,0 +1,475 @@
+//! Reading a graphroot into the common graph.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::ContainersStorage;
+use crate::backend::AnyBackend;
+use crate::driver::{AnyDriver, Detected, Driver, Overlay2, Vfs};
+use crate::error::{Error, Problem, ProblemKind, Result};
+use crate::forensics::orphans::{Finding, OrphanKind};
+use crate::format::containers_storage::{
+    self as cs, big_data_dir, big_data_file_name, ContainerRecord, ImageRecord, LayerRecord,
+};
+use crate::format::libpod::{self, ContainerStatus, LibpodContainer, LibpodContainerId};
+use crate::fs::Jail;
+use crate::graph::{
+    self, Container, Image, Layer, LoadOptions, MountPoint, MountRecord, State, Store,
+};
+use crate::ids::{CacheId, ChainId, ContainerId, DiffId, Digest, ImageId};
+use crate::root::DataRoot;
+
+/// The drivers strata reads containers/storage layers of, in containers/storage's order of
+/// preference (`drivers/driver_linux.go` `Priority`).
+const DRIVERS: &[&str] = &["overlay", "vfs"];
+/// Drivers containers/storage has that strata does not read yet.
+const OTHER_DRIVERS: &[&str] = &["btrfs", "zfs", "aufs", "devicemapper"];
+/// The most a big data item read for its length may hold.
+const BIG_DATA_LIMIT: u64 = 64 << 20;
+
+/// The driver of the containers/storage graphroot `root`, when it is one: the one asked
+/// for, else the one with layer records (`<driver>-layers/`), preferring overlay.
+pub fn detect(root: &DataRoot, opts: &LoadOptions) -> Option<String> {
+    let with_records: Vec<&str> = DRIVERS
+        .iter()
+        .chain(OTHER_DRIVERS)
+        .copied()
+        .filter(|d| root.jail.is_dir(&root.join(cs::layers_dir(d))))
+        .collect();
+    match &opts.driver {
+        Some(d) if with_records.contains(&d.as_str()) => Some(d.clone()),
+        Some(_) => None,
+        None => with_records.first().map(|d| (*d).to_owned()),
+    }
+}
+
+/// Reads the graphroot `root` with driver `name`.
+pub fn load(root: &DataRoot, _opts: &LoadOptions, name: &str) -> Result<Store> {
+    let jail = &root.jail;
+    let driver = match name {
+        "overlay" => AnyDriver::Overlay2(Overlay2::containers_storage(&root.path)),
+        "vfs" => AnyDriver::Vfs(Vfs::new(&root.path)),
+        other => {
+            return Err(Error::NotADataRoot {
+                path: root.join(cs::layers_dir(other)),
+                reason: format!("containers/storage driver {other} is not supported by strata yet"),
+            })
+        }
+    };
+    let mut problems = Vec::new();
+    let layers_json = root.join(cs::layers_dir(name)).join(cs::LAYERS_JSON);
+    let images_dir = root.join(cs::images_dir(name));
+    let containers_dir = root.join(cs::containers_dir(name));
+    let fatal = |p: Problem| Error::Malformed {
+        path: p.path,
+        detail: format!("{}: {}", p.kind, p.detail),
+    };
+    let mut layer_records: Vec<LayerRecord> =
+        cs::read_records(jail, &layers_json, &mut problems).map_err(fatal)?;
+    let volatile = layers_json.with_file_name(cs::VOLATILE_LAYERS_JSON);
+    layer_records.extend(cs::read_records(jail, &volatile, &mut problems).map_err(fatal)?);
+    let images: Vec<ImageRecord> =
+        cs::read_records(jail, &images_dir.join(cs::IMAGES_JSON), &mut problems).map_err(fatal)?;
+    let mut containers: Vec<ContainerRecord> = cs::read_records(
+        jail,
+        &containers_dir.join(cs::CONTAINERS_JSON),
+        &mut problems,
+    )
+    .map_err(fatal)?;
+    let volatile = containers_dir.join(cs::VOLATILE_CONTAINERS_JSON);
+    containers.extend(cs::read_records(jail, &volatile, &mut problems).map_err(fatal)?);
+
+    let (layers, incomplete) = split_incomplete(layer_records, &layers_json, &mut problems);
+    let libpod = libpod::read(jail, &root.path, &mut problems).map_err(fatal)?;
+    let backend = ContainersStorage {
+        graphroot: root.path.clone(),
+        driver: name.to_owned(),
+        layers_json,
+        images_dir,
+        containers_dir,
+        layers,
+        incomplete,
+        images,
+        containers,
+        libpod,
+    };
+    let container_layers: BTreeSet<&str> = backend
+        .containers
+        .iter()
+        .map(|c| c.layer.as_str())
+        .collect();
+    let graph_layers = graph_layers(&backend, &container_layers, &driver, jail, &mut problems);
+    let graph_images = graph_images(&backend, jail, &mut problems);
+    let (mounts, mut graph_containers) =
+        graph_containers(&backend, &graph_images, &driver, &mut problems);
+    if let Some(state) = &backend.libpod {
+        for c in &mut graph_containers {
+            if let Some(record) =
+                LibpodContainerId::parse(c.id.as_str()).and_then(|id| state.containers.get(&id))
+            {
+                join_libpod(c, record, &root.path);
+            }
+        }
+    }
+    let volumes = graph::volume::load(jail, &root.join(crate::layout::VOLUMES_DIR), &mut problems);
+    problems.sort();
+    problems.dedup();
+    let detected = detected(root);
+    Ok(Store {
+        root: root.path.clone(),
+        jail: jail.clone(),
+        backend: AnyBackend::ContainersStorage(Box::new(backend)),
+        driver,
+        detected,
+        images: graph_images,
+        layers: graph_layers,
+        mounts,
+        containers: graph_containers,
+        volumes,
+        problems,
+    })
+}
+
+/// Every driver with layer records in the graphroot.
+fn detected(root: &DataRoot) -> Vec<Detected> {
+    DRIVERS
+        .iter()
+        .chain(OTHER_DRIVERS)
+        .filter_map(|d| {
+            let has_metadata = root.jail.is_dir(&root.join(cs::layers_dir(d)));
+            let has_home = root.jail.is_dir(&root.join(d));
+            (has_metadata || has_home).then(|| Detected {
+                name: (*d).to_owned(),
+                has_metadata,
+                has_home,
+                supported: DRIVERS.contains(d),
+            })
+        })
+        .collect()
+}
+
+/// Complete layers by id, and the incomplete ones (each a problem).
+fn split_incomplete(
+    records: Vec<LayerRecord>,
+    layers_json: &Path,
+    problems: &mut Vec<Problem>,
+) -> (BTreeMap<String, LayerRecord>, BTreeMap<String, LayerRecord>) {
+    let mut complete = BTreeMap::new();
+    let mut incomplete = BTreeMap::new();
+    for r in records {
+        if r.incomplete() {
+            problems.push(Problem::new(
+                layers_json,
+                ProblemKind::InvalidValue,
+                format!(
+                    "layer {} is flagged incomplete (an interrupted pull, build or commit): \
+                     containers/storage deletes it the next time it writes the store; left \
+                     out of the figures",
+                    r.id
+                ),
+            ));
+            incomplete.insert(r.id.clone(), r);
+        } else {
+            complete.insert(r.id.clone(), r);
+        }
+    }
+    (complete, incomplete)
+}
+
+/// The read-only layers (every complete layer no container writes to), keyed by their
+/// containers/storage id as a [`ChainId`]; a layer whose directory is missing, whose parent
+/// is unknown or whose diff digest is unrecorded is a problem.
+fn graph_layers(
+    backend: &ContainersStorage,
+    container_layers: &BTreeSet<&str>,
+    driver: &AnyDriver,
+    jail: &Jail,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<ChainId, Layer> {
+    let path = &backend.layers_json;
+    let mut out = BTreeMap::new();
+    for r in backend.layers.values() {
+        if container_layers.contains(r.id.as_str()) {
+            continue;
+        }
+        let cache_id = CacheId(r.id.clone());
+        if !jail.is_dir(&driver.layer_dir(&cache_id)) {
+            problems.push(Problem::new(
+                driver.layer_dir(&cache_id),
+                ProblemKind::Missing,
+                format!(
+                    "the directory of layer {} (recorded in {}) is missing",
+                    r.id,
+                    path.display()
+                ),
+            ));
+        }
+        if let Some(p) = r.parent() {
+            if !backend.layers.contains_key(p) {
+                problems.push(Problem::new(
+                    path,
+                    ProblemKind::DanglingReference,
+                    format!("layer {}: parent layer {p} is not in the store", r.id),
+                ));
+            }
+        }
+        let Some(diff) = r.diff_id() else {
+            problems.push(Problem::new(
+                path,
+                ProblemKind::InvalidValue,
+                format!(
+                    "layer {}: no diff-digest recorded ({:?}); its size is measured instead",
+                    r.id, r.diff_digest
+                ),
+            ));
+            continue;
+        };
+        let (Some(chain_id), parent) = (
+            ChainId::from_hex(&r.id),
+            r.parent().and_then(ChainId::from_hex),
+        ) else {
+            continue;
+        };
+        out.insert(
+            chain_id.clone(),
+            Layer {
+                chain_id,
+                diff_id: DiffId(diff),
+                parent,
+                cache_id,
+                size: r.diff_size,
+                record: path.clone(),
+            },
+        );
+    }
+    out
+}
+
+/// The images whose config loads, each with its containers/storage layer chain (bottom
+/// first) in place of chain ids computed from its diff ids, and its names.
+fn graph_images(
+    backend: &ContainersStorage,
+    jail: &Jail,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<ImageId, Image> {
+    let mut out = BTreeMap::new();
+    for r in &backend.images {
+        let Some(id) = Digest::from_hex(&r.id).map(ImageId) else {
+            continue;
+        };
+        let config_key = id.0.as_str();
+        let config_path =
+            big_data_dir(&backend.images_dir, &r.id).join(big_data_file_name(config_key));
+        let parsed = jail
+            .read(&config_path, BIG_DATA_LIMIT)
+            .map_err(|e| crate::fs::io_problem(&config_path, &e))
+            .and_then(|bytes| graph::image::parse_config(id.clone(), config_path.clone(), &bytes));
+        let mut image = match parsed {
+            Ok(i) => i,
+            Err(p) => {
+                problems.push(Problem::new(
+                    &p.path,
+                    p.kind,
+                    format!("config of image {}: {}; left out", r.id, p.detail),
+                ));
+                continue;
+            }
+        };
+        let mut chain: Vec<ChainId> = backend
+            .chain(&r.layer)
+            .iter()
+            .filter_map(|l| ChainId::from_hex(l))
+            .collect();
+        chain.reverse();
+        if !r.layer.is_empty() && !backend.layers.contains_key(&r.layer) {
+            problems.push(Problem::new(
+                backend.images_dir.join(cs::IMAGES_JSON),
+                ProblemKind::DanglingReference,
+                format!("image {}: top layer {} is not in the store", r.id, r.layer),
+            ));
+        }
+        image.chain_ids = chain;
+        image.repo_tags = r.names.clone();
+        image.repo_digests = Digest::parse(&r.digest)
+            .map(|d| {
+                r.names
+                    .iter()
+                    .map(|n| format!("{}@{d}", super::tree::repository(n)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        image.created_text = Some(r.created.clone());
+        image.created = chrono::DateTime::parse_from_rfc3339(&r.created)
+            .ok()
+            .map(|t| t.timestamp());
+        out.insert(id, image);
+    }
+    out
+}
+
+/// The writable layer records (by container id) and the containers, from containers.json.
+fn graph_containers(
+    backend: &ContainersStorage,
+    images: &BTreeMap<ImageId, Image>,
+    driver: &AnyDriver,
+    problems: &mut Vec<Problem>,
+) -> (BTreeMap<ContainerId, MountRecord>, Vec<Container>) {
+    let records_path = backend.containers_dir.join(cs::CONTAINERS_JSON);
+    let mut mounts = BTreeMap::new();
+    let mut containers = Vec::new();
+    for r in &backend.containers {
+        let id = ContainerId(r.id.clone());
+        let Some(layer) = backend.layers.get(&r.layer) else {
+            problems.push(Problem::new(
+                &records_path,
+                ProblemKind::DanglingReference,
+                format!(
+                    "container {}: writable layer {} is not in the store",
+                    r.id, r.layer
+                ),
+            ));
+            continue;
+        };
+        let mount = MountRecord {
+            container: id.clone(),
+            mount_id: CacheId(layer.id.clone()),
+            init_id: None,
+            parent: layer.parent().and_then(ChainId::from_hex),
+            record: records_path.clone(),
+        };
+        mounts.insert(id.clone(), mount.clone());
+        // A container made from no image (Buildah's `from scratch`) gets the digest of
+        // nothing, which no image config has.
+        let image_id = Digest::from_hex(&r.image).map(ImageId);
+        if let Some(image) = &image_id {
+            if !images.contains_key(image) {
+                problems.push(Problem::new(
+                    &records_path,
+                    ProblemKind::DanglingReference,
+                    format!("container {}: image {} is not in the store", r.id, r.image),
+                ));
+            }
+        }
+        let name = r.names.first().cloned().unwrap_or_else(|| r.id.clone());
+        containers.push(Container {
+            dir: backend.containers_dir.join(&r.id),
+            name: format!("/{name}"),
+            image_ref: image_id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            image_id: image_id.unwrap_or_else(|| ImageId(Digest::of_bytes(b""))),
+            created: r.created.clone(),
+            path: String::new(),
+            args: Vec::new(),
+            labels: BTreeMap::new(),
+            state: State {
+                unrecorded: true,
+                ..State::default()
+            },
+            driver: driver.name().to_owned(),
+            mounts: Vec::new(),
+            network_mode: String::new(),
+            log_path: None,
+            rw_layer: mount,
+            image_manifest: None,
+            id,
+        });
+    }
+    containers.sort_by(|a, b| a.id.cmp(&b.id));
+    (mounts, containers)
+}
+
+/// What libpod records of a container: its name, command, state, labels and volumes.
+fn join_libpod(c: &mut Container, record: &LibpodContainer, root: &Path) {
+    c.name = format!("/{}", record.name);
+    if let Some(name) = &record.image_name {
+        c.image_ref.clone_from(name);
+    }
+    if let Some(t) = &record.created {
+        c.created.clone_from(&t.text);
+    }
+    let mut command = record.entrypoint.iter().chain(&record.command).cloned();
+    c.path = command.next().unwrap_or_default();
+    c.args = command.collect();
+    c.labels.clone_from(&record.labels);
+    c.log_path = record
+        .log_path
+        .as_ref()
+        .filter(|p| p.starts_with(&c.dir))
+        .cloned();
+    c.mounts = record
+        .named_volumes
+        .iter()
+        .map(|v| MountPoint {
+            source: root
+                .join(crate::layout::VOLUMES_DIR)
+                .join(&v.name)
+                .join(crate::layout::VOLUME_DATA)
+                .display()
+                .to_string(),
+            destination: v.dest.clone(),
+            rw: !v.options.iter().any(|o| o == "ro"),
+            name: v.name.clone(),
+            driver: "local".into(),
+            kind: "volume".into(),
+            ..MountPoint::default()
+        })
+        .collect();
+    if let Some(run) = &record.state {
+        let time = |t: &Option<crate::format::libpod::Timestamp>| {
+            t.as_ref().map_or_else(
+                || crate::format::config_v2::ZERO_TIME.to_owned(),
+                |t| t.text.clone(),
+            )
+        };
+        c.state = State {
+            running: matches!(
+                run.status,
+                ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Stopping
+            ),
+            paused: run.status == ContainerStatus::Paused,
+            removal_in_progress: run.status == ContainerStatus::Removing,
+            oom_killed: run.oom_killed,
+            pid: run.pid,
+            exit_code: i64::from(run.exit_code),
+            started_at: time(&run.started),
+            finished_at: time(&run.finished),
+            ..State::default()
+        };
+    }
+}
+
+/// The leftovers only containers/storage has: incomplete layers, and layers that no image
+/// and no container stands on.
+pub fn incomplete_leftovers(backend: &ContainersStorage, store: &Store, found: &mut Vec<Finding>) {
+    for r in backend.incomplete.values() {
+        found.push((
+            OrphanKind::IncompleteLayer,
+            store.driver.layer_dir(&CacheId(r.id.clone())),
+            format!(
+                "layer {} is flagged incomplete in {}: an interrupted pull, build or commit",
+                r.id,
+                backend.layers_json.display()
+            ),
+        ));
+    }
+    let mut reached: BTreeSet<&str> = BTreeSet::new();
+    let tops = backend
+        .images
+        .iter()
+        .flat_map(|i| std::iter::once(&i.layer).chain(&i.mapped_layers))
+        .chain(backend.containers.iter().map(|c| &c.layer));
+    for top in tops {
+        reached.extend(backend.chain(top));
+    }
+    for r in backend.layers.values() {
+        if !reached.contains(r.id.as_str()) {
+            found.push((
+                OrphanKind::UnreferencedLayer,
+                store.driver.layer_dir(&CacheId(r.id.clone())),
+                format!("layer {}: no image or container stands on it", r.id),
+            ));
+        }
+    }
+}

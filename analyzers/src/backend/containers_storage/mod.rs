@@ -1,0 +1,150 @@
+//! containers/storage as a store backend (Podman, Buildah, CRI-O): the layer, image and
+//! container records of one driver (`<driver>-layers/layers.json`, `<driver>-images/images.json`
+//! with each image's big data, `<driver>-containers/containers.json`), joined with libpod's
+//! own state where podman keeps one (names, states, commands, volumes).
+//!
+//! Layers are keyed by their containers/storage id (a layer's id is its directory under the
+//! driver's home, not a chain id); a container's writable layer is a layer record of its own,
+//! over its image's top layer. Podman's figures ([`crate::usage::libpod`]) are computed from
+//! what this backend keeps.
+
+mod load;
+pub mod tree;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+pub use load::{detect, load};
+
+use super::{Backend, Trees};
+use crate::advice::Cleanup;
+use crate::buildcache::Worker;
+use crate::error::Problem;
+use crate::forensics::orphans::{self, Finding};
+use crate::format::containers_storage::{ContainerRecord, ImageRecord, LayerRecord};
+use crate::format::libpod::{LibpodState, LibpodVolume};
+use crate::graph::{Container, Store};
+use crate::ids::ImageId;
+use crate::layout::{VOLUMES_DIR, VOLUME_DATA};
+use crate::usage::df::ImageDf;
+use crate::usage::libpod;
+
+/// What the containers/storage backend read, kept for podman's accounting.
+#[derive(Debug, Clone)]
+pub struct ContainersStorage {
+    /// The graphroot.
+    pub graphroot: PathBuf,
+    /// The driver whose records were read (`overlay`, `vfs`).
+    pub driver: String,
+    /// `<driver>-layers/layers.json`.
+    pub layers_json: PathBuf,
+    /// `<driver>-images/`.
+    pub images_dir: PathBuf,
+    /// `<driver>-containers/`.
+    pub containers_dir: PathBuf,
+    /// Every complete layer record (image and container layers), by id.
+    pub layers: BTreeMap<String, LayerRecord>,
+    /// Layers flagged incomplete (containers/storage deletes them the next time it opens
+    /// the store for writing), by id.
+    pub incomplete: BTreeMap<String, LayerRecord>,
+    /// The image records, in the store's order.
+    pub images: Vec<ImageRecord>,
+    /// The container records (Podman's, Buildah's and CRI-O's alike), in the store's order.
+    pub containers: Vec<ContainerRecord>,
+    /// libpod's state, when podman keeps one in the graphroot.
+    pub libpod: Option<LibpodState>,
+}
+
+impl ContainersStorage {
+    /// The layer record `id`, if it is complete.
+    pub fn layer(&self, id: &str) -> Option<&LayerRecord> {
+        self.layers.get(id)
+    }
+
+    /// The image record `id`.
+    pub fn image(&self, id: &str) -> Option<&ImageRecord> {
+        self.images.iter().find(|i| i.id == id)
+    }
+
+    /// The storage record of container `id`.
+    pub fn container(&self, id: &str) -> Option<&ContainerRecord> {
+        self.containers.iter().find(|c| c.id == id)
+    }
+
+    /// The `_data` directory of libpod volume `volume` in this store: its recorded mount
+    /// point taken as `volumes/<name>/_data` of the graphroot, wherever the graphroot was when
+    /// podman wrote it (a copied store keeps its old absolute paths). `None` for a volume
+    /// without a mount point, or with one elsewhere (a volume driver's, a custom
+    /// `volume_path`), which is never read.
+    pub fn volume_data(&self, store: &Store, volume: &LibpodVolume) -> Option<PathBuf> {
+        let recorded = volume.mount_point.as_deref()?;
+        let data = Path::new(VOLUMES_DIR).join(&volume.name).join(VOLUME_DATA);
+        recorded.ends_with(&data).then(|| store.root.join(data))
+    }
+
+    /// The ids of the layers of the stack whose top is `top`, top first (stops at a missing
+    /// layer and at a loop).
+    pub fn chain(&self, top: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut cur = self.layers.get(top);
+        while let Some(l) = cur {
+            if out.len() > self.layers.len() {
+                break;
+            }
+            out.push(l.id.as_str());
+            cur = l.parent().and_then(|p| self.layers.get(p));
+        }
+        out
+    }
+}
+
+impl Backend for ContainersStorage {
+    fn name(&self) -> &'static str {
+        "containers-storage"
+    }
+    fn image_rows(&self, store: &Store, trees: &Trees) -> Vec<ImageDf> {
+        libpod::image_rows(self, store, trees)
+    }
+    fn layers_size(&self, _store: &Store, _trees: &Trees) -> i64 {
+        libpod::layers_size(self)
+    }
+    fn root_fs_base(&self, store: &Store, trees: &Trees, container: &Container) -> Option<i64> {
+        Some(libpod::root_fs_size(
+            self,
+            store,
+            trees,
+            container.id.as_str(),
+        ))
+    }
+    fn measured_dirs(&self, store: &Store) -> Vec<PathBuf> {
+        libpod::measured_dirs(self, store)
+    }
+    fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
+        orphans::graphdriver_leftovers(store, found, problems);
+        load::incomplete_leftovers(self, store, found);
+    }
+    fn image_files(&self, store: &Store, deleted: &BTreeSet<&ImageId>) -> BTreeSet<PathBuf> {
+        deleted
+            .iter()
+            .map(|id| self.images_dir.join(id.0.hex()))
+            .filter(|dir| store.jail.is_dir(dir))
+            .collect()
+    }
+    fn image_storage_note(&self) -> Option<&'static str> {
+        Some("containers/storage keeps each image's manifest, config and signatures beside it")
+    }
+    fn cleanup_command(&self, store: &Store, cleanup: &Cleanup) -> String {
+        libpod::cleanup_command(store, cleanup)
+    }
+    fn buildkit_worker<'a>(
+        &'a self,
+        _store: &'a Store,
+        _trees: &'a Trees,
+    ) -> Option<(PathBuf, Worker<'a>)> {
+        // Buildah's build cache is intermediate images, listed with the images.
+        None
+    }
+    fn libpod_df(&self, store: &Store, trees: &Trees) -> Option<libpod::LibpodDf> {
+        Some(libpod::compute(self, store, trees))
+    }
+}

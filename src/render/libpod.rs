@@ -1,0 +1,102 @@
+//! `strata df [-v]` on a containers/storage store, as podman 4.3 prints `podman system df
+//! [-v]` (`cmd/podman/system/df.go`).
+
+use std::io::{self, Write};
+
+use analyzers::units::human_duration;
+use analyzers::usage::libpod::{LibpodDf, SummaryRow};
+
+use super::{docker_table, name, write_table, SizeStyle};
+
+/// The summary: TYPE, TOTAL, ACTIVE, SIZE, RECLAIMABLE (with its share, rounded).
+pub fn summary(out: &mut dyn Write, df: &LibpodDf, style: SizeStyle) -> io::Result<()> {
+    let mut t = docker_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
+    for row in &df.summary {
+        t.add_row(vec![
+            row.kind.to_owned(),
+            row.total.to_string(),
+            row.active.to_string(),
+            style.size(row.size),
+            reclaimable(style, row),
+        ]);
+    }
+    write_table(out, &t)
+}
+
+/// `<size> (<percent>%)`, the percentage rounded half away from zero as Go's `math.Round`.
+fn reclaimable(style: SizeStyle, row: &SummaryRow) -> String {
+    let percent = if row.size > 0 {
+        (row.reclaimable as f64 / row.size as f64 * 100.0).round() as i64
+    } else {
+        0
+    };
+    format!("{} ({percent}%)", style.size(row.reclaimable))
+}
+
+/// The three verbose tables. `now` is Unix seconds, for the ages.
+pub fn verbose(out: &mut dyn Write, df: &LibpodDf, style: SizeStyle, now: i64) -> io::Result<()> {
+    let age = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| human_duration(now - t.timestamp()))
+            .unwrap_or_default()
+    };
+    let short = |id: &str| id.get(..12).unwrap_or(id).to_owned();
+    writeln!(out, "Images space usage:\n")?;
+    let mut t = docker_table(&[
+        "REPOSITORY",
+        "TAG",
+        "IMAGE ID",
+        "CREATED",
+        "SIZE",
+        "SHARED SIZE",
+        "UNIQUE SIZE",
+        "CONTAINERS",
+    ]);
+    for i in &df.images {
+        t.add_row(vec![
+            name(&i.repository),
+            name(&i.tag),
+            short(&i.image_id),
+            age(&i.created),
+            style.size(i.size),
+            style.size(i.shared_size),
+            style.size(i.unique_size),
+            i.containers.to_string(),
+        ]);
+    }
+    write_table(out, &t)?;
+    writeln!(out, "\nContainers space usage:\n")?;
+    let mut t = docker_table(&[
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "LOCAL VOLUMES",
+        "SIZE",
+        "CREATED",
+        "STATUS",
+        "NAMES",
+    ]);
+    for c in &df.containers {
+        t.add_row(vec![
+            short(&c.container_id),
+            short(&c.image),
+            name(&c.command.join(" ")),
+            c.local_volumes.to_string(),
+            style.size(c.rw_size),
+            age(&c.created),
+            c.status.clone(),
+            name(&c.names),
+        ]);
+    }
+    write_table(out, &t)?;
+    writeln!(out, "\nLocal Volumes space usage:\n")?;
+    let mut t = docker_table(&["VOLUME NAME", "LINKS", "SIZE"]);
+    for v in &df.volumes {
+        t.add_row(vec![
+            name(&v.volume_name),
+            v.links.to_string(),
+            style.size(v.size),
+        ]);
+    }
+    write_table(out, &t)
+}
