@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# A throw-away rootful podman on its own graphroot, runroot and config, for benchmarks and
+# manual checks (the shell twin of tests/it/harness/podman.rs).
+# Usage: source scripts/podman-temp.sh
+# Sets DIR (temp dir), ROOT (graphroot), RUNROOT, PODMAN (podman with every store flag),
+# PODMAN_BUILD (the same in a private mount namespace, for import and build), and functions
+# start_service, api_get PATH, stop_podman, busybox_image, fixture_store, bench_store.
+# Never touches /var/lib/containers, /run/containers or /run/libpod: tmp_dir, the locks
+# (lock_type "file"), the events log and the network config live in DIR; the CNI backend keeps
+# netavark's /run/containers/networks away; and the one write podman 4.3 makes outside its
+# root whatever its flags (containers/image's blob-info cache in /var/lib/containers/cache)
+# lands, for import and build, on a bind mount of DIR/host-cache in a mount namespace of
+# their own.
+DIR=$(mktemp -d /tmp/strata-podman.XXXXXX)
+ROOT=$DIR/root
+RUNROOT=$DIR/runroot
+mkdir -p "$ROOT" "$RUNROOT" "$DIR/tmp" "$DIR/net" "$DIR/copy-tmp" "$DIR/host-cache"
+# runc keeps its state in /run/runc unless told otherwise, and podman passes it no --root.
+printf '#!/bin/sh\nexec /usr/sbin/runc --root %s/runc "$@"\n' "$DIR" >"$DIR/runc.sh"
+chmod +x "$DIR/runc.sh"
+cat >"$DIR/containers.conf" <<CONF
+[containers]
+default_ulimits = []
+[network]
+default_network = "none"
+network_backend = "cni"
+network_config_dir = "$DIR/net"
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$DIR/tmp/events.log"
+image_copy_tmp_dir = "$DIR/copy-tmp"
+lock_type = "file"
+static_dir = "$ROOT/libpod"
+tmp_dir = "$DIR/tmp"
+volume_path = "$ROOT/volumes"
+runtime = "runc"
+[engine.runtimes]
+runc = ["$DIR/runc.sh"]
+CONF
+printf '[storage]\ndriver = "overlay"\ngraphroot = "%s"\nrunroot = "%s"\n' "$ROOT" "$RUNROOT" \
+  >"$DIR/storage.conf"
+export CONTAINERS_CONF=$DIR/containers.conf CONTAINERS_STORAGE_CONF=$DIR/storage.conf
+export CONTAINERS_REGISTRIES_CONF=$DIR/registries.conf TMPDIR=$DIR/copy-tmp
+printf 'unqualified-search-registries = []\n' >"$DIR/registries.conf"
+PODMAN="podman --root $ROOT --runroot $RUNROOT --storage-driver overlay --cgroup-manager cgroupfs --events-backend file --tmpdir $DIR/tmp"
+# The deepest existing directory of /var/lib/containers/cache, hidden in the namespace.
+for HOST_CACHE in /var/lib/containers/cache /var/lib/containers /var/lib; do
+  [ -d "$HOST_CACHE" ] && break
+done
+PODMAN_BUILD="unshare --mount --propagation slave -- sh -c 'mount --bind \"\$0\" $HOST_CACHE && exec \"\$@\"' $DIR/host-cache $PODMAN"
+podman_build() { eval "$PODMAN_BUILD" '"$@"'; }
+SERVICE_PID=
+# Starts the API (podman system service) on $DIR/podman.sock.
+start_service() {
+  $PODMAN system service --time 0 "unix://$DIR/podman.sock" >"$DIR/service.log" 2>&1 &
+  SERVICE_PID=$!
+  for _ in $(seq 100); do [ -S "$DIR/podman.sock" ] && break; sleep 0.1; done
+}
+# GET PATH on the API (start_service first).
+api_get() {
+  curl -sf --unix-socket "$DIR/podman.sock" "http://d$1"
+}
+# Stops every container, the API service, and unmounts whatever is left under DIR.
+stop_podman() {
+  $PODMAN stop -a -t 0 >/dev/null 2>&1 || true
+  if [ -n "$SERVICE_PID" ]; then kill "$SERVICE_PID" 2>/dev/null; wait "$SERVICE_PID" 2>/dev/null || true; SERVICE_PID=; fi
+  $PODMAN unmount -a >/dev/null 2>&1 || true
+  findmnt -rn -o TARGET | grep -F "$DIR" | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+}
+# strata/base:1: a busybox rootfs from busybox-static, by podman import.
+busybox_image() {
+  local rootfs=$DIR/rootfs
+  mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp" "$rootfs/root"
+  chmod 1777 "$rootfs/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
+  echo 'strata test image' >"$rootfs/etc/motd"
+  for applet in $("$rootfs/bin/busybox" --list); do
+    [ -e "$rootfs/bin/$applet" ] || ln -s busybox "$rootfs/bin/$applet"
+  done
+  tar --numeric-owner -C "$rootfs" -cf "$DIR/rootfs.tar" .
+  podman_build import -q "$DIR/rootfs.tar" strata/base:1 >/dev/null
+}
+# build TAG CONTAINERFILE-TEXT: podman build with no network and no pull.
+build() {
+  mkdir -p "$DIR/ctx"
+  printf '%s' "$2" >"$DIR/ctx/Containerfile"
+  podman_build build -q --pull=never --network none -t "$1" -f "$DIR/ctx/Containerfile" "$DIR/ctx" >/dev/null
+}
+SHARED_RUN='RUN mkdir /shared && head -c 100000 /bin/busybox > /shared/chunk.bin && echo lower > /shared/lower.txt && echo "remove me" > /shared/remove-me && ln /shared/lower.txt /shared/lower-link && ln -s chunk.bin /shared/chunk-link'
+# The fixture of tests/it/fixture/podman.rs (keep the two alike).
+fixture_store() {
+  busybox_image
+  build strata/app:1 "FROM localhost/strata/base:1
+$SHARED_RUN
+RUN echo one > /app1.txt && head -c 20000 /bin/busybox > /app1.bin
+"
+  build strata/app:2 "FROM localhost/strata/base:1
+$SHARED_RUN
+RUN echo two > /app2.txt && head -c 40000 /bin/busybox > /app2.bin
+LABEL org.strata.fixture=app2
+"
+  build strata/dangling:1 "FROM localhost/strata/base:1
+RUN echo one > /version
+"
+  build strata/dangling:1 "FROM localhost/strata/base:1
+RUN echo two, longer > /version
+"
+  $PODMAN tag strata/app:1 strata/app:alias
+  $PODMAN run -d --pull never --network none --name strata-running -v strata-named:/named \
+    strata/app:1 sleep 1000 >/dev/null
+  $PODMAN exec strata-running sh -c 'echo named > /named/data && echo running > /running.txt'
+  $PODMAN run --pull never --network none --name strata-exited -v /data strata/app:2 sh -c \
+    'echo appended >> /shared/lower.txt && rm /shared/remove-me && echo new > /new.txt && mkdir /newdir && echo x > /newdir/x && echo anon > /data/anon.txt'
+  $PODMAN create --pull never --network none --name strata-created strata/base:1 true >/dev/null
+  $PODMAN volume create strata-orphan >/dev/null
+  printf 'left behind\n' >"$ROOT/volumes/strata-orphan/_data/orphan.txt"
+  head -c 10000 /dev/zero >"$ROOT/volumes/strata-orphan/_data/block.bin"
+}
