@@ -526,6 +526,7 @@ fn podman_fixture_facts() {
     assert_eq!(exited["LocalVolumes"], 1, "the anonymous volume counts");
     let created = container(&f.containers.created);
     assert_eq!(created["Status"], "created");
+    assert_eq!(created["Image"], f.images.base.as_str());
     assert_eq!(created["RWSize"], 0);
     for id in f.containers.all_ids() {
         let stopped = store.live.df_stopped["Containers"]

@@ -173,7 +173,7 @@ impl Podman {
             let (cache, shadowed) = (self.work.join("host-cache"), shadowed_cache_dir());
             let mut cmd = Command::new("unshare");
             cmd.args(["--mount", "--propagation", "slave", "--", "sh", "-c"])
-                .arg(r#"mount --bind "$0" "$1" && shift 2 && exec "$@""#)
+                .arg(r#"mount --bind "$0" "$1" && shift && exec "$@""#)
                 .arg(cache)
                 .arg(shadowed)
                 .arg(PODMAN);
