@@ -65,6 +65,8 @@ api_get() {
 stop_podman() {
   $PODMAN stop -a -t 0 >/dev/null 2>&1 || true
   if [ -n "$SERVICE_PID" ]; then kill "$SERVICE_PID" 2>/dev/null; wait "$SERVICE_PID" 2>/dev/null || true; SERVICE_PID=; fi
+  # conmon and the `podman container cleanup` it runs name our root: wait for them to go.
+  for _ in $(seq 300); do pgrep -f -- "--root $ROOT " >/dev/null || break; sleep 0.1; done
   $PODMAN unmount -a >/dev/null 2>&1 || true
   findmnt -rn -o TARGET | grep -F "$DIR" | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 }
@@ -117,4 +119,29 @@ RUN echo two, longer > /version
   $PODMAN volume create strata-orphan >/dev/null
   printf 'left behind\n' >"$ROOT/volumes/strata-orphan/_data/orphan.txt"
   head -c 10000 /dev/zero >"$ROOT/volumes/strata-orphan/_data/block.bin"
+}
+# The benchmark store: a base image whose one layer holds N small files, shared by APPS app
+# images (default 12) of a layer each, and four running containers that each copy up CHURN
+# files of the shared layer, delete some, and write CHURN files into a volume of their own.
+# Returns once all are done. Usage: bench_store N CHURN [APPS]
+bench_store() {
+  local n=$1 churn=$2 apps=${3:-12}
+  busybox_image
+  build bench/base:1 "FROM localhost/strata/base:1
+RUN mkdir -p /data/a && cd /data/a && i=0; while [ \$i -lt $n ]; do echo \$i > f\$i; i=\$((i+1)); done
+"
+  for app in $(seq "$apps"); do
+    build "bench/app:$app" "FROM localhost/bench/base:1
+RUN echo app$app > /app && dd if=/dev/zero of=/blob bs=1k count=$((app * 500)) 2>/dev/null
+"
+  done
+  for c in 1 2 3 4; do
+    $PODMAN run -d --pull never --network none --name "churn$c" -v "vol$c:/vol" \
+      "bench/app:$((c % apps + 1))" sh -c \
+      "i=0; while [ \$i -lt $churn ]; do echo x >> /data/a/f\$i; echo n > /vol/n\$i; i=\$((i+1)); done; rm -rf /data/a/f1*; touch /ready; sleep 100000" >/dev/null
+  done
+  for c in 1 2 3 4; do
+    until $PODMAN exec "churn$c" test -e /ready 2>/dev/null; do sleep 1; done
+  done
+  echo "store: $(find "$ROOT" -xdev | wc -l) entries, $(du -sxh "$ROOT" | cut -f1)"
 }
