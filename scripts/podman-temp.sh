@@ -10,7 +10,9 @@
 # netavark's /run/containers/networks away; and the one write podman 4.3 makes outside its
 # root whatever its flags (containers/image's blob-info cache in /var/lib/containers/cache)
 # lands, for import and build, on a bind mount of DIR/host-cache in a mount namespace of
-# their own.
+# their own (with DIR/var-tmp over /var/tmp, where podman build probes). Images are named in
+# full (localhost/...): a short name makes containers/image create
+# /var/cache/containers/short-name-aliases.conf.lock.
 DIR=$(mktemp -d /tmp/strata-podman.XXXXXX)
 ROOT=$DIR/root
 RUNROOT=$DIR/runroot
@@ -48,7 +50,8 @@ PODMAN="podman --root $ROOT --runroot $RUNROOT --storage-driver overlay --cgroup
 for HOST_CACHE in /var/lib/containers/cache /var/lib/containers /var/lib; do
   [ -d "$HOST_CACHE" ] && break
 done
-PODMAN_BUILD="unshare --mount --propagation slave -- sh -c 'mount --bind \"\$0\" $HOST_CACHE && exec \"\$@\"' $DIR/host-cache $PODMAN"
+mkdir -p "$DIR/var-tmp"
+PODMAN_BUILD="/usr/bin/unshare --mount --propagation slave -- sh -c 'mount --bind \"\$0\" $HOST_CACHE && mount --bind $DIR/var-tmp /var/tmp && exec \"\$@\"' $DIR/host-cache $PODMAN"
 podman_build() { eval "$PODMAN_BUILD" '"$@"'; }
 SERVICE_PID=
 # Starts the API (podman system service) on $DIR/podman.sock.
@@ -82,7 +85,7 @@ busybox_image() {
     [ -e "$rootfs/bin/$applet" ] || ln -s busybox "$rootfs/bin/$applet"
   done
   tar --numeric-owner -C "$rootfs" -cf "$DIR/rootfs.tar" .
-  podman_build import -q "$DIR/rootfs.tar" strata/base:1 >/dev/null
+  podman_build import -q "$DIR/rootfs.tar" localhost/strata/base:1 >/dev/null
 }
 # build TAG CONTAINERFILE-TEXT: podman build with no network and no pull.
 build() {
@@ -94,28 +97,28 @@ SHARED_RUN='RUN mkdir /shared && head -c 100000 /bin/busybox > /shared/chunk.bin
 # The fixture of tests/it/fixture/podman.rs (keep the two alike).
 fixture_store() {
   busybox_image
-  build strata/app:1 "FROM localhost/strata/base:1
+  build localhost/strata/app:1 "FROM localhost/strata/base:1
 $SHARED_RUN
 RUN echo one > /app1.txt && head -c 20000 /bin/busybox > /app1.bin
 "
-  build strata/app:2 "FROM localhost/strata/base:1
+  build localhost/strata/app:2 "FROM localhost/strata/base:1
 $SHARED_RUN
 RUN echo two > /app2.txt && head -c 40000 /bin/busybox > /app2.bin
 LABEL org.strata.fixture=app2
 "
-  build strata/dangling:1 "FROM localhost/strata/base:1
+  build localhost/strata/dangling:1 "FROM localhost/strata/base:1
 RUN echo one > /version
 "
-  build strata/dangling:1 "FROM localhost/strata/base:1
+  build localhost/strata/dangling:1 "FROM localhost/strata/base:1
 RUN echo two, longer > /version
 "
-  $PODMAN tag strata/app:1 strata/app:alias
+  $PODMAN tag localhost/strata/app:1 localhost/strata/app:alias
   $PODMAN run -d --pull never --network none --name strata-running -v strata-named:/named \
-    strata/app:1 sleep 1000 >/dev/null
+    localhost/strata/app:1 sleep 1000 >/dev/null
   $PODMAN exec strata-running sh -c 'echo named > /named/data && echo running > /running.txt'
-  $PODMAN run --pull never --network none --name strata-exited -v /data strata/app:2 sh -c \
+  $PODMAN run --pull never --network none --name strata-exited -v /data localhost/strata/app:2 sh -c \
     'echo appended >> /shared/lower.txt && rm /shared/remove-me && echo new > /new.txt && mkdir /newdir && echo x > /newdir/x && echo anon > /data/anon.txt'
-  $PODMAN create --pull never --network none --name strata-created strata/base:1 true >/dev/null
+  $PODMAN create --pull never --network none --name strata-created localhost/strata/base:1 true >/dev/null
   $PODMAN volume create strata-orphan >/dev/null
   printf 'left behind\n' >"$ROOT/volumes/strata-orphan/_data/orphan.txt"
   head -c 10000 /dev/zero >"$ROOT/volumes/strata-orphan/_data/block.bin"
@@ -127,17 +130,17 @@ RUN echo two, longer > /version
 bench_store() {
   local n=$1 churn=$2 apps=${3:-12}
   busybox_image
-  build bench/base:1 "FROM localhost/strata/base:1
+  build localhost/bench/base:1 "FROM localhost/strata/base:1
 RUN mkdir -p /data/a && cd /data/a && i=0; while [ \$i -lt $n ]; do echo \$i > f\$i; i=\$((i+1)); done
 "
   for app in $(seq "$apps"); do
-    build "bench/app:$app" "FROM localhost/bench/base:1
+    build "localhost/bench/app:$app" "FROM localhost/bench/base:1
 RUN echo app$app > /app && dd if=/dev/zero of=/blob bs=1k count=$((app * 500)) 2>/dev/null
 "
   done
   for c in 1 2 3 4; do
     $PODMAN run -d --pull never --network none --name "churn$c" -v "vol$c:/vol" \
-      "bench/app:$((c % apps + 1))" sh -c \
+      "localhost/bench/app:$((c % apps + 1))" sh -c \
       "i=0; while [ \$i -lt $churn ]; do echo x >> /data/a/f\$i; echo n > /vol/n\$i; i=\$((i+1)); done; rm -rf /data/a/f1*; touch /ready; sleep 100000" >/dev/null
   done
   for c in 1 2 3 4; do

@@ -16,11 +16,15 @@
 //! - `[engine.runtimes] runc` is a wrapper adding `--root <tmp>/runc`: podman gives runc no
 //!   `--root`, so container state would go to `/run/runc`. conmon's exit command
 //!   (`podman container cleanup`) sees the same `CONTAINERS_CONF`, hence the same wrapper;
+//! - callers name images in full (`localhost/strata/app:1`): resolving a short name makes
+//!   containers/image lock, creating it, `/var/cache/containers/short-name-aliases.conf.lock`;
 //! - containers/image writes its blob-info cache to `/var/lib/containers/cache` for root
 //!   whatever `--root` says: the verbs that copy images ([`COPYING_VERBS`]: `import`, `build`,
 //!   ...) run in a mount namespace of their own (`unshare --mount --propagation slave`) with a
-//!   temporary directory bind-mounted over that cache. Only those: a container started in such
-//!   a namespace would have its rootfs mounted where the host (and strata) cannot see it.
+//!   temporary directory bind-mounted over that cache, and another over `/var/tmp` (`podman
+//!   build` creates and at once deletes a probe file there, whatever `TMPDIR` says). Only
+//!   those: a container started in such a namespace would have its rootfs mounted where the
+//!   host (and strata) cannot see it.
 //!
 //! `--volumepath` and `static_dir` are not moved out of the graphroot: with `--root`, podman
 //! keeps volumes in `<root>/volumes` and its BoltDB in `<root>/libpod/bolt_state.db`, the
@@ -58,6 +62,9 @@ pub const PODMAN_API: &str = "v4.0.0";
 /// run in their own mount namespace (see the module docs).
 pub const COPYING_VERBS: &[&str] = &["build", "import", "commit", "load", "pull", "save"];
 
+/// util-linux's `unshare`, by its path (a `PATH` may hold another).
+const UNSHARE: &str = "/usr/bin/unshare";
+
 /// Where containers/image keeps its blob-info cache for root, whatever podman's `--root`.
 const HOST_BLOB_CACHE: &str = "/var/lib/containers/cache";
 
@@ -88,6 +95,7 @@ impl Podman {
             "runc",
             "copy-tmp",
             "host-cache",
+            "var-tmp",
         ] {
             fs::create_dir_all(work.join(sub)).expect("creating podman's directories");
         }
@@ -170,12 +178,12 @@ impl Podman {
             .first()
             .is_some_and(|verb| COPYING_VERBS.contains(verb));
         let mut cmd = if copying {
-            let (cache, shadowed) = (self.work.join("host-cache"), shadowed_cache_dir());
-            let mut cmd = Command::new("unshare");
+            let mut cmd = Command::new(UNSHARE);
             cmd.args(["--mount", "--propagation", "slave", "--", "sh", "-c"])
-                .arg(r#"mount --bind "$0" "$1" && shift && exec "$@""#)
-                .arg(cache)
-                .arg(shadowed)
+                .arg(r#"mount --bind "$0" "$1" && mount --bind "$2" /var/tmp && shift 2 && exec "$@""#)
+                .arg(self.work.join("host-cache"))
+                .arg(shadowed_cache_dir())
+                .arg(self.work.join("var-tmp"))
                 .arg(PODMAN);
             cmd
         } else {
@@ -247,7 +255,7 @@ impl Podman {
         let ping = || matches!(get(socket, "/_ping").as_deref(), Ok("OK"));
         wait_until_ready(
             "podman system service",
-            &mut *service,
+            &mut service,
             &self.work.join("service.log"),
             ping,
         );
