@@ -7,6 +7,8 @@
 //!   and BuildKit builds, every kind of container and volume) and keeps one stopped copy per
 //!   storage driver for the whole run; [`fixture::containerd`] does the same on trixie's
 //!   dockerd 26.1 with the containerd image store.
+//! - [`fixture::podman`] does the same with a rootful podman 4.3 on a temporary graphroot
+//!   (the containers/storage store of Podman, Buildah and CRI-O).
 //! - [`synth`] plants a small synthetic overlay2 store by hand, without any daemon, for the
 //!   corrupt-input corpus.
 //! - [`dfjson`] compares strata's `df` JSON with dockerd's `GET /system/df`, field by field.
@@ -14,7 +16,8 @@
 //!
 //! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`containerd`] (the
 //! containerd image store under dockerd 26.1 and a plain `k8s.io` containerd: df, diff,
-//! read-only, snapshots against `ctr`, a corrupt corpus), [`containment`] (nothing
+//! read-only, snapshots against `ctr`, a corrupt corpus), [`podman`] (containers/storage
+//! roots: df against libpod's API, diff, read-only, a corrupt corpus), [`containment`] (nothing
 //! outside the data root is read, listed or counted, whatever the store holds), [`names`],
 //! [`du`], [`watch`],
 //! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
@@ -41,6 +44,7 @@ mod forensics;
 mod harness;
 mod names;
 mod parity;
+mod podman;
 mod readonly;
 mod synth;
 mod tree;

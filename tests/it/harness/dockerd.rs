@@ -341,7 +341,7 @@ impl Drop for Dockerd {
 
 /// A hand-written HTTP/1.0 GET over the unix socket: HTTP/1.0 makes the Go server answer
 /// without chunked encoding and close the connection, so the body is simply the rest.
-fn get(socket: &Path, path: &str) -> Result<String, String> {
+pub(super) fn get(socket: &Path, path: &str) -> Result<String, String> {
     let mut stream = UnixStream::connect(socket).map_err(|e| e.to_string())?;
     stream
         .set_read_timeout(Some(CLI_TIMEOUT))

@@ -1,13 +1,14 @@
 //! The test harness: a real `dockerd` ([`Dockerd`]: Debian's 20.10 with a graphdriver, or
 //! trixie's 26.1 with the containerd image store), a plain containerd ([`Containerd`]) and
-//! `ctr` ([`Ctr`]), the strata binary ([`strata_on`]), commands with a deadline ([`Run`]),
-//! cleanup, and the skip policy ([`dockerd_usable`], [`containerd_usable`]).
+//! `ctr` ([`Ctr`]), a rootful podman on a temporary store ([`Podman`]), the strata binary ([`strata_on`]), commands with a deadline ([`Run`]),
+//! cleanup, and the skip policy ([`dockerd_usable`], [`containerd_usable`], [`podman_usable`]).
 //!
 //! Everything made here lives in unique temporary directories; nothing uses a fixed `/tmp` path,
 //! so tests run in parallel without `--test-threads=1`.
 
 mod cleanup;
 mod dockerd;
+mod podman;
 mod run;
 pub mod trixie;
 
@@ -15,6 +16,7 @@ use std::path::Path;
 
 pub use cleanup::{mount_points_under, remove_at_exit};
 pub use dockerd::{Dockerd, Driver, CONTAINERD_ROOT_IN_DATA_ROOT};
+pub use podman::Podman;
 pub use run::{
     root_args, run_with_timeout, strata, strata_command, strata_on, strata_on_with_path,
     strata_on_within, strata_unprivileged, Run,
@@ -27,6 +29,11 @@ pub const DOCKERD: &str = "/usr/sbin/dockerd";
 pub const DOCKER_CLI: &str = "/usr/bin/docker";
 /// The static busybox (package `busybox-static`) the fixture images are made of.
 pub const BUSYBOX: &str = "/bin/busybox";
+
+/// Debian's podman (package `podman`, 4.3.1).
+pub const PODMAN: &str = "/usr/bin/podman";
+/// Debian's runc, the OCI runtime podman runs here (through a wrapper naming its state dir).
+pub const RUNC: &str = "/usr/sbin/runc";
 
 /// Set to `1` (CI does) to turn every skip into a failure.
 pub const NO_SKIP_ENV: &str = "STRATA_TEST_NO_SKIP";
@@ -57,6 +64,15 @@ pub fn containerd_usable() -> bool {
         "root, Debian's docker.io, and trixie's dockerd 26.1 and containerd 1.7 unpacked by \
          scripts/trixie-daemons.sh",
         &files,
+    )
+}
+
+/// Whether the podman tests can run here: root, Debian's podman and runc, and a static
+/// busybox; skips or panics as [`dockerd_usable`] does.
+pub fn podman_usable() -> bool {
+    usable(
+        "root and Debian's podman (apt-get install podman)",
+        &[PODMAN, RUNC, BUSYBOX],
     )
 }
 
