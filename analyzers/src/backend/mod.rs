@@ -112,11 +112,38 @@ pub trait Backend {
     fn snapshots(&self, _df: &DfReport) -> Option<Vec<SnapshotEntry>> {
         None
     }
+    /// Where `layer`'s tar-split record is and what its recorded size measures (moby's
+    /// `layerdb/sha256/<chain>/tar-split.json.gz`, a content size in `size`).
+    fn tar_split(&self, layer: &Layer) -> TarSplit {
+        TarSplit {
+            path: layer.record.join(crate::layout::LAYER_TAR_SPLIT),
+            size_record: layer.record.join(crate::layout::LAYER_SIZE),
+            size_is_stream: false,
+        }
+    }
+    /// Paths the owner's `diff` of a container leaves out (podman: the files it mounts over
+    /// every container); strata lists them as unlisted.
+    fn diff_hidden_paths(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// The store owner's own `system df` where its shape is not Docker's (podman's
     /// `GET /libpod/system/df`); `trees` holds the walks `df` made.
     fn libpod_df(&self, _store: &Store, _trees: &Trees) -> Option<LibpodDf> {
         None
     }
+}
+
+/// A layer's tar-split record and what its recorded size is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarSplit {
+    /// The gzipped tar-split file.
+    pub path: PathBuf,
+    /// The file holding the layer's recorded size.
+    pub size_record: PathBuf,
+    /// True when the recorded size is the length of the whole tar stream, headers and
+    /// padding included (containers/storage's `diff-size`); false when it is the size of the
+    /// layer's content as its driver measures it (moby's `size`).
+    pub size_is_stream: bool,
 }
 
 /// The accounting rule a report follows and why that one.
@@ -206,6 +233,12 @@ impl Backend for AnyBackend {
     }
     fn snapshots(&self, df: &DfReport) -> Option<Vec<SnapshotEntry>> {
         self.inner().snapshots(df)
+    }
+    fn diff_hidden_paths(&self) -> &'static [&'static str] {
+        self.inner().diff_hidden_paths()
+    }
+    fn tar_split(&self, layer: &Layer) -> TarSplit {
+        self.inner().tar_split(layer)
     }
     fn libpod_df(&self, store: &Store, trees: &Trees) -> Option<LibpodDf> {
         self.inner().libpod_df(store, trees)

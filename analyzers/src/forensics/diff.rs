@@ -27,6 +27,7 @@ use nix::sys::stat::FileStat;
 use serde::Serialize;
 
 use super::union::{is_opaque, is_whiteout, Union};
+use crate::backend::Backend;
 use crate::changes::{self, is_dir, new_change, stat_differs, Change, ChangeKind};
 use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
@@ -326,6 +327,15 @@ pub fn diff(store: &Store, c: &Container) -> DiffReport {
         ));
     }
     changes::add_changed_parents(&mut found.changes);
+    let hidden = store.backend.diff_hidden_paths();
+    let (shown, hidden): (Vec<Change>, Vec<Change>) = std::mem::take(&mut found.changes)
+        .into_iter()
+        .partition(|ch| !hidden.iter().any(|h| ch.path == Path::new(h)));
+    found.changes = shown;
+    found
+        .unlisted
+        .extend(hidden.into_iter().filter(|ch| !ch.is_dir));
+    found.unlisted.sort();
     let mut seen_inodes = HashSet::new();
     let mut to_entries = |list: &[Change]| -> Vec<DiffEntry> {
         list.iter()

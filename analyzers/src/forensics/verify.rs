@@ -47,7 +47,6 @@ use crate::format::whiteout::{whiteout_name, WHITEOUT_OPAQUE};
 use crate::fs::{self, Jail};
 use crate::graph::{Layer, Store};
 use crate::ids::{CacheId, ChainId, DiffId, Digest};
-use crate::layout::LAYER_TAR_SPLIT;
 use crate::text;
 
 use super::CHUNK;
@@ -202,7 +201,7 @@ fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>, Optio
 
 /// `layer` rebuilt from its tar-split record and its files in `content`.
 fn check_tar_split(store: &Store, layer: &Layer, content: &Path) -> (LayerCheck, Vec<Problem>) {
-    let split = layer.record.join(LAYER_TAR_SPLIT);
+    let split = store.backend.tar_split(layer);
     let mut problems = Vec::new();
     let mut check = LayerCheck::unchecked(layer);
     match store.jail.stat(content) {
@@ -229,7 +228,7 @@ fn check_tar_split(store: &Store, layer: &Layer, content: &Path) -> (LayerCheck,
         }
     }
     let jail = &store.jail;
-    let pass = match rebuild(jail, &split, content) {
+    let pass = match rebuild(jail, &split.path, content) {
         Ok(p) => p,
         Err(p) => {
             problems.push(p);
@@ -248,7 +247,12 @@ fn check_tar_split(store: &Store, layer: &Layer, content: &Path) -> (LayerCheck,
     }
     mismatches.sort();
     mismatches.dedup();
-    let size_ok = i64::try_from(listing.size).is_ok_and(|s| s == layer.size);
+    let measured = if split.size_is_stream {
+        pass.tar_bytes
+    } else {
+        listing.size
+    };
+    let size_ok = i64::try_from(measured).is_ok_and(|s| s == layer.size);
     check.ok = digest_ok && size_ok && mismatches.is_empty();
     if !digest_ok {
         problems.push(Problem::new(

@@ -43,6 +43,9 @@ use crate::walk::TreeUsage;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LibpodDf {
+    /// What podman 4.8 and later report as the images' total (podman 4.3 has no such
+    /// field): every layer's `diff-size` once plus every image's big data.
+    pub images_size: i64,
     /// One row per image name.
     pub images: Vec<LibpodImage>,
     /// libpod's containers.
@@ -309,12 +312,11 @@ pub fn image_rows(backend: &ContainersStorage, store: &Store, trees: &Trees) -> 
         .collect()
 }
 
-/// `LayersSize` for Docker's shape: the `diff-size` of every complete layer with one.
+/// `LayersSize` for Docker's shape: the `diff-size` of every complete layer.
 pub fn layers_size(backend: &ContainersStorage) -> i64 {
     backend
         .layers
         .values()
-        .filter(|l| !l.diff_digest.is_empty())
         .map(|l| l.diff_size)
         .fold(0i64, i64::saturating_add)
 }
@@ -446,7 +448,13 @@ pub fn compute(backend: &ContainersStorage, store: &Store, trees: &Trees) -> Lib
     let containers = libpod_containers(backend, store, trees);
     let volumes = libpod_volumes(backend, store, trees);
     let summary = summary(&images, &containers, &volumes);
+    let big_data = backend
+        .images
+        .iter()
+        .map(|i| big_data_size(backend, store, i))
+        .fold(0i64, i64::saturating_add);
     LibpodDf {
+        images_size: layers_size(backend).saturating_add(big_data),
         images,
         containers,
         volumes,

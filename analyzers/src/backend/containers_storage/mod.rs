@@ -16,18 +16,37 @@ use std::path::{Path, PathBuf};
 
 pub use load::{detect, load};
 
-use super::{Backend, Trees};
+use super::{Backend, TarSplit, Trees};
 use crate::advice::Cleanup;
 use crate::buildcache::Worker;
 use crate::error::Problem;
 use crate::forensics::orphans::{self, Finding};
-use crate::format::containers_storage::{ContainerRecord, ImageRecord, LayerRecord};
+use crate::format::containers_storage::{
+    ContainerRecord, ImageRecord, LayerRecord, TAR_SPLIT_SUFFIX,
+};
 use crate::format::libpod::{LibpodState, LibpodVolume};
-use crate::graph::{Container, Store};
+use crate::graph::{Container, Layer, Store};
 use crate::ids::ImageId;
 use crate::layout::{VOLUMES_DIR, VOLUME_DATA};
 use crate::usage::df::ImageDf;
 use crate::usage::libpod;
+
+/// The paths libpod mounts over every container, which `podman diff` leaves out (podman
+/// `libpod/diff.go` `initInodes`; `/run/podman-init` is `define.ContainerInitPath`).
+const PODMAN_INIT_INODES: &[&str] = &[
+    "/dev",
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/proc",
+    "/run",
+    "/run/notify",
+    "/run/.containerenv",
+    "/run/secrets",
+    "/run/podman-init",
+    "/sys",
+    "/etc/mtab",
+];
 
 /// What the containers/storage backend read, kept for podman's accounting.
 #[derive(Debug, Clone)]
@@ -143,6 +162,18 @@ impl Backend for ContainersStorage {
     ) -> Option<(PathBuf, Worker<'a>)> {
         // Buildah's build cache is intermediate images, listed with the images.
         None
+    }
+    fn diff_hidden_paths(&self) -> &'static [&'static str] {
+        PODMAN_INIT_INODES
+    }
+    /// `<driver>-layers/<id>.tar-split.gz`; `diff-size` in `layers.json` is the tar's length.
+    fn tar_split(&self, layer: &Layer) -> TarSplit {
+        let dir = self.layers_json.parent().unwrap_or(&self.graphroot);
+        TarSplit {
+            path: dir.join(format!("{}{TAR_SPLIT_SUFFIX}", layer.cache_id.as_str())),
+            size_record: self.layers_json.clone(),
+            size_is_stream: true,
+        }
     }
     fn libpod_df(&self, store: &Store, trees: &Trees) -> Option<libpod::LibpodDf> {
         Some(libpod::compute(self, store, trees))
