@@ -134,6 +134,10 @@ fn build(r: &DuReport, view: &View) -> Node {
             let layers: BTreeMap<&str, &Owner> = of_kind(OwnerKind::ImageLayer)
                 .map(|o| (o.id.as_str(), o))
                 .collect();
+            // containers/storage keeps each image's config and manifests apart, by image id.
+            let big_data: BTreeMap<&str, &Owner> = of_kind(OwnerKind::ImageBigData)
+                .map(|o| (o.id.as_str(), o))
+                .collect();
             r.images
                 .iter()
                 .map(|img| {
@@ -141,6 +145,7 @@ fn build(r: &DuReport, view: &View) -> Node {
                         .layers
                         .iter()
                         .filter_map(|c| layers.get(c.as_str()))
+                        .chain(big_data.get(img.id.as_str()))
                         .map(|o| owner_node(o, view))
                         .collect();
                     let bytes = parts.iter().map(|p| p.bytes).sum();
@@ -367,6 +372,7 @@ fn kind_slug(kind: OwnerKind) -> &'static str {
     match kind {
         OwnerKind::ImageLayer => "image_layer",
         OwnerKind::ImageContent => "image_content",
+        OwnerKind::ImageBigData => "image_big_data",
         OwnerKind::ContainerLayer => "container_layer",
         OwnerKind::ContainerLog => "container_log",
         OwnerKind::ContainerMeta => "container_meta",
@@ -378,6 +384,7 @@ fn kind_slug(kind: OwnerKind) -> &'static str {
         OwnerKind::Tmp => "tmp",
         OwnerKind::LeakedLayer => "leaked_layer",
         OwnerKind::Daemon => "daemon",
+        OwnerKind::LibpodState => "libpod_state",
         OwnerKind::OtherDriver => "other_driver",
         OwnerKind::Unknown => "unknown",
     }

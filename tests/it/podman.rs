@@ -332,6 +332,101 @@ fn every_verb_leaves_the_podman_store_unchanged() {
     assert_untouched(&store.graphroot, &[], &verbs);
 }
 
+/// The `Paths` of a `du` owner, as strings (relative to the root).
+fn owner_paths(owner: &Value) -> Vec<&str> {
+    owner["Paths"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// `strata du` of the stopped podman store attributes every byte: the owners add up to GNU
+/// du's totals of the graphroot (apparent and allocated; strata never writes, so libpod's
+/// BoltDB keeps its size), with one thread and with four alike; nothing is unknown or leaked;
+/// each image's big data is that image's, each layer's tar-split its layer's, each container's
+/// `userdata` and `ctr.log` the container's, `bolt_state.db` libpod's, and the driver's
+/// `.has-mount-program` bookkeeping.
+#[test]
+fn du_attributes_every_byte_of_the_graphroot() {
+    let Some(store) = podman::stopped() else {
+        return;
+    };
+    let root = &store.graphroot;
+    let du = |threads: &str| {
+        strata_on(root, &["--format", "json", "--threads", threads, "du"])
+            .assert_success()
+            .json()
+    };
+    let report = du("1");
+    let (apparent, allocated) = crate::fixture::gnu_du(root);
+    crate::du::assert_totals(&report, apparent, allocated, "podman graphroot");
+    let four = du("4");
+    for part in ["Total", "Kinds", "Owners"] {
+        assert_eq!(report[part], four[part], "{part}: one thread vs four");
+    }
+    for kind in ["unknown", "leaked-layer"] {
+        let found: Vec<&Value> = crate::du::owners_of(&report, kind).collect();
+        assert!(found.is_empty(), "{kind} owners: {found:#?}");
+    }
+    let owner = |kind: &str, id: &str| -> &Value {
+        report["Owners"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|o| o["Kind"] == kind && o["Id"] == id)
+            .unwrap_or_else(|| panic!("no {kind} owner {id}: {:#}", report["Owners"]))
+    };
+    let f = &store.fixture;
+    let images = [&f.images.base, &f.images.app1, &f.images.app2]
+        .into_iter()
+        .chain([&f.images.dangling, &f.images.dangling_successor])
+        .chain(&f.images.intermediate);
+    for id in images {
+        let paths = owner_paths(owner("image-big-data", &format!("sha256:{id}")));
+        assert_eq!(paths, [format!("overlay-images/{id}")], "image {id}");
+    }
+    let layers: Vec<&Value> = crate::du::owners_of(&report, "image-layer").collect();
+    assert!(!layers.is_empty(), "no image layers");
+    for layer in layers {
+        let id = text(&layer["Id"]);
+        let id = id.trim_start_matches("sha256:");
+        // df's measures of a layer's `diff/` are roots of the same walk, listed too.
+        let (tar_split, dir) = (
+            format!("overlay-layers/{id}.tar-split.gz"),
+            format!("overlay/{id}"),
+        );
+        let paths = owner_paths(layer);
+        assert!(
+            paths.contains(&tar_split.as_str())
+                && paths.contains(&dir.as_str())
+                && paths.iter().all(|p| *p == tar_split || p.starts_with(&dir)),
+            "layer {id}: {paths:?}"
+        );
+    }
+    for id in f.containers.all_ids() {
+        let dir = format!("overlay-containers/{id}");
+        assert_eq!(owner_paths(owner("container-meta", id)), [dir.as_str()]);
+        assert!(!owner_paths(owner("container-layer", id)).is_empty());
+    }
+    for id in [&f.containers.running, &f.containers.exited] {
+        let log = format!("overlay-containers/{id}/userdata/ctr.log");
+        assert_eq!(owner_paths(owner("container-log", id)), [log.as_str()]);
+    }
+    assert_eq!(owner_paths(owner("libpod-state", "libpod")), ["libpod"]);
+    assert_eq!(
+        owner_paths(owner("daemon", ".has-mount-program")),
+        ["overlay/.has-mount-program"]
+    );
+    for (id, path) in [
+        ("overlay-images/", "overlay-images"),
+        ("overlay-layers/", "overlay-layers"),
+    ] {
+        assert_eq!(owner_paths(owner("image-metadata", id)), [path]);
+    }
+}
+
 /// A fresh `cp -a` of the pristine stopped graphroot in a temporary directory of its own.
 fn damaged_copy(store: &Stopped) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::Builder::new()

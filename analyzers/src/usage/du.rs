@@ -58,6 +58,9 @@ pub enum OwnerKind {
     /// An image's content blobs in a containerd content store (id: the image that uses it
     /// first; each blob once).
     ImageContent,
+    /// An image's own files in a containers/storage image store, `<driver>-images/<id>/`:
+    /// its config, manifests and signatures (its "big data"; id: image id).
+    ImageBigData,
     /// A container's writable and init layers (id: container id).
     ContainerLayer,
     /// A container's json-file logs, rotated ones included (id: container id).
@@ -78,9 +81,14 @@ pub enum OwnerKind {
     Tmp,
     /// A driver directory that no layer, container or build cache record references.
     LeakedLayer,
-    /// dockerd's own state (`network/`, `plugins/`, `volumes/metadata.db`...) and the
-    /// directories of the layout itself.
+    /// dockerd's own state (`network/`, `plugins/`, `volumes/metadata.db`...), the
+    /// bookkeeping of containers/storage and podman (locks, `mounts/`, `secrets/`,
+    /// `overlay/.has-mount-program`, `containers.json`...), and the directories of the layout
+    /// itself.
     Daemon,
+    /// libpod's database (`libpod/bolt_state.db` or `db.sql`): podman's records of its
+    /// containers, pods, volumes and networks.
+    LibpodState,
     /// The home of another storage driver (left by a driver switch).
     OtherDriver,
     /// Anything else, named.
@@ -93,6 +101,7 @@ impl OwnerKind {
         match self {
             OwnerKind::ImageLayer => "image layers",
             OwnerKind::ImageContent => "image content (blobs)",
+            OwnerKind::ImageBigData => "image big data (config, manifests)",
             OwnerKind::ContainerLayer => "container layers",
             OwnerKind::ContainerLog => "container logs",
             OwnerKind::ContainerMeta => "container metadata",
@@ -104,6 +113,7 @@ impl OwnerKind {
             OwnerKind::Tmp => "tmp",
             OwnerKind::LeakedLayer => "leaked layer dirs",
             OwnerKind::Daemon => "daemon state",
+            OwnerKind::LibpodState => "libpod state",
             OwnerKind::OtherDriver => "other drivers",
             OwnerKind::Unknown => "unknown",
         }
@@ -239,6 +249,9 @@ struct Plan {
     /// Paths the backend gave an owner ([`Claim`]), with the owner: the generic planning
     /// leaves them to it.
     claimed: HashMap<PathBuf, usize>,
+    /// Owners that several parts of the plan may name (a claim and the driver's directory of
+    /// one layer), by kind and id.
+    shared: HashMap<(OwnerKind, String), usize>,
     roots: Vec<PathBuf>,
     /// `owner_of[i]`: index into `owners` of `roots[i]`.
     owner_of: Vec<usize>,
@@ -250,6 +263,7 @@ impl Plan {
     fn new() -> Plan {
         Plan {
             claimed: HashMap::new(),
+            shared: HashMap::new(),
             roots: Vec::new(),
             owner_of: Vec::new(),
             owners: Vec::new(),
@@ -269,6 +283,17 @@ impl Plan {
             sizes: Sizes::default(),
         });
         self.owners.len() - 1
+    }
+
+    /// The owner of kind `kind` and id `id`, added (named `name`) the first time it is asked
+    /// for: the one owner of everything given to that kind and id.
+    fn shared(&mut self, kind: OwnerKind, id: &str, name: &str) -> usize {
+        if let Some(&o) = self.shared.get(&(kind, id.to_owned())) {
+            return o;
+        }
+        let o = self.owner(kind, id, name);
+        self.shared.insert((kind, id.to_owned()), o);
+        o
     }
 
     /// Gives `path` (and what is under it, minus nested roots) to `owner`.
@@ -411,7 +436,9 @@ fn kind_totals(owners: &[Owner]) -> Vec<KindTotal> {
 pub struct Claim {
     /// What owns it.
     pub kind: OwnerKind,
-    /// The owner's id (its entries merge).
+    /// The owner's id: claims of one kind and id have one owner, the same one the common
+    /// plan gives that kind and id (an image layer's driver directory, a container's writable
+    /// layer).
     pub id: String,
     /// The owner's name.
     pub name: String,
@@ -423,19 +450,42 @@ pub struct Claim {
     pub path: PathBuf,
 }
 
+impl Claim {
+    /// A claim of `path` for the owner `kind`/`id` named `name`, used by no image, without a
+    /// note.
+    pub fn new(kind: OwnerKind, id: &str, name: &str, path: PathBuf) -> Claim {
+        Claim {
+            kind,
+            id: id.to_owned(),
+            name: name.to_owned(),
+            used_by: Vec::new(),
+            note: String::new(),
+            path,
+        }
+    }
+
+    /// The claim with `note`.
+    #[must_use]
+    pub fn with_note(mut self, note: &str) -> Claim {
+        note.clone_into(&mut self.note);
+        self
+    }
+}
+
 /// Decides, from metadata and directory listings only, who owns each part of the root.
 fn plan(store: &Store) -> Plan {
     let mut plan = Plan::new();
     let root = &store.root;
     let layout = plan.owner(OwnerKind::Daemon, ".", "layout directories");
     plan.root(layout, root.clone());
-    let mut by_id: HashMap<(OwnerKind, String), usize> = HashMap::new();
     for claim in store.backend.du_claims(store) {
-        let o = *by_id
-            .entry((claim.kind, claim.id.clone()))
-            .or_insert_with(|| plan.owner(claim.kind, &claim.id, &claim.name));
-        plan.owners[o].used_by = claim.used_by;
-        plan.owners[o].note = claim.note;
+        let o = plan.shared(claim.kind, &claim.id, &claim.name);
+        if !claim.used_by.is_empty() {
+            plan.owners[o].used_by = claim.used_by;
+        }
+        if !claim.note.is_empty() {
+            plan.owners[o].note = claim.note;
+        }
         plan.claimed.insert(claim.path.clone(), o);
         plan.root(o, claim.path);
     }
@@ -504,9 +554,9 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
     }
     let mut layer_dirs: HashMap<PathBuf, usize> = HashMap::new();
     for layer in store.layers.values() {
-        let o = plan.owner(
+        let o = plan.shared(
             OwnerKind::ImageLayer,
-            layer.chain_id.to_string(),
+            &layer.chain_id.to_string(),
             layer.chain_id.digest().short(),
         );
         let mut users = images_of
@@ -525,7 +575,7 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
         .collect();
     for m in store.mounts.values() {
         let name = names.get(m.container.as_str()).copied().unwrap_or("");
-        let o = plan.owner(OwnerKind::ContainerLayer, m.container.as_str(), name);
+        let o = plan.shared(OwnerKind::ContainerLayer, m.container.as_str(), name);
         if name.is_empty() {
             plan.owners[o].note = "no container".to_owned();
         }
@@ -559,7 +609,7 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
             Some(&o) => o,
             None if snapshots.contains(&name) => build_cache,
             None => {
-                let o = plan.owner(OwnerKind::LeakedLayer, &name, &name);
+                let o = plan.shared(OwnerKind::LeakedLayer, &name, &name);
                 plan.owners[o].note = "no layer, container or build cache record".to_owned();
                 o
             }

@@ -13,30 +13,19 @@ use crate::graph::Store;
 use crate::ids::Digest;
 use crate::usage::du::{Claim, OwnerKind};
 
-fn claim(kind: OwnerKind, id: &str, name: &str, path: std::path::PathBuf) -> Claim {
-    Claim {
-        kind,
-        id: id.to_owned(),
-        name: name.to_owned(),
-        used_by: Vec::new(),
-        note: String::new(),
-        path,
-    }
-}
-
 /// The claims of `b`'s containerd root.
 pub fn claims(b: &Containerd, store: &Store) -> Vec<Claim> {
     let root = &b.root.path;
     let mut out = Vec::new();
     if !root.starts_with(&store.root) {
-        out.push(claim(
+        out.push(Claim::new(
             OwnerKind::Daemon,
             "containerd",
             "containerd root",
             root.clone(),
         ));
     }
-    out.push(claim(
+    out.push(Claim::new(
         OwnerKind::ImageMetadata,
         "meta.db",
         "containerd metadata",
@@ -48,10 +37,10 @@ pub fn claims(b: &Containerd, store: &Store) -> Vec<Claim> {
         let path = root.join(&e.name);
         if !driver.home().starts_with(&path) {
             let name = e.name.to_string_lossy();
-            out.push(claim(OwnerKind::Daemon, &name, &name, path));
+            out.push(Claim::new(OwnerKind::Daemon, &name, &name, path));
         }
     }
-    out.push(claim(
+    out.push(Claim::new(
         OwnerKind::ImageMetadata,
         "snapshots metadata.db",
         "snapshotter metadata",
@@ -59,7 +48,7 @@ pub fn claims(b: &Containerd, store: &Store) -> Vec<Claim> {
     ));
     let ingest = root.join(CONTENT_DIR).join(INGEST_DIR);
     for e in store.jail.read_dir(&ingest).unwrap_or_default() {
-        out.push(claim(
+        out.push(Claim::new(
             OwnerKind::Tmp,
             "ingest",
             "unfinished downloads",
@@ -131,7 +120,7 @@ pub fn claims(b: &Containerd, store: &Store) -> Vec<Claim> {
                 .values()
                 .any(|o| o.parent.as_deref() == Some(&s.key) && leased.contains(o.key.as_str()))
         {
-            out.push(claim(
+            out.push(Claim::new(
                 OwnerKind::BuildCache,
                 "snapshots",
                 "BuildKit snapshots",

@@ -1,7 +1,7 @@
 //! Reading a graphroot into the common graph.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::ContainersStorage;
 use crate::backend::AnyBackend;
@@ -21,9 +21,9 @@ use crate::root::DataRoot;
 
 /// The drivers strata reads containers/storage layers of, in containers/storage's order of
 /// preference (`drivers/driver_linux.go` `Priority`).
-const DRIVERS: &[&str] = &["overlay", "vfs"];
+pub(super) const DRIVERS: &[&str] = &["overlay", "vfs"];
 /// Drivers containers/storage has that strata does not read yet.
-const OTHER_DRIVERS: &[&str] = &["btrfs", "zfs", "aufs", "devicemapper"];
+pub(super) const OTHER_DRIVERS: &[&str] = &["btrfs", "zfs", "aufs", "devicemapper"];
 /// The most a big data item read for its length may hold.
 const BIG_DATA_LIMIT: u64 = 64 << 20;
 
@@ -395,9 +395,8 @@ fn join_libpod(c: &mut Container, record: &LibpodContainer, root: &Path) {
     c.labels.clone_from(&record.labels);
     c.log_path = record
         .log_path
-        .as_ref()
-        .filter(|p| p.starts_with(&c.dir))
-        .cloned();
+        .as_deref()
+        .and_then(|p| userdata_log(p, &c.dir));
     c.mounts = record
         .named_volumes
         .iter()
@@ -438,6 +437,19 @@ fn join_libpod(c: &mut Container, record: &LibpodContainer, root: &Path) {
             ..State::default()
         };
     }
+}
+
+/// libpod's `LogPath` taken as a file of the container's `userdata/` (`ctr.log`) in `dir`,
+/// wherever the graphroot was when podman wrote it (a copied store keeps its old absolute
+/// paths); `None` for a log anywhere else (`--log-opt path=`), which is never read.
+fn userdata_log(recorded: &Path, dir: &Path) -> Option<PathBuf> {
+    let name = recorded.file_name()?.to_str()?;
+    let userdata = recorded.parent()?;
+    let id = userdata.parent()?.file_name()?;
+    (userdata.file_name() == Some(cs::USERDATA_DIR.as_ref())
+        && Some(id) == dir.file_name()
+        && crate::ids::is_component(name))
+    .then(|| dir.join(cs::USERDATA_DIR).join(name))
 }
 
 /// The leftovers only containers/storage has: incomplete layers, and layers that no image

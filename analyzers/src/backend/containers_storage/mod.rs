@@ -8,6 +8,7 @@
 //! over its image's top layer. Podman's figures ([`crate::usage::libpod`]) are computed from
 //! what this backend keeps.
 
+mod claims;
 mod load;
 pub mod tree;
 
@@ -29,6 +30,7 @@ use crate::graph::{Container, Layer, Store};
 use crate::ids::ImageId;
 use crate::layout::{VOLUMES_DIR, VOLUME_DATA};
 use crate::usage::df::ImageDf;
+use crate::usage::du::Claim;
 use crate::usage::libpod;
 
 /// The paths libpod mounts over every container, which `podman diff` leaves out (podman
@@ -154,6 +156,9 @@ impl Backend for ContainersStorage {
     }
     fn cleanup_command(&self, store: &Store, cleanup: &Cleanup) -> String {
         libpod::cleanup_command(store, cleanup)
+    }
+    fn du_claims(&self, store: &Store) -> Vec<Claim> {
+        claims::claims(self, store)
     }
     fn buildkit_worker<'a>(
         &'a self,
