@@ -2,9 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use super::ContainersStorage;
-use crate::backend::AnyBackend;
+use crate::backend::{AnyBackend, PodmanVersion, VersionProbe, VersionSource};
 use crate::driver::{AnyDriver, Detected, Driver, Overlay2, Vfs};
 use crate::error::{Error, Problem, ProblemKind, Result};
 use crate::forensics::orphans::{Finding, OrphanKind};
@@ -24,6 +25,9 @@ use crate::root::DataRoot;
 const DRIVERS: &[&str] = &["overlay", "vfs"];
 /// Drivers containers/storage has that strata does not read yet.
 const OTHER_DRIVERS: &[&str] = &["btrfs", "zfs", "aufs", "devicemapper"];
+/// The newest podman whose rules strata knows; the default when nothing says which podman
+/// uses the store.
+pub const NEWEST_KNOWN: PodmanVersion = PodmanVersion::new(5, 8, 0);
 /// The most a big data item read for its length may hold.
 const BIG_DATA_LIMIT: u64 = 64 << 20;
 
@@ -44,8 +48,15 @@ pub fn detect(root: &DataRoot, opts: &LoadOptions) -> Option<String> {
 }
 
 /// Reads the graphroot `root` with driver `name`.
-pub fn load(root: &DataRoot, _opts: &LoadOptions, name: &str) -> Result<Store> {
-    let jail = &root.jail;
+pub fn load(root: &DataRoot, opts: &LoadOptions, name: &str) -> Result<Store> {
+    let annexed;
+    let jail = match &opts.runroot {
+        Some(run) => {
+            annexed = root.jail.with_annex(run).map_err(|e| Error::io(run, e))?;
+            &annexed
+        }
+        None => &root.jail,
+    };
     let driver = match name {
         "overlay" => AnyDriver::Overlay2(Overlay2::containers_storage(&root.path)),
         "vfs" => AnyDriver::Vfs(Vfs::new(&root.path)),
@@ -92,6 +103,8 @@ pub fn load(root: &DataRoot, _opts: &LoadOptions, name: &str) -> Result<Store> {
         images,
         containers,
         libpod,
+        runroot: opts.runroot.clone(),
+        version: version_probe(root, opts),
     };
     let container_layers: BTreeSet<&str> = backend
         .containers
@@ -128,6 +141,23 @@ pub fn load(root: &DataRoot, _opts: &LoadOptions, name: &str) -> Result<Store> {
         volumes,
         problems,
     })
+}
+
+/// The podman version whose rules apply: the one given, else the one `detect` finds, else
+/// the newest known.
+fn version_probe(root: &DataRoot, opts: &LoadOptions) -> Arc<VersionProbe> {
+    let fallback = (
+        NEWEST_KNOWN,
+        VersionSource::Default("no --podman-version and no podman binary to ask".into()),
+    );
+    match (&opts.podman_version, opts.detect_podman_version) {
+        (Some(given), _) => VersionProbe::known(given.clone()),
+        (None, Some(detect)) => {
+            let path = root.path.clone();
+            VersionProbe::start(move || detect(&path), fallback)
+        }
+        (None, None) => VersionProbe::known(fallback),
+    }
 }
 
 /// Every driver with layer records in the graphroot.
