@@ -86,6 +86,11 @@ pub struct LibpodImage {
     pub unique_size: i64,
     /// Storage containers made from it.
     pub containers: i64,
+    /// strata: the size `podman images` shows for it (containers/storage's `ImageSize`), where
+    /// it differs from `Size` (podman 5.5 and later count layers and big data as recorded;
+    /// `ImageSize` measures a layer without a digest and reads unrecorded big data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images_command_size: Option<i64>,
 }
 
 /// One container row (`SystemDfContainerReport`).
@@ -214,6 +219,8 @@ fn libpod_images(accountant: &Accountant, backend: &ContainersStorage) -> Vec<Li
     let mut rows = Vec::new();
     for r in &backend.images {
         let usage = accountant.image(r);
+        let listed = accountant.image_size(r);
+        let images_command_size = (listed != usage.size).then_some(listed);
         let names: Vec<(&str, &str)> = if r.names.is_empty() {
             vec![("<none>", "<none>")]
         } else {
@@ -229,6 +236,7 @@ fn libpod_images(accountant: &Accountant, backend: &ContainersStorage) -> Vec<Li
                 shared_size: usage.shared,
                 unique_size: usage.size - usage.shared,
                 containers: usage.containers,
+                images_command_size,
             });
         }
     }
