@@ -71,27 +71,36 @@ pub fn load(root: &DataRoot, opts: &LoadOptions, name: &str) -> Result<Store> {
     let layers_json = root.join(cs::layers_dir(name)).join(cs::LAYERS_JSON);
     let images_dir = root.join(cs::images_dir(name));
     let containers_dir = root.join(cs::containers_dir(name));
-    let fatal = |p: Problem| Error::Malformed {
-        path: p.path,
-        detail: format!("{}: {}", p.kind, p.detail),
-    };
-    let mut layer_records: Vec<LayerRecord> =
-        cs::read_records(jail, &layers_json, &mut problems).map_err(fatal)?;
-    let volatile = layers_json.with_file_name(cs::VOLATILE_LAYERS_JSON);
-    layer_records.extend(cs::read_records(jail, &volatile, &mut problems).map_err(fatal)?);
-    let images: Vec<ImageRecord> =
-        cs::read_records(jail, &images_dir.join(cs::IMAGES_JSON), &mut problems).map_err(fatal)?;
-    let mut containers: Vec<ContainerRecord> = cs::read_records(
+    let mut layer_records: Vec<LayerRecord> = records(jail, &layers_json, &mut problems);
+    layer_records.extend(records(
+        jail,
+        &layers_json.with_file_name(cs::VOLATILE_LAYERS_JSON),
+        &mut problems,
+    ));
+    let images: Vec<ImageRecord> = records(jail, &images_dir.join(cs::IMAGES_JSON), &mut problems);
+    let mut containers: Vec<ContainerRecord> = records(
         jail,
         &containers_dir.join(cs::CONTAINERS_JSON),
         &mut problems,
-    )
-    .map_err(fatal)?;
-    let volatile = containers_dir.join(cs::VOLATILE_CONTAINERS_JSON);
-    containers.extend(cs::read_records(jail, &volatile, &mut problems).map_err(fatal)?);
+    );
+    containers.extend(records(
+        jail,
+        &containers_dir.join(cs::VOLATILE_CONTAINERS_JSON),
+        &mut problems,
+    ));
 
     let (layers, incomplete) = split_incomplete(layer_records, &layers_json, &mut problems);
-    let libpod = libpod::read(jail, &root.path, &mut problems).map_err(fatal)?;
+    let libpod = libpod::read(jail, &root.path, &mut problems).unwrap_or_else(|p| {
+        problems.push(Problem::new(
+            &p.path,
+            p.kind,
+            format!(
+                "{}; libpod's state is not read: no podman container or volume is reported",
+                p.detail
+            ),
+        ));
+        None
+    });
     let backend = ContainersStorage {
         graphroot: root.path.clone(),
         driver: name.to_owned(),
@@ -158,6 +167,24 @@ fn version_probe(root: &DataRoot, opts: &LoadOptions) -> Arc<VersionProbe> {
         }
         (None, None) => VersionProbe::known(fallback),
     }
+}
+
+/// The records of `path`; a file that cannot be read at all is a problem saying that none of
+/// its records is reported (containers/storage refuses to open such a store).
+fn records<R: cs::Record>(jail: &Jail, path: &Path, problems: &mut Vec<Problem>) -> Vec<R> {
+    cs::read_records(jail, path, problems).unwrap_or_else(|p| {
+        problems.push(Problem::new(
+            &p.path,
+            p.kind,
+            format!(
+                "{}; none of its {} records is read, and what they hold is missing from \
+                 every figure",
+                p.detail,
+                R::KIND
+            ),
+        ));
+        Vec::new()
+    })
 }
 
 /// Every driver with layer records in the graphroot.
