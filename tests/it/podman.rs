@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::corrupt::{judge_run, FATAL, REPORTED};
+use crate::corrupt::{judge_run, REPORTED};
 use crate::fixture::containerd::copy_tree;
 use crate::fixture::podman::{self, top_layer, Stopped, LAYERS_JSON};
 use crate::harness::{mount_points_under, strata_on, Run};
