@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::fixture::busybox_rootfs_tar;
+use crate::fixture::podman::import_busybox;
 use crate::harness::{podman_usable, Podman};
 use crate::watch::watch_lines;
 
@@ -19,13 +19,7 @@ fn watch_follows_running_podman_containers() {
         return;
     }
     let p = Podman::start();
-    let tar = busybox_rootfs_tar(&p.scratch("busybox"));
-    p.podman(&[
-        "import",
-        "-q",
-        tar.to_str().expect("UTF-8 path"),
-        "localhost/w/base:1",
-    ]);
+    import_busybox(&p, "localhost/w/base:1");
     let ctx = p.scratch("ctx");
     std::fs::create_dir_all(&ctx).expect("mkdir ctx");
     std::fs::write(
