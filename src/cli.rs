@@ -36,6 +36,18 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "VERSION")]
     pub docker_version: Option<analyzers::backend::DockerVersion>,
 
+    /// The runroot of a containers/storage graphroot (`/run/containers/storage` for root's
+    /// podman): containers' run directories, which podman 4.6 and later count in their
+    /// sizes; not read unless given.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub runroot: Option<PathBuf>,
+
+    /// The podman version whose `system df` rules apply to a containers/storage store (they
+    /// changed in 4.4, 4.6 and 5.5) [default: `podman --version` of the host's podman, else
+    /// the newest known].
+    #[arg(long, global = true, value_name = "VERSION")]
+    pub podman_version: Option<analyzers::backend::PodmanVersion>,
+
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -2188,7 +2188,7 @@ mod tests {
             namespace: "moby".into(),
             docker: true,
             snapshotter: "overlayfs".into(),
-            version: VersionProbe::known((version, VersionSource::Flag)),
+            version: VersionProbe::known((version, VersionSource::Flag("--docker-version"))),
             accounting: std::sync::OnceLock::new(),
             images: listed,
             snapshots,

@@ -9,7 +9,6 @@ pub mod containers;
 pub mod demo;
 pub mod df;
 pub mod diff;
-mod dockerd_version;
 pub mod du;
 pub mod dupes;
 pub mod images;
@@ -18,6 +17,7 @@ pub mod inventory;
 pub mod layers;
 pub mod load;
 pub mod orphans;
+mod owner_version;
 pub mod run;
 pub mod serve;
 pub mod snapshots;
@@ -115,11 +115,23 @@ impl Context<'_> {
             // Without --root, --containerd-root names the root itself (a plain containerd).
             containerd_root: self.cli.root.as_ref().and(self.cli.containerd_root.clone()),
             namespace: self.cli.namespace.clone(),
-            docker_version: self.cli.docker_version.map(|v| (v, VersionSource::Flag)),
-            // Asking dockerd runs a program: only for the verbs that report Docker's figures.
+            docker_version: self
+                .cli
+                .docker_version
+                .map(|v| (v, VersionSource::Flag("--docker-version"))),
+            runroot: self.cli.runroot.clone(),
+            podman_version: self
+                .cli
+                .podman_version
+                .map(|v| (v, VersionSource::Flag("--podman-version"))),
+            // Asking dockerd or podman runs a program: only for the verbs that report their
+            // figures.
             detect_docker_version: self
                 .reports_docker_figures()
-                .then_some(dockerd_version::detect as _),
+                .then_some(owner_version::detect as _),
+            detect_podman_version: self
+                .reports_docker_figures()
+                .then_some(owner_version::detect_podman as _),
         }
     }
 

@@ -45,6 +45,7 @@ mod harness;
 mod names;
 mod parity;
 mod podman;
+mod podman_watch;
 mod readonly;
 mod synth;
 mod tree;

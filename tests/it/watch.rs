@@ -85,7 +85,7 @@ fn size_bounds(log: &[(f64, u64)], time: f64) -> (u64, u64) {
 /// Runs `strata --root <root> <args...>` and returns its stdout lines, calling `after_first`
 /// as soon as the first `first` lines (the first tick's samples) are out. Fails if it does
 /// not exit 0 within two minutes.
-fn watch_lines(
+pub(crate) fn watch_lines(
     root: &Path,
     args: &[&str],
     first: usize,

@@ -25,7 +25,7 @@ use serde::Serialize;
 pub use containerd::Containerd;
 pub use containers_storage::ContainersStorage;
 pub use moby::Moby;
-pub use version::{DockerVersion, Found, VersionProbe, VersionSource};
+pub use version::{DockerVersion, Found, PodmanVersion, Release, VersionProbe, VersionSource};
 
 use crate::advice::Cleanup;
 use crate::buildcache::Worker;
@@ -42,7 +42,7 @@ use crate::usage::du::Claim;
 use crate::usage::libpod::LibpodDf;
 use crate::walk::TreeUsage;
 
-/// A way to find which dockerd version wrote the data root it is given.
+/// A way to find which version of its owner (dockerd, podman) wrote the store it is given.
 pub type DetectVersion = fn(&std::path::Path) -> Option<Found>;
 
 /// Directory trees measured by one walk, by the root walked.

@@ -1,5 +1,5 @@
-//! dockerd versions: which one wrote a store, for the accounting rules that changed between
-//! releases.
+//! Store owners' versions (dockerd's, podman's): which one wrote a store, for the accounting
+//! rules that changed between releases.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,9 +8,9 @@ use std::thread::JoinHandle;
 
 use serde::Serialize;
 
-/// A dockerd release, `major.minor.patch` (suffixes like `+dfsg1` dropped).
+/// A release of a store's owner, `major.minor.patch` (suffixes like `+dfsg1` dropped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DockerVersion {
+pub struct Release {
     /// Major (26 for 26.1.5).
     pub major: u32,
     /// Minor.
@@ -19,30 +19,36 @@ pub struct DockerVersion {
     pub patch: u32,
 }
 
-impl DockerVersion {
+/// A dockerd release.
+pub type DockerVersion = Release;
+/// A podman release.
+pub type PodmanVersion = Release;
+
+impl Release {
     /// The version `major.minor.patch`.
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
-        DockerVersion {
+        Release {
             major,
             minor,
             patch,
         }
     }
 
-    /// The version in `dockerd --version`'s output (`Docker version 26.1.5+dfsg1, build …`).
-    pub fn from_banner(banner: &str) -> Option<Self> {
-        let rest = banner.trim().strip_prefix("Docker version ")?;
-        let word = rest.split([',', ' ']).next()?;
+    /// The version in a `--version` banner that begins with `prefix` (dockerd's `Docker
+    /// version 26.1.5+dfsg1, build …`, podman's `podman version 4.3.1`).
+    pub fn from_banner(banner: &str, prefix: &str) -> Option<Self> {
+        let rest = banner.trim().strip_prefix(prefix)?;
+        let word = rest.split([',', ' ', '\n']).next()?;
         word.parse().ok()
     }
 }
 
-impl FromStr for DockerVersion {
+impl FromStr for Release {
     type Err = String;
 
     /// `26`, `26.1`, `26.1.5`, `v29.5.0`, `26.1.5+dfsg1`, `28.0.0-rc.1`.
     fn from_str(text: &str) -> Result<Self, String> {
-        let bad = || format!("{text:?} is not a Docker version (like 26.1.5)");
+        let bad = || format!("{text:?} is not a version (like 26.1.5)");
         let core = text
             .trim()
             .trim_start_matches('v')
@@ -57,7 +63,7 @@ impl FromStr for DockerVersion {
                 None => Ok(0),
             }
         };
-        let version = DockerVersion::new(next(true)?, next(false)?, next(false)?);
+        let version = Release::new(next(true)?, next(false)?, next(false)?);
         if parts.next().is_some() {
             return Err(bad());
         }
@@ -65,19 +71,19 @@ impl FromStr for DockerVersion {
     }
 }
 
-impl fmt::Display for DockerVersion {
+impl fmt::Display for Release {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
     }
 }
 
-/// Where the dockerd version of a report came from.
+/// Where the owner's version of a report came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase", tag = "From", content = "Detail")]
 pub enum VersionSource {
-    /// `--docker-version`.
-    Flag,
-    /// `dockerd --version` of the host's daemon binary (its path).
+    /// A flag (`--docker-version`, `--podman-version`).
+    Flag(&'static str),
+    /// `--version` of the owner's binary on the host (its path).
     Binary(String),
     /// Nothing said: the newest rule strata knows, with why.
     Default(String),
@@ -86,17 +92,17 @@ pub enum VersionSource {
 impl fmt::Display for VersionSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            VersionSource::Flag => f.write_str("--docker-version"),
+            VersionSource::Flag(flag) => f.write_str(flag),
             VersionSource::Binary(path) => write!(f, "{path} --version"),
             VersionSource::Default(why) => write!(f, "default ({why})"),
         }
     }
 }
 
-/// A dockerd version and where it came from.
-pub type Found = (DockerVersion, VersionSource);
+/// An owner's version and where it came from.
+pub type Found = (Release, VersionSource);
 
-/// The dockerd version of a store, known or being found: asking a daemon binary takes tens of
+/// The owner's version of a store, known or being found: asking a daemon binary takes tens of
 /// milliseconds, so it runs beside the rest of the scan and is waited for at first use.
 pub struct VersionProbe {
     found: OnceLock<Found>,
@@ -158,8 +164,15 @@ mod tests {
         assert!("x".parse::<DockerVersion>().is_err());
         assert!("1.2.3.4".parse::<DockerVersion>().is_err());
         assert_eq!(
-            DockerVersion::from_banner("Docker version 26.1.5+dfsg1, build 411e817"),
+            DockerVersion::from_banner(
+                "Docker version 26.1.5+dfsg1, build 411e817",
+                "Docker version "
+            ),
             Some(DockerVersion::new(26, 1, 5))
+        );
+        assert_eq!(
+            PodmanVersion::from_banner("podman version 4.3.1\n", "podman version "),
+            Some(PodmanVersion::new(4, 3, 1))
         );
         assert!(DockerVersion::new(28, 0, 2) > DockerVersion::new(28, 0, 1));
     }

@@ -45,6 +45,15 @@ pub struct LoadOptions {
     /// Finds the dockerd version of the data root given (the caller may ask the host's
     /// daemon; the library never runs anything); the newest known rules when it finds none.
     pub detect_docker_version: Option<crate::backend::DetectVersion>,
+    /// The podman version whose `system df` rules a containers/storage store's figures
+    /// follow, and where it came from; asked of `detect_podman_version` when `None`.
+    pub podman_version: Option<crate::backend::Found>,
+    /// The runroot of a containers/storage graphroot (containers' run directories, which
+    /// podman 4.6+ counts in their sizes); not read unless given.
+    pub runroot: Option<PathBuf>,
+    /// Finds the podman version of the graphroot given; the newest known rules when it
+    /// finds none.
+    pub detect_podman_version: Option<crate::backend::DetectVersion>,
 }
 
 /// Everything the metadata of one driver in a data root says.

@@ -487,7 +487,7 @@ mod tests {
             namespace: "moby".into(),
             docker: true,
             snapshotter: "overlayfs".into(),
-            version: VersionProbe::known((v, VersionSource::Flag)),
+            version: VersionProbe::known((v, VersionSource::Flag("--docker-version"))),
             accounting: std::sync::OnceLock::new(),
             images: vec![a, b, c],
             snapshots,

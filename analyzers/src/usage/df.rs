@@ -300,10 +300,12 @@ pub fn compute_from_trees(
         .collect();
     let cache = buildcache::read(store, &sizes.trees);
     problems.extend(cache.problems.iter().cloned());
+    let libpod = store.backend.libpod_df(store, &sizes.trees);
+    problems.extend(libpod.iter().flat_map(|l| l.problems.iter().cloned()));
     problems.sort();
     problems.dedup();
     DfReport {
-        libpod: store.backend.libpod_df(store, &sizes.trees),
+        libpod,
         layers_size: store.backend.layers_size(store, &sizes.trees),
         images,
         containers,

@@ -2,9 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::ContainersStorage;
-use crate::backend::AnyBackend;
+use crate::backend::{AnyBackend, PodmanVersion, VersionProbe, VersionSource};
 use crate::driver::{AnyDriver, Detected, Driver, Overlay2, Vfs};
 use crate::error::{Error, Problem, ProblemKind, Result};
 use crate::forensics::orphans::{Finding, OrphanKind};
@@ -24,6 +25,9 @@ use crate::root::DataRoot;
 pub(super) const DRIVERS: &[&str] = &["overlay", "vfs"];
 /// Drivers containers/storage has that strata does not read yet.
 pub(super) const OTHER_DRIVERS: &[&str] = &["btrfs", "zfs", "aufs", "devicemapper"];
+/// The newest podman whose rules strata knows; the default when nothing says which podman
+/// uses the store.
+pub const NEWEST_KNOWN: PodmanVersion = PodmanVersion::new(5, 8, 0);
 /// The most a big data item read for its length may hold.
 const BIG_DATA_LIMIT: u64 = 64 << 20;
 
@@ -44,8 +48,15 @@ pub fn detect(root: &DataRoot, opts: &LoadOptions) -> Option<String> {
 }
 
 /// Reads the graphroot `root` with driver `name`.
-pub fn load(root: &DataRoot, _opts: &LoadOptions, name: &str) -> Result<Store> {
-    let jail = &root.jail;
+pub fn load(root: &DataRoot, opts: &LoadOptions, name: &str) -> Result<Store> {
+    let annexed;
+    let jail = match &opts.runroot {
+        Some(run) => {
+            annexed = root.jail.with_annex(run).map_err(|e| Error::io(run, e))?;
+            &annexed
+        }
+        None => &root.jail,
+    };
     let driver = match name {
         "overlay" => AnyDriver::Overlay2(Overlay2::containers_storage(&root.path)),
         "vfs" => AnyDriver::Vfs(Vfs::new(&root.path)),
@@ -60,27 +71,36 @@ pub fn load(root: &DataRoot, _opts: &LoadOptions, name: &str) -> Result<Store> {
     let layers_json = root.join(cs::layers_dir(name)).join(cs::LAYERS_JSON);
     let images_dir = root.join(cs::images_dir(name));
     let containers_dir = root.join(cs::containers_dir(name));
-    let fatal = |p: Problem| Error::Malformed {
-        path: p.path,
-        detail: format!("{}: {}", p.kind, p.detail),
-    };
-    let mut layer_records: Vec<LayerRecord> =
-        cs::read_records(jail, &layers_json, &mut problems).map_err(fatal)?;
-    let volatile = layers_json.with_file_name(cs::VOLATILE_LAYERS_JSON);
-    layer_records.extend(cs::read_records(jail, &volatile, &mut problems).map_err(fatal)?);
-    let images: Vec<ImageRecord> =
-        cs::read_records(jail, &images_dir.join(cs::IMAGES_JSON), &mut problems).map_err(fatal)?;
-    let mut containers: Vec<ContainerRecord> = cs::read_records(
+    let mut layer_records: Vec<LayerRecord> = records(jail, &layers_json, &mut problems);
+    layer_records.extend(records(
+        jail,
+        &layers_json.with_file_name(cs::VOLATILE_LAYERS_JSON),
+        &mut problems,
+    ));
+    let images: Vec<ImageRecord> = records(jail, &images_dir.join(cs::IMAGES_JSON), &mut problems);
+    let mut containers: Vec<ContainerRecord> = records(
         jail,
         &containers_dir.join(cs::CONTAINERS_JSON),
         &mut problems,
-    )
-    .map_err(fatal)?;
-    let volatile = containers_dir.join(cs::VOLATILE_CONTAINERS_JSON);
-    containers.extend(cs::read_records(jail, &volatile, &mut problems).map_err(fatal)?);
+    );
+    containers.extend(records(
+        jail,
+        &containers_dir.join(cs::VOLATILE_CONTAINERS_JSON),
+        &mut problems,
+    ));
 
     let (layers, incomplete) = split_incomplete(layer_records, &layers_json, &mut problems);
-    let libpod = libpod::read(jail, &root.path, &mut problems).map_err(fatal)?;
+    let libpod = libpod::read(jail, &root.path, &mut problems).unwrap_or_else(|p| {
+        problems.push(Problem::new(
+            &p.path,
+            p.kind,
+            format!(
+                "{}; libpod's state is not read: no podman container or volume is reported",
+                p.detail
+            ),
+        ));
+        None
+    });
     let backend = ContainersStorage {
         graphroot: root.path.clone(),
         driver: name.to_owned(),
@@ -92,6 +112,8 @@ pub fn load(root: &DataRoot, _opts: &LoadOptions, name: &str) -> Result<Store> {
         images,
         containers,
         libpod,
+        runroot: opts.runroot.clone(),
+        version: version_probe(root, opts),
     };
     let container_layers: BTreeSet<&str> = backend
         .containers
@@ -127,6 +149,41 @@ pub fn load(root: &DataRoot, _opts: &LoadOptions, name: &str) -> Result<Store> {
         containers: graph_containers,
         volumes,
         problems,
+    })
+}
+
+/// The podman version whose rules apply: the one given, else the one `detect` finds, else
+/// the newest known.
+fn version_probe(root: &DataRoot, opts: &LoadOptions) -> Arc<VersionProbe> {
+    let fallback = (
+        NEWEST_KNOWN,
+        VersionSource::Default("no --podman-version and no podman binary to ask".into()),
+    );
+    match (&opts.podman_version, opts.detect_podman_version) {
+        (Some(given), _) => VersionProbe::known(given.clone()),
+        (None, Some(detect)) => {
+            let path = root.path.clone();
+            VersionProbe::start(move || detect(&path), fallback)
+        }
+        (None, None) => VersionProbe::known(fallback),
+    }
+}
+
+/// The records of `path`; a file that cannot be read at all is a problem saying that none of
+/// its records is reported (containers/storage refuses to open such a store).
+fn records<R: cs::Record>(jail: &Jail, path: &Path, problems: &mut Vec<Problem>) -> Vec<R> {
+    cs::read_records(jail, path, problems).unwrap_or_else(|p| {
+        problems.push(Problem::new(
+            &p.path,
+            p.kind,
+            format!(
+                "{}; none of its {} records is read, and what they hold is missing from \
+                 every figure",
+                p.detail,
+                R::KIND
+            ),
+        ));
+        Vec::new()
     })
 }
 

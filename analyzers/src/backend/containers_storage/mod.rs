@@ -14,10 +14,11 @@ pub mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use load::{detect, load};
 
-use super::{Backend, TarSplit, Trees};
+use super::{Backend, TarSplit, Trees, VersionProbe};
 use crate::advice::Cleanup;
 use crate::buildcache::Worker;
 use crate::error::Problem;
@@ -31,7 +32,7 @@ use crate::ids::ImageId;
 use crate::layout::{VOLUMES_DIR, VOLUME_DATA};
 use crate::usage::df::ImageDf;
 use crate::usage::du::Claim;
-use crate::usage::libpod;
+use crate::usage::libpod::{self, Rule};
 
 /// The paths libpod mounts over every container, which `podman diff` leaves out (podman
 /// `libpod/diff.go` `initInodes`; `/run/podman-init` is `define.ContainerInitPath`).
@@ -74,9 +75,18 @@ pub struct ContainersStorage {
     pub containers: Vec<ContainerRecord>,
     /// libpod's state, when podman keeps one in the graphroot.
     pub libpod: Option<LibpodState>,
+    /// The runroot (`/run/containers/storage`: a tmpfs, gone offline), when given.
+    pub runroot: Option<PathBuf>,
+    /// The podman version whose rules the figures follow, and why (found beside the scan).
+    pub version: Arc<VersionProbe>,
 }
 
 impl ContainersStorage {
+    /// The `system df` rules of the podman version taken (waits for the probe).
+    pub fn rule(&self) -> Rule {
+        Rule::of(self.version.get().0)
+    }
+
     /// The layer record `id`, if it is complete.
     pub fn layer(&self, id: &str) -> Option<&LayerRecord> {
         self.layers.get(id)
@@ -130,7 +140,7 @@ impl Backend for ContainersStorage {
         libpod::layers_size(self)
     }
     fn root_fs_base(&self, store: &Store, trees: &Trees, container: &Container) -> Option<i64> {
-        Some(libpod::root_fs_size(
+        Some(libpod::root_fs_base(
             self,
             store,
             trees,

@@ -569,6 +569,47 @@ impl Records<'_> {
         ));
     }
 
+    /// Decodes the config JSON of the `what` (container, volume) stored under `key` in
+    /// `record`: `None` (with a problem) when it does not decode or names another object
+    /// (`key_and_name` gives its key and its name); a name podman would refuse is a problem.
+    fn config<T: serde::de::DeserializeOwned>(
+        &mut self,
+        record: &str,
+        key: &str,
+        what: &str,
+        json: &[u8],
+        key_and_name: impl Fn(&T) -> (&str, &str),
+    ) -> Option<T> {
+        let config: T = match serde_json::from_slice(json) {
+            Ok(c) => c,
+            Err(e) => {
+                self.problem(
+                    ProblemKind::InvalidJson,
+                    record,
+                    format!("config: {e}: not read"),
+                );
+                return None;
+            }
+        };
+        let (own_key, name) = key_and_name(&config);
+        if own_key != key {
+            self.problem(
+                ProblemKind::InvalidValue,
+                record,
+                format!("config is of {what} {own_key:?}: not read"),
+            );
+            return None;
+        }
+        if !is_valid_name(name) {
+            self.problem(
+                ProblemKind::InvalidValue,
+                record,
+                format!("name {name:?} is not a valid podman name"),
+            );
+        }
+        Some(config)
+    }
+
     /// Decodes the container stored under `key` in `record` from its config and state JSON;
     /// `None` (with a problem) when the key is not an id or the config does not decode or
     /// names another container. A damaged state is a problem and leaves
@@ -588,32 +629,13 @@ impl Records<'_> {
             );
             return None;
         };
-        let config: RawContainerConfig = match serde_json::from_slice(config) {
-            Ok(c) => c,
-            Err(e) => {
-                self.problem(
-                    ProblemKind::InvalidJson,
-                    record,
-                    format!("config: {e}: not read"),
-                );
-                return None;
-            }
-        };
-        if config.id != key {
-            self.problem(
-                ProblemKind::InvalidValue,
-                record,
-                format!("config is of container {:?}: not read", config.id),
-            );
-            return None;
-        }
-        if !is_valid_name(&config.name) {
-            self.problem(
-                ProblemKind::InvalidValue,
-                record,
-                format!("name {:?} is not a valid podman name", config.name),
-            );
-        }
+        let config: RawContainerConfig = self.config(
+            record,
+            key,
+            "container",
+            config,
+            |c: &RawContainerConfig| (c.id.as_str(), c.name.as_str()),
+        )?;
         let pod = self.optional_id(record, "pod", &config.pod, PodId::parse);
         let image_id = self.optional_id(
             record,
@@ -702,32 +724,10 @@ impl Records<'_> {
         config: &[u8],
         state: Option<&[u8]>,
     ) -> Option<LibpodVolume> {
-        let config: RawVolumeConfig = match serde_json::from_slice(config) {
-            Ok(c) => c,
-            Err(e) => {
-                self.problem(
-                    ProblemKind::InvalidJson,
-                    record,
-                    format!("config: {e}: not read"),
-                );
-                return None;
-            }
-        };
-        if config.name != key {
-            self.problem(
-                ProblemKind::InvalidValue,
-                record,
-                format!("config is of volume {:?}: not read", config.name),
-            );
-            return None;
-        }
-        if !is_valid_name(&config.name) {
-            self.problem(
-                ProblemKind::InvalidValue,
-                record,
-                format!("name {:?} is not a valid podman name", config.name),
-            );
-        }
+        let config: RawVolumeConfig =
+            self.config(record, key, "volume", config, |c: &RawVolumeConfig| {
+                (c.name.as_str(), c.name.as_str())
+            })?;
         let state: RawVolumeState = match state.map(serde_json::from_slice).transpose() {
             Ok(s) => s.unwrap_or_default(),
             Err(e) => {

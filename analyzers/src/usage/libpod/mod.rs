@@ -1,51 +1,55 @@
-//! `podman system df [-v]` (podman 4.3: `pkg/domain/infra/abi/system.go SystemDf`,
-//! containers/common 0.50 `libimage/disk_usage.go`, containers/storage 1.43 `store.go`),
-//! offline and exact, under libpod's own field names.
+//! `podman system df [-v]`, offline and exact, under libpod's own field names, by the rules
+//! of the podman release that uses the store ([`Rule`]; podman
+//! `pkg/domain/infra/abi/system.go SystemDf`, containers/common `libimage/disk_usage.go`,
+//! containers/storage `store.go`).
 //!
 //! - **Images**, one row per name (`<none>`/`<none>` for an unnamed image), every image of
-//!   the store (intermediate ones too). `Size` is containers/storage's `ImageSize`: the
-//!   `diff-size` of every layer the image reaches (its top layer, mapped top layers and
-//!   their parents, each once; a layer without a `diff-digest` is measured as its driver
-//!   measures it) plus its big data items. An image that other images are built on
-//!   ([`LayerTree::children`]) shares everything; else one built on a parent shares the
-//!   parent's `Size`; else it shares nothing. `Containers` counts every containers.json
-//!   entry made from it (Buildah's and CRI-O's too).
-//! - **Containers**, libpod's only: `RWSize` is the writable layer's size as the driver
-//!   measures it (overlay: `directory.Size` of its `diff/`), `Size` the same sum over the
-//!   image's layers below it; `LocalVolumes` counts its user volumes.
+//!   the store (intermediate ones too); `Containers` counts every containers.json entry made
+//!   from it (Buildah's and CRI-O's too). Up to 5.4 `Size` is containers/storage's
+//!   `ImageSize` (the `diff-size` of every layer it reaches, each once, a layer without a
+//!   `diff-digest` measured as its driver measures it, plus its big data items), and an
+//!   image other images are built on shares everything, one built on a parent shares the
+//!   parent's `Size`, any other nothing (the layer tree). From 5.5 an image shares the
+//!   layers another image also reaches.
+//! - **Containers**, libpod's only. Up to 4.5 `RWSize` is the writable layer's size as the
+//!   driver measures it (overlay: `directory.Size` of its `diff/`) and `Size` the same sum
+//!   over the image's layers; from 4.6 `RWSize` adds the container's big data and both its
+//!   `userdata` directories, and `Size` adds the image's `ImageSize` to it. `LocalVolumes`
+//!   counts its user volumes.
 //! - **Volumes**, libpod's: `Size` is the apparent size of every non-directory entry of the
 //!   mount point, each name counted (`util.SizeOfPath`), `Links` the containers using it,
 //!   `ReclaimableSize` its size when none does.
-//! - **Summary** (`podman system df`): images `TOTAL` counts rows, `SIZE` sums their sizes
-//!   (an image with two names counts twice, as podman 4.3 does) and `RECLAIMABLE` those of
-//!   rows without containers; containers `ACTIVE` are the running ones, reclaimable the
-//!   others' `RWSize`; volumes `ACTIVE` sums `Links`.
+//! - **Summary** (`podman system df`): containers `ACTIVE` are the running ones, reclaimable
+//!   the others' `RWSize`; volumes `ACTIVE` sums `Links`; the images line is [`summary`]'s.
+
+mod rule;
+mod sizes;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use rule::Rule;
+pub use sizes::measured_dirs;
+
 use crate::advice::Cleanup;
-use crate::backend::containers_storage::tree::{split_name, LayerTree};
+use crate::backend::containers_storage::tree::split_name;
 use crate::backend::containers_storage::ContainersStorage;
-use crate::backend::Trees;
+use crate::backend::{Trees, VersionSource};
 use crate::driver::Detected;
-use crate::driver::Driver;
-use crate::error::Problem;
-use crate::format::containers_storage::{big_data_dir, big_data_file_name, ImageRecord};
+use crate::error::{Problem, ProblemKind};
 use crate::graph::Store;
-use crate::ids::{CacheId, Digest, ImageId};
+use crate::ids::{Digest, ImageId};
 use crate::usage::df::{DfReport, ImageDf, ScanStats};
-use crate::walk::TreeUsage;
+use sizes::{size_of_path, userdata_dirs, Accountant};
 
 /// `GET /libpod/system/df` plus strata's additions.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LibpodDf {
-    /// What podman 4.8 and later report as the images' total (podman 4.3 has no such
-    /// field): every layer's `diff-size` once plus every image's big data.
-    pub images_size: i64,
+    /// The images' total, from podman 4.4 (absent before, as podman 4.3 leaves it out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images_size: Option<i64>,
     /// One row per image name.
     pub images: Vec<LibpodImage>,
     /// libpod's containers.
@@ -54,6 +58,11 @@ pub struct LibpodDf {
     pub volumes: Vec<LibpodVolume>,
     /// strata: the lines of `podman system df` (its `--format json` shape).
     pub summary: Vec<SummaryRow>,
+    /// strata: the podman rules the figures follow.
+    pub accounting: PodmanAccounting,
+    /// Where the figures could not follow podman (merged into the report's problems).
+    #[serde(skip)]
+    pub problems: Vec<Problem>,
 }
 
 /// One image row (`SystemDfImageReport`).
@@ -77,6 +86,11 @@ pub struct LibpodImage {
     pub unique_size: i64,
     /// Storage containers made from it.
     pub containers: i64,
+    /// strata: the size `podman images` shows for it (containers/storage's `ImageSize`), where
+    /// it differs from `Size` (podman 5.5 and later count layers and big data as recorded;
+    /// `ImageSize` measures a layer without a digest and reads unrecorded big data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images_command_size: Option<i64>,
 }
 
 /// One container row (`SystemDfContainerReport`).
@@ -136,156 +150,28 @@ pub struct SummaryRow {
     pub reclaimable: i64,
 }
 
-/// An image's sizes by podman's rules.
-struct ImageUsage {
-    size: i64,
-    shared: i64,
-    containers: i64,
-    parent: Option<String>,
-}
-
-/// Podman's figures for one image.
-fn image_usage(
-    backend: &ContainersStorage,
-    store: &Store,
-    tree: &LayerTree,
-    trees: &Trees,
-    image: &ImageRecord,
-) -> ImageUsage {
-    let size = image_size(backend, store, trees, image);
-    let parent = tree.parent(image);
-    let shared = if !tree.children(image).is_empty() {
-        size
-    } else if let Some(p) = parent {
-        image_size(backend, store, trees, p)
-    } else {
-        0
-    };
-    let containers = backend
-        .containers
-        .iter()
-        .filter(|c| c.image == image.id)
-        .count();
-    ImageUsage {
-        size,
-        shared,
-        containers: i64::try_from(containers).unwrap_or(i64::MAX),
-        parent: parent.map(|p| p.id.clone()),
-    }
-}
-
-/// containers/storage's `ImageSize`: the layers the image reaches, each once, and its big
-/// data items; -1 when a layer it reaches is missing.
-pub fn image_size(
-    backend: &ContainersStorage,
-    store: &Store,
-    trees: &Trees,
-    image: &ImageRecord,
-) -> i64 {
-    let mut seen: BTreeSet<&str> = BTreeSet::new();
-    let mut size: i64 = 0;
-    let tops = std::iter::once(&image.layer)
-        .chain(&image.mapped_layers)
-        .filter(|l| !l.is_empty());
-    for top in tops {
-        let mut cur = Some(top.as_str());
-        while let Some(id) = cur.filter(|id| seen.insert(id)) {
-            let Some(layer) = backend.layer(id) else {
-                return -1;
-            };
-            let n = if layer.diff_digest.is_empty() {
-                layer_diff_size(store, trees, id)
-            } else {
-                layer.diff_size
-            };
-            size = size.saturating_add(n);
-            cur = layer.parent();
-        }
-    }
-    size.saturating_add(big_data_size(backend, store, image))
-}
-
-/// The bytes of an image's big data items: as recorded, else the item's file length.
-fn big_data_size(backend: &ContainersStorage, store: &Store, image: &ImageRecord) -> i64 {
-    let dir = big_data_dir(&backend.images_dir, &image.id);
-    image
-        .big_data_names
-        .iter()
-        .map(|key| match image.big_data_sizes.get(key) {
-            Some(n) => *n,
-            None => store
-                .jail
-                .stat(&dir.join(big_data_file_name(key)))
-                .map_or(0, |st| st.st_size),
-        })
-        .fold(0i64, i64::saturating_add)
-}
-
-/// The size containers/storage's driver gives layer `id` (`DiffSize` against its parent):
-/// overlay's `directory.Size` of the layer's own directory, as walked; 0 when it was not.
-fn layer_diff_size(store: &Store, trees: &Trees, id: &str) -> i64 {
-    let dir = store.driver.content_dir(&CacheId(id.to_owned()));
-    directory_size(trees.get(&dir))
-}
-
-/// containers/storage's `directory.Size`: non-directory bytes, each inode once.
-fn directory_size(usage: Option<&TreeUsage>) -> i64 {
-    usage
-        .filter(|u| !u.root_failed())
-        .map_or(0, |u| i64::try_from(u.files_apparent).unwrap_or(i64::MAX))
-}
-
-/// The directories podman's figures measure beyond writable layers and volumes: the
-/// layers below each container (its `Size`) and layers whose size is unrecorded.
-pub fn measured_dirs(backend: &ContainersStorage, store: &Store) -> Vec<PathBuf> {
-    let below_containers = backend.containers.iter().flat_map(|c| {
-        backend
-            .layer(&c.layer)
-            .and_then(|l| l.parent())
-            .map(|p| backend.chain(p))
-            .unwrap_or_default()
-    });
-    let unrecorded = backend
-        .layers
-        .values()
-        .filter(|l| l.diff_digest.is_empty())
-        .map(|l| l.id.as_str());
-    let mut dirs: Vec<PathBuf> = below_containers
-        .chain(unrecorded)
-        .map(|id| store.driver.content_dir(&CacheId(id.to_owned())))
-        .collect();
-    dirs.sort();
-    dirs.dedup();
-    dirs
-}
-
-/// libpod's `rootFsSize`: the measured size of every layer below container `id`'s writable
-/// one (0 for a container not in the storage records).
-pub fn root_fs_size(backend: &ContainersStorage, store: &Store, trees: &Trees, id: &str) -> i64 {
-    let Some(parent) = backend
-        .container(id)
-        .and_then(|c| backend.layer(&c.layer))
-        .and_then(|l| l.parent())
-    else {
-        return 0;
-    };
-    backend
-        .chain(parent)
-        .iter()
-        .map(|l| layer_diff_size(store, trees, l))
-        .fold(0i64, i64::saturating_add)
+/// How the figures were made: the rule, the podman version taken, and where it came from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PodmanAccounting {
+    /// The rule, named by the podman releases that use it.
+    pub rule: &'static str,
+    /// The podman version taken.
+    pub podman_version: String,
+    /// Where that version came from.
+    pub source: VersionSource,
 }
 
 /// The image rows of Docker's `GET /system/df` shape (one per image, its names as
 /// `RepoTags`) with podman's sizes, for the reports drawn from it.
 pub fn image_rows(backend: &ContainersStorage, store: &Store, trees: &Trees) -> Vec<ImageDf> {
-    let tree = LayerTree::new(backend, store);
+    let accountant = Accountant::new(backend, store, trees, backend.rule());
     backend
         .images
         .iter()
         .filter_map(|r| {
             let id = Digest::from_hex(&r.id).map(ImageId)?;
-            let usage = image_usage(backend, store, &tree, trees, r);
+            let usage = accountant.image(r);
             let image = store.images.get(&id);
             Some(ImageDf {
                 parent_id: usage
@@ -312,21 +198,29 @@ pub fn image_rows(backend: &ContainersStorage, store: &Store, trees: &Trees) -> 
         .collect()
 }
 
+/// What a container's `SizeRootFs` adds to its `SizeRw` in Docker's shape: podman's `Size`
+/// less its `RWSize`.
+pub fn root_fs_base(backend: &ContainersStorage, store: &Store, trees: &Trees, id: &str) -> i64 {
+    let (rw, size) = Accountant::new(backend, store, trees, backend.rule()).container(id);
+    size.saturating_sub(rw)
+}
+
 /// `LayersSize` for Docker's shape: the `diff-size` of every complete layer.
 pub fn layers_size(backend: &ContainersStorage) -> i64 {
     backend
         .layers
         .values()
-        .map(|l| l.diff_size)
+        .map(|l| l.diff_size.max(0))
         .fold(0i64, i64::saturating_add)
 }
 
 /// The image rows of `podman system df -v`.
-fn libpod_images(backend: &ContainersStorage, store: &Store, trees: &Trees) -> Vec<LibpodImage> {
-    let tree = LayerTree::new(backend, store);
+fn libpod_images(accountant: &Accountant, backend: &ContainersStorage) -> Vec<LibpodImage> {
     let mut rows = Vec::new();
     for r in &backend.images {
-        let usage = image_usage(backend, store, &tree, trees, r);
+        let usage = accountant.image(r);
+        let listed = accountant.image_size(r);
+        let images_command_size = (listed != usage.size).then_some(listed);
         let names: Vec<(&str, &str)> = if r.names.is_empty() {
             vec![("<none>", "<none>")]
         } else {
@@ -342,6 +236,7 @@ fn libpod_images(backend: &ContainersStorage, store: &Store, trees: &Trees) -> V
                 shared_size: usage.shared,
                 unique_size: usage.size - usage.shared,
                 containers: usage.containers,
+                images_command_size,
             });
         }
     }
@@ -349,11 +244,7 @@ fn libpod_images(backend: &ContainersStorage, store: &Store, trees: &Trees) -> V
 }
 
 /// The container rows: libpod's containers, by id.
-fn libpod_containers(
-    backend: &ContainersStorage,
-    store: &Store,
-    trees: &Trees,
-) -> Vec<LibpodContainer> {
+fn libpod_containers(accountant: &Accountant, backend: &ContainersStorage) -> Vec<LibpodContainer> {
     let Some(state) = &backend.libpod else {
         return Vec::new();
     };
@@ -364,13 +255,10 @@ fn libpod_containers(
             let id = c.id.as_str();
             let (rw_size, size) = if c.rootfs.is_some() {
                 // A `--rootfs` container's files are a host directory outside the store:
-                // not read (podman walks it); a problem says so.
+                // never read (podman walks it).
                 (-1, 0)
             } else {
-                (
-                    rw_layer_size(backend, store, trees, id),
-                    root_fs_size(backend, store, trees, id),
-                )
+                accountant.container(id)
             };
             LibpodContainer {
                 container_id: id.to_owned(),
@@ -397,14 +285,6 @@ fn libpod_containers(
             }
         })
         .collect()
-}
-
-/// libpod's `rwSize`: the driver's size of container `id`'s writable layer (0 for a
-/// container not in the storage records, as podman reports it after logging the error).
-fn rw_layer_size(backend: &ContainersStorage, store: &Store, trees: &Trees, id: &str) -> i64 {
-    backend
-        .container(id)
-        .map_or(0, |c| layer_diff_size(store, trees, &c.layer))
 }
 
 /// The volume rows: libpod's volumes with a mount point, by name.
@@ -434,50 +314,123 @@ fn libpod_volumes(backend: &ContainersStorage, store: &Store, trees: &Trees) -> 
         .collect()
 }
 
-/// podman's `util.SizeOfPath`: apparent bytes of every non-directory name (hard links each
-/// time); 0 when the walk could not read it.
-fn size_of_path(usage: Option<&TreeUsage>) -> i64 {
-    usage.filter(|u| !u.root_failed()).map_or(0, |u| {
-        i64::try_from(u.files_apparent.saturating_add(u.hardlink_saved)).unwrap_or(i64::MAX)
-    })
+/// What the figures could not follow podman on: `--rootfs` containers (their files are
+/// outside the store) and, from 4.6, run directories strata was not given.
+fn gaps(accountant: &Accountant, backend: &ContainersStorage, store: &Store) -> Vec<Problem> {
+    let Some(state) = &backend.libpod else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for c in state.containers.values() {
+        if let Some(rootfs) = &c.rootfs {
+            out.push(Problem::new(
+                &state.database,
+                ProblemKind::InvalidValue,
+                format!(
+                    "container {} runs on the host directory {} (--rootfs), outside the \
+                     store: not read; its RWSize is -1",
+                    c.id,
+                    rootfs.display()
+                ),
+            ));
+        }
+    }
+    if accountant.rule().sizes_whole_container() && !state.containers.is_empty() {
+        let runroot_dirs = backend
+            .containers
+            .iter()
+            .flat_map(|c| userdata_dirs(backend, &c.id).into_iter().skip(1))
+            .filter(|d| !store.jail.is_dir(d))
+            .count();
+        if backend.runroot.is_none() || runroot_dirs > 0 {
+            out.push(Problem::new(
+                &store.root,
+                ProblemKind::Missing,
+                format!(
+                    "{}: podman 4.6 and later add each container's run directory \
+                     (<runroot>/{}/<id>/userdata) to its RWSize; {} counted 0 (give \
+                     --runroot, or --podman-version for the rules of an older podman)",
+                    match &backend.runroot {
+                        Some(r) => format!("runroot {}", r.display()),
+                        None => "no runroot given".to_owned(),
+                    },
+                    backend
+                        .containers_dir
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    if backend.runroot.is_none() {
+                        "each is".to_owned()
+                    } else {
+                        format!("{runroot_dirs} missing there are")
+                    }
+                ),
+            ));
+        }
+    }
+    out
 }
 
 /// Podman's whole `system df` for the store.
 pub fn compute(backend: &ContainersStorage, store: &Store, trees: &Trees) -> LibpodDf {
-    let images = libpod_images(backend, store, trees);
-    let containers = libpod_containers(backend, store, trees);
+    let accountant = Accountant::new(backend, store, trees, backend.rule());
+    let images = libpod_images(&accountant, backend);
+    let containers = libpod_containers(&accountant, backend);
     let volumes = libpod_volumes(backend, store, trees);
-    let summary = summary(&images, &containers, &volumes);
-    let big_data = backend
-        .images
-        .iter()
-        .map(|i| big_data_size(backend, store, i))
-        .fold(0i64, i64::saturating_add);
+    let images_size = accountant.images_size();
+    let summary = summary(&images, images_size, &containers, &volumes);
+    let (version, source) = backend.version.get().clone();
     LibpodDf {
-        images_size: layers_size(backend).saturating_add(big_data),
+        images_size,
         images,
         containers,
         volumes,
         summary,
+        accounting: PodmanAccounting {
+            rule: accountant.rule().name(),
+            podman_version: version.to_string(),
+            source,
+        },
+        problems: gaps(&accountant, backend, store),
     }
 }
 
-/// The three lines of `podman system df` (podman 4.3 `cmd/podman/system/df.go`).
+/// The three lines of `podman system df` (`cmd/podman/system/df.go`): up to 4.3 the images
+/// line sums the rows (an image with two names counts twice); from 4.4 its size is
+/// `ImagesSize`, its active images are distinct, and what they hold alone is what stays.
 fn summary(
     images: &[LibpodImage],
+    images_size: Option<i64>,
     containers: &[LibpodContainer],
     volumes: &[LibpodVolume],
 ) -> Vec<SummaryRow> {
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let sum = |it: &mut dyn Iterator<Item = i64>| it.fold(0i64, i64::saturating_add);
-    vec![
-        SummaryRow {
+    let images_row = match images_size {
+        None => SummaryRow {
             kind: "Images",
             total: count(images.len()),
             active: count(images.iter().filter(|i| i.containers > 0).count()),
             size: sum(&mut images.iter().map(|i| i.size)),
             reclaimable: sum(&mut images.iter().filter(|i| i.containers < 1).map(|i| i.size)),
         },
+        Some(total) => {
+            let mut seen = BTreeSet::new();
+            let active: Vec<&LibpodImage> = images
+                .iter()
+                .filter(|i| seen.insert(i.image_id.as_str()) && i.containers > 0)
+                .collect();
+            SummaryRow {
+                kind: "Images",
+                total: count(images.len()),
+                active: count(active.len()),
+                size: total,
+                reclaimable: total.saturating_sub(sum(&mut active.iter().map(|i| i.unique_size))),
+            }
+        }
+    };
+    vec![
+        images_row,
         SummaryRow {
             kind: "Containers",
             total: count(containers.len()),

@@ -1,15 +1,17 @@
-//! The dockerd version that writes a store, for the containerd image store's accounting rules:
-//! `--version` of the running dockerd whose data root is the store (its `/proc/<pid>/exe`),
-//! else of the first dockerd on `PATH` (then `/usr/bin`, `/usr/sbin`), each with a deadline.
-//! Versions before 24 had no containerd image store and say nothing about one.
+//! The version of the program that writes a store, for the rules that changed between its
+//! releases: dockerd's for the containerd image store (`--version` of the running dockerd
+//! whose data root is the store, its `/proc/<pid>/exe`, else of the first dockerd on `PATH`,
+//! then `/usr/bin`, `/usr/sbin`; versions before 24 had no containerd image store and say
+//! nothing about one), podman's for a containers/storage store (the first podman on `PATH`).
+//! Each runs with a deadline.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use analyzers::backend::{DockerVersion, VersionSource};
+use analyzers::backend::{DockerVersion, PodmanVersion, Release, VersionSource};
 
-/// How long `dockerd --version` may take.
+/// How long `--version` may take.
 const DEADLINE: Duration = Duration::from_secs(5);
 /// The first dockerd release with a containerd image store.
 const FIRST_WITH_CONTAINERD_STORE: DockerVersion = DockerVersion::new(24, 0, 0);
@@ -27,22 +29,31 @@ pub fn detect(data_root: &Path) -> Option<(DockerVersion, VersionSource)> {
             return Some((v, VersionSource::Binary(source)));
         }
     }
-    let binary = find()?;
+    let binary = find("dockerd")?;
     let version = version_of(&binary)?;
+    Some((version, VersionSource::Binary(binary.display().to_string())))
+}
+
+/// The version of the host's podman and where it came from; `None` when there is none or it
+/// does not answer. (The graphroot does not say which podman wrote it.)
+pub fn detect_podman(_graphroot: &Path) -> Option<(PodmanVersion, VersionSource)> {
+    let binary = find("podman")?;
+    let version = Release::from_banner(&banner(&binary)?, "podman version ")?;
     Some((version, VersionSource::Binary(binary.display().to_string())))
 }
 
 /// The version `binary --version` prints, if it has a containerd image store.
 fn version_of(binary: &Path) -> Option<DockerVersion> {
-    let version = DockerVersion::from_banner(&banner(binary)?)?;
+    let version = Release::from_banner(&banner(binary)?, "Docker version ")?;
     (version >= FIRST_WITH_CONTAINERD_STORE).then_some(version)
 }
 
-fn find() -> Option<PathBuf> {
+/// The first `program` on `PATH`, then in `/usr/bin` and `/usr/sbin`.
+fn find(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
-        .map(|d| d.join("dockerd"))
+        .map(|d| d.join(program))
         .find(|p| p.is_file())
 }
 
