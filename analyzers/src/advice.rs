@@ -21,6 +21,14 @@
 //!   record, its writable and init layers and their links. Volumes stay.
 //! - a volume: `volumes/<name>/`.
 //!
+//! On a containers/storage store the same rules hold as podman applies them (libimage
+//! `RemoveImages`, containers/storage `DeleteImage`, libpod `PruneContainers` and
+//! `PruneVolumes`): an image frees its big data directory, and each layer it frees its
+//! directory, its `l/` link, its `<id>.tar-split.gz` and its big data; the records files
+//! (`layers.json`, `images.json`) only lose records. The commands, and the words that name
+//! the store's owner, are the backend's ([`Backend::cleanup_command`],
+//! [`Backend::owner_words`]).
+//!
 //! dockerd's own databases (`volumes/metadata.db`, containerd's) keep their size when records
 //! are deleted from them; nothing else is written.
 
@@ -33,7 +41,7 @@ use crate::backend::Backend;
 use crate::driver::Driver;
 use crate::error::Problem;
 use crate::forensics::orphans::{OrphanKind, OrphansReport};
-use crate::graph::{Container, Store};
+use crate::graph::{Container, Store, Volume};
 use crate::ids::{CacheId, ChainId, ImageId};
 use crate::layout::{CONTAINERS_DIR, IMAGE_DIR, LAYERDB_MOUNTS};
 use crate::walk::{self, WalkOptions};
@@ -97,7 +105,40 @@ pub enum Cleanup<'a> {
     RemoveImages(&'a [&'a ImageId]),
     /// Remove the stopped containers (`docker container prune -f`).
     ContainerPrune(&'a [&'a Container]),
+    /// Remove the dangling volumes `volumes`: every dangling anonymous one (`anonymous`,
+    /// `docker volume prune -f`), or every dangling named one (`docker volume prune -af`).
+    RemoveVolumes {
+        /// The volumes, all anonymous or all named.
+        volumes: &'a [&'a Volume],
+        /// Whether they are the anonymous ones.
+        anonymous: bool,
+    },
 }
+
+/// How advice names a store's owner, where its words are not Docker's.
+#[derive(Debug)]
+pub struct OwnerWords {
+    /// The owner's CLI (`docker`): `docker images`, `docker diff`.
+    pub cli: &'static str,
+    /// Whose back files deleted by hand go behind (`dockerd`).
+    pub owner: &'static str,
+    /// What must be stopped before that (`dockerd`).
+    pub stop_first: &'static str,
+    /// What shows a volume is unused, in the owner's terms (`RefCount 0`).
+    pub unused_volume: &'static str,
+    /// What the owner's volume prune may remove beyond what advice counts for it.
+    pub volume_prune_note: &'static str,
+}
+
+/// Docker's words.
+pub const DOCKER_WORDS: OwnerWords = OwnerWords {
+    cli: "docker",
+    owner: "dockerd",
+    stop_first: "dockerd",
+    unused_volume: "RefCount 0",
+    volume_prune_note: "dockerd before 23.0 (API < 1.42) removes named and anonymous ones with \
+                        `docker volume prune -f`",
+};
 
 /// Docker's command for `cleanup`: what a Docker host's owner runs.
 pub fn docker_command(store: &Store, cleanup: &Cleanup) -> String {
@@ -113,7 +154,38 @@ pub fn docker_command(store: &Store, cleanup: &Cleanup) -> String {
             format!("docker rmi {}", names.join(" "))
         }
         Cleanup::ContainerPrune(_) => "docker container prune -f".into(),
+        Cleanup::RemoveVolumes {
+            anonymous: true, ..
+        } => "docker volume prune -f".into(),
+        Cleanup::RemoveVolumes {
+            anonymous: false, ..
+        } => "docker volume prune -af".into(),
     }
+}
+
+/// One name per image of `ids`: its tags, else its id (removing the last tag deletes the
+/// image, and a digest reference then names nothing).
+pub fn tags_or_ids(store: &Store, ids: &[&ImageId]) -> Vec<String> {
+    ids.iter()
+        .filter_map(|id| store.images.get(*id))
+        .flat_map(|i| {
+            if i.repo_tags.is_empty() {
+                vec![i.id.0.hex().to_owned()]
+            } else {
+                i.repo_tags.clone()
+            }
+        })
+        .collect()
+}
+
+/// The containers `docker container prune` removes: every one not running (paused ones run),
+/// but none whose state nothing records (a plain containerd's may be running).
+pub fn not_running(store: &Store) -> Vec<&Container> {
+    store
+        .containers
+        .iter()
+        .filter(|c| !c.state.running && !c.state.unrecorded)
+        .collect()
 }
 
 /// A recommendation before its paths are measured.
@@ -133,6 +205,7 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
     let mut drafts = Vec::new();
     let containers_kept: Vec<&Container> = store.containers.iter().collect();
     let dangling = dangling_images(store);
+    let words = store.backend.owner_words();
     let twice = |why: &str| match store.backend.image_storage_note() {
         Some(note) => format!("{why}; {note}"),
         None => why.to_owned(),
@@ -141,9 +214,10 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
         drafts.push(Draft {
             action: "image-prune",
             what: format!("{} dangling images", dangling.len()),
-            why: twice(
-                "untagged, no child image, no container: `docker images` shows them as <none>",
-            ),
+            why: twice(&format!(
+                "untagged, no child image, no container: `{} images` shows them as <none>",
+                words.cli
+            )),
             risk: Risk::Low,
             risk_note: "none: nothing refers to them".into(),
             command: store
@@ -169,12 +243,7 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
             paths: image_paths(store, &[&img.id], &containers_kept),
         });
     }
-    // A container whose state nothing records (a plain containerd's) may be running.
-    let stopped: Vec<&Container> = store
-        .containers
-        .iter()
-        .filter(|c| !c.state.running && !c.state.unrecorded)
-        .collect();
+    let stopped = store.backend.prunable_containers(store);
     if !stopped.is_empty() {
         let mut paths = BTreeSet::new();
         for c in &stopped {
@@ -185,7 +254,10 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
             what: format!("{} stopped containers", stopped.len()),
             why: "not running; their writable layers, logs and configs stay until removed".into(),
             risk: Risk::Medium,
-            risk_note: "files written inside them (docker diff) and their logs are lost".into(),
+            risk_note: format!(
+                "files written inside them ({} diff) and their logs are lost",
+                words.cli
+            ),
             command: store
                 .backend
                 .cleanup_command(store, &Cleanup::ContainerPrune(&stopped)),
@@ -195,13 +267,13 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
     let unread = unread_containers(store);
     let volume_prunes = if unread.is_empty() {
         vec![
-            (true, "volume-prune-anonymous", "docker volume prune -f"),
-            (false, "volume-prune-named", "docker volume prune -af"),
+            (true, "volume-prune-anonymous"),
+            (false, "volume-prune-named"),
         ]
     } else {
         Vec::new()
     };
-    for (anonymous, action, command) in volume_prunes {
+    for (anonymous, action) in volume_prunes {
         let volumes: Vec<_> = store
             .volumes
             .iter()
@@ -214,13 +286,19 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
         drafts.push(Draft {
             action,
             what: format!("{} dangling {kind} volumes", volumes.len()),
-            why: "no container mounts them (RefCount 0)".into(),
+            why: format!("no container mounts them ({})", words.unused_volume),
             risk: if anonymous { Risk::Medium } else { Risk::High },
             risk_note: format!(
-                "a dangling {kind} volume may still hold data nobody else has; dockerd before 23.0 \
-                 (API < 1.42) removes named and anonymous ones with `docker volume prune -f`"
+                "a dangling {kind} volume may still hold data nobody else has; {}",
+                words.volume_prune_note
             ),
-            command: command.into(),
+            command: store.backend.cleanup_command(
+                store,
+                &Cleanup::RemoveVolumes {
+                    volumes: &volumes,
+                    anonymous,
+                },
+            ),
             paths: volumes.iter().map(|v| v.dir.clone()).collect(),
         });
     }
@@ -242,9 +320,10 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
             why: "no layer record, container or BuildKit snapshot names them (see strata orphans)"
                 .into(),
             risk: Risk::High,
-            risk_note: "done behind dockerd's back: stop dockerd first, and check nothing \
-                        newer claims them"
-                .into(),
+            risk_note: format!(
+                "done behind {}'s back: stop {} first, and check nothing newer claims them",
+                words.owner, words.stop_first
+            ),
             command: format!(
                 "rm -rf {}",
                 leaked
@@ -341,7 +420,9 @@ fn used_by_container(store: &Store, id: &ImageId) -> bool {
     store.containers.iter().any(|c| &c.image_id == id)
 }
 
-/// moby `ImagesPrune` (dangling only): heads without references or containers.
+/// moby `ImagesPrune` (dangling only), and libimage's `dangling=true` with `containers=false`
+/// (the parents being libimage's on a containers/storage store): heads without references or
+/// containers.
 fn dangling_images(store: &Store) -> Vec<&ImageId> {
     let parents = store.parents();
     store
@@ -363,7 +444,8 @@ fn unused_tagged_images(store: &Store) -> Vec<&crate::graph::Image> {
 }
 
 /// The images deleting `targets` removes: the targets, then each parent left untagged,
-/// childless and unused (moby `imageDeleteHelper` with prune).
+/// childless and unused (moby `imageDeleteHelper` with prune; libimage `removeRecursive`,
+/// and `podman image prune` repeating until nothing is dangling).
 fn deleted_closure<'a>(store: &'a Store, targets: &[&'a ImageId]) -> BTreeSet<&'a ImageId> {
     let mut deleted: BTreeSet<&ImageId> = targets.iter().copied().collect();
     let mut queue: Vec<&ImageId> = targets.to_vec();
@@ -415,7 +497,7 @@ fn image_paths(
                 continue;
             }
             if let Some(layer) = store.layers.get(chain) {
-                paths.insert(layer.record.clone());
+                paths.extend(store.backend.layer_record_files(store, layer));
                 paths.extend(driver_paths(store, &layer.cache_id));
             }
         }

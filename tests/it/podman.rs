@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::corrupt::{judge_run, REPORTED};
 use crate::fixture::containerd::copy_tree;
 use crate::fixture::podman::{self, top_layer, Stopped, LAYERS_JSON};
-use crate::harness::{mount_points_under, strata_on, Run};
+use crate::harness::{mount_points_under, strata_on, Podman, Run};
 use crate::readonly::assert_untouched;
 
 /// The fields of libpod's `SystemDfImageReport`; rows are matched by the first three.
@@ -430,6 +430,205 @@ fn du_attributes_every_byte_of_the_graphroot() {
         ("overlay-layers/", "overlay-layers"),
     ] {
         assert_eq!(owner_paths(owner("image-metadata", id)), [path]);
+    }
+}
+
+/// One recommendation of `strata advise`: what it frees, its command, the paths it deletes.
+struct Advised {
+    bytes: u64,
+    command: String,
+    paths: Vec<PathBuf>,
+}
+
+/// `strata advise`'s recommendations on `root` (every command checked: none may reset the
+/// store), and the one of `action` whose `What` contains `what`.
+fn advised(root: &Path, action: &str, what: &str) -> Advised {
+    let report = strata_on(root, &["--format", "json", "advise"])
+        .assert_success()
+        .json();
+    let all = report["Recommendations"]
+        .as_array()
+        .expect("Recommendations");
+    for r in all {
+        let command = text(&r["Command"]);
+        assert!(!command.contains("system reset"), "{command}: {report:#}");
+    }
+    let found = all
+        .iter()
+        .find(|r| r["Action"] == action && text(&r["What"]).contains(what))
+        .unwrap_or_else(|| panic!("no {action} recommendation ({what}): {report:#}"));
+    Advised {
+        bytes: found["Bytes"].as_u64().expect("Bytes"),
+        command: text(&found["Command"]),
+        paths: found["Paths"]
+            .as_array()
+            .expect("Paths")
+            .iter()
+            .map(|p| PathBuf::from(text(p)))
+            .collect(),
+    }
+}
+
+/// Allocated bytes under `paths` as `du -scxB1` counts them (each inode once), less the files
+/// a cleanup rewrites rather than deletes: libpod's BoltDB (`*.db`, which never shrinks) and
+/// containers/storage's records files (which lose records).
+fn allocated(paths: &[PathBuf]) -> u64 {
+    let out = std::process::Command::new("du")
+        .args(["-scxB1", "--exclude=*.db"])
+        .args(["layers.json", "images.json", "containers.json"].map(|f| format!("--exclude={f}")))
+        .args(paths)
+        .output()
+        .expect("du runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .last()
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("du printed {text:?}"))
+}
+
+/// What podman lists: image, container and volume ids (images' without `sha256:`).
+#[derive(Debug)]
+struct Listed {
+    images: BTreeSet<String>,
+    containers: BTreeSet<String>,
+    volumes: BTreeSet<String>,
+}
+
+impl Listed {
+    fn of(p: &Podman) -> Listed {
+        let ids = |args: &[&str]| -> BTreeSet<String> {
+            p.podman(args)
+                .lines()
+                .map(|id| id.trim_start_matches("sha256:").to_owned())
+                .collect()
+        };
+        Listed {
+            images: ids(&["images", "-a", "-q", "--no-trunc"]),
+            containers: ids(&["ps", "-a", "-q", "--no-trunc"]),
+            volumes: ids(&["volume", "ls", "-q"]),
+        }
+    }
+
+    /// What `self` lists and `now` does not, as (images, containers, volumes).
+    fn gone(&self, now: &Listed) -> [BTreeSet<String>; 3] {
+        let diff = |a: &BTreeSet<String>, b: &BTreeSet<String>| a.difference(b).cloned().collect();
+        [
+            diff(&self.images, &now.images),
+            diff(&self.containers, &now.containers),
+            diff(&self.volumes, &now.volumes),
+        ]
+    }
+}
+
+/// The names of the entries of each of `dirs` (relative to `root`) among `paths`.
+fn named_under<const N: usize>(
+    root: &Path,
+    dirs: [&str; N],
+    paths: &[PathBuf],
+) -> [BTreeSet<String>; N] {
+    dirs.map(|dir| {
+        paths
+            .iter()
+            .filter_map(|p| p.strip_prefix(root.join(dir)).ok())
+            .filter_map(|p| p.to_str().map(str::to_owned))
+            .collect()
+    })
+}
+
+/// On a podman fixture of its own (stopped), each cleanup `strata advise` recommends, run with
+/// podman, deletes every path strata named for it, and those paths held exactly the bytes
+/// strata predicted, which is exactly what `du` of the graphroot lost (libpod's BoltDB and the
+/// records files left out: they are rewritten, not deleted); it removes exactly the images,
+/// containers or volumes strata counted; strata's `df -v` still equals libpod's afterwards. In
+/// order: `podman volume prune -f` (only `strata-orphan` is unused), `podman image prune -f`
+/// (the first `strata/dangling:1`, not the build's intermediate images: they have children),
+/// `podman container prune -f` (all three: exited, created, and the one stopped), `podman
+/// volume rm` of the anonymous volume (a prune would take the named one too), `podman volume
+/// prune -f` (the named one, all that is left), and `podman rmi localhost/strata/app:2`, which
+/// takes the intermediate image only it stood on along.
+#[test]
+fn advise_predicts_what_each_podman_cleanup_frees() {
+    if !crate::harness::podman_usable() {
+        return;
+    }
+    let p = Podman::start();
+    let f = podman::PodmanFixture::build(&p);
+    p.stop_containers();
+    let root = p.graphroot();
+    let anonymous = format!("podman volume rm {}", f.volumes.anonymous);
+    let steps: [(&str, &str, &str); 6] = [
+        ("volume-prune-named", "", "podman volume prune -f"),
+        ("image-prune", "", "podman image prune -f"),
+        ("container-prune", "", "podman container prune -f"),
+        ("volume-prune-anonymous", "", &anonymous),
+        ("volume-prune-named", "", "podman volume prune -f"),
+        ("rmi", "app:2", "podman rmi localhost/strata/app:2"),
+    ];
+    let app2_parent = p.podman(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Parent}}",
+        &f.images.app2,
+    ]);
+    let app2_parent = app2_parent.trim_start_matches("sha256:").to_owned();
+    assert!(
+        f.images.intermediate.contains(&app2_parent),
+        "app:2's parent {app2_parent}"
+    );
+    let mut lines = Vec::new();
+    let mut listed = Listed::of(&p);
+    for (action, what, command) in steps {
+        let advice = advised(&root, action, what);
+        assert_eq!(advice.command, command, "{action}");
+        let held = allocated(&advice.paths);
+        let before = allocated(std::slice::from_ref(&root));
+        let words: Vec<&str> = command.split(' ').skip(1).collect();
+        p.podman(&words);
+        let freed = before - allocated(std::slice::from_ref(&root));
+        lines.push(format!(
+            "{command}: predicted {}, its paths held {held}, du of the graphroot lost {freed}",
+            advice.bytes
+        ));
+        let left: Vec<&PathBuf> = advice.paths.iter().filter(|p| p.exists()).collect();
+        assert!(
+            left.is_empty(),
+            "{command} left {left:?}\n{}",
+            lines.join("\n")
+        );
+        assert!(advice.bytes > 0, "{command} must free something");
+        assert_eq!(advice.bytes, held, "{}", lines.join("\n"));
+        assert_eq!(freed, advice.bytes, "{}", lines.join("\n"));
+        let now = Listed::of(&p);
+        assert_eq!(
+            listed.gone(&now),
+            named_under(
+                &root,
+                ["overlay-images", "overlay-containers", "volumes"],
+                &advice.paths
+            ),
+            "{command}: the images, containers and volumes removed"
+        );
+        listed = now;
+        let run = strata_on(&root, &["--format", "json", "df", "-v"]);
+        let found = compare_df(command, &p.system_df(), &run);
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
+    eprintln!("{}", lines.join("\n"));
+    for (id, gone) in [
+        (&f.images.dangling, true),
+        (&f.images.app2, true),
+        (&app2_parent, true),
+        (&f.images.app1, false),
+        (&f.images.base, false),
+    ] {
+        assert_eq!(
+            !listed.images.contains(id),
+            gone,
+            "image {id}: {:?}",
+            listed.images
+        );
     }
 }
 

@@ -27,7 +27,7 @@ pub use containers_storage::ContainersStorage;
 pub use moby::Moby;
 pub use version::{DockerVersion, Found, PodmanVersion, Release, VersionProbe, VersionSource};
 
-use crate::advice::Cleanup;
+use crate::advice::{Cleanup, OwnerWords};
 use crate::buildcache::Worker;
 use crate::error::Problem;
 use crate::error::Result;
@@ -89,6 +89,21 @@ pub trait Backend {
     /// The command the store's owner runs for `cleanup` (Docker's by default).
     fn cleanup_command(&self, store: &Store, cleanup: &Cleanup) -> String {
         crate::advice::docker_command(store, cleanup)
+    }
+    /// How advice names the store's owner: its CLI, what runs over the store (Docker's by
+    /// default).
+    fn owner_words(&self) -> &'static OwnerWords {
+        &crate::advice::DOCKER_WORDS
+    }
+    /// The containers the owner's `container prune` removes (Docker's: every one not
+    /// running).
+    fn prunable_containers<'a>(&self, store: &'a Store) -> Vec<&'a Container> {
+        crate::advice::not_running(store)
+    }
+    /// What deleting `layer` removes of its record, besides its driver directory: moby's
+    /// `layerdb/sha256/<chain>/` (the graph's `record`) by default.
+    fn layer_record_files(&self, _store: &Store, layer: &Layer) -> Vec<PathBuf> {
+        vec![layer.record.clone()]
     }
     /// The parts of the store whose owner only this backend knows, for `du`.
     fn du_claims(&self, _store: &Store) -> Vec<Claim> {
@@ -217,6 +232,15 @@ impl Backend for AnyBackend {
     }
     fn cleanup_command(&self, store: &Store, cleanup: &Cleanup) -> String {
         self.inner().cleanup_command(store, cleanup)
+    }
+    fn owner_words(&self) -> &'static OwnerWords {
+        self.inner().owner_words()
+    }
+    fn prunable_containers<'a>(&self, store: &'a Store) -> Vec<&'a Container> {
+        self.inner().prunable_containers(store)
+    }
+    fn layer_record_files(&self, store: &Store, layer: &Layer) -> Vec<PathBuf> {
+        self.inner().layer_record_files(store, layer)
     }
     fn image_files(&self, store: &Store, deleted: &BTreeSet<&ImageId>) -> BTreeSet<PathBuf> {
         self.inner().image_files(store, deleted)

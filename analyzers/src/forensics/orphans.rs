@@ -120,7 +120,10 @@ pub fn find(store: &Store, opts: &WalkOptions) -> OrphansReport {
         found.push((
             kind,
             v.dir.clone(),
-            "no container mounts it (RefCount 0)".into(),
+            format!(
+                "no container mounts it ({})",
+                store.backend.owner_words().unused_volume
+            ),
         ));
     }
     tmp_leftovers(store, &store.root.join("tmp"), &mut found);

@@ -23,7 +23,7 @@ use serde::Deserialize;
 pub use locate::Located;
 
 use super::{Accounting, AnyBackend, Backend, DockerVersion, Trees, VersionProbe, VersionSource};
-use crate::advice::Cleanup;
+use crate::advice::{Cleanup, OwnerWords};
 use crate::buildcache::Worker;
 use crate::driver::{AnyDriver, Detected, Driver, Overlayfs};
 use crate::error::{Error, Problem, ProblemKind, Result};
@@ -52,6 +52,14 @@ pub const NEWEST_KNOWN: DockerVersion = DockerVersion::new(29, 7, 2);
 /// `buildkit/containerd-<snapshotter>/`: the root of BuildKit's containerd worker (BuildKit
 /// `worker/containerd`), which holds its `metadata_v2.db`.
 const BUILDKIT_WORKER_PREFIX: &str = "containerd-";
+/// How advice names a plain containerd (no dockerd over it): `ctr`, and containerd itself.
+const CONTAINERD_WORDS: OwnerWords = OwnerWords {
+    cli: "ctr",
+    owner: "containerd",
+    stop_first: "containerd",
+    unused_volume: "no volume record",
+    volume_prune_note: "containerd itself keeps no volumes",
+};
 
 /// One snapshot of the namespace read, joined with the snapshotter's record.
 #[derive(Debug, Clone)]
@@ -307,22 +315,17 @@ impl Backend for Containerd {
              unpacked (its snapshot): both are freed",
         )
     }
+    fn owner_words(&self) -> &'static OwnerWords {
+        if self.docker {
+            &crate::advice::DOCKER_WORDS
+        } else {
+            &CONTAINERD_WORDS
+        }
+    }
     fn cleanup_command(&self, store: &Store, cleanup: &Cleanup) -> String {
         if self.docker {
-            // One name per image: its tags, else its id (removing a tag deletes the image,
-            // and its digest reference then names nothing).
             if let Cleanup::RemoveImages(ids) = cleanup {
-                let names: Vec<String> = ids
-                    .iter()
-                    .filter_map(|id| store.images.get(*id))
-                    .flat_map(|i| {
-                        if i.repo_tags.is_empty() {
-                            vec![i.id.0.hex().to_owned()]
-                        } else {
-                            i.repo_tags.clone()
-                        }
-                    })
-                    .collect();
+                let names = crate::advice::tags_or_ids(store, ids);
                 return format!("docker rmi {}", names.join(" "));
             }
             return crate::advice::docker_command(store, cleanup);
@@ -343,6 +346,8 @@ impl Backend for Containerd {
                 let ids: Vec<&str> = containers.iter().map(|c| c.id.as_str()).collect();
                 format!("ctr -n {ns} containers rm {}", ids.join(" "))
             }
+            // A plain containerd root has no volumes: the store lists none.
+            Cleanup::RemoveVolumes { .. } => crate::advice::docker_command(store, cleanup),
         }
     }
     fn du_claims(&self, store: &Store) -> Vec<Claim> {

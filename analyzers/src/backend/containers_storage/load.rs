@@ -121,7 +121,8 @@ pub fn load(root: &DataRoot, opts: &LoadOptions, name: &str) -> Result<Store> {
         .map(|c| c.layer.as_str())
         .collect();
     let graph_layers = graph_layers(&backend, &container_layers, &driver, jail, &mut problems);
-    let graph_images = graph_images(&backend, jail, &mut problems);
+    let mut graph_images = graph_images(&backend, jail, &mut problems);
+    set_parents(&backend, &mut graph_images);
     let (mounts, mut graph_containers) =
         graph_containers(&backend, &graph_images, &driver, &mut problems);
     if let Some(state) = &backend.libpod {
@@ -362,6 +363,24 @@ fn graph_images(
         out.insert(id, image);
     }
     out
+}
+
+/// Gives each image its parent as libimage finds it (`layerTree.parent`: the image whose
+/// layers and history its own begin with, one step less), which is what `podman image prune`
+/// and `podman rmi` judge dangling images and dangling parents by.
+fn set_parents(backend: &ContainersStorage, images: &mut BTreeMap<ImageId, Image>) {
+    let tree = super::tree::LayerTree::new(backend, images);
+    let id = |r: &ImageRecord| Digest::from_hex(&r.id).map(ImageId);
+    let parents: Vec<(ImageId, ImageId)> = backend
+        .images
+        .iter()
+        .filter_map(|r| Some((id(r)?, id(tree.parent(r)?)?)))
+        .collect();
+    for (child, parent) in parents {
+        if let Some(image) = images.get_mut(&child) {
+            image.parent = Some(parent);
+        }
+    }
 }
 
 /// The writable layer records (by container id) and the containers, from containers.json.

@@ -9,6 +9,7 @@
 //! what this backend keeps.
 
 mod claims;
+mod cleanup;
 mod load;
 pub mod tree;
 
@@ -19,7 +20,7 @@ use std::sync::Arc;
 pub use load::{detect, load};
 
 use super::{Backend, TarSplit, Trees, VersionProbe};
-use crate::advice::Cleanup;
+use crate::advice::{Cleanup, OwnerWords};
 use crate::buildcache::Worker;
 use crate::error::Problem;
 use crate::forensics::orphans::{self, Finding};
@@ -165,7 +166,24 @@ impl Backend for ContainersStorage {
         Some("containers/storage keeps each image's manifest, config and signatures beside it")
     }
     fn cleanup_command(&self, store: &Store, cleanup: &Cleanup) -> String {
-        libpod::cleanup_command(store, cleanup)
+        cleanup::command(self, store, cleanup)
+    }
+    fn owner_words(&self) -> &'static OwnerWords {
+        &cleanup::PODMAN_WORDS
+    }
+    fn prunable_containers<'a>(&self, store: &'a Store) -> Vec<&'a Container> {
+        cleanup::prunable_containers(self, store)
+    }
+    /// `<driver>-layers/<id>.tar-split.gz` and the layer's big data directory `<id>/` beside
+    /// it, where they exist (containers/storage `layers.go deleteInternal`): `layers.json`, the
+    /// graph's `record`, only loses the layer's entry.
+    fn layer_record_files(&self, store: &Store, layer: &Layer) -> Vec<PathBuf> {
+        let tar_split = self.tar_split(layer).path;
+        let big_data = tar_split.with_file_name(layer.cache_id.as_str());
+        [tar_split, big_data]
+            .into_iter()
+            .filter(|p| store.jail.exists(p))
+            .collect()
     }
     fn du_claims(&self, store: &Store) -> Vec<Claim> {
         claims::claims(self, store)

@@ -10,12 +10,13 @@ use std::collections::BTreeMap;
 
 use super::ContainersStorage;
 use crate::format::containers_storage::ImageRecord;
-use crate::graph::{HistoryEntry, Store};
+use crate::graph::{HistoryEntry, Image};
 use crate::ids::{Digest, ImageId};
 
 /// The layer tree of one store.
 pub struct LayerTree<'a> {
-    store: &'a Store,
+    /// The images whose configs loaded, by id.
+    images: &'a BTreeMap<ImageId, Image>,
     /// The images standing on each layer (their top layer), in the store's order.
     on_layer: BTreeMap<&'a str, Vec<&'a ImageRecord>>,
     /// The images without layers.
@@ -26,8 +27,9 @@ pub struct LayerTree<'a> {
 }
 
 impl<'a> LayerTree<'a> {
-    /// Builds the tree of `backend`'s layers and images (`store` holds their configs).
-    pub fn new(backend: &'a ContainersStorage, store: &'a Store) -> Self {
+    /// Builds the tree of `backend`'s layers and images (`images` holds their configs: the
+    /// store's images).
+    pub fn new(backend: &'a ContainersStorage, images: &'a BTreeMap<ImageId, Image>) -> Self {
         let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for l in backend.layers.values() {
             if let Some(p) = l.parent() {
@@ -44,7 +46,7 @@ impl<'a> LayerTree<'a> {
             }
         }
         LayerTree {
-            store,
+            images,
             on_layer,
             empty,
             children,
@@ -69,9 +71,9 @@ impl<'a> LayerTree<'a> {
                 .all(|(x, y)| same_step(x, y))
     }
 
-    fn config(&self, image: &ImageRecord) -> Option<&'a crate::graph::Image> {
+    fn config(&self, image: &ImageRecord) -> Option<&'a Image> {
         let id = Digest::from_hex(&image.id).map(ImageId)?;
-        self.store.images.get(&id)
+        self.images.get(&id)
     }
 
     /// True when an image is a manifest list (its `manifest` big data is an index): libimage

@@ -32,7 +32,6 @@ use serde::Serialize;
 pub use rule::Rule;
 pub use sizes::measured_dirs;
 
-use crate::advice::Cleanup;
 use crate::backend::containers_storage::tree::split_name;
 use crate::backend::containers_storage::ContainersStorage;
 use crate::backend::{Trees, VersionSource};
@@ -449,28 +448,6 @@ fn summary(
             reclaimable: sum(&mut volumes.iter().map(|v| v.reclaimable_size)),
         },
     ]
-}
-
-/// Podman's command for `cleanup`.
-pub fn cleanup_command(store: &Store, cleanup: &Cleanup) -> String {
-    match cleanup {
-        Cleanup::ImagePrune(_) => "podman image prune -f".into(),
-        Cleanup::RemoveImages(ids) => {
-            let names: Vec<String> = ids
-                .iter()
-                .filter_map(|id| store.images.get(*id))
-                .flat_map(|i| {
-                    if i.repo_tags.is_empty() {
-                        vec![i.id.0.hex().to_owned()]
-                    } else {
-                        i.repo_tags.clone()
-                    }
-                })
-                .collect();
-            format!("podman rmi {}", names.join(" "))
-        }
-        Cleanup::ContainerPrune(_) => "podman container prune -f".into(),
-    }
 }
 
 /// `strata df --format json` on a containers/storage store: libpod's answer, then strata's

@@ -59,7 +59,7 @@ impl<'a> Accountant<'a> {
             store,
             trees,
             rule,
-            tree: LayerTree::new(backend, store),
+            tree: LayerTree::new(backend, &store.images),
             users,
         }
     }
