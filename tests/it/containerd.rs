@@ -755,16 +755,7 @@ fn du_attributes_both_roots_to_the_byte() {
 /// and `volumes/metadata.db`, BuildKit's): a bolt file never shrinks and may grow by a page
 /// when records are deleted from it, which `advise` says it does not predict.
 fn du_without_databases(store_root: &Path) -> u64 {
-    let out = std::process::Command::new("du")
-        .args(["-sxB1", "--exclude=*.db"])
-        .arg(store_root)
-        .output()
-        .expect("du runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("du printed {text:?}"))
+    crate::fixture::du_total(&["-sxB1", "--exclude=*.db"], &[store_root])
 }
 
 /// [`du_without_databases`] once two measures in a row agree: containerd collects garbage
@@ -829,15 +820,7 @@ fn advise_predicts_what_each_prune_frees_here() {
     for action in ["container-prune", "image-prune"] {
         let (want, command, paths) = advise(action);
         // The bytes the paths it names hold now (each inode once, as du of the root counts).
-        let mut du_paths = std::process::Command::new("du");
-        du_paths.args(["-scxB1"]).args(&paths);
-        let out = du_paths.output().expect("du runs");
-        let held: u64 = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .and_then(|l| l.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .expect("du -c prints a total");
+        let held = crate::fixture::du_total(&["-scxB1"], &paths);
         let before = settled_du(&root);
         let words: Vec<&str> = command.split(' ').skip(1).collect();
         d.docker(&words);

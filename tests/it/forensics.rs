@@ -604,17 +604,7 @@ fn orphans_finds_what_a_killed_dockerd_and_a_test_left() {
 /// Allocated bytes under `root` as `du -sxB1` counts them (one file system: a running
 /// container's `merged/` and `shm` mounts are not the store's bytes).
 fn du(root: &std::path::Path) -> u64 {
-    let out = std::process::Command::new("du")
-        .arg("-sxB1")
-        .arg(root)
-        .output()
-        .expect("running du");
-    assert!(out.status.success(), "du failed");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("du prints a number")
+    fixture::du_total(&["-sxB1"], &[root])
 }
 
 /// The bytes `strata advise` predicts for `actions`, summed.

@@ -473,18 +473,14 @@ fn advised(root: &Path, action: &str, what: &str) -> Advised {
 /// a cleanup rewrites rather than deletes: libpod's BoltDB (`*.db`, which never shrinks) and
 /// containers/storage's records files (which lose records).
 fn allocated(paths: &[PathBuf]) -> u64 {
-    let out = std::process::Command::new("du")
-        .args(["-scxB1", "--exclude=*.db"])
-        .args(["layers.json", "images.json", "containers.json"].map(|f| format!("--exclude={f}")))
-        .args(paths)
-        .output()
-        .expect("du runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .last()
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("du printed {text:?}"))
+    let args = [
+        "-scxB1",
+        "--exclude=*.db",
+        "--exclude=layers.json",
+        "--exclude=images.json",
+        "--exclude=containers.json",
+    ];
+    crate::fixture::du_total(&args, paths)
 }
 
 /// What podman lists: image, container and volume ids (images' without `sha256:`).
