@@ -683,10 +683,46 @@ fn expect_layer_problem(name: &str, root: &Path, layer: &str, out: &mut Vec<Stri
     }
 }
 
-/// Three damages, each on its own copy of the stopped store: `layers.json` cut mid-JSON (no
-/// layer can be read: exit 1, one problem line naming `layers.json` and saying so); one layer's
-/// `overlay/<id>` directory deleted; one layer record flagged `"incomplete": true` (what
-/// containers/storage leaves when a layer's creation was interrupted). Never a panic or a hang.
+/// Checks that `strata orphans` on `root` finds exactly `want` (kind, path relative to `root`)
+/// and nothing else: every leftover once, and none of the driver's own files.
+fn expect_orphans(name: &str, root: &Path, want: &[(&str, String)], out: &mut Vec<String>) {
+    let report = strata_on(root, &["--format", "json", "orphans"]).json();
+    let found: BTreeSet<(String, String)> = report["Orphans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            let path = text(&o["Path"]);
+            let rel = Path::new(&path)
+                .strip_prefix(root)
+                .map_or(path.clone(), |p| p.to_string_lossy().into_owned());
+            (text(&o["Kind"]), rel)
+        })
+        .collect();
+    let want: BTreeSet<(String, String)> = want
+        .iter()
+        .map(|(kind, path)| ((*kind).to_owned(), path.clone()))
+        .chain([(
+            "dangling-named-volume".to_owned(),
+            "volumes/strata-orphan".to_owned(),
+        )])
+        .collect();
+    if found != want || report["Orphans"].as_array().map(Vec::len) != Some(want.len()) {
+        out.push(format!(
+            "[{name}] orphans:\n  found {found:?}\n  want  {want:?}\n{report:#}"
+        ));
+    }
+}
+
+/// Damages, each on its own copy of the stopped store: `layers.json` cut mid-JSON (no layer can
+/// be read: exit 1, one problem line naming `layers.json` and saying so); one layer's
+/// `overlay/<id>` directory deleted (a problem naming it; `orphans` finds its record without
+/// content, the tar-split, and its `l/` link dangling); one layer record flagged `"incomplete":
+/// true` (what containers/storage leaves when a layer's creation was interrupted: a problem
+/// naming it, and one `incomplete-layer`, not also a leaked directory); a layer directory no
+/// record names (`layer-dir`); an image record removed from `images.json`, its top layer left
+/// standing under nothing (`unreferenced-layer`). The pristine store has no leftover but its
+/// unused volume (`.has-mount-program`, `l/` are the driver's). Never a panic or a hang.
 #[test]
 fn corrupt_store_gets_one_line_problems() {
     let Some(store) = podman::stopped() else {
@@ -731,10 +767,26 @@ fn corrupt_store_gets_one_line_problems() {
         }
     }
 
+    expect_orphans("pristine", &store.graphroot, &[], &mut failures);
+
     let (_dir, root) = damaged_copy(store);
     let layer = top_layer(&root, &store.fixture.images.app1);
+    let link = fs::read_to_string(root.join("overlay").join(&layer).join("link"))
+        .expect("reading the layer's link file");
     fs::remove_dir_all(root.join("overlay").join(&layer)).expect("removing a layer directory");
     expect_layer_problem("layer directory missing", &root, &layer, &mut failures);
+    expect_orphans(
+        "layer directory missing",
+        &root,
+        &[
+            (
+                "record-without-content",
+                format!("overlay-layers/{layer}.tar-split.gz"),
+            ),
+            ("link", format!("overlay/l/{}", link.trim())),
+        ],
+        &mut failures,
+    );
 
     let (_dir, root) = damaged_copy(store);
     let layer = top_layer(&root, &store.fixture.images.dangling);
@@ -748,6 +800,42 @@ fn corrupt_store_gets_one_line_problems() {
     record["flags"] = serde_json::json!({"incomplete": true});
     fs::write(&path, serde_json::to_vec(&records).expect("JSON")).expect("writing layers.json");
     expect_layer_problem("layer flagged incomplete", &root, &layer, &mut failures);
+    expect_orphans(
+        "layer flagged incomplete",
+        &root,
+        &[("incomplete-layer", format!("overlay/{layer}"))],
+        &mut failures,
+    );
+
+    let (_dir, root) = damaged_copy(store);
+    let planted = "ab".repeat(32);
+    let diff = root.join("overlay").join(&planted).join("diff");
+    fs::create_dir_all(&diff).expect("planting a layer directory");
+    fs::write(diff.join("left.bin"), vec![7u8; 5000]).expect("filling it");
+    expect_orphans(
+        "layer directory without a record",
+        &root,
+        &[("layer-dir", format!("overlay/{planted}"))],
+        &mut failures,
+    );
+
+    let (_dir, root) = damaged_copy(store);
+    let image = &store.fixture.images.dangling;
+    let layer = top_layer(&root, image);
+    let path = root.join(podman::IMAGES_JSON);
+    let mut records: Value =
+        serde_json::from_slice(&fs::read(&path).expect("reading images.json")).expect("JSON");
+    records
+        .as_array_mut()
+        .expect("images.json is a list")
+        .retain(|i| i["id"] != image.as_str());
+    fs::write(&path, serde_json::to_vec(&records).expect("JSON")).expect("writing images.json");
+    expect_orphans(
+        "image record removed",
+        &root,
+        &[("unreferenced-layer", format!("overlay/{layer}"))],
+        &mut failures,
+    );
 
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

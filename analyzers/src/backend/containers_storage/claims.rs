@@ -18,7 +18,8 @@ use super::load::{DRIVERS, OTHER_DRIVERS};
 use super::ContainersStorage;
 use crate::driver::Driver;
 use crate::format::containers_storage::{
-    self as cs, CONTAINERS_JSON, TAR_SPLIT_SUFFIX, VOLATILE_CONTAINERS_JSON,
+    self as cs, CONTAINERS_JSON, HAS_MOUNT_PROGRAM, OVERLAY_STAGING_DIR, TAR_SPLIT_SUFFIX,
+    VOLATILE_CONTAINERS_JSON,
 };
 use crate::format::libpod::{BOLT_STATE, SQLITE_STATE};
 use crate::graph::Store;
@@ -37,14 +38,6 @@ const BOOKKEEPING: &[&str] = &[
     "networks",
     "defaultNetworkBackend",
 ];
-
-/// The overlay driver's mark that it runs with a mount program (fuse-overlayfs), in its home
-/// (containers/storage `drivers/overlay/overlay.go`).
-const HAS_MOUNT_PROGRAM: &str = ".has-mount-program";
-
-/// The overlay driver's `staging/`: layers of partial (`zstd:chunked`) pulls not committed
-/// yet.
-const STAGING_DIR: &str = "staging";
 
 /// The claims of `b`'s graphroot.
 pub fn claims(b: &ContainersStorage, store: &Store) -> Vec<Claim> {
@@ -205,10 +198,10 @@ fn driver_home_claims(owners: &LayerOwners, store: &Store, out: &mut Vec<Claim>)
                 "overlay driver state",
                 path,
             ));
-        } else if name == STAGING_DIR && e.is_dir {
+        } else if name == OVERLAY_STAGING_DIR && e.is_dir {
             out.push(Claim::new(
                 OwnerKind::Tmp,
-                STAGING_DIR,
+                OVERLAY_STAGING_DIR,
                 "staged layers of unfinished partial pulls",
                 path,
             ));

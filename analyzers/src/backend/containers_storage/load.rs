@@ -8,7 +8,6 @@ use super::ContainersStorage;
 use crate::backend::{AnyBackend, PodmanVersion, VersionProbe, VersionSource};
 use crate::driver::{AnyDriver, Detected, Driver, Overlay2, Vfs};
 use crate::error::{Error, Problem, ProblemKind, Result};
-use crate::forensics::orphans::{Finding, OrphanKind};
 use crate::format::containers_storage::{
     self as cs, big_data_dir, big_data_file_name, ContainerRecord, ImageRecord, LayerRecord,
 };
@@ -526,38 +525,4 @@ fn userdata_log(recorded: &Path, dir: &Path) -> Option<PathBuf> {
         && Some(id) == dir.file_name()
         && crate::ids::is_component(name))
     .then(|| dir.join(cs::USERDATA_DIR).join(name))
-}
-
-/// The leftovers only containers/storage has: incomplete layers, and layers that no image
-/// and no container stands on.
-pub fn incomplete_leftovers(backend: &ContainersStorage, store: &Store, found: &mut Vec<Finding>) {
-    for r in backend.incomplete.values() {
-        found.push((
-            OrphanKind::IncompleteLayer,
-            store.driver.layer_dir(&CacheId(r.id.clone())),
-            format!(
-                "layer {} is flagged incomplete in {}: an interrupted pull, build or commit",
-                r.id,
-                backend.layers_json.display()
-            ),
-        ));
-    }
-    let mut reached: BTreeSet<&str> = BTreeSet::new();
-    let tops = backend
-        .images
-        .iter()
-        .flat_map(|i| std::iter::once(&i.layer).chain(&i.mapped_layers))
-        .chain(backend.containers.iter().map(|c| &c.layer));
-    for top in tops {
-        reached.extend(backend.chain(top));
-    }
-    for r in backend.layers.values() {
-        if !reached.contains(r.id.as_str()) {
-            found.push((
-                OrphanKind::UnreferencedLayer,
-                store.driver.layer_dir(&CacheId(r.id.clone())),
-                format!("layer {}: no image or container stands on it", r.id),
-            ));
-        }
-    }
 }

@@ -10,6 +10,7 @@
 
 mod claims;
 mod cleanup;
+mod leftovers;
 mod load;
 pub mod tree;
 
@@ -23,7 +24,7 @@ use super::{Backend, TarSplit, Trees, VersionProbe};
 use crate::advice::{Cleanup, OwnerWords};
 use crate::buildcache::Worker;
 use crate::error::Problem;
-use crate::forensics::orphans::{self, Finding};
+use crate::forensics::orphans::Finding;
 use crate::format::containers_storage::{
     ContainerRecord, ImageRecord, LayerRecord, TAR_SPLIT_SUFFIX,
 };
@@ -114,6 +115,12 @@ impl ContainersStorage {
         recorded.ends_with(&data).then(|| store.root.join(data))
     }
 
+    /// `<driver>-layers/<id>.tar-split.gz`: the tar-split of layer `id`.
+    pub fn tar_split_path(&self, id: &str) -> PathBuf {
+        let dir = self.layers_json.parent().unwrap_or(&self.graphroot);
+        dir.join(format!("{id}{TAR_SPLIT_SUFFIX}"))
+    }
+
     /// The ids of the layers of the stack whose top is `top`, top first (stops at a missing
     /// layer and at a loop).
     pub fn chain(&self, top: &str) -> Vec<&str> {
@@ -152,8 +159,7 @@ impl Backend for ContainersStorage {
         libpod::measured_dirs(self, store)
     }
     fn leftovers(&self, store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
-        orphans::graphdriver_leftovers(store, found, problems);
-        load::incomplete_leftovers(self, store, found);
+        leftovers::leftovers(self, store, found, problems);
     }
     fn image_files(&self, store: &Store, deleted: &BTreeSet<&ImageId>) -> BTreeSet<PathBuf> {
         deleted
@@ -201,9 +207,8 @@ impl Backend for ContainersStorage {
     }
     /// `<driver>-layers/<id>.tar-split.gz`; `diff-size` in `layers.json` is the tar's length.
     fn tar_split(&self, layer: &Layer) -> TarSplit {
-        let dir = self.layers_json.parent().unwrap_or(&self.graphroot);
         TarSplit {
-            path: dir.join(format!("{}{TAR_SPLIT_SUFFIX}", layer.cache_id.as_str())),
+            path: self.tar_split_path(layer.cache_id.as_str()),
             size_record: self.layers_json.clone(),
             size_is_stream: true,
         }
