@@ -5,7 +5,10 @@
 //! files, each volume, BuildKit's state and snapshot directories, the image metadata, the
 //! driver's `l/` links and `work/` directories, `tmp/`, dockerd's own bookkeeping, the data of
 //! other storage drivers, and, named one by one, what strata cannot attribute (including
-//! leaked layer directories no record references). Each owner's directories become roots of
+//! leaked layer directories no record references). What only the store's backend knows the
+//! owner of it claims first ([`Claim`], [`crate::backend::Backend::du_claims`]): containerd's
+//! blobs and databases; containers/storage's image big data, tar-splits, records and locks,
+//! and libpod's database. Each owner's directories become roots of
 //! one parallel walk ([`crate::walk::walk`]); a root inside another is left out of the outer
 //! one, and an inode with names under several owners counts once, for the first. So the
 //! owners add up exactly to the walk's total, which is what `du -sb --apparent-size` and
