@@ -115,12 +115,12 @@ pub enum Cleanup<'a> {
     },
 }
 
-/// How advice names a store's owner, where its words are not Docker's.
+/// How advice names a store's owner and what it says about it.
 #[derive(Debug)]
 pub struct OwnerWords {
     /// The owner's CLI (`docker`): `docker images`, `docker diff`.
     pub cli: &'static str,
-    /// Whose back files deleted by hand go behind (`dockerd`).
+    /// What runs over the store, behind whose back files deleted by hand go (`dockerd`).
     pub owner: &'static str,
     /// What must be stopped before that (`dockerd`).
     pub stop_first: &'static str,
