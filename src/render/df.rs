@@ -8,6 +8,31 @@ use comfy_table::Table;
 
 use super::{docker_table, name, write_table, SizeStyle};
 
+/// The verbose images table's columns (Docker's and podman's alike).
+pub const IMAGES_HEADER: &[&str] = &[
+    "REPOSITORY",
+    "TAG",
+    "IMAGE ID",
+    "CREATED",
+    "SIZE",
+    "SHARED SIZE",
+    "UNIQUE SIZE",
+    "CONTAINERS",
+];
+/// The verbose containers table's columns (Docker's and podman's alike).
+pub const CONTAINERS_HEADER: &[&str] = &[
+    "CONTAINER ID",
+    "IMAGE",
+    "COMMAND",
+    "LOCAL VOLUMES",
+    "SIZE",
+    "CREATED",
+    "STATUS",
+    "NAMES",
+];
+/// The verbose volumes table's columns (Docker's and podman's alike).
+pub const VOLUMES_HEADER: &[&str] = &["VOLUME NAME", "LINKS", "SIZE"];
+
 /// Commands longer than this are cut with an ellipsis, as `docker ps` does.
 const COMMAND_WIDTH: usize = 20;
 
@@ -157,16 +182,7 @@ pub fn verbose(out: &mut dyn Write, r: &DfReport, style: SizeStyle, now: i64) ->
     let ago = |t: i64| format!("{} ago", human_duration(now - t));
     writeln!(out, "{}\n", driver_line(r))?;
     writeln!(out, "Images space usage:\n")?;
-    let mut t = docker_table(&[
-        "REPOSITORY",
-        "TAG",
-        "IMAGE ID",
-        "CREATED",
-        "SIZE",
-        "SHARED SIZE",
-        "UNIQUE SIZE",
-        "CONTAINERS",
-    ]);
+    let mut t = docker_table(IMAGES_HEADER);
     for img in &r.images {
         let tags = img.repo_tags.clone().unwrap_or_default();
         let tags = if tags.is_empty() {
@@ -190,16 +206,7 @@ pub fn verbose(out: &mut dyn Write, r: &DfReport, style: SizeStyle, now: i64) ->
     }
     write_table(out, &t)?;
     writeln!(out, "\nContainers space usage:\n")?;
-    let mut t = docker_table(&[
-        "CONTAINER ID",
-        "IMAGE",
-        "COMMAND",
-        "LOCAL VOLUMES",
-        "SIZE",
-        "CREATED",
-        "STATUS",
-        "NAMES",
-    ]);
+    let mut t = docker_table(CONTAINERS_HEADER);
     for c in &r.containers {
         let volumes = c.mounts.iter().filter(|m| m.driver == "local").count();
         let image = if c.image.starts_with("sha256:") {
@@ -226,7 +233,7 @@ pub fn verbose(out: &mut dyn Write, r: &DfReport, style: SizeStyle, now: i64) ->
     }
     write_table(out, &t)?;
     writeln!(out, "\nLocal Volumes space usage:\n")?;
-    let mut t = docker_table(&["VOLUME NAME", "LINKS", "SIZE"]);
+    let mut t = docker_table(VOLUMES_HEADER);
     for v in &r.volumes {
         t.add_row(vec![
             name(&v.name),

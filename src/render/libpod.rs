@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use analyzers::units::human_duration;
 use analyzers::usage::libpod::{LibpodDf, SummaryRow};
 
+use super::df::{CONTAINERS_HEADER, IMAGES_HEADER, VOLUMES_HEADER};
 use super::{docker_table, name, write_table, SizeStyle};
 
 /// The summary: TYPE, TOTAL, ACTIVE, SIZE, RECLAIMABLE (with its share, rounded).
@@ -42,16 +43,7 @@ pub fn verbose(out: &mut dyn Write, df: &LibpodDf, style: SizeStyle, now: i64) -
     };
     let short = |id: &str| id.get(..12).unwrap_or(id).to_owned();
     writeln!(out, "Images space usage:\n")?;
-    let mut t = docker_table(&[
-        "REPOSITORY",
-        "TAG",
-        "IMAGE ID",
-        "CREATED",
-        "SIZE",
-        "SHARED SIZE",
-        "UNIQUE SIZE",
-        "CONTAINERS",
-    ]);
+    let mut t = docker_table(IMAGES_HEADER);
     for i in &df.images {
         t.add_row(vec![
             name(&i.repository),
@@ -66,16 +58,7 @@ pub fn verbose(out: &mut dyn Write, df: &LibpodDf, style: SizeStyle, now: i64) -
     }
     write_table(out, &t)?;
     writeln!(out, "\nContainers space usage:\n")?;
-    let mut t = docker_table(&[
-        "CONTAINER ID",
-        "IMAGE",
-        "COMMAND",
-        "LOCAL VOLUMES",
-        "SIZE",
-        "CREATED",
-        "STATUS",
-        "NAMES",
-    ]);
+    let mut t = docker_table(CONTAINERS_HEADER);
     for c in &df.containers {
         t.add_row(vec![
             short(&c.container_id),
@@ -90,7 +73,7 @@ pub fn verbose(out: &mut dyn Write, df: &LibpodDf, style: SizeStyle, now: i64) -
     }
     write_table(out, &t)?;
     writeln!(out, "\nLocal Volumes space usage:\n")?;
-    let mut t = docker_table(&["VOLUME NAME", "LINKS", "SIZE"]);
+    let mut t = docker_table(VOLUMES_HEADER);
     for v in &df.volumes {
         t.add_row(vec![
             name(&v.volume_name),
