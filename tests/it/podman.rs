@@ -1,6 +1,8 @@
 //! containers/storage roots made by a real podman 4.3 ([`fixture::podman`]): strata's `df -v`
 //! equals libpod's `GET /v4.0.0/libpod/system/df` field by field, `diff` equals `podman diff`,
-//! no verb changes the store, and a damaged store gets one-line problems.
+//! no verb changes the store, and a damaged store gets one-line problems. The same store with
+//! libpod's state moved to SQLite (`db.sql`, podman 4.8+), written here from the BoltDB's
+//! records, gives the same figures.
 //!
 //! The contract for `strata --root GRAPHROOT --format json df -v` on such a root is libpod's
 //! shape (`pkg/domain/entities/system.go SystemDfReport`): a top-level `ImagesSize`, `Images[]`
@@ -11,6 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use analyzers::format::bolt;
+use analyzers::format::libpod::{self, sqlite};
+use analyzers::fs::Jail;
+use rusqlite::{params, Connection, ToSql};
 use serde_json::Value;
 
 use crate::corrupt::{judge_run, FATAL, REPORTED};
@@ -439,6 +445,176 @@ fn corrupt_store_gets_one_line_problems() {
     expect_layer_problem("layer flagged incomplete", &root, &layer, &mut failures);
 
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The runtime-config keys of the BoltDB, in the order of the `DBConfig` columns after
+/// `SchemaVersion` (`OS, StaticDir, TmpDir, GraphRoot, RunRoot, GraphDriver, VolumeDir`).
+const DB_CONFIG_KEYS: [&str; 7] = [
+    "os",
+    "static-dir",
+    "tmp-dir",
+    "graph-root",
+    "run-root",
+    "graph-driver-name",
+    "volume-path",
+];
+
+/// Writes `<graphroot>/db.sql`, libpod's SQLite state as podman 4.8+ makes it (its schema,
+/// [`sqlite::SCHEMA`], and the rows of `sqlite_state.go`'s `addVolume` and `addContainer`),
+/// holding the volumes and containers of `<graphroot>/libpod/bolt_state.db`, read with strata's
+/// Bolt reader: the same config and state documents, bound as BLOBs as podman binds Go
+/// `[]byte`, and the `Name`, `PodID`, `State`, `ExitCode` and `ContainerVolume` columns taken
+/// from them.
+fn sqlite_from_bolt(graphroot: &Path) -> PathBuf {
+    let jail = Jail::open(graphroot).expect("opening the graphroot");
+    let bolt = bolt::Db::open(&jail, &graphroot.join(libpod::BOLT_STATE))
+        .unwrap_or_else(|p| panic!("reading the BoltDB: {p}"));
+    let root = bolt.root();
+    let bucket = |name: &str| {
+        root.bucket(name)
+            .unwrap_or_else(|| panic!("no bucket {name} in the BoltDB"))
+    };
+    let record = |records: &str, key: &[u8], part: &str| {
+        bucket(records)
+            .bucket(key)
+            .and_then(|r| r.get(part))
+            .map(<[u8]>::to_vec)
+    };
+    let path = graphroot.join(libpod::SQLITE_STATE);
+    let mut conn = Connection::open(&path).expect("creating db.sql");
+    conn.pragma_update(None, "foreign_keys", true)
+        .expect("foreign keys on");
+    for statement in sqlite::SCHEMA {
+        conn.execute(statement, []).expect("podman's schema");
+    }
+    let runtime = bucket(libpod::bolt::RUNTIME_CONFIG_BUCKET);
+    let mut db_config = vec![
+        Box::new(1) as Box<dyn ToSql>,
+        Box::new(sqlite::SCHEMA_VERSION),
+    ];
+    for key in DB_CONFIG_KEYS {
+        let value = runtime
+            .get(key)
+            .unwrap_or_else(|| panic!("no runtime {key}"));
+        db_config.push(Box::new(String::from_utf8_lossy(value).into_owned()));
+    }
+    conn.execute(
+        "INSERT INTO DBConfig VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);",
+        rusqlite::params_from_iter(db_config),
+    )
+    .expect("DBConfig");
+    let tx = conn.transaction().expect("a transaction");
+    // Keys are bound as text, as podman binds Go strings (a BLOB never equals a TEXT key).
+    let utf8 = |key: &[u8]| String::from_utf8(key.to_vec()).expect("a UTF-8 key");
+    for (key, _) in bucket(libpod::bolt::ALL_VOLS_BUCKET).iter() {
+        let name = utf8(key);
+        let config = record(libpod::bolt::VOL_BUCKET, key, libpod::bolt::CONFIG_KEY)
+            .expect("a volume config");
+        // podman marshals the volume's state whatever it holds.
+        let state = record(libpod::bolt::VOL_BUCKET, key, libpod::bolt::STATE_KEY)
+            .unwrap_or_else(|| b"{}".to_vec());
+        tx.execute(
+            "INSERT INTO VolumeConfig VALUES (?, ?, ?);",
+            params![name, None::<String>, config],
+        )
+        .expect("VolumeConfig");
+        tx.execute(
+            "INSERT INTO VolumeState VALUES (?, ?);",
+            params![name, state],
+        )
+        .expect("VolumeState");
+    }
+    for (key, _) in bucket(libpod::bolt::ALL_CTRS_BUCKET).iter() {
+        let id = utf8(key);
+        let config_bytes = record(libpod::bolt::CTR_BUCKET, key, libpod::bolt::CONFIG_KEY)
+            .expect("a container config");
+        let state_bytes = record(libpod::bolt::CTR_BUCKET, key, libpod::bolt::STATE_KEY)
+            .expect("a container state");
+        let config: Value = serde_json::from_slice(&config_bytes).expect("config JSON");
+        let state: Value = serde_json::from_slice(&state_bytes).expect("state JSON");
+        let pod = config["pod"].as_str().filter(|p| !p.is_empty());
+        tx.execute("INSERT INTO IDNamespace VALUES (?);", [&id])
+            .expect("IDNamespace");
+        tx.execute(
+            "INSERT INTO ContainerConfig VALUES (?, ?, ?, ?);",
+            params![id, text(&config["name"]), pod, config_bytes],
+        )
+        .expect("ContainerConfig");
+        tx.execute(
+            "INSERT INTO ContainerState VALUES (?, ?, ?, ?);",
+            params![
+                id,
+                state["state"].as_i64().expect("a state number"),
+                state["exitCode"].as_i64().unwrap_or(0),
+                state_bytes
+            ],
+        )
+        .expect("ContainerState");
+        for volume in config["namedVolumes"].as_array().into_iter().flatten() {
+            tx.execute(
+                "INSERT INTO ContainerVolume VALUES (?, ?);",
+                params![id, text(&volume["volumeName"])],
+            )
+            .expect("ContainerVolume");
+        }
+    }
+    tx.commit().expect("committing");
+    path
+}
+
+/// The stopped store with libpod's state in SQLite, as podman 4.8+ keeps it: with
+/// `libpod/bolt_state.db` replaced by a `db.sql` holding the same records
+/// ([`sqlite_from_bolt`]), strata's `df -v` still equals what podman answered after the stop,
+/// with no problem, and leaves the store untouched. With both files present (the `db.sql`
+/// emptied of records, so that reading it would show), strata reads the BoltDB, as podman 4.8
+/// to 5.x do, gives the same answer, and says in one problem that it left `db.sql` unread.
+#[test]
+fn sqlite_state_gives_the_same_df() {
+    let Some(store) = podman::stopped() else {
+        return;
+    };
+    let json_df = ["--format", "json", "df", "-v"];
+    let (_dir, root) = damaged_copy(store);
+    let db = sqlite_from_bolt(&root);
+    fs::remove_file(root.join(libpod::BOLT_STATE)).expect("removing the BoltDB");
+    let run = strata_on(&root, &json_df);
+    let failures = compare_df("db.sql", &store.live.df_stopped, &run, store.images_size);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_untouched(&root, &[], &[&json_df, &["containers"], &["volumes"]]);
+    assert!(db.is_file() && !root.join("db.sql-journal").exists());
+
+    let (_dir, root) = damaged_copy(store);
+    let db = sqlite_from_bolt(&root);
+    let conn = Connection::open(&db).expect("opening db.sql");
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON; BEGIN; DELETE FROM ContainerVolume; \
+         DELETE FROM ContainerState; DELETE FROM ContainerConfig; DELETE FROM IDNamespace; \
+         DELETE FROM VolumeState; DELETE FROM VolumeConfig; COMMIT;",
+    )
+    .expect("emptying db.sql");
+    drop(conn);
+    let run = strata_on(&root, &json_df);
+    assert!(
+        run.code == Some(1) && !run.panicked(),
+        "want exit 1 (a problem):\n{run}"
+    );
+    let report = run.json();
+    let differences = libpod_differences(&store.live.df_stopped, &report, store.images_size);
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    let problems = report["Problems"].as_array().expect("a Problems list");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(text(&problems[0]["Path"]), db.display().to_string());
+    let detail = text(&problems[0]["Detail"]);
+    assert!(
+        detail.starts_with("not read: ") && detail.contains(libpod::BOLT_STATE),
+        "{detail}"
+    );
+    let run = strata_on(&root, &["df"]);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        run.code == Some(1) && lines.len() == 1 && lines[0].contains("db.sql: "),
+        "want one problem line naming db.sql:\n{run}"
+    );
 }
 
 /// What podman 4.3 writes and answers, checked on the fixture (no strata involved): the facts
