@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::corrupt::{judge_run, FATAL, REPORTED};
 use crate::fixture::containerd::copy_tree;
-use crate::fixture::podman::{self, top_layer, Stopped, LAYERS_JSON};
+use crate::fixture::podman::{self, top_layer, Stopped, IMAGES_JSON, LAYERS_JSON};
 use crate::harness::{mount_points_under, strata_on, Run};
 use crate::readonly::assert_untouched;
 
@@ -393,10 +393,11 @@ fn expect_layer_problem(name: &str, root: &Path, layer: &str, out: &mut Vec<Stri
     }
 }
 
-/// Three damages, each on its own copy of the stopped store: `layers.json` cut mid-JSON (the
+/// Four damages, each on its own copy of the stopped store: `layers.json` cut mid-JSON (the
 /// store cannot be read: exit 2, one stderr line naming `layers.json`); one layer's
 /// `overlay/<id>` directory deleted; one layer record flagged `"incomplete": true` (what
-/// containers/storage leaves when a layer's creation was interrupted). Never a panic or a hang.
+/// containers/storage leaves when a layer's creation was interrupted); sizes at the ends of
+/// `i64` ([`sizes_at_the_ends`]: figures saturate). Never a panic or a hang.
 #[test]
 fn corrupt_store_gets_one_line_problems() {
     let Some(store) = podman::stopped() else {
@@ -444,7 +445,64 @@ fn corrupt_store_gets_one_line_problems() {
     fs::write(&path, serde_json::to_vec(&records).expect("JSON")).expect("writing layers.json");
     expect_layer_problem("layer flagged incomplete", &root, &layer, &mut failures);
 
+    let (_dir, root) = damaged_copy(store);
+    sizes_at_the_ends(&root, store);
+    let run = strata_on(&root, &["--format", "json", "df", "-v"]);
+    let mut judged = Vec::new();
+    judge_run(&run, &mut judged);
+    failures.extend(judged);
+    let dangling = &store.fixture.images.dangling;
+    let unique = serde_json::from_str::<Value>(&run.stdout)
+        .ok()
+        .and_then(|r| {
+            r["Images"]
+                .as_array()?
+                .iter()
+                .find(|i| i["ImageID"] == dangling.as_str())
+                .and_then(|i| i["UniqueSize"].as_i64())
+        });
+    if unique != Some(i64::MIN) {
+        failures.push(format!(
+            "[sizes at the ends of i64] want the dangling image's UniqueSize saturated to {}, \
+             got {unique:?}:\n{run}",
+            i64::MIN
+        ));
+    }
+
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Sizes at the ends of `i64` in `graphroot`'s records (containers/storage keeps them as
+/// `int64`, -1 meaning unknown): the base image's config recorded as 9 EB in `images.json`,
+/// and the own layer of the dangling image (a child of the base, in libimage's layer tree) as
+/// -9 EB in `layers.json`. That image's unique size, its size less its parent's, is then
+/// below `i64::MIN`.
+fn sizes_at_the_ends(graphroot: &Path, store: &Stopped) {
+    const HUGE: i64 = 9_000_000_000_000_000_000;
+    let images = &store.fixture.images;
+    let edit = |rel: &str, change: &mut dyn FnMut(&mut Vec<Value>)| {
+        let path = graphroot.join(rel);
+        let mut records: Value =
+            serde_json::from_slice(&fs::read(&path).expect("reading records")).expect("JSON");
+        change(records.as_array_mut().expect("a list of records"));
+        fs::write(&path, serde_json::to_vec(&records).expect("JSON")).expect("writing records");
+    };
+    let config_key = format!("sha256:{}", images.base);
+    edit(IMAGES_JSON, &mut |all| {
+        let base = all
+            .iter_mut()
+            .find(|i| i["id"] == images.base.as_str())
+            .expect("the base image");
+        base["big-data-sizes"][&config_key] = HUGE.into();
+    });
+    let layer = top_layer(graphroot, &images.dangling);
+    edit(LAYERS_JSON, &mut |all| {
+        let own = all
+            .iter_mut()
+            .find(|l| l["id"] == layer.as_str())
+            .expect("the dangling image's layer");
+        own["diff-size"] = (-HUGE).into();
+    });
 }
 
 /// The runtime-config keys of the BoltDB, in the order of the `DBConfig` columns after

@@ -144,6 +144,14 @@ struct ImageUsage {
     parent: Option<String>,
 }
 
+impl ImageUsage {
+    /// `size - shared`, saturating: both add up recorded sizes (`diff-size`,
+    /// `big-data-sizes`), which a damaged store may hold at any `i64`, negative ones too.
+    fn unique(&self) -> i64 {
+        self.size.saturating_sub(self.shared)
+    }
+}
+
 /// Podman's figures for one image.
 fn image_usage(
     backend: &ContainersStorage,
@@ -304,7 +312,7 @@ pub fn image_rows(backend: &ContainersStorage, store: &Store, trees: &Trees) -> 
                     .filter(|i| !i.labels.is_empty())
                     .map(|i| i.labels.clone()),
                 containers: usage.containers,
-                unique_size: usage.size - usage.shared,
+                unique_size: usage.unique(),
                 cri_size: None,
                 id,
             })
@@ -340,7 +348,7 @@ fn libpod_images(backend: &ContainersStorage, store: &Store, trees: &Trees) -> V
                 created: r.created.clone(),
                 size: usage.size,
                 shared_size: usage.shared,
-                unique_size: usage.size - usage.shared,
+                unique_size: usage.unique(),
                 containers: usage.containers,
             });
         }
