@@ -14,6 +14,7 @@
 //! a SQLite state as podman 4.8+ writes one, or no libpod state.
 
 use std::fs;
+use std::io::Read;
 use std::path::Path;
 
 use analyzers::driver::{Driver, Overlayfs};
@@ -490,9 +491,10 @@ fn containerd_store() {
 const PODMAN_ROOT_ENV: &str = "STRATA_SEED_PODMAN_ROOT";
 
 /// The `containers_storage_store` text part (its order in that target's docs) of the podman
-/// graphroot `root`: its three records files, its images' configs, its layer
-/// directories (with the bytes of each `diff/`, capped) and its volumes.
-fn podman_text(root: &Path) -> Vec<u8> {
+/// graphroot `root`: its three records files, its images' configs, its layer directories
+/// (with the bytes of each `diff/`, capped), its volumes, its smallest layer's tar-split and
+/// `driver` (overlay when `None`).
+fn podman_text(root: &Path, driver: Option<&[u8]>) -> Vec<u8> {
     let read = |rel: &str| fs::read(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
     let layers = read("overlay-layers/layers.json");
     let images = read("overlay-images/images.json");
@@ -526,6 +528,16 @@ fn podman_text(root: &Path) -> Vec<u8> {
             volumes.push_str(&format!("{}\n", entry.file_name().to_string_lossy()));
         }
     }
+    let smallest = fs::read_dir(root.join("overlay-layers"))
+        .expect("overlay-layers/")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(".tar-split.gz"))
+        .min_by_key(|p| fs::metadata(p).map_or(u64::MAX, |m| m.len()))
+        .expect("a tar-split");
+    let mut tar_split = Vec::new();
+    flate2::read::GzDecoder::new(fs::File::open(&smallest).expect("the tar-split"))
+        .read_to_end(&mut tar_split)
+        .expect("gunzipping the tar-split");
     join_parts(&[
         Some(&layers),
         Some(&images),
@@ -533,6 +545,8 @@ fn podman_text(root: &Path) -> Vec<u8> {
         Some(&configs),
         Some(dirs.as_bytes()),
         Some(volumes.as_bytes()),
+        Some(&tar_split),
+        driver,
     ])
 }
 
@@ -641,7 +655,7 @@ fn containers_storage_store() {
         return;
     };
     let root = Path::new(&root);
-    let text = podman_text(root);
+    let text = podman_text(root, None);
     let jail = Jail::open(root).expect("opening the podman graphroot");
     let bolt_path = root.join(BOLT_STATE);
     let (_, bolt) = real_and_compact(&jail, &bolt_path);
@@ -654,6 +668,12 @@ fn containers_storage_store() {
         &join_pair(Some(&text), Some(&podman_sqlite(&db))),
     );
     write(target, "podman-no-state", &join_pair(Some(&text), None));
+    let vfs = podman_text(root, Some(b"vfs"));
+    write(
+        target,
+        "podman-vfs-bolt",
+        &join_pair(Some(&vfs), Some(&bolt)),
+    );
 }
 
 fn main() {

@@ -2,22 +2,26 @@
 //! CLI does. The input is split (`strata_fuzz::split_pair`) into text and a database; the text
 //! is split at NUL bytes (`strata_fuzz::split_parts`) into, in order ([`Part`]):
 //!
-//! 0. `overlay-layers/layers.json`;
-//! 1. `overlay-images/images.json`;
-//! 2. `overlay-containers/containers.json`;
+//! 0. `<driver>-layers/layers.json` (`overlay-layers/`, or `vfs-layers/`: see 7);
+//! 1. `<driver>-images/images.json`;
+//! 2. `<driver>-containers/containers.json`;
 //! 3. image configs, separated by [`CONFIG_SEPARATOR`] bytes: the `k`th (the last, past the
 //!    last) is planted as the big data item `sha256:<id>` of the `k`th image record, and as
 //!    every other big data item it names;
-//! 4. layer directories, one `<id>` or `<id> <bytes>` per line: `overlay/<id>/diff/` with a
-//!    file of that many bytes (1 by default, at most [`FILE_LIMIT`]), a subdirectory, a
-//!    symlink and a hard link, `overlay/<id>/link`, and an empty-tar `<id>.tar-split.gz`;
-//! 5. volumes, one name per line: `volumes/<name>/_data/` with a file.
+//! 4. layer directories, one `<id>` or `<id> <bytes>` per line: the layer's content directory
+//!    (`overlay/<id>/diff/`, `vfs/dir/<id>/`) with a file of that many bytes (1 by default,
+//!    at most [`FILE_LIMIT`]) in a subdirectory, a symlink and a hard link to it, overlay's
+//!    `overlay/<id>/link` and `overlay/l/<link>`, and `<driver>-layers/<id>.tar-split.gz`;
+//! 5. volumes, one name per line: `volumes/<name>/_data/` with a file;
+//! 6. the tar-split of every layer directory: its JSON lines, gzipped here unless it starts
+//!    with gzip's magic (an empty tar's when absent);
+//! 7. the driver: `vfs` for containers/storage's vfs driver, anything else for overlay.
 //!
 //! The database is libpod's state: `db.sql` when it starts with SQLite's header, else
 //! `libpod/bolt_state.db`; absent when empty. Every container record also gets its
-//! `overlay-containers/<id>/userdata/` with a file. Names that are not one plain path
-//! component are skipped (the target writes only inside its scratch root). An empty part
-//! leaves that file absent.
+//! `<driver>-containers/<id>/userdata/` with the `config.json` podman keeps there. Names that
+//! are not one plain path component are skipped (the target writes only inside its scratch
+//! root). An empty part leaves that file absent.
 //!
 //! The root is then opened (`DataRoot::open`), loaded (`Store::load`) and run through what the
 //! verbs run: `usage::df::compute` (with podman's own figures, serialized as the CLI writes
@@ -32,8 +36,10 @@
 #![no_main]
 
 use std::fs;
+use std::os::unix::fs::symlink;
 use std::path::Path;
 
+use analyzers::driver::{AnyDriver, Driver, Overlay2, Vfs};
 use analyzers::forensics::{diff, orphans, verify};
 use analyzers::format::containers_storage::{
     big_data_dir, big_data_file_name, containers_dir, images_dir, layers_dir, CONTAINERS_JSON,
@@ -41,9 +47,8 @@ use analyzers::format::containers_storage::{
 };
 use analyzers::format::libpod::{BOLT_STATE, SQLITE_STATE};
 use analyzers::graph::{LoadOptions, Store};
-use analyzers::layout::{
-    OVERLAY2_DIFF, OVERLAY2_LINK, OVERLAY2_LINK_DIR, VOLUMES_DIR, VOLUME_DATA,
-};
+use analyzers::ids::CacheId;
+use analyzers::layout::{OVERLAY2_DIFF, OVERLAY2_LINK, VOLUMES_DIR, VOLUME_DATA};
 use analyzers::root::DataRoot;
 use analyzers::usage::df::{self, DfOptions};
 use analyzers::walk::WalkOptions;
@@ -53,8 +58,10 @@ use strata_fuzz::{
     empty_tar_split, gzip, plant, scratch_dir, split_pair, split_parts, CONFIG_SEPARATOR,
 };
 
-/// The containers/storage driver of the graphroot.
-const DRIVER: &str = "overlay";
+/// The driver part that asks for containers/storage's vfs driver.
+const VFS: &[u8] = b"vfs";
+/// gzip's magic, which opens a tar-split part planted as it is.
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 /// The 16 bytes that open every SQLite database file.
 const SQLITE_HEADER: &[u8] = b"SQLite format 3\0";
 /// Largest file planted in a layer directory, in bytes.
@@ -71,10 +78,12 @@ enum Part {
     ImageConfigs,
     LayerDirs,
     Volumes,
+    TarSplit,
+    Driver,
 }
 
 /// How many text parts there are.
-const PARTS: usize = Part::Volumes as usize + 1;
+const PARTS: usize = Part::Driver as usize + 1;
 
 /// Writes `bytes` to the file `rel` under `root`, making its parents, when it can: a name
 /// from the input may clash with a file already planted (a container called
@@ -118,15 +127,20 @@ fn plant_graphroot(root: &Path, input: &[u8]) {
     let (text, database) = split_pair(input);
     let parts = split_parts(text.unwrap_or_default(), PARTS);
     let part = |p: Part| parts[p as usize];
-    let layers = Path::new(&layers_dir(DRIVER)).to_path_buf();
-    let images = Path::new(&images_dir(DRIVER)).to_path_buf();
-    let containers = Path::new(&containers_dir(DRIVER)).to_path_buf();
-    for dir in [
-        &layers,
-        &images,
-        &containers,
-        &Path::new(DRIVER).join(OVERLAY2_LINK_DIR),
-    ] {
+    let driver = if part(Part::Driver).is_some_and(|d| d.trim_ascii() == VFS) {
+        AnyDriver::Vfs(Vfs::new(Path::new("")))
+    } else {
+        AnyDriver::Overlay2(Overlay2::containers_storage(Path::new("")))
+    };
+    let name = driver.name();
+    let layers = Path::new(&layers_dir(name)).to_path_buf();
+    let images = Path::new(&images_dir(name)).to_path_buf();
+    let containers = Path::new(&containers_dir(name)).to_path_buf();
+    let link_dir = driver.link_dir();
+    for dir in [&layers, &images, &containers, &driver.layers_dir()]
+        .into_iter()
+        .chain(&link_dir)
+    {
         fs::create_dir_all(root.join(dir)).expect("creating a store directory");
     }
     plant(root, &layers.join(LAYERS_JSON), part(Part::Layers));
@@ -158,8 +172,8 @@ fn plant_graphroot(root: &Path, input: &[u8]) {
     for (id, _) in record_ids(part(Part::Containers)) {
         put(
             root,
-            &containers.join(&id).join(USERDATA_DIR).join("hosts"),
-            b"127.0.0.1 localhost\n",
+            &containers.join(&id).join(USERDATA_DIR).join("config.json"),
+            br#"{"ociVersion":"1.0.2-dev"}"#,
         );
     }
     let lines = |p: Part| {
@@ -168,10 +182,14 @@ fn plant_graphroot(root: &Path, input: &[u8]) {
             .map(|t| t.lines().map(str::to_owned).collect::<Vec<_>>())
             .unwrap_or_default()
     };
-    let tar_split = gzip(&empty_tar_split());
+    let tar_split = match part(Part::TarSplit) {
+        Some(t) if t.starts_with(GZIP_MAGIC) => t.to_vec(),
+        Some(t) => gzip(t),
+        None => gzip(&empty_tar_split()),
+    };
     for (n, line) in lines(Part::LayerDirs).iter().take(DIR_LIMIT).enumerate() {
         let mut words = line.split_whitespace();
-        let Some(id) = words.next().filter(|id| component(id)) else {
+        let Some(id) = words.next().and_then(CacheId::parse) else {
             continue;
         };
         let bytes = words
@@ -179,26 +197,25 @@ fn plant_graphroot(root: &Path, input: &[u8]) {
             .and_then(|w| w.parse::<usize>().ok())
             .unwrap_or(1)
             .min(FILE_LIMIT);
-        let home = Path::new(DRIVER).join(id);
-        let diff = root.join(home.join(OVERLAY2_DIFF));
-        put(
-            root,
-            &home.join(OVERLAY2_DIFF).join("dir/data"),
-            &vec![b'x'; bytes],
-        );
-        let _ = fs::hard_link(diff.join("dir/data"), diff.join("hard-link"));
-        let _ = std::os::unix::fs::symlink("dir/data", diff.join("symlink"));
-        let link = format!("L{n:025}");
-        put(root, &home.join(OVERLAY2_LINK), link.as_bytes());
-        let _ = std::os::unix::fs::symlink(
-            Path::new("..").join(id).join(OVERLAY2_DIFF),
-            root.join(DRIVER).join(OVERLAY2_LINK_DIR).join(link),
-        );
-        put(
-            root,
-            &layers.join(format!("{id}{TAR_SPLIT_SUFFIX}")),
-            &tar_split,
-        );
+        let content = driver.content_dir(&id);
+        put(root, &content.join("dir/data"), &vec![b'x'; bytes]);
+        let content = root.join(content);
+        let _ = fs::hard_link(content.join("dir/data"), content.join("hard-link"));
+        let _ = symlink("dir/data", content.join("symlink"));
+        if let Some(links) = &link_dir {
+            let link = format!("L{n:025}");
+            put(
+                root,
+                &driver.layer_dir(&id).join(OVERLAY2_LINK),
+                link.as_bytes(),
+            );
+            let _ = symlink(
+                Path::new("..").join(id.as_str()).join(OVERLAY2_DIFF),
+                root.join(links).join(link),
+            );
+        }
+        let split = format!("{}{TAR_SPLIT_SUFFIX}", id.as_str());
+        put(root, &layers.join(split), &tar_split);
     }
     for name in lines(Part::Volumes).iter().take(DIR_LIMIT) {
         if component(name) {
