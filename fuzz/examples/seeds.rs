@@ -7,20 +7,27 @@
 //! The `containerd_store` seeds are a real containerd root's `meta.db` and overlayfs
 //! `metadata.db`, read (never written) from the root named by `STRATA_SEED_CONTAINERD_ROOT`
 //! (they were made from a containerd 1.7 root with images and containers in namespace
-//! `k8s.io`); without it those seeds are left as committed.
+//! `k8s.io`); without it those seeds are left as committed. Likewise the
+//! `containers_storage_store` seeds are a podman 4.3 graphroot's records, read from the root
+//! named by `STRATA_SEED_PODMAN_ROOT` (`/work/podman-sample/root`, made by
+//! `scripts/podman-sample.sh`), with its BoltDB rewritten compactly, or its records written to
+//! a SQLite state as podman 4.8+ writes one, or no libpod state.
 
 use std::fs;
+use std::io::Read;
 use std::path::Path;
 
 use analyzers::driver::{Driver, Overlayfs};
 use analyzers::format::bolt::{self, Bucket, Db, NewBucket};
 use analyzers::format::containerd::{META_DB, SNAPSHOTTER_DB};
+use analyzers::format::containers_storage::big_data_file_name;
+use analyzers::format::libpod::{sqlite, BOLT_STATE, SQLITE_STATE};
 use analyzers::fs::Jail;
 use serde_json::json;
 use strata_fuzz::{
     base_chain, base_diff_id, container_config, empty_tar_split, host_config, image_config,
-    join_pair, join_parts, repositories_json, BASE_CACHE_ID, BASE_LINK, CONTAINER_ID,
-    MOUNT_CACHE_ID, UPPER_CACHE_ID, UPPER_DIFF_HEX,
+    join_pair, join_parts, repositories_json, BASE_CACHE_ID, BASE_LINK, CONFIG_SEPARATOR,
+    CONTAINER_ID, MOUNT_CACHE_ID, UPPER_CACHE_ID, UPPER_DIFF_HEX,
 };
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
@@ -479,6 +486,196 @@ fn containerd_store() {
     );
 }
 
+/// The environment variable naming the podman graphroot the `containers_storage_store` seeds
+/// are read from (`scripts/podman-sample.sh` makes one: `/work/podman-sample/root`).
+const PODMAN_ROOT_ENV: &str = "STRATA_SEED_PODMAN_ROOT";
+
+/// The `containers_storage_store` text part (its order in that target's docs) of the podman
+/// graphroot `root`: its three records files, its images' configs, its layer directories
+/// (with the bytes of each `diff/`, capped), its volumes, its smallest layer's tar-split and
+/// `driver` (overlay when `None`).
+fn podman_text(root: &Path, driver: Option<&[u8]>) -> Vec<u8> {
+    let read = |rel: &str| fs::read(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let layers = read("overlay-layers/layers.json");
+    let images = read("overlay-images/images.json");
+    let containers = read("overlay-containers/containers.json");
+    let records: serde_json::Value = serde_json::from_slice(&images).expect("images.json");
+    let configs: Vec<Vec<u8>> = records
+        .as_array()
+        .expect("a list of images")
+        .iter()
+        .map(|r| {
+            let id = r["id"].as_str().expect("an image id");
+            let key = big_data_file_name(&format!("sha256:{id}"));
+            read(&format!("overlay-images/{id}/{key}"))
+        })
+        .collect();
+    let configs = configs.join(&CONFIG_SEPARATOR);
+    let mut dirs = String::new();
+    for entry in fs::read_dir(root.join("overlay")).expect("overlay/") {
+        let path = entry.expect("an entry").path();
+        let diff = path.join("diff");
+        if diff.is_dir() {
+            let bytes: u64 = walk_bytes(&diff).min(1 << 14);
+            let id = path.file_name().expect("a name").to_string_lossy();
+            dirs.push_str(&format!("{id} {bytes}\n"));
+        }
+    }
+    let mut volumes = String::new();
+    for entry in fs::read_dir(root.join("volumes")).expect("volumes/") {
+        let entry = entry.expect("an entry");
+        if entry.path().join("_data").is_dir() {
+            volumes.push_str(&format!("{}\n", entry.file_name().to_string_lossy()));
+        }
+    }
+    let smallest = fs::read_dir(root.join("overlay-layers"))
+        .expect("overlay-layers/")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.to_string_lossy().ends_with(".tar-split.gz"))
+        .min_by_key(|p| fs::metadata(p).map_or(u64::MAX, |m| m.len()))
+        .expect("a tar-split");
+    let mut tar_split = Vec::new();
+    flate2::read::GzDecoder::new(fs::File::open(&smallest).expect("the tar-split"))
+        .read_to_end(&mut tar_split)
+        .expect("gunzipping the tar-split");
+    join_parts(&[
+        Some(&layers),
+        Some(&images),
+        Some(&containers),
+        Some(&configs),
+        Some(dirs.as_bytes()),
+        Some(volumes.as_bytes()),
+        Some(&tar_split),
+        driver,
+    ])
+}
+
+/// The bytes of the files under `dir`.
+fn walk_bytes(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => walk_bytes(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// libpod's SQLite state holding the containers and volumes of the BoltDB state `bolt`: the
+/// schema podman creates (`analyzers::format::libpod::sqlite::SCHEMA`) and the rows its
+/// `addVolume` and `addContainer` write, the JSON documents bound as BLOBs.
+fn podman_sqlite(bolt: &Db) -> Vec<u8> {
+    use analyzers::format::libpod::bolt::{
+        ALL_CTRS_BUCKET, ALL_VOLS_BUCKET, CONFIG_KEY, CTR_BUCKET, STATE_KEY, VOL_BUCKET,
+    };
+    use rusqlite::{params, Connection};
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join(SQLITE_STATE);
+    let mut db = Connection::open(&path).expect("creating db.sql");
+    // Small pages keep the seed small (podman keeps SQLite's default, 4096 bytes).
+    db.pragma_update(None, "page_size", 512)
+        .expect("the page size");
+    for statement in sqlite::SCHEMA {
+        db.execute(statement, []).expect("podman's schema");
+    }
+    // One transaction, as podman's: the foreign keys between config and state rows are
+    // checked at its end.
+    let conn = db.transaction().expect("a transaction");
+    let root = bolt.root();
+    let get = |records: &str, key: &[u8], part: &str| {
+        root.bucket(records)
+            .and_then(|r| r.bucket(key))
+            .and_then(|r| r.get(part))
+            .map(<[u8]>::to_vec)
+    };
+    let text = |key: &[u8]| String::from_utf8_lossy(key).into_owned();
+    for (key, _) in root
+        .bucket(ALL_VOLS_BUCKET)
+        .into_iter()
+        .flat_map(Bucket::iter)
+    {
+        let config = get(VOL_BUCKET, key, CONFIG_KEY).expect("a volume config");
+        let state = get(VOL_BUCKET, key, STATE_KEY).unwrap_or_else(|| b"{}".to_vec());
+        conn.execute(
+            "INSERT INTO VolumeConfig VALUES (?, NULL, ?);",
+            params![text(key), config],
+        )
+        .expect("VolumeConfig");
+        conn.execute(
+            "INSERT INTO VolumeState VALUES (?, ?);",
+            params![text(key), state],
+        )
+        .expect("VolumeState");
+    }
+    for (key, _) in root
+        .bucket(ALL_CTRS_BUCKET)
+        .into_iter()
+        .flat_map(Bucket::iter)
+    {
+        let config = get(CTR_BUCKET, key, CONFIG_KEY).expect("a container config");
+        let state = get(CTR_BUCKET, key, STATE_KEY).expect("a container state");
+        let parsed: serde_json::Value = serde_json::from_slice(&config).expect("config JSON");
+        let run: serde_json::Value = serde_json::from_slice(&state).expect("state JSON");
+        conn.execute("INSERT INTO IDNamespace VALUES (?);", [text(key)])
+            .expect("IDNamespace");
+        conn.execute(
+            "INSERT INTO ContainerConfig VALUES (?, ?, NULL, ?);",
+            params![text(key), parsed["name"].as_str(), config],
+        )
+        .expect("ContainerConfig");
+        conn.execute(
+            "INSERT INTO ContainerState VALUES (?, ?, ?, ?);",
+            params![
+                text(key),
+                run["state"].as_i64(),
+                run["exitCode"].as_i64().unwrap_or(0),
+                state
+            ],
+        )
+        .expect("ContainerState");
+        for volume in parsed["namedVolumes"].as_array().into_iter().flatten() {
+            conn.execute(
+                "INSERT INTO ContainerVolume VALUES (?, ?);",
+                params![text(key), volume["volumeName"].as_str()],
+            )
+            .expect("ContainerVolume");
+        }
+    }
+    conn.commit().expect("committing");
+    drop(db);
+    fs::read(&path).expect("reading db.sql")
+}
+
+fn containers_storage_store() {
+    let Some(root) = std::env::var_os(PODMAN_ROOT_ENV) else {
+        eprintln!("seeds: {PODMAN_ROOT_ENV} unset; the containers_storage_store seeds are kept");
+        return;
+    };
+    let root = Path::new(&root);
+    let text = podman_text(root, None);
+    let jail = Jail::open(root).expect("opening the podman graphroot");
+    let bolt_path = root.join(BOLT_STATE);
+    let (_, bolt) = real_and_compact(&jail, &bolt_path);
+    let db = Db::open(&jail, &bolt_path).expect("the BoltDB");
+    let target = "containers_storage_store";
+    write(target, "podman-bolt", &join_pair(Some(&text), Some(&bolt)));
+    write(
+        target,
+        "podman-sqlite",
+        &join_pair(Some(&text), Some(&podman_sqlite(&db))),
+    );
+    write(target, "podman-no-state", &join_pair(Some(&text), None));
+    let vfs = podman_text(root, Some(b"vfs"));
+    write(
+        target,
+        "podman-vfs-bolt",
+        &join_pair(Some(&vfs), Some(&bolt)),
+    );
+}
+
 fn main() {
     image_configs();
     container_configs();
@@ -490,4 +687,5 @@ fn main() {
     dockerfiles();
     api_bodies();
     containerd_store();
+    containers_storage_store();
 }

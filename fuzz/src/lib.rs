@@ -413,6 +413,11 @@ pub fn join_parts(parts: &[Option<&[u8]>]) -> Vec<u8> {
     out
 }
 
+/// The byte between two JSON documents of one part (ASCII's record separator: JSON text
+/// holds it nowhere, not even escaped in a string), where a part holds several, as the
+/// `containers_storage_store` target's image configs do.
+pub const CONFIG_SEPARATOR: u8 = 0x1e;
+
 /// Bytes of the length that opens an input [`split_pair`] splits.
 const PAIR_LENGTH_BYTES: usize = 4;
 

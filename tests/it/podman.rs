@@ -1,6 +1,8 @@
 //! containers/storage roots made by a real podman 4.3 ([`fixture::podman`]): strata's `df -v`
 //! equals libpod's `GET /v4.0.0/libpod/system/df` field by field, `diff` equals `podman diff`,
-//! no verb changes the store, and a damaged store gets one-line problems.
+//! no verb changes the store, and a damaged store gets one-line problems. The same store with
+//! libpod's state moved to SQLite (`db.sql`, podman 4.8+), written here from the BoltDB's
+//! records, gives the same figures.
 //!
 //! The contract for `strata --root GRAPHROOT --format json df -v` on such a root is libpod's
 //! shape (`pkg/domain/entities/system.go SystemDfReport`): a top-level `ImagesSize`, `Images[]`
@@ -11,11 +13,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use analyzers::format::bolt;
+use analyzers::format::libpod::{self, sqlite};
+use analyzers::fs::Jail;
+use rusqlite::{params, Connection, ToSql};
 use serde_json::Value;
 
 use crate::corrupt::{judge_run, REPORTED};
 use crate::fixture::containerd::copy_tree;
-use crate::fixture::podman::{self, top_layer, Stopped, LAYERS_JSON};
+use crate::fixture::podman::{self, top_layer, Stopped, IMAGES_JSON, LAYERS_JSON};
 use crate::harness::{mount_points_under, strata_on, Podman, Run};
 use crate::readonly::assert_untouched;
 
@@ -335,7 +341,10 @@ fn every_verb_leaves_the_podman_store_unchanged() {
         vec!["diff", "strata-created"],
     ];
     let verbs: Vec<&[&str]> = verbs.iter().map(Vec::as_slice).collect();
-    assert_untouched(&store.graphroot, &[], &verbs);
+    // On a copy of its own: other tests read the shared stopped store with tools (GNU du,
+    // cp) that move directory atimes while this one watches them.
+    let (_dir, root) = pristine_copy(store);
+    assert_untouched(&root, &[], &verbs);
 }
 
 /// The `Paths` of a `du` owner, as strings (relative to the root).
@@ -629,7 +638,7 @@ fn advise_predicts_what_each_podman_cleanup_frees() {
 }
 
 /// A fresh `cp -a` of the pristine stopped graphroot in a temporary directory of its own.
-fn damaged_copy(store: &Stopped) -> (tempfile::TempDir, PathBuf) {
+fn pristine_copy(store: &Stopped) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::Builder::new()
         .prefix("strata-it-podman-corrupt-")
         .tempdir()
@@ -721,8 +730,9 @@ fn expect_orphans(name: &str, root: &Path, want: &[(&str, String)], out: &mut Ve
 /// true` (what containers/storage leaves when a layer's creation was interrupted: a problem
 /// naming it, and one `incomplete-layer`, not also a leaked directory); a layer directory no
 /// record names (`layer-dir`); an image record removed from `images.json`, its top layer left
-/// standing under nothing (`unreferenced-layer`). The pristine store has no leftover but its
-/// unused volume (`.has-mount-program`, `l/` are the driver's). Never a panic or a hang.
+/// standing under nothing (`unreferenced-layer`); sizes at the ends of `i64`
+/// ([`sizes_at_the_ends`]: figures saturate). The pristine store has no leftover but its unused
+/// volume (`.has-mount-program`, `l/` are the driver's). Never a panic or a hang.
 #[test]
 fn corrupt_store_gets_one_line_problems() {
     let Some(store) = podman::stopped() else {
@@ -730,7 +740,7 @@ fn corrupt_store_gets_one_line_problems() {
     };
     let mut failures = Vec::new();
 
-    let (_dir, root) = damaged_copy(store);
+    let (_dir, root) = pristine_copy(store);
     let layers = root.join(LAYERS_JSON);
     let bytes = fs::read(&layers).expect("reading layers.json");
     fs::write(&layers, &bytes[..bytes.len() / 2]).expect("truncating layers.json");
@@ -769,7 +779,7 @@ fn corrupt_store_gets_one_line_problems() {
 
     expect_orphans("pristine", &store.graphroot, &[], &mut failures);
 
-    let (_dir, root) = damaged_copy(store);
+    let (_dir, root) = pristine_copy(store);
     let layer = top_layer(&root, &store.fixture.images.app1);
     let link = fs::read_to_string(root.join("overlay").join(&layer).join("link"))
         .expect("reading the layer's link file");
@@ -788,7 +798,7 @@ fn corrupt_store_gets_one_line_problems() {
         &mut failures,
     );
 
-    let (_dir, root) = damaged_copy(store);
+    let (_dir, root) = pristine_copy(store);
     let layer = top_layer(&root, &store.fixture.images.dangling);
     let path = root.join(LAYERS_JSON);
     let mut records: Value =
@@ -807,7 +817,7 @@ fn corrupt_store_gets_one_line_problems() {
         &mut failures,
     );
 
-    let (_dir, root) = damaged_copy(store);
+    let (_dir, root) = pristine_copy(store);
     let planted = "ab".repeat(32);
     let diff = root.join("overlay").join(&planted).join("diff");
     fs::create_dir_all(&diff).expect("planting a layer directory");
@@ -819,7 +829,7 @@ fn corrupt_store_gets_one_line_problems() {
         &mut failures,
     );
 
-    let (_dir, root) = damaged_copy(store);
+    let (_dir, root) = pristine_copy(store);
     let image = &store.fixture.images.dangling;
     let layer = top_layer(&root, image);
     let path = root.join(podman::IMAGES_JSON);
@@ -837,7 +847,234 @@ fn corrupt_store_gets_one_line_problems() {
         &mut failures,
     );
 
+    let (_dir, root) = pristine_copy(store);
+    sizes_at_the_ends(&root, store);
+    let run = strata_on(&root, &["--format", "json", "df", "-v"]);
+    let mut judged = Vec::new();
+    judge_run(&run, &mut judged);
+    failures.extend(judged);
+    let dangling = &store.fixture.images.dangling;
+    let unique = serde_json::from_str::<Value>(&run.stdout)
+        .ok()
+        .and_then(|r| {
+            r["Images"]
+                .as_array()?
+                .iter()
+                .find(|i| i["ImageID"] == dangling.as_str())
+                .and_then(|i| i["UniqueSize"].as_i64())
+        });
+    if unique != Some(i64::MIN) {
+        failures.push(format!(
+            "[sizes at the ends of i64] want the dangling image's UniqueSize saturated to {}, \
+             got {unique:?}:\n{run}",
+            i64::MIN
+        ));
+    }
+
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Sizes at the ends of `i64` in `graphroot`'s records (containers/storage keeps them as
+/// `int64`, -1 meaning unknown): the base image's config recorded as 9 EB in `images.json`,
+/// and the own layer of the dangling image (a child of the base, in libimage's layer tree) as
+/// -9 EB in `layers.json`. That image's unique size, its size less its parent's, is then
+/// below `i64::MIN`.
+fn sizes_at_the_ends(graphroot: &Path, store: &Stopped) {
+    const HUGE: i64 = 9_000_000_000_000_000_000;
+    let images = &store.fixture.images;
+    let edit = |rel: &str, change: &mut dyn FnMut(&mut Vec<Value>)| {
+        let path = graphroot.join(rel);
+        let mut records: Value =
+            serde_json::from_slice(&fs::read(&path).expect("reading records")).expect("JSON");
+        change(records.as_array_mut().expect("a list of records"));
+        fs::write(&path, serde_json::to_vec(&records).expect("JSON")).expect("writing records");
+    };
+    let config_key = format!("sha256:{}", images.base);
+    edit(IMAGES_JSON, &mut |all| {
+        let base = all
+            .iter_mut()
+            .find(|i| i["id"] == images.base.as_str())
+            .expect("the base image");
+        base["big-data-sizes"][&config_key] = HUGE.into();
+    });
+    let layer = top_layer(graphroot, &images.dangling);
+    edit(LAYERS_JSON, &mut |all| {
+        let own = all
+            .iter_mut()
+            .find(|l| l["id"] == layer.as_str())
+            .expect("the dangling image's layer");
+        own["diff-size"] = (-HUGE).into();
+    });
+}
+
+/// The runtime-config keys of the BoltDB, in the order of the `DBConfig` columns after
+/// `SchemaVersion` (`OS, StaticDir, TmpDir, GraphRoot, RunRoot, GraphDriver, VolumeDir`).
+const DB_CONFIG_KEYS: [&str; 7] = [
+    "os",
+    "static-dir",
+    "tmp-dir",
+    "graph-root",
+    "run-root",
+    "graph-driver-name",
+    "volume-path",
+];
+
+/// Writes `<graphroot>/db.sql`, libpod's SQLite state as podman 4.8+ makes it (its schema,
+/// [`sqlite::SCHEMA`], and the rows of `sqlite_state.go`'s `addVolume` and `addContainer`),
+/// holding the volumes and containers of `<graphroot>/libpod/bolt_state.db`, read with strata's
+/// Bolt reader: the same config and state documents, bound as BLOBs as podman binds Go
+/// `[]byte`, and the `Name`, `PodID`, `State`, `ExitCode` and `ContainerVolume` columns taken
+/// from them.
+fn sqlite_from_bolt(graphroot: &Path) -> PathBuf {
+    let jail = Jail::open(graphroot).expect("opening the graphroot");
+    let bolt = bolt::Db::open(&jail, &graphroot.join(libpod::BOLT_STATE))
+        .unwrap_or_else(|p| panic!("reading the BoltDB: {p}"));
+    let root = bolt.root();
+    let bucket = |name: &str| {
+        root.bucket(name)
+            .unwrap_or_else(|| panic!("no bucket {name} in the BoltDB"))
+    };
+    let record = |records: &str, key: &[u8], part: &str| {
+        bucket(records)
+            .bucket(key)
+            .and_then(|r| r.get(part))
+            .map(<[u8]>::to_vec)
+    };
+    let path = graphroot.join(libpod::SQLITE_STATE);
+    let mut conn = Connection::open(&path).expect("creating db.sql");
+    conn.pragma_update(None, "foreign_keys", true)
+        .expect("foreign keys on");
+    for statement in sqlite::SCHEMA {
+        conn.execute(statement, []).expect("podman's schema");
+    }
+    let runtime = bucket(libpod::bolt::RUNTIME_CONFIG_BUCKET);
+    let mut db_config = vec![
+        Box::new(1) as Box<dyn ToSql>,
+        Box::new(sqlite::SCHEMA_VERSION),
+    ];
+    for key in DB_CONFIG_KEYS {
+        let value = runtime
+            .get(key)
+            .unwrap_or_else(|| panic!("no runtime {key}"));
+        db_config.push(Box::new(String::from_utf8_lossy(value).into_owned()));
+    }
+    conn.execute(
+        "INSERT INTO DBConfig VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);",
+        rusqlite::params_from_iter(db_config),
+    )
+    .expect("DBConfig");
+    let tx = conn.transaction().expect("a transaction");
+    // Keys are bound as text, as podman binds Go strings (a BLOB never equals a TEXT key).
+    let utf8 = |key: &[u8]| String::from_utf8(key.to_vec()).expect("a UTF-8 key");
+    for (key, _) in bucket(libpod::bolt::ALL_VOLS_BUCKET).iter() {
+        let name = utf8(key);
+        let config = record(libpod::bolt::VOL_BUCKET, key, libpod::bolt::CONFIG_KEY)
+            .expect("a volume config");
+        // podman marshals the volume's state whatever it holds.
+        let state = record(libpod::bolt::VOL_BUCKET, key, libpod::bolt::STATE_KEY)
+            .unwrap_or_else(|| b"{}".to_vec());
+        tx.execute(
+            "INSERT INTO VolumeConfig VALUES (?, ?, ?);",
+            params![name, None::<String>, config],
+        )
+        .expect("VolumeConfig");
+        tx.execute(
+            "INSERT INTO VolumeState VALUES (?, ?);",
+            params![name, state],
+        )
+        .expect("VolumeState");
+    }
+    for (key, _) in bucket(libpod::bolt::ALL_CTRS_BUCKET).iter() {
+        let id = utf8(key);
+        let config_bytes = record(libpod::bolt::CTR_BUCKET, key, libpod::bolt::CONFIG_KEY)
+            .expect("a container config");
+        let state_bytes = record(libpod::bolt::CTR_BUCKET, key, libpod::bolt::STATE_KEY)
+            .expect("a container state");
+        let config: Value = serde_json::from_slice(&config_bytes).expect("config JSON");
+        let state: Value = serde_json::from_slice(&state_bytes).expect("state JSON");
+        let pod = config["pod"].as_str().filter(|p| !p.is_empty());
+        tx.execute("INSERT INTO IDNamespace VALUES (?);", [&id])
+            .expect("IDNamespace");
+        tx.execute(
+            "INSERT INTO ContainerConfig VALUES (?, ?, ?, ?);",
+            params![id, text(&config["name"]), pod, config_bytes],
+        )
+        .expect("ContainerConfig");
+        tx.execute(
+            "INSERT INTO ContainerState VALUES (?, ?, ?, ?);",
+            params![
+                id,
+                state["state"].as_i64().expect("a state number"),
+                state["exitCode"].as_i64().unwrap_or(0),
+                state_bytes
+            ],
+        )
+        .expect("ContainerState");
+        for volume in config["namedVolumes"].as_array().into_iter().flatten() {
+            tx.execute(
+                "INSERT INTO ContainerVolume VALUES (?, ?);",
+                params![id, text(&volume["volumeName"])],
+            )
+            .expect("ContainerVolume");
+        }
+    }
+    tx.commit().expect("committing");
+    path
+}
+
+/// The stopped store with libpod's state in SQLite, as podman 4.8+ keeps it: with
+/// `libpod/bolt_state.db` replaced by a `db.sql` holding the same records
+/// ([`sqlite_from_bolt`]), strata's `df -v` still equals what podman answered after the stop,
+/// with no problem, and leaves the store untouched. With both files present (the `db.sql`
+/// emptied of records, so that reading it would show), strata reads the BoltDB, as podman 4.8
+/// to 5.x do, gives the same answer, and says in one problem that it left `db.sql` unread.
+#[test]
+fn sqlite_state_gives_the_same_df() {
+    let Some(store) = podman::stopped() else {
+        return;
+    };
+    let json_df = ["--format", "json", "df", "-v"];
+    let (_dir, root) = pristine_copy(store);
+    let db = sqlite_from_bolt(&root);
+    fs::remove_file(root.join(libpod::BOLT_STATE)).expect("removing the BoltDB");
+    let run = strata_on(&root, &json_df);
+    let failures = compare_df("db.sql", &store.live.df_stopped, &run);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_untouched(&root, &[], &[&json_df, &["containers"], &["volumes"]]);
+    assert!(db.is_file() && !root.join("db.sql-journal").exists());
+
+    let (_dir, root) = pristine_copy(store);
+    let db = sqlite_from_bolt(&root);
+    let conn = Connection::open(&db).expect("opening db.sql");
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON; BEGIN; DELETE FROM ContainerVolume; \
+         DELETE FROM ContainerState; DELETE FROM ContainerConfig; DELETE FROM IDNamespace; \
+         DELETE FROM VolumeState; DELETE FROM VolumeConfig; COMMIT;",
+    )
+    .expect("emptying db.sql");
+    drop(conn);
+    let run = strata_on(&root, &json_df);
+    assert!(
+        run.code == Some(1) && !run.panicked(),
+        "want exit 1 (a problem):\n{run}"
+    );
+    let report = run.json();
+    let differences = libpod_differences(&store.live.df_stopped, &report);
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    let problems = report["Problems"].as_array().expect("a Problems list");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(text(&problems[0]["Path"]), db.display().to_string());
+    let detail = text(&problems[0]["Detail"]);
+    assert!(
+        detail.starts_with("not read: ") && detail.contains(libpod::BOLT_STATE),
+        "{detail}"
+    );
+    let run = strata_on(&root, &["df"]);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        run.code == Some(1) && lines.len() == 1 && lines[0].contains("db.sql: "),
+        "want one problem line naming db.sql:\n{run}"
+    );
 }
 
 /// What podman 4.3 writes and answers, checked on the fixture (no strata involved): the facts

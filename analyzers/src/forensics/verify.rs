@@ -515,7 +515,8 @@ fn list_layer(
         }
     }
     let size = if store.driver.records_tar_size() {
-        files.iter().map(|f| f.size).sum()
+        // The sizes the tar-split records, which a damaged one may put anywhere in u64.
+        files.iter().map(|f| f.size).fold(0, u64::saturating_add)
     } else {
         own_size
     };

@@ -479,7 +479,7 @@ pub fn list_images(store: &Store) -> Vec<ImageDf> {
                 virtual_size: Some(size),
                 labels: (!img.labels.is_empty()).then(|| img.labels.clone()),
                 containers: i64::try_from(containers).unwrap_or(i64::MAX),
-                unique_size: size - shared,
+                unique_size: size.saturating_sub(shared),
                 cri_size: None,
             }
         })

@@ -100,6 +100,9 @@ pub fn load(root: &DataRoot, opts: &LoadOptions, name: &str) -> Result<Store> {
         ));
         None
     });
+    if let Some(state) = &libpod {
+        problems.extend(ignored_database(state));
+    }
     let backend = ContainersStorage {
         graphroot: root.path.clone(),
         driver: name.to_owned(),
@@ -185,6 +188,26 @@ fn records<R: cs::Record>(jail: &Jail, path: &Path, problems: &mut Vec<Problem>)
         ));
         Vec::new()
     })
+}
+
+/// The problem of a second libpod database beside the one `state` was read from
+/// ([`LibpodState::ignored`](libpod::LibpodState::ignored)). Which one podman uses depends on
+/// `database_backend` in `containers.conf`, which strata does not read: the user must know
+/// which one the figures come from, and that the other may hold other containers. (Its kind
+/// is the database kind: nothing in the file is damaged, the store's libpod database is what
+/// is in doubt.)
+fn ignored_database(state: &libpod::LibpodState) -> Option<Problem> {
+    let ignored = state.ignored.as_ref()?;
+    Some(Problem::new(
+        ignored,
+        ProblemKind::InvalidDatabase,
+        format!(
+            "not read: {} is beside it, and podman 4.8 to 5.x read that BoltDB while it exists \
+             (unless containers.conf sets database_backend = \"sqlite\"): the containers and \
+             volumes shown are the BoltDB's",
+            state.database.display()
+        ),
+    ))
 }
 
 /// Every driver with layer records in the graphroot.

@@ -94,7 +94,8 @@ pub struct LibpodState {
     /// Volumes, by name.
     pub volumes: BTreeMap<String, LibpodVolume>,
     /// The other database, present beside the one read but not read, because podman does not
-    /// read it either (see the module docs).
+    /// read it either (see the module docs). The containers/storage backend reports it as a
+    /// problem: which one podman uses is a setting strata does not read.
     pub ignored: Option<PathBuf>,
 }
 

@@ -102,6 +102,95 @@ pub const TABLES: [&str; 12] = [
     "VolumeState",
 ];
 
+/// podman's `createSQLiteTables`, verbatim (v4.8.0 to main): the `CREATE TABLE` statements of
+/// [`TABLES`], in that order, for whoever must make a database as podman makes it (this
+/// module's tests, the integration tests, the fuzz seeds).
+pub const SCHEMA: [&str; 12] = [
+    "CREATE TABLE IF NOT EXISTS DBConfig(
+            ID            INTEGER PRIMARY KEY NOT NULL,
+            SchemaVersion INTEGER NOT NULL,
+            OS            TEXT    NOT NULL,
+            StaticDir     TEXT    NOT NULL,
+            TmpDir        TEXT    NOT NULL,
+            GraphRoot     TEXT    NOT NULL,
+            RunRoot       TEXT    NOT NULL,
+            GraphDriver   TEXT    NOT NULL,
+            VolumeDir     TEXT    NOT NULL,
+            CHECK (ID IN (1))
+    );",
+    "CREATE TABLE IF NOT EXISTS IDNamespace(
+            ID TEXT PRIMARY KEY NOT NULL
+    );",
+    "CREATE TABLE IF NOT EXISTS ContainerConfig(
+            ID              TEXT    PRIMARY KEY NOT NULL,
+            Name            TEXT    UNIQUE NOT NULL,
+            PodID           TEXT,
+            JSON            TEXT    NOT NULL,
+            FOREIGN KEY (ID)    REFERENCES IDNamespace(ID)    DEFERRABLE INITIALLY DEFERRED,
+            FOREIGN KEY (ID)    REFERENCES ContainerState(ID) DEFERRABLE INITIALLY DEFERRED,
+            FOREIGN KEY (PodID) REFERENCES PodConfig(ID)
+    );",
+    "CREATE TABLE IF NOT EXISTS ContainerState(
+            ID       TEXT    PRIMARY KEY NOT NULL,
+            State    INTEGER NOT NULL,
+            ExitCode INTEGER,
+            JSON     TEXT    NOT NULL,
+            FOREIGN KEY (ID) REFERENCES ContainerConfig(ID) DEFERRABLE INITIALLY DEFERRED,
+            CHECK (ExitCode BETWEEN -1 AND 255)
+    );",
+    "CREATE TABLE IF NOT EXISTS ContainerExecSession(
+            ID          TEXT PRIMARY KEY NOT NULL,
+            ContainerID TEXT NOT NULL,
+            FOREIGN KEY (ContainerID) REFERENCES ContainerConfig(ID)
+    );",
+    "CREATE TABLE IF NOT EXISTS ContainerDependency(
+            ID           TEXT NOT NULL,
+            DependencyID TEXT NOT NULL,
+            PRIMARY KEY (ID, DependencyID),
+            FOREIGN KEY (ID)           REFERENCES ContainerConfig(ID) DEFERRABLE INITIALLY DEFERRED,
+            FOREIGN KEY (DependencyID) REFERENCES ContainerConfig(ID),
+            CHECK (ID <> DependencyID)
+    );",
+    "CREATE TABLE IF NOT EXISTS ContainerVolume(
+            ContainerID TEXT NOT NULL,
+            VolumeName  TEXT NOT NULL,
+            PRIMARY KEY (ContainerID, VolumeName),
+            FOREIGN KEY (ContainerID) REFERENCES ContainerConfig(ID) DEFERRABLE INITIALLY DEFERRED,
+            FOREIGN KEY (VolumeName)  REFERENCES VolumeConfig(Name)
+    );",
+    "CREATE TABLE IF NOT EXISTS ContainerExitCode(
+            ID        TEXT    PRIMARY KEY NOT NULL,
+            Timestamp INTEGER NOT NULL,
+            ExitCode  INTEGER NOT NULL,
+            CHECK (ExitCode BETWEEN -1 AND 255)
+    );",
+    "CREATE TABLE IF NOT EXISTS PodConfig(
+            ID              TEXT    PRIMARY KEY NOT NULL,
+            Name            TEXT    UNIQUE NOT NULL,
+            JSON            TEXT    NOT NULL,
+            FOREIGN KEY (ID) REFERENCES IDNamespace(ID) DEFERRABLE INITIALLY DEFERRED,
+            FOREIGN KEY (ID) REFERENCES PodState(ID)    DEFERRABLE INITIALLY DEFERRED
+    );",
+    "CREATE TABLE IF NOT EXISTS PodState(
+            ID               TEXT PRIMARY KEY NOT NULL,
+            InfraContainerID TEXT,
+            JSON             TEXT NOT NULL,
+            FOREIGN KEY (ID)               REFERENCES PodConfig(ID)       DEFERRABLE INITIALLY DEFERRED,
+            FOREIGN KEY (InfraContainerID) REFERENCES ContainerConfig(ID) DEFERRABLE INITIALLY DEFERRED
+    );",
+    "CREATE TABLE IF NOT EXISTS VolumeConfig(
+            Name            TEXT    PRIMARY KEY NOT NULL,
+            StorageID       TEXT,
+            JSON            TEXT    NOT NULL,
+            FOREIGN KEY (Name) REFERENCES VolumeState(Name) DEFERRABLE INITIALLY DEFERRED
+    );",
+    "CREATE TABLE IF NOT EXISTS VolumeState(
+            Name TEXT PRIMARY KEY NOT NULL,
+            JSON TEXT NOT NULL,
+            FOREIGN KEY (Name) REFERENCES VolumeConfig(Name) DEFERRABLE INITIALLY DEFERRED
+    );",
+];
+
 /// The tables read; a database without one of them is refused.
 const TABLES_READ: [&str; 4] = [
     "ContainerConfig",
@@ -501,93 +590,6 @@ mod tests {
     use super::super::{ContainerStatus, LibpodContainerId};
     use super::*;
 
-    /// podman's `createSQLiteTables`, verbatim (v4.8.0 to main).
-    const SCHEMA: [&str; 12] = [
-        "CREATE TABLE IF NOT EXISTS DBConfig(
-                ID            INTEGER PRIMARY KEY NOT NULL,
-                SchemaVersion INTEGER NOT NULL,
-                OS            TEXT    NOT NULL,
-                StaticDir     TEXT    NOT NULL,
-                TmpDir        TEXT    NOT NULL,
-                GraphRoot     TEXT    NOT NULL,
-                RunRoot       TEXT    NOT NULL,
-                GraphDriver   TEXT    NOT NULL,
-                VolumeDir     TEXT    NOT NULL,
-                CHECK (ID IN (1))
-        );",
-        "CREATE TABLE IF NOT EXISTS IDNamespace(
-                ID TEXT PRIMARY KEY NOT NULL
-        );",
-        "CREATE TABLE IF NOT EXISTS ContainerConfig(
-                ID              TEXT    PRIMARY KEY NOT NULL,
-                Name            TEXT    UNIQUE NOT NULL,
-                PodID           TEXT,
-                JSON            TEXT    NOT NULL,
-                FOREIGN KEY (ID)    REFERENCES IDNamespace(ID)    DEFERRABLE INITIALLY DEFERRED,
-                FOREIGN KEY (ID)    REFERENCES ContainerState(ID) DEFERRABLE INITIALLY DEFERRED,
-                FOREIGN KEY (PodID) REFERENCES PodConfig(ID)
-        );",
-        "CREATE TABLE IF NOT EXISTS ContainerState(
-                ID       TEXT    PRIMARY KEY NOT NULL,
-                State    INTEGER NOT NULL,
-                ExitCode INTEGER,
-                JSON     TEXT    NOT NULL,
-                FOREIGN KEY (ID) REFERENCES ContainerConfig(ID) DEFERRABLE INITIALLY DEFERRED,
-                CHECK (ExitCode BETWEEN -1 AND 255)
-        );",
-        "CREATE TABLE IF NOT EXISTS ContainerExecSession(
-                ID          TEXT PRIMARY KEY NOT NULL,
-                ContainerID TEXT NOT NULL,
-                FOREIGN KEY (ContainerID) REFERENCES ContainerConfig(ID)
-        );",
-        "CREATE TABLE IF NOT EXISTS ContainerDependency(
-                ID           TEXT NOT NULL,
-                DependencyID TEXT NOT NULL,
-                PRIMARY KEY (ID, DependencyID),
-                FOREIGN KEY (ID)           REFERENCES ContainerConfig(ID) DEFERRABLE INITIALLY DEFERRED,
-                FOREIGN KEY (DependencyID) REFERENCES ContainerConfig(ID),
-                CHECK (ID <> DependencyID)
-        );",
-        "CREATE TABLE IF NOT EXISTS ContainerVolume(
-                ContainerID TEXT NOT NULL,
-                VolumeName  TEXT NOT NULL,
-                PRIMARY KEY (ContainerID, VolumeName),
-                FOREIGN KEY (ContainerID) REFERENCES ContainerConfig(ID) DEFERRABLE INITIALLY DEFERRED,
-                FOREIGN KEY (VolumeName)  REFERENCES VolumeConfig(Name)
-        );",
-        "CREATE TABLE IF NOT EXISTS ContainerExitCode(
-                ID        TEXT    PRIMARY KEY NOT NULL,
-                Timestamp INTEGER NOT NULL,
-                ExitCode  INTEGER NOT NULL,
-                CHECK (ExitCode BETWEEN -1 AND 255)
-        );",
-        "CREATE TABLE IF NOT EXISTS PodConfig(
-                ID              TEXT    PRIMARY KEY NOT NULL,
-                Name            TEXT    UNIQUE NOT NULL,
-                JSON            TEXT    NOT NULL,
-                FOREIGN KEY (ID) REFERENCES IDNamespace(ID) DEFERRABLE INITIALLY DEFERRED,
-                FOREIGN KEY (ID) REFERENCES PodState(ID)    DEFERRABLE INITIALLY DEFERRED
-        );",
-        "CREATE TABLE IF NOT EXISTS PodState(
-                ID               TEXT PRIMARY KEY NOT NULL,
-                InfraContainerID TEXT,
-                JSON             TEXT NOT NULL,
-                FOREIGN KEY (ID)               REFERENCES PodConfig(ID)       DEFERRABLE INITIALLY DEFERRED,
-                FOREIGN KEY (InfraContainerID) REFERENCES ContainerConfig(ID) DEFERRABLE INITIALLY DEFERRED
-        );",
-        "CREATE TABLE IF NOT EXISTS VolumeConfig(
-                Name            TEXT    PRIMARY KEY NOT NULL,
-                StorageID       TEXT,
-                JSON            TEXT    NOT NULL,
-                FOREIGN KEY (Name) REFERENCES VolumeState(Name) DEFERRABLE INITIALLY DEFERRED
-        );",
-        "CREATE TABLE IF NOT EXISTS VolumeState(
-                Name TEXT PRIMARY KEY NOT NULL,
-                JSON TEXT NOT NULL,
-                FOREIGN KEY (Name) REFERENCES VolumeConfig(Name) DEFERRABLE INITIALLY DEFERRED
-        );",
-    ];
-
     const ROOT: &str = "/var/lib/containers/storage";
 
     /// A connection as podman opens one (`_sync=FULL&_foreign_keys=1`), with podman's
@@ -691,6 +693,16 @@ mod tests {
         let mut problems = Vec::new();
         let state = super::super::read(&jail, root, &mut problems).map(|s| s.expect("a db"));
         (state, problems)
+    }
+
+    #[test]
+    fn the_schema_makes_the_tables_in_order() {
+        for (statement, table) in SCHEMA.iter().zip(TABLES) {
+            assert!(
+                statement.starts_with(&format!("CREATE TABLE IF NOT EXISTS {table}(")),
+                "{statement}"
+            );
+        }
     }
 
     #[test]

@@ -189,7 +189,7 @@ pub fn image_rows(backend: &ContainersStorage, store: &Store, trees: &Trees) -> 
                     .filter(|i| !i.labels.is_empty())
                     .map(|i| i.labels.clone()),
                 containers: usage.containers,
-                unique_size: usage.size - usage.shared,
+                unique_size: usage.unique(),
                 cri_size: None,
                 id,
             })
@@ -233,7 +233,7 @@ fn libpod_images(accountant: &Accountant, backend: &ContainersStorage) -> Vec<Li
                 created: r.created.clone(),
                 size: usage.size,
                 shared_size: usage.shared,
-                unique_size: usage.size - usage.shared,
+                unique_size: usage.unique(),
                 containers: usage.containers,
                 images_command_size,
             });

@@ -28,6 +28,14 @@ pub struct ImageUsage {
     pub parent: Option<String>,
 }
 
+impl ImageUsage {
+    /// `UniqueSize`: `Size - SharedSize`, saturating (damaged records can hold sizes at the
+    /// ends of `i64`).
+    pub fn unique(&self) -> i64 {
+        self.size.saturating_sub(self.shared)
+    }
+}
+
 /// Computes podman's sizes for one store under one rule.
 pub struct Accountant<'a> {
     backend: &'a ContainersStorage,
