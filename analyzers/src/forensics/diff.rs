@@ -18,6 +18,11 @@
 //!   of the lower layers ([`Union`]): a whiteout is `D` when the lower view has the path; an
 //!   entry missing below is `A` (and everything under it); an opaque directory hides every
 //!   lower child it does not hold itself, each a `D`.
+//! - containers/storage's overlay with a mount program (fuse-overlayfs): podman's `diff` is
+//!   naive there too (`useNaiveDiff`), and the views are those fuse-overlayfs shows: the
+//!   same walk, with its whiteouts ([`Whiteouts::Fuse`]: `.wh.` names as well, never listed
+//!   themselves; a whiteout over a name no lower layer has is no change, as fuse-overlayfs
+//!   writes such ones when it renames and removes directories).
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
@@ -26,11 +31,12 @@ use std::path::{Component, Path, PathBuf};
 use nix::sys::stat::FileStat;
 use serde::Serialize;
 
-use super::union::{is_opaque, is_whiteout, Union};
+use super::union::{is_opaque, role, Union};
 use crate::backend::Backend;
 use crate::changes::{self, is_dir, new_change, stat_differs, Change, ChangeKind};
 use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
+use crate::format::whiteout::{Role, Whiteouts};
 use crate::fs::Jail;
 use crate::graph::{Container, Store};
 use crate::ids::CacheId;
@@ -148,6 +154,7 @@ impl Views {
                 upper: view.dir().to_path_buf(),
                 lower: Union::new(
                     &store.jail,
+                    store.driver.whiteouts().unwrap_or(Whiteouts::Kernel),
                     below.iter().map(|l| store.driver.content_dir(l)).collect(),
                 ),
             },
@@ -184,6 +191,8 @@ impl Views {
                 let mut found = Found::default();
                 overlay_dir(jail, upper, lower, Path::new("/"), true, &mut found);
                 found.changes.sort();
+                // A fuse-overlayfs deletion may be recorded in both forms.
+                found.changes.dedup();
                 found.unlisted.sort();
                 found
             }
@@ -218,14 +227,24 @@ fn overlay_dir(
     old_is_dir: bool,
     out: &mut Found,
 ) {
+    let whiteouts = lower.whiteouts();
     let dir = upper.join(strip_root(rel));
     let entries = changes::list(jail, &dir, &mut out.errors);
+    // fuse-overlayfs: a `.wh.<name>` beside `<name>` deletes it all the same.
+    let deleted_here: HashSet<&std::ffi::OsStr> = entries
+        .iter()
+        .filter_map(|(n, st)| match role(whiteouts, n, st) {
+            Role::Deletes(target) if target != n.as_os_str() => Some(target),
+            _ => None,
+        })
+        .collect();
     let present: HashSet<&std::ffi::OsStr> = entries
         .iter()
-        .filter(|(_, st)| !is_whiteout(st))
+        .filter(|(n, st)| role(whiteouts, n, st) == Role::Entry)
         .map(|(n, _)| n.as_os_str())
+        .filter(|n| !deleted_here.contains(n))
         .collect();
-    let opaque = old_is_dir && rel != Path::new("/") && is_opaque(jail, &dir);
+    let opaque = old_is_dir && rel != Path::new("/") && is_opaque(jail, whiteouts, &dir);
     if opaque {
         for name in lower.children(rel) {
             if !present.contains(name.as_os_str()) {
@@ -234,20 +253,34 @@ fn overlay_dir(
         }
     }
     for (name, st) in &entries {
+        match role(whiteouts, name, st) {
+            Role::Hidden => continue,
+            Role::Deletes(target) => {
+                let path = rel.join(target);
+                let old = if old_is_dir {
+                    lower.lookup(&path)
+                } else {
+                    None
+                };
+                match (&old, opaque) {
+                    (Some(_), false) => out.changes.push(deleted(path)),
+                    (Some(_), true) => {}
+                    (None, _) if whiteouts == Whiteouts::Kernel => {
+                        out.stray_whiteouts.push(dir.join(name));
+                    }
+                    (None, _) => {}
+                }
+                continue;
+            }
+            Role::Entry if deleted_here.contains(name.as_os_str()) => continue,
+            Role::Entry => {}
+        }
         let path = rel.join(name);
         let old = if old_is_dir {
             lower.lookup(&path)
         } else {
             None
         };
-        if is_whiteout(st) {
-            match (&old, opaque) {
-                (Some(_), false) => out.changes.push(deleted(path)),
-                (Some(_), true) => {}
-                (None, _) => out.stray_whiteouts.push(dir.join(name)),
-            }
-            continue;
-        }
         let kind = match &old {
             None => Some(ChangeKind::Added),
             Some(o) => {

@@ -36,6 +36,10 @@ pub const TAR_SPLIT_SUFFIX: &str = ".tar-split.gz";
 pub const USERDATA_DIR: &str = "userdata";
 /// The flag a layer carries while it is being written (or after a crash part way).
 pub const INCOMPLETE_FLAG: &str = "incomplete";
+/// The overlay driver's record of whether it mounts through a mount program (fuse-overlayfs),
+/// `<graphroot>/overlay/.has-mount-program`: `true` or `false` (containers/storage 1.28+;
+/// once `true`, the store keeps using one: `SupportsNativeOverlay`).
+pub const MOUNT_PROGRAM_FLAG: &str = ".has-mount-program";
 
 /// The directory holding the layer records of `driver`: `<driver>-layers`.
 pub fn layers_dir(driver: &str) -> String {

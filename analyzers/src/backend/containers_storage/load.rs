@@ -12,23 +12,27 @@ use crate::format::containers_storage::{
     self as cs, big_data_dir, big_data_file_name, ContainerRecord, ImageRecord, LayerRecord,
 };
 use crate::format::libpod::{self, ContainerStatus, LibpodContainer, LibpodContainerId};
+use crate::format::storage_conf::OVERLAY;
+use crate::format::whiteout::Whiteouts;
 use crate::fs::Jail;
 use crate::graph::{
     self, Container, Image, Layer, LoadOptions, MountPoint, MountRecord, State, Store,
 };
+use crate::graphroot::Settings;
 use crate::ids::{CacheId, ChainId, ContainerId, DiffId, Digest, ImageId};
 use crate::root::DataRoot;
 
 /// The drivers strata reads containers/storage layers of, in containers/storage's order of
 /// preference (`drivers/driver_linux.go` `Priority`).
-const DRIVERS: &[&str] = &["overlay", "vfs"];
+const DRIVERS: &[&str] = &[OVERLAY, "vfs"];
 /// Drivers containers/storage has that strata does not read yet.
 const OTHER_DRIVERS: &[&str] = &["btrfs", "zfs", "aufs", "devicemapper"];
 /// The most a big data item read for its length may hold.
 const BIG_DATA_LIMIT: u64 = 64 << 20;
 
 /// The driver of the containers/storage graphroot `root`, when it is one: the one asked
-/// for, else the one with layer records (`<driver>-layers/`), preferring overlay.
+/// for (`--driver`), which must have layer records (`<driver>-layers/`); else the one its
+/// storage.conf names, when it has them; else the first with them, preferring overlay.
 pub fn detect(root: &DataRoot, opts: &LoadOptions) -> Option<String> {
     let with_records: Vec<&str> = DRIVERS
         .iter()
@@ -36,18 +40,101 @@ pub fn detect(root: &DataRoot, opts: &LoadOptions) -> Option<String> {
         .copied()
         .filter(|d| root.jail.is_dir(&root.join(cs::layers_dir(d))))
         .collect();
+    let configured = opts
+        .storage_conf
+        .as_ref()
+        .and_then(|s| s.driver.as_deref())
+        .filter(|d| with_records.contains(d));
     match &opts.driver {
         Some(d) if with_records.contains(&d.as_str()) => Some(d.clone()),
         Some(_) => None,
-        None => with_records.first().map(|d| (*d).to_owned()),
+        None => configured
+            .or(with_records.first().copied())
+            .map(str::to_owned),
+    }
+}
+
+/// How the overlay layers of `root` record deletions: fuse-overlayfs's way when the driver
+/// recorded that it mounts through a mount program (`overlay/.has-mount-program` is `true`),
+/// or, in a store older than that record, when storage.conf names one.
+fn overlay_whiteouts(
+    root: &DataRoot,
+    opts: &LoadOptions,
+    problems: &mut Vec<Problem>,
+) -> Whiteouts {
+    let flag = root.join(OVERLAY).join(cs::MOUNT_PROGRAM_FLAG);
+    let configured = opts
+        .storage_conf
+        .as_ref()
+        .is_some_and(|s| s.mount_program.is_some());
+    let mount_program = match root.jail.read(&flag, crate::fs::TEXT_LIMIT) {
+        Ok(text) => text.trim_ascii() == b"true",
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => configured,
+        Err(e) => {
+            problems.push(crate::fs::io_problem(&flag, &e));
+            configured
+        }
+    };
+    if mount_program {
+        Whiteouts::Fuse
+    } else {
+        Whiteouts::Kernel
+    }
+}
+
+/// The parts of the store its storage.conf keeps outside the graphroot, each a problem: the
+/// figures leave them out.
+fn kept_elsewhere(settings: &Settings, problems: &mut Vec<Problem>) {
+    let source = settings
+        .source
+        .as_deref()
+        .map_or_else(|| "storage.conf".to_owned(), |p| p.display().to_string());
+    if let Some(dir) = &settings.image_store {
+        problems.push(Problem::new(
+            dir,
+            ProblemKind::NotRead,
+            format!(
+                "{source} sets imagestore: images and their layers are kept there, which \
+                 strata does not read yet; they are left out"
+            ),
+        ));
+    }
+    for dir in &settings.additional_image_stores {
+        problems.push(Problem::new(
+            dir,
+            ProblemKind::NotRead,
+            format!(
+                "{source} lists this additional image store: strata does not read it yet; \
+                 containers using its images show them as missing"
+            ),
+        ));
+    }
+    if settings.transient_store {
+        let runroot = settings
+            .runroot
+            .as_deref()
+            .unwrap_or(Path::new("the runroot"));
+        problems.push(Problem::new(
+            runroot,
+            ProblemKind::NotRead,
+            format!(
+                "{source} sets transient_store: container records are kept under the \
+                 runroot, which strata does not read; containers are left out and their \
+                 layers look unreferenced"
+            ),
+        ));
     }
 }
 
 /// Reads the graphroot `root` with driver `name`.
-pub fn load(root: &DataRoot, _opts: &LoadOptions, name: &str) -> Result<Store> {
+pub fn load(root: &DataRoot, opts: &LoadOptions, name: &str) -> Result<Store> {
     let jail = &root.jail;
+    let mut problems = Vec::new();
     let driver = match name {
-        "overlay" => AnyDriver::Overlay2(Overlay2::containers_storage(&root.path)),
+        OVERLAY => AnyDriver::Overlay2(Overlay2::containers_storage(
+            &root.path,
+            overlay_whiteouts(root, opts, &mut problems),
+        )),
         "vfs" => AnyDriver::Vfs(Vfs::new(&root.path)),
         other => {
             return Err(Error::NotADataRoot {
@@ -56,7 +143,9 @@ pub fn load(root: &DataRoot, _opts: &LoadOptions, name: &str) -> Result<Store> {
             })
         }
     };
-    let mut problems = Vec::new();
+    if let Some(settings) = &opts.storage_conf {
+        kept_elsewhere(settings, &mut problems);
+    }
     let layers_json = root.join(cs::layers_dir(name)).join(cs::LAYERS_JSON);
     let images_dir = root.join(cs::images_dir(name));
     let containers_dir = root.join(cs::containers_dir(name));
