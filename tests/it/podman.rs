@@ -78,7 +78,7 @@ const LISTS: &[ListSpec] = &[
 
 /// Every difference between libpod's answer `api` and strata's `strata`. `images_size` is the
 /// `ImagesSize` expected when `api` has none (podman 4.3).
-fn libpod_differences(api: &Value, strata: &Value, images_size: u64) -> Vec<String> {
+pub fn libpod_differences(api: &Value, strata: &Value, images_size: u64) -> Vec<String> {
     let mut out = Vec::new();
     let want = api
         .get("ImagesSize")
@@ -170,7 +170,7 @@ fn instant(v: &Value) -> Option<(i64, u32)> {
 }
 
 /// The whole comparison of one moment, as failure lines.
-fn compare_df(when: &str, api: &Value, run: &Run, images_size: u64) -> Vec<String> {
+pub fn compare_df(when: &str, api: &Value, run: &Run, images_size: u64) -> Vec<String> {
     if !run.success() || run.panicked() {
         return vec![format!("[{when}] strata df failed:\n{run}")];
     }
@@ -227,7 +227,7 @@ fn df_equals_libpod_system_df() {
 }
 
 /// `podman diff --format json`'s lists as `docker diff`-style lines (`A /new.txt`), sorted.
-fn podman_lines(diff: &Value) -> BTreeSet<String> {
+pub fn podman_lines(diff: &Value) -> BTreeSet<String> {
     [("added", "A"), ("changed", "C"), ("deleted", "D")]
         .iter()
         .flat_map(|(list, letter)| {
@@ -242,7 +242,7 @@ fn podman_lines(diff: &Value) -> BTreeSet<String> {
 }
 
 /// strata's `diff` JSON (`Changes[]` with `Kind` `A`/`C`/`D` and `Path`) as the same lines.
-fn strata_lines(report: &Value) -> BTreeSet<String> {
+pub fn strata_lines(report: &Value) -> BTreeSet<String> {
     report["Changes"]
         .as_array()
         .into_iter()

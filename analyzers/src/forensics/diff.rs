@@ -23,6 +23,11 @@
 //!   same walk, with its whiteouts ([`Whiteouts::Fuse`]: `.wh.` names as well, never listed
 //!   themselves; a whiteout over a name no lower layer has is no change, as fuse-overlayfs
 //!   writes such ones when it renames and removes directories).
+//! - containers/storage's overlay without one: podman's `diff` is containers/storage's own
+//!   walk of the writable layer's directory against each lower one
+//!   ([`OverlayDiff::Layers`], in [`super::layer_changes`]), which lists some changes
+//!   otherwise: an opaque directory is deleted and its new entries added, and every copied-up
+//!   file is changed.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
@@ -125,13 +130,28 @@ pub struct DiffReport {
     pub problems: Vec<Problem>,
 }
 
+/// How the store's owner lists the changes of an overlay layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverlayDiff {
+    /// Comparing the two mounted views, as moby's naive `ChangesDirs` does (dockerd; podman
+    /// with a mount program): the layer's own directory over the union of the lower ones.
+    Views,
+    /// containers/storage's native `OverlayChanges`: the layer's own directory against each
+    /// lower layer directory ([`super::layer_changes`]).
+    Layers,
+}
+
 /// The two sides of the comparison: where a path's new and old state live.
 enum Views {
     /// Full copies (vfs): two whole trees.
     Trees { new: PathBuf, old: PathBuf },
-    /// The writable layer's own directory (overlay2 `diff/`) over the union of its lower
-    /// layers.
-    Overlay { upper: PathBuf, lower: Union },
+    /// The writable layer's own directory (overlay2 `diff/`) over its lower layers, compared
+    /// as `rules` says.
+    Overlay {
+        upper: PathBuf,
+        lower: Union,
+        rules: OverlayDiff,
+    },
 }
 
 impl Views {
@@ -157,6 +177,7 @@ impl Views {
                     store.driver.whiteouts().unwrap_or(Whiteouts::Kernel),
                     below.iter().map(|l| store.driver.content_dir(l)).collect(),
                 ),
+                rules: store.backend.overlay_diff(&store.driver),
             },
         }
     }
@@ -180,21 +201,41 @@ impl Views {
     fn changes(&self, jail: &Jail) -> Found {
         match self {
             Views::Trees { new, old } => {
-                let (changes, errors) = changes::compare(jail, new, old);
+                let (mut changes, errors) = changes::compare(jail, new, old);
+                changes::add_changed_parents(&mut changes);
                 Found {
                     changes,
                     errors,
                     ..Found::default()
                 }
             }
-            Views::Overlay { upper, lower } => {
+            Views::Overlay {
+                upper,
+                lower,
+                rules: OverlayDiff::Views,
+            } => {
                 let mut found = Found::default();
                 overlay_dir(jail, upper, lower, Path::new("/"), true, &mut found);
-                found.changes.sort();
                 // A fuse-overlayfs deletion may be recorded in both forms.
+                found.changes.sort();
                 found.changes.dedup();
+                changes::add_changed_parents(&mut found.changes);
                 found.unlisted.sort();
                 found
+            }
+            Views::Overlay {
+                upper,
+                lower,
+                rules: OverlayDiff::Layers,
+            } => {
+                let (mut changes, errors) =
+                    super::layer_changes::changes(jail, upper, lower.layers());
+                changes.sort();
+                Found {
+                    changes,
+                    errors,
+                    ..Found::default()
+                }
             }
         }
     }
@@ -359,7 +400,6 @@ pub fn diff(store: &Store, c: &Container) -> DiffReport {
             "whiteout over a path no lower layer has (overlayfs never writes one); ignored",
         ));
     }
-    changes::add_changed_parents(&mut found.changes);
     let hidden = store.backend.diff_hidden_paths();
     let (shown, hidden): (Vec<Change>, Vec<Change>) = std::mem::take(&mut found.changes)
         .into_iter()

@@ -71,6 +71,11 @@ impl Union {
         }
     }
 
+    /// The layer directories, top first.
+    pub fn layers(&self) -> &[PathBuf] {
+        &self.layers
+    }
+
     /// How the layers record deletions.
     pub fn whiteouts(&self) -> Whiteouts {
         self.whiteouts

@@ -562,3 +562,97 @@ pub fn incomplete_leftovers(backend: &ContainersStorage, store: &Store, found: &
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With records of two drivers, `--driver` wins, then storage.conf's driver when it has
+    /// records, then overlay.
+    #[test]
+    fn the_configured_driver_picks_among_several() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["overlay-layers", "vfs-layers"] {
+            std::fs::create_dir(dir.path().join(d)).unwrap();
+        }
+        let root = DataRoot::open(dir.path()).unwrap();
+        let configured = |driver: &str| LoadOptions {
+            storage_conf: Some(Settings {
+                driver: Some(driver.into()),
+                ..Settings::default()
+            }),
+            ..LoadOptions::default()
+        };
+        assert_eq!(
+            detect(&root, &LoadOptions::default()).as_deref(),
+            Some("overlay")
+        );
+        assert_eq!(detect(&root, &configured("vfs")).as_deref(), Some("vfs"));
+        assert_eq!(
+            detect(&root, &configured("btrfs")).as_deref(),
+            Some("overlay")
+        );
+        let flag = LoadOptions {
+            driver: Some("overlay".into()),
+            ..configured("vfs")
+        };
+        assert_eq!(detect(&root, &flag).as_deref(), Some("overlay"));
+    }
+
+    /// `overlay/.has-mount-program` decides the whiteout form; storage.conf's mount program
+    /// only when the store has no such record.
+    #[test]
+    fn the_mount_program_record_decides_the_whiteouts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("overlay-layers")).unwrap();
+        std::fs::create_dir_all(dir.path().join(OVERLAY)).unwrap();
+        let root = DataRoot::open(dir.path()).unwrap();
+        let with_program = LoadOptions {
+            storage_conf: Some(Settings {
+                mount_program: Some("/usr/bin/fuse-overlayfs".into()),
+                ..Settings::default()
+            }),
+            ..LoadOptions::default()
+        };
+        let mut problems = Vec::new();
+        let whiteouts = |opts: &LoadOptions, problems: &mut Vec<Problem>| {
+            overlay_whiteouts(&root, opts, problems)
+        };
+        assert_eq!(
+            whiteouts(&LoadOptions::default(), &mut problems),
+            Whiteouts::Kernel
+        );
+        assert_eq!(whiteouts(&with_program, &mut problems), Whiteouts::Fuse);
+        let flag = dir.path().join(OVERLAY).join(cs::MOUNT_PROGRAM_FLAG);
+        std::fs::write(&flag, "false").unwrap();
+        assert_eq!(whiteouts(&with_program, &mut problems), Whiteouts::Kernel);
+        std::fs::write(&flag, "true").unwrap();
+        assert_eq!(
+            whiteouts(&LoadOptions::default(), &mut problems),
+            Whiteouts::Fuse
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    /// What storage.conf keeps outside the graphroot is a problem each, naming the file.
+    #[test]
+    fn parts_kept_elsewhere_are_problems() {
+        let settings = Settings {
+            source: Some("/etc/containers/storage.conf".into()),
+            image_store: Some("/srv/images".into()),
+            additional_image_stores: vec!["/ro".into()],
+            transient_store: true,
+            ..Settings::default()
+        };
+        let mut problems = Vec::new();
+        kept_elsewhere(&settings, &mut problems);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        for p in &problems {
+            assert_eq!(p.kind, ProblemKind::NotRead);
+            assert!(p.detail.contains("/etc/containers/storage.conf"), "{p}");
+        }
+        problems.clear();
+        kept_elsewhere(&Settings::default(), &mut problems);
+        assert!(problems.is_empty());
+    }
+}
