@@ -132,12 +132,13 @@ impl HostConfig {
             })
     }
 
-    /// root's storage.conf: the file read, and what it holds (`None` when none exists).
-    fn system_conf(&self) -> Result<(PathBuf, Option<Storage>)> {
+    /// The system's storage.conf: the file read, and what it holds (`None` when none
+    /// exists). `$CONTAINERS_STORAGE_CONF` counts only `for_root`: it is the caller's.
+    fn system_conf(&self, for_root: bool) -> Result<(PathBuf, Option<Storage>)> {
         let path = match &self.storage_conf_env {
-            Some(p) => p.clone(),
-            None if self.etc_storage_conf.exists() => self.etc_storage_conf.clone(),
-            None => self.usr_storage_conf.clone(),
+            Some(p) if for_root => p.clone(),
+            _ if self.etc_storage_conf.exists() => self.etc_storage_conf.clone(),
+            _ => self.usr_storage_conf.clone(),
         };
         let conf = storage_conf::read(&path)?.map(|c| c.storage);
         Ok((path, conf))
@@ -158,7 +159,7 @@ impl HostConfig {
     }
 
     fn rootful_for(&self, user: Account) -> Result<Graphroot> {
-        let (path, conf) = self.system_conf()?;
+        let (path, conf) = self.system_conf(true)?;
         let Some(conf) = conf else {
             return Ok(Graphroot {
                 user,
@@ -190,7 +191,7 @@ impl HostConfig {
             return self.rootful_for(user);
         }
         let home = Path::new(&user.home);
-        let (system_path, system) = self.system_conf()?;
+        let (system_path, system) = self.system_conf(false)?;
         let mut graphroot = home.join(ROOTLESS_GRAPHROOT);
         let mut settings = Settings::default();
         if let Some(system) = &system {
@@ -416,6 +417,16 @@ mod tests {
         fs::write(&env, "[storage]\ngraphroot = \"$HOME/env-g\"\n").unwrap();
         h.config.storage_conf_env = Some(env);
         assert_eq!(h.config.rootful().unwrap().path, Path::new("/root/env-g"));
+        // Not a user's: the variable is the caller's environment, not theirs.
+        assert_eq!(
+            h.config
+                .of_user("alice")
+                .unwrap()
+                .settings
+                .source
+                .as_deref(),
+            Some(&*h.config.etc_storage_conf)
+        );
     }
 
     #[test]
