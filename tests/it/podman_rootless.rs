@@ -2,10 +2,11 @@
 //! ([`Rootless`]), found by `strata --user NAME` (and `--all-users`) as that user's podman
 //! finds them: from `/etc/passwd` and `~/.config/containers/storage.conf`.
 //!
-//! Both ways podman mounts a rootless overlay store are tested: the kernel's overlayfs in the
-//! user namespace, and fuse-overlayfs as the `mount_program`, whose layers hold AUFS-style
-//! `.wh.` whiteouts (the image layers containers/storage applies) beside 0/0 devices and
-//! `.wh..wh..opq` opaque markers (what fuse-overlayfs writes itself). In each, strata's `df -v`
+//! The three stores rootless podman 4.3 keeps are tested: vfs, its default without a
+//! storage.conf; the kernel's overlayfs in the user namespace; and fuse-overlayfs as the
+//! `mount_program`, whose layers hold AUFS-style `.wh.` whiteouts (the image layers
+//! containers/storage applies) beside 0/0 devices and `.wh..wh..opq` opaque markers (what
+//! fuse-overlayfs writes itself). In each, strata's `df -v`
 //! equals the user's `GET /libpod/system/df` field by field, and `diff` equals `podman diff`.
 
 use std::fs;
@@ -15,7 +16,7 @@ use serde_json::Value;
 
 use crate::fixture::busybox_rootfs_tar;
 use crate::fixture::podman::images_size;
-use crate::harness::{strata, Overlay, Rootless};
+use crate::harness::{strata, Rootless, RootlessStore};
 use crate::podman::{compare_df, podman_lines, strata_lines};
 
 /// The base image, imported from the busybox rootfs tar.
@@ -57,9 +58,50 @@ fn record_field(graphroot: &Path, rel: &str, id: &str, field: &str) -> String {
         .to_owned()
 }
 
+/// How the overlay store records its mount program and deletions: `.has-mount-program`, an
+/// AUFS whiteout file in the committed image's layer and an opaque marker in the running
+/// container's, exactly with fuse-overlayfs.
+fn overlay_facts(p: &Rootless, running: &str, store: RootlessStore, failures: &mut Vec<String>) {
+    let graphroot = p.graphroot();
+    let fuse = store == RootlessStore::FuseOverlayfs;
+    let flag = fs::read_to_string(graphroot.join("overlay/.has-mount-program"))
+        .unwrap_or_else(|e| format!("unreadable: {e}"));
+    let want_flag = if fuse { "true" } else { "false" };
+    if flag.trim() != want_flag {
+        failures.push(format!(".has-mount-program is {flag:?}, not {want_flag}"));
+    }
+    let committed = p.podman(&["image", "inspect", "--format", "{{.Id}}", COMMITTED]);
+    let committed_layer = record_field(
+        &graphroot,
+        "overlay-images/images.json",
+        &committed,
+        "layer",
+    );
+    let deleted = layer_diff(&graphroot, &committed_layer).join("etc/.wh.motd");
+    if fuse != deleted.is_file() {
+        failures.push(format!(
+            "{}: an AUFS whiteout file is expected exactly with fuse-overlayfs",
+            deleted.display()
+        ));
+    }
+    let running_layer = record_field(
+        &graphroot,
+        "overlay-containers/containers.json",
+        running,
+        "layer",
+    );
+    let marker = layer_diff(&graphroot, &running_layer).join("d/.wh..wh..opq");
+    if fuse != marker.exists() {
+        failures.push(format!(
+            "{}: fuse-overlayfs' opaque marker is expected exactly with it",
+            marker.display()
+        ));
+    }
+}
+
 /// Makes the store, then compares strata with podman: df (by `--user` and in `--all-users`),
 /// and diff of each container. Returns the failures.
-fn compare(p: &mut Rootless, overlay: Overlay) -> Vec<String> {
+fn compare(p: &mut Rootless, store: RootlessStore) -> Vec<String> {
     let graphroot = p.graphroot();
     let tar = busybox_rootfs_tar(&p.scratch());
     let tar = tar.to_str().expect("UTF-8 path");
@@ -100,42 +142,12 @@ fn compare(p: &mut Rootless, overlay: Overlay) -> Vec<String> {
 
     // The facts this test stands on: how each store records its mount program and deletions.
     let mut failures = Vec::new();
-    let flag = fs::read_to_string(graphroot.join("overlay/.has-mount-program"))
-        .unwrap_or_else(|e| format!("unreadable: {e}"));
-    let want_flag = if overlay == Overlay::Fuse {
-        "true"
+    if store == RootlessStore::Vfs {
+        if !graphroot.join("vfs-layers").is_dir() || graphroot.join("overlay-layers").exists() {
+            failures.push("podman without a storage.conf did not make a vfs store".to_owned());
+        }
     } else {
-        "false"
-    };
-    if flag.trim() != want_flag {
-        failures.push(format!(".has-mount-program is {flag:?}, not {want_flag}"));
-    }
-    let committed = p.podman(&["image", "inspect", "--format", "{{.Id}}", COMMITTED]);
-    let committed_layer = record_field(
-        &graphroot,
-        "overlay-images/images.json",
-        &committed,
-        "layer",
-    );
-    let deleted = layer_diff(&graphroot, &committed_layer).join("etc/.wh.motd");
-    if (overlay == Overlay::Fuse) != deleted.is_file() {
-        failures.push(format!(
-            "{}: an AUFS whiteout file is expected exactly with fuse-overlayfs",
-            deleted.display()
-        ));
-    }
-    let running_layer = record_field(
-        &graphroot,
-        "overlay-containers/containers.json",
-        &ids[1],
-        "layer",
-    );
-    let marker = layer_diff(&graphroot, &running_layer).join("d/.wh..wh..opq");
-    if (overlay == Overlay::Fuse) != marker.exists() {
-        failures.push(format!(
-            "{}: fuse-overlayfs' opaque marker is expected exactly with it",
-            marker.display()
-        ));
+        overlay_facts(p, &ids[1], store, &mut failures);
     }
 
     let diffs: Vec<(String, Value)> = ids
@@ -151,7 +163,7 @@ fn compare(p: &mut Rootless, overlay: Overlay) -> Vec<String> {
     let user = p.user().to_owned();
     let by_user = strata(&["--user", &user, "--format", "json", "df", "-v"]);
     let all_users = strata(&["--all-users", "--format", "json", "df", "-v"]);
-    let size = images_size(&graphroot);
+    let size = images_size(&graphroot, store.driver());
     failures.extend(compare_df("--user", &api, &by_user, size));
 
     // --all-users: this user's entry names its root and holds the same report.
@@ -191,13 +203,13 @@ fn compare(p: &mut Rootless, overlay: Overlay) -> Vec<String> {
         }
     }
     // What the running container's diff must show: the replaced directory (containers/storage
-    // lists an opaque one as deleted, the naive diff its lost children), and /etc/motd added
-    // back over the committed layer's whiteout.
+    // lists a native overlay's opaque one as deleted, the naive diff of fuse-overlayfs and vfs
+    // its lost children), and /etc/motd added back over the committed layer's whiteout.
     let running = podman_lines(&diffs[1].1);
-    let replaced = if overlay == Overlay::Fuse {
-        "D /d/x"
-    } else {
+    let replaced = if store == RootlessStore::NativeOverlay {
         "D /d"
+    } else {
+        "D /d/x"
     };
     for line in [
         replaced,
@@ -215,29 +227,36 @@ fn compare(p: &mut Rootless, overlay: Overlay) -> Vec<String> {
     failures
 }
 
-fn rootless_case(overlay: Overlay) {
-    let Some(mut p) = Rootless::start(overlay) else {
+fn rootless_case(store: RootlessStore) {
+    let Some(mut p) = Rootless::start(store) else {
         return;
     };
-    let failures = compare(&mut p, overlay);
+    let failures = compare(&mut p, store);
     p.remove();
     assert!(
         failures.is_empty(),
-        "rootless podman ({overlay:?}) vs strata ({} differences):\n{}",
+        "rootless podman ({store:?}) vs strata ({} differences):\n{}",
         failures.len(),
         failures.join("\n")
     );
 }
 
+/// A rootless store without any storage.conf: podman 4.3's default, vfs (full copies; the
+/// writable layer's size is its naive diff against the image's copy).
+#[test]
+fn rootless_default_vfs_equals_podman() {
+    rootless_case(RootlessStore::Vfs);
+}
+
 /// A rootless store on the kernel's overlayfs (`user.overlay.opaque`, 0/0 whiteouts).
 #[test]
 fn rootless_native_overlay_equals_podman() {
-    rootless_case(Overlay::Native);
+    rootless_case(RootlessStore::NativeOverlay);
 }
 
 /// A rootless store mounted by fuse-overlayfs (AUFS whiteout files in image layers,
 /// `.wh..wh..opq` markers in the container's).
 #[test]
 fn rootless_fuse_overlayfs_equals_podman() {
-    rootless_case(Overlay::Fuse);
+    rootless_case(RootlessStore::FuseOverlayfs);
 }

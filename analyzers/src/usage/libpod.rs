@@ -11,8 +11,11 @@
 //!   parent's `Size`; else it shares nothing. `Containers` counts every containers.json
 //!   entry made from it (Buildah's and CRI-O's too).
 //! - **Containers**, libpod's only: `RWSize` is the writable layer's size as the driver
-//!   measures it (overlay: `directory.Size` of its `diff/`), `Size` the same sum over the
-//!   image's layers below it; `LocalVolumes` counts its user volumes.
+//!   measures it (`DiffSize` against its parent: overlay's `directory.Size` of its `diff/`,
+//!   with or without a mount program; vfs's naive `ChangesSize` of what it adds or modifies
+//!   over the parent's full copy, compared here, once per layer for each figure that needs
+//!   it), `Size` the same sum over the image's layers below it; `LocalVolumes` counts its
+//!   user volumes.
 //! - **Volumes**, libpod's: `Size` is the apparent size of every non-directory entry of the
 //!   mount point, each name counted (`util.SizeOfPath`), `Links` the containers using it,
 //!   `ReclaimableSize` its size when none does.
@@ -30,8 +33,8 @@ use crate::advice::Cleanup;
 use crate::backend::containers_storage::tree::{split_name, LayerTree};
 use crate::backend::containers_storage::ContainersStorage;
 use crate::backend::Trees;
-use crate::driver::Detected;
-use crate::driver::Driver;
+use crate::changes;
+use crate::driver::{Detected, DiffMeasure, Driver};
 use crate::error::Problem;
 use crate::format::containers_storage::{big_data_dir, big_data_file_name, ImageRecord};
 use crate::graph::Store;
@@ -194,7 +197,7 @@ pub fn image_size(
                 return -1;
             };
             let n = if layer.diff_digest.is_empty() {
-                layer_diff_size(store, trees, id)
+                layer_diff_size(backend, store, trees, id)
             } else {
                 layer.diff_size
             };
@@ -221,11 +224,32 @@ fn big_data_size(backend: &ContainersStorage, store: &Store, image: &ImageRecord
         .fold(0i64, i64::saturating_add)
 }
 
+/// How containers/storage's driver measures layer `id` (`DiffSize` against its parent).
+fn layer_measure(backend: &ContainersStorage, store: &Store, id: &str) -> DiffMeasure {
+    let below: Vec<CacheId> = backend
+        .layer(id)
+        .and_then(|l| l.parent())
+        .map(|p| CacheId(p.to_owned()))
+        .into_iter()
+        .collect();
+    store.driver.layer_view(&CacheId(id.to_owned()), &below)
+}
+
 /// The size containers/storage's driver gives layer `id` (`DiffSize` against its parent):
-/// overlay's `directory.Size` of the layer's own directory, as walked; 0 when it was not.
-fn layer_diff_size(store: &Store, trees: &Trees, id: &str) -> i64 {
-    let dir = store.driver.content_dir(&CacheId(id.to_owned()));
-    directory_size(trees.get(&dir))
+/// overlay's `directory.Size` of the layer's own directory, as walked (0 when it was not);
+/// vfs's naive diff size against the parent's copy, compared now (0 when the layer cannot
+/// be read).
+fn layer_diff_size(backend: &ContainersStorage, store: &Store, trees: &Trees, id: &str) -> i64 {
+    match layer_measure(backend, store, id) {
+        DiffMeasure::Compare { layer, parent } => {
+            let (found, errors) = changes::compare(&store.jail, &layer, &parent);
+            if errors.iter().any(|e| e.path == layer) {
+                return 0;
+            }
+            i64::try_from(changes::changes_size(&found)).unwrap_or(i64::MAX)
+        }
+        m => directory_size(trees.get(m.dir())),
+    }
 }
 
 /// containers/storage's `directory.Size`: non-directory bytes, each inode once.
@@ -250,9 +274,12 @@ pub fn measured_dirs(backend: &ContainersStorage, store: &Store) -> Vec<PathBuf>
         .values()
         .filter(|l| l.diff_digest.is_empty())
         .map(|l| l.id.as_str());
+    // Layers compared with their parent (vfs) are not walked.
     let mut dirs: Vec<PathBuf> = below_containers
         .chain(unrecorded)
-        .map(|id| store.driver.content_dir(&CacheId(id.to_owned())))
+        .map(|id| layer_measure(backend, store, id))
+        .filter(|m| m.compared_with().is_none())
+        .map(|m| m.dir().to_path_buf())
         .collect();
     dirs.sort();
     dirs.dedup();
@@ -272,7 +299,7 @@ pub fn root_fs_size(backend: &ContainersStorage, store: &Store, trees: &Trees, i
     backend
         .chain(parent)
         .iter()
-        .map(|l| layer_diff_size(store, trees, l))
+        .map(|l| layer_diff_size(backend, store, trees, l))
         .fold(0i64, i64::saturating_add)
 }
 
@@ -404,7 +431,7 @@ fn libpod_containers(
 fn rw_layer_size(backend: &ContainersStorage, store: &Store, trees: &Trees, id: &str) -> i64 {
     backend
         .container(id)
-        .map_or(0, |c| layer_diff_size(store, trees, &c.layer))
+        .map_or(0, |c| layer_diff_size(backend, store, trees, &c.layer))
 }
 
 /// The volume rows: libpod's volumes with a mount point, by name.

@@ -19,7 +19,7 @@ use std::path::Path;
 pub use cleanup::{mount_points_under, remove_at_exit};
 pub use dockerd::{Dockerd, Driver, CONTAINERD_ROOT_IN_DATA_ROOT};
 pub use podman::Podman;
-pub use rootless::{Overlay, Rootless};
+pub use rootless::{Rootless, Store as RootlessStore};
 pub use run::{
     root_args, run_with_timeout, strata, strata_command, strata_on, strata_on_with_path,
     strata_on_within, strata_unprivileged, Run,

@@ -4,9 +4,11 @@
 //! next free `/etc/subuid` and `/etc/subgid` ranges), its home, `XDG_RUNTIME_DIR` and podman
 //! configuration in one unique temporary directory, and runs every podman call as that user:
 //! `runuser -u NAME -- env -i HOME=… XDG_RUNTIME_DIR=… CONTAINERS_CONF=… podman …`. The store
-//! is the user's default, `~/.local/share/containers/storage`, as their podman finds it from
-//! `~/.config/containers/storage.conf` (`driver = "overlay"`, and, for [`Overlay::Fuse`],
-//! `mount_program = "/usr/bin/fuse-overlayfs"`): exactly what `strata --user NAME` must find.
+//! is the user's default, `~/.local/share/containers/storage`, as their podman finds it: with
+//! no storage.conf at all ([`Store::Vfs`]: podman 4.3 then uses vfs, as on a Debian host
+//! without the `containers-storage` package), or from `~/.config/containers/storage.conf`
+//! (`driver = "overlay"`, and, for [`Store::FuseOverlayfs`], `mount_program =
+//! "/usr/bin/fuse-overlayfs"`): exactly what `strata --user NAME` must find.
 //!
 //! What keeps it off the host: the `containers.conf` of the rootful harness (`default_ulimits
 //! = []`, as the default `nofile` is above the hard limit here; `default_network = "none"`),
@@ -60,14 +62,27 @@ const USERDEL: &str = "/usr/sbin/userdel";
 const NEWUIDMAP: &str = "/usr/bin/newuidmap";
 const NEWGIDMAP: &str = "/usr/bin/newgidmap";
 
-/// How the user's overlay layers are mounted.
+/// Which store the user's podman keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Overlay {
-    /// The kernel's overlayfs in the user namespace (Linux 5.13+; podman 4.3 picks it itself
-    /// when it works, and records `overlay/.has-mount-program` = `false`).
-    Native,
-    /// fuse-overlayfs as the `mount_program` (`.has-mount-program` = `true`).
-    Fuse,
+pub enum Store {
+    /// No storage.conf: podman 4.3's rootless default driver, vfs (full copies).
+    Vfs,
+    /// `driver = "overlay"`: the kernel's overlayfs in the user namespace (Linux 5.13+;
+    /// podman 4.3 picks it when it works, and records `overlay/.has-mount-program` =
+    /// `false`).
+    NativeOverlay,
+    /// fuse-overlayfs as the overlay `mount_program` (`.has-mount-program` = `true`).
+    FuseOverlayfs,
+}
+
+impl Store {
+    /// The driver podman reports for it.
+    pub fn driver(self) -> &'static str {
+        match self {
+            Store::Vfs => "vfs",
+            Store::NativeOverlay | Store::FuseOverlayfs => "overlay",
+        }
+    }
 }
 
 /// A throwaway user and its rootless podman.
@@ -86,9 +101,9 @@ pub struct Rootless {
 }
 
 /// Whether the rootless tests can run here: root, Debian's podman, runc and `uidmap`, a
-/// static busybox, and fuse-overlayfs for [`Overlay::Fuse`]; skips or panics as the other
-/// `*_usable` checks do.
-pub fn rootless_usable(overlay: Overlay) -> bool {
+/// static busybox, and fuse-overlayfs for [`Store::FuseOverlayfs`]; skips or panics as the
+/// other `*_usable` checks do.
+pub fn rootless_usable(store: Store) -> bool {
     let mut files = vec![
         PODMAN,
         super::RUNC,
@@ -100,7 +115,7 @@ pub fn rootless_usable(overlay: Overlay) -> bool {
         USERADD,
         USERDEL,
     ];
-    if overlay == Overlay::Fuse {
+    if store == Store::FuseOverlayfs {
         files.push(FUSE_OVERLAYFS);
     }
     let missing = if !super::is_root() {
@@ -122,8 +137,8 @@ impl Rootless {
     /// Makes the user and its configuration, and checks that its podman answers (`podman
     /// info`) with the store it should use. `None` (the test is skipped, or fails with
     /// `STRATA_TEST_NO_SKIP=1`) when rootless podman cannot run here, with podman's words.
-    pub fn start(overlay: Overlay) -> Option<Rootless> {
-        if !rootless_usable(overlay) {
+    pub fn start(store: Store) -> Option<Rootless> {
+        if !rootless_usable(store) {
             return None;
         }
         let dir = tempfile::Builder::new()
@@ -158,13 +173,13 @@ impl Rootless {
             "useradd gave {} no /etc/subuid range",
             me.user
         );
-        me.make_dirs(overlay);
+        me.make_dirs(store);
         let run = me.run(&[
             "info",
             "--format",
             "{{.Store.GraphDriverName}} {{.Store.GraphRoot}}",
         ]);
-        let want = format!("overlay {}", me.graphroot().display());
+        let want = format!("{} {}", store.driver(), me.graphroot().display());
         let why = if !run.success() {
             Some(format!("rootless `podman info` failed:\n{run}"))
         } else if run.stdout.trim() != want {
@@ -179,15 +194,15 @@ impl Rootless {
     }
 
     /// The home, runtime directory, configuration files and (when needed) FUSE node.
-    fn make_dirs(&mut self, overlay: Overlay) {
+    fn make_dirs(&mut self, store: Store) {
         let home = self.home();
-        for sub in ["home/.config/containers", "run", "copy-tmp", "scratch"] {
+        for sub in ["home", "run", "copy-tmp", "scratch"] {
             fs::create_dir_all(self.work.join(sub)).expect("creating the user's directories");
         }
         fs::set_permissions(self.work.join("run"), fs::Permissions::from_mode(0o700))
             .expect("chmod run");
         let mut storage = "[storage]\ndriver = \"overlay\"\n".to_owned();
-        if overlay == Overlay::Fuse {
+        if store == Store::FuseOverlayfs {
             storage.push_str(&format!(
                 "[storage.options.overlay]\nmount_program = {FUSE_OVERLAYFS:?}\n"
             ));
@@ -204,8 +219,11 @@ impl Rootless {
                 self.fuse_node = Some(node);
             }
         }
-        fs::write(home.join(".config/containers/storage.conf"), storage)
-            .expect("writing storage.conf");
+        if store != Store::Vfs {
+            let dir = home.join(".config/containers");
+            fs::create_dir_all(&dir).expect("creating ~/.config/containers");
+            fs::write(dir.join("storage.conf"), storage).expect("writing storage.conf");
+        }
         fs::write(self.work.join("containers.conf"), self.containers_conf())
             .expect("writing containers.conf");
         fs::write(
