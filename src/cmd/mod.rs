@@ -63,7 +63,7 @@ pub struct Context<'a> {
 
 /// The host's files that say where the podman stores are, with the caller's
 /// `$CONTAINERS_STORAGE_CONF` (which podman run by root here would read).
-pub fn host_config() -> HostConfig {
+fn host_config() -> HostConfig {
     HostConfig {
         storage_conf_env: std::env::var_os("CONTAINERS_STORAGE_CONF").map(Into::into),
         ..HostConfig::default()
@@ -161,7 +161,15 @@ impl Context<'_> {
             return open(g.clone());
         }
         if let Some(name) = &self.cli.user {
-            return open(host_config().of_user(name)?);
+            let g = host_config().of_user(name)?;
+            if !g.path.exists() {
+                anyhow::bail!(
+                    "{name} has no podman store: {} (the graphroot their podman would use) \
+                     does not exist",
+                    g.path.display()
+                );
+            }
+            return open(g);
         }
         let explicit = self
             .cli

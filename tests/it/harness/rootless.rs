@@ -389,12 +389,13 @@ impl Rootless {
             }
         }
         let _ = self.run(&["stop", "-a", "-t", "0"]);
+        // A dying conmon may still start `podman container cleanup`: settled means none for
+        // several checks in a row.
         let start = Instant::now();
-        loop {
+        let mut quiet = 0;
+        while quiet < 5 && start.elapsed() < KILL_TIMEOUT {
             let pids = self.processes();
-            if pids.is_empty() || start.elapsed() > KILL_TIMEOUT {
-                break;
-            }
+            quiet = if pids.is_empty() { quiet + 1 } else { 0 };
             for pid in pids {
                 let _ = Command::new("kill")
                     .args(["-KILL", &pid.to_string()])
@@ -403,13 +404,25 @@ impl Rootless {
             thread::sleep(Duration::from_millis(100));
         }
         unmount_under(&self.work);
-        let _ = Command::new(USERDEL).arg(&self.user).status();
+        // userdel refuses while a process of the user exists, zombies included (killed
+        // processes' children wait for init to reap them).
+        let start = Instant::now();
+        while !Command::new(USERDEL)
+            .arg(&self.user)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+            && start.elapsed() < KILL_TIMEOUT
+        {
+            thread::sleep(Duration::from_millis(200));
+        }
         if let Some(dir) = self.dir.take() {
             let _ = dir.close();
         }
     }
 
-    /// Pids of the processes running as the user or one of its subordinate uids.
+    /// Pids of the processes running as the user or one of its subordinate uids; zombies
+    /// (dead, waiting for their parent or init to reap them) are left out.
     fn processes(&self) -> Vec<i32> {
         let uid = u64::from(self.uid);
         let ours = |u: u64| u == uid || self.subids.iter().any(|(f, n)| u >= *f && u < f + n);
@@ -420,11 +433,14 @@ impl Rootless {
             .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
             .filter(|pid| {
                 fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
-                    status
-                        .lines()
-                        .find_map(|l| l.strip_prefix("Uid:"))
-                        .and_then(|ids| ids.split_whitespace().next()?.parse().ok())
-                        .is_some_and(ours)
+                    let field = |name: &str| {
+                        status
+                            .lines()
+                            .find_map(|l| l.strip_prefix(name))
+                            .and_then(|v| v.split_whitespace().next())
+                    };
+                    field("State:") != Some("Z")
+                        && field("Uid:").and_then(|u| u.parse().ok()).is_some_and(ours)
                 })
             })
             .collect()
