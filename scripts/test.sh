@@ -5,12 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # strace: containment::every_open_is_beneath_the_root lists every file strata opens.
 # podman and runc (named: apt would pick crun for podman's `crun | runc`): tests/it/podman.rs
-# runs a rootful podman with native overlay, so fuse-overlayfs is not needed.
+# runs a rootful podman with native overlay; tests/it/podman_rootless.rs a throwaway user's
+# rootless podman, which needs uidmap (newuidmap), and fuse-overlayfs for its mount-program
+# store (slirp4netns is rootless podman's network helper; the tests use --network none).
 if [ "$(id -u)" = 0 ] && { ! command -v dockerd >/dev/null || [ ! -x /bin/busybox ] \
-  || ! command -v strace >/dev/null || ! command -v podman >/dev/null; }; then
+  || ! command -v strace >/dev/null || ! command -v podman >/dev/null \
+  || [ ! -x /usr/bin/newuidmap ] || [ ! -x /usr/bin/fuse-overlayfs ]; }; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  apt-get install -y -q --no-install-recommends docker.io busybox-static strace podman runc
+  apt-get install -y -q --no-install-recommends docker.io busybox-static strace podman runc \
+    uidmap fuse-overlayfs slirp4netns
 fi
 # Debian trixie's dockerd 26.1 and containerd 1.7, unpacked into /opt/strata-trixie (not
 # installed): the containerd-store tests (tests/it/containerd.rs) run them.

@@ -10,10 +10,31 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "strata", version, about, propagate_version = true)]
 pub struct Cli {
-    /// The Docker data root [default: `data-root` from /etc/docker/daemon.json, else
-    /// /var/lib/docker].
+    /// The Docker data root, or a containers/storage graphroot (podman, Buildah, CRI-O)
+    /// [default: `data-root` from /etc/docker/daemon.json, else /var/lib/docker; when that is
+    /// no Docker root, root's podman store: storage.conf's `graphroot`, else
+    /// /var/lib/containers/storage].
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
+
+    /// Read NAME's rootless podman store, found as their podman finds it: the graphroot of
+    /// ~/.config/containers/storage.conf, else the `rootless_storage_path` of
+    /// /etc/containers/storage.conf, else ~/.local/share/containers/storage (`root`: root's
+    /// store). Not for the engine verbs.
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        conflicts_with_all = ["root", "containerd_root", "all_users"]
+    )]
+    pub user: Option<String>,
+
+    /// Report on every podman store of the host, one after another under a heading naming
+    /// the user and the root: root's, then each rootless one (users with uid >= 1000) that
+    /// exists. For df, du, images, layers, containers, volumes, orphans, dupes, verify and
+    /// advise; JSON is an array of {User, Root, Report}; no Prometheus output.
+    #[arg(long, global = true, conflicts_with_all = ["root", "containerd_root"])]
+    pub all_users: bool,
 
     /// Read this storage driver's data [default: the one dockerd would use].
     #[arg(long, global = true, value_name = "NAME")]

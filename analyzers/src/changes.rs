@@ -251,7 +251,7 @@ pub fn stat_differs(old: &FileStat, new: &FileStat) -> bool {
 }
 
 /// moby `sameFsTimeSpec`: equal seconds, and equal nanoseconds unless either is zero.
-fn same_time(a: &FileStat, b: &FileStat) -> bool {
+pub(crate) fn same_time(a: &FileStat, b: &FileStat) -> bool {
     a.st_mtime == b.st_mtime
         && (a.st_mtime_nsec == b.st_mtime_nsec || a.st_mtime_nsec == 0 || b.st_mtime_nsec == 0)
 }

@@ -87,6 +87,10 @@ pub enum ProblemKind {
     WalkIncomplete,
     /// A layer's content no longer matches its record (diff id or size).
     ContentMismatch,
+    /// Part of the store is kept where strata does not read it (containers/storage's
+    /// `imagestore`, additional image stores, a transient store's records under the
+    /// runroot): the figures leave it out.
+    NotRead,
 }
 
 impl fmt::Display for ProblemKind {
@@ -102,6 +106,7 @@ impl fmt::Display for ProblemKind {
             ProblemKind::InvalidDatabase => "invalid database",
             ProblemKind::WalkIncomplete => "walk incomplete",
             ProblemKind::ContentMismatch => "content mismatch",
+            ProblemKind::NotRead => "not read",
         };
         f.write_str(text)
     }

@@ -1,6 +1,7 @@
 //! Read-only analysis of a Docker data root.
 //!
-//! The pipeline is one-way: [`root`] finds and validates the data root, [`driver`] identifies
+//! The pipeline is one-way: [`root`] finds and validates the data root (and [`graphroot`]
+//! finds containers/storage's, root's and each user's), [`driver`] identifies
 //! the storage drivers present, [`graph`] rebuilds images, layers, containers and volumes from
 //! the metadata files alone (no walking), [`walk`] measures exactly the directories a report
 //! needs in one parallel pass, and [`usage`] turns that into Docker's figures.
@@ -19,6 +20,7 @@ pub mod forensics;
 pub mod format;
 pub mod fs;
 pub mod graph;
+pub mod graphroot;
 pub mod ids;
 pub mod inventory;
 pub mod layout;

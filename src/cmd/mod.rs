@@ -1,6 +1,10 @@
 //! One module per verb: each takes the resolved [`Context`], calls the library and hands the
 //! report to a renderer. Adding a verb is a variant in `cli::Command`, a module here and one
 //! arm in [`dispatch`].
+//!
+//! Which store a verb reads is the [`Context`]'s to say ([`Context::store_root`]): `--root`,
+//! `--user`, or the host's default; with `--all-users`, [`each_store`] runs the verb once per
+//! store, each with a context naming it.
 
 pub mod advise;
 pub mod build;
@@ -11,6 +15,7 @@ pub mod df;
 pub mod diff;
 pub mod du;
 pub mod dupes;
+mod each_store;
 pub mod images;
 pub mod import;
 pub mod inventory;
@@ -31,6 +36,7 @@ use std::io::Write;
 use analyzers::backend::VersionSource;
 use analyzers::fs::Jail;
 use analyzers::graph::{LoadOptions, Store};
+use analyzers::graphroot::{Graphroot, HostConfig};
 use analyzers::root::{self, DataRoot};
 use analyzers::walk::WalkOptions;
 use analyzers::Problem;
@@ -48,14 +54,56 @@ pub struct Context<'a> {
     pub format: Format,
     /// Walker settings from the command line.
     pub walk: WalkOptions,
-    /// The store opened by [`Context::data_root`], to say afterwards whether reading it moved
-    /// access times.
+    /// The store `--all-users` is reporting on now; `None`: the one the flags name.
+    graphroot: Option<Graphroot>,
+    /// The store opened by [`Context::store_root`], to say afterwards whether reading it
+    /// moved access times.
     opened: std::sync::OnceLock<Jail>,
 }
 
+/// The host's files that say where the podman stores are, with the caller's
+/// `$CONTAINERS_STORAGE_CONF` (which podman run by root here would read).
+fn host_config() -> HostConfig {
+    HostConfig {
+        storage_conf_env: std::env::var_os("CONTAINERS_STORAGE_CONF").map(Into::into),
+        ..HostConfig::default()
+    }
+}
+
+impl<'a> Context<'a> {
+    /// The context of `cli`, reading the store `graphroot` when given (one of `--all-users`),
+    /// else the one the flags name.
+    fn new(cli: &'a Cli, graphroot: Option<Graphroot>) -> Context<'a> {
+        Context {
+            cli,
+            style: SizeStyle { bytes: cli.bytes },
+            format: cli.format,
+            walk: WalkOptions {
+                threads: cli.threads,
+                one_file_system: false,
+                progress: None,
+            },
+            graphroot,
+            opened: std::sync::OnceLock::new(),
+        }
+    }
+}
+
 impl Context<'_> {
+    /// Refuses `--user` and `--all-users`, which name podman stores, for the engine verbs.
+    fn engine_refuses_users(&self) -> anyhow::Result<()> {
+        if self.cli.user.is_some() || self.cli.all_users {
+            anyhow::bail!(
+                "--user and --all-users name podman (containers/storage) stores, which the \
+                 engine verbs do not write; give --root"
+            );
+        }
+        Ok(())
+    }
+
     /// The data root the engine verbs write: `--root`, else dockerd's default location.
     pub fn engine_root(&self) -> anyhow::Result<engine::Root> {
+        self.engine_refuses_users()?;
         let path = root::locate(
             self.cli.root.as_deref(),
             std::path::Path::new(root::DAEMON_JSON),
@@ -79,6 +127,7 @@ impl Context<'_> {
     /// Where the engine verbs act: the daemon at `-H`/`STRATA_HOST` (the last given), else
     /// the data root directly.
     pub fn engine(&self) -> anyhow::Result<engine::backend::Backend> {
+        self.engine_refuses_users()?;
         Ok(match self.cli.hosts.last() {
             Some(host) => engine::backend::Backend::Remote(engine::api::client::Client::new(host)?),
             None => engine::backend::Backend::Local {
@@ -88,28 +137,74 @@ impl Context<'_> {
         })
     }
 
-    /// Finds and validates the data root the command line names: `--root`, else a plain
-    /// containerd root given with `--containerd-root`, else dockerd's.
-    pub fn data_root(&self) -> anyhow::Result<DataRoot> {
+    /// Finds and validates the store the analyzer verbs read, and how to load it: the one
+    /// `--all-users` is at; `--user`'s; `--root`; a plain containerd root given with
+    /// `--containerd-root`; else dockerd's, or, when that is no Docker root, root's podman
+    /// store when it exists.
+    pub fn store_root(&self) -> anyhow::Result<(DataRoot, LoadOptions)> {
+        let (data_root, found) = self.open_root()?;
+        let _ = self.opened.set(data_root.jail.clone());
+        let defaults = self.load_options();
+        let options = LoadOptions {
+            runroot: defaults
+                .runroot
+                .clone()
+                .or_else(|| found.as_ref().and_then(Graphroot::runroot)),
+            storage_conf: found.map(|g| g.settings),
+            ..defaults
+        };
+        Ok((data_root, options))
+    }
+
+    /// The root [`Context::store_root`] reads, with how the host's configuration found it
+    /// when it did.
+    fn open_root(&self) -> anyhow::Result<(DataRoot, Option<Graphroot>)> {
+        let open = |g: Graphroot| -> anyhow::Result<(DataRoot, Option<Graphroot>)> {
+            Ok((DataRoot::open(&g.path)?, Some(g)))
+        };
+        if let Some(g) = &self.graphroot {
+            return open(g.clone());
+        }
+        if let Some(name) = &self.cli.user {
+            let g = host_config().of_user(name)?;
+            if !g.path.exists() {
+                anyhow::bail!(
+                    "{name} has no podman store: {} (the graphroot their podman would use) \
+                     does not exist",
+                    g.path.display()
+                );
+            }
+            return open(g);
+        }
         let explicit = self
             .cli
             .root
             .as_deref()
             .or(self.cli.containerd_root.as_deref());
         let path = root::locate(explicit, std::path::Path::new(root::DAEMON_JSON))?;
-        let data_root = DataRoot::open(&path)?;
-        let _ = self.opened.set(data_root.jail.clone());
-        Ok(data_root)
+        match DataRoot::open(&path) {
+            Ok(data_root) => Ok((data_root, None)),
+            Err(docker) if explicit.is_none() => {
+                let podman = host_config().rootful()?;
+                if podman.path.is_dir() {
+                    open(podman)
+                } else {
+                    Err(docker.into())
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
-    /// Finds, validates and loads the data root the command line names.
+    /// Finds, validates and loads the store the command line names.
     pub fn load_store(&self) -> anyhow::Result<Store> {
-        let data_root = self.data_root()?;
-        Ok(Store::load(&data_root, &self.load_options())?)
+        let (data_root, options) = self.store_root()?;
+        Ok(Store::load(&data_root, &options)?)
     }
 
-    /// How the command line says to load the store.
-    pub fn load_options(&self) -> LoadOptions {
+    /// How the command line says to load the store (without what the store's own
+    /// configuration says: [`Context::store_root`] adds it).
+    fn load_options(&self) -> LoadOptions {
         LoadOptions {
             driver: self.cli.driver.clone(),
             // Without --root, --containerd-root names the root itself (a plain containerd).
@@ -132,6 +227,7 @@ impl Context<'_> {
             detect_podman_version: self
                 .reports_docker_figures()
                 .then_some(owner_version::detect_podman as _),
+            storage_conf: None,
         }
     }
 
@@ -176,20 +272,18 @@ impl std::fmt::Display for FailOn {
 
 impl std::error::Error for FailOn {}
 
-/// Runs the verb; returns the problems found in the store (they decide the exit code).
+/// Runs the verb (once per store with `--all-users`); returns the problems found in the
+/// store (they decide the exit code).
 pub fn dispatch(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
-    let ctx = Context {
-        cli,
-        style: SizeStyle { bytes: cli.bytes },
-        format: cli.format,
-        walk: WalkOptions {
-            threads: cli.threads,
-            one_file_system: false,
-            progress: None,
-        },
-        opened: std::sync::OnceLock::new(),
-    };
-    let result = run_verb(&ctx, out);
+    if cli.all_users {
+        return each_store::run(cli, out);
+    }
+    run_in(&Context::new(cli, None), out)
+}
+
+/// Runs the verb of `ctx`, then warns if reading its store moved access times.
+fn run_in(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
+    let result = run_verb(ctx, out);
     if let Some(jail) = ctx.opened.get() {
         warn_atime_changes(jail);
     }

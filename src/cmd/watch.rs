@@ -13,14 +13,14 @@ use crate::render;
 
 /// Samples every `--interval` until `--count` ticks (or forever).
 pub fn run(ctx: &Context, args: &WatchArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
-    let data_root = ctx.data_root()?;
+    let (data_root, load) = ctx.store_root()?;
     let path = data_root.path.clone();
     let mut watch = Watch::new(
         data_root,
         WatchOptions {
             containers: args.containers.clone(),
             top: args.top,
-            load: ctx.load_options(),
+            load,
         },
     )?;
     let lines = ctx.format == Format::Json || !std::io::stdout().is_terminal();

@@ -17,7 +17,9 @@
 //! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`containerd`] (the
 //! containerd image store under dockerd 26.1 and a plain `k8s.io` containerd: df, diff,
 //! read-only, snapshots against `ctr`, a corrupt corpus), [`podman`] (containers/storage
-//! roots: df against libpod's API, diff, read-only, a corrupt corpus), [`containment`] (nothing
+//! roots: df against libpod's API, diff, read-only, a corrupt corpus), [`podman_rootless`]
+//! (a throwaway user's rootless podman, native overlay and fuse-overlayfs, found by `--user`
+//! and `--all-users`), [`containment`] (nothing
 //! outside the data root is read, listed or counted, whatever the store holds), [`names`],
 //! [`du`], [`watch`],
 //! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
@@ -45,6 +47,7 @@ mod harness;
 mod names;
 mod parity;
 mod podman;
+mod podman_rootless;
 mod podman_watch;
 mod readonly;
 mod synth;

@@ -84,7 +84,7 @@ const LISTS: &[ListSpec] = &[
 
 /// Every difference between libpod's answer `api` and strata's `strata` (`ImagesSize` too:
 /// absent from both for podman 4.3, which strata finds on `PATH` and follows).
-fn libpod_differences(api: &Value, strata: &Value) -> Vec<String> {
+pub fn libpod_differences(api: &Value, strata: &Value) -> Vec<String> {
     let mut out = Vec::new();
     if strata.get("ImagesSize") != api.get("ImagesSize") {
         out.push(format!(
@@ -173,7 +173,7 @@ fn instant(v: &Value) -> Option<(i64, u32)> {
 }
 
 /// The whole comparison of one moment, as failure lines.
-fn compare_df(when: &str, api: &Value, run: &Run) -> Vec<String> {
+pub fn compare_df(when: &str, api: &Value, run: &Run) -> Vec<String> {
     if !run.success() || run.panicked() {
         return vec![format!("[{when}] strata df failed:\n{run}")];
     }
@@ -239,7 +239,7 @@ fn df_equals_libpod_system_df() {
 }
 
 /// `podman diff --format json`'s lists as `docker diff`-style lines (`A /new.txt`), sorted.
-fn podman_lines(diff: &Value) -> BTreeSet<String> {
+pub fn podman_lines(diff: &Value) -> BTreeSet<String> {
     [("added", "A"), ("changed", "C"), ("deleted", "D")]
         .iter()
         .flat_map(|(list, letter)| {
@@ -254,7 +254,7 @@ fn podman_lines(diff: &Value) -> BTreeSet<String> {
 }
 
 /// strata's `diff` JSON (`Changes[]` with `Kind` `A`/`C`/`D` and `Path`) as the same lines.
-fn strata_lines(report: &Value) -> BTreeSet<String> {
+pub fn strata_lines(report: &Value) -> BTreeSet<String> {
     report["Changes"]
         .as_array()
         .into_iter()

@@ -29,9 +29,11 @@ pub use version::{DockerVersion, Found, PodmanVersion, Release, VersionProbe, Ve
 
 use crate::advice::{Cleanup, OwnerWords};
 use crate::buildcache::Worker;
+use crate::driver::AnyDriver;
 use crate::error::Problem;
 use crate::error::Result;
 use crate::forensics::blobs::Blob;
+use crate::forensics::diff::OverlayDiff;
 use crate::forensics::orphans::Finding;
 use crate::graph::{Container, Layer, LoadOptions, Store};
 use crate::ids::ImageId;
@@ -140,6 +142,11 @@ pub trait Backend {
     /// every container); strata lists them as unlisted.
     fn diff_hidden_paths(&self) -> &'static [&'static str] {
         &[]
+    }
+    /// How the owner's `diff` compares an overlay layer of `driver` with the ones below:
+    /// moby's way (the two mounted views) unless the owner says otherwise.
+    fn overlay_diff(&self, _driver: &AnyDriver) -> OverlayDiff {
+        OverlayDiff::Views
     }
     /// The store owner's own `system df` where its shape is not Docker's (podman's
     /// `GET /libpod/system/df`); `trees` holds the walks `df` made.
@@ -260,6 +267,9 @@ impl Backend for AnyBackend {
     }
     fn diff_hidden_paths(&self) -> &'static [&'static str] {
         self.inner().diff_hidden_paths()
+    }
+    fn overlay_diff(&self, driver: &AnyDriver) -> OverlayDiff {
+        self.inner().overlay_diff(driver)
     }
     fn tar_split(&self, layer: &Layer) -> TarSplit {
         self.inner().tar_split(layer)

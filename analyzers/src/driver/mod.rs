@@ -19,6 +19,7 @@ pub use snapshotter::Overlayfs;
 pub use vfs::Vfs;
 
 use crate::error::Problem;
+use crate::format::whiteout::Whiteouts;
 use crate::fs::Jail;
 use crate::ids::CacheId;
 use crate::layout::IMAGE_DIR;
@@ -80,8 +81,9 @@ pub trait Driver {
     fn content_dir(&self, id: &CacheId) -> PathBuf;
     /// How Docker measures the writable layer `id` whose parent (its init layer) is `parent`.
     fn diff_measure(&self, id: &CacheId, parent: &CacheId) -> DiffMeasure;
-    /// True when a layer entry with this `st_mode` and `st_rdev` marks a deleted file.
-    fn is_whiteout(&self, mode: u32, rdev: u64) -> bool;
+    /// How the driver's layer directories record deletions and opaque directories; `None`
+    /// for drivers that apply deletions to full copies (vfs).
+    fn whiteouts(&self) -> Option<Whiteouts>;
 
     /// The directory holding every layer's directory (overlay2: its home; vfs: `vfs/dir`).
     fn layers_dir(&self) -> PathBuf {
@@ -102,9 +104,9 @@ pub trait Driver {
     /// True when a layer's directory records deletions and opaque directories as whiteouts
     /// (overlay's 0/0 character devices and opaque xattrs), so that its entries are exactly
     /// the layer tar's; false for drivers that apply deletions to full copies. By default,
-    /// what [`Driver::is_whiteout`] says of a 0/0 character device.
+    /// whether the driver has [`Driver::whiteouts`].
     fn keeps_whiteouts(&self) -> bool {
-        self.is_whiteout(nix::libc::S_IFCHR, 0)
+        self.whiteouts().is_some()
     }
 
     /// True when the `size` dockerd records for a layer of this driver is the sum of the
@@ -186,8 +188,8 @@ impl Driver for AnyDriver {
     fn diff_measure(&self, id: &CacheId, parent: &CacheId) -> DiffMeasure {
         self.inner().diff_measure(id, parent)
     }
-    fn is_whiteout(&self, mode: u32, rdev: u64) -> bool {
-        self.inner().is_whiteout(mode, rdev)
+    fn whiteouts(&self) -> Option<Whiteouts> {
+        self.inner().whiteouts()
     }
     fn layers_dir(&self) -> PathBuf {
         self.inner().layers_dir()

@@ -5,6 +5,12 @@
 //! device 0/0 in the upper layer. With native diff (the kernel's overlay without
 //! `redirect_dir`, what dockerd reports as "Native Overlay Diff: true") Docker measures a
 //! writable layer by its `diff/` directory alone.
+//!
+//! containers/storage's overlay driver has the same layout under `overlay/`. When it mounts
+//! through a `mount_program` (fuse-overlayfs: rootless podman where the kernel's overlay is
+//! not allowed, recorded in `overlay/.has-mount-program`), its layers also hold AUFS-style
+//! `.wh.` whiteouts ([`Whiteouts::Fuse`]), and its `DiffSize` is always `directory.Size` of
+//! `diff/`, as here.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +18,7 @@ use std::collections::BTreeMap;
 
 use super::{DiffMeasure, Driver};
 use crate::error::{Problem, ProblemKind};
+use crate::format::whiteout::Whiteouts;
 use crate::fs::Jail;
 use crate::ids::{is_component, CacheId};
 use crate::layout::{OVERLAY2_DIFF, OVERLAY2_DIR, OVERLAY2_LINK, OVERLAY2_LINK_DIR, OVERLAY2_WORK};
@@ -28,6 +35,7 @@ pub const CONTAINERS_STORAGE_NAME: &str = "overlay";
 pub struct Overlay2 {
     home: PathBuf,
     name: &'static str,
+    whiteouts: Whiteouts,
 }
 
 impl Overlay2 {
@@ -36,14 +44,18 @@ impl Overlay2 {
         Overlay2 {
             home: root.join(OVERLAY2_DIR),
             name: NAME,
+            whiteouts: Whiteouts::Kernel,
         }
     }
 
-    /// containers/storage's overlay driver of the graphroot `root`: `<root>/overlay`.
-    pub fn containers_storage(root: &Path) -> Self {
+    /// containers/storage's overlay driver of the graphroot `root`: `<root>/overlay`, whose
+    /// layers record deletions as `whiteouts` says ([`Whiteouts::Fuse`] with a mount
+    /// program).
+    pub fn containers_storage(root: &Path, whiteouts: Whiteouts) -> Self {
         Overlay2 {
             home: root.join(CONTAINERS_STORAGE_NAME),
             name: CONTAINERS_STORAGE_NAME,
+            whiteouts,
         }
     }
 }
@@ -64,8 +76,8 @@ impl Driver for Overlay2 {
     fn diff_measure(&self, id: &CacheId, _parent: &CacheId) -> DiffMeasure {
         DiffMeasure::Tree(self.content_dir(id))
     }
-    fn is_whiteout(&self, mode: u32, rdev: u64) -> bool {
-        crate::format::whiteout::is_device_whiteout(mode, rdev)
+    fn whiteouts(&self) -> Option<Whiteouts> {
+        Some(self.whiteouts)
     }
     fn link_dir(&self) -> Option<PathBuf> {
         Some(self.home.join(OVERLAY2_LINK_DIR))

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::{DiffMeasure, Driver};
 use crate::format::containerd::{SNAPSHOTS_DIR, SNAPSHOTTER_PREFIX, SNAPSHOT_FS, SNAPSHOT_WORK};
+use crate::format::whiteout::Whiteouts;
 use crate::ids::CacheId;
 
 /// The snapshotter's name.
@@ -49,8 +50,8 @@ impl Driver for Overlayfs {
     fn diff_measure(&self, id: &CacheId, _parent: &CacheId) -> DiffMeasure {
         DiffMeasure::Usage(self.content_dir(id))
     }
-    fn is_whiteout(&self, mode: u32, rdev: u64) -> bool {
-        crate::format::whiteout::is_device_whiteout(mode, rdev)
+    fn whiteouts(&self) -> Option<Whiteouts> {
+        Some(Whiteouts::Kernel)
     }
     fn work_dir(&self, id: &CacheId) -> Option<PathBuf> {
         Some(self.layer_dir(id).join(SNAPSHOT_WORK))

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{DiffMeasure, Driver};
+use crate::format::whiteout::Whiteouts;
 use crate::ids::CacheId;
 use crate::layout::{VFS_DIR, VFS_LAYER_DIR};
 
@@ -46,8 +47,8 @@ impl Driver for Vfs {
             parent: self.content_dir(parent),
         }
     }
-    fn is_whiteout(&self, _mode: u32, _rdev: u64) -> bool {
-        false
+    fn whiteouts(&self) -> Option<Whiteouts> {
+        None
     }
     fn layers_dir(&self) -> PathBuf {
         self.home.join(VFS_LAYER_DIR)

@@ -18,6 +18,16 @@
 //!   of the lower layers ([`Union`]): a whiteout is `D` when the lower view has the path; an
 //!   entry missing below is `A` (and everything under it); an opaque directory hides every
 //!   lower child it does not hold itself, each a `D`.
+//! - containers/storage's overlay with a mount program (fuse-overlayfs): podman's `diff` is
+//!   naive there too (`useNaiveDiff`), and the views are those fuse-overlayfs shows: the
+//!   same walk, with its whiteouts ([`Whiteouts::Fuse`]: `.wh.` names as well, never listed
+//!   themselves; a whiteout over a name no lower layer has is no change, as fuse-overlayfs
+//!   writes such ones when it renames and removes directories).
+//! - containers/storage's overlay without one: podman's `diff` is containers/storage's own
+//!   walk of the writable layer's directory against each lower one
+//!   ([`OverlayDiff::Layers`], in [`super::layer_changes`]), which lists some changes
+//!   otherwise: an opaque directory is deleted and its new entries added, and every copied-up
+//!   file is changed.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
@@ -26,11 +36,12 @@ use std::path::{Component, Path, PathBuf};
 use nix::sys::stat::FileStat;
 use serde::Serialize;
 
-use super::union::{is_opaque, is_whiteout, Union};
+use super::union::{is_opaque, role, Union};
 use crate::backend::Backend;
 use crate::changes::{self, is_dir, new_change, stat_differs, Change, ChangeKind};
 use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
+use crate::format::whiteout::{Role, Whiteouts};
 use crate::fs::Jail;
 use crate::graph::{Container, Store};
 use crate::ids::CacheId;
@@ -119,13 +130,28 @@ pub struct DiffReport {
     pub problems: Vec<Problem>,
 }
 
+/// How the store's owner lists the changes of an overlay layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverlayDiff {
+    /// Comparing the two mounted views, as moby's naive `ChangesDirs` does (dockerd; podman
+    /// with a mount program): the layer's own directory over the union of the lower ones.
+    Views,
+    /// containers/storage's native `OverlayChanges`: the layer's own directory against each
+    /// lower layer directory ([`super::layer_changes`]).
+    Layers,
+}
+
 /// The two sides of the comparison: where a path's new and old state live.
 enum Views {
     /// Full copies (vfs): two whole trees.
     Trees { new: PathBuf, old: PathBuf },
-    /// The writable layer's own directory (overlay2 `diff/`) over the union of its lower
-    /// layers.
-    Overlay { upper: PathBuf, lower: Union },
+    /// The writable layer's own directory (overlay2 `diff/`) over its lower layers, compared
+    /// as `rules` says.
+    Overlay {
+        upper: PathBuf,
+        lower: Union,
+        rules: OverlayDiff,
+    },
 }
 
 impl Views {
@@ -148,8 +174,10 @@ impl Views {
                 upper: view.dir().to_path_buf(),
                 lower: Union::new(
                     &store.jail,
+                    store.driver.whiteouts().unwrap_or(Whiteouts::Kernel),
                     below.iter().map(|l| store.driver.content_dir(l)).collect(),
                 ),
+                rules: store.backend.overlay_diff(&store.driver),
             },
         }
     }
@@ -173,19 +201,41 @@ impl Views {
     fn changes(&self, jail: &Jail) -> Found {
         match self {
             Views::Trees { new, old } => {
-                let (changes, errors) = changes::compare(jail, new, old);
+                let (mut changes, errors) = changes::compare(jail, new, old);
+                changes::add_changed_parents(&mut changes);
                 Found {
                     changes,
                     errors,
                     ..Found::default()
                 }
             }
-            Views::Overlay { upper, lower } => {
+            Views::Overlay {
+                upper,
+                lower,
+                rules: OverlayDiff::Views,
+            } => {
                 let mut found = Found::default();
                 overlay_dir(jail, upper, lower, Path::new("/"), true, &mut found);
+                // A fuse-overlayfs deletion may be recorded in both forms.
                 found.changes.sort();
+                found.changes.dedup();
+                changes::add_changed_parents(&mut found.changes);
                 found.unlisted.sort();
                 found
+            }
+            Views::Overlay {
+                upper,
+                lower,
+                rules: OverlayDiff::Layers,
+            } => {
+                let (mut changes, errors) =
+                    super::layer_changes::changes(jail, upper, lower.layers());
+                changes.sort();
+                Found {
+                    changes,
+                    errors,
+                    ..Found::default()
+                }
             }
         }
     }
@@ -218,14 +268,24 @@ fn overlay_dir(
     old_is_dir: bool,
     out: &mut Found,
 ) {
+    let whiteouts = lower.whiteouts();
     let dir = upper.join(strip_root(rel));
     let entries = changes::list(jail, &dir, &mut out.errors);
+    // fuse-overlayfs: a `.wh.<name>` beside `<name>` deletes it all the same.
+    let deleted_here: HashSet<&std::ffi::OsStr> = entries
+        .iter()
+        .filter_map(|(n, st)| match role(whiteouts, n, st) {
+            Role::Deletes(target) if target != n.as_os_str() => Some(target),
+            _ => None,
+        })
+        .collect();
     let present: HashSet<&std::ffi::OsStr> = entries
         .iter()
-        .filter(|(_, st)| !is_whiteout(st))
+        .filter(|(n, st)| role(whiteouts, n, st) == Role::Entry)
         .map(|(n, _)| n.as_os_str())
+        .filter(|n| !deleted_here.contains(n))
         .collect();
-    let opaque = old_is_dir && rel != Path::new("/") && is_opaque(jail, &dir);
+    let opaque = old_is_dir && rel != Path::new("/") && is_opaque(jail, whiteouts, &dir);
     if opaque {
         for name in lower.children(rel) {
             if !present.contains(name.as_os_str()) {
@@ -234,20 +294,34 @@ fn overlay_dir(
         }
     }
     for (name, st) in &entries {
+        match role(whiteouts, name, st) {
+            Role::Hidden => continue,
+            Role::Deletes(target) => {
+                let path = rel.join(target);
+                let old = if old_is_dir {
+                    lower.lookup(&path)
+                } else {
+                    None
+                };
+                match (&old, opaque) {
+                    (Some(_), false) => out.changes.push(deleted(path)),
+                    (Some(_), true) => {}
+                    (None, _) if whiteouts == Whiteouts::Kernel => {
+                        out.stray_whiteouts.push(dir.join(name));
+                    }
+                    (None, _) => {}
+                }
+                continue;
+            }
+            Role::Entry if deleted_here.contains(name.as_os_str()) => continue,
+            Role::Entry => {}
+        }
         let path = rel.join(name);
         let old = if old_is_dir {
             lower.lookup(&path)
         } else {
             None
         };
-        if is_whiteout(st) {
-            match (&old, opaque) {
-                (Some(_), false) => out.changes.push(deleted(path)),
-                (Some(_), true) => {}
-                (None, _) => out.stray_whiteouts.push(dir.join(name)),
-            }
-            continue;
-        }
         let kind = match &old {
             None => Some(ChangeKind::Added),
             Some(o) => {
@@ -326,7 +400,6 @@ pub fn diff(store: &Store, c: &Container) -> DiffReport {
             "whiteout over a path no lower layer has (overlayfs never writes one); ignored",
         ));
     }
-    changes::add_changed_parents(&mut found.changes);
     let hidden = store.backend.diff_hidden_paths();
     let (shown, hidden): (Vec<Change>, Vec<Change>) = std::mem::take(&mut found.changes)
         .into_iter()

@@ -24,10 +24,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-use super::union::{is_opaque, is_whiteout};
+use super::union::{is_opaque, role};
 use crate::changes::{self, is_dir, ChangeKind};
 use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
+use crate::format::whiteout::{Role, Whiteouts};
 use crate::fs::Jail;
 use crate::graph::{Layer, Store};
 use crate::ids::{hex_lower, ChainId, ImageId};
@@ -262,24 +263,34 @@ fn list_layer(store: &Store, layer: &Layer) -> LayerFiles {
                     .map(|e| Problem::new(&e.path, ProblemKind::WalkIncomplete, e.detail)),
             );
         }
-        None => walk_layer(&store.jail, &dir, Path::new("/"), &mut out),
+        None => {
+            let whiteouts = store.driver.whiteouts().unwrap_or(Whiteouts::Kernel);
+            walk_layer(&store.jail, whiteouts, &dir, Path::new("/"), &mut out);
+        }
     }
     out
 }
 
-/// Lists a layer directory: regular files, whiteouts, opaque directories.
-fn walk_layer(jail: &Jail, root: &Path, rel: &Path, out: &mut LayerFiles) {
+/// Lists a layer directory whose deletions are recorded as `whiteouts` says: regular files,
+/// whiteouts, opaque directories.
+fn walk_layer(jail: &Jail, whiteouts: Whiteouts, root: &Path, rel: &Path, out: &mut LayerFiles) {
     let mut errors = Vec::new();
     let dir = root.join(rel.strip_prefix("/").unwrap_or(rel));
     for (name, st) in changes::list(jail, &dir, &mut errors) {
         let path = rel.join(&name);
-        if is_whiteout(&st) {
-            out.deleted.push(path);
-        } else if is_dir(&st) {
-            if is_opaque(jail, &dir.join(&name)) {
+        match role(whiteouts, &name, &st) {
+            Role::Deletes(target) => {
+                out.deleted.push(rel.join(target));
+                continue;
+            }
+            Role::Hidden => continue,
+            Role::Entry => {}
+        }
+        if is_dir(&st) {
+            if is_opaque(jail, whiteouts, &dir.join(&name)) {
                 out.opaque.push(path.clone());
             }
-            walk_layer(jail, root, &path, out);
+            walk_layer(jail, whiteouts, root, &path, out);
         } else if st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFREG {
             out.files.push(File {
                 path,

@@ -15,6 +15,7 @@
 pub mod blobs;
 pub mod diff;
 pub mod dupes;
+mod layer_changes;
 pub mod orphans;
 pub mod union;
 pub mod verify;

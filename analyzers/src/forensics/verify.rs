@@ -43,7 +43,7 @@ use crate::changes::{self, is_dir, ChangeKind};
 use crate::driver::Driver;
 use crate::error::{Problem, ProblemKind};
 use crate::format::tarsplit::{self, Crc64, Record};
-use crate::format::whiteout::{whiteout_name, WHITEOUT_OPAQUE};
+use crate::format::whiteout::{whiteout_name, Whiteouts, WHITEOUT_OPAQUE};
 use crate::fs::{self, Jail};
 use crate::graph::{Layer, Store};
 use crate::ids::{CacheId, ChainId, DiffId, Digest};
@@ -568,7 +568,9 @@ pub(super) fn list_overlay(
         }
         names.insert(text);
         if is_dir(&st) {
-            if is_opaque(jail, &dir.join(&path)) {
+            // Tar names: where fuse-overlayfs applied a layer, its AUFS names are the files
+            // they are, listed as such above.
+            if is_opaque(jail, Whiteouts::Kernel, &dir.join(&path)) {
                 names.insert(path.join(WHITEOUT_OPAQUE).into_os_string().into_vec());
             }
             list_overlay(jail, dir, &path, names, size, seen);

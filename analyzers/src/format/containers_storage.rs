@@ -36,9 +36,10 @@ pub const TAR_SPLIT_SUFFIX: &str = ".tar-split.gz";
 pub const USERDATA_DIR: &str = "userdata";
 /// The flag a layer carries while it is being written (or after a crash part way).
 pub const INCOMPLETE_FLAG: &str = "incomplete";
-/// The overlay driver's mark, in its home, that it runs with a mount program
-/// (fuse-overlayfs; `drivers/overlay/overlay.go`).
-pub const HAS_MOUNT_PROGRAM: &str = ".has-mount-program";
+/// The overlay driver's record of whether it mounts through a mount program (fuse-overlayfs),
+/// `<graphroot>/overlay/.has-mount-program`: `true` or `false` (containers/storage 1.28+;
+/// once `true`, the store keeps using one: `SupportsNativeOverlay`).
+pub const MOUNT_PROGRAM_FLAG: &str = ".has-mount-program";
 /// The overlay driver's `staging/` in its home: layers of partial (`zstd:chunked`) pulls not
 /// committed yet.
 pub const OVERLAY_STAGING_DIR: &str = "staging";

@@ -16,6 +16,9 @@
 //! - [`libpod`]: podman's own state beside containers/storage, `libpod/bolt_state.db`
 //!   (BoltDB) or `db.sql` (SQLite): containers' names, configs and states, and volumes (read
 //!   only, from a private copy for SQLite).
+//! - [`storage_conf`]: containers/storage's `storage.conf`, and [`passwd`]: the host's
+//!   `/etc/passwd`, the two host files that say where the containers/storage stores are
+//!   (read by [`crate::graphroot`]).
 //!
 //! The writing sides here only encode (to bytes, or to a caller's `Write`): nothing in this
 //! crate writes to the store.
@@ -27,5 +30,7 @@ pub mod containers_storage;
 pub mod layerdb;
 pub mod libpod;
 pub mod oci;
+pub mod passwd;
+pub mod storage_conf;
 pub mod tarsplit;
 pub mod whiteout;

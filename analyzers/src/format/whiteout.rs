@@ -8,6 +8,18 @@
 //! `trusted.overlay.opaque=y` (`user.overlay.opaque=y` for rootless overlay); full-copy
 //! drivers (vfs) keep no whiteout at all. moby: `pkg/archive/whiteouts.go`.
 //!
+//! fuse-overlayfs (containers/storage's overlay driver with a `mount_program`, what rootless
+//! podman uses where the kernel's overlay is not allowed) reads both forms (fuse-overlayfs
+//! 1.10 `main.c` `load_dir`, `get_whiteout_name`, `is_directory_opaque`), and its stores hold
+//! both: containers/storage applies image layers there with AUFS names kept as files
+//! (`drivers/overlay` `getWhiteoutFormat`: "most likely running as an unprivileged user that
+//! cannot use mknod"), while fuse-overlayfs itself deletes with a 0/0 device where `mknod`
+//! works (Linux 5.8 allows it unprivileged) and a `.wh.<name>` file where it fails with
+//! `EPERM`; it marks an opaque directory with `trusted.overlay.opaque` (as root) or
+//! `user.fuseoverlayfs.opaque`, and always also with a `.wh..wh..opq` file. No name starting
+//! with `.wh.` is ever shown in its view. [`Whiteouts`] says which form a layer directory
+//! follows.
+//!
 //! The analyzers read these names (verify, dupes, diff, the union view), the engine writes
 //! them (extracting a layer, committing a build step's diff).
 
@@ -26,6 +38,75 @@ pub const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 pub const OPAQUE_XATTRS: [&str; 2] = [OVERLAY_OPAQUE_XATTR, "user.overlay.opaque"];
 /// The value of an opaque xattr.
 pub const OPAQUE_VALUE: &[u8] = b"y";
+/// The opaque xattr fuse-overlayfs sets when it may not set `trusted.*` (rootless).
+pub const FUSE_OVERLAYFS_OPAQUE_XATTR: &str = "user.fuseoverlayfs.opaque";
+/// Every xattr fuse-overlayfs reads as marking a directory opaque, in its order.
+const FUSE_OPAQUE_XATTRS: [&str; 3] = [
+    OVERLAY_OPAQUE_XATTR,
+    "user.overlay.opaque",
+    FUSE_OVERLAYFS_OPAQUE_XATTR,
+];
+
+/// How a layer directory records deletions and opaque directories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whiteouts {
+    /// The kernel's overlayfs: a deletion is a 0/0 character device named as what it
+    /// deletes, an opaque directory carries one of [`OPAQUE_XATTRS`].
+    Kernel,
+    /// fuse-overlayfs: the kernel's form, and AUFS names too: `.wh.<name>` (of any file type)
+    /// deletes `<name>`, a `.wh..wh..opq` entry or [`FUSE_OVERLAYFS_OPAQUE_XATTR`] makes its
+    /// directory opaque, and no `.wh.` name is itself part of the view.
+    Fuse,
+}
+
+/// What one entry of a layer directory is to the union view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role<'a> {
+    /// A file or directory of the view.
+    Entry,
+    /// A whiteout deleting the name it holds, from the layers below.
+    Deletes(&'a OsStr),
+    /// Bookkeeping that is neither (fuse-overlayfs: an opaque marker, an AUFS `.wh..wh.`
+    /// entry, a whiteout of such a name).
+    Hidden,
+}
+
+impl Whiteouts {
+    /// The role of the entry `name` whose `st_mode` (type bits included) and `st_rdev` are
+    /// `mode` and `rdev`.
+    pub fn role(self, name: &OsStr, mode: u32, rdev: u64) -> Role<'_> {
+        use std::os::unix::ffi::OsStrExt;
+        let prefixed = name.as_bytes().strip_prefix(WHITEOUT_PREFIX.as_bytes());
+        match (self, prefixed) {
+            // fuse-overlayfs' `get_whiteout_name`: what follows the prefix, whatever it is; a
+            // name that can never be in a directory, or one that is itself a `.wh.` name
+            // (never shown anyway), hides nothing.
+            (Whiteouts::Fuse, Some(target)) => match target {
+                b"" | b"." | b".." => Role::Hidden,
+                t if t.contains(&b'/') || t.starts_with(WHITEOUT_PREFIX.as_bytes()) => Role::Hidden,
+                t => Role::Deletes(OsStr::from_bytes(t)),
+            },
+            _ if is_device_whiteout(mode, rdev) => Role::Deletes(name),
+            _ => Role::Entry,
+        }
+    }
+
+    /// The xattrs that mark a directory opaque when set to [`OPAQUE_VALUE`].
+    pub fn opaque_xattrs(self) -> &'static [&'static str] {
+        match self {
+            Whiteouts::Kernel => &OPAQUE_XATTRS,
+            Whiteouts::Fuse => &FUSE_OPAQUE_XATTRS,
+        }
+    }
+
+    /// The entry whose presence in a directory makes it opaque, if this form has one.
+    pub fn opaque_marker(self) -> Option<&'static str> {
+        match self {
+            Whiteouts::Kernel => None,
+            Whiteouts::Fuse => Some(WHITEOUT_OPAQUE),
+        }
+    }
+}
 
 /// True for an overlay whiteout on disk: a character device with device number 0/0, from
 /// its `st_mode` (type bits included) and `st_rdev`.
@@ -75,6 +156,45 @@ mod tests {
         for bad in [".wh.", ".wh..", ".wh...", ".wh.a/b"] {
             assert!(whiteout_target(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn fuse_overlayfs_reads_aufs_names_too() {
+        use nix::libc::{S_IFCHR, S_IFDIR, S_IFREG};
+        fn role(w: Whiteouts, name: &str, mode: u32) -> Role<'_> {
+            w.role(OsStr::new(name), mode, 0)
+        }
+        for w in [Whiteouts::Kernel, Whiteouts::Fuse] {
+            assert_eq!(role(w, "motd", S_IFCHR), Role::Deletes(OsStr::new("motd")));
+            assert_eq!(role(w, "motd", S_IFREG), Role::Entry);
+            assert_eq!(role(w, "etc", S_IFDIR), Role::Entry);
+        }
+        // The kernel's overlay shows a `.wh.` file as the file it is.
+        assert_eq!(role(Whiteouts::Kernel, ".wh.motd", S_IFREG), Role::Entry);
+        let fuse = Whiteouts::Fuse;
+        assert_eq!(
+            role(fuse, ".wh.motd", S_IFREG),
+            Role::Deletes(OsStr::new("motd"))
+        );
+        assert_eq!(
+            role(fuse, ".wh..hidden", S_IFREG),
+            Role::Deletes(OsStr::new(".hidden"))
+        );
+        // The opaque marker, AUFS bookkeeping and fuse-overlayfs' whiteouts of such names.
+        for name in [WHITEOUT_OPAQUE, ".wh..wh.plnk", ".wh.", ".wh..", ".wh..."] {
+            assert_eq!(role(fuse, name, S_IFREG), Role::Hidden, "{name}");
+        }
+        // The 0/0 device fuse-overlayfs leaves beside `.wh..wh..opq` is read by its name.
+        assert_eq!(
+            role(fuse, ".wh..opq", S_IFCHR),
+            Role::Deletes(OsStr::new(".opq"))
+        );
+        assert_eq!(fuse.opaque_marker(), Some(WHITEOUT_OPAQUE));
+        assert_eq!(Whiteouts::Kernel.opaque_marker(), None);
+        assert!(fuse.opaque_xattrs().contains(&FUSE_OVERLAYFS_OPAQUE_XATTR));
+        assert!(!Whiteouts::Kernel
+            .opaque_xattrs()
+            .contains(&FUSE_OVERLAYFS_OPAQUE_XATTR));
     }
 
     #[test]

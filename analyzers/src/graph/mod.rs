@@ -54,6 +54,12 @@ pub struct LoadOptions {
     /// Finds the podman version of the graphroot given; the newest known rules when it
     /// finds none.
     pub detect_podman_version: Option<crate::backend::DetectVersion>,
+    /// What the host's containers/storage configuration says of this root, when the root
+    /// was found through it ([`crate::graphroot`]): its driver is read when the root has that
+    /// driver's records (unlike `driver`, which must have them), its mount program tells how
+    /// the overlay layers record deletions when the store does not say, and the parts kept
+    /// outside the graphroot become problems.
+    pub storage_conf: Option<crate::graphroot::Settings>,
 }
 
 /// Everything the metadata of one driver in a data root says.

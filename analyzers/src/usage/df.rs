@@ -391,9 +391,22 @@ fn measure_compared(
 
 fn rw_measure(store: &Store, c: &Container) -> DiffMeasure {
     let rw = &c.rw_layer;
-    // Only the drivers that compare with the init layer use it, and their containers have one.
-    let parent = rw.init().unwrap_or(&rw.mount_id);
-    store.driver.diff_measure(&rw.mount_id, parent)
+    // Docker compares a writable layer with its init layer, containers/storage with the
+    // image's top layer (only the drivers keeping full copies use the parent).
+    let parent = rw.init().cloned().or_else(|| {
+        rw.parent
+            .as_ref()
+            .and_then(|p| store.layers.get(p))
+            .map(|l| l.cache_id.clone())
+    });
+    match parent {
+        Some(parent) => store.driver.diff_measure(&rw.mount_id, &parent),
+        // A layer over nothing is all changes: its whole tree.
+        None => match store.driver.diff_measure(&rw.mount_id, &rw.mount_id) {
+            DiffMeasure::Compare { layer, .. } => DiffMeasure::Tree(layer),
+            m => m,
+        },
+    }
 }
 
 /// containerd's `fs.DiskUsage` size: -1 when the directory could not be read.

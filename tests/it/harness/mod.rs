@@ -1,6 +1,7 @@
 //! The test harness: a real `dockerd` ([`Dockerd`]: Debian's 20.10 with a graphdriver, or
 //! trixie's 26.1 with the containerd image store), a plain containerd ([`Containerd`]) and
-//! `ctr` ([`Ctr`]), a rootful podman on a temporary store ([`Podman`]), the strata binary ([`strata_on`]), commands with a deadline ([`Run`]),
+//! `ctr` ([`Ctr`]), a rootful podman on a temporary store ([`Podman`]), a rootless podman of a
+//! throwaway user ([`Rootless`]), the strata binary ([`strata_on`]), commands with a deadline ([`Run`]),
 //! cleanup, and the skip policy ([`dockerd_usable`], [`containerd_usable`], [`podman_usable`]).
 //!
 //! Everything made here lives in unique temporary directories; nothing uses a fixed `/tmp` path,
@@ -9,6 +10,7 @@
 mod cleanup;
 mod dockerd;
 mod podman;
+mod rootless;
 mod run;
 pub mod trixie;
 
@@ -17,6 +19,7 @@ use std::path::Path;
 pub use cleanup::{mount_points_under, remove_at_exit};
 pub use dockerd::{Dockerd, Driver, CONTAINERD_ROOT_IN_DATA_ROOT};
 pub use podman::Podman;
+pub use rootless::{Rootless, Store as RootlessStore};
 pub use run::{
     root_args, run_with_timeout, strata, strata_command, strata_on, strata_on_with_path,
     strata_on_within, strata_unprivileged, Run,

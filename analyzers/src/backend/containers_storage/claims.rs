@@ -18,7 +18,7 @@ use super::load::{DRIVERS, OTHER_DRIVERS};
 use super::ContainersStorage;
 use crate::driver::Driver;
 use crate::format::containers_storage::{
-    self as cs, CONTAINERS_JSON, HAS_MOUNT_PROGRAM, OVERLAY_STAGING_DIR, TAR_SPLIT_SUFFIX,
+    self as cs, CONTAINERS_JSON, MOUNT_PROGRAM_FLAG, OVERLAY_STAGING_DIR, TAR_SPLIT_SUFFIX,
     VOLATILE_CONTAINERS_JSON,
 };
 use crate::format::libpod::{BOLT_STATE, SQLITE_STATE};
@@ -191,7 +191,7 @@ fn driver_home_claims(owners: &LayerOwners, store: &Store, out: &mut Vec<Claim>)
     for e in store.jail.read_dir(&home).unwrap_or_default() {
         let name = e.name.to_string_lossy();
         let path = home.join(&e.name);
-        if name == HAS_MOUNT_PROGRAM {
+        if name == MOUNT_PROGRAM_FLAG {
             out.push(Claim::new(
                 OwnerKind::Daemon,
                 &name,

@@ -12,16 +12,19 @@ use crate::format::containers_storage::{
     self as cs, big_data_dir, big_data_file_name, ContainerRecord, ImageRecord, LayerRecord,
 };
 use crate::format::libpod::{self, ContainerStatus, LibpodContainer, LibpodContainerId};
+use crate::format::storage_conf::OVERLAY;
+use crate::format::whiteout::Whiteouts;
 use crate::fs::Jail;
 use crate::graph::{
     self, Container, Image, Layer, LoadOptions, MountPoint, MountRecord, State, Store,
 };
+use crate::graphroot::Settings;
 use crate::ids::{CacheId, ChainId, ContainerId, DiffId, Digest, ImageId};
 use crate::root::DataRoot;
 
 /// The drivers strata reads containers/storage layers of, in containers/storage's order of
 /// preference (`drivers/driver_linux.go` `Priority`).
-pub(super) const DRIVERS: &[&str] = &["overlay", "vfs"];
+pub(super) const DRIVERS: &[&str] = &[OVERLAY, "vfs"];
 /// Drivers containers/storage has that strata does not read yet.
 pub(super) const OTHER_DRIVERS: &[&str] = &["btrfs", "zfs", "aufs", "devicemapper"];
 /// The newest podman whose rules strata knows; the default when nothing says which podman
@@ -31,7 +34,8 @@ pub const NEWEST_KNOWN: PodmanVersion = PodmanVersion::new(5, 8, 0);
 const BIG_DATA_LIMIT: u64 = 64 << 20;
 
 /// The driver of the containers/storage graphroot `root`, when it is one: the one asked
-/// for, else the one with layer records (`<driver>-layers/`), preferring overlay.
+/// for (`--driver`), which must have layer records (`<driver>-layers/`); else the one its
+/// storage.conf names, when it has them; else the first with them, preferring overlay.
 pub fn detect(root: &DataRoot, opts: &LoadOptions) -> Option<String> {
     let with_records: Vec<&str> = DRIVERS
         .iter()
@@ -39,10 +43,89 @@ pub fn detect(root: &DataRoot, opts: &LoadOptions) -> Option<String> {
         .copied()
         .filter(|d| root.jail.is_dir(&root.join(cs::layers_dir(d))))
         .collect();
+    let configured = opts
+        .storage_conf
+        .as_ref()
+        .and_then(|s| s.driver.as_deref())
+        .filter(|d| with_records.contains(d));
     match &opts.driver {
         Some(d) if with_records.contains(&d.as_str()) => Some(d.clone()),
         Some(_) => None,
-        None => with_records.first().map(|d| (*d).to_owned()),
+        None => configured
+            .or(with_records.first().copied())
+            .map(str::to_owned),
+    }
+}
+
+/// How the overlay layers of `root` record deletions: fuse-overlayfs's way when the driver
+/// recorded that it mounts through a mount program (`overlay/.has-mount-program` is `true`),
+/// or, in a store older than that record, when storage.conf names one.
+fn overlay_whiteouts(
+    root: &DataRoot,
+    opts: &LoadOptions,
+    problems: &mut Vec<Problem>,
+) -> Whiteouts {
+    let flag = root.join(OVERLAY).join(cs::MOUNT_PROGRAM_FLAG);
+    let configured = opts
+        .storage_conf
+        .as_ref()
+        .is_some_and(|s| s.mount_program.is_some());
+    let mount_program = match root.jail.read(&flag, crate::fs::TEXT_LIMIT) {
+        Ok(text) => text.trim_ascii() == b"true",
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => configured,
+        Err(e) => {
+            problems.push(crate::fs::io_problem(&flag, &e));
+            configured
+        }
+    };
+    if mount_program {
+        Whiteouts::Fuse
+    } else {
+        Whiteouts::Kernel
+    }
+}
+
+/// The parts of the store its storage.conf keeps outside the graphroot, each a problem: the
+/// figures leave them out.
+fn kept_elsewhere(settings: &Settings, problems: &mut Vec<Problem>) {
+    let source = settings
+        .source
+        .as_deref()
+        .map_or_else(|| "storage.conf".to_owned(), |p| p.display().to_string());
+    if let Some(dir) = &settings.image_store {
+        problems.push(Problem::new(
+            dir,
+            ProblemKind::NotRead,
+            format!(
+                "{source} sets imagestore: images and their layers are kept there, which \
+                 strata does not read yet; they are left out"
+            ),
+        ));
+    }
+    for dir in &settings.additional_image_stores {
+        problems.push(Problem::new(
+            dir,
+            ProblemKind::NotRead,
+            format!(
+                "{source} lists this additional image store: strata does not read it yet; \
+                 containers using its images show them as missing"
+            ),
+        ));
+    }
+    if settings.transient_store {
+        let runroot = settings
+            .runroot
+            .as_deref()
+            .unwrap_or(Path::new("the runroot"));
+        problems.push(Problem::new(
+            runroot,
+            ProblemKind::NotRead,
+            format!(
+                "{source} sets transient_store: container records are kept under the \
+                 runroot, which strata does not read; containers are left out and their \
+                 layers look unreferenced"
+            ),
+        ));
     }
 }
 
@@ -56,8 +139,12 @@ pub fn load(root: &DataRoot, opts: &LoadOptions, name: &str) -> Result<Store> {
         }
         None => &root.jail,
     };
+    let mut problems = Vec::new();
     let driver = match name {
-        "overlay" => AnyDriver::Overlay2(Overlay2::containers_storage(&root.path)),
+        OVERLAY => AnyDriver::Overlay2(Overlay2::containers_storage(
+            &root.path,
+            overlay_whiteouts(root, opts, &mut problems),
+        )),
         "vfs" => AnyDriver::Vfs(Vfs::new(&root.path)),
         other => {
             return Err(Error::NotADataRoot {
@@ -66,7 +153,9 @@ pub fn load(root: &DataRoot, opts: &LoadOptions, name: &str) -> Result<Store> {
             })
         }
     };
-    let mut problems = Vec::new();
+    if let Some(settings) = &opts.storage_conf {
+        kept_elsewhere(settings, &mut problems);
+    }
     let layers_json = root.join(cs::layers_dir(name)).join(cs::LAYERS_JSON);
     let images_dir = root.join(cs::images_dir(name));
     let containers_dir = root.join(cs::containers_dir(name));
@@ -548,4 +637,98 @@ fn userdata_log(recorded: &Path, dir: &Path) -> Option<PathBuf> {
         && Some(id) == dir.file_name()
         && crate::ids::is_component(name))
     .then(|| dir.join(cs::USERDATA_DIR).join(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With records of two drivers, `--driver` wins, then storage.conf's driver when it has
+    /// records, then overlay.
+    #[test]
+    fn the_configured_driver_picks_among_several() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["overlay-layers", "vfs-layers"] {
+            std::fs::create_dir(dir.path().join(d)).unwrap();
+        }
+        let root = DataRoot::open(dir.path()).unwrap();
+        let configured = |driver: &str| LoadOptions {
+            storage_conf: Some(Settings {
+                driver: Some(driver.into()),
+                ..Settings::default()
+            }),
+            ..LoadOptions::default()
+        };
+        assert_eq!(
+            detect(&root, &LoadOptions::default()).as_deref(),
+            Some("overlay")
+        );
+        assert_eq!(detect(&root, &configured("vfs")).as_deref(), Some("vfs"));
+        assert_eq!(
+            detect(&root, &configured("btrfs")).as_deref(),
+            Some("overlay")
+        );
+        let flag = LoadOptions {
+            driver: Some("overlay".into()),
+            ..configured("vfs")
+        };
+        assert_eq!(detect(&root, &flag).as_deref(), Some("overlay"));
+    }
+
+    /// `overlay/.has-mount-program` decides the whiteout form; storage.conf's mount program
+    /// only when the store has no such record.
+    #[test]
+    fn the_mount_program_record_decides_the_whiteouts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("overlay-layers")).unwrap();
+        std::fs::create_dir_all(dir.path().join(OVERLAY)).unwrap();
+        let root = DataRoot::open(dir.path()).unwrap();
+        let with_program = LoadOptions {
+            storage_conf: Some(Settings {
+                mount_program: Some("/usr/bin/fuse-overlayfs".into()),
+                ..Settings::default()
+            }),
+            ..LoadOptions::default()
+        };
+        let mut problems = Vec::new();
+        let whiteouts = |opts: &LoadOptions, problems: &mut Vec<Problem>| {
+            overlay_whiteouts(&root, opts, problems)
+        };
+        assert_eq!(
+            whiteouts(&LoadOptions::default(), &mut problems),
+            Whiteouts::Kernel
+        );
+        assert_eq!(whiteouts(&with_program, &mut problems), Whiteouts::Fuse);
+        let flag = dir.path().join(OVERLAY).join(cs::MOUNT_PROGRAM_FLAG);
+        std::fs::write(&flag, "false").unwrap();
+        assert_eq!(whiteouts(&with_program, &mut problems), Whiteouts::Kernel);
+        std::fs::write(&flag, "true").unwrap();
+        assert_eq!(
+            whiteouts(&LoadOptions::default(), &mut problems),
+            Whiteouts::Fuse
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    /// What storage.conf keeps outside the graphroot is a problem each, naming the file.
+    #[test]
+    fn parts_kept_elsewhere_are_problems() {
+        let settings = Settings {
+            source: Some("/etc/containers/storage.conf".into()),
+            image_store: Some("/srv/images".into()),
+            additional_image_stores: vec!["/ro".into()],
+            transient_store: true,
+            ..Settings::default()
+        };
+        let mut problems = Vec::new();
+        kept_elsewhere(&settings, &mut problems);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        for p in &problems {
+            assert_eq!(p.kind, ProblemKind::NotRead);
+            assert!(p.detail.contains("/etc/containers/storage.conf"), "{p}");
+        }
+        problems.clear();
+        kept_elsewhere(&Settings::default(), &mut problems);
+        assert!(problems.is_empty());
+    }
 }

@@ -23,12 +23,15 @@ pub use load::{detect, load};
 use super::{Backend, TarSplit, Trees, VersionProbe};
 use crate::advice::{Cleanup, OwnerWords};
 use crate::buildcache::Worker;
+use crate::driver::{AnyDriver, Driver};
 use crate::error::Problem;
+use crate::forensics::diff::OverlayDiff;
 use crate::forensics::orphans::Finding;
 use crate::format::containers_storage::{
     ContainerRecord, ImageRecord, LayerRecord, TAR_SPLIT_SUFFIX,
 };
 use crate::format::libpod::{LibpodState, LibpodVolume};
+use crate::format::whiteout::Whiteouts;
 use crate::graph::{Container, Layer, Store};
 use crate::ids::ImageId;
 use crate::layout::{VOLUMES_DIR, VOLUME_DATA};
@@ -204,6 +207,15 @@ impl Backend for ContainersStorage {
     }
     fn diff_hidden_paths(&self) -> &'static [&'static str] {
         PODMAN_INIT_INODES
+    }
+    /// containers/storage's overlay driver lists a layer's changes from the layer
+    /// directories themselves (`OverlayChanges`) when the kernel mounts them, and compares
+    /// the two mounted views (naive diff) when a mount program does (`useNaiveDiff`).
+    fn overlay_diff(&self, driver: &AnyDriver) -> OverlayDiff {
+        match driver.whiteouts() {
+            Some(Whiteouts::Kernel) => OverlayDiff::Layers,
+            _ => OverlayDiff::Views,
+        }
     }
     /// `<driver>-layers/<id>.tar-split.gz`; `diff-size` in `layers.json` is the tar's length.
     fn tar_split(&self, layer: &Layer) -> TarSplit {

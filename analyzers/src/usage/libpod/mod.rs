@@ -12,8 +12,9 @@
 //!   parent's `Size`, any other nothing (the layer tree). From 5.5 an image shares the
 //!   layers another image also reaches.
 //! - **Containers**, libpod's only. Up to 4.5 `RWSize` is the writable layer's size as the
-//!   driver measures it (overlay: `directory.Size` of its `diff/`) and `Size` the same sum
-//!   over the image's layers; from 4.6 `RWSize` adds the container's big data and both its
+//!   driver measures it (`DiffSize` against its parent: overlay's `directory.Size` of its
+//!   `diff/`, with or without a mount program; vfs's naive `ChangesSize` of what it adds or
+//!   modifies over the parent's full copy) and `Size` the same sum over the image's layers; from 4.6 `RWSize` adds the container's big data and both its
 //!   `userdata` directories, and `Size` adds the image's `ImageSize` to it. `LocalVolumes`
 //!   counts its user volumes.
 //! - **Volumes**, libpod's: `Size` is the apparent size of every non-directory entry of the

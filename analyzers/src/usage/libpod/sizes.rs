@@ -8,7 +8,8 @@ use super::rule::Rule;
 use crate::backend::containers_storage::tree::LayerTree;
 use crate::backend::containers_storage::ContainersStorage;
 use crate::backend::Trees;
-use crate::driver::Driver;
+use crate::changes;
+use crate::driver::{DiffMeasure, Driver};
 use crate::format::containers_storage::{
     big_data_dir, big_data_file_name, ImageRecord, LayerRecord, USERDATA_DIR,
 };
@@ -262,12 +263,32 @@ impl<'a> Accountant<'a> {
     }
 
     /// The size containers/storage's driver gives layer `id` (`DiffSize` against its
-    /// parent): overlay's `directory.Size` of the layer's own directory, as walked; 0 when it
-    /// was not.
+    /// parent): overlay's `directory.Size` of the layer's own directory, as walked (0 when it
+    /// was not); vfs's naive diff size against the parent's copy, compared now (0 when the
+    /// layer cannot be read).
     fn diff_size(&self, id: &str) -> i64 {
-        let dir = self.store.driver.content_dir(&CacheId(id.to_owned()));
-        directory_size(self.trees.get(&dir))
+        match layer_measure(self.backend, self.store, id) {
+            DiffMeasure::Compare { layer, parent } => {
+                let (found, errors) = changes::compare(&self.store.jail, &layer, &parent);
+                if errors.iter().any(|e| e.path == layer) {
+                    return 0;
+                }
+                i64::try_from(changes::changes_size(&found)).unwrap_or(i64::MAX)
+            }
+            m => directory_size(self.trees.get(m.dir())),
+        }
     }
+}
+
+/// How containers/storage's driver measures layer `id` (`DiffSize` against its parent).
+fn layer_measure(backend: &ContainersStorage, store: &Store, id: &str) -> DiffMeasure {
+    let below: Vec<CacheId> = backend
+        .layer(id)
+        .and_then(LayerRecord::parent)
+        .map(|p| CacheId(p.to_owned()))
+        .into_iter()
+        .collect();
+    store.driver.layer_view(&CacheId(id.to_owned()), &below)
 }
 
 /// The ids of the layers `image` reaches: its top layer, its mapped top layers and their
@@ -364,9 +385,12 @@ pub fn measured_dirs(backend: &ContainersStorage, store: &Store) -> Vec<PathBuf>
         .values()
         .filter(|l| l.diff_digest.is_empty() || l.diff_size == -1)
         .map(|l| l.id.as_str());
+    // Layers compared with their parent (vfs) are not walked.
     let mut dirs: Vec<PathBuf> = below_containers
         .chain(unrecorded)
-        .map(|id| store.driver.content_dir(&CacheId(id.to_owned())))
+        .map(|id| layer_measure(backend, store, id))
+        .filter(|m| m.compared_with().is_none())
+        .map(|m| m.dir().to_path_buf())
         .chain(
             backend
                 .containers
