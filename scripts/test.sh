@@ -13,8 +13,10 @@ if [ "$(id -u)" = 0 ] && { ! command -v dockerd >/dev/null || [ ! -x /bin/busybo
   || [ ! -x /usr/bin/newuidmap ] || [ ! -x /usr/bin/fuse-overlayfs ]; }; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  apt-get install -y -q --no-install-recommends docker.io busybox-static strace podman runc \
-    uidmap fuse-overlayfs slirp4netns
+  apt-get install -y -q --no-install-recommends docker.io busybox-static strace
+  # podman with its recommends (buildah, netavark, uidmap, fuse-overlayfs, slirp4netns), as on
+  # the machines the podman tests were written on; runc named besides.
+  apt-get install -y -q podman runc uidmap fuse-overlayfs slirp4netns
 fi
 # Debian trixie's dockerd 26.1 and containerd 1.7, unpacked into /opt/strata-trixie (not
 # installed): the containerd-store tests (tests/it/containerd.rs) run them.
