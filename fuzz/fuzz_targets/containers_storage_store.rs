@@ -46,6 +46,7 @@ use analyzers::format::containers_storage::{
     IMAGES_JSON, LAYERS_JSON, TAR_SPLIT_SUFFIX, USERDATA_DIR,
 };
 use analyzers::format::libpod::{BOLT_STATE, SQLITE_STATE};
+use analyzers::format::whiteout::Whiteouts;
 use analyzers::graph::{LoadOptions, Store};
 use analyzers::ids::CacheId;
 use analyzers::layout::{OVERLAY2_DIFF, OVERLAY2_LINK, VOLUMES_DIR, VOLUME_DATA};
@@ -130,7 +131,7 @@ fn plant_graphroot(root: &Path, input: &[u8]) {
     let driver = if part(Part::Driver).is_some_and(|d| d.trim_ascii() == VFS) {
         AnyDriver::Vfs(Vfs::new(Path::new("")))
     } else {
-        AnyDriver::Overlay2(Overlay2::containers_storage(Path::new("")))
+        AnyDriver::Overlay2(Overlay2::containers_storage(Path::new(""), Whiteouts::Kernel))
     };
     let name = driver.name();
     let layers = Path::new(&layers_dir(name)).to_path_buf();
