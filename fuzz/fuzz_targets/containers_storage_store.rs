@@ -131,7 +131,10 @@ fn plant_graphroot(root: &Path, input: &[u8]) {
     let driver = if part(Part::Driver).is_some_and(|d| d.trim_ascii() == VFS) {
         AnyDriver::Vfs(Vfs::new(Path::new("")))
     } else {
-        AnyDriver::Overlay2(Overlay2::containers_storage(Path::new(""), Whiteouts::Kernel))
+        AnyDriver::Overlay2(Overlay2::containers_storage(
+            Path::new(""),
+            Whiteouts::Kernel,
+        ))
     };
     let name = driver.name();
     let layers = Path::new(&layers_dir(name)).to_path_buf();
