@@ -587,6 +587,8 @@ fn join_libpod(c: &mut Container, record: &LibpodContainer, root: &Path) {
     c.mounts = record
         .named_volumes
         .iter()
+        // A name podman would refuse (`..`, a `/`) names no volume of this store.
+        .filter(|v| libpod::is_valid_name(&v.name))
         .map(|v| MountPoint {
             source: root
                 .join(crate::layout::VOLUMES_DIR)

@@ -30,7 +30,7 @@ use crate::forensics::orphans::Finding;
 use crate::format::containers_storage::{
     ContainerRecord, ImageRecord, LayerRecord, TAR_SPLIT_SUFFIX,
 };
-use crate::format::libpod::{LibpodState, LibpodVolume};
+use crate::format::libpod::{is_valid_name, LibpodState, LibpodVolume};
 use crate::format::whiteout::Whiteouts;
 use crate::graph::{Container, Layer, Store};
 use crate::ids::ImageId;
@@ -112,7 +112,11 @@ impl ContainersStorage {
     /// podman wrote it (a copied store keeps its old absolute paths). `None` for a volume
     /// without a mount point, or with one elsewhere (a volume driver's, a custom
     /// `volume_path`), which is never read.
+    /// A volume whose name podman would refuse (`..`, a `/`) is never read either.
     pub fn volume_data(&self, store: &Store, volume: &LibpodVolume) -> Option<PathBuf> {
+        if !is_valid_name(&volume.name) {
+            return None;
+        }
         let recorded = volume.mount_point.as_deref()?;
         let data = Path::new(VOLUMES_DIR).join(&volume.name).join(VOLUME_DATA);
         recorded.ends_with(&data).then(|| store.root.join(data))
