@@ -8,6 +8,8 @@
 //! over its image's top layer. Podman's figures ([`crate::usage::libpod`]) are computed from
 //! what this backend keeps.
 
+#[cfg(test)]
+mod accounting_tests;
 mod claims;
 mod cleanup;
 mod leftovers;

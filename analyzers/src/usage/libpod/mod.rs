@@ -41,7 +41,8 @@ use crate::error::{Problem, ProblemKind};
 use crate::graph::Store;
 use crate::ids::{Digest, ImageId};
 use crate::usage::df::{DfReport, ImageDf, ScanStats};
-use sizes::{size_of_path, userdata_dirs, Accountant};
+pub(crate) use sizes::Accountant;
+use sizes::{size_of_path, userdata_dirs};
 
 /// `GET /libpod/system/df` plus strata's additions.
 #[derive(Debug, Clone, Serialize)]
