@@ -252,6 +252,21 @@ fn diff_equals_docker_diff_vfs() {
     diff_equals_docker_diff(Driver::Vfs);
 }
 
+#[test]
+fn diff_equals_docker_diff_overlay() {
+    diff_equals_docker_diff(Driver::Overlay);
+}
+
+#[test]
+fn diff_equals_docker_diff_fuse_overlayfs() {
+    diff_equals_docker_diff(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn diff_equals_docker_diff_btrfs() {
+    diff_equals_docker_diff(Driver::Btrfs);
+}
+
 /// Makes a whiteout (character device 0/0) at `path`, as overlayfs does; needs root.
 fn mknod_whiteout(path: &std::path::Path) {
     nix::sys::stat::mknod(
@@ -293,7 +308,7 @@ fn diff_reports_a_stray_whiteout_and_a_missing_writable_layer() {
     );
 }
 
-/// `verify` passes on every layer dockerd made, on both drivers.
+/// `verify` passes on every layer dockerd made, on every driver.
 fn verify_passes_on_what_dockerd_made(driver: Driver) {
     let Some(store) = fixture::stopped(driver) else {
         return;
@@ -337,6 +352,21 @@ fn verify_passes_on_what_dockerd_made_overlay2() {
 #[test]
 fn verify_passes_on_what_dockerd_made_vfs() {
     verify_passes_on_what_dockerd_made(Driver::Vfs);
+}
+
+#[test]
+fn verify_passes_on_what_dockerd_made_overlay() {
+    verify_passes_on_what_dockerd_made(Driver::Overlay);
+}
+
+#[test]
+fn verify_passes_on_what_dockerd_made_fuse_overlayfs() {
+    verify_passes_on_what_dockerd_made(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn verify_passes_on_what_dockerd_made_btrfs() {
+    verify_passes_on_what_dockerd_made(Driver::Btrfs);
 }
 
 /// A fresh daemon with `strata/base:1` and `strata/small:1`, a classic build whose last layer
@@ -505,6 +535,21 @@ fn orphans_of_a_healthy_store_overlay2() {
 #[test]
 fn orphans_of_a_healthy_store_vfs() {
     orphans_of_a_healthy_store(Driver::Vfs);
+}
+
+#[test]
+fn orphans_of_a_healthy_store_overlay() {
+    orphans_of_a_healthy_store(Driver::Overlay);
+}
+
+#[test]
+fn orphans_of_a_healthy_store_fuse_overlayfs() {
+    orphans_of_a_healthy_store(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn orphans_of_a_healthy_store_btrfs() {
+    orphans_of_a_healthy_store(Driver::Btrfs);
 }
 
 /// A ustar header for a regular file `name` of `size` bytes.
@@ -738,7 +783,7 @@ fn dupe_groups(report: &Value) -> Vec<(u64, Vec<String>)> {
 }
 
 /// The build context's `notes.txt`, copied by the classic and the BuildKit build into layers
-/// of their own, is stored twice; both drivers agree.
+/// of their own, is stored twice; every driver agrees.
 fn dupes_on_what_dockerd_made(driver: Driver) {
     let Some(store) = fixture::stopped(driver) else {
         return;
@@ -772,6 +817,21 @@ fn dupes_on_what_dockerd_made_overlay2() {
 #[test]
 fn dupes_on_what_dockerd_made_vfs() {
     dupes_on_what_dockerd_made(Driver::Vfs);
+}
+
+#[test]
+fn dupes_on_what_dockerd_made_overlay() {
+    dupes_on_what_dockerd_made(Driver::Overlay);
+}
+
+#[test]
+fn dupes_on_what_dockerd_made_fuse_overlayfs() {
+    dupes_on_what_dockerd_made(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn dupes_on_what_dockerd_made_btrfs() {
+    dupes_on_what_dockerd_made(Driver::Btrfs);
 }
 
 /// A file planted in two layers is found with its wasted bytes; a file deleted by a later
