@@ -492,9 +492,8 @@ fn list_layer(
     let jail = &store.jail;
     let mut own: BTreeSet<Vec<u8>> = BTreeSet::new();
     let mut own_size = 0;
-    match super::layer_view(store, layer).compared_with() {
-        Some(parent) => {
-            let (found, _) = changes::compare(jail, content, parent);
+    match super::layer_view(store, layer).naive_changes(jail) {
+        Some((found, _)) => {
             own.extend(
                 found
                     .iter()
