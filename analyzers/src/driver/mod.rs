@@ -378,7 +378,9 @@ mod tests {
         // fuse-overlayfs keeps overlay2's layout but measures a container naively.
         let f = Overlay2::fuse_overlayfs(root);
         assert_eq!(f.content_dir(&id), Path::new("/r/fuse-overlayfs/a/diff"));
-        assert!(!f.layer_view(&jail, &id, std::slice::from_ref(&parent)).is_naive());
+        assert!(!f
+            .layer_view(&jail, &id, std::slice::from_ref(&parent))
+            .is_naive());
         assert!(f.diff_measure(&jail, &id, &[parent]).is_naive());
         assert!(o.keeps_whiteouts() && !v.keeps_whiteouts());
         assert!(!o.records_tar_size() && v.records_tar_size());

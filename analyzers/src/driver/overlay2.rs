@@ -45,9 +45,12 @@ pub const FUSE_OVERLAYFS_NAME: &str = "fuse-overlayfs";
 /// How the driver's `DiffSize` measures a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SizeBy {
-    /// `directory.Size` of the layer's `diff/` (native diff).
+    /// Its `diff/` holds exactly its changes (native diff: `directory.Size` of it).
     OwnDir,
-    /// The naive diff of the mounted layer against its parent's mount.
+    /// The naive diff of the mounted layer against its parent's mount. Under fuse-overlayfs a
+    /// layer written through a mount (a container, a BuildKit step) also holds what
+    /// fuse-overlayfs keeps for itself: unchanged directories it copied up, and opaque
+    /// markers (`.wh..wh..opq`, a `.wh..opq` device) on every directory it created.
     Views,
 }
 
