@@ -234,6 +234,11 @@ pub struct DuReport {
     pub images: Vec<ImageLayers>,
     /// `docker system df -v`, from the same walk.
     pub df: DfReport,
+    /// True when the driver's layers share extents (btrfs snapshots): `Allocated` figures
+    /// then count a shared extent once per layer holding it, as GNU `du` does, and add up to
+    /// more than the disk gives the store (`btrfs filesystem du` tells exclusive from shared);
+    /// `Apparent` is what dockerd counts either way.
+    pub shared_extents: bool,
     /// What was damaged, or could not be read.
     pub problems: Vec<Problem>,
     /// What the walk did.
@@ -407,6 +412,7 @@ pub fn compute(store: &Store, opts: &DuOptions) -> DuReport {
             .collect(),
         owners,
         df,
+        shared_extents: store.driver.shares_extents(),
         problems,
         scan,
     }
