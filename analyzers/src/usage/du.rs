@@ -562,7 +562,16 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
         }
     }
     let mut layer_dirs: HashMap<PathBuf, usize> = HashMap::new();
+    // How many layers are under each image layer's directory: the walk gives an inode with
+    // names in several roots to the first of them, and legacy overlay hard-links every file
+    // of a parent's `root` into its children's, so the lowest layer (where the file was
+    // written) must come first.
+    let mut depth_of: HashMap<PathBuf, usize> = HashMap::new();
     for layer in store.layers.values() {
+        depth_of.insert(
+            driver.layer_dir(&layer.cache_id),
+            store.chain_below(Some(&layer.chain_id)).len(),
+        );
         let o = plan.shared(
             OwnerKind::ImageLayer,
             &layer.chain_id.to_string(),
@@ -605,7 +614,12 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
         let o = plan.owner(OwnerKind::Daemon, "driver", "driver directories");
         plan.root(o, container_dir.clone());
     }
-    for entry in store.jail.read_dir(&container_dir).unwrap_or_default() {
+    let mut entries = store.jail.read_dir(&container_dir).unwrap_or_default();
+    entries.sort_by_key(|e| {
+        let depth = depth_of.get(&container_dir.join(&e.name)).copied();
+        (depth.unwrap_or(usize::MAX), e.name.clone())
+    });
+    for entry in entries {
         let name = entry.name.to_string_lossy().into_owned();
         let path = container_dir.join(&entry.name);
         if link_dir.as_ref() == Some(&path) {
