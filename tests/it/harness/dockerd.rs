@@ -387,7 +387,11 @@ impl Dockerd {
 
 impl Drop for Dockerd {
     fn drop(&mut self) {
-        self.stop();
+        // One handed over by `into_dir` was stopped there, and what is still mounted in its
+        // directory (the btrfs of its data root) is the new owner's.
+        if self.dir.is_some() {
+            self.stop();
+        }
     }
 }
 
