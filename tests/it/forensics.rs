@@ -65,9 +65,8 @@ fn status_without_clock_keeps_state_and_exit_code() {
     }
 }
 
-#[test]
-fn inventories_list_sizes_and_references_both_ways() {
-    let Some(store) = fixture::stopped(Driver::Overlay2) else {
+fn inventories_list_sizes_and_references_both_ways(driver: Driver) {
+    let Some(store) = fixture::stopped(driver) else {
         return;
     };
     let root = &store.data_root;
@@ -126,6 +125,26 @@ fn inventories_list_sizes_and_references_both_ways() {
         items(&named)[0]["ContainerRefs"][0]["Name"],
         "strata-volumes"
     );
+}
+
+#[test]
+fn inventories_list_sizes_and_references_both_ways_overlay2() {
+    inventories_list_sizes_and_references_both_ways(Driver::Overlay2);
+}
+
+#[test]
+fn inventories_list_sizes_and_references_both_ways_overlay() {
+    inventories_list_sizes_and_references_both_ways(Driver::Overlay);
+}
+
+#[test]
+fn inventories_list_sizes_and_references_both_ways_fuse_overlayfs() {
+    inventories_list_sizes_and_references_both_ways(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn inventories_list_sizes_and_references_both_ways_btrfs() {
+    inventories_list_sizes_and_references_both_ways(Driver::Btrfs);
 }
 
 #[test]
@@ -759,9 +778,8 @@ fn advise_predicts_what_each_prune_frees_to_the_byte_btrfs() {
     advise_predicts_what_each_prune_frees(Driver::Btrfs);
 }
 
-#[test]
-fn advise_fails_over_a_limit_and_speaks_prometheus() {
-    let Some(store) = fixture::stopped(Driver::Overlay2) else {
+fn advise_fails_over_a_limit_and_speaks_prometheus(driver: Driver) {
+    let Some(store) = fixture::stopped(driver) else {
         return;
     };
     let root = &store.data_root;
@@ -784,8 +802,28 @@ fn advise_fails_over_a_limit_and_speaks_prometheus() {
     let prom = strata_on(root, &["--format", "prometheus", "advise"]);
     assert!(prom.success(), "{prom}");
     assert!(prom.stdout.contains(&format!(
-        "strata_advise_reclaimable_total_bytes{{driver=\"overlay2\"}} {total}"
+        "strata_advise_reclaimable_total_bytes{{driver=\"{driver}\"}} {total}"
     )));
+}
+
+#[test]
+fn advise_fails_over_a_limit_and_speaks_prometheus_overlay2() {
+    advise_fails_over_a_limit_and_speaks_prometheus(Driver::Overlay2);
+}
+
+#[test]
+fn advise_fails_over_a_limit_and_speaks_prometheus_overlay() {
+    advise_fails_over_a_limit_and_speaks_prometheus(Driver::Overlay);
+}
+
+#[test]
+fn advise_fails_over_a_limit_and_speaks_prometheus_fuse_overlayfs() {
+    advise_fails_over_a_limit_and_speaks_prometheus(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn advise_fails_over_a_limit_and_speaks_prometheus_btrfs() {
+    advise_fails_over_a_limit_and_speaks_prometheus(Driver::Btrfs);
 }
 
 /// The copies of each duplicate group of `strata dupes --format json`, as `(size, [paths])`.
