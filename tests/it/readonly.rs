@@ -81,6 +81,8 @@ fn every_verb_leaves_the_btrfs_store_untouched() {
 /// included: on a containerd store, the containerd root `<root>/containerd/daemon` too) is
 /// identical before and after, atimes included.
 pub fn assert_untouched(root: &Path, global: &[&str], verbs: &[&[&str]]) {
+    // No other test's du or cp may read a store while this one compares atimes.
+    let _alone = crate::fixture::atime_checker();
     // Old atimes everywhere, so that any read without O_NOATIME shows. The first capture may
     // still move symlink atimes (readlink; see `tree`), so the baseline is the second, and it
     // must equal the first in everything else.
