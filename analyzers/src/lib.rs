@@ -21,6 +21,7 @@ pub mod format;
 pub mod fs;
 pub mod graph;
 pub mod graphroot;
+pub mod host;
 pub mod ids;
 pub mod inventory;
 pub mod layout;
