@@ -99,6 +99,10 @@ pub struct AdviceReport {
     /// Sum of every recommendation's `Bytes` (each counted on its own: `rmi` of two images
     /// that share layers may free more together).
     pub reclaimable_bytes: u64,
+    /// True when the driver's layers share extents (btrfs snapshots): each `Bytes` is then
+    /// the blocks its paths hold, shared extents included, an upper bound of what the disk
+    /// gains; it gains only the extents they hold alone (`btrfs filesystem du` tells them).
+    pub shared_extents: bool,
     /// What could not be read.
     pub problems: Vec<Problem>,
 }
@@ -455,36 +459,30 @@ fn measure(
     orphans: &OrphansReport,
     opts: &WalkOptions,
 ) -> AdviceReport {
-    let roots: Vec<PathBuf> = drafts
+    let groups: Vec<Vec<PathBuf>> = drafts
         .iter()
-        .flat_map(|d| d.paths.iter().cloned())
+        .map(|d| d.paths.iter().cloned().collect())
         .collect();
-    let usage = walk::measure(&store.jail, &roots, opts);
-    let mut sizes = usage.into_iter();
+    let freed = walk::freed_by(&store.jail, &groups, opts);
     let mut recommendations: Vec<Recommendation> = drafts
         .into_iter()
-        .map(|d| {
-            let bytes = d
-                .paths
-                .iter()
-                .map(|_| sizes.next().map_or(0, |u| u.allocated))
-                .sum();
-            Recommendation {
-                action: d.action.to_owned(),
-                what: d.what,
-                why: d.why,
-                bytes,
-                risk: d.risk,
-                risk_note: d.risk_note,
-                command: d.command,
-                paths: d.paths.into_iter().collect(),
-            }
+        .zip(freed)
+        .map(|(d, bytes)| Recommendation {
+            action: d.action.to_owned(),
+            what: d.what,
+            why: d.why,
+            bytes,
+            risk: d.risk,
+            risk_note: d.risk_note,
+            command: d.command,
+            paths: d.paths.into_iter().collect(),
         })
         .collect();
     recommendations.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.action.cmp(&b.action)));
     AdviceReport {
         driver: store.driver.name().to_owned(),
         reclaimable_bytes: recommendations.iter().map(|r| r.bytes).sum(),
+        shared_extents: store.driver.shares_extents(),
         recommendations,
         problems: orphans.problems.clone(),
     }

@@ -1521,7 +1521,7 @@ mod tests {
         /// The build cache of the graphdriver worker on overlay2.
         fn read(&self) -> BuildCache {
             let jail = Jail::open(self.path()).unwrap();
-            let driver = AnyDriver::for_name(self.path(), "overlay2").unwrap();
+            let driver = AnyDriver::for_name(&jail, "overlay2").unwrap();
             let layers = self.layers.borrow();
             let images = self.images.borrow();
             let worker = Worker::Graphdriver {

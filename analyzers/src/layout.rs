@@ -56,3 +56,22 @@ pub const OVERLAY2_MERGED: &str = "merged";
 pub const VFS_DIR: &str = "vfs";
 /// `vfs/dir/<id>`: a layer's full copy of its filesystem.
 pub const VFS_LAYER_DIR: &str = "dir";
+
+/// `btrfs/`: the btrfs driver's home.
+pub const BTRFS_DIR: &str = "btrfs";
+/// `btrfs/subvolumes/<id>`: a layer's subvolume, a snapshot of its parent's.
+pub const BTRFS_SUBVOLUMES_DIR: &str = "subvolumes";
+
+/// `fuse-overlayfs/`: the fuse-overlayfs driver's home (overlay2's layout).
+pub const FUSE_OVERLAYFS_DIR: &str = "fuse-overlayfs";
+
+/// `overlay/`: the legacy overlay driver's home.
+pub const OVERLAY_DIR: &str = "overlay";
+/// `overlay/<id>/root`: a base (image) layer's full filesystem.
+pub const OVERLAY_ROOT: &str = "root";
+/// `overlay/<id>/upper`: a layer's changes over the base layer `lower-id` names.
+pub const OVERLAY_UPPER: &str = "upper";
+/// `overlay/<id>/lower-id`: the id of the base layer under `upper`.
+pub const OVERLAY_LOWER_ID: &str = "lower-id";
+/// `overlay/<id>/work`: overlayfs's work directory.
+pub const OVERLAY_WORK: &str = "work";

@@ -28,7 +28,7 @@
 //! Entries that vanish or cannot be read are recorded in [`TreeUsage::errors`] and the walk
 //! goes on; symlinks are never followed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -121,6 +121,7 @@ struct Link {
     root: usize,
     size: u64,
     blocks: u64,
+    nlink: u64,
 }
 
 /// One thread's counts for one root.
@@ -142,6 +143,7 @@ impl Tally {
                 root,
                 size,
                 blocks,
+                nlink: st.st_nlink,
             });
             return;
         }
@@ -224,19 +226,61 @@ pub fn measure(jail: &Jail, roots: &[PathBuf], opts: &WalkOptions) -> Vec<TreeUs
     walk(jail, roots, opts).per_root
 }
 
+/// The allocated bytes that deleting each group of roots would free, from one parallel walk
+/// of them all: every entry of the group's roots once, and a multiply-linked inode only when
+/// the group holds every one of its names (`st_nlink`): a file hard-linked from elsewhere
+/// stays (legacy overlay links every file of a layer's `root` into its children's).
+pub fn freed_by(jail: &Jail, groups: &[Vec<PathBuf>], opts: &WalkOptions) -> Vec<u64> {
+    let mut roots: Vec<PathBuf> = groups.iter().flatten().cloned().collect();
+    roots.sort();
+    roots.dedup();
+    let (usages, mut links) = in_pool(opts, || tally_roots(jail, &roots, opts));
+    links.sort_unstable_by_key(|l| (l.dev, l.ino, l.root));
+    groups
+        .iter()
+        .map(|group| {
+            let members: HashSet<usize> = group
+                .iter()
+                .filter_map(|p| roots.binary_search(p).ok())
+                .collect();
+            let plain: u64 = members.iter().map(|&i| usages[i].allocated).sum();
+            let mut linked = 0;
+            let mut names: HashMap<(u64, u64), (u64, u64, u64)> = HashMap::new();
+            for l in links.iter().filter(|l| members.contains(&l.root)) {
+                let e = names
+                    .entry((l.dev, l.ino))
+                    .or_insert((0, l.nlink, l.blocks));
+                e.0 += 1;
+            }
+            for (seen, nlink, blocks) in names.into_values() {
+                if seen >= nlink {
+                    linked += blocks;
+                }
+            }
+            plain + linked
+        })
+        .collect()
+}
+
 /// Walks every root (each a path under `jail`'s root) in one parallel pass. Roots must be
 /// distinct; a root inside another is left out of the outer one.
 pub fn walk(jail: &Jail, roots: &[PathBuf], opts: &WalkOptions) -> Walked {
-    match opts.threads {
-        Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
-            Ok(pool) => pool.install(|| walk_in_pool(jail, roots, opts)),
-            Err(_) => walk_in_pool(jail, roots, opts),
-        },
-        None => walk_in_pool(jail, roots, opts),
+    in_pool(opts, || walk_in_pool(jail, roots, opts))
+}
+
+/// Runs `work` on a pool of `opts.threads` threads when set, else on the global pool.
+fn in_pool<T: Send>(opts: &WalkOptions, work: impl FnOnce() -> T + Send) -> T {
+    match opts
+        .threads
+        .and_then(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build().ok())
+    {
+        Some(pool) => pool.install(work),
+        None => work(),
     }
 }
 
-fn walk_in_pool(jail: &Jail, roots: &[PathBuf], opts: &WalkOptions) -> Walked {
+/// Every root's usage without its multiply-linked inodes, and those inodes' names.
+fn tally_roots(jail: &Jail, roots: &[PathBuf], opts: &WalkOptions) -> (Vec<TreeUsage>, Vec<Link>) {
     let threads = rayon::current_num_threads().max(1);
     let shared = Shared {
         opts,
@@ -266,6 +310,11 @@ fn walk_in_pool(jail: &Jail, roots: &[PathBuf], opts: &WalkOptions) -> Walked {
         t.usage.errors.sort();
         base.push(t.usage);
     }
+    (base, links)
+}
+
+fn walk_in_pool(jail: &Jail, roots: &[PathBuf], opts: &WalkOptions) -> Walked {
+    let (base, mut links) = tally_roots(jail, roots, opts);
     let mut owned = base.clone();
     links.sort_unstable_by_key(|l| (l.dev, l.ino, l.root));
     settle_links(&mut owned, &links, |_, _| true);

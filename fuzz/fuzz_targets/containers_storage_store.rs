@@ -39,7 +39,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use analyzers::driver::{AnyDriver, Driver, Overlay2, Vfs};
+use analyzers::driver::{AnyDriver, Copies, Driver, Overlay2};
 use analyzers::forensics::{diff, orphans, verify};
 use analyzers::format::containers_storage::{
     big_data_dir, big_data_file_name, containers_dir, images_dir, layers_dir, CONTAINERS_JSON,
@@ -129,7 +129,7 @@ fn plant_graphroot(root: &Path, input: &[u8]) {
     let parts = split_parts(text.unwrap_or_default(), PARTS);
     let part = |p: Part| parts[p as usize];
     let driver = if part(Part::Driver).is_some_and(|d| d.trim_ascii() == VFS) {
-        AnyDriver::Vfs(Vfs::new(Path::new("")))
+        AnyDriver::Copies(Copies::vfs(Path::new("")))
     } else {
         AnyDriver::Overlay2(Overlay2::containers_storage(
             Path::new(""),

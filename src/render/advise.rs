@@ -34,7 +34,17 @@ pub fn table(out: &mut dyn Write, r: &AdviceReport, style: SizeStyle) -> io::Res
         "\nReclaimable: {} ({})",
         style.bytes(r.reclaimable_bytes),
         r.driver
-    )
+    )?;
+    if r.shared_extents {
+        writeln!(
+            out,
+            "note: {} layers are snapshots sharing extents: each figure counts the blocks its \
+             paths hold, shared ones included, so the disk gains at most that (only the \
+             extents they hold alone; `btrfs filesystem du` tells them apart)",
+            r.driver
+        )?;
+    }
+    Ok(())
 }
 
 /// `strata_advise_reclaimable_bytes{action}` and the total.

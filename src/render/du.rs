@@ -213,7 +213,8 @@ pub fn tree(out: &mut dyn Write, r: &DuReport, view: &View) -> io::Result<()> {
     if !root.note.is_empty() {
         writeln!(out, "{:>9}        ({})", "", root.note)?;
     }
-    write_children(out, &root, total, "", 1, view)
+    write_children(out, &root, total, "", 1, view)?;
+    shared_extents_note(out, r, view)
 }
 
 fn write_children(
@@ -298,7 +299,23 @@ pub fn flat(out: &mut dyn Write, r: &DuReport, view: &View) -> io::Result<()> {
             node.note.clone(),
         ]);
     }
-    write_table(out, &t)
+    write_table(out, &t)?;
+    shared_extents_note(out, r, view)
+}
+
+/// Under a driver whose layers share extents, what the allocated figures mean.
+fn shared_extents_note(out: &mut dyn Write, r: &DuReport, view: &View) -> io::Result<()> {
+    if r.shared_extents && !view.apparent {
+        writeln!(
+            out,
+            "note: {} layers are snapshots sharing extents: allocated sizes count a shared \
+             extent once per layer, as du does, so they add up to more than the disk holds \
+             (apparent sizes, --apparent-size, are what dockerd counts; `btrfs filesystem du` \
+             splits exclusive from shared)",
+            r.driver
+        )?;
+    }
+    Ok(())
 }
 
 fn collect_rows<'a>(

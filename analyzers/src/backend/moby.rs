@@ -78,7 +78,7 @@ pub fn load(root: &DataRoot, opts: &LoadOptions) -> Result<Store> {
     let jail = &root.jail;
     let detected = driver::detect(jail);
     let name = choose_driver(root, &detected, opts)?;
-    let driver = AnyDriver::for_name(&root.path, &name).ok_or_else(|| Error::NotADataRoot {
+    let driver = AnyDriver::for_name(&root.jail, &name).ok_or_else(|| Error::NotADataRoot {
         path: root.join(&name),
         reason: format!("storage driver {name} is not supported by strata yet"),
     })?;

@@ -2,30 +2,38 @@
 //!
 //! Each driver is one module behind the [`Driver`] trait, which is the whole contract: nothing
 //! outside this module asks which driver it has or spells a driver's file names.
-//! [`AnyDriver`] dispatches between them and [`detect`] finds every driver that left data in a root (a host whose driver was
-//! switched keeps both). overlay2 and vfs are implemented; the others are recognised and
-//! reported as unsupported so their bytes are never silently ignored.
+//! [`AnyDriver`] dispatches between them and [`detect`] finds every driver that left data in
+//! a root (a host whose driver was switched keeps both). Implemented: overlay2 and
+//! fuse-overlayfs ([`Overlay2`]), legacy overlay ([`Overlay`]), vfs and btrfs ([`Copies`]),
+//! containerd's overlayfs snapshotter ([`Overlayfs`]); the others are recognised and reported
+//! as unsupported so their bytes are never silently ignored.
 
+mod copies;
+mod overlay;
 mod overlay2;
 mod snapshotter;
-mod vfs;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use copies::Copies;
+pub use overlay::Overlay;
 pub use overlay2::Overlay2;
 pub use snapshotter::Overlayfs;
-pub use vfs::Vfs;
 
+use crate::changes::{self, Change};
 use crate::error::Problem;
+use crate::forensics::union::Union;
 use crate::format::whiteout::Whiteouts;
 use crate::fs::Jail;
 use crate::ids::CacheId;
 use crate::layout::IMAGE_DIR;
 use crate::root::DRIVER_HOMES;
+use crate::walk::WalkError;
 
-/// How Docker computes the size of a writable layer (a container's `SizeRw`).
+/// How Docker computes the size of a writable layer (a container's `SizeRw`), and where a
+/// layer's own changes are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DiffMeasure {
     /// The driver keeps the layer's own changes in one directory: its size is the apparent
@@ -42,14 +50,49 @@ pub enum DiffMeasure {
     /// containerd's `fs.DiskUsage` of the layer's own directory: the allocated bytes of every
     /// entry, directories and the root included, each inode once.
     Usage(PathBuf),
+    /// The driver stacks directories and Docker measures naively: entries added or modified
+    /// in the view of `layer` compared with the view of `parent` (moby's naive diff over the
+    /// two mounts; legacy overlay, fuse-overlayfs, aufs off its parent).
+    Views {
+        /// The layer's view.
+        layer: Stack,
+        /// Its parent's view.
+        parent: Stack,
+        /// How the stacked directories record deletions.
+        whiteouts: Whiteouts,
+    },
+}
+
+/// A layer's view as its mount shows it: directories stacked top first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stack {
+    /// The top directory: the layer's own (or, for a parent, the parent's own).
+    pub top: PathBuf,
+    /// The directories under it, nearest first.
+    pub below: Vec<PathBuf>,
+}
+
+impl Stack {
+    /// Every directory of the stack, top first.
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        std::iter::once(self.top.clone())
+            .chain(self.below.iter().cloned())
+            .collect()
+    }
+
+    /// The union view of the stack under `jail`, deletions recorded as `whiteouts` says.
+    pub fn union(&self, jail: &Jail, whiteouts: Whiteouts) -> Union {
+        Union::new(jail, whiteouts, self.dirs())
+    }
 }
 
 impl DiffMeasure {
-    /// The layer's own directory: the tree walked whole, or the one compared with its parent.
+    /// The layer's own directory: the tree walked whole, or the top of what is compared.
     pub fn dir(&self) -> &Path {
         match self {
             DiffMeasure::Tree(dir) | DiffMeasure::Usage(dir) => dir,
             DiffMeasure::Compare { layer, .. } => layer,
+            DiffMeasure::Views { layer, .. } => &layer.top,
         }
     }
 
@@ -59,12 +102,30 @@ impl DiffMeasure {
         matches!(self, DiffMeasure::Usage(_))
     }
 
-    /// The parent's full tree the layer is compared with; `None` when the layer's directory
-    /// holds exactly its own changes (deletions as the driver's whiteouts).
-    pub fn compared_with(&self) -> Option<&Path> {
+    /// True when the layer is measured by comparing it with its parent (moby's naive diff),
+    /// not by walking its own directory.
+    pub fn is_naive(&self) -> bool {
+        matches!(
+            self,
+            DiffMeasure::Compare { .. } | DiffMeasure::Views { .. }
+        )
+    }
+
+    /// The naive diff's changes (sorted by path) and what could not be read, for a measure
+    /// that [`DiffMeasure::is_naive`]; `None` for one whose own directory is its changes.
+    pub fn naive_changes(&self, jail: &Jail) -> Option<(Vec<Change>, Vec<WalkError>)> {
         match self {
             DiffMeasure::Tree(_) | DiffMeasure::Usage(_) => None,
-            DiffMeasure::Compare { parent, .. } => Some(parent),
+            DiffMeasure::Compare { layer, parent } => Some(changes::compare(jail, layer, parent)),
+            DiffMeasure::Views {
+                layer,
+                parent,
+                whiteouts,
+            } => Some(changes::compare_views(
+                jail,
+                &layer.union(jail, *whiteouts),
+                &parent.union(jail, *whiteouts),
+            )),
         }
     }
 }
@@ -79,8 +140,6 @@ pub trait Driver {
     fn layer_dir(&self, id: &CacheId) -> PathBuf;
     /// The directory holding the layer's files.
     fn content_dir(&self, id: &CacheId) -> PathBuf;
-    /// How Docker measures the writable layer `id` whose parent (its init layer) is `parent`.
-    fn diff_measure(&self, id: &CacheId, parent: &CacheId) -> DiffMeasure;
     /// How the driver's layer directories record deletions and opaque directories; `None`
     /// for drivers that apply deletions to full copies (vfs).
     fn whiteouts(&self) -> Option<Whiteouts>;
@@ -90,15 +149,20 @@ pub trait Driver {
         self.home().to_path_buf()
     }
 
-    /// Layer `id`'s changes against the layers `below` it (top first; for a container's
-    /// writable layer, its init layer then the image's layers): its own directory, compared
-    /// with its parent's full tree by drivers that keep full copies (as
-    /// [`Driver::diff_measure`]), or alone when it has no parent.
-    fn layer_view(&self, id: &CacheId, below: &[CacheId]) -> DiffMeasure {
-        match below.first() {
-            Some(parent) => self.diff_measure(id, parent),
-            None => DiffMeasure::Tree(self.content_dir(id)),
-        }
+    /// Where layer `id`'s own changes against the layers `below` it (top first; for a
+    /// container's writable layer, its init layer then the image's layers) are: by default
+    /// its own directory; drivers that keep full copies compare it with its parent's, and a
+    /// layer with nothing below is all changes. `jail` reads the driver's bookkeeping where
+    /// the answer depends on it (legacy overlay's `root` or `lower-id`).
+    fn layer_view(&self, _jail: &Jail, id: &CacheId, _below: &[CacheId]) -> DiffMeasure {
+        DiffMeasure::Tree(self.content_dir(id))
+    }
+
+    /// How Docker measures the writable layer `id` over the layers `below` it (its init
+    /// layer, then the image's layers): by default its [`Driver::layer_view`]; drivers whose
+    /// `DiffSize` is always naive (fuse-overlayfs) and containerd's snapshotter differ.
+    fn diff_measure(&self, jail: &Jail, id: &CacheId, below: &[CacheId]) -> DiffMeasure {
+        self.layer_view(jail, id, below)
     }
 
     /// True when a layer's directory records deletions and opaque directories as whiteouts
@@ -135,6 +199,13 @@ pub trait Driver {
         Vec::new()
     }
 
+    /// True when the driver's layers share extents on disk (btrfs snapshots): the blocks a
+    /// walk adds up then count a shared extent once per layer holding it, so an allocated
+    /// figure over several layers is more than the disk gives them.
+    fn shares_extents(&self) -> bool {
+        false
+    }
+
     /// The scratch directory the kernel uses while layer `id` is mounted (overlay2 `work/`):
     /// in the layer's directory, but no content of it.
     fn work_dir(&self, _id: &CacheId) -> Option<PathBuf> {
@@ -145,10 +216,12 @@ pub trait Driver {
 /// One of the implemented drivers.
 #[derive(Debug, Clone)]
 pub enum AnyDriver {
-    /// The overlay2 driver.
+    /// overlay2, fuse-overlayfs, containers/storage's overlay.
     Overlay2(Overlay2),
-    /// The vfs driver.
-    Vfs(Vfs),
+    /// The legacy overlay driver.
+    Overlay(Overlay),
+    /// vfs, btrfs.
+    Copies(Copies),
     /// containerd's overlayfs snapshotter.
     Overlayfs(Overlayfs),
 }
@@ -157,16 +230,24 @@ impl AnyDriver {
     fn inner(&self) -> &dyn Driver {
         match self {
             AnyDriver::Overlay2(d) => d,
-            AnyDriver::Vfs(d) => d,
+            AnyDriver::Overlay(d) => d,
+            AnyDriver::Copies(d) => d,
             AnyDriver::Overlayfs(d) => d,
         }
     }
 
-    /// Builds the driver named `name` on `root`, if strata implements it.
-    pub fn for_name(root: &Path, name: &str) -> Option<AnyDriver> {
+    /// Builds Docker's driver named `name` on the data root of `jail`, if strata implements
+    /// it.
+    pub fn for_name(jail: &Jail, name: &str) -> Option<AnyDriver> {
+        let root = jail.path();
         match name {
             overlay2::NAME => Some(AnyDriver::Overlay2(Overlay2::new(root))),
-            vfs::NAME => Some(AnyDriver::Vfs(Vfs::new(root))),
+            overlay2::FUSE_OVERLAYFS_NAME => {
+                Some(AnyDriver::Overlay2(Overlay2::fuse_overlayfs(root)))
+            }
+            overlay::NAME => Some(AnyDriver::Overlay(Overlay::new(jail))),
+            copies::VFS => Some(AnyDriver::Copies(Copies::vfs(root))),
+            copies::BTRFS => Some(AnyDriver::Copies(Copies::btrfs(root))),
             _ => None,
         }
     }
@@ -185,8 +266,8 @@ impl Driver for AnyDriver {
     fn content_dir(&self, id: &CacheId) -> PathBuf {
         self.inner().content_dir(id)
     }
-    fn diff_measure(&self, id: &CacheId, parent: &CacheId) -> DiffMeasure {
-        self.inner().diff_measure(id, parent)
+    fn diff_measure(&self, jail: &Jail, id: &CacheId, below: &[CacheId]) -> DiffMeasure {
+        self.inner().diff_measure(jail, id, below)
     }
     fn whiteouts(&self) -> Option<Whiteouts> {
         self.inner().whiteouts()
@@ -194,8 +275,8 @@ impl Driver for AnyDriver {
     fn layers_dir(&self) -> PathBuf {
         self.inner().layers_dir()
     }
-    fn layer_view(&self, id: &CacheId, below: &[CacheId]) -> DiffMeasure {
-        self.inner().layer_view(id, below)
+    fn layer_view(&self, jail: &Jail, id: &CacheId, below: &[CacheId]) -> DiffMeasure {
+        self.inner().layer_view(jail, id, below)
     }
     fn keeps_whiteouts(&self) -> bool {
         self.inner().keeps_whiteouts()
@@ -211,6 +292,9 @@ impl Driver for AnyDriver {
     }
     fn bad_links(&self, jail: &Jail, problems: &mut Vec<Problem>) -> Vec<(PathBuf, String)> {
         self.inner().bad_links(jail, problems)
+    }
+    fn shares_extents(&self) -> bool {
+        self.inner().shares_extents()
     }
     fn work_dir(&self, id: &CacheId) -> Option<PathBuf> {
         self.inner().work_dir(id)
@@ -255,7 +339,7 @@ pub fn detect(jail: &Jail) -> Vec<Detected> {
             let has_metadata = meta_names.contains(&name);
             let has_home = jail.is_dir(&root.join(&name));
             (has_metadata || has_home).then(|| Detected {
-                supported: AnyDriver::for_name(root, &name).is_some(),
+                supported: AnyDriver::for_name(jail, &name).is_some(),
                 name,
                 has_metadata,
                 has_home,
@@ -271,21 +355,33 @@ mod tests {
     #[test]
     fn each_driver_answers_for_its_own_layout() {
         let root = Path::new("/r");
-        let (o, v) = (Overlay2::new(root), Vfs::new(root));
+        let (o, v) = (Overlay2::new(root), Copies::vfs(root));
+        let jail = Jail::open(Path::new("/")).unwrap();
         let (id, parent) = (CacheId("a".into()), CacheId("p".into()));
         assert_eq!(o.layers_dir(), Path::new("/r/overlay2"));
         assert_eq!(v.layers_dir(), Path::new("/r/vfs/dir"));
         // overlay2's layer holds its own changes, with or without a parent.
-        for below in [&[][..], &[parent.clone()][..]] {
-            let view = o.layer_view(&id, below);
+        for below in [&[][..], std::slice::from_ref(&parent)] {
+            let view = o.layer_view(&jail, &id, below);
             assert_eq!(view.dir(), Path::new("/r/overlay2/a/diff"));
-            assert_eq!(view.compared_with(), None);
+            assert!(!view.is_naive());
         }
         // vfs compares a full copy with its parent's; a base layer is its own changes.
-        let view = v.layer_view(&id, &[parent]);
-        assert_eq!(view.dir(), Path::new("/r/vfs/dir/a"));
-        assert_eq!(view.compared_with(), Some(Path::new("/r/vfs/dir/p")));
-        assert_eq!(v.layer_view(&id, &[]).compared_with(), None);
+        assert_eq!(
+            v.layer_view(&jail, &id, std::slice::from_ref(&parent)),
+            DiffMeasure::Compare {
+                layer: "/r/vfs/dir/a".into(),
+                parent: "/r/vfs/dir/p".into()
+            }
+        );
+        assert!(!v.layer_view(&jail, &id, &[]).is_naive());
+        // fuse-overlayfs keeps overlay2's layout but measures a container naively.
+        let f = Overlay2::fuse_overlayfs(root);
+        assert_eq!(f.content_dir(&id), Path::new("/r/fuse-overlayfs/a/diff"));
+        assert!(!f
+            .layer_view(&jail, &id, std::slice::from_ref(&parent))
+            .is_naive());
+        assert!(f.diff_measure(&jail, &id, &[parent]).is_naive());
         assert!(o.keeps_whiteouts() && !v.keeps_whiteouts());
         assert!(!o.records_tar_size() && v.records_tar_size());
         assert_eq!(o.link_dir().as_deref(), Some(Path::new("/r/overlay2/l")));

@@ -11,17 +11,26 @@
 //! not allowed, recorded in `overlay/.has-mount-program`), its layers also hold AUFS-style
 //! `.wh.` whiteouts ([`Whiteouts::Fuse`]), and its `DiffSize` is always `directory.Size` of
 //! `diff/`, as here.
+//!
+//! Docker's fuse-overlayfs driver has the same layout under `fuse-overlayfs/`. It applies
+//! image layers with AUFS `.wh.` names (as containers/storage with a mount program), while
+//! fuse-overlayfs itself, running as root, deletes with 0/0 devices; and its `DiffSize` is
+//! always the naive one (moby `fuse-overlayfs` `DiffSize` → `naiveDiff.DiffSize`): a
+//! container's `SizeRw` compares its mounted view with its init layer's.
 
 use std::path::{Path, PathBuf};
 
 use std::collections::BTreeMap;
 
-use super::{DiffMeasure, Driver};
+use super::{DiffMeasure, Driver, Stack};
 use crate::error::{Problem, ProblemKind};
 use crate::format::whiteout::Whiteouts;
 use crate::fs::Jail;
 use crate::ids::{is_component, CacheId};
-use crate::layout::{OVERLAY2_DIFF, OVERLAY2_DIR, OVERLAY2_LINK, OVERLAY2_LINK_DIR, OVERLAY2_WORK};
+use crate::layout::{
+    FUSE_OVERLAYFS_DIR, OVERLAY2_DIFF, OVERLAY2_DIR, OVERLAY2_LINK, OVERLAY2_LINK_DIR,
+    OVERLAY2_WORK,
+};
 
 /// The driver's name.
 pub const NAME: &str = "overlay2";
@@ -30,12 +39,28 @@ pub const NAME: &str = "overlay2";
 /// (containers/storage `drivers/overlay` began as a copy of moby's overlay2).
 pub const CONTAINERS_STORAGE_NAME: &str = "overlay";
 
+/// Docker's fuse-overlayfs driver's name.
+pub const FUSE_OVERLAYFS_NAME: &str = "fuse-overlayfs";
+
+/// How the driver's `DiffSize` measures a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SizeBy {
+    /// Its `diff/` holds exactly its changes (native diff: `directory.Size` of it).
+    OwnDir,
+    /// The naive diff of the mounted layer against its parent's mount. Under fuse-overlayfs a
+    /// layer written through a mount (a container, a BuildKit step) also holds what
+    /// fuse-overlayfs keeps for itself: unchanged directories it copied up, and opaque
+    /// markers (`.wh..wh..opq`, a `.wh..opq` device) on every directory it created.
+    Views,
+}
+
 /// The overlay2 driver of one data root.
 #[derive(Debug, Clone)]
 pub struct Overlay2 {
     home: PathBuf,
     name: &'static str,
     whiteouts: Whiteouts,
+    size_by: SizeBy,
 }
 
 impl Overlay2 {
@@ -45,6 +70,7 @@ impl Overlay2 {
             home: root.join(OVERLAY2_DIR),
             name: NAME,
             whiteouts: Whiteouts::Kernel,
+            size_by: SizeBy::OwnDir,
         }
     }
 
@@ -56,6 +82,18 @@ impl Overlay2 {
             home: root.join(CONTAINERS_STORAGE_NAME),
             name: CONTAINERS_STORAGE_NAME,
             whiteouts,
+            size_by: SizeBy::OwnDir,
+        }
+    }
+
+    /// Docker's fuse-overlayfs driver of the data root `root`: `<root>/fuse-overlayfs`, AUFS
+    /// and device whiteouts both, `SizeRw` by the naive diff.
+    pub fn fuse_overlayfs(root: &Path) -> Self {
+        Overlay2 {
+            home: root.join(FUSE_OVERLAYFS_DIR),
+            name: FUSE_OVERLAYFS_NAME,
+            whiteouts: Whiteouts::Fuse,
+            size_by: SizeBy::Views,
         }
     }
 }
@@ -73,8 +111,26 @@ impl Driver for Overlay2 {
     fn content_dir(&self, id: &CacheId) -> PathBuf {
         self.layer_dir(id).join(OVERLAY2_DIFF)
     }
-    fn diff_measure(&self, id: &CacheId, _parent: &CacheId) -> DiffMeasure {
-        DiffMeasure::Tree(self.content_dir(id))
+    fn diff_measure(&self, jail: &Jail, id: &CacheId, below: &[CacheId]) -> DiffMeasure {
+        match (self.size_by, below.split_first()) {
+            (SizeBy::Views, Some((parent, under))) => {
+                let dirs = |ids: &[CacheId]| -> Vec<PathBuf> {
+                    ids.iter().map(|l| self.content_dir(l)).collect()
+                };
+                DiffMeasure::Views {
+                    layer: Stack {
+                        top: self.content_dir(id),
+                        below: dirs(below),
+                    },
+                    parent: Stack {
+                        top: self.content_dir(parent),
+                        below: dirs(under),
+                    },
+                    whiteouts: self.whiteouts,
+                }
+            }
+            _ => self.layer_view(jail, id, below),
+        }
     }
     fn whiteouts(&self) -> Option<Whiteouts> {
         Some(self.whiteouts)

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use super::{DiffMeasure, Driver};
 use crate::format::containerd::{SNAPSHOTS_DIR, SNAPSHOTTER_PREFIX, SNAPSHOT_FS, SNAPSHOT_WORK};
 use crate::format::whiteout::Whiteouts;
+use crate::fs::Jail;
 use crate::ids::CacheId;
 
 /// The snapshotter's name.
@@ -47,7 +48,7 @@ impl Driver for Overlayfs {
     fn content_dir(&self, id: &CacheId) -> PathBuf {
         self.layer_dir(id).join(SNAPSHOT_FS)
     }
-    fn diff_measure(&self, id: &CacheId, _parent: &CacheId) -> DiffMeasure {
+    fn diff_measure(&self, _jail: &Jail, id: &CacheId, _below: &[CacheId]) -> DiffMeasure {
         DiffMeasure::Usage(self.content_dir(id))
     }
     fn whiteouts(&self) -> Option<Whiteouts> {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
-use super::verify::{list_overlay, normalise, LayerCheck, Mismatch, MismatchKind};
+use super::verify::{list_overlay, normalise, LayerCheck, Mismatch, MismatchKind, OwnEntries};
 use super::CHUNK;
 use crate::error::{Problem, ProblemKind};
 use crate::fs::{self, Jail};
@@ -260,7 +260,13 @@ pub fn check_layer(
 fn compare_listing(jail: &Jail, content: &Path, unpacked: &Unpacked) -> Vec<Mismatch> {
     let mut own = BTreeSet::new();
     let (mut size, mut seen) = (0, HashSet::new());
-    list_overlay(jail, content, Path::new(""), &mut own, &mut size, &mut seen);
+    let mut listing = OwnEntries {
+        names: &mut own,
+        size: &mut size,
+        seen: &mut seen,
+        fuse_lower: None,
+    };
+    list_overlay(jail, content, Path::new(""), &mut listing);
     let as_path = |n: &Vec<u8>| PathBuf::from(std::ffi::OsStr::from_bytes(n));
     let mut out: Vec<Mismatch> = own
         .difference(&unpacked.names)

@@ -39,12 +39,11 @@ use serde::Serialize;
 use super::union::{is_opaque, role, Union};
 use crate::backend::Backend;
 use crate::changes::{self, is_dir, new_change, stat_differs, Change, ChangeKind};
-use crate::driver::Driver;
+use crate::driver::{DiffMeasure, Driver};
 use crate::error::{Problem, ProblemKind};
 use crate::format::whiteout::{Role, Whiteouts};
 use crate::fs::Jail;
 use crate::graph::{Container, Store};
-use crate::ids::CacheId;
 use crate::walk::WalkError;
 
 /// `docker diff`'s letter for a change.
@@ -145,6 +144,9 @@ pub enum OverlayDiff {
 enum Views {
     /// Full copies (vfs): two whole trees.
     Trees { new: PathBuf, old: PathBuf },
+    /// Two stacks compared naively (legacy overlay's `upper` over its base's `root`, against
+    /// its parent's).
+    Unions { new: Union, old: Union },
     /// The writable layer's own directory (overlay2 `diff/`) over its lower layers, compared
     /// as `rules` says.
     Overlay {
@@ -157,20 +159,21 @@ enum Views {
 impl Views {
     fn of(store: &Store, c: &Container) -> Views {
         let rw = &c.rw_layer;
-        let mut below: Vec<CacheId> = rw.init().cloned().into_iter().collect();
-        below.extend(
-            store
-                .chain_below(rw.parent.as_ref())
-                .into_iter()
-                .map(|l| l.cache_id.clone()),
-        );
-        let view = store.driver.layer_view(&rw.mount_id, &below);
-        match view.compared_with() {
-            Some(old) => Views::Trees {
-                new: view.dir().to_path_buf(),
-                old: old.to_path_buf(),
+        let below = store.rw_below(rw);
+        match store.driver.layer_view(&store.jail, &rw.mount_id, &below) {
+            DiffMeasure::Compare { layer, parent } => Views::Trees {
+                new: layer,
+                old: parent,
             },
-            None => Views::Overlay {
+            DiffMeasure::Views {
+                layer,
+                parent,
+                whiteouts,
+            } => Views::Unions {
+                new: layer.union(&store.jail, whiteouts),
+                old: parent.union(&store.jail, whiteouts),
+            },
+            view @ (DiffMeasure::Tree(_) | DiffMeasure::Usage(_)) => Views::Overlay {
                 upper: view.dir().to_path_buf(),
                 lower: Union::new(
                     &store.jail,
@@ -186,6 +189,7 @@ impl Views {
     fn new_root(&self) -> &Path {
         match self {
             Views::Trees { new, .. } => new,
+            Views::Unions { new, .. } => new.layers().first().map_or(Path::new("/"), |p| p),
             Views::Overlay { upper, .. } => upper,
         }
     }
@@ -194,6 +198,7 @@ impl Views {
     fn old_file(&self, rel: &Path) -> Option<PathBuf> {
         match self {
             Views::Trees { old, .. } => Some(old.join(strip_root(rel))),
+            Views::Unions { old, .. } => old.lookup(rel).map(|f| f.path),
             Views::Overlay { lower, .. } => lower.lookup(rel).map(|f| f.path),
         }
     }
@@ -202,6 +207,15 @@ impl Views {
         match self {
             Views::Trees { new, old } => {
                 let (mut changes, errors) = changes::compare(jail, new, old);
+                changes::add_changed_parents(&mut changes);
+                Found {
+                    changes,
+                    errors,
+                    ..Found::default()
+                }
+            }
+            Views::Unions { new, old } => {
+                let (mut changes, errors) = changes::compare_views(jail, new, old);
                 changes::add_changed_parents(&mut changes);
                 Found {
                     changes,

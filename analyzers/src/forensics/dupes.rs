@@ -243,9 +243,8 @@ fn hash_file(jail: &Jail, path: &Path) -> std::io::Result<String> {
 fn list_layer(store: &Store, layer: &Layer) -> LayerFiles {
     let dir = store.driver.content_dir(&layer.cache_id);
     let mut out = LayerFiles::default();
-    match super::layer_view(store, layer).compared_with() {
-        Some(parent) => {
-            let (found, errors) = changes::compare(&store.jail, &dir, parent);
+    match super::layer_view(store, layer).naive_changes(&store.jail) {
+        Some((found, errors)) => {
             for c in found {
                 match c.kind {
                     ChangeKind::Deleted => out.deleted.push(c.path),

@@ -58,5 +58,7 @@ pub(crate) fn layer_view(
         .map(|p| p.cache_id.clone())
         .into_iter()
         .collect();
-    store.driver.layer_view(&layer.cache_id, &parent)
+    store
+        .driver
+        .layer_view(&store.jail, &layer.cache_id, &parent)
 }

@@ -114,7 +114,7 @@ impl Union {
     /// The layer directories that contribute to directory `rel` (`/`-rooted), top first:
     /// those where it is a directory, down to the first opaque one. Empty when `rel` is not a
     /// directory of the view.
-    fn dir_layers(&self, rel: &Path) -> Vec<PathBuf> {
+    pub(crate) fn dir_layers(&self, rel: &Path) -> Vec<PathBuf> {
         let mut active = self.layers.clone();
         for comp in rel.components() {
             let Component::Normal(name) = comp else {

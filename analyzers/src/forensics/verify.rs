@@ -37,7 +37,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::diff::read_full;
-use super::union::{is_opaque, is_whiteout};
+use super::union::{is_opaque, is_whiteout, Union};
 use crate::backend::Backend;
 use crate::changes::{self, is_dir, ChangeKind};
 use crate::driver::Driver;
@@ -492,9 +492,8 @@ fn list_layer(
     let jail = &store.jail;
     let mut own: BTreeSet<Vec<u8>> = BTreeSet::new();
     let mut own_size = 0;
-    match super::layer_view(store, layer).compared_with() {
-        Some(parent) => {
-            let (found, _) = changes::compare(jail, content, parent);
+    match super::layer_view(store, layer).naive_changes(jail) {
+        Some((found, _)) => {
             own.extend(
                 found
                     .iter()
@@ -504,14 +503,19 @@ fn list_layer(
         }
         None => {
             let mut seen = HashSet::new();
-            list_overlay(
-                jail,
-                content,
-                Path::new(""),
-                &mut own,
-                &mut own_size,
-                &mut seen,
-            );
+            // Under fuse-overlayfs, its own bookkeeping is told apart against the layers below.
+            let fuse_lower = (store.driver.whiteouts() == Some(Whiteouts::Fuse)).then(|| {
+                let below = store.chain_below(layer.parent.as_ref());
+                let dirs = below.iter().map(|l| store.driver.content_dir(&l.cache_id));
+                Union::new(jail, Whiteouts::Fuse, dirs.collect())
+            });
+            let mut listing = OwnEntries {
+                names: &mut own,
+                size: &mut own_size,
+                seen: &mut seen,
+                fuse_lower: fuse_lower.as_ref(),
+            };
+            list_overlay(jail, content, Path::new(""), &mut listing);
         }
     }
     let size = if store.driver.records_tar_size() {
@@ -548,34 +552,90 @@ fn as_path(name: &[u8]) -> PathBuf {
     PathBuf::from(OsStr::from_bytes(name))
 }
 
-/// Walks a layer directory recursively: every entry's tar name into `names`, the apparent
-/// size of non-directories (once per inode) into `size`.
-pub(super) fn list_overlay(
-    jail: &Jail,
-    dir: &Path,
-    rel: &Path,
-    names: &mut BTreeSet<Vec<u8>>,
-    size: &mut u64,
-    seen: &mut HashSet<(u64, u64)>,
-) {
+/// What [`list_overlay`] gathers from a layer directory.
+pub(super) struct OwnEntries<'a> {
+    /// Every entry's tar name.
+    pub names: &'a mut BTreeSet<Vec<u8>>,
+    /// The apparent size of the non-directories, once per inode.
+    pub size: &'a mut u64,
+    /// The multiply-linked inodes counted so far.
+    pub seen: &'a mut HashSet<(u64, u64)>,
+    /// The layers below, when fuse-overlayfs may have written the directory through its
+    /// mount (a container, a BuildKit step): what it keeps there for itself is then no tar
+    /// entry. It copies up directories it only looked into, and marks every directory it
+    /// creates opaque (a `.wh..wh..opq` file and a `.wh..opq` device) though no lower layer
+    /// has it.
+    pub fuse_lower: Option<&'a Union>,
+}
+
+impl OwnEntries<'_> {
+    /// True when `rel` (relative to the layer) is fuse-overlayfs bookkeeping: an opaque
+    /// marker in a directory no lower layer has.
+    fn is_fuse_marker(&self, rel: &Path, tar_name: &OsStr) -> bool {
+        tar_name == WHITEOUT_OPAQUE
+            && self.fuse_lower.is_some_and(|lower| {
+                let dir = rel.parent().unwrap_or(Path::new(""));
+                !dir.as_os_str().is_empty()
+                    && !lower
+                        .lookup(&Path::new("/").join(dir))
+                        .is_some_and(|f| is_dir(&f.stat))
+            })
+    }
+
+    /// True when the directory `rel` with stat `st`, holding no entry of its own, is a
+    /// fuse-overlayfs copy-up: the lower layers have it unchanged.
+    fn is_fuse_copy_up(&self, rel: &Path, st: &nix::sys::stat::FileStat) -> bool {
+        self.fuse_lower.is_some_and(|lower| {
+            lower
+                .lookup(&Path::new("/").join(rel))
+                .is_some_and(|f| is_dir(&f.stat) && !changes::stat_differs(&f.stat, st))
+        })
+    }
+}
+
+/// Walks a layer directory recursively: every entry's tar name, and the apparent size of
+/// non-directories (once per inode), into `out`.
+pub(super) fn list_overlay(jail: &Jail, dir: &Path, rel: &Path, out: &mut OwnEntries<'_>) {
     let mut errors = Vec::new();
     for (name, st) in changes::list(jail, &dir.join(rel), &mut errors) {
         let path = rel.join(&name);
-        let text = path.as_os_str().as_bytes().to_vec();
         if is_whiteout(&st) {
-            names.insert(rel.join(whiteout_name(&name)).into_os_string().into_vec());
+            let tar_name = whiteout_name(&name);
+            if !out.is_fuse_marker(&rel.join(&tar_name), &tar_name) {
+                out.names
+                    .insert(rel.join(tar_name).into_os_string().into_vec());
+            }
             continue;
         }
-        names.insert(text);
+        if out.is_fuse_marker(&path, &name) {
+            continue;
+        }
         if is_dir(&st) {
+            let mut inner = BTreeSet::new();
             // Tar names: where fuse-overlayfs applied a layer, its AUFS names are the files
-            // they are, listed as such above.
-            if is_opaque(jail, Whiteouts::Kernel, &dir.join(&path)) {
-                names.insert(path.join(WHITEOUT_OPAQUE).into_os_string().into_vec());
+            // they are, listed as such below.
+            let marker = path.join(WHITEOUT_OPAQUE);
+            if is_opaque(jail, Whiteouts::Kernel, &dir.join(&path))
+                && !out.is_fuse_marker(&marker, OsStr::new(WHITEOUT_OPAQUE))
+            {
+                inner.insert(marker.into_os_string().into_vec());
             }
-            list_overlay(jail, dir, &path, names, size, seen);
-        } else if st.st_nlink <= 1 || seen.insert((st.st_dev, st.st_ino)) {
-            *size += u64::try_from(st.st_size).unwrap_or(0);
+            let mut below = OwnEntries {
+                names: &mut inner,
+                size: &mut *out.size,
+                seen: &mut *out.seen,
+                fuse_lower: out.fuse_lower,
+            };
+            list_overlay(jail, dir, &path, &mut below);
+            if !(inner.is_empty() && out.is_fuse_copy_up(&path, &st)) {
+                out.names.insert(path.as_os_str().as_bytes().to_vec());
+            }
+            out.names.extend(inner);
+        } else {
+            out.names.insert(path.as_os_str().as_bytes().to_vec());
+            if st.st_nlink <= 1 || out.seen.insert((st.st_dev, st.st_ino)) {
+                *out.size += u64::try_from(st.st_size).unwrap_or(0);
+            }
         }
     }
 }

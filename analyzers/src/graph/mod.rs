@@ -127,6 +127,20 @@ impl Store {
         out
     }
 
+    /// The driver directories under writable layer `rw`, nearest first: its init layer, then
+    /// the image's layers from the top (what its mount stacks under it).
+    pub fn rw_below(&self, rw: &MountRecord) -> Vec<crate::ids::CacheId> {
+        rw.init()
+            .cloned()
+            .into_iter()
+            .chain(
+                self.chain_below(rw.parent.as_ref())
+                    .into_iter()
+                    .map(|l| l.cache_id.clone()),
+            )
+            .collect()
+    }
+
     /// The number of containers (of this driver) that mount the volume `name`.
     pub fn volume_refs(&self, name: &str) -> usize {
         self.containers

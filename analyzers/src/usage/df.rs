@@ -246,7 +246,7 @@ pub fn tree_roots(store: &Store) -> Vec<PathBuf> {
         .containers
         .iter()
         .map(|c| rw_measure(store, c))
-        .filter(|m| m.compared_with().is_none())
+        .filter(|m| !m.is_naive())
         .map(|m| m.dir().to_path_buf());
     let volumes = store
         .volumes
@@ -350,20 +350,21 @@ fn measure_compared(
     trees: HashMap<PathBuf, TreeUsage>,
     problems: &mut Vec<Problem>,
 ) -> Measured {
-    let pairs: Vec<(PathBuf, PathBuf)> = store
+    let naive: Vec<DiffMeasure> = store
         .containers
         .iter()
-        .filter_map(|c| {
-            let m = rw_measure(store, c);
-            let parent = m.compared_with()?.to_path_buf();
-            Some((m.dir().to_path_buf(), parent))
-        })
+        .map(|c| rw_measure(store, c))
+        .filter(DiffMeasure::is_naive)
         .collect();
-    let compared: Vec<(PathBuf, u64, Vec<walk::WalkError>)> = pairs
+    let compared: Vec<(PathBuf, u64, Vec<walk::WalkError>)> = naive
         .iter()
-        .map(|(layer, parent)| {
-            let (changes, errors) = changes::compare(&store.jail, layer, parent);
-            (layer.clone(), changes::changes_size(&changes), errors)
+        .filter_map(|m| {
+            let (changes, errors) = m.naive_changes(&store.jail)?;
+            Some((
+                m.dir().to_path_buf(),
+                changes::changes_size(&changes),
+                errors,
+            ))
         })
         .collect();
     let mut out = Measured::default();
@@ -394,24 +395,13 @@ fn measure_compared(
     out
 }
 
+/// How the driver measures container `c`'s writable layer, over its init layer and the
+/// image's layers (containers/storage: the image's layers).
 fn rw_measure(store: &Store, c: &Container) -> DiffMeasure {
     let rw = &c.rw_layer;
-    // Docker compares a writable layer with its init layer, containers/storage with the
-    // image's top layer (only the drivers keeping full copies use the parent).
-    let parent = rw.init().cloned().or_else(|| {
-        rw.parent
-            .as_ref()
-            .and_then(|p| store.layers.get(p))
-            .map(|l| l.cache_id.clone())
-    });
-    match parent {
-        Some(parent) => store.driver.diff_measure(&rw.mount_id, &parent),
-        // A layer over nothing is all changes: its whole tree.
-        None => match store.driver.diff_measure(&rw.mount_id, &rw.mount_id) {
-            DiffMeasure::Compare { layer, .. } => DiffMeasure::Tree(layer),
-            m => m,
-        },
-    }
+    store
+        .driver
+        .diff_measure(&store.jail, &rw.mount_id, &store.rw_below(rw))
 }
 
 /// containerd's `fs.DiskUsage` size: -1 when the directory could not be read.
@@ -554,10 +544,12 @@ fn container_rows(store: &Store, sizes: &Measured, now: i64) -> Vec<ContainerDf>
 
 fn container_row(store: &Store, c: &Container, sizes: &Measured, now: i64) -> ContainerDf {
     let measure = rw_measure(store, c);
-    let size_rw = match measure.compared_with() {
-        None if measure.counts_blocks() => disk_usage(sizes.trees.get(measure.dir())),
-        None => docker_size(sizes.trees.get(measure.dir())),
-        Some(_) => sizes.compared.get(measure.dir()).copied().unwrap_or(-1),
+    let size_rw = if measure.is_naive() {
+        sizes.compared.get(measure.dir()).copied().unwrap_or(-1)
+    } else if measure.counts_blocks() {
+        disk_usage(sizes.trees.get(measure.dir()))
+    } else {
+        docker_size(sizes.trees.get(measure.dir()))
     };
     let size_root_fs = match store.backend.root_fs_base(store, &sizes.trees, c) {
         Some(base) if size_rw == -1 => base,

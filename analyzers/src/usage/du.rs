@@ -248,6 +248,11 @@ pub struct DuReport {
     pub images: Vec<ImageLayers>,
     /// `docker system df -v`, from the same walk.
     pub df: DfReport,
+    /// True when the driver's layers share extents (btrfs snapshots): `Allocated` figures
+    /// then count a shared extent once per layer holding it, as GNU `du` does, and add up to
+    /// more than the disk gives the store (`btrfs filesystem du` tells exclusive from shared);
+    /// `Apparent` is what dockerd counts either way.
+    pub shared_extents: bool,
     /// What was damaged, or could not be read.
     pub problems: Vec<Problem>,
     /// What the walk did.
@@ -421,6 +426,7 @@ pub fn compute(store: &Store, opts: &DuOptions) -> DuReport {
             .collect(),
         owners,
         df,
+        shared_extents: store.driver.shares_extents(),
         problems,
         scan,
     }
@@ -597,7 +603,16 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
         }
     }
     let mut layer_dirs: HashMap<PathBuf, usize> = HashMap::new();
+    // How many layers are under each image layer's directory: the walk gives an inode with
+    // names in several roots to the first of them, and legacy overlay hard-links every file
+    // of a parent's `root` into its children's, so the lowest layer (where the file was
+    // written) must come first.
+    let mut depth_of: HashMap<PathBuf, usize> = HashMap::new();
     for layer in store.layers.values() {
+        depth_of.insert(
+            driver.layer_dir(&layer.cache_id),
+            store.chain_below(Some(&layer.chain_id)).len(),
+        );
         let o = plan.shared(
             OwnerKind::ImageLayer,
             &layer.chain_id.to_string(),
@@ -640,7 +655,12 @@ fn plan_driver_home(store: &Store, plan: &mut Plan) {
         let o = plan.owner(OwnerKind::Daemon, "driver", "driver directories");
         plan.root(o, container_dir.clone());
     }
-    for entry in store.jail.read_dir(&container_dir).unwrap_or_default() {
+    let mut entries = store.jail.read_dir(&container_dir).unwrap_or_default();
+    entries.sort_by_key(|e| {
+        let depth = depth_of.get(&container_dir.join(&e.name)).copied();
+        (depth.unwrap_or(usize::MAX), e.name.clone())
+    });
+    for entry in entries {
         let name = entry.name.to_string_lossy().into_owned();
         let path = container_dir.join(&entry.name);
         if link_dir.as_ref() == Some(&path) {

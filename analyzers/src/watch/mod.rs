@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::driver::Driver;
+use crate::driver::{DiffMeasure, Driver};
 use crate::error::{Error, Problem, ProblemKind, Result};
 use crate::fs::{Entry, Jail};
 use crate::graph::{Container, LoadOptions, Store};
@@ -366,16 +366,16 @@ fn to_i64(v: u64) -> i64 {
 fn track(store: &Store, c: &Container) -> std::result::Result<Tracked, Problem> {
     let driver = &store.driver;
     let rw = &c.rw_layer;
-    let upper_dir = driver.content_dir(&rw.mount_id);
-    let mut lowers = Vec::new();
-    if let Some(init) = &rw.init_id {
-        lowers.push(driver.content_dir(init));
-    }
-    let mut layer = rw.parent.as_ref().and_then(|p| store.layers.get(p));
-    while let Some(l) = layer {
-        lowers.push(driver.content_dir(&l.cache_id));
-        layer = l.parent.as_ref().and_then(|p| store.layers.get(p));
-    }
+    let below = store.rw_below(rw);
+    // What the container's mount stacks: a driver that compares views names them (legacy
+    // overlay: its upper over its base's root), else the layer over every one below.
+    let (upper_dir, lowers) = match driver.diff_measure(&store.jail, &rw.mount_id, &below) {
+        DiffMeasure::Views { layer, .. } => (layer.top, layer.below),
+        measure => (
+            measure.dir().to_path_buf(),
+            below.iter().map(|l| driver.content_dir(l)).collect(),
+        ),
+    };
     let lowers = Lowers(store.jail.clone(), lowers);
     let upper = TreeTracker::new(&store.jail, &upper_dir, &lowers).map_err(|e| {
         Problem::new(

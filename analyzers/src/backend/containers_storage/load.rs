@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::ContainersStorage;
 use crate::backend::{AnyBackend, PodmanVersion, VersionProbe, VersionSource};
-use crate::driver::{AnyDriver, Detected, Driver, Overlay2, Vfs};
+use crate::driver::{AnyDriver, Copies, Detected, Driver, Overlay2};
 use crate::error::{Error, Problem, ProblemKind, Result};
 use crate::format::containers_storage::{
     self as cs, big_data_dir, big_data_file_name, ContainerRecord, ImageRecord, LayerRecord,
@@ -145,7 +145,7 @@ pub fn load(root: &DataRoot, opts: &LoadOptions, name: &str) -> Result<Store> {
             &root.path,
             overlay_whiteouts(root, opts, &mut problems),
         )),
-        "vfs" => AnyDriver::Vfs(Vfs::new(&root.path)),
+        "vfs" => AnyDriver::Copies(Copies::vfs(&root.path)),
         other => {
             return Err(Error::NotADataRoot {
                 path: root.join(cs::layers_dir(other)),

@@ -281,15 +281,15 @@ impl<'a> Accountant<'a> {
     /// was not); vfs's naive diff size against the parent's copy, compared now (0 when the
     /// layer cannot be read).
     fn diff_size(&self, id: &str) -> i64 {
-        match layer_measure(self.backend, self.store, id) {
-            DiffMeasure::Compare { layer, parent } => {
-                let (found, errors) = changes::compare(&self.store.jail, &layer, &parent);
-                if errors.iter().any(|e| e.path == layer) {
+        let measure = layer_measure(self.backend, self.store, id);
+        match measure.naive_changes(&self.store.jail) {
+            Some((found, errors)) => {
+                if errors.iter().any(|e| e.path == measure.dir()) {
                     return 0;
                 }
                 i64::try_from(changes::changes_size(&found)).unwrap_or(i64::MAX)
             }
-            m => directory_size(self.trees.get(m.dir())),
+            None => directory_size(self.trees.get(measure.dir())),
         }
     }
 }
@@ -302,7 +302,9 @@ fn layer_measure(backend: &ContainersStorage, store: &Store, id: &str) -> DiffMe
         .map(|p| CacheId(p.to_owned()))
         .into_iter()
         .collect();
-    store.driver.layer_view(&CacheId(id.to_owned()), &below)
+    store
+        .driver
+        .layer_view(&store.jail, &CacheId(id.to_owned()), &below)
 }
 
 /// The ids of the layers `image` reaches: its top layer, its mapped top layers and their
@@ -403,7 +405,7 @@ pub fn measured_dirs(backend: &ContainersStorage, store: &Store) -> Vec<PathBuf>
     let mut dirs: Vec<PathBuf> = below_containers
         .chain(unrecorded)
         .map(|id| layer_measure(backend, store, id))
-        .filter(|m| m.compared_with().is_none())
+        .filter(|m| !m.is_naive())
         .map(|m| m.dir().to_path_buf())
         .chain(
             backend

@@ -8,6 +8,10 @@
 //! [`add_changed_parents`] adds what `docker diff` adds on top: every directory holding a
 //! change is itself reported modified.
 
+mod views;
+
+pub use views::compare_views;
+
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
