@@ -110,8 +110,8 @@ pub struct StoreEntry {
     /// The directories counted as this store's.
     #[serde(flatten, serialize_with = "crate::text::json::dirs")]
     pub dirs: Vec<PathBuf>,
-    /// The stores inside those directories, left out of this one's figures (each is an
-    /// entry of its own).
+    /// The outermost stores inside those directories, left out of this one's figures (each
+    /// is an entry of its own).
     #[serde(flatten, serialize_with = "crate::text::json::nested")]
     pub nested: Vec<PathBuf>,
     /// Its bytes: its directories minus the nested stores.
@@ -419,10 +419,15 @@ fn measure(
         .into_iter()
         .collect();
     for s in stores.iter_mut() {
-        s.nested = roots
+        let inside: Vec<&PathBuf> = roots
             .iter()
             .filter(|r| !s.dirs.contains(r) && s.dirs.iter().any(|d| r.starts_with(d)))
-            .cloned()
+            .collect();
+        // The outermost ones: a store nested in a nested store is that one's.
+        s.nested = inside
+            .iter()
+            .filter(|r| !inside.iter().any(|o| o != *r && r.starts_with(o)))
+            .map(|r| (*r).clone())
             .collect();
     }
     let Some(jail) = union_jail(&roots, problems) else {
