@@ -542,6 +542,37 @@ mod tests {
     }
 
     #[test]
+    fn under_a_sysroot_every_path_is_the_images() {
+        let dir = tempfile::tempdir().unwrap();
+        let sysroot = Sysroot::new(dir.path()).unwrap();
+        let base = sysroot.dir().to_path_buf();
+        fs::create_dir_all(base.join("etc/containers")).unwrap();
+        fs::write(
+            base.join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+        )
+        .unwrap();
+        let config = HostConfig::under(sysroot);
+        assert_eq!(config.passwd, base.join("etc/passwd"));
+        let root = config.rootful().unwrap();
+        assert_eq!(root.path, base.join("var/lib/containers/storage"));
+        let alice = config.of_user("alice").unwrap();
+        assert_eq!(alice.path, base.join("home/alice").join(ROOTLESS_GRAPHROOT));
+        fs::write(
+            base.join("etc/containers/storage.conf"),
+            "[storage]\ngraphroot = \"/srv/g\"\nrunroot = \"/run/r\"\n\
+             rootless_storage_path = \"$HOME/s\"\n",
+        )
+        .unwrap();
+        let root = config.rootful().unwrap();
+        assert_eq!(root.path, base.join("srv/g"));
+        assert_eq!(root.settings.runroot, Some(base.join("run/r")));
+        assert_eq!(root.runroot(), None, "no runroot in the image");
+        let alice = config.of_user("alice").unwrap();
+        assert_eq!(alice.path, base.join("home/alice/s"));
+    }
+
+    #[test]
     fn all_lists_the_stores_that_exist() {
         let h = host();
         assert!(h.config.all().unwrap().is_empty() || Path::new(DEFAULT_GRAPHROOT).is_dir());

@@ -15,10 +15,18 @@ use crate::render;
 /// Finds, reads and measures every store and prints the report.
 pub fn run(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
     let cli = ctx.cli;
-    if cli.root.is_some() || cli.user.is_some() || cli.all_users || cli.containerd_root.is_some() {
+    let one_store = cli.root.is_some()
+        || cli.user.is_some()
+        || cli.all_users
+        || cli.containerd_root.is_some()
+        || cli.driver.is_some()
+        || cli.namespace.is_some()
+        || cli.runroot.is_some();
+    if one_store {
         anyhow::bail!(
-            "host reports every store of the host; --root, --containerd-root, --user and \
-             --all-users name one: give --sysroot DIR to read a disk image's"
+            "host reports every store of the host as its owner reads it; --root, \
+             --containerd-root, --user, --all-users, --driver, --namespace and --runroot are \
+             for one store: give --sysroot DIR to read a disk image's"
         );
     }
     // The owners' versions only as the flags say: asking a dockerd or podman of this machine

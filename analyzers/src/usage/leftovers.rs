@@ -131,3 +131,59 @@ pub fn other_driver_rows(store: &Store, trees: &HashMap<PathBuf, TreeUsage>) -> 
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::LoadOptions;
+    use crate::root::DataRoot;
+
+    fn load(root: &std::path::Path) -> Store {
+        Store::load(&DataRoot::open(root).unwrap(), &LoadOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn other_drivers_and_a_remap_parents_own_data_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in [
+            "overlay2",
+            "image/overlay2",
+            "aufs/diff/x",
+            "image/aufs",
+            "vfs/dir",
+        ] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        let store = load(root);
+        assert_eq!(store.driver.name(), "overlay2");
+        assert_eq!(
+            graphdriver_data(&store),
+            [
+                InactiveDriver {
+                    name: "aufs".into(),
+                    paths: vec![root.join("aufs"), root.join("image/aufs")],
+                },
+                InactiveDriver {
+                    name: "vfs".into(),
+                    paths: vec![root.join("vfs")],
+                },
+            ]
+        );
+        assert_eq!(other_driver_dirs(&store).len(), 3);
+        assert_eq!(pre_remap(&store), None);
+
+        std::fs::create_dir_all(root.join("1000.1000/image")).unwrap();
+        let store = load(root);
+        assert_eq!(
+            pre_remap(&store),
+            Some(PreRemap {
+                subroots: vec![root.join("1000.1000")],
+                paths: ["aufs", "image", "overlay2", "vfs"]
+                    .iter()
+                    .map(|n| root.join(n))
+                    .collect(),
+            })
+        );
+    }
+}
