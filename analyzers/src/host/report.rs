@@ -303,7 +303,9 @@ fn read_store(
     for other in store.backend.inactive_drivers(&store) {
         let mut sub = entry_of(c);
         sub.role = Role::InactiveDriver;
-        sub.path.clone_from(&other.paths[0]);
+        // Named by its home (a directory of the root), not its image metadata.
+        let home = other.paths.iter().find(|p| p.parent() == Some(&c.path));
+        sub.path.clone_from(home.unwrap_or(&other.paths[0]));
         sub.driver.clone_from(&other.name);
         sub.dirs.clone_from(&other.paths);
         let (frees, kept) = recommendations

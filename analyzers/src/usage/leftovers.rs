@@ -44,13 +44,14 @@ pub fn graphdriver_data(store: &Store) -> Vec<InactiveDriver> {
         .into_iter()
         .filter(|d| d.name != active)
         .filter_map(|d| {
-            let paths: Vec<PathBuf> = [
+            let mut paths: Vec<PathBuf> = [
                 store.root.join(&d.name),
                 store.root.join(IMAGE_DIR).join(&d.name),
             ]
             .into_iter()
             .filter(|p| store.jail.is_dir(p))
             .collect();
+            paths.sort();
             (!paths.is_empty()).then_some(InactiveDriver {
                 name: d.name,
                 paths,
@@ -151,6 +152,8 @@ mod tests {
             "image/overlay2",
             "aufs/diff/x",
             "image/aufs",
+            "zfs/graph",
+            "image/zfs",
             "vfs/dir",
         ] {
             std::fs::create_dir_all(root.join(d)).unwrap();
@@ -165,12 +168,16 @@ mod tests {
                     paths: vec![root.join("aufs"), root.join("image/aufs")],
                 },
                 InactiveDriver {
+                    name: "zfs".into(),
+                    paths: vec![root.join("image/zfs"), root.join("zfs")],
+                },
+                InactiveDriver {
                     name: "vfs".into(),
                     paths: vec![root.join("vfs")],
                 },
             ]
         );
-        assert_eq!(other_driver_dirs(&store).len(), 3);
+        assert_eq!(other_driver_dirs(&store).len(), 5);
         assert_eq!(pre_remap(&store), None);
 
         std::fs::create_dir_all(root.join("1000.1000/image")).unwrap();
@@ -179,7 +186,7 @@ mod tests {
             pre_remap(&store),
             Some(PreRemap {
                 subroots: vec![root.join("1000.1000")],
-                paths: ["aufs", "image", "overlay2", "vfs"]
+                paths: ["aufs", "image", "overlay2", "vfs", "zfs"]
                     .iter()
                     .map(|n| root.join(n))
                     .collect(),

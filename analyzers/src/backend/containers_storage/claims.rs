@@ -90,11 +90,12 @@ pub fn inactive_drivers(b: &ContainersStorage, store: &Store) -> Vec<InactiveDri
                 cs::images_dir(d),
                 cs::containers_dir(d),
             ];
-            let paths: Vec<PathBuf> = names
+            let mut paths: Vec<PathBuf> = names
                 .iter()
                 .map(|n| b.graphroot.join(n))
                 .filter(|p| store.jail.is_dir(p))
                 .collect();
+            paths.sort();
             (!paths.is_empty()).then(|| InactiveDriver {
                 name: (*d).to_owned(),
                 paths,
