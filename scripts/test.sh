@@ -8,12 +8,15 @@ cd "$(dirname "$0")/.."
 # runs a rootful podman with native overlay; tests/it/podman_rootless.rs a throwaway user's
 # rootless podman, which needs uidmap (newuidmap), and fuse-overlayfs for its mount-program
 # store (slirp4netns is rootless podman's network helper; the tests use --network none).
+# btrfs-progs: mkfs.btrfs makes the loop-mounted btrfs the btrfs graphdriver's dockerd runs on;
+# fuse-overlayfs also serves dockerd's fuse-overlayfs graphdriver.
 if [ "$(id -u)" = 0 ] && { ! command -v dockerd >/dev/null || [ ! -x /bin/busybox ] \
   || ! command -v strace >/dev/null || ! command -v podman >/dev/null \
-  || [ ! -x /usr/bin/newuidmap ] || [ ! -x /usr/bin/fuse-overlayfs ]; }; then
+  || [ ! -x /usr/bin/newuidmap ] || [ ! -x /usr/bin/fuse-overlayfs ] \
+  || [ ! -x /sbin/mkfs.btrfs ]; }; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  apt-get install -y -q --no-install-recommends docker.io busybox-static strace
+  apt-get install -y -q --no-install-recommends docker.io busybox-static strace btrfs-progs
   # podman with its recommends (buildah, netavark, uidmap, fuse-overlayfs, slirp4netns), as on
   # the machines the podman tests were written on; runc named besides.
   apt-get install -y -q podman runc uidmap fuse-overlayfs slirp4netns

@@ -1,8 +1,11 @@
 //! `strata du`: every byte of a real dockerd-made root attributed to one owner, the owners
 //! adding up to the walk's total and the walk's total equal to GNU `du -x` (apparent and
-//! allocated), live (containers running, their `merged/` overlays mounted) and stopped; a
-//! shared layer counted once and listed under each image; hard links in a volume counted once;
-//! the same answer with one thread and with four; `docker system df` drawn from the same walk.
+//! allocated; on btrfs, with each layer subvolume given to du as a root of its own, see
+//! [`fixture::store_du`]), live (containers running, their `merged/` overlays mounted) and
+//! stopped, on every driver; a shared layer counted once and listed under each image; hard
+//! links in a volume counted once; the same answer with one thread and with four; `docker
+//! system df` drawn from the same walk; on btrfs, allocated figures said to count shared extents
+//! once per snapshot.
 //! And bad input: an unreadable directory and entries vanishing during the walk are reported,
 //! never fatal; a symlink loop is never followed.
 
@@ -15,7 +18,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::fixture::{self, gnu_du};
+use crate::fixture::{self, gnu_du, store_du};
 use crate::harness::{strata_on, strata_unprivileged, Driver};
 use crate::synth::SynthStore;
 
@@ -79,11 +82,18 @@ fn check(driver: Driver) {
     };
     let live = &store.du_while_running;
     let live_report = live.strata.assert_success().json();
+    // On btrfs, dockerd bind-mounts the data root and `btrfs/` on themselves while it runs:
+    // the same filesystem, so `du -x` walks them, and so must strata.
     assert_totals(&live_report, live.apparent, live.allocated, "live");
-    if driver == Driver::Overlay2 {
+    // The drivers that mount a running container's root on `merged/` (btrfs and vfs hand out
+    // the layer directory itself).
+    if matches!(
+        driver,
+        Driver::Overlay2 | Driver::Overlay | Driver::FuseOverlayfs
+    ) {
         assert!(
             u(&live_report["Scan"]["SkippedMounts"]) >= 1,
-            "the running containers' merged/ overlays are left out: {}",
+            "the running containers' merged/ mounts are left out: {}",
             live_report["Scan"]
         );
     }
@@ -91,8 +101,9 @@ fn check(driver: Driver) {
     let root = &store.data_root;
     let one = strata_on(root, &["--format", "json", "--threads", "1", "du"]);
     let report = one.assert_success().json();
-    let (apparent, allocated) = gnu_du(root);
+    let (apparent, allocated) = store_du(root, driver);
     assert_totals(&report, apparent, allocated, "stopped");
+    shared_extents(driver, root, &report);
     let four = strata_on(root, &["--format", "json", "--threads", "4", "du"]);
     assert_eq!(stable(four.assert_success().json()), stable(report.clone()));
 
@@ -165,6 +176,33 @@ fn check(driver: Driver) {
         .contains("strata_du_image_layer_bytes{"));
 }
 
+/// Only btrfs layers share extents (each subvolume a snapshot of its parent): there the report
+/// says so (`SharedExtents`, and a note under the table), and its allocated total, which counts
+/// every block once per subvolume holding it as du does, is more than the whole filesystem
+/// uses. Measured on the fixture: du and strata 95.6 MB allocated, 75.5 MB apparent, while
+/// btrfs itself uses some 8 MB (`btrfs filesystem df`: 5.7 MiB of data, the rest metadata).
+fn shared_extents(driver: Driver, root: &Path, report: &Value) {
+    let btrfs = driver == Driver::Btrfs;
+    assert_eq!(report["SharedExtents"], btrfs, "{driver}: SharedExtents");
+    let table = strata_on(root, &["du"]);
+    let note = "sharing extents";
+    assert_eq!(
+        table.assert_success().stdout.contains(note),
+        btrfs,
+        "{driver}: the table's note on shared extents:\n{table}"
+    );
+    if btrfs {
+        let fs = nix::sys::statvfs::statvfs(root).expect("statvfs of the btrfs data root");
+        let used = (fs.blocks() - fs.blocks_free()) * fs.fragment_size();
+        let allocated = u(&report["Total"]["Allocated"]);
+        assert!(
+            allocated > used,
+            "allocated {allocated} counts shared extents per subvolume: more than the {used} \
+             bytes the filesystem uses"
+        );
+    }
+}
+
 #[test]
 fn overlay2() {
     check(Driver::Overlay2);
@@ -173,6 +211,21 @@ fn overlay2() {
 #[test]
 fn vfs() {
     check(Driver::Vfs);
+}
+
+#[test]
+fn overlay() {
+    check(Driver::Overlay);
+}
+
+#[test]
+fn fuse_overlayfs() {
+    check(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn btrfs() {
+    check(Driver::Btrfs);
 }
 
 #[test]

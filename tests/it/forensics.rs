@@ -65,9 +65,8 @@ fn status_without_clock_keeps_state_and_exit_code() {
     }
 }
 
-#[test]
-fn inventories_list_sizes_and_references_both_ways() {
-    let Some(store) = fixture::stopped(Driver::Overlay2) else {
+fn inventories_list_sizes_and_references_both_ways(driver: Driver) {
+    let Some(store) = fixture::stopped(driver) else {
         return;
     };
     let root = &store.data_root;
@@ -129,6 +128,26 @@ fn inventories_list_sizes_and_references_both_ways() {
 }
 
 #[test]
+fn inventories_list_sizes_and_references_both_ways_overlay2() {
+    inventories_list_sizes_and_references_both_ways(Driver::Overlay2);
+}
+
+#[test]
+fn inventories_list_sizes_and_references_both_ways_overlay() {
+    inventories_list_sizes_and_references_both_ways(Driver::Overlay);
+}
+
+#[test]
+fn inventories_list_sizes_and_references_both_ways_fuse_overlayfs() {
+    inventories_list_sizes_and_references_both_ways(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn inventories_list_sizes_and_references_both_ways_btrfs() {
+    inventories_list_sizes_and_references_both_ways(Driver::Btrfs);
+}
+
+#[test]
 fn unknown_and_ambiguous_names_exit_2_with_one_clear_line() {
     let Some(store) = fixture::stopped(Driver::Overlay2) else {
         return;
@@ -187,7 +206,7 @@ pub fn diff_mismatch(what: &str, docker: &str, run: &Run) -> Option<String> {
 
 /// `strata diff` lists what `docker diff` lists, for every container of the fixture (running,
 /// exited after copy-up and deletions, created), while the daemon runs and after it stopped;
-/// with `SizeRw`'s bytes accounted for.
+/// with `SizeRw`'s bytes (strata's df) accounted for, on every driver.
 fn diff_equals_docker_diff(driver: Driver) {
     let Some(store) = fixture::stopped(driver) else {
         return;
@@ -202,18 +221,18 @@ fn diff_equals_docker_diff(driver: Driver) {
                 failures.push(mismatch);
                 continue;
             }
+            // Every driver: on the naive ones (all but overlay2) SizeRw is what the changes
+            // add up to, hard links once, as dockerd's `ChangesSize` counts.
             let report = run.json();
-            if driver == Driver::Overlay2 {
-                let size_rw = fixture::df_entry(&df, "Containers", "Id", id).unwrap()["SizeRw"]
-                    .as_u64()
-                    .unwrap();
-                let total =
-                    report["Bytes"].as_u64().unwrap() + report["UnlistedBytes"].as_u64().unwrap();
-                if total != size_rw {
-                    failures.push(format!(
-                        "{id}: Bytes + UnlistedBytes {total} != SizeRw {size_rw}"
-                    ));
-                }
+            let size_rw = fixture::df_entry(&df, "Containers", "Id", id).unwrap()["SizeRw"]
+                .as_u64()
+                .unwrap();
+            let total =
+                report["Bytes"].as_u64().unwrap() + report["UnlistedBytes"].as_u64().unwrap();
+            if total != size_rw {
+                failures.push(format!(
+                    "{driver} {id} {when}: Bytes + UnlistedBytes {total} != SizeRw {size_rw}"
+                ));
             }
         }
     }
@@ -250,6 +269,21 @@ fn diff_equals_docker_diff_overlay2() {
 #[test]
 fn diff_equals_docker_diff_vfs() {
     diff_equals_docker_diff(Driver::Vfs);
+}
+
+#[test]
+fn diff_equals_docker_diff_overlay() {
+    diff_equals_docker_diff(Driver::Overlay);
+}
+
+#[test]
+fn diff_equals_docker_diff_fuse_overlayfs() {
+    diff_equals_docker_diff(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn diff_equals_docker_diff_btrfs() {
+    diff_equals_docker_diff(Driver::Btrfs);
 }
 
 /// Makes a whiteout (character device 0/0) at `path`, as overlayfs does; needs root.
@@ -293,7 +327,7 @@ fn diff_reports_a_stray_whiteout_and_a_missing_writable_layer() {
     );
 }
 
-/// `verify` passes on every layer dockerd made, on both drivers.
+/// `verify` passes on every layer dockerd made, on every driver.
 fn verify_passes_on_what_dockerd_made(driver: Driver) {
     let Some(store) = fixture::stopped(driver) else {
         return;
@@ -337,6 +371,21 @@ fn verify_passes_on_what_dockerd_made_overlay2() {
 #[test]
 fn verify_passes_on_what_dockerd_made_vfs() {
     verify_passes_on_what_dockerd_made(Driver::Vfs);
+}
+
+#[test]
+fn verify_passes_on_what_dockerd_made_overlay() {
+    verify_passes_on_what_dockerd_made(Driver::Overlay);
+}
+
+#[test]
+fn verify_passes_on_what_dockerd_made_fuse_overlayfs() {
+    verify_passes_on_what_dockerd_made(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn verify_passes_on_what_dockerd_made_btrfs() {
+    verify_passes_on_what_dockerd_made(Driver::Btrfs);
 }
 
 /// A fresh daemon with `strata/base:1` and `strata/small:1`, a classic build whose last layer
@@ -507,6 +556,21 @@ fn orphans_of_a_healthy_store_vfs() {
     orphans_of_a_healthy_store(Driver::Vfs);
 }
 
+#[test]
+fn orphans_of_a_healthy_store_overlay() {
+    orphans_of_a_healthy_store(Driver::Overlay);
+}
+
+#[test]
+fn orphans_of_a_healthy_store_fuse_overlayfs() {
+    orphans_of_a_healthy_store(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn orphans_of_a_healthy_store_btrfs() {
+    orphans_of_a_healthy_store(Driver::Btrfs);
+}
+
 /// A ustar header for a regular file `name` of `size` bytes.
 fn tar_header(name: &str, size: u64) -> Vec<u8> {
     let mut h = vec![0u8; 512];
@@ -602,9 +666,10 @@ fn orphans_finds_what_a_killed_dockerd_and_a_test_left() {
 }
 
 /// Allocated bytes under `root` as `du -sxB1` counts them (one file system: a running
-/// container's `merged/` and `shm` mounts are not the store's bytes).
-fn du(root: &std::path::Path) -> u64 {
-    fixture::du_total(&["-sxB1"], &[root])
+/// container's `merged/` and `shm` mounts are not the store's bytes; on btrfs each layer
+/// subvolume counted as well, see [`fixture::store_du`]).
+fn du(root: &std::path::Path, driver: Driver) -> u64 {
+    fixture::store_du(root, driver).1
 }
 
 /// The bytes `strata advise` predicts for `actions`, summed.
@@ -622,13 +687,13 @@ fn predicted(root: &std::path::Path, actions: &[&str]) -> u64 {
 /// On a fresh fixture, each prune frees exactly what `strata advise` predicted for it,
 /// measured with `du` of the data root before and after (every byte dockerd deletes: layer
 /// directories and links, layer and image records, container directories and logs, volume
-/// data), and afterwards strata's `df` still equals dockerd's `GET /system/df`.
-#[test]
-fn advise_predicts_what_each_prune_frees_to_the_byte() {
-    if !crate::harness::dockerd_usable() {
+/// data), and afterwards strata's `df` still equals dockerd's `GET /system/df`. On btrfs the
+/// bytes are du's, which count an extent shared between snapshots once per subvolume.
+fn advise_predicts_what_each_prune_frees(driver: Driver) {
+    if !crate::harness::driver_usable(driver) {
         return;
     }
-    let d = crate::harness::Dockerd::start(Driver::Overlay2);
+    let d = crate::harness::Dockerd::start(driver);
     let f = fixture::Fixture::build(&d);
     let root = d.data_root().to_owned();
     let steps: [(&[&str], &[&str]); 3] = [
@@ -643,12 +708,15 @@ fn advise_predicts_what_each_prune_frees_to_the_byte() {
     let mut lines = Vec::new();
     for (command, actions) in steps {
         let want = predicted(&root, actions);
-        let before = du(&root);
+        let before = du(&root, driver);
         d.docker(command);
-        let freed = before - du(&root);
+        let freed = before - du(&root, driver);
         lines.push(format!("{command:?}: predicted {want}, du freed {freed}"));
         assert!(want > 0, "{command:?} must free something on the fixture");
         assert_eq!(want, freed, "{}", lines.join("\n"));
+        // strata first: until dockerd answers a `/system/df`, BuildKit has stored no size for
+        // its `source.local` records (the build context, the Dockerfile), and strata must
+        // measure their snapshots itself, as dockerd is about to.
         let strata = strata_on(&root, &["--format", "json", "df", "-v"]);
         let found = crate::dfjson::differences(&d.system_df(), &strata.json());
         assert!(found.is_empty(), "after {command:?}:\n{}", found.join("\n"));
@@ -668,9 +736,9 @@ fn advise_predicts_what_each_prune_frees_to_the_byte() {
         .split(' ')
         .skip(1)
         .collect();
-    let before = du(&root);
+    let before = du(&root, driver);
     d.docker(&command);
-    let freed = before - du(&root);
+    let freed = before - du(&root, driver);
     lines.push(format!(
         "{command:?}: predicted {}, du freed {freed}",
         rmi["Bytes"]
@@ -691,8 +759,27 @@ fn advise_predicts_what_each_prune_frees_to_the_byte() {
 }
 
 #[test]
-fn advise_fails_over_a_limit_and_speaks_prometheus() {
-    let Some(store) = fixture::stopped(Driver::Overlay2) else {
+fn advise_predicts_what_each_prune_frees_to_the_byte() {
+    advise_predicts_what_each_prune_frees(Driver::Overlay2);
+}
+
+#[test]
+fn advise_predicts_what_each_prune_frees_to_the_byte_overlay() {
+    advise_predicts_what_each_prune_frees(Driver::Overlay);
+}
+
+#[test]
+fn advise_predicts_what_each_prune_frees_to_the_byte_fuse_overlayfs() {
+    advise_predicts_what_each_prune_frees(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn advise_predicts_what_each_prune_frees_to_the_byte_btrfs() {
+    advise_predicts_what_each_prune_frees(Driver::Btrfs);
+}
+
+fn advise_fails_over_a_limit_and_speaks_prometheus(driver: Driver) {
+    let Some(store) = fixture::stopped(driver) else {
         return;
     };
     let root = &store.data_root;
@@ -715,8 +802,28 @@ fn advise_fails_over_a_limit_and_speaks_prometheus() {
     let prom = strata_on(root, &["--format", "prometheus", "advise"]);
     assert!(prom.success(), "{prom}");
     assert!(prom.stdout.contains(&format!(
-        "strata_advise_reclaimable_total_bytes{{driver=\"overlay2\"}} {total}"
+        "strata_advise_reclaimable_total_bytes{{driver=\"{driver}\"}} {total}"
     )));
+}
+
+#[test]
+fn advise_fails_over_a_limit_and_speaks_prometheus_overlay2() {
+    advise_fails_over_a_limit_and_speaks_prometheus(Driver::Overlay2);
+}
+
+#[test]
+fn advise_fails_over_a_limit_and_speaks_prometheus_overlay() {
+    advise_fails_over_a_limit_and_speaks_prometheus(Driver::Overlay);
+}
+
+#[test]
+fn advise_fails_over_a_limit_and_speaks_prometheus_fuse_overlayfs() {
+    advise_fails_over_a_limit_and_speaks_prometheus(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn advise_fails_over_a_limit_and_speaks_prometheus_btrfs() {
+    advise_fails_over_a_limit_and_speaks_prometheus(Driver::Btrfs);
 }
 
 /// The copies of each duplicate group of `strata dupes --format json`, as `(size, [paths])`.
@@ -738,7 +845,7 @@ fn dupe_groups(report: &Value) -> Vec<(u64, Vec<String>)> {
 }
 
 /// The build context's `notes.txt`, copied by the classic and the BuildKit build into layers
-/// of their own, is stored twice; both drivers agree.
+/// of their own, is stored twice; every driver agrees.
 fn dupes_on_what_dockerd_made(driver: Driver) {
     let Some(store) = fixture::stopped(driver) else {
         return;
@@ -772,6 +879,21 @@ fn dupes_on_what_dockerd_made_overlay2() {
 #[test]
 fn dupes_on_what_dockerd_made_vfs() {
     dupes_on_what_dockerd_made(Driver::Vfs);
+}
+
+#[test]
+fn dupes_on_what_dockerd_made_overlay() {
+    dupes_on_what_dockerd_made(Driver::Overlay);
+}
+
+#[test]
+fn dupes_on_what_dockerd_made_fuse_overlayfs() {
+    dupes_on_what_dockerd_made(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn dupes_on_what_dockerd_made_btrfs() {
+    dupes_on_what_dockerd_made(Driver::Btrfs);
 }
 
 /// A file planted in two layers is found with its wasted bytes; a file deleted by a later

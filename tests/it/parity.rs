@@ -143,3 +143,18 @@ fn overlay2() {
 fn vfs() {
     parity(Driver::Vfs);
 }
+
+#[test]
+fn overlay() {
+    parity(Driver::Overlay);
+}
+
+#[test]
+fn fuse_overlayfs() {
+    parity(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn btrfs() {
+    parity(Driver::Btrfs);
+}

@@ -1,6 +1,6 @@
 //! strata never writes to the store it analyses: not a byte, not a mode, not even an atime.
 //!
-//! Every verb in [`VERBS`] runs on the stopped overlay2 fixture; the whole tree (every file,
+//! Every verb in [`VERBS`] runs on the stopped fixture of each driver; the whole tree (every file,
 //! directory, link and node: mode, owner, size, inode, link count, times to the nanosecond,
 //! content hash, link target) must be identical before and after. Other tests read this store
 //! at the same time, through strata or with `O_NOATIME` (`tree::read_noatime`), never with a
@@ -48,12 +48,32 @@ const VERBS: &[&[&str]] = &[
     &["--format", "json", "dupes"],
 ];
 
-#[test]
-fn every_verb_leaves_the_store_untouched() {
-    let Some(store) = fixture::stopped(Driver::Overlay2) else {
+/// [`assert_untouched`] with every verb on the stopped `driver` fixture.
+fn every_verb_leaves_untouched(driver: Driver) {
+    let Some(store) = fixture::stopped(driver) else {
         return;
     };
     assert_untouched(&store.data_root, &[], VERBS);
+}
+
+#[test]
+fn every_verb_leaves_the_store_untouched() {
+    every_verb_leaves_untouched(Driver::Overlay2);
+}
+
+#[test]
+fn every_verb_leaves_the_overlay_store_untouched() {
+    every_verb_leaves_untouched(Driver::Overlay);
+}
+
+#[test]
+fn every_verb_leaves_the_fuse_overlayfs_store_untouched() {
+    every_verb_leaves_untouched(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn every_verb_leaves_the_btrfs_store_untouched() {
+    every_verb_leaves_untouched(Driver::Btrfs);
 }
 
 /// Runs `strata --root <root> <global...> <verb...>` for every verb of `verbs` and panics unless

@@ -1,8 +1,10 @@
 //! `strata watch` on containers a real dockerd runs: a container writing about 1 MB/s (as
 //! fast as a loaded machine lets it) is reported at the rate it really wrote, by its own log of
 //! bytes and clock; appending one byte to a 5 MB file of the image shows 5 MB
-//! copied up; deleting an image file shows a whiteout and no growth; every JSON line parses and
-//! carries the documented fields; an idle container's tick examines nothing.
+//! copied up; deleting an image file shows a whiteout and no growth; the writable layer's size is
+//! dockerd's `SizeRw`; every JSON line parses and carries the documented fields; an idle
+//! container's tick examines nothing. On every graphdriver this kernel runs (overlay2, legacy
+//! overlay, fuse-overlayfs, btrfs), with the same expectations: they are dockerd's figures.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -13,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::fixture::import_busybox;
-use crate::harness::{dockerd_usable, root_args, strata_command, strata_on, Dockerd, Driver};
+use crate::harness::{driver_usable, root_args, strata_command, strata_on, Dockerd, Driver};
 
 /// What the writer appends per step, ten steps a second at most (1,024,000 bytes a second on
 /// an idle machine, less on a loaded one: the test measures what it got, never assumes it).
@@ -153,10 +155,29 @@ fn last_of<'a>(samples: &'a [Value], name: &str) -> &'a Value {
 
 #[test]
 fn rates_copy_ups_and_whiteouts_live() {
-    if !dockerd_usable() {
+    watch_live(Driver::Overlay2);
+}
+
+#[test]
+fn rates_copy_ups_and_whiteouts_live_overlay() {
+    watch_live(Driver::Overlay);
+}
+
+#[test]
+fn rates_copy_ups_and_whiteouts_live_fuse_overlayfs() {
+    watch_live(Driver::FuseOverlayfs);
+}
+
+#[test]
+fn rates_copy_ups_and_whiteouts_live_btrfs() {
+    watch_live(Driver::Btrfs);
+}
+
+fn watch_live(driver: Driver) {
+    if !driver_usable(driver) {
         return;
     }
-    let d = Dockerd::start(Driver::Overlay2);
+    let d = Dockerd::start(driver);
     import_busybox(&d, "wbb:1");
     let ctx = d.scratch("watch-ctx");
     std::fs::create_dir_all(&ctx).expect("mkdir ctx");
@@ -269,18 +290,62 @@ fn rates_copy_ups_and_whiteouts_live() {
     assert_eq!(writer["Volumes"][0]["Name"], "writer-vol");
     assert!(writer["Volumes"][0]["Bytes"].as_u64().unwrap() > 0);
 
+    // The copier and the deleter, every figure checked and every mismatch reported at once.
+    // The same on every driver: appending a byte to an image file changes it whole in the
+    // writable layer (overlayfs copies it up; on btrfs dockerd's naive diff lists it changed,
+    // and `SizeRw`, `Growth` and `CopiedUpBytes` count its whole size); nothing else changed,
+    // so no file is added (fuse-overlayfs's opaque markers in the volume's mount point
+    // directory are no files; legacy overlay's copy of the init layer's files is no change), and
+    // `SizeRw` is dockerd's own (`GET /containers/<id>/json?size=1`).
     let copier = last_of(&samples, "copier");
-    assert_eq!(copier["CopiedUpFiles"], 1, "{copier}");
-    assert_eq!(copier["CopiedUpBytes"], BIG + 1, "{copier}");
-    assert_eq!(copier["Growth"], BIG + 1, "{copier}");
-    assert_eq!(copier["TopPaths"][0]["Path"], "/big");
-    assert_eq!(copier["TopPaths"][0]["Kind"], "copied-up");
-
     let deleter = last_of(&samples, "deleter");
-    assert_eq!(deleter["Whiteouts"], 1, "{deleter}");
-    assert_eq!(deleter["Growth"], 0, "a whiteout adds no bytes: {deleter}");
-    // Once nothing changes, a tick examines nothing.
-    assert_eq!(deleter["PathsExamined"], 0, "{deleter}");
+    let size_rw = |sample: &Value| {
+        let id = sample["Id"].as_str().expect("Id");
+        let inspect = d.api_get(&format!("/v1.41/containers/{id}/json?size=1"));
+        Value::from(inspect["SizeRw"].as_u64().unwrap_or(0))
+    };
+    let expected: [(&Value, &str, Value); 11] = [
+        (copier, "CopiedUpFiles", 1.into()),
+        (copier, "CopiedUpBytes", (BIG + 1).into()),
+        (copier, "Growth", (BIG + 1).into()),
+        (copier, "AddedFiles", 0.into()),
+        (copier, "SizeRw", size_rw(copier)),
+        (deleter, "Whiteouts", 1.into()),
+        // A whiteout adds no bytes.
+        (deleter, "Growth", 0.into()),
+        // Once nothing changes, a tick examines nothing.
+        (deleter, "PathsExamined", 0.into()),
+        (deleter, "AddedFiles", 0.into()),
+        (deleter, "CopiedUpFiles", 0.into()),
+        (deleter, "SizeRw", size_rw(deleter)),
+    ];
+    let mut failures: Vec<String> = expected
+        .iter()
+        .filter(|(sample, field, want)| sample[*field] != *want)
+        .map(|(sample, field, want)| {
+            format!(
+                "{} {field}: {}, want {want}",
+                sample["Name"], sample[*field]
+            )
+        })
+        .collect();
+    for (sample, path, kind) in [
+        (copier, "/big", "copied-up"),
+        (deleter, "/victim", "whiteout"),
+    ] {
+        let top = &sample["TopPaths"][0];
+        if top["Path"] != path || top["Kind"] != kind {
+            failures.push(format!(
+                "{} TopPaths[0]: {top}, want {path} {kind}",
+                sample["Name"]
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{driver}:\n{}\n{copier}\n{deleter}",
+        failures.join("\n")
+    );
 
     // Naming a container that does not run is an error naming it.
     let missing = strata_on(

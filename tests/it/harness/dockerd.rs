@@ -6,6 +6,9 @@
 //! loopback (`--bridge=none`, no iptables; containers run with `--network none`). Dropping it
 //! stops the daemon and unmounts whatever it left mounted, so a failing test leaves no daemon.
 //!
+//! The btrfs graphdriver needs its data root on btrfs: a [`Driver::Btrfs`] daemon gets a
+//! loop-mounted btrfs of its own in that directory ([`super::btrfs`]), released with it.
+//!
 //! Two daemons: Debian bookworm's dockerd 20.10 with a graphdriver ([`Store::Graph`]), and
 //! Debian trixie's dockerd 26.1 with the containerd image store ([`Store::Containerd`]:
 //! `"features": {"containerd-snapshotter": true}`, its own containerd 1.7 from the unpacked
@@ -25,7 +28,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use super::cleanup::unmount_under;
+use super::btrfs::BtrfsFs;
+use super::cleanup::{unmount_under, unmount_under_except};
 use super::run::run_with_timeout;
 use super::trixie::{self, Ctr};
 use super::{DOCKERD, DOCKER_CLI};
@@ -38,22 +42,47 @@ pub(super) const STOP_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long one Docker CLI command may take (builds included).
 const CLI_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The storage drivers the tests run dockerd with.
+/// The storage drivers the tests run dockerd with (check [`super::driver_usable`] first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Driver {
     /// `overlay2`, the default and the one strata completes first.
     Overlay2,
     /// `vfs`: every layer a full copy, no mounts.
     Vfs,
+    /// Legacy `overlay` (one lower dir): `overlay/<id>/root` for layers applied from a tar,
+    /// `upper`, `lower-id`, `work` for the others.
+    Overlay,
+    /// `fuse-overlayfs`: overlay2's layout, mounted by the `fuse-overlayfs` program.
+    FuseOverlayfs,
+    /// `btrfs`: every layer a subvolume snapshot of its parent; the data root must be on btrfs,
+    /// so [`Dockerd::start`] makes one ([`super::btrfs::BtrfsFs`]).
+    Btrfs,
 }
 
 impl Driver {
+    /// Every driver, in the order [`Driver::index`] numbers them.
+    pub const ALL: [Driver; 5] = [
+        Driver::Overlay2,
+        Driver::Vfs,
+        Driver::Overlay,
+        Driver::FuseOverlayfs,
+        Driver::Btrfs,
+    ];
+
     /// The name dockerd uses (`--storage-driver`, `image/<name>/`, `<root>/<name>/`).
     pub fn name(self) -> &'static str {
         match self {
             Driver::Overlay2 => "overlay2",
             Driver::Vfs => "vfs",
+            Driver::Overlay => "overlay",
+            Driver::FuseOverlayfs => "fuse-overlayfs",
+            Driver::Btrfs => "btrfs",
         }
+    }
+
+    /// Its position in [`Driver::ALL`] (for per-driver tables).
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -79,6 +108,9 @@ pub const CONTAINERD_ROOT_IN_DATA_ROOT: &str = "containerd/daemon";
 
 /// A running (or stopped) dockerd and the temporary directory that holds everything of it.
 pub struct Dockerd {
+    /// The btrfs the data root of a [`Driver::Btrfs`] daemon lives on (in `dir`, so declared
+    /// before it: fields drop in order, and it must be unmounted before `dir` is removed).
+    btrfs: Option<BtrfsFs>,
     /// `None` once handed over by [`Dockerd::into_dir`].
     dir: Option<TempDir>,
     work: PathBuf,
@@ -89,7 +121,9 @@ pub struct Dockerd {
 }
 
 impl Dockerd {
-    /// Starts dockerd with `driver` on a fresh, empty data root (`<tmp>/root`).
+    /// Starts dockerd with `driver` on a fresh, empty data root: `<tmp>/root`, or for
+    /// [`Driver::Btrfs`] `<tmp>/btrfs/root` on a btrfs of its own (`<tmp>/btrfs.img`, loop-mounted
+    /// on `<tmp>/btrfs`; unmounted and its loop device freed when the daemon is dropped).
     pub fn start(driver: Driver) -> Dockerd {
         Self::start_on(Store::Graph(driver), None, &[])
     }
@@ -101,7 +135,7 @@ impl Dockerd {
     }
 
     /// Starts dockerd with `driver` on an existing data root (for instance a planted synthetic
-    /// store). The daemon writes to it: give it a copy.
+    /// store). The daemon writes to it: give it a copy (for [`Driver::Btrfs`], one on btrfs).
     pub fn start_with_root(driver: Driver, data_root: &Path) -> Dockerd {
         Self::start_on(Store::Graph(driver), Some(data_root.to_owned()), &[])
     }
@@ -117,7 +151,13 @@ impl Dockerd {
             .tempdir()
             .expect("creating the daemon's temporary directory");
         let work = dir.path().to_owned();
-        let data_root = data_root.unwrap_or_else(|| work.join("root"));
+        let btrfs = (store == Store::Graph(Driver::Btrfs) && data_root.is_none())
+            .then(|| BtrfsFs::make(&work));
+        let data_root = match (&data_root, &btrfs) {
+            (Some(given), _) => given.clone(),
+            (None, Some(fs)) => fs.mount_point().join("root"),
+            (None, None) => work.join("root"),
+        };
         for sub in [&data_root, &work.join("exec"), &work.join("cli")] {
             fs::create_dir_all(sub).expect("creating the daemon's directories");
         }
@@ -162,6 +202,7 @@ impl Dockerd {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {dockerd}: {e}"));
         let mut daemon = Dockerd {
+            btrfs,
             dir: Some(dir),
             work,
             data_root,
@@ -298,15 +339,16 @@ impl Dockerd {
     /// Stops the daemon the way an init system does: SIGTERM, then wait for its clean shutdown
     /// (it stops running containers, SIGKILLing those still alive after their stop timeout,
     /// records their state, unmounts, stops its containerd). If it does not exit within
-    /// [`STOP_TIMEOUT`] it and its containerd are SIGKILLed. Either way, whatever is still
-    /// mounted under its directories is unmounted. Idempotent.
+    /// [`STOP_TIMEOUT`] it and its containerd are SIGKILLed. Either way, whatever it left
+    /// mounted under its directories is unmounted (not the btrfs the data root lives on: the
+    /// store stays readable until the daemon is dropped). Idempotent.
     pub fn stop(&mut self) {
         if let Some(child) = self.child.take() {
             if let Err(child) = terminate(child, STOP_TIMEOUT) {
                 self.sigkill(child);
             }
         }
-        unmount_under(&self.work);
+        self.unmount_leftovers();
         if !self.data_root.starts_with(&self.work) {
             unmount_under(&self.data_root);
         }
@@ -318,7 +360,13 @@ impl Dockerd {
         if let Some(child) = self.child.take() {
             self.sigkill(child);
         }
-        unmount_under(&self.work);
+        self.unmount_leftovers();
+    }
+
+    /// Unmounts everything under the daemon's directory but the btrfs its data root is on.
+    fn unmount_leftovers(&self) {
+        let keep = self.btrfs.as_ref().map(BtrfsFs::mount_point);
+        unmount_under_except(&self.work, keep);
     }
 
     /// SIGKILLs dockerd (`child`) and then its containerd.
@@ -332,16 +380,24 @@ impl Dockerd {
     }
 
     /// Stops the daemon and hands over its temporary directory (which then outlives this
-    /// value; the caller removes it, e.g. with [`super::remove_at_exit`]).
+    /// value; the caller removes it, e.g. with [`super::remove_at_exit`], which also unmounts
+    /// the btrfs of a [`Driver::Btrfs`] daemon, left mounted, and frees its loop device).
     pub fn into_dir(mut self) -> TempDir {
         self.stop();
+        if let Some(btrfs) = self.btrfs.take() {
+            btrfs.leave_mounted();
+        }
         self.dir.take().expect("the directory is handed over once")
     }
 }
 
 impl Drop for Dockerd {
     fn drop(&mut self) {
-        self.stop();
+        // One handed over by `into_dir` was stopped there, and what is still mounted in its
+        // directory (the btrfs of its data root) is the new owner's.
+        if self.dir.is_some() {
+            self.stop();
+        }
     }
 }
 

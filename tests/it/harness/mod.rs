@@ -3,11 +3,14 @@
 //! `ctr` ([`Ctr`]), a rootful podman on a temporary store ([`Podman`]), a rootless podman of a
 //! throwaway user ([`Rootless`]), a host's disk image holding stores of every kind
 //! ([`HostImage`], with a [`RemapUser`] for `dockerd --userns-remap`), the strata binary
-//! ([`strata_on`]), commands with a deadline ([`Run`]), cleanup, and the skip policy ([`dockerd_usable`], [`containerd_usable`], [`podman_usable`]).
+//! ([`strata_on`]), commands with a deadline ([`Run`]), a loop-mounted btrfs for the btrfs
+//! graphdriver ([`btrfs`]), cleanup, and the skip policy ([`dockerd_usable`],
+//! [`driver_usable`], [`containerd_usable`], [`podman_usable`]).
 //!
 //! Everything made here lives in unique temporary directories; nothing uses a fixed `/tmp` path,
 //! so tests run in parallel without `--test-threads=1`.
 
+pub mod btrfs;
 mod cleanup;
 mod dockerd;
 mod host;
@@ -36,6 +39,10 @@ pub const DOCKER_CLI: &str = "/usr/bin/docker";
 /// The static busybox (package `busybox-static`) the fixture images are made of.
 pub const BUSYBOX: &str = "/bin/busybox";
 
+/// Debian's fuse-overlayfs (package `fuse-overlayfs`), which dockerd's fuse-overlayfs driver
+/// runs for every mount.
+pub const FUSE_OVERLAYFS: &str = "/usr/bin/fuse-overlayfs";
+
 /// Debian's podman (package `podman`, 4.3.1).
 pub const PODMAN: &str = "/usr/bin/podman";
 /// Debian's runc, the OCI runtime podman runs here (through a wrapper naming its state dir).
@@ -57,6 +64,32 @@ pub fn dockerd_usable() -> bool {
         "root and Debian's docker.io (dockerd)",
         &[DOCKERD, DOCKER_CLI, BUSYBOX],
     )
+}
+
+/// Whether the tests that run dockerd with `driver` can run here: what [`dockerd_usable`] needs,
+/// plus the driver's own: for `overlay`, the kernel's overlayfs; for `fuse-overlayfs`, Debian's
+/// fuse-overlayfs, `/dev/fuse` and the kernel's fuse; for `btrfs`, btrfs-progs' mkfs, loop
+/// devices and the kernel's btrfs ([`btrfs::missing`]). Skips or panics as [`dockerd_usable`]
+/// does, saying which of them is missing.
+pub fn driver_usable(driver: Driver) -> bool {
+    let (needs, own) = match driver {
+        Driver::Overlay2 | Driver::Vfs => return dockerd_usable(),
+        Driver::Overlay => (
+            "root, Debian's docker.io and overlayfs in the kernel",
+            kernel_lacks("overlay"),
+        ),
+        Driver::FuseOverlayfs => (
+            "root, Debian's docker.io, fuse-overlayfs (apt-get install fuse-overlayfs) and fuse",
+            file_missing(&[FUSE_OVERLAYFS, "/dev/fuse"]).or_else(|| kernel_lacks("fuse")),
+        ),
+        Driver::Btrfs => (
+            "root, Debian's docker.io, btrfs-progs (apt-get install btrfs-progs), loop devices \
+             and btrfs in the kernel",
+            btrfs::missing(),
+        ),
+    };
+    let missing = root_or_files_missing(&[DOCKERD, DOCKER_CLI, BUSYBOX]).or(own);
+    usable_or_skip(missing, needs)
 }
 
 /// Whether the containerd-store tests can run here: what [`dockerd_usable`] needs (Debian's
@@ -95,15 +128,34 @@ pub fn engine_usable() -> bool {
 }
 
 fn usable(needs: &str, files: &[&str]) -> bool {
-    let missing = if !is_root() {
-        Some("not running as root".to_owned())
+    usable_or_skip(root_or_files_missing(files), needs)
+}
+
+/// Why a test needing root and `files` cannot run, or `None` when it can.
+fn root_or_files_missing(files: &[&str]) -> Option<String> {
+    if is_root() {
+        file_missing(files)
     } else {
-        files
-            .iter()
-            .find(|p| !Path::new(p).exists())
-            .map(|p| format!("{p} is missing"))
-    };
-    usable_or_skip(missing, needs)
+        Some("not running as root".to_owned())
+    }
+}
+
+/// The first of `files` that does not exist, said as a reason to skip.
+fn file_missing(files: &[&str]) -> Option<String> {
+    files
+        .iter()
+        .find(|p| !Path::new(p).exists())
+        .map(|p| format!("{p} is missing"))
+}
+
+/// Why the kernel cannot mount a `filesystem` (as `/proc/filesystems` names it), or `None`
+/// when it is listed there (built in, or a module already loaded).
+fn kernel_lacks(filesystem: &str) -> Option<String> {
+    let listed = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
+    let known = listed
+        .lines()
+        .any(|line| line.split_whitespace().last() == Some(filesystem));
+    (!known).then(|| format!("the kernel has no {filesystem} (not in /proc/filesystems)"))
 }
 
 /// The skip policy: `None` means usable; otherwise print why and return `false`, or panic
