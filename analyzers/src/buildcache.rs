@@ -225,6 +225,7 @@ mod key {
 mod snapshot_key {
     pub const CHAIN_ID: &str = "chainid";
     pub const COMMITTED: &str = "committed";
+    pub const PARENT: &str = "parent";
     pub const SIZE: &str = "size";
 }
 
@@ -492,7 +493,6 @@ fn read_once(jail: &Jail, dir: &Path, worker: &Worker) -> (BuildCache, Transacti
     let store = Store {
         jail,
         buildkit: dir,
-        md_path: &md_path,
         snapshots: snapshots.as_ref().map(Db::root),
         snapshots_path: &snapshots_path,
         worker,
@@ -891,7 +891,6 @@ impl Loader<'_> {
 struct Store<'a> {
     jail: &'a Jail,
     buildkit: &'a Path,
-    md_path: &'a Path,
     /// `buildkit/snapshots.db` of the graphdriver worker.
     snapshots: Option<&'a Bucket>,
     snapshots_path: &'a Path,
@@ -1156,28 +1155,66 @@ impl Store<'_> {
                 format!("snapshot {key:?} of a build cache record does not exist; size 0"),
             ));
         }
-        // Only a driver whose layer directories hold the layer's own files (overlay2's
-        // `diff/`) can be measured as its native `DiffSize` does.
-        let driver = loaded.driver;
-        if !driver.keeps_whiteouts() {
-            return Err(Problem::new(
-                self.md_path,
-                ProblemKind::Unreadable,
-                format!(
-                    "snapshot {key}: sizing build cache on the {} driver is not supported; \
-                     size 0",
-                    driver.name()
-                ),
-            ));
+        let id = self.driver_id(&id)?;
+        let parent = match self.snapshot_text(key, snapshot_key::PARENT) {
+            Some(parent) => vec![self.parent_driver_id(loaded, key, &parent)?],
+            None => Vec::new(),
+        };
+        // moby's snapshotter asks the driver's `DiffSize`: its own directory where it holds
+        // exactly the snapshot's files (overlay2's `diff/`, any driver's snapshot over
+        // nothing), else the naive diff against the parent's.
+        let view = loaded.driver.layer_view(self.jail, &id, &parent);
+        match view.naive_changes(self.jail) {
+            None => Ok(Usage::Measure(view.dir().to_path_buf())),
+            Some((changes, errors)) => match errors.iter().find(|e| e.path == view.dir()) {
+                Some(e) => Err(Problem::new(
+                    &e.path,
+                    ProblemKind::Missing,
+                    format!("snapshot {key}: {}; size 0", e.detail),
+                )),
+                None => Ok(Usage::Known(
+                    i64::try_from(crate::changes::changes_size(&changes)).unwrap_or(i64::MAX),
+                    SizeSource::Measured,
+                )),
+            },
         }
-        let id = CacheId::parse(&id).ok_or_else(|| {
+    }
+
+    /// The driver's directory name `id` of a snapshot, validated.
+    fn driver_id(&self, id: &str) -> Result<CacheId, Problem> {
+        CacheId::parse(id).ok_or_else(|| {
             Problem::new(
                 self.snapshots_path,
                 ProblemKind::InvalidValue,
-                format!("snapshot {key}: driver id {id:?} is not a directory name"),
+                format!("snapshot driver id {id:?} is not a directory name"),
             )
-        })?;
-        Ok(Usage::Measure(driver.content_dir(&id)))
+        })
+    }
+
+    /// The driver's id of snapshot `key`'s parent `parent`: an image layer's cache id, or
+    /// the driver id of another snapshot (the key it was committed from).
+    fn parent_driver_id(
+        &self,
+        loaded: &Loaded,
+        key: &str,
+        parent: &str,
+    ) -> Result<CacheId, Problem> {
+        if let Some(chain) = self.snapshot_chain(parent) {
+            return loaded
+                .layer(&chain)
+                .map(|l| l.cache_id.clone())
+                .ok_or_else(|| {
+                    Problem::new(
+                        self.snapshots_path,
+                        ProblemKind::DanglingReference,
+                        format!("snapshot {key}: parent layer {chain} is not in the layer store; size 0"),
+                    )
+                });
+        }
+        let id = self
+            .snapshot_text(parent, snapshot_key::COMMITTED)
+            .unwrap_or_else(|| parent.to_owned());
+        self.driver_id(&id)
     }
 
     /// The image reference checker over the listed records (moby's for the graphdriver

@@ -20,8 +20,11 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::changes::stat_differs;
 use crate::driver::{DiffMeasure, Driver};
 use crate::error::{Error, Problem, ProblemKind, Result};
+use crate::forensics::union::Union;
+use crate::format::whiteout::{Role, Whiteouts};
 use crate::fs::{Entry, Jail};
 use crate::graph::{Container, LoadOptions, Store};
 use crate::layout::{CONTAINERS_DIR, CONTAINER_CONFIG};
@@ -114,6 +117,60 @@ pub struct VolumeSample {
 /// Tells copied-up files from new ones by looking for them in the lower layers.
 struct Lowers(Jail, Vec<PathBuf>);
 
+/// The classifier of a driver whose `SizeRw` is the naive diff (legacy overlay, fuse-overlayfs,
+/// vfs, btrfs): a path is a change only where the parent's view (the init layer's mount)
+/// differs, and a deletion is what that view has and the container's no longer does.
+struct ParentView {
+    jail: Jail,
+    /// The tracked directory.
+    upper: PathBuf,
+    parent: Union,
+    /// How the tracked directory records deletions; `None` for a full copy, where a deletion
+    /// is an absence.
+    whiteouts: Option<Whiteouts>,
+}
+
+impl Classify for ParentView {
+    fn classify(&self, rel: &Path, st: &nix::sys::stat::FileStat) -> Kind {
+        match self.parent.lookup(rel) {
+            None => Kind::Added,
+            Some(old) => {
+                let new = self.upper.join(rel.strip_prefix("/").unwrap_or(rel));
+                let caps = self.jail.capability(&old.path) != self.jail.capability(&new);
+                if stat_differs(&old.stat, st) || caps {
+                    Kind::CopiedUp
+                } else {
+                    Kind::Unchanged
+                }
+            }
+        }
+    }
+
+    fn kind(&self, rel: &Path, st: &nix::sys::stat::FileStat) -> Kind {
+        let Some(whiteouts) = self.whiteouts else {
+            return self.classify(rel, st);
+        };
+        let name = rel.file_name().unwrap_or_default();
+        match whiteouts.role(name, st.st_mode, st.st_rdev) {
+            Role::Entry => self.classify(rel, st),
+            // fuse-overlayfs' own markers, and a whiteout over nothing, delete nothing.
+            Role::Hidden => Kind::Unchanged,
+            Role::Deletes(target) => {
+                let deleted = rel.parent().unwrap_or(Path::new("/")).join(target);
+                if self.parent.lookup(&deleted).is_some() {
+                    Kind::Whiteout
+                } else {
+                    Kind::Unchanged
+                }
+            }
+        }
+    }
+
+    fn absence_deletes(&self, rel: &Path) -> bool {
+        self.whiteouts.is_none() && self.parent.lookup(rel).is_some()
+    }
+}
+
 impl Classify for Lowers {
     fn classify(&self, rel: &Path, _st: &nix::sys::stat::FileStat) -> Kind {
         if self
@@ -140,7 +197,7 @@ struct Tracked {
     config: PathBuf,
     config_mtime: Option<(i64, i64)>,
     upper: TreeTracker,
-    lowers: Lowers,
+    lowers: Box<dyn Classify + Send>,
     volumes: Vec<VolumeTrack>,
     start_bytes: u64,
     history: VecDeque<(Instant, u64)>,
@@ -192,7 +249,7 @@ impl Watch {
         let mut out = Vec::new();
         for (id, t) in &mut self.tracked {
             let started = Instant::now();
-            let errors = t.upper.refresh(&t.lowers);
+            let errors = t.upper.refresh(t.lowers.as_ref());
             let examined = t.upper.last_touched;
             for e in errors {
                 self.problems
@@ -243,7 +300,7 @@ impl Watch {
                 .touched
                 .keys()
                 .filter_map(|p| entries.get(p).map(|e| (p, e)))
-                .filter(|(_, e)| e.kind != Kind::Dir)
+                .filter(|(_, e)| !matches!(e.kind, Kind::Dir | Kind::Unchanged))
                 .map(|(p, e)| PathGrowth {
                     path: p.clone(),
                     bytes: e.size,
@@ -369,15 +426,43 @@ fn track(store: &Store, c: &Container) -> std::result::Result<Tracked, Problem> 
     let below = store.rw_below(rw);
     // What the container's mount stacks: a driver that compares views names them (legacy
     // overlay: its upper over its base's root), else the layer over every one below.
-    let (upper_dir, lowers) = match driver.diff_measure(&store.jail, &rw.mount_id, &below) {
-        DiffMeasure::Views { layer, .. } => (layer.top, layer.below),
-        measure => (
-            measure.dir().to_path_buf(),
-            below.iter().map(|l| driver.content_dir(l)).collect(),
-        ),
-    };
-    let lowers = Lowers(store.jail.clone(), lowers);
-    let upper = TreeTracker::new(&store.jail, &upper_dir, &lowers).map_err(|e| {
+    // What the container's mount stacks, and what its changes are measured against: the
+    // parent's view for a naive-diff driver (legacy overlay: its upper over its base's root,
+    // against the init layer's), else every layer below the writable one.
+    let jail = store.jail.clone();
+    let (upper_dir, lowers): (PathBuf, Box<dyn Classify + Send>) =
+        match driver.diff_measure(&store.jail, &rw.mount_id, &below) {
+            DiffMeasure::Views {
+                layer,
+                parent,
+                whiteouts,
+            } => (
+                layer.top.clone(),
+                Box::new(ParentView {
+                    parent: parent.union(&jail, whiteouts),
+                    upper: layer.top,
+                    jail,
+                    whiteouts: Some(whiteouts),
+                }),
+            ),
+            DiffMeasure::Compare { layer, parent } => (
+                layer.clone(),
+                Box::new(ParentView {
+                    parent: Union::new(&jail, Whiteouts::Kernel, vec![parent]),
+                    upper: layer,
+                    jail,
+                    whiteouts: None,
+                }),
+            ),
+            measure => (
+                measure.dir().to_path_buf(),
+                Box::new(Lowers(
+                    jail,
+                    below.iter().map(|l| driver.content_dir(l)).collect(),
+                )),
+            ),
+        };
+    let upper = TreeTracker::new(&store.jail, &upper_dir, lowers.as_ref()).map_err(|e| {
         Problem::new(
             &upper_dir,
             ProblemKind::Unreadable,

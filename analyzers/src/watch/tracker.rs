@@ -33,6 +33,16 @@ pub enum Kind {
     CopiedUp,
     /// An overlay whiteout (a character device 0/0): a deletion.
     Whiteout,
+    /// A file the parent's view holds as it is (a naive-diff driver's full copy, a copy of
+    /// its parent's upper, a driver's bookkeeping): no change, counted for nothing.
+    Unchanged,
+}
+
+impl Kind {
+    /// True when the entry's bytes count in the tree's size (Docker's `SizeRw`).
+    fn counts(self) -> bool {
+        !matches!(self, Kind::Dir | Kind::Unchanged)
+    }
 }
 
 /// One tracked path.
@@ -53,6 +63,22 @@ pub struct Entry {
 pub trait Classify {
     /// The kind of `rel`, given its stat.
     fn classify(&self, rel: &Path, st: &FileStat) -> Kind;
+
+    /// The kind of the non-directory `rel`: by default a character device 0/0 is an overlay
+    /// whiteout, anything else what [`Classify::classify`] says.
+    fn kind(&self, rel: &Path, st: &FileStat) -> Kind {
+        if st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFCHR && st.st_rdev == 0 {
+            Kind::Whiteout
+        } else {
+            self.classify(rel, st)
+        }
+    }
+
+    /// True when `rel` going away is itself a deletion of the container's view, to count as
+    /// a whiteout (drivers that keep full copies record a deletion as an absence).
+    fn absence_deletes(&self, _rel: &Path) -> bool {
+        false
+    }
 }
 
 /// Everything is new.
@@ -236,16 +262,27 @@ impl TreeTracker {
                 if was_dir {
                     self.forget(rel);
                 }
+                // A file keeps its kind while it is the same inode, unless it was no change: a
+                // write may make it one.
                 let kind = match self.entries.get(rel) {
-                    Some(e) if e.inode == (st.st_dev, st.st_ino) && e.kind != Kind::Whiteout => {
+                    Some(e)
+                        if e.inode == (st.st_dev, st.st_ino)
+                            && !matches!(e.kind, Kind::Whiteout | Kind::Unchanged) =>
+                    {
                         e.kind
                     }
-                    _ => kind_of(rel, &st, classify),
+                    _ => classify.kind(rel, &st),
                 };
                 self.remove_one(rel);
                 self.insert(rel.to_path_buf(), &st, kind);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.forget(rel),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let was_whiteout = self.entries.get(rel).map(|e| e.kind) == Some(Kind::Whiteout);
+                self.forget(rel);
+                if !was_whiteout && classify.absence_deletes(rel) {
+                    self.insert_entry(rel.to_path_buf(), (0, 0), 0, Kind::Whiteout);
+                }
+            }
             Err(e) => errors.push(WalkError {
                 path: abs,
                 detail: crate::fs::describe(&e),
@@ -292,7 +329,7 @@ impl TreeTracker {
                     self.insert(child.clone(), &st, Kind::Dir);
                     stack.push(child);
                 } else {
-                    let kind = kind_of(&child, &st, classify);
+                    let kind = classify.kind(&child, &st);
                     self.insert(child, &st, kind);
                 }
             }
@@ -301,18 +338,22 @@ impl TreeTracker {
     }
 
     fn insert(&mut self, rel: PathBuf, st: &FileStat, kind: Kind) {
-        let size = if kind == Kind::Dir {
-            0
-        } else {
+        let size = if kind.counts() {
             u64::try_from(st.st_size).unwrap_or(0)
+        } else {
+            0
         };
-        let inode = (st.st_dev, st.st_ino);
+        self.insert_entry(rel, (st.st_dev, st.st_ino), size, kind);
+    }
+
+    /// Tracks `rel` as inode `inode` of `size` apparent bytes (0 unless `kind` counts).
+    fn insert_entry(&mut self, rel: PathBuf, inode: (u64, u64), size: u64, kind: Kind) {
         let first_size = match self.entries.get(&rel) {
             Some(e) => e.first_size,
             None if self.started => 0,
             None => size,
         };
-        if kind != Kind::Dir {
+        if kind.counts() {
             let slot = self.inodes.entry(inode).or_insert((0, 0));
             if slot.1 == 0 {
                 self.totals.bytes += size;
@@ -338,7 +379,7 @@ impl TreeTracker {
         let Some(e) = self.entries.get(rel).copied() else {
             return;
         };
-        if e.kind != Kind::Dir {
+        if e.kind.counts() {
             if let Some(slot) = self.inodes.get_mut(&e.inode) {
                 slot.1 -= 1;
                 if slot.1 == 0 {
@@ -377,7 +418,7 @@ impl TreeTracker {
                 }
                 return;
             }
-            Kind::Dir => return,
+            Kind::Dir | Kind::Unchanged => return,
         };
         if add {
             *bytes += size;
@@ -391,14 +432,6 @@ impl TreeTracker {
 
 fn is_dir(st: &FileStat) -> bool {
     st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR
-}
-
-fn kind_of(rel: &Path, st: &FileStat, classify: &dyn Classify) -> Kind {
-    if st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFCHR && st.st_rdev == 0 {
-        Kind::Whiteout
-    } else {
-        classify.classify(rel, st)
-    }
 }
 
 /// `lstat` of `rel` in the directory `dir`, under `jail`'s root (for classifiers).
