@@ -17,10 +17,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
-    /// Read NAME's rootless podman store, found as their podman finds it: the graphroot of
-    /// ~/.config/containers/storage.conf, else the `rootless_storage_path` of
-    /// /etc/containers/storage.conf, else ~/.local/share/containers/storage (`root`: root's
-    /// store). Not for the engine verbs.
+    /// Read NAME's rootless store: their rootless Docker root (`data-root` of
+    /// ~/.config/docker/daemon.json, else ~/.local/share/docker) or their podman store, found
+    /// as their podman finds it (the graphroot of ~/.config/containers/storage.conf, else the
+    /// `rootless_storage_path` of /etc/containers/storage.conf, else
+    /// ~/.local/share/containers/storage; `root`: root's podman store); a user with both is
+    /// asked to pick one with --root. Not for the engine verbs.
     #[arg(
         long,
         global = true,
@@ -35,6 +37,13 @@ pub struct Cli {
     /// advise; JSON is an array of {User, Root, Report}; no Prometheus output.
     #[arg(long, global = true, conflicts_with_all = ["root", "containerd_root"])]
     pub all_users: bool,
+
+    /// Read the host's files under DIR, a mounted disk image: /etc/passwd,
+    /// /etc/docker/daemon.json, /etc/containerd/config.toml, /etc/containers/storage.conf,
+    /// /var/lib/..., the users' homes and every path those files name, as a chroot would (a
+    /// symlink leading out of DIR is refused). Not for the engine verbs.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
 
     /// Read this storage driver's data [default: the one dockerd would use].
     #[arg(long, global = true, value_name = "NAME")]
@@ -139,6 +148,11 @@ pub enum Command {
     Dupes,
     /// Cleanup recommendations: what, why, exact bytes reclaimed, risk, the command to run.
     Advise(AdviseArgs),
+    /// Every container store of this host in one report: each Docker root (the system's,
+    /// rootless ones, userns-remap sub-roots, other drivers' data), containerd root and
+    /// containers/storage graphroot, with its bytes, its filesystem and how full that is, and
+    /// what is reclaimable with the command for it; no byte counted twice.
+    Host,
     /// Live writable-layer and copy-on-write growth of running containers.
     Watch(WatchArgs),
     /// Build a sample store with the engine in a temporary root (as root; no Docker needed),

@@ -20,6 +20,11 @@
 //! - `docker container prune`: every container not running: `containers/<id>/`, its mount
 //!   record, its writable and init layers and their links. Volumes stay.
 //! - a volume: `volumes/<name>/`.
+//! - another storage driver's data (a driver switch left it; nothing the owner runs reads
+//!   it): its directories, `rm -rf` with the owner stopped ([`crate::usage::leftovers`]).
+//! - in the parent of userns-remap sub-roots, when none of its containers runs: everything
+//!   but the sub-roots, from a daemon run without remapping, `rm -rf` with dockerd stopped.
+//!   Nothing else is advised there: the owner's commands act on the sub-root it runs on.
 //!
 //! On a containers/storage store the same rules hold as podman applies them (libimage
 //! `RemoveImages`, containers/storage `DeleteImage`, libpod `PruneContainers` and
@@ -44,6 +49,7 @@ use crate::forensics::orphans::{OrphanKind, OrphansReport};
 use crate::graph::{Container, Store, Volume};
 use crate::ids::{CacheId, ChainId, ImageId};
 use crate::layout::{CONTAINERS_DIR, IMAGE_DIR, LAYERDB_MOUNTS};
+use crate::usage::leftovers::{self, InactiveDriver, PreRemap};
 use crate::walk::{self, WalkOptions};
 
 /// How risky a recommendation is.
@@ -206,6 +212,10 @@ struct Draft {
 /// Computes the recommendations for `store`; `orphans` are its leftovers (for the leaked
 /// layer directories).
 pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> AdviceReport {
+    let running = store.containers.iter().any(|c| c.state.running);
+    if let Some(pre) = leftovers::pre_remap(store).filter(|_| !running) {
+        return measure(store, vec![pre_remap_draft(store, &pre)], orphans, opts);
+    }
     let mut drafts = Vec::new();
     let containers_kept: Vec<&Container> = store.containers.iter().collect();
     let dangling = dangling_images(store);
@@ -328,16 +338,12 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
                 "done behind {}'s back: stop {} first, and check nothing newer claims them",
                 words.owner, words.stop_first
             ),
-            command: format!(
-                "rm -rf {}",
-                leaked
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
+            command: rm_command(&leaked),
             paths: leaked,
         });
+    }
+    for other in store.backend.inactive_drivers(store) {
+        drafts.push(other_driver_draft(store, other));
     }
     let mut report = measure(store, drafts, orphans, opts);
     if !unread.is_empty() {
@@ -354,6 +360,81 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
         report.problems.sort();
     }
     report
+}
+
+/// `rm -rf` of `paths`, each quoted for a POSIX shell when it needs it.
+fn rm_command<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> String {
+    let quoted: Vec<String> = paths
+        .into_iter()
+        .map(|p| {
+            let text = p.display().to_string();
+            let plain = text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@,=".contains(&b));
+            if plain {
+                text
+            } else {
+                format!("'{}'", text.replace('\'', r"'\''"))
+            }
+        })
+        .collect();
+    format!("rm -rf {}", quoted.join(" "))
+}
+
+/// Removing another driver's data.
+fn other_driver_draft(store: &Store, other: InactiveDriver) -> Draft {
+    let words = store.backend.owner_words();
+    let name = &other.name;
+    Draft {
+        action: "remove-other-driver-data",
+        what: format!(
+            "the data of storage driver {name} (not {}, the one in use)",
+            store.driver.name()
+        ),
+        why: format!(
+            "{} reads only one driver's data: {name}'s images, layers and containers are \
+             invisible to it and no prune frees them",
+            words.owner
+        ),
+        risk: Risk::High,
+        risk_note: format!(
+            "done behind {}'s back: stop {} first; {name}'s images and containers are lost \
+             (switching the driver back would have shown them again)",
+            words.owner, words.stop_first
+        ),
+        command: rm_command(&other.paths),
+        paths: other.paths.into_iter().collect(),
+    }
+}
+
+/// Removing a userns-remap parent's own data.
+fn pre_remap_draft(store: &Store, pre: &PreRemap) -> Draft {
+    let subroots: Vec<String> = pre
+        .subroots
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    Draft {
+        action: "remove-pre-remap-data",
+        what: format!(
+            "the data root's own data ({} entries beside the userns-remap sub-roots {})",
+            pre.paths.len(),
+            subroots.join(", ")
+        ),
+        why: format!(
+            "dockerd --userns-remap keeps its whole store in a sub-root and reads nothing else \
+             of {}: this is from a daemon run without remapping, and none of its containers \
+             runs",
+            store.root.display()
+        ),
+        risk: Risk::High,
+        risk_note: "done behind dockerd's back: stop dockerd first; only while it runs with \
+                    userns-remap (daemon.json \"userns-remap\"): if remapping was turned off \
+                    since, this is the live store"
+            .into(),
+        command: rm_command(&pre.paths),
+        paths: pre.paths.iter().cloned().collect(),
+    }
 }
 
 /// The containers under `containers/` that the store did not load (another driver's, or

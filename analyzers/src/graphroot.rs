@@ -27,16 +27,23 @@
 //! any other variable comes from the environment of the user's podman, which strata cannot
 //! see, and is an error naming the file. `$XDG_CONFIG_HOME` and `$XDG_DATA_HOME` are taken at
 //! their defaults, and `STORAGE_DRIVER`/`STORAGE_OPTS` are not read, for the same reason.
+//!
+//! Every host path (the files above, the homes of the account database, the paths the files
+//! name) is taken under the host's [`Sysroot`] (`--sysroot`: a mounted disk image).
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::format::passwd::{self, Account};
 use crate::format::storage_conf::{self, Storage};
+use crate::host::Sysroot;
 
 /// The host files that say where the stores are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostConfig {
+    /// Where the host's files are: every path below is under it, and so is every path read
+    /// from them.
+    pub sysroot: Sysroot,
     /// The account database (`/etc/passwd`).
     pub passwd: PathBuf,
     /// `$CONTAINERS_STORAGE_CONF` of the caller, when set: the only file read for root's
@@ -50,13 +57,21 @@ pub struct HostConfig {
 }
 
 impl Default for HostConfig {
-    /// The host's own files, without `$CONTAINERS_STORAGE_CONF`.
+    /// The files of the machine strata runs on, without `$CONTAINERS_STORAGE_CONF`.
     fn default() -> Self {
+        HostConfig::under(Sysroot::default())
+    }
+}
+
+impl HostConfig {
+    /// The host files under `sysroot`, without `$CONTAINERS_STORAGE_CONF`.
+    pub fn under(sysroot: Sysroot) -> HostConfig {
         HostConfig {
-            passwd: PathBuf::from("/etc/passwd"),
+            passwd: sysroot.path("/etc/passwd"),
             storage_conf_env: None,
-            etc_storage_conf: PathBuf::from("/etc/containers/storage.conf"),
-            usr_storage_conf: PathBuf::from("/usr/share/containers/storage.conf"),
+            etc_storage_conf: sysroot.path("/etc/containers/storage.conf"),
+            usr_storage_conf: sysroot.path("/usr/share/containers/storage.conf"),
+            sysroot,
         }
     }
 }
@@ -101,6 +116,8 @@ pub struct Graphroot {
     pub path: PathBuf,
     /// What its storage.conf says.
     pub settings: Settings,
+    /// Where the host's files are (the runroot is under it too).
+    pub sysroot: Sysroot,
 }
 
 impl Graphroot {
@@ -109,13 +126,13 @@ impl Graphroot {
     /// `/run/user/<uid>/containers` for a user: `$XDG_RUNTIME_DIR/containers`).
     pub fn runroot(&self) -> Option<PathBuf> {
         let path = self.settings.runroot.clone().unwrap_or_else(|| {
-            if self.user.uid == 0 {
+            self.sysroot.path(if self.user.uid == 0 {
                 PathBuf::from(ROOTFUL_RUNROOT)
             } else {
                 PathBuf::from(format!("/run/user/{}/containers", self.user.uid))
-            }
+            })
         });
-        path.is_dir().then_some(path)
+        self.sysroot.is_dir(&path).then_some(path)
     }
 }
 
@@ -134,8 +151,10 @@ pub struct Listed {
 impl HostConfig {
     /// The accounts of the host's passwd file, in file order.
     pub fn accounts(&self) -> Result<Vec<Account>> {
-        let bytes =
-            crate::fs::read_host_file(&self.passwd).map_err(|e| Error::io(&self.passwd, e))?;
+        let bytes = self
+            .sysroot
+            .read(&self.passwd)
+            .map_err(|e| Error::io(&self.passwd, e))?;
         Ok(passwd::parse(&String::from_utf8_lossy(&bytes)))
     }
 
@@ -159,43 +178,37 @@ impl HostConfig {
             _ if self.etc_storage_conf.exists() => self.etc_storage_conf.clone(),
             _ => self.usr_storage_conf.clone(),
         };
-        let conf = storage_conf::read(&path)?.map(|c| c.storage);
+        let conf = storage_conf::read(&path, &self.sysroot)?.map(|c| c.storage);
         Ok((path, conf))
     }
 
     /// root's graphroot (`user` is root's account, from the passwd file when it has one).
     pub fn rootful(&self) -> Result<Graphroot> {
-        let user = self
-            .accounts()
-            .ok()
-            .and_then(|all| all.into_iter().find(|a| a.uid == 0))
-            .unwrap_or_else(|| Account {
-                name: "root".into(),
-                uid: 0,
-                home: "/root".into(),
-            });
+        let user = passwd::superuser(&self.accounts().unwrap_or_default());
         self.rootful_for(user)
     }
 
     fn rootful_for(&self, user: Account) -> Result<Graphroot> {
         let (path, conf) = self.system_conf(true)?;
+        let sysroot = &self.sysroot;
         let Some(conf) = conf else {
             return Ok(Graphroot {
                 user,
-                path: PathBuf::from(DEFAULT_GRAPHROOT),
+                path: sysroot.path(DEFAULT_GRAPHROOT),
                 settings: Settings::default(),
+                sysroot: sysroot.clone(),
             });
         };
-        let expand = |text: &str, key: &str| expand(text, &user, &path, key);
         let graphroot = match conf.graphroot.as_deref().filter(|g| !g.is_empty()) {
-            Some(g) => expand(g, "graphroot")?,
-            None => PathBuf::from(DEFAULT_GRAPHROOT),
+            Some(g) => sysroot.path(expand(g, &user, &path, "graphroot")?),
+            None => sysroot.path(DEFAULT_GRAPHROOT),
         };
-        let settings = settings_of(&conf, &path, &user)?;
+        let settings = settings_of(&conf, &path, &user, sysroot)?;
         Ok(Graphroot {
             user,
             path: graphroot,
             settings,
+            sysroot: sysroot.clone(),
         })
     }
 
@@ -209,7 +222,8 @@ impl HostConfig {
         if user.uid == 0 {
             return self.rootful_for(user);
         }
-        let home = Path::new(&user.home);
+        let sysroot = &self.sysroot;
+        let home = sysroot.path(&user.home);
         let (system_path, system) = self.system_conf(false)?;
         let mut graphroot = home.join(ROOTLESS_GRAPHROOT);
         let mut settings = Settings::default();
@@ -219,7 +233,7 @@ impl HostConfig {
                 .as_deref()
                 .filter(|p| !p.is_empty())
             {
-                graphroot = expand(p, &user, &system_path, "rootless_storage_path")?;
+                graphroot = sysroot.path(expand(p, &user, &system_path, "rootless_storage_path")?);
             }
             settings.driver = system
                 .driver()
@@ -228,7 +242,7 @@ impl HostConfig {
             settings.source = Some(system_path);
         }
         let own_path = home.join(USER_STORAGE_CONF);
-        if let Some(own) = storage_conf::read(&own_path)?.map(|c| c.storage) {
+        if let Some(own) = storage_conf::read(&own_path, sysroot)?.map(|c| c.storage) {
             let configured = own
                 .graphroot
                 .as_deref()
@@ -240,14 +254,15 @@ impl HostConfig {
                     .filter(|p| !p.is_empty())
                     .map(|p| (p, "rootless_storage_path")));
             if let Some((text, key)) = configured {
-                graphroot = expand(text, &user, &own_path, key)?;
+                graphroot = sysroot.path(expand(text, &user, &own_path, key)?);
             }
-            settings = settings_of(&own, &own_path, &user)?;
+            settings = settings_of(&own, &own_path, &user, sysroot)?;
         }
         Ok(Graphroot {
             user,
             path: graphroot,
             settings,
+            sysroot: sysroot.clone(),
         })
     }
 
@@ -256,20 +271,12 @@ impl HostConfig {
     /// read is listed with the error (its podman would fail the same way).
     pub fn all(&self) -> Result<Vec<Listed>> {
         let accounts = self.accounts()?;
-        let root = accounts
-            .iter()
-            .find(|a| a.uid == 0)
-            .cloned()
-            .unwrap_or_else(|| Account {
-                name: "root".into(),
-                uid: 0,
-                home: "/root".into(),
-            });
+        let root = passwd::superuser(&accounts);
         let users = accounts.into_iter().filter(|a| a.uid >= FIRST_USER_UID);
         let mut out = Vec::new();
         for user in std::iter::once(root).chain(users) {
             let found = self.of_account(user.clone());
-            if found.as_ref().is_ok_and(|g| !g.path.is_dir()) {
+            if found.as_ref().is_ok_and(|g| !self.sysroot.is_dir(&g.path)) {
                 continue;
             }
             out.push(Listed { user, found });
@@ -278,11 +285,12 @@ impl HostConfig {
     }
 }
 
-/// The settings of the storage.conf `conf` read from `path`, expanded for `user`.
-fn settings_of(conf: &Storage, path: &Path, user: &Account) -> Result<Settings> {
+/// The settings of the storage.conf `conf` read from `path`, expanded for `user`, their paths
+/// under `sysroot`.
+fn settings_of(conf: &Storage, path: &Path, user: &Account, sysroot: &Sysroot) -> Result<Settings> {
     let expand_opt = |text: Option<&str>, key: &str| -> Result<Option<PathBuf>> {
         text.filter(|t| !t.is_empty())
-            .map(|t| expand(t, user, path, key))
+            .map(|t| expand(t, user, path, key).map(|p| sysroot.path(p)))
             .transpose()
     };
     Ok(Settings {
@@ -295,7 +303,7 @@ fn settings_of(conf: &Storage, path: &Path, user: &Account) -> Result<Settings> 
             .options
             .additionalimagestores
             .iter()
-            .map(|s| expand(s, user, path, "additionalimagestores"))
+            .map(|s| expand(s, user, path, "additionalimagestores").map(|p| sysroot.path(p)))
             .collect::<Result<_>>()?,
         transient_store: conf.transient_store,
     })
@@ -372,6 +380,7 @@ mod tests {
         )
         .unwrap();
         let config = HostConfig {
+            sysroot: Sysroot::default(),
             passwd,
             storage_conf_env: None,
             etc_storage_conf: dir.path().join("etc.conf"),
@@ -530,6 +539,37 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn under_a_sysroot_every_path_is_the_images() {
+        let dir = tempfile::tempdir().unwrap();
+        let sysroot = Sysroot::new(dir.path()).unwrap();
+        let base = sysroot.dir().to_path_buf();
+        fs::create_dir_all(base.join("etc/containers")).unwrap();
+        fs::write(
+            base.join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+        )
+        .unwrap();
+        let config = HostConfig::under(sysroot);
+        assert_eq!(config.passwd, base.join("etc/passwd"));
+        let root = config.rootful().unwrap();
+        assert_eq!(root.path, base.join("var/lib/containers/storage"));
+        let alice = config.of_user("alice").unwrap();
+        assert_eq!(alice.path, base.join("home/alice").join(ROOTLESS_GRAPHROOT));
+        fs::write(
+            base.join("etc/containers/storage.conf"),
+            "[storage]\ngraphroot = \"/srv/g\"\nrunroot = \"/run/r\"\n\
+             rootless_storage_path = \"$HOME/s\"\n",
+        )
+        .unwrap();
+        let root = config.rootful().unwrap();
+        assert_eq!(root.path, base.join("srv/g"));
+        assert_eq!(root.settings.runroot, Some(base.join("run/r")));
+        assert_eq!(root.runroot(), None, "no runroot in the image");
+        let alice = config.of_user("alice").unwrap();
+        assert_eq!(alice.path, base.join("home/alice/s"));
     }
 
     #[test]

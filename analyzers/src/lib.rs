@@ -4,7 +4,8 @@
 //! finds containers/storage's, root's and each user's), [`driver`] identifies
 //! the storage drivers present, [`graph`] rebuilds images, layers, containers and volumes from
 //! the metadata files alone (no walking), [`walk`] measures exactly the directories a report
-//! needs in one parallel pass, and [`usage`] turns that into Docker's figures.
+//! needs in one parallel pass, and [`usage`] turns that into Docker's figures. [`host`] does
+//! it for every store of a host at once (its files under a [`host::Sysroot`]).
 //!
 //! Nothing in this crate writes to the store, takes a lock in it, or prints: every entry point
 //! takes the data root and returns a typed report with the [`Problem`]s it met on the way.
@@ -21,6 +22,7 @@ pub mod format;
 pub mod fs;
 pub mod graph;
 pub mod graphroot;
+pub mod host;
 pub mod ids;
 pub mod inventory;
 pub mod layout;

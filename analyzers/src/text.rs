@@ -186,10 +186,13 @@ pub mod json {
         root => "Root",
         mountpoint => "Mountpoint",
         containerd_root => "ContainerdRoot",
+        sysroot => "Sysroot",
     }
 
     list! {
         paths => "Paths",
+        dirs => "Dirs",
+        nested => "Nested",
     }
 }
 

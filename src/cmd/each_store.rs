@@ -65,7 +65,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
              once per store with --user NAME"
         );
     }
-    let host = host_config();
+    let host = host_config(cli)?;
     let stores = host.all()?;
     if stores.is_empty() {
         anyhow::bail!(

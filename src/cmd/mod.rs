@@ -3,8 +3,9 @@
 //! arm in [`dispatch`].
 //!
 //! Which store a verb reads is the [`Context`]'s to say ([`Context::store_root`]): `--root`,
-//! `--user`, or the host's default; with `--all-users`, [`each_store`] runs the verb once per
-//! store, each with a context naming it.
+//! `--user`, or the host's default (its files under `--sysroot`); with `--all-users`,
+//! [`each_store`] runs the verb once per store, each with a context naming it; `host` reads
+//! every store of the host.
 
 pub mod advise;
 pub mod build;
@@ -16,6 +17,7 @@ pub mod diff;
 pub mod du;
 pub mod dupes;
 mod each_store;
+pub mod host;
 pub mod images;
 pub mod import;
 pub mod inventory;
@@ -37,6 +39,7 @@ use analyzers::backend::VersionSource;
 use analyzers::fs::Jail;
 use analyzers::graph::{LoadOptions, Store};
 use analyzers::graphroot::{Graphroot, HostConfig};
+use analyzers::host::Sysroot;
 use analyzers::root::{self, DataRoot};
 use analyzers::walk::WalkOptions;
 use analyzers::Problem;
@@ -61,13 +64,27 @@ pub struct Context<'a> {
     opened: std::sync::OnceLock<Jail>,
 }
 
-/// The host's files that say where the podman stores are, with the caller's
-/// `$CONTAINERS_STORAGE_CONF` (which podman run by root here would read).
-fn host_config() -> HostConfig {
-    HostConfig {
-        storage_conf_env: std::env::var_os("CONTAINERS_STORAGE_CONF").map(Into::into),
-        ..HostConfig::default()
-    }
+/// Where the host's files are: `--sysroot`, else this machine's `/`.
+fn sysroot(cli: &Cli) -> anyhow::Result<Sysroot> {
+    Ok(match &cli.sysroot {
+        Some(dir) => Sysroot::new(dir)?,
+        None => Sysroot::default(),
+    })
+}
+
+/// The host's files that say where the stores are, under `--sysroot`; on this machine with
+/// the caller's `$CONTAINERS_STORAGE_CONF` (which podman run by root here would read; a disk
+/// image's podman never saw it).
+fn host_config(cli: &Cli) -> anyhow::Result<HostConfig> {
+    let sysroot = sysroot(cli)?;
+    let storage_conf_env = sysroot
+        .is_host()
+        .then(|| std::env::var_os("CONTAINERS_STORAGE_CONF").map(Into::into))
+        .flatten();
+    Ok(HostConfig {
+        storage_conf_env,
+        ..HostConfig::under(sysroot)
+    })
 }
 
 impl<'a> Context<'a> {
@@ -90,24 +107,28 @@ impl<'a> Context<'a> {
 }
 
 impl Context<'_> {
-    /// Refuses `--user` and `--all-users`, which name podman stores, for the engine verbs.
+    /// Refuses `--user` and `--all-users`, which name rootless and podman stores, and
+    /// `--sysroot`, a disk image's, for the engine verbs.
     fn engine_refuses_users(&self) -> anyhow::Result<()> {
-        if self.cli.user.is_some() || self.cli.all_users {
+        if self.cli.user.is_some() || self.cli.all_users || self.cli.sysroot.is_some() {
             anyhow::bail!(
-                "--user and --all-users name podman (containers/storage) stores, which the \
-                 engine verbs do not write; give --root"
+                "--user, --all-users and --sysroot name rootless, podman (containers/storage) \
+                 or a disk image's stores, which the engine verbs do not write; give --root"
             );
         }
         Ok(())
     }
 
-    /// The data root the engine verbs write: `--root`, else dockerd's default location.
-    pub fn engine_root(&self) -> anyhow::Result<engine::Root> {
+    /// The data root the engine verbs write and serve: `--root`, else dockerd's default
+    /// location on this machine.
+    pub fn engine_root_path(&self) -> anyhow::Result<std::path::PathBuf> {
         self.engine_refuses_users()?;
-        let path = root::locate(
-            self.cli.root.as_deref(),
-            std::path::Path::new(root::DAEMON_JSON),
-        )?;
+        Ok(root::locate(self.cli.root.as_deref(), &Sysroot::default())?)
+    }
+
+    /// The data root the engine verbs write: [`Context::engine_root_path`], opened.
+    pub fn engine_root(&self) -> anyhow::Result<engine::Root> {
+        let path = self.engine_root_path()?;
         // The engine writes the store: never under a running dockerd's feet (its daemon,
         // `strata engine serve`, refuses such a root the same way).
         if let Some(d) = std::fs::canonicalize(&path)
@@ -144,7 +165,10 @@ impl Context<'_> {
     pub fn store_root(&self) -> anyhow::Result<(DataRoot, LoadOptions)> {
         let (data_root, found) = self.open_root()?;
         let _ = self.opened.set(data_root.jail.clone());
-        let defaults = self.load_options();
+        let defaults = LoadOptions {
+            sysroot: sysroot(self.cli)?,
+            ..self.load_options()
+        };
         let options = LoadOptions {
             runroot: defaults
                 .runroot
@@ -166,26 +190,18 @@ impl Context<'_> {
             return open(g.clone());
         }
         if let Some(name) = &self.cli.user {
-            let g = host_config().of_user(name)?;
-            if !g.path.exists() {
-                anyhow::bail!(
-                    "{name} has no podman store: {} (the graphroot their podman would use) \
-                     does not exist",
-                    g.path.display()
-                );
-            }
-            return open(g);
+            return self.open_user_root(name);
         }
         let explicit = self
             .cli
             .root
             .as_deref()
             .or(self.cli.containerd_root.as_deref());
-        let path = root::locate(explicit, std::path::Path::new(root::DAEMON_JSON))?;
+        let path = root::locate(explicit, &sysroot(self.cli)?)?;
         match DataRoot::open(&path) {
             Ok(data_root) => Ok((data_root, None)),
             Err(docker) if explicit.is_none() => {
-                let podman = host_config().rootful()?;
+                let podman = host_config(self.cli)?.rootful()?;
                 if podman.path.is_dir() {
                     open(podman)
                 } else {
@@ -193,6 +209,39 @@ impl Context<'_> {
                 }
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `--user NAME`'s store: their rootless Docker root or their podman store, whichever
+    /// exists (root has no rootless Docker root); both is an error saying how to pick one.
+    fn open_user_root(&self, name: &str) -> anyhow::Result<(DataRoot, Option<Graphroot>)> {
+        let host = host_config(self.cli)?;
+        let account = host.account(name)?;
+        let docker = match account.uid {
+            0 => None,
+            _ => Some(root::rootless(
+                std::path::Path::new(&account.home),
+                &host.sysroot,
+            )?),
+        };
+        let podman = host.of_user(name)?;
+        let has_docker = docker.as_ref().is_some_and(|d| host.sysroot.is_dir(d));
+        let has_podman = host.sysroot.is_dir(&podman.path);
+        let docker_text = docker
+            .as_ref()
+            .map_or_else(|| "root has none".to_owned(), |d| d.display().to_string());
+        let podman_text = podman.path.display().to_string();
+        match (docker, has_docker, has_podman) {
+            (_, true, true) => anyhow::bail!(
+                "{name} has two stores, a rootless Docker root ({docker_text}) and a podman \
+                 store ({podman_text}): give --root {docker_text} or --root {podman_text}"
+            ),
+            (Some(d), true, false) => Ok((DataRoot::open(&d)?, None)),
+            (_, false, true) => Ok((DataRoot::open(&podman.path)?, Some(podman))),
+            _ => anyhow::bail!(
+                "{name} has no store: no rootless Docker root ({docker_text}) and no podman \
+                 store ({podman_text}: the graphroot their podman would use)"
+            ),
         }
     }
 
@@ -228,6 +277,7 @@ impl Context<'_> {
                 .reports_docker_figures()
                 .then_some(owner_version::detect_podman as _),
             storage_conf: None,
+            sysroot: Sysroot::default(),
         }
     }
 
@@ -335,5 +385,6 @@ fn run_verb(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         Command::Orphans => orphans::run(ctx, out),
         Command::Advise(args) => advise::run(ctx, args, out),
         Command::Dupes => dupes::run(ctx, out),
+        Command::Host => host::run(ctx, out),
     }
 }

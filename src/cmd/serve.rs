@@ -10,10 +10,7 @@ use crate::cli::EngineCommand;
 /// Runs an `engine` subcommand.
 pub fn run(ctx: &Context, cmd: &EngineCommand) -> anyhow::Result<Vec<Problem>> {
     let EngineCommand::Serve(args) = cmd;
-    let root = analyzers::root::locate(
-        ctx.cli.root.as_deref(),
-        std::path::Path::new(analyzers::root::DAEMON_JSON),
-    )?;
+    let root = ctx.engine_root_path()?;
     let program = std::env::current_exe()?;
     let opts = ServeOptions {
         root,

@@ -69,6 +69,18 @@ pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Resul
         style.size(f.cache_size),
         style.size(f.cache_reclaimable),
     ]);
+    // strata's row: the other drivers' data, none of it in use.
+    if !r.other_drivers.is_empty() {
+        let bytes: u64 = r.other_drivers.iter().map(|d| d.disk_usage).sum();
+        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        t.add_row(vec![
+            "Other drivers".to_owned(),
+            r.other_drivers.len().to_string(),
+            "0".to_owned(),
+            style.size(bytes),
+            reclaimable(style, bytes, bytes),
+        ]);
+    }
     write_table(out, &t)
 }
 
@@ -243,7 +255,25 @@ pub fn verbose(out: &mut dyn Write, r: &DfReport, style: SizeStyle, now: i64) ->
     }
     write_table(out, &t)?;
     writeln!(out, "\nBuild cache usage: {}\n", style.size(r.builder_size))?;
-    write_table(out, &build_cache_table(r, style))
+    write_table(out, &build_cache_table(r, style))?;
+    if r.other_drivers.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nOther drivers' data (not the driver read; all reclaimable):\n"
+    )?;
+    let mut t = docker_table(&["DRIVER", "SIZE", "RECLAIMABLE", "PATHS"]);
+    for d in &r.other_drivers {
+        let paths: Vec<String> = d.paths.iter().map(|p| crate::render::path(p)).collect();
+        t.add_row(vec![
+            name(&d.name),
+            style.bytes(d.size),
+            style.bytes(d.disk_usage),
+            paths.join(" "),
+        ]);
+    }
+    write_table(out, &t)
 }
 
 fn build_cache_table(r: &DfReport, style: SizeStyle) -> Table {
@@ -344,6 +374,17 @@ pub fn prometheus(out: &mut dyn Write, r: &DfReport) -> io::Result<()> {
         "Bytes of BuildKit's cache records (BuilderSize).",
     )?
     .sample(&[], r.builder_size)?;
+    let mut g = Gauge::new(
+        out,
+        "strata_other_driver_bytes",
+        "Allocated bytes of a storage driver's data other than the driver read (reclaimable).",
+    )?;
+    for d in &r.other_drivers {
+        g.sample(
+            &[("driver", driver), ("other", &d.name)],
+            i64::try_from(d.disk_usage).unwrap_or(i64::MAX),
+        )?;
+    }
     Gauge::new(
         out,
         "strata_problems",

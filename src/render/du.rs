@@ -403,6 +403,7 @@ fn kind_slug(kind: OwnerKind) -> &'static str {
         OwnerKind::Daemon => "daemon",
         OwnerKind::LibpodState => "libpod_state",
         OwnerKind::OtherDriver => "other_driver",
+        OwnerKind::RemappedRoot => "remapped_root",
         OwnerKind::Unknown => "unknown",
     }
 }

@@ -5,6 +5,7 @@ pub mod df;
 pub mod diff;
 pub mod du;
 pub mod dupes;
+pub mod host;
 pub mod inventory;
 pub mod libpod;
 pub mod orphans;

@@ -44,6 +44,7 @@ mod engine_volume;
 mod fixture;
 mod forensics;
 mod harness;
+mod host;
 mod names;
 mod parity;
 mod podman;

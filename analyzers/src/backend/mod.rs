@@ -41,6 +41,7 @@ use crate::inventory::SnapshotEntry;
 use crate::root::DataRoot;
 use crate::usage::df::{DfReport, ImageDf};
 use crate::usage::du::Claim;
+use crate::usage::leftovers::{self, InactiveDriver};
 use crate::usage::libpod::LibpodDf;
 use crate::walk::TreeUsage;
 
@@ -110,6 +111,12 @@ pub trait Backend {
     /// The parts of the store whose owner only this backend knows, for `du`.
     fn du_claims(&self, _store: &Store) -> Vec<Claim> {
         Vec::new()
+    }
+    /// The data storage drivers other than the one read left in the store's root (a driver
+    /// switch), which nothing the owner runs reads: by default a Docker data root's other
+    /// driver homes and `image/<driver>/` ([`leftovers::graphdriver_data`]).
+    fn inactive_drivers(&self, store: &Store) -> Vec<InactiveDriver> {
+        leftovers::graphdriver_data(store)
     }
     /// Every content blob the store's records name.
     fn blobs(&self, _store: &Store) -> Vec<Blob> {
@@ -237,6 +244,9 @@ impl Backend for AnyBackend {
     fn du_claims(&self, store: &Store) -> Vec<Claim> {
         self.inner().du_claims(store)
     }
+    fn inactive_drivers(&self, store: &Store) -> Vec<InactiveDriver> {
+        self.inner().inactive_drivers(store)
+    }
     fn cleanup_command(&self, store: &Store, cleanup: &Cleanup) -> String {
         self.inner().cleanup_command(store, cleanup)
     }
@@ -282,12 +292,18 @@ impl Backend for AnyBackend {
 /// Reads `root` with the backend its files call for: containers/storage's for a graphroot;
 /// containerd's when the root is a containerd root, or a Docker data root using the
 /// containerd image store; moby's otherwise.
+/// Every report on the store then says what the root holds besides it
+/// ([`DataRoot::notices`]: its userns-remap sub-roots).
 pub fn load(root: &DataRoot, opts: &LoadOptions) -> Result<Store> {
-    if let Some(driver) = containers_storage::detect(root, opts) {
-        return containers_storage::load(root, opts, &driver);
-    }
-    if let Some(found) = containerd::detect(root, opts)? {
-        return containerd::load(root, opts, found);
-    }
-    moby::load(root, opts)
+    let mut store = if let Some(driver) = containers_storage::detect(root, opts) {
+        containers_storage::load(root, opts, &driver)?
+    } else if let Some(found) = containerd::detect(root, opts)? {
+        containerd::load(root, opts, found)?
+    } else {
+        moby::load(root, opts)?
+    };
+    store.problems.extend(root.notices());
+    store.problems.sort();
+    store.problems.dedup();
+    Ok(store)
 }

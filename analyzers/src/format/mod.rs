@@ -19,6 +19,7 @@
 //! - [`storage_conf`]: containers/storage's `storage.conf`, and [`passwd`]: the host's
 //!   `/etc/passwd`, the two host files that say where the containers/storage stores are
 //!   (read by [`crate::graphroot`]).
+//! - [`mountinfo`]: the kernel's mount table, for what is mounted where.
 //!
 //! The writing sides here only encode (to bytes, or to a caller's `Write`): nothing in this
 //! crate writes to the store.
@@ -29,6 +30,7 @@ pub mod containerd;
 pub mod containers_storage;
 pub mod layerdb;
 pub mod libpod;
+pub mod mountinfo;
 pub mod oci;
 pub mod passwd;
 pub mod storage_conf;

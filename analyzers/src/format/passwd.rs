@@ -13,6 +13,20 @@ pub struct Account {
     pub home: String,
 }
 
+/// The superuser among `accounts` (uid 0), else `root` with its usual home: the owner of a
+/// host's system stores.
+pub fn superuser(accounts: &[Account]) -> Account {
+    accounts
+        .iter()
+        .find(|a| a.uid == 0)
+        .cloned()
+        .unwrap_or_else(|| Account {
+            name: "root".into(),
+            uid: 0,
+            home: "/root".into(),
+        })
+}
+
 /// The accounts of the passwd text `text`, in file order.
 pub fn parse(text: &str) -> Vec<Account> {
     text.lines().filter_map(parse_line).collect()

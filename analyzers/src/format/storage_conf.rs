@@ -114,9 +114,10 @@ pub fn parse(text: &[u8], path: &Path) -> Result<StorageConf> {
     })
 }
 
-/// Reads and parses the host file `path`; `Ok(None)` when it does not exist.
-pub fn read(path: &Path) -> Result<Option<StorageConf>> {
-    match crate::fs::read_host_file(path) {
+/// Reads and parses the host file `path` (a path under `sysroot`, which must contain it);
+/// `Ok(None)` when it does not exist.
+pub fn read(path: &Path, sysroot: &crate::host::Sysroot) -> Result<Option<StorageConf>> {
+    match sysroot.read(path) {
         Ok(bytes) => parse(&bytes, path).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(PathBuf::from(path), e)),
@@ -209,13 +210,25 @@ mount_program = "/usr/bin/fuse-overlayfs"
     #[test]
     fn a_missing_file_is_none() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(read(&dir.path().join("storage.conf")).unwrap(), None);
+        assert_eq!(
+            read(
+                &dir.path().join("storage.conf"),
+                &crate::host::Sysroot::default()
+            )
+            .unwrap(),
+            None
+        );
         std::fs::write(
             dir.path().join("storage.conf"),
             "[storage]\ngraphroot = \"/g\"\n",
         )
         .unwrap();
-        let conf = read(&dir.path().join("storage.conf")).unwrap().unwrap();
+        let conf = read(
+            &dir.path().join("storage.conf"),
+            &crate::host::Sysroot::default(),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(conf.storage.graphroot.as_deref(), Some("/g"));
     }
 }

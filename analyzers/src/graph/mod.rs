@@ -60,6 +60,9 @@ pub struct LoadOptions {
     /// the overlay layers record deletions when the store does not say, and the parts kept
     /// outside the graphroot become problems.
     pub storage_conf: Option<crate::graphroot::Settings>,
+    /// Where the host's files are (`--sysroot`): a Docker root's system containerd is looked
+    /// for under it.
+    pub sysroot: crate::host::Sysroot,
 }
 
 /// Everything the metadata of one driver in a data root says.

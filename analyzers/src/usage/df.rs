@@ -57,6 +57,9 @@ pub struct DfReport {
     pub accounting: Option<Accounting>,
     /// strata: every storage driver that left data in the root.
     pub drivers: Vec<Detected>,
+    /// strata: the data of the drivers other than the one read (a driver switch), with its
+    /// bytes: reclaimable, as nothing the owner runs reads it.
+    pub other_drivers: Vec<crate::usage::leftovers::OtherDriverDf>,
     /// strata: damaged or inconsistent records met on the way.
     pub problems: Vec<Problem>,
     /// strata: what the scan did.
@@ -237,7 +240,7 @@ pub fn compute(store: &Store, opts: &DfOptions) -> DfReport {
 }
 
 /// The directories `df` measures as whole trees: the writable layers of drivers that keep
-/// them apart (overlay2 `diff/`) and the data of the volumes it lists.
+/// them apart (overlay2 `diff/`), the data of the volumes it lists and the other drivers' data.
 pub fn tree_roots(store: &Store) -> Vec<PathBuf> {
     let layers = store
         .containers
@@ -253,6 +256,7 @@ pub fn tree_roots(store: &Store) -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = layers
         .chain(volumes)
         .chain(store.backend.measured_dirs(store))
+        .chain(crate::usage::leftovers::other_driver_dirs(store))
         .collect();
     roots.sort();
     roots.dedup();
@@ -316,6 +320,7 @@ pub fn compute_from_trees(
         backend: store.backend.name(),
         accounting: store.backend.accounting().cloned(),
         drivers: store.detected.clone(),
+        other_drivers: crate::usage::leftovers::other_driver_rows(store, &sizes.trees),
         problems,
         scan: ScanStats {
             threads: opts.walk.threads.unwrap_or_else(rayon::current_num_threads),

@@ -4,8 +4,9 @@
 //! directory (by chain id), each container's writable and init layers, its logs and its other
 //! files, each volume, BuildKit's state and snapshot directories, the image metadata, the
 //! driver's `l/` links and `work/` directories, `tmp/`, dockerd's own bookkeeping, the data of
-//! other storage drivers, and, named one by one, what strata cannot attribute (including
-//! leaked layer directories no record references). What only the store's backend knows the
+//! other storage drivers (their homes and their `image/<driver>/`: [`crate::usage::leftovers`]),
+//! userns-remap sub-roots (each a data root of its own), and, named one by one, what strata
+//! cannot attribute (including leaked layer directories no record references). What only the store's backend knows the
 //! owner of it claims first ([`Claim`], [`crate::backend::Backend::du_claims`]): containerd's
 //! blobs and databases; containers/storage's image big data, tar-splits, records and locks,
 //! and libpod's database. Each owner's directories become roots of
@@ -92,8 +93,11 @@ pub enum OwnerKind {
     /// libpod's database (`libpod/bolt_state.db` or `db.sql`): podman's records of its
     /// containers, pods, volumes and networks.
     LibpodState,
-    /// The home of another storage driver (left by a driver switch).
+    /// Another storage driver's data, left by a driver switch: its home and its image
+    /// metadata (id: the driver; nothing the owner runs reads it).
     OtherDriver,
+    /// A userns-remap sub-root, `<uid>.<gid>/`: a data root of its own (id: its name).
+    RemappedRoot,
     /// Anything else, named.
     Unknown,
 }
@@ -118,6 +122,7 @@ impl OwnerKind {
             OwnerKind::Daemon => "daemon state",
             OwnerKind::LibpodState => "libpod state",
             OwnerKind::OtherDriver => "other drivers",
+            OwnerKind::RemappedRoot => "userns-remap sub-roots",
             OwnerKind::Unknown => "unknown",
         }
     }
@@ -138,6 +143,13 @@ pub struct Sizes {
 }
 
 impl Sizes {
+    /// The sizes of one walked tree.
+    pub fn of(u: &TreeUsage) -> Sizes {
+        let mut s = Sizes::default();
+        s.add(u);
+        s
+    }
+
     fn add(&mut self, u: &TreeUsage) {
         self.apparent += u.apparent();
         self.allocated += u.allocated;
@@ -145,7 +157,9 @@ impl Sizes {
         self.hardlink_saved += u.hardlink_saved;
     }
 
-    fn plus(mut self, other: Sizes) -> Sizes {
+    /// The sum of `self` and `other`.
+    #[must_use]
+    pub fn plus(mut self, other: Sizes) -> Sizes {
         self.apparent += other.apparent;
         self.allocated += other.allocated;
         self.entries += other.entries;
@@ -498,6 +512,8 @@ fn plan(store: &Store) -> Plan {
         plan.claimed.insert(claim.path.clone(), o);
         plan.root(o, claim.path);
     }
+    let others = plan_other_drivers(store, &mut plan);
+    let subroots = crate::root::remapped(&store.jail, root);
     let home_name = store
         .driver
         .home()
@@ -509,7 +525,12 @@ fn plan(store: &Store) -> Plan {
     for entry in store.jail.read_dir(root).unwrap_or_default() {
         let name = entry.name.to_string_lossy().into_owned();
         let path = root.join(&entry.name);
-        if plan.claimed.contains_key(&path) {
+        if plan.claimed.contains_key(&path) || others.contains(&path) {
+            continue;
+        }
+        if subroots.contains(&path) {
+            let o = plan.single(OwnerKind::RemappedRoot, &name, &name, path.clone());
+            plan.owners[o].note = format!("a data root of its own: --root {}", path.display());
             continue;
         }
         match name.as_str() {
@@ -541,6 +562,26 @@ fn plan(store: &Store) -> Plan {
         plan_driver_home(store, &mut plan);
     }
     plan
+}
+
+/// Every directory of the drivers other than the store's to that driver's one owner (nested
+/// ones, `image/<driver>/`, are left out of `image/` by the walk); returns them.
+fn plan_other_drivers(store: &Store, plan: &mut Plan) -> BTreeSet<PathBuf> {
+    let mut planned = BTreeSet::new();
+    for d in store.backend.inactive_drivers(store) {
+        let o = plan.shared(OwnerKind::OtherDriver, &d.name, &d.name);
+        plan.owners[o].note = format!(
+            "not the driver read ({}): nothing {} runs reads it",
+            store.driver.name(),
+            store.backend.owner_words().owner
+        );
+        for path in d.paths {
+            if !plan.claimed.contains_key(&path) && planned.insert(path.clone()) {
+                plan.root(o, path);
+            }
+        }
+    }
+    planned
 }
 
 /// The driver's home: each layer directory to its owner, `work/` apart, `l/` apart, and

@@ -4,4 +4,5 @@
 pub mod containerd;
 pub mod df;
 pub mod du;
+pub mod leftovers;
 pub mod libpod;

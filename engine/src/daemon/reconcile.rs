@@ -196,47 +196,13 @@ fn clear_exec_root(root: &Root, live: &[String]) {
 
 /// The mount points of this mount namespace at or under `prefix` (`/proc/self/mountinfo`).
 pub fn mount_points_under(prefix: &Path) -> Vec<PathBuf> {
-    let Ok(table) = fs::read_to_string("/proc/self/mountinfo") else {
+    use analyzers::format::mountinfo;
+    let Ok(table) = fs::read_to_string(mountinfo::SELF_MOUNTINFO) else {
         return Vec::new();
     };
-    table
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(|escaped| PathBuf::from(unescape_mountinfo(escaped)))
+    mountinfo::parse(&table)
+        .into_iter()
+        .map(|m| m.mount_point)
         .filter(|point| point.starts_with(prefix))
         .collect()
-}
-
-/// mountinfo writes space, tab, newline and backslash as `\ooo` octal escapes.
-fn unescape_mountinfo(field: &str) -> String {
-    let mut out = Vec::with_capacity(field.len());
-    let mut rest = field.as_bytes();
-    while let Some((&b, tail)) = rest.split_first() {
-        let octal = tail
-            .get(..3)
-            .and_then(|d| std::str::from_utf8(d).ok())
-            .and_then(|s| u8::from_str_radix(s, 8).ok());
-        match (b, octal) {
-            (b'\\', Some(c)) => {
-                out.push(c);
-                rest = &tail[3..];
-            }
-            _ => {
-                out.push(b);
-                rest = tail;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mountinfo_escapes_are_decoded() {
-        assert_eq!(unescape_mountinfo(r"/tmp/a\040b\134c"), r"/tmp/a b\c");
-        assert_eq!(unescape_mountinfo("/plain"), "/plain");
-    }
 }

@@ -125,22 +125,27 @@ impl Dockerd {
     /// [`Driver::Btrfs`] `<tmp>/btrfs/root` on a btrfs of its own (`<tmp>/btrfs.img`, loop-mounted
     /// on `<tmp>/btrfs`; unmounted and its loop device freed when the daemon is dropped).
     pub fn start(driver: Driver) -> Dockerd {
-        Self::start_on(Store::Graph(driver), None)
+        Self::start_on(Store::Graph(driver), None, &[])
     }
 
     /// Starts trixie's dockerd 26.1 with the containerd image store on a fresh, empty data
     /// root (check [`super::containerd_usable`] first).
     pub fn start_containerd_store() -> Dockerd {
-        Self::start_on(Store::Containerd, None)
+        Self::start_on(Store::Containerd, None, &[])
     }
 
     /// Starts dockerd with `driver` on an existing data root (for instance a planted synthetic
     /// store). The daemon writes to it: give it a copy (for [`Driver::Btrfs`], one on btrfs).
     pub fn start_with_root(driver: Driver, data_root: &Path) -> Dockerd {
-        Self::start_on(Store::Graph(driver), Some(data_root.to_owned()))
+        Self::start_on(Store::Graph(driver), Some(data_root.to_owned()), &[])
     }
 
-    fn start_on(store: Store, data_root: Option<PathBuf>) -> Dockerd {
+    /// [`Dockerd::start_with_root`] with more daemon flags (`--userns-remap USER`).
+    pub fn start_with_flags(driver: Driver, data_root: &Path, flags: &[&str]) -> Dockerd {
+        Self::start_on(Store::Graph(driver), Some(data_root.to_owned()), flags)
+    }
+
+    fn start_on(store: Store, data_root: Option<PathBuf>, flags: &[&str]) -> Dockerd {
         let dir = tempfile::Builder::new()
             .prefix("strata-it-dockerd-")
             .tempdir()
@@ -190,6 +195,7 @@ impl Dockerd {
             .arg("--host")
             .arg(format!("unix://{}", socket.display()))
             .args(["--bridge=none", "--iptables=false", "--ip-masq=false"])
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("cloning the log handle"))
             .stderr(log)

@@ -1,9 +1,11 @@
 //! The test harness: a real `dockerd` ([`Dockerd`]: Debian's 20.10 with a graphdriver, or
 //! trixie's 26.1 with the containerd image store), a plain containerd ([`Containerd`]) and
 //! `ctr` ([`Ctr`]), a rootful podman on a temporary store ([`Podman`]), a rootless podman of a
-//! throwaway user ([`Rootless`]), the strata binary ([`strata_on`]), commands with a deadline ([`Run`]),
-//! a loop-mounted btrfs for the btrfs graphdriver ([`btrfs`]), cleanup, and the skip policy
-//! ([`dockerd_usable`], [`driver_usable`], [`containerd_usable`], [`podman_usable`]).
+//! throwaway user ([`Rootless`]), a host's disk image holding stores of every kind
+//! ([`HostImage`], with a [`RemapUser`] for `dockerd --userns-remap`), the strata binary
+//! ([`strata_on`]), commands with a deadline ([`Run`]), a loop-mounted btrfs for the btrfs
+//! graphdriver ([`btrfs`]), cleanup, and the skip policy ([`dockerd_usable`],
+//! [`driver_usable`], [`containerd_usable`], [`podman_usable`]).
 //!
 //! Everything made here lives in unique temporary directories; nothing uses a fixed `/tmp` path,
 //! so tests run in parallel without `--test-threads=1`.
@@ -11,6 +13,7 @@
 pub mod btrfs;
 mod cleanup;
 mod dockerd;
+mod host;
 mod podman;
 mod rootless;
 mod run;
@@ -20,6 +23,7 @@ use std::path::Path;
 
 pub use cleanup::{mount_points_under, remove_at_exit};
 pub use dockerd::{Dockerd, Driver, CONTAINERD_ROOT_IN_DATA_ROOT};
+pub use host::{move_into, HostImage, RemapUser};
 pub use podman::Podman;
 pub use rootless::{Rootless, Store as RootlessStore};
 pub use run::{

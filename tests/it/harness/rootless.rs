@@ -56,8 +56,8 @@ pub const FUSE_OVERLAYFS: &str = "/usr/bin/fuse-overlayfs";
 /// util-linux's `unshare` and `runuser`, and shadow's tools, by path.
 const UNSHARE: &str = "/usr/bin/unshare";
 const RUNUSER: &str = "/usr/sbin/runuser";
-const USERADD: &str = "/usr/sbin/useradd";
-const USERDEL: &str = "/usr/sbin/userdel";
+pub(super) const USERADD: &str = "/usr/sbin/useradd";
+pub(super) const USERDEL: &str = "/usr/sbin/userdel";
 /// What rootless podman needs beyond podman itself (package `uidmap`).
 const NEWUIDMAP: &str = "/usr/bin/newuidmap";
 const NEWGIDMAP: &str = "/usr/bin/newgidmap";
@@ -167,7 +167,7 @@ impl Rootless {
             service: None,
         };
         me.uid = uid_of(&me.user);
-        me.subids = subordinate_ranges(&me.user);
+        me.subids = subordinate_ranges(SUBUID, &me.user);
         assert!(
             !me.subids.is_empty(),
             "useradd gave {} no /etc/subuid range",
@@ -455,7 +455,7 @@ impl Drop for Rootless {
 
 /// A suffix no other test's user has: the temporary directory's random part, lowercased
 /// alphanumerics (user names must be portable).
-fn unique_suffix(dir: &Path) -> String {
+pub(super) fn unique_suffix(dir: &Path) -> String {
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     name.rsplit('-')
         .next()
@@ -479,9 +479,14 @@ fn uid_of(user: &str) -> u32 {
         .unwrap_or_else(|| panic!("{user} is not in /etc/passwd"))
 }
 
-/// The `/etc/subuid` ranges of `user` (first id, count).
-fn subordinate_ranges(user: &str) -> Vec<(u64, u64)> {
-    fs::read_to_string("/etc/subuid")
+/// The subordinate uid ranges, and the gid ones.
+pub(super) const SUBUID: &str = "/etc/subuid";
+/// See [`SUBUID`].
+pub(super) const SUBGID: &str = "/etc/subgid";
+
+/// The ranges of `user` (first id, count) in `file` ([`SUBUID`] or [`SUBGID`]).
+pub(super) fn subordinate_ranges(file: &str, user: &str) -> Vec<(u64, u64)> {
+    fs::read_to_string(file)
         .unwrap_or_default()
         .lines()
         .filter_map(|l| {

@@ -1,12 +1,14 @@
 //! Finding the containerd root of a store, as dockerd finds it (moby
 //! `daemon/command/daemon.go` `initializeContainerd`): a system containerd's root when one runs
 //! (`root` of `/etc/containerd/config.toml`, else `/var/lib/containerd`), else the one dockerd
-//! starts itself, `<data-root>/containerd/daemon`.
+//! starts itself, `<data-root>/containerd/daemon`. The system's files are the host's, under
+//! its [`Sysroot`].
 
 use std::path::{Path, PathBuf};
 
 use crate::format::containerd::META_DB;
-use crate::fs::{self, Jail};
+use crate::fs::Jail;
+use crate::host::Sysroot;
 
 /// A system containerd's socket: when it exists, dockerd uses that containerd.
 pub const SYSTEM_SOCKET: &str = "/run/containerd/containerd.sock";
@@ -26,18 +28,18 @@ pub struct Located {
     pub found_by: String,
 }
 
-/// The containerd root of the Docker data root `data_root` (whose jail is `jail`), or `None`
-/// when no candidate has a `meta.db`.
-pub fn for_docker(jail: &Jail, data_root: &Path) -> Option<Located> {
+/// The containerd root of the Docker data root `data_root` (whose jail is `jail`) on the host
+/// under `sysroot`, or `None` when no candidate has a `meta.db`.
+pub fn for_docker(jail: &Jail, data_root: &Path, sysroot: &Sysroot) -> Option<Located> {
     let own = Located {
         path: data_root.join(DOCKER_MANAGED_ROOT),
         found_by: "the containerd dockerd starts itself (<data-root>/containerd/daemon)".into(),
     };
     let system = Located {
-        path: system_root(),
+        path: system_root(sysroot),
         found_by: format!("the system containerd ({SYSTEM_CONFIG} root, else {SYSTEM_ROOT})"),
     };
-    let system_runs = Path::new(SYSTEM_SOCKET).exists();
+    let system_runs = sysroot.path(SYSTEM_SOCKET).exists();
     let order = if system_runs {
         [system, own]
     } else {
@@ -53,15 +55,23 @@ pub fn has_meta_db(jail: &Jail, root: &Path) -> bool {
     if db.starts_with(jail.path()) {
         return jail.exists(&db);
     }
-    std::fs::symlink_metadata(&db).is_ok_and(|m| m.is_file())
+    is_containerd_root(root)
 }
 
-/// The system containerd's root: `root = "..."` of its config (top level), else the default.
-fn system_root() -> PathBuf {
-    fs::read_host_file(Path::new(SYSTEM_CONFIG))
+/// True when the host directory `root` holds containerd's `meta.db` (a regular file).
+pub fn is_containerd_root(root: &Path) -> bool {
+    std::fs::symlink_metadata(root.join(META_DB)).is_ok_and(|m| m.is_file())
+}
+
+/// The system containerd's root on the host under `sysroot`: `root = "..."` of its config
+/// (top level), else the default; under `sysroot`.
+pub fn system_root(sysroot: &Sysroot) -> PathBuf {
+    let root = sysroot
+        .read(&sysroot.path(SYSTEM_CONFIG))
         .ok()
         .and_then(|bytes| config_root(&String::from_utf8_lossy(&bytes)))
-        .unwrap_or_else(|| PathBuf::from(SYSTEM_ROOT))
+        .unwrap_or_else(|| PathBuf::from(SYSTEM_ROOT));
+    sysroot.path(root)
 }
 
 /// The top-level `root` key of a containerd `config.toml` (before any `[table]`).

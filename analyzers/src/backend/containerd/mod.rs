@@ -42,6 +42,7 @@ use crate::root::DataRoot;
 use crate::usage::containerd as rules;
 use crate::usage::df::{DfReport, ImageDf};
 use crate::usage::du::Claim;
+use crate::usage::leftovers::InactiveDriver;
 use content::{ContentStore, Reach};
 
 /// Docker's containerd namespace.
@@ -353,6 +354,15 @@ impl Backend for Containerd {
     fn du_claims(&self, store: &Store) -> Vec<Claim> {
         claims::claims(self, store)
     }
+    /// A Docker data root's other drivers' data (its graphdriver data from before the
+    /// containerd image store); a plain containerd root keeps no other driver's.
+    fn inactive_drivers(&self, store: &Store) -> Vec<InactiveDriver> {
+        if self.docker {
+            crate::usage::leftovers::graphdriver_data(store)
+        } else {
+            Vec::new()
+        }
+    }
     fn blobs(&self, store: &Store) -> Vec<Blob> {
         let Some(content) = self.content(store) else {
             return Vec::new();
@@ -392,7 +402,7 @@ pub fn detect(root: &DataRoot, opts: &LoadOptions) -> Result<Option<Located>> {
     if opts.driver.is_some() || has_graphdriver_images(root) {
         return Ok(None);
     }
-    if let Some(found) = locate::for_docker(jail, &root.path) {
+    if let Some(found) = locate::for_docker(jail, &root.path, &opts.sysroot) {
         return Ok(Some(found));
     }
     match snapshotter_container(root) {
@@ -403,7 +413,7 @@ pub fn detect(root: &DataRoot, opts: &LoadOptions) -> Result<Option<Located>> {
                  containerd root was found ({} or {}); give it with --containerd-root",
                 config.display(),
                 root.join(locate::DOCKER_MANAGED_ROOT).display(),
-                locate::SYSTEM_ROOT
+                locate::system_root(&opts.sysroot).display()
             ),
         }),
         None => Ok(None),

@@ -8,8 +8,9 @@
 //!
 //! Layers the graph leaves out are claimed here too: a layer flagged incomplete is a leak
 //! (containers/storage deletes it the next time it writes the store), a complete one without
-//! a `diff-digest` is still an image layer. The other drivers' record directories belong to
-//! those drivers. Paths come from directory listings, so every claim exists.
+//! a `diff-digest` is still an image layer. The other drivers' directories are theirs
+//! ([`inactive_drivers`], planned by the common `du`). Paths come from directory listings, so
+//! every claim exists.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use crate::format::libpod::{BOLT_STATE, SQLITE_STATE};
 use crate::graph::Store;
 use crate::ids::{is_hex64, ChainId, Digest, ImageId};
 use crate::usage::du::{Claim, OwnerKind};
+use crate::usage::leftovers::InactiveDriver;
 
 /// Entries of the graphroot that are containers/storage's and podman's bookkeeping
 /// (containers/storage `store.go`: `storage.lock`, `userns.lock`, `mounts/`; libpod
@@ -67,26 +69,39 @@ pub fn claims(b: &ContainersStorage, store: &Store) -> Vec<Claim> {
             ));
         } else if BOOKKEEPING.contains(&&*name) {
             out.push(Claim::new(OwnerKind::Daemon, &name, &name, path));
-        } else if is_other_drivers(&name, &b.driver) {
-            out.push(Claim::new(OwnerKind::OtherDriver, &name, &name, path));
         }
     }
     driver_home_claims(&owners, store, &mut out);
     out
 }
 
-/// True when `name` is the layer, image or container record directory of a driver other
-/// than `driver`.
-fn is_other_drivers(name: &str, driver: &str) -> bool {
+/// The data of the drivers other than `b`'s in its graphroot: for each, its home
+/// (`<driver>/`) and its layer, image and container records (`<driver>-layers/`,
+/// `<driver>-images/`, `<driver>-containers/`), where they exist.
+pub fn inactive_drivers(b: &ContainersStorage, store: &Store) -> Vec<InactiveDriver> {
     DRIVERS
         .iter()
         .chain(OTHER_DRIVERS)
-        .filter(|d| **d != driver)
-        .any(|d| {
-            [cs::layers_dir(d), cs::images_dir(d), cs::containers_dir(d)]
+        .filter(|d| **d != b.driver)
+        .filter_map(|d| {
+            let names = [
+                (*d).to_owned(),
+                cs::layers_dir(d),
+                cs::images_dir(d),
+                cs::containers_dir(d),
+            ];
+            let mut paths: Vec<PathBuf> = names
                 .iter()
-                .any(|dir| dir == name)
+                .map(|n| b.graphroot.join(n))
+                .filter(|p| store.jail.is_dir(p))
+                .collect();
+            paths.sort();
+            (!paths.is_empty()).then(|| InactiveDriver {
+                name: (*d).to_owned(),
+                paths,
+            })
         })
+        .collect()
 }
 
 /// `<driver>-images/`: the image store's records and locks, and each image's big data

@@ -39,6 +39,7 @@ use crate::ids::ImageId;
 use crate::layout::{VOLUMES_DIR, VOLUME_DATA};
 use crate::usage::df::ImageDf;
 use crate::usage::du::Claim;
+use crate::usage::leftovers::InactiveDriver;
 use crate::usage::libpod::{self, Rule};
 
 /// The paths libpod mounts over every container, which `podman diff` leaves out (podman
@@ -202,6 +203,9 @@ impl Backend for ContainersStorage {
     }
     fn du_claims(&self, store: &Store) -> Vec<Claim> {
         claims::claims(self, store)
+    }
+    fn inactive_drivers(&self, store: &Store) -> Vec<InactiveDriver> {
+        claims::inactive_drivers(self, store)
     }
     fn buildkit_worker<'a>(
         &'a self,
