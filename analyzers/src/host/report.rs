@@ -79,8 +79,7 @@ pub struct NamespaceEntry {
     /// reclaimable of them are reported with that root), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub docker_root: Option<String>,
-    /// Bytes the recommendations free, each counted on its own (`advise`'s
-    /// `ReclaimableBytes`).
+    /// Bytes the recommendations free together, each byte once.
     pub reclaimable_bytes: u64,
     /// What to run to free them (`ctr`'s commands).
     pub recommendations: Vec<Recommendation>,
@@ -127,8 +126,8 @@ pub struct StoreEntry {
     /// A containerd root's namespaces.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<NamespaceEntry>,
-    /// Bytes the recommendations free, each counted on its own (`advise`'s
-    /// `ReclaimableBytes`; for a containerd root, its namespaces').
+    /// Bytes the recommendations free together, each byte once (for a containerd root, its
+    /// namespaces' added up).
     pub reclaimable_bytes: u64,
     /// What to run to free them.
     pub recommendations: Vec<Recommendation>,
@@ -164,7 +163,7 @@ pub struct HostReport {
     pub filesystems: Vec<Filesystem>,
     /// Every store's bytes together: `du -x` of their union (the stores' sizes add up to it).
     pub total: Sizes,
-    /// The stores' reclaimable bytes added up (each recommendation on its own).
+    /// The stores' reclaimable bytes added up.
     pub reclaimable_bytes: u64,
     /// What was damaged or could not be read, in every store and in the host's files.
     pub problems: Vec<Problem>,
@@ -318,7 +317,7 @@ fn read_store(
     entry.recommendations = recommendations;
     out.insert(0, entry);
     for e in &mut out {
-        e.reclaimable_bytes = e.recommendations.iter().map(|r| r.bytes).sum();
+        e.reclaimable_bytes = freed_together(&store, &e.recommendations, walk);
     }
     let used = store
         .backend
@@ -329,6 +328,22 @@ fn read_store(
 
 /// `advise` on `store` (its leftovers found first); its problems go to `problems`, but for the
 /// notices of the sub-roots `reported` (entries of their own here).
+/// What running every one of `recommendations` frees: their paths together, each byte once
+/// (an `image prune` and the `rmi` of the same dangling image free it once).
+fn freed_together(store: &Store, recommendations: &[Recommendation], walk: &WalkOptions) -> u64 {
+    let paths: Vec<PathBuf> = recommendations
+        .iter()
+        .flat_map(|r| r.paths.iter().cloned())
+        .collect();
+    if paths.is_empty() {
+        return 0;
+    }
+    walk::freed_by(&store.jail, &[paths], walk)
+        .first()
+        .copied()
+        .unwrap_or(0)
+}
+
 fn advise(
     store: &Store,
     walk: &WalkOptions,
@@ -397,7 +412,7 @@ fn read_containerd(
             Ok(store) => {
                 entry.driver = store.driver.name().to_owned();
                 n.recommendations = advise(&store, walk, problems, &root.remapped);
-                n.reclaimable_bytes = n.recommendations.iter().map(|r| r.bytes).sum();
+                n.reclaimable_bytes = freed_together(&store, &n.recommendations, walk);
             }
             Err(e) => n.error = Some(e.to_string()),
         }
