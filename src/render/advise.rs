@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use analyzers::advice::{self, AdviceReport};
+use analyzers::advice::{self, AdviceReport, Recommendation};
 
 use super::{docker_table, name, write_table, SizeStyle};
 
@@ -19,15 +19,8 @@ pub fn table(out: &mut dyn Write, r: &AdviceReport, style: SizeStyle) -> io::Res
     }
     write_table(out, &t)?;
     for rec in &r.recommendations {
-        writeln!(
-            out,
-            "\n# {} ({}): {}",
-            name(&rec.action),
-            style.bytes(rec.bytes),
-            name(&rec.why)
-        )?;
-        writeln!(out, "# risk: {}", name(&rec.risk_note))?;
-        writeln!(out, "{}", name(&rec.command))?;
+        writeln!(out)?;
+        block(out, rec, "", style)?;
     }
     writeln!(
         out,
@@ -45,6 +38,24 @@ pub fn table(out: &mut dyn Write, r: &AdviceReport, style: SizeStyle) -> io::Res
         )?;
     }
     Ok(())
+}
+
+/// One recommendation: `# ACTION<where> (BYTES): WHY`, `# risk: ...`, then its command.
+pub fn block(
+    out: &mut dyn Write,
+    rec: &Recommendation,
+    place: &str,
+    style: SizeStyle,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "# {}{place} ({}): {}",
+        name(&rec.action),
+        style.bytes(rec.bytes),
+        name(&rec.why)
+    )?;
+    writeln!(out, "# risk: {}", name(&rec.risk_note))?;
+    writeln!(out, "{}", name(&rec.command))
 }
 
 /// `strata_advise_reclaimable_bytes{action}` and the total.

@@ -135,15 +135,7 @@ fn recommendations(out: &mut dyn Write, s: &StoreEntry, style: SizeStyle) -> io:
     }
     for (namespace, rec) in all {
         let ns = namespace.map_or_else(String::new, |n| format!(" [namespace {}]", name(n)));
-        writeln!(
-            out,
-            "# {}{ns} ({}): {}",
-            name(&rec.action),
-            style.bytes(rec.bytes),
-            name(&rec.why)
-        )?;
-        writeln!(out, "# risk: {}", name(&rec.risk_note))?;
-        writeln!(out, "{}", name(&rec.command))?;
+        super::advise::block(out, rec, &ns, style)?;
     }
     Ok(())
 }

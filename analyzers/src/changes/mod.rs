@@ -52,6 +52,20 @@ pub struct Change {
     pub nlink: u64,
 }
 
+impl Change {
+    /// The deletion of `path` (a directory when `is_dir`): no new entry, no bytes.
+    pub fn deleted(path: PathBuf, is_dir: bool) -> Change {
+        Change {
+            path,
+            kind: ChangeKind::Deleted,
+            is_dir,
+            size: 0,
+            inode: (0, 0),
+            nlink: 0,
+        }
+    }
+}
+
 /// Compares the full tree `new` with `old` (both under `jail`'s root) and returns every
 /// change, sorted by path. Both trees are descended by fd, never by path. Unreadable entries
 /// are returned as errors beside the changes.
@@ -188,14 +202,7 @@ fn compare_dir<'s>(
         }
     }
     for (name, st) in old_entries {
-        changes.push(Change {
-            path: rel.join(&name),
-            kind: ChangeKind::Deleted,
-            is_dir: is_dir(&st),
-            size: 0,
-            inode: (0, 0),
-            nlink: 0,
-        });
+        changes.push(Change::deleted(rel.join(&name), is_dir(&st)));
     }
     let mut guard = out.lock().unwrap_or_else(|e| e.into_inner());
     guard.0.extend(changes);

@@ -83,14 +83,7 @@ fn compare_dir(
     for name in old_names.difference(&new_names) {
         let path: PathBuf = rel.join(name);
         let was_dir = old.lookup(&path).is_some_and(|o| is_dir(&o.stat));
-        out.push(Change {
-            path,
-            kind: ChangeKind::Deleted,
-            is_dir: was_dir,
-            size: 0,
-            inode: (0, 0),
-            nlink: 0,
-        });
+        out.push(Change::deleted(path, was_dir));
     }
 }
 

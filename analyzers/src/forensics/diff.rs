@@ -303,7 +303,7 @@ fn overlay_dir(
     if opaque {
         for name in lower.children(rel) {
             if !present.contains(name.as_os_str()) {
-                out.changes.push(deleted(rel.join(&name)));
+                out.changes.push(Change::deleted(rel.join(&name), false));
             }
         }
     }
@@ -318,7 +318,7 @@ fn overlay_dir(
                     None
                 };
                 match (&old, opaque) {
-                    (Some(_), false) => out.changes.push(deleted(path)),
+                    (Some(_), false) => out.changes.push(Change::deleted(path, false)),
                     (Some(_), true) => {}
                     (None, _) if whiteouts == Whiteouts::Kernel => {
                         out.stray_whiteouts.push(dir.join(name));
@@ -355,17 +355,6 @@ fn overlay_dir(
             let below_is_dir = old.as_ref().is_some_and(|o| is_dir(&o.stat));
             overlay_dir(jail, upper, lower, &path, below_is_dir, out);
         }
-    }
-}
-
-fn deleted(path: PathBuf) -> Change {
-    Change {
-        path,
-        kind: ChangeKind::Deleted,
-        is_dir: false,
-        size: 0,
-        inode: (0, 0),
-        nlink: 0,
     }
 }
 
