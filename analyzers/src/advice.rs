@@ -31,6 +31,9 @@
 //!
 //! dockerd's own databases (`volumes/metadata.db`, containerd's) keep their size when records
 //! are deleted from them; nothing else is written.
+//!
+//! zfs and devicemapper keep their layers' files in a pool ([`crate::driver::Pool`]): what
+//! removing a layer frees there cannot be measured from the files, and a problem says so.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -348,6 +351,19 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
             ),
         ));
         report.problems.sort();
+    }
+    if let Some(pool) = store.driver.pool(&store.jail) {
+        if !report.recommendations.is_empty() {
+            report.problems.push(Problem::new(
+                store.driver.home(),
+                crate::error::ProblemKind::NotRead,
+                format!(
+                    "{}: what removing a layer frees in the pool is not in the Bytes, which count                      only files under the data root",
+                    pool.unknown
+                ),
+            ));
+            report.problems.sort();
+        }
     }
     report
 }

@@ -386,6 +386,7 @@ fn kind_slug(kind: OwnerKind) -> &'static str {
         OwnerKind::Daemon => "daemon",
         OwnerKind::LibpodState => "libpod_state",
         OwnerKind::OtherDriver => "other_driver",
+        OwnerKind::StoragePool => "storage_pool",
         OwnerKind::Unknown => "unknown",
     }
 }

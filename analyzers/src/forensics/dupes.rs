@@ -243,7 +243,12 @@ fn hash_file(jail: &Jail, path: &Path) -> std::io::Result<String> {
 fn list_layer(store: &Store, layer: &Layer) -> LayerFiles {
     let dir = store.driver.content_dir(&layer.cache_id);
     let mut out = LayerFiles::default();
-    match super::layer_view(store, layer).naive_changes(&store.jail) {
+    let view = super::layer_view(store, layer);
+    if let Some(problem) = view.unknown() {
+        out.problems.push(problem.clone());
+        return out;
+    }
+    match view.naive_changes(&store.jail) {
         Some((found, errors)) => {
             for c in found {
                 match c.kind {

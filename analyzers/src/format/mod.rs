@@ -23,12 +23,15 @@
 //! The writing sides here only encode (to bytes, or to a caller's `Write`): nothing in this
 //! crate writes to the store.
 
+pub mod aufs;
 pub mod bolt;
 pub mod config_v2;
 pub mod containerd;
 pub mod containers_storage;
+pub mod devicemapper;
 pub mod layerdb;
 pub mod libpod;
+pub mod mountinfo;
 pub mod oci;
 pub mod passwd;
 pub mod storage_conf;

@@ -94,6 +94,9 @@ pub enum OwnerKind {
     LibpodState,
     /// The home of another storage driver (left by a driver switch).
     OtherDriver,
+    /// A storage pool's backing file (devicemapper's sparse loop files, id: its path): the
+    /// layers' files are inside it, not walked; its allocated bytes are what the pool takes.
+    StoragePool,
     /// Anything else, named.
     Unknown,
 }
@@ -118,6 +121,7 @@ impl OwnerKind {
             OwnerKind::Daemon => "daemon state",
             OwnerKind::LibpodState => "libpod state",
             OwnerKind::OtherDriver => "other drivers",
+            OwnerKind::StoragePool => "storage pool (loop files)",
             OwnerKind::Unknown => "unknown",
         }
     }
@@ -492,6 +496,7 @@ fn plan(store: &Store) -> Plan {
         plan.claimed.insert(claim.path.clone(), o);
         plan.root(o, claim.path);
     }
+    plan_driver_files(store, &mut plan);
     let home_name = store
         .driver
         .home()
@@ -535,6 +540,46 @@ fn plan(store: &Store) -> Plan {
         plan_driver_home(store, &mut plan);
     }
     plan
+}
+
+/// The driver's own files ([`crate::driver::Driver::own_files`]: bookkeeping, never leaked
+/// layers) and its pool's backing files, claimed before the driver's home is planned. A pool
+/// that is not under the data root (zfs datasets, a thin pool on a block device) is a problem:
+/// its bytes are not in these figures.
+fn plan_driver_files(store: &Store, plan: &mut Plan) {
+    let driver = &store.driver;
+    let name = format!("{} bookkeeping", driver.name());
+    for path in driver.own_files() {
+        if store.jail.exists(&path) {
+            let o = plan.shared(OwnerKind::Daemon, "driver-bookkeeping", &name);
+            plan.claimed.insert(path.clone(), o);
+            plan.root(o, path);
+        }
+    }
+    let Some(pool) = driver.pool(&store.jail) else {
+        return;
+    };
+    if pool.files.is_empty() {
+        plan.problems.push(Problem::new(
+            driver.home(),
+            ProblemKind::NotRead,
+            pool.unknown,
+        ));
+    }
+    for file in pool.files {
+        let id = file
+            .path
+            .strip_prefix(&store.root)
+            .unwrap_or(&file.path)
+            .display()
+            .to_string();
+        let o = plan.shared(OwnerKind::StoragePool, &id, &pool.kind);
+        plan.owners[o].note =
+            "sparse: its allocated bytes are what the pool takes; the layers in it are not walked"
+                .to_owned();
+        plan.claimed.insert(file.path.clone(), o);
+        plan.root(o, file.path);
+    }
 }
 
 /// The driver's home: each layer directory to its owner, `work/` apart, `l/` apart, and

@@ -366,6 +366,9 @@ fn to_i64(v: u64) -> i64 {
 fn track(store: &Store, c: &Container) -> std::result::Result<Tracked, Problem> {
     let driver = &store.driver;
     let rw = &c.rw_layer;
+    if let Some(problem) = driver.unreadable(&store.jail, &rw.mount_id) {
+        return Err(problem);
+    }
     let upper_dir = driver.content_dir(&rw.mount_id);
     let mut lowers = Vec::new();
     if let Some(init) = &rw.init_id {
