@@ -316,7 +316,10 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
         })
         .map(|o| o.path.clone())
         .collect();
-    if !leaked.is_empty() {
+    // A pooled driver's leaked layer is a dataset or thin device: removing its files here
+    // would leave it in the pool (the problem below says so).
+    let pool = store.driver.pool(&store.jail);
+    if !leaked.is_empty() && pool.is_none() {
         drafts.push(Draft {
             action: "remove-leaked-layer-dirs",
             what: format!("{} leaked layer directories", leaked.len()),
@@ -335,7 +338,7 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
-            paths: leaked,
+            paths: leaked.clone(),
         });
     }
     let mut report = measure(store, drafts, orphans, opts);
@@ -352,14 +355,25 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
         ));
         report.problems.sort();
     }
-    if let Some(pool) = store.driver.pool(&store.jail) {
-        if !report.recommendations.is_empty() {
+    if let Some(pool) = pool {
+        if !report.recommendations.is_empty() || !leaked.is_empty() {
             report.problems.push(Problem::new(
                 store.driver.home(),
                 crate::error::ProblemKind::NotRead,
                 format!(
-                    "{}: what removing a layer frees in the pool is not in the Bytes, which count                      only files under the data root",
-                    pool.unknown
+                    "{}: what removing a layer frees in the pool is not in the Bytes, which count \
+                     only files under the data root{}",
+                    pool.unknown,
+                    if leaked.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; the {} leaked layers (strata orphans) are datasets or thin devices \
+                             to destroy in the pool (zfs destroy, dmsetup), not files to remove \
+                             here, so no command is given for them",
+                            leaked.len()
+                        )
+                    }
                 ),
             ));
             report.problems.sort();

@@ -309,6 +309,28 @@ impl Plan {
         self.owner_of.push(owner);
     }
 
+    /// With one-file-system, leaves out the roots that are mount points themselves (a zfs
+    /// layer's dataset on `zfs/graph/<id>`): `du -x` of the data root does not enter them,
+    /// nor counts them. Returns how many were left out.
+    fn drop_mount_points(&mut self, jail: &crate::fs::Jail, data_root: &Path) -> u64 {
+        let mounted = |root: &Path| {
+            let parent = root.parent().filter(|_| root != data_root);
+            match (jail.stat(root), parent.map(|p| jail.stat(p))) {
+                (Ok(st), Some(Ok(up))) => st.st_dev != up.st_dev,
+                _ => false,
+            }
+        };
+        let before = self.roots.len();
+        let (roots, owner_of): (Vec<PathBuf>, Vec<usize>) = std::mem::take(&mut self.roots)
+            .into_iter()
+            .zip(std::mem::take(&mut self.owner_of))
+            .filter(|(root, _)| !mounted(root))
+            .unzip();
+        self.roots = roots;
+        self.owner_of = owner_of;
+        (before - self.roots.len()) as u64
+    }
+
     /// A new owner that holds one path.
     fn single(&mut self, kind: OwnerKind, id: &str, name: &str, path: PathBuf) -> usize {
         let o = self.owner(kind, id, name);
@@ -320,12 +342,18 @@ impl Plan {
 /// Computes the report for `store`.
 pub fn compute(store: &Store, opts: &DuOptions) -> DuReport {
     let mut plan = plan(store);
+    let skipped_roots = if opts.walk.one_file_system {
+        plan.drop_mount_points(&store.jail, &store.root)
+    } else {
+        0
+    };
     let started = Instant::now();
     let walked = walk::walk(&store.jail, &plan.roots, &opts.walk);
     let walk_millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut scan = DuScan {
         roots: plan.roots.len(),
         walk_millis,
+        skipped_mounts: skipped_roots,
         ..DuScan::default()
     };
     for (i, usage) in walked.owned.iter().enumerate() {
