@@ -913,6 +913,11 @@ fn pooled_stores_offline_say_what_is_unknown() {
                 "[{driver:?} verify] nothing can be verified: {verify}"
             ));
         }
+        // No efficiency is made up for images whose layers cannot be read.
+        let (_, dupes) = json_run(&store, &["dupes"]);
+        if dupes["Images"] != json!([]) || problem_paths(&dupes).len() < store.layers.len() {
+            failures.push(format!("[{driver:?} dupes] images scored unread: {dupes}"));
+        }
         let (_, advise) = json_run(&store, &["advise"]);
         let named = advise["Problems"]
             .as_array()

@@ -90,7 +90,7 @@ impl Devicemapper {
             .read_dir(&dir)
             .unwrap_or_default()
             .into_iter()
-            .filter(|e| !e.is_dir && self.is_layer_entry(&e.name, e.is_dir))
+            .filter(|e| self.is_layer_entry(&e.name, e.is_dir))
             .map(|e| {
                 let path = dir.join(&e.name);
                 let device = self.device_at(&path);

@@ -186,7 +186,8 @@ pub trait Driver {
     fn name(&self) -> &'static str;
     /// The driver's home directory under the data root.
     fn home(&self) -> &Path;
-    /// Everything the driver keeps for one layer (content plus bookkeeping).
+    /// Everything the driver keeps for one layer under the data root (content plus
+    /// bookkeeping): a directory, or devicemapper's device file (the content is in the pool).
     fn layer_dir(&self, id: &CacheId) -> PathBuf;
     /// The directory holding the layer's files.
     fn content_dir(&self, id: &CacheId) -> PathBuf;
