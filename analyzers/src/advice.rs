@@ -36,6 +36,9 @@
 //!
 //! dockerd's own databases (`volumes/metadata.db`, containerd's) keep their size when records
 //! are deleted from them; nothing else is written.
+//!
+//! zfs and devicemapper keep their layers' files in a pool ([`crate::driver::Pool`]): what
+//! removing a layer frees there cannot be measured from the files, and a problem says so.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -327,7 +330,10 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
         })
         .map(|o| o.path.clone())
         .collect();
-    if !leaked.is_empty() {
+    // A pooled driver's leaked layer is a dataset or thin device: removing its files here
+    // would leave it in the pool (the problem below says so).
+    let pool = store.driver.pool(&store.jail);
+    if !leaked.is_empty() && pool.is_none() {
         drafts.push(Draft {
             action: "remove-leaked-layer-dirs",
             what: format!("{} leaked layer directories", leaked.len()),
@@ -339,7 +345,7 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
                 words.owner, words.stop_first
             ),
             command: rm_command(&leaked),
-            paths: leaked,
+            paths: leaked.clone(),
         });
     }
     for other in store.backend.inactive_drivers(store) {
@@ -358,6 +364,30 @@ pub fn advise(store: &Store, orphans: &OrphansReport, opts: &WalkOptions) -> Adv
             ),
         ));
         report.problems.sort();
+    }
+    if let Some(pool) = pool {
+        if !report.recommendations.is_empty() || !leaked.is_empty() {
+            report.problems.push(Problem::new(
+                store.driver.home(),
+                crate::error::ProblemKind::NotRead,
+                format!(
+                    "{}: what removing a layer frees in the pool is not in the Bytes, which count \
+                     only files under the data root{}",
+                    pool.unknown,
+                    if leaked.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; the {} leaked layers (strata orphans) are datasets or thin devices \
+                             to destroy in the pool (zfs destroy, dmsetup), not files to remove \
+                             here, so no command is given for them",
+                            leaked.len()
+                        )
+                    }
+                ),
+            ));
+            report.problems.sort();
+        }
     }
     report
 }

@@ -5,6 +5,11 @@
 //! analyzers spells them out. The names of a format's own files live with that format in
 //! [`crate::format`] and are re-exported here.
 
+pub use crate::format::aufs::{AUFS_DIFF, AUFS_LAYERS, AUFS_MNT};
+pub use crate::format::devicemapper::{
+    DM_BASE_DEVICE, DM_DATA_FILE, DM_DEVICESET_METADATA, DM_LOOPBACK_DIR, DM_METADATA_DIR,
+    DM_METADATA_FILE, DM_MNT, DM_ROOTFS, DM_SETUP_CONFIG, DM_TRANSACTION_METADATA,
+};
 pub use crate::format::layerdb::{
     INIT_SUFFIX, LAYERDB_MOUNTS, LAYERDB_SHA256, LAYERDB_TMP, LAYER_CACHE_ID, LAYER_DIFF,
     LAYER_PARENT, LAYER_SIZE, LAYER_TAR_SPLIT, MOUNT_ID, MOUNT_INIT_ID,
@@ -75,3 +80,14 @@ pub const OVERLAY_UPPER: &str = "upper";
 pub const OVERLAY_LOWER_ID: &str = "lower-id";
 /// `overlay/<id>/work`: overlayfs's work directory.
 pub const OVERLAY_WORK: &str = "work";
+
+/// `aufs/`: the aufs driver's home (`diff/`, `layers/`, `mnt/`: [`crate::format::aufs`]).
+pub const AUFS_DIR: &str = "aufs";
+
+/// `zfs/`: the zfs driver's home.
+pub const ZFS_DIR: &str = "zfs";
+/// `zfs/graph/<id>`: where a layer's dataset is mounted while it is in use.
+pub const ZFS_GRAPH_DIR: &str = "graph";
+
+/// `devicemapper/`: the devicemapper driver's home ([`crate::format::devicemapper`]).
+pub const DEVICEMAPPER_DIR: &str = "devicemapper";

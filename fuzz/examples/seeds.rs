@@ -688,4 +688,50 @@ fn main() {
     api_bodies();
     containerd_store();
     containers_storage_store();
+    driver_records();
+}
+
+/// The aufs and devicemapper records as dockerd writes them, and a mount table naming a zfs
+/// layer's dataset.
+fn driver_records() {
+    let device = |id: u32| {
+        json(
+            &json!({"device_id": id, "size": 10_737_418_240_u64, "transaction_id": id,
+                     "initialized": false, "deleted": false}),
+        )
+    };
+    let layers = format!("{UPPER_CACHE_ID}\n{BASE_CACHE_ID}\n");
+    let set = json(&json!({"next_device_id": 4,
+                           "BaseDeviceUUID": "4c2f1a9e-0b7d-4e1f-9a3c-5d6e7f809a1b",
+                           "BaseDeviceFilesystem": "xfs"}));
+    let transaction = json(
+        &json!({"open_transaction_id": 3, "device_hash": MOUNT_CACHE_ID,
+                                   "device_id": 3}),
+    );
+    let dev = device(3);
+    write(
+        "driver_records",
+        "dockerd-records",
+        &join_parts(&[
+            Some(layers.as_bytes()),
+            Some(&dev),
+            Some(&set),
+            Some(&transaction),
+        ]),
+    );
+    write(
+        "driver_records",
+        "base-layer",
+        &join_parts(&[None, Some(&device(1))]),
+    );
+    write(
+        "driver_records",
+        "mountinfo",
+        format!(
+            "22 1 0:21 / /proc rw,nosuid - proc proc rw\n\
+             90 29 0:52 / /var/lib/docker/zfs/graph/{MOUNT_CACHE_ID} rw shared:40 - zfs \
+             tank/docker/{MOUNT_CACHE_ID} rw,xattr\n"
+        )
+        .as_bytes(),
+    );
 }

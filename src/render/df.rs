@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use analyzers::units::human_duration;
+use analyzers::units::{human_duration, human_size};
 use analyzers::usage::df::DfReport;
 use comfy_table::Table;
 
@@ -48,11 +48,19 @@ pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Resul
         style.size(r.layers_size),
         reclaimable(style, r.layers_size - f.images_used, r.layers_size),
     ]);
+    // A writable layer that cannot be measured (its files in a pool that is not mounted) is
+    // counted as unknown, never as 0.
+    let unknown = r.containers.iter().filter(|c| c.size_rw < 0).count();
+    let containers_size = if unknown > 0 {
+        format!("{} (+{unknown} unknown)", style.size(f.containers_size))
+    } else {
+        style.size(f.containers_size)
+    };
     t.add_row(vec![
         "Containers".to_owned(),
         r.containers.len().to_string(),
         f.containers_active.to_string(),
-        style.size(f.containers_size),
+        containers_size,
         reclaimable(style, f.containers_reclaimable, f.containers_size),
     ]);
     t.add_row(vec![
@@ -102,6 +110,40 @@ fn driver_line(r: &DfReport) -> String {
             others.join(", ")
         )
     };
+    // Where a driver keeps its layers in a pool, what the root says of it.
+    let line = r
+        .drivers
+        .iter()
+        .filter_map(|d| d.pool.as_ref().map(|p| (d, p)))
+        .fold(line, |line, (d, pool)| {
+            let mut facts: Vec<String> = pool
+                .files
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {} apparent, {} allocated",
+                        crate::render::path(&f.path),
+                        human_size(f.apparent_bytes as f64),
+                        human_size(f.allocated_bytes as f64)
+                    )
+                })
+                .collect();
+            if let (Some(n), Some(bytes)) = (pool.devices, pool.virtual_bytes) {
+                facts.push(format!(
+                    "{n} layer devices, {} virtual",
+                    human_size(bytes as f64)
+                ));
+            }
+            let facts = if facts.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", facts.join("; "))
+            };
+            format!(
+                "{line}\nPool ({}): {}{facts}\n  {}",
+                d.name, pool.kind, pool.unknown
+            )
+        });
     // The containerd image store's figures follow one dockerd release's rules: say which.
     match &r.accounting {
         Some(a) => format!(

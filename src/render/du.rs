@@ -404,6 +404,7 @@ fn kind_slug(kind: OwnerKind) -> &'static str {
         OwnerKind::LibpodState => "libpod_state",
         OwnerKind::OtherDriver => "other_driver",
         OwnerKind::RemappedRoot => "remapped_root",
+        OwnerKind::StoragePool => "storage_pool",
         OwnerKind::Unknown => "unknown",
     }
 }

@@ -10,7 +10,8 @@
 //! - [`fixture::podman`] does the same with a rootful podman 4.3 on a temporary graphroot
 //!   (the containers/storage store of Podman, Buildah and CRI-O).
 //! - [`synth`] plants a small synthetic overlay2 store by hand, without any daemon, for the
-//!   corrupt-input corpus.
+//!   corrupt-input corpus; [`synth_drivers`] plants aufs, zfs and devicemapper stores from
+//!   their documented layouts and checks them against hand-derived figures.
 //! - [`dfjson`] compares strata's `df` JSON with dockerd's `GET /system/df`, field by field.
 //! - [`tree`] records the exact state of a directory tree (for the read-only guarantee).
 //!
@@ -52,5 +53,6 @@ mod podman_rootless;
 mod podman_watch;
 mod readonly;
 mod synth;
+mod synth_drivers;
 mod tree;
 mod watch;

@@ -80,14 +80,16 @@ fn link_name(cache_id: &str) -> String {
         .collect()
 }
 
-fn write(path: &Path, bytes: impl AsRef<[u8]>) {
+/// Writes `path` (making its directories), panicking with the path on failure.
+pub fn write(path: &Path, bytes: impl AsRef<[u8]>) {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).expect("creating a directory of the synthetic store");
     }
     fs::write(path, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
 
-fn mkdir(path: &Path) {
+/// `mkdir -p path`, panicking with the path on failure.
+pub fn mkdir(path: &Path) {
     fs::create_dir_all(path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
 }
 

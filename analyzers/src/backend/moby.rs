@@ -84,6 +84,7 @@ pub fn load(root: &DataRoot, opts: &LoadOptions) -> Result<Store> {
     })?;
     let image_dir = root.join(IMAGE_DIR).join(&name);
     let mut problems = layout_problems(jail, &driver, &image_dir);
+    problems.extend(driver.bookkeeping_problems(jail));
     if opts.driver.is_none() && !detected.iter().any(|d| d.has_metadata || d.has_home) {
         // Not an empty store: dockerd makes `image/<driver>/` and the driver's home when it
         // first starts on a graphdriver root; a containerd image store keeps its images in a

@@ -151,9 +151,13 @@ pub trait Backend {
         &[]
     }
     /// How the owner's `diff` compares an overlay layer of `driver` with the ones below:
-    /// moby's way (the two mounted views) unless the owner says otherwise.
-    fn overlay_diff(&self, _driver: &AnyDriver) -> OverlayDiff {
-        OverlayDiff::Views
+    /// moby's way (the two mounted views; aufs' own `Changes` for its AUFS-named layers)
+    /// unless the owner says otherwise.
+    fn overlay_diff(&self, driver: &AnyDriver) -> OverlayDiff {
+        match crate::driver::Driver::whiteouts(driver) {
+            Some(crate::format::whiteout::Whiteouts::Aufs) => OverlayDiff::Aufs,
+            _ => OverlayDiff::Views,
+        }
     }
     /// The store owner's own `system df` where its shape is not Docker's (podman's
     /// `GET /libpod/system/df`); `trees` holds the walks `df` made.

@@ -70,14 +70,8 @@ impl Driver for Copies {
     fn content_dir(&self, id: &CacheId) -> PathBuf {
         self.layer_dir(id)
     }
-    fn layer_view(&self, _jail: &Jail, id: &CacheId, below: &[CacheId]) -> DiffMeasure {
-        match below.first() {
-            Some(parent) => DiffMeasure::Compare {
-                layer: self.content_dir(id),
-                parent: self.content_dir(parent),
-            },
-            None => DiffMeasure::Tree(self.content_dir(id)),
-        }
+    fn layer_view(&self, jail: &Jail, id: &CacheId, below: &[CacheId]) -> DiffMeasure {
+        super::full_copy_view(self, jail, id, below)
     }
     fn whiteouts(&self) -> Option<Whiteouts> {
         None

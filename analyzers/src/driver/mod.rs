@@ -5,22 +5,35 @@
 //! [`AnyDriver`] dispatches between them and [`detect`] finds every driver that left data in
 //! a root (a host whose driver was switched keeps both). Implemented: overlay2 and
 //! fuse-overlayfs ([`Overlay2`]), legacy overlay ([`Overlay`]), vfs and btrfs ([`Copies`]),
-//! containerd's overlayfs snapshotter ([`Overlayfs`]); the others are recognised and reported
-//! as unsupported so their bytes are never silently ignored.
+//! aufs ([`Aufs`]), zfs ([`Zfs`]), devicemapper ([`Devicemapper`]), containerd's overlayfs
+//! snapshotter ([`Overlayfs`]); any other name is recognised and reported as unsupported so
+//! its bytes are never silently ignored.
+//!
+//! zfs and devicemapper keep their layers' files in a pool (datasets, thin devices), not
+//! under the data root; the root only shows them where a layer is mounted. Everything that
+//! needs them is then unknown, said so ([`Driver::unreadable`], [`DiffMeasure::Unknown`],
+//! [`Pool`]), never guessed.
 
+mod aufs;
 mod copies;
+mod devicemapper;
 mod overlay;
 mod overlay2;
 mod snapshotter;
+mod zfs;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use aufs::Aufs;
 pub use copies::Copies;
+pub use devicemapper::Devicemapper;
 pub use overlay::Overlay;
 pub use overlay2::Overlay2;
 pub use snapshotter::Overlayfs;
+pub use zfs::Zfs;
 
 use crate::changes::{self, Change};
 use crate::error::Problem;
@@ -61,6 +74,10 @@ pub enum DiffMeasure {
         /// How the stacked directories record deletions.
         whiteouts: Whiteouts,
     },
+    /// The files needed cannot be read from the data root (the layer's or its parent's
+    /// dataset or thin device is not mounted, or the driver's bookkeeping is damaged): the
+    /// size is unknown, and the problem says which files and why.
+    Unknown(Problem),
 }
 
 /// A layer's view as its mount shows it: directories stacked top first.
@@ -93,6 +110,15 @@ impl DiffMeasure {
             DiffMeasure::Tree(dir) | DiffMeasure::Usage(dir) => dir,
             DiffMeasure::Compare { layer, .. } => layer,
             DiffMeasure::Views { layer, .. } => &layer.top,
+            DiffMeasure::Unknown(problem) => &problem.path,
+        }
+    }
+
+    /// Why the layer cannot be measured, for [`DiffMeasure::Unknown`].
+    pub fn unknown(&self) -> Option<&Problem> {
+        match self {
+            DiffMeasure::Unknown(problem) => Some(problem),
+            _ => None,
         }
     }
 
@@ -112,10 +138,11 @@ impl DiffMeasure {
     }
 
     /// The naive diff's changes (sorted by path) and what could not be read, for a measure
-    /// that [`DiffMeasure::is_naive`]; `None` for one whose own directory is its changes.
+    /// that [`DiffMeasure::is_naive`]; `None` for one whose own directory is its changes, and
+    /// for an [`DiffMeasure::Unknown`] one (which callers check first).
     pub fn naive_changes(&self, jail: &Jail) -> Option<(Vec<Change>, Vec<WalkError>)> {
         match self {
-            DiffMeasure::Tree(_) | DiffMeasure::Usage(_) => None,
+            DiffMeasure::Tree(_) | DiffMeasure::Usage(_) | DiffMeasure::Unknown(_) => None,
             DiffMeasure::Compare { layer, parent } => Some(changes::compare(jail, layer, parent)),
             DiffMeasure::Views {
                 layer,
@@ -130,13 +157,37 @@ impl DiffMeasure {
     }
 }
 
+/// The view of layer `id` of a driver whose every layer is a full tree of its own (vfs,
+/// btrfs, zfs, devicemapper), over the layers `below` it: the whole tree for a layer with
+/// nothing below, else Docker's naive comparison with its parent's tree; unknown where the
+/// driver cannot read either tree ([`Driver::unreadable`]).
+fn full_copy_view(
+    driver: &impl Driver,
+    jail: &Jail,
+    id: &CacheId,
+    below: &[CacheId],
+) -> DiffMeasure {
+    let unreadable = std::iter::once(id)
+        .chain(below.first())
+        .find_map(|l| driver.unreadable(jail, l));
+    match (unreadable, below.first()) {
+        (Some(problem), _) => DiffMeasure::Unknown(problem),
+        (None, None) => DiffMeasure::Tree(driver.content_dir(id)),
+        (None, Some(parent)) => DiffMeasure::Compare {
+            layer: driver.content_dir(id),
+            parent: driver.content_dir(parent),
+        },
+    }
+}
+
 /// What every storage driver answers about its on-disk layout.
 pub trait Driver {
     /// The driver's name as dockerd spells it (`overlay2`, `vfs`).
     fn name(&self) -> &'static str;
     /// The driver's home directory under the data root.
     fn home(&self) -> &Path;
-    /// Everything the driver keeps for one layer (content plus bookkeeping).
+    /// Everything the driver keeps for one layer under the data root (content plus
+    /// bookkeeping): a directory, or devicemapper's device file (the content is in the pool).
     fn layer_dir(&self, id: &CacheId) -> PathBuf;
     /// The directory holding the layer's files.
     fn content_dir(&self, id: &CacheId) -> PathBuf;
@@ -211,6 +262,93 @@ pub trait Driver {
     fn work_dir(&self, _id: &CacheId) -> Option<PathBuf> {
         None
     }
+
+    /// Why layer `id`'s files cannot be read from the data root, if they cannot: zfs and
+    /// devicemapper keep them in a pool, visible only where the layer is mounted. A figure
+    /// that needs them is then unknown (a size of -1, a layer not verified), never guessed.
+    fn unreadable(&self, _jail: &Jail, _id: &CacheId) -> Option<Problem> {
+        None
+    }
+
+    /// What the data root lacks of layer `id` when a record names it: the file or directory
+    /// that must be there (by default [`Driver::layer_dir`]; devicemapper: the device's
+    /// metadata file). `None` when it is there, and when the root cannot tell (zfs: the
+    /// dataset is in the pool).
+    fn missing_data(&self, jail: &Jail, id: &CacheId) -> Option<PathBuf> {
+        let dir = self.layer_dir(id);
+        (!jail.is_dir(&dir)).then_some(dir)
+    }
+
+    /// What is wrong with the driver's own bookkeeping (aufs: its `layers/` files;
+    /// devicemapper: its device and pool records), each a problem naming the file: read
+    /// once, when the store is loaded.
+    fn bookkeeping_problems(&self, _jail: &Jail) -> Vec<Problem> {
+        Vec::new()
+    }
+
+    /// True when the entry `name` of [`Driver::layers_dir`] (a directory when `is_dir`) is
+    /// one layer's, named by its id: by default every directory (devicemapper: the device
+    /// files of `metadata/`). Anything else there is the driver's own (or nobody's).
+    fn is_layer_entry(&self, _name: &OsStr, is_dir: bool) -> bool {
+        is_dir
+    }
+
+    /// The driver's own files and directories in its home that hold no layer's files (aufs
+    /// `layers/` and `mnt/`; devicemapper's pool records, mount points and loop directory):
+    /// bookkeeping, never leftovers. The pool's backing files are in [`Driver::pool`].
+    fn own_files(&self) -> Vec<PathBuf> {
+        Vec::new()
+    }
+
+    /// Where the layers' files are when they are not files under the data root (zfs
+    /// datasets, devicemapper's thin pool), and what the root tells of it.
+    fn pool(&self, _jail: &Jail) -> Option<Pool> {
+        None
+    }
+}
+
+/// Where a driver keeps its layers' files when they are not files under the data root, and
+/// what the data root tells of it without the pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Pool {
+    /// What the pool is, in a few words.
+    pub kind: String,
+    /// The pool's backing files under the data root (devicemapper's sparse loop files):
+    /// their allocated bytes are the pool's real use of the disk.
+    pub files: Vec<PoolFile>,
+    /// The layer devices the driver's metadata records (devicemapper), the base device apart.
+    pub devices: Option<u64>,
+    /// Sum of those devices' virtual sizes, bytes: what their filesystems may grow to, not
+    /// what they use.
+    pub virtual_bytes: Option<u64>,
+    /// What cannot be known without the pool, in one line.
+    pub unknown: String,
+}
+
+/// One backing file of a [`Pool`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PoolFile {
+    /// The file.
+    #[serde(flatten, serialize_with = "crate::text::json::path")]
+    pub path: PathBuf,
+    /// Its apparent size, bytes (`st_size`: a sparse file's length).
+    pub apparent_bytes: u64,
+    /// Its allocated bytes (`st_blocks` × 512: what it takes on disk).
+    pub allocated_bytes: u64,
+}
+
+impl PoolFile {
+    /// The sizes of `path` under `jail`; `None` when it is not a regular file.
+    pub fn of(jail: &Jail, path: PathBuf) -> Option<PoolFile> {
+        let st = jail.stat(&path).ok()?;
+        crate::fs::is_regular(&st).then(|| PoolFile {
+            path,
+            apparent_bytes: u64::try_from(st.st_size).unwrap_or(0),
+            allocated_bytes: u64::try_from(st.st_blocks).unwrap_or(0).saturating_mul(512),
+        })
+    }
 }
 
 /// One of the implemented drivers.
@@ -222,6 +360,12 @@ pub enum AnyDriver {
     Overlay(Overlay),
     /// vfs, btrfs.
     Copies(Copies),
+    /// aufs.
+    Aufs(Aufs),
+    /// zfs.
+    Zfs(Zfs),
+    /// devicemapper.
+    Devicemapper(Devicemapper),
     /// containerd's overlayfs snapshotter.
     Overlayfs(Overlayfs),
 }
@@ -232,6 +376,9 @@ impl AnyDriver {
             AnyDriver::Overlay2(d) => d,
             AnyDriver::Overlay(d) => d,
             AnyDriver::Copies(d) => d,
+            AnyDriver::Aufs(d) => d,
+            AnyDriver::Zfs(d) => d,
+            AnyDriver::Devicemapper(d) => d,
             AnyDriver::Overlayfs(d) => d,
         }
     }
@@ -248,6 +395,9 @@ impl AnyDriver {
             overlay::NAME => Some(AnyDriver::Overlay(Overlay::new(jail))),
             copies::VFS => Some(AnyDriver::Copies(Copies::vfs(root))),
             copies::BTRFS => Some(AnyDriver::Copies(Copies::btrfs(root))),
+            aufs::NAME => Some(AnyDriver::Aufs(Aufs::new(jail))),
+            zfs::NAME => Some(AnyDriver::Zfs(Zfs::new(jail))),
+            devicemapper::NAME => Some(AnyDriver::Devicemapper(Devicemapper::new(jail))),
             _ => None,
         }
     }
@@ -299,6 +449,24 @@ impl Driver for AnyDriver {
     fn work_dir(&self, id: &CacheId) -> Option<PathBuf> {
         self.inner().work_dir(id)
     }
+    fn unreadable(&self, jail: &Jail, id: &CacheId) -> Option<Problem> {
+        self.inner().unreadable(jail, id)
+    }
+    fn missing_data(&self, jail: &Jail, id: &CacheId) -> Option<PathBuf> {
+        self.inner().missing_data(jail, id)
+    }
+    fn bookkeeping_problems(&self, jail: &Jail) -> Vec<Problem> {
+        self.inner().bookkeeping_problems(jail)
+    }
+    fn is_layer_entry(&self, name: &OsStr, is_dir: bool) -> bool {
+        self.inner().is_layer_entry(name, is_dir)
+    }
+    fn own_files(&self) -> Vec<PathBuf> {
+        self.inner().own_files()
+    }
+    fn pool(&self, jail: &Jail) -> Option<Pool> {
+        self.inner().pool(jail)
+    }
 }
 
 /// A driver that left data in the root.
@@ -313,6 +481,10 @@ pub struct Detected {
     pub has_home: bool,
     /// True when strata can read its layers.
     pub supported: bool,
+    /// Where its layers' files are when they are not files under the data root (zfs,
+    /// devicemapper), with what the root tells of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<Pool>,
 }
 
 /// Every driver with metadata (`image/<name>/`) or a home directory in the root of `jail`,
@@ -338,11 +510,15 @@ pub fn detect(jail: &Jail) -> Vec<Detected> {
         .filter_map(|name| {
             let has_metadata = meta_names.contains(&name);
             let has_home = jail.is_dir(&root.join(&name));
-            (has_metadata || has_home).then(|| Detected {
-                supported: AnyDriver::for_name(jail, &name).is_some(),
-                name,
-                has_metadata,
-                has_home,
+            (has_metadata || has_home).then(|| {
+                let driver = AnyDriver::for_name(jail, &name);
+                Detected {
+                    supported: driver.is_some(),
+                    pool: driver.and_then(|d| d.pool(jail)),
+                    name,
+                    has_metadata,
+                    has_home,
+                }
             })
         })
         .collect()

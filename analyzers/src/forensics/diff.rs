@@ -138,6 +138,9 @@ pub enum OverlayDiff {
     /// containers/storage's native `OverlayChanges`: the layer's own directory against each
     /// lower layer directory ([`super::layer_changes`]).
     Layers,
+    /// moby's aufs `Changes` with a direct parent (`archive.Changes`): the layer's own
+    /// directory walked, each entry looked up in the lower layer directories in turn.
+    Aufs,
 }
 
 /// The two sides of the comparison: where a path's new and old state live.
@@ -154,6 +157,8 @@ enum Views {
         lower: Union,
         rules: OverlayDiff,
     },
+    /// The files cannot be read (a layer whose pool is not mounted): why.
+    Unknown(Problem),
 }
 
 impl Views {
@@ -173,6 +178,7 @@ impl Views {
                 new: layer.union(&store.jail, whiteouts),
                 old: parent.union(&store.jail, whiteouts),
             },
+            DiffMeasure::Unknown(problem) => Views::Unknown(problem),
             view @ (DiffMeasure::Tree(_) | DiffMeasure::Usage(_)) => Views::Overlay {
                 upper: view.dir().to_path_buf(),
                 lower: Union::new(
@@ -191,6 +197,7 @@ impl Views {
             Views::Trees { new, .. } => new,
             Views::Unions { new, .. } => new.layers().first().map_or(Path::new("/"), |p| p),
             Views::Overlay { upper, .. } => upper,
+            Views::Unknown(problem) => &problem.path,
         }
     }
 
@@ -200,6 +207,7 @@ impl Views {
             Views::Trees { old, .. } => Some(old.join(strip_root(rel))),
             Views::Unions { old, .. } => old.lookup(rel).map(|f| f.path),
             Views::Overlay { lower, .. } => lower.lookup(rel).map(|f| f.path),
+            Views::Unknown(_) => None,
         }
     }
 
@@ -251,6 +259,26 @@ impl Views {
                     ..Found::default()
                 }
             }
+            Views::Overlay {
+                upper,
+                lower,
+                rules: OverlayDiff::Aufs,
+            } => {
+                let mut found = Found::default();
+                let mut changed_dirs = HashSet::new();
+                aufs_dir(
+                    jail,
+                    upper,
+                    lower.layers(),
+                    Path::new("/"),
+                    &mut changed_dirs,
+                    &mut found,
+                );
+                found.changes.sort();
+                found.changes.dedup();
+                found
+            }
+            Views::Unknown(_) => Found::default(),
         }
     }
 }
@@ -358,6 +386,125 @@ fn overlay_dir(
     }
 }
 
+/// moby's `changes(layers, rw, aufsDeletedFile, aufsMetadataSkip)` over the directory `rel`
+/// of the aufs layer directory `upper`, its entries in name order (`filepath.Walk`):
+/// - a top-level `.wh..wh.*` entry (aufs' bookkeeping) is skipped, but what is under it is
+///   still walked (the skip returns nil, not `SkipDir`);
+/// - any other `.wh.<name>` deletes `<name>` of its directory: so a `.wh..wh..opq` below the
+///   top reads as the deletion of `.wh..opq`, as dockerd lists it;
+/// - an entry found in none of `layers` is added; one found in some is changed, unless both
+///   are directories of the same size, mode and mtime (then it is no change); no whiteout or
+///   opaque marker of a lower layer is considered;
+/// - an addition or deletion whose directory was not itself listed adds the directory as
+///   changed, once.
+///
+/// moby looks a path up in a lower layer with `os.Stat`, following symlinks; the jail never
+/// follows one, so a lower symlink counts as present whatever it points at.
+fn aufs_dir(
+    jail: &Jail,
+    upper: &Path,
+    layers: &[PathBuf],
+    rel: &Path,
+    changed_dirs: &mut HashSet<PathBuf>,
+    out: &mut Found,
+) {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = upper.join(strip_root(rel));
+    let mut entries = changes::list(jail, &dir, &mut out.errors);
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, st) in entries {
+        let path = rel.join(&name);
+        let bookkeeping = rel == Path::new("/")
+            && name
+                .as_bytes()
+                .starts_with(crate::format::whiteout::WHITEOUT_META_PREFIX.as_bytes());
+        if !bookkeeping {
+            aufs_entry(jail, layers, &dir, &path, &st, changed_dirs, out);
+        }
+        if is_dir(&st) {
+            aufs_dir(jail, upper, layers, &path, changed_dirs, out);
+        }
+    }
+}
+
+/// One entry `path` (stat `st`, in the directory `dir` of the upper layer) of [`aufs_dir`].
+fn aufs_entry(
+    jail: &Jail,
+    layers: &[PathBuf],
+    dir: &Path,
+    path: &Path,
+    st: &FileStat,
+    changed_dirs: &mut HashSet<PathBuf>,
+    out: &mut Found,
+) {
+    use std::os::unix::ffi::OsStrExt;
+    let name = path.file_name().unwrap_or_default();
+    let parent = path.parent().unwrap_or(Path::new("/"));
+    let target = name
+        .as_bytes()
+        .strip_prefix(crate::format::whiteout::WHITEOUT_PREFIX.as_bytes());
+    let change = match target {
+        Some(b"" | b"." | b"..") => {
+            out.errors.push(WalkError {
+                path: dir.join(name),
+                detail: "an AUFS whiteout that names no entry of its directory: ignored".into(),
+            });
+            return;
+        }
+        Some(target) => Change::deleted(parent.join(std::ffi::OsStr::from_bytes(target)), false),
+        None => {
+            let mut kind = ChangeKind::Added;
+            for layer in layers {
+                let lower = match jail.stat(&layer.join(strip_root(path))) {
+                    Ok(lower) => lower,
+                    Err(e) if is_absence(&e) => continue,
+                    Err(e) => {
+                        out.errors.push(WalkError {
+                            path: layer.join(strip_root(path)),
+                            detail: crate::fs::describe(&e),
+                        });
+                        continue;
+                    }
+                };
+                let same_dir = is_dir(&lower)
+                    && is_dir(st)
+                    && lower.st_size == st.st_size
+                    && lower.st_mode == st.st_mode
+                    && changes::same_time(&lower, st);
+                if same_dir {
+                    return;
+                }
+                kind = ChangeKind::Modified;
+                break;
+            }
+            new_change(path.to_path_buf(), kind, st)
+        }
+    };
+    if is_dir(st) {
+        changed_dirs.insert(path.to_path_buf());
+    }
+    if change.kind != ChangeKind::Modified
+        && parent != Path::new("/")
+        && changed_dirs.insert(parent.to_path_buf())
+    {
+        out.changes.push(Change {
+            path: parent.to_path_buf(),
+            kind: ChangeKind::Modified,
+            is_dir: true,
+            size: 0,
+            inode: (0, 0),
+            nlink: 0,
+        });
+    }
+    out.changes.push(change);
+}
+
+/// True when a lookup failed because the path is not there (a component missing, or not a
+/// directory).
+fn is_absence(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(nix::libc::ENOTDIR)
+}
+
 /// Computes `strata diff` for container `c`.
 pub fn diff(store: &Store, c: &Container) -> DiffReport {
     let views = Views::of(store, c);
@@ -365,6 +512,7 @@ pub fn diff(store: &Store, c: &Container) -> DiffReport {
     let mut problems = store.problems.clone();
     let root = views.new_root();
     let mut found = match store.jail.stat(root) {
+        _ if matches!(views, Views::Unknown(_)) => Found::default(),
         Ok(st) if is_dir(&st) => views.changes(&store.jail),
         Ok(st) => {
             problems.push(Problem::new(
@@ -390,8 +538,10 @@ pub fn diff(store: &Store, c: &Container) -> DiffReport {
             Found::default()
         }
     };
-    if let Views::Overlay { lower, .. } = &views {
-        problems.extend(lower.problems());
+    match &views {
+        Views::Overlay { lower, .. } => problems.extend(lower.problems()),
+        Views::Unknown(problem) => problems.push(problem.clone()),
+        _ => {}
     }
     for e in std::mem::take(&mut found.errors) {
         problems.push(Problem::new(&e.path, ProblemKind::WalkIncomplete, e.detail));

@@ -14,7 +14,9 @@
 //! Efficiency follows dive: an image's stack is replayed bottom-up (a later file overwrites
 //! the same path, a whiteout deletes a path and everything under it, an opaque directory
 //! hides everything below it); `Efficiency = FinalBytes / StoredBytes`, where `StoredBytes`
-//! sums every file of every layer and `FinalBytes` those that remain visible.
+//! sums every file of every layer and `FinalBytes` those that remain visible. An image with a
+//! layer whose files cannot be read (zfs, devicemapper: not mounted) gets no score, and the
+//! layer is a problem.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -130,6 +132,9 @@ struct LayerFiles {
     deleted: Vec<PathBuf>,
     opaque: Vec<PathBuf>,
     problems: Vec<Problem>,
+    /// True when the layer's files cannot be read (a zfs dataset or thin device not
+    /// mounted): its images get no efficiency, which would be a guess.
+    unreadable: bool,
 }
 
 /// Finds duplicates and per-image efficiency over every layer of `store`.
@@ -204,6 +209,11 @@ pub fn find(store: &Store) -> DupesReport {
     let mut images: Vec<ImageEfficiency> = store
         .images
         .values()
+        .filter(|img| {
+            img.chain_ids
+                .iter()
+                .all(|c| by_layer.get(c).is_none_or(|l| !l.unreadable))
+        })
         .map(|img| efficiency(img, &by_layer))
         .collect();
     images.sort_by(|a, b| {
@@ -243,7 +253,13 @@ fn hash_file(jail: &Jail, path: &Path) -> std::io::Result<String> {
 fn list_layer(store: &Store, layer: &Layer) -> LayerFiles {
     let dir = store.driver.content_dir(&layer.cache_id);
     let mut out = LayerFiles::default();
-    match super::layer_view(store, layer).naive_changes(&store.jail) {
+    let view = super::layer_view(store, layer);
+    if let Some(problem) = view.unknown() {
+        out.problems.push(problem.clone());
+        out.unreadable = true;
+        return out;
+    }
+    match view.naive_changes(&store.jail) {
         Some((found, errors)) => {
             for c in found {
                 match c.kind {

@@ -32,7 +32,7 @@ use crate::walk::{self, WalkOptions};
 pub enum OrphanKind {
     /// A driver directory no layer, mount or BuildKit snapshot references.
     LayerDir,
-    /// A layer record whose content directory is missing.
+    /// A layer record whose content (directory, or the driver's record of it) is missing.
     RecordWithoutContent,
     /// An `l/` short link that no layer directory claims, or that points elsewhere.
     Link,
@@ -194,7 +194,9 @@ fn referenced_dirs(store: &Store) -> BTreeSet<String> {
     used
 }
 
-/// The directory holding one directory per layer (`overlay2/`, `vfs/dir/`).
+/// The entries of the directory holding one entry per layer (`overlay2/`, `vfs/dir/`,
+/// devicemapper's `metadata/`) that nothing names; the driver's own files there are no
+/// layer's ([`Driver::is_layer_entry`]).
 fn layer_dirs(store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Problem>) {
     let buildkit = match crate::buildcache::snapshot_driver_ids(&store.jail) {
         Ok(ids) => ids,
@@ -212,7 +214,7 @@ fn layer_dirs(store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Proble
     let link_dir = store.driver.link_dir();
     for e in store.jail.read_dir(&parent).unwrap_or_default() {
         let name = e.name.to_string_lossy().into_owned();
-        if !e.is_dir
+        if !store.driver.is_layer_entry(&e.name, e.is_dir)
             || link_dir.as_deref() == Some(parent.join(&e.name).as_path())
             || used.contains(&name)
             || buildkit.contains(&name)
@@ -229,12 +231,11 @@ fn layer_dirs(store: &Store, found: &mut Vec<Finding>, problems: &mut Vec<Proble
 
 fn records_without_content(store: &Store, found: &mut Vec<Finding>) {
     for l in store.layers.values() {
-        let dir = store.driver.layer_dir(&l.cache_id);
-        if !store.jail.is_dir(&dir) {
+        if let Some(missing) = store.driver.missing_data(&store.jail, &l.cache_id) {
             found.push((
                 OrphanKind::RecordWithoutContent,
                 l.record.clone(),
-                format!("its content directory {} is missing", dir.display()),
+                format!("the driver's {} is missing", missing.display()),
             ));
         }
     }

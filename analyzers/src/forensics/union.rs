@@ -8,7 +8,7 @@
 //! too, and a directory merges with the same directory in lower layers down to the first
 //! opaque one. Under fuse-overlayfs ([`Whiteouts::Fuse`]) a `.wh.<name>` entry deletes
 //! `<name>` too, a `.wh..wh..opq` entry makes its directory opaque, and no `.wh.` name is
-//! part of the view.
+//! part of the view; under aufs ([`Whiteouts::Aufs`]) only those names do.
 
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
@@ -81,9 +81,9 @@ impl Union {
         self.whiteouts
     }
 
-    /// True when `dir` of a layer has an AUFS whiteout `.wh.<name>` (fuse-overlayfs only).
+    /// True when `dir` of a layer has an AUFS whiteout `.wh.<name>` (fuse-overlayfs, aufs).
     fn named_whiteout(&self, dir: &Path, name: &OsStr) -> bool {
-        self.whiteouts == Whiteouts::Fuse
+        self.whiteouts.reads_aufs_names()
             && self
                 .jail
                 .stat(&dir.join(crate::format::whiteout::whiteout_name(name)))

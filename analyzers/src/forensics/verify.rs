@@ -190,6 +190,11 @@ pub fn verify(store: &Store, layers: &[&Layer]) -> VerifyReport {
 /// The verdict on `layer`, its problems, and the blob it was checked against, if the store
 /// keeps one (else its tar-split is).
 fn check_layer(store: &Store, layer: &Layer) -> (LayerCheck, Vec<Problem>, Option<Digest>) {
+    // A layer whose files (or its parent's, which its own changes are drawn from) cannot be
+    // read is not verified: a zfs dataset or thin device that is not mounted.
+    if let Some(problem) = super::layer_view(store, layer).unknown() {
+        return (LayerCheck::unchecked(layer), vec![problem.clone()], None);
+    }
     let content = store.driver.content_dir(&layer.cache_id);
     if let Some(blob) = store.backend.layer_blob(store, layer) {
         let (check, problems) = super::blobs::check_layer(&store.jail, layer, &content, &blob);

@@ -24,10 +24,12 @@
 //! The writing sides here only encode (to bytes, or to a caller's `Write`): nothing in this
 //! crate writes to the store.
 
+pub mod aufs;
 pub mod bolt;
 pub mod config_v2;
 pub mod containerd;
 pub mod containers_storage;
+pub mod devicemapper;
 pub mod layerdb;
 pub mod libpod;
 pub mod mountinfo;

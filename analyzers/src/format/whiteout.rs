@@ -17,8 +17,16 @@
 //! works (Linux 5.8 allows it unprivileged) and a `.wh.<name>` file where it fails with
 //! `EPERM`; it marks an opaque directory with `trusted.overlay.opaque` (as root) or
 //! `user.fuseoverlayfs.opaque`, and always also with a `.wh..wh..opq` file. No name starting
-//! with `.wh.` is ever shown in its view. [`Whiteouts`] says which form a layer directory
-//! follows.
+//! with `.wh.` is ever shown in its view.
+//!
+//! aufs (moby's aufs driver, removed in Docker 24) keeps the tar's names as they are: a
+//! `.wh.<name>` entry deletes `<name>`, `.wh..wh..opq` makes its directory opaque, the other
+//! `.wh..wh.` names (`.wh..wh.plnk/`, the pseudo-links of hard-linked files copied up;
+//! `.wh..wh.aufs`, the inode aufs hard-links its whiteouts to; `.wh..wh.orph/`) are its own
+//! bookkeeping, and no `.wh.` name is shown in its view. Unlike fuse-overlayfs it knows
+//! nothing of overlay's forms: a 0/0 character device there is a device, an opaque xattr an
+//! xattr (aufs `whiteout.h`, `au_wh_test`, `au_diropq_test`). [`Whiteouts`] says which form a
+//! layer directory follows.
 //!
 //! The analyzers read these names (verify, dupes, diff, the union view), the engine writes
 //! them (extracting a layer, committing a build step's diff).
@@ -57,6 +65,11 @@ pub enum Whiteouts {
     /// deletes `<name>`, a `.wh..wh..opq` entry or [`FUSE_OVERLAYFS_OPAQUE_XATTR`] makes its
     /// directory opaque, and no `.wh.` name is itself part of the view.
     Fuse,
+    /// aufs: AUFS names only. `.wh.<name>` (of any file type) deletes `<name>`, a
+    /// `.wh..wh..opq` entry makes its directory opaque, `.wh..wh.*` entries are aufs'
+    /// bookkeeping, and no `.wh.` name is itself part of the view; a 0/0 character device is
+    /// an entry like any other, and no xattr makes a directory opaque.
+    Aufs,
 }
 
 /// What one entry of a layer directory is to the union view.
@@ -78,14 +91,16 @@ impl Whiteouts {
         use std::os::unix::ffi::OsStrExt;
         let prefixed = name.as_bytes().strip_prefix(WHITEOUT_PREFIX.as_bytes());
         match (self, prefixed) {
-            // fuse-overlayfs' `get_whiteout_name`: what follows the prefix, whatever it is; a
-            // name that can never be in a directory, or one that is itself a `.wh.` name
-            // (never shown anyway), hides nothing.
-            (Whiteouts::Fuse, Some(target)) => match target {
+            // fuse-overlayfs' `get_whiteout_name`, aufs' `au_wh_test`: what follows the
+            // prefix, whatever it is; a name that can never be in a directory, or one that is
+            // itself a `.wh.` name (aufs' bookkeeping, the opaque marker; never shown anyway),
+            // hides nothing.
+            (Whiteouts::Fuse | Whiteouts::Aufs, Some(target)) => match target {
                 b"" | b"." | b".." => Role::Hidden,
                 t if t.contains(&b'/') || t.starts_with(WHITEOUT_PREFIX.as_bytes()) => Role::Hidden,
                 t => Role::Deletes(OsStr::from_bytes(t)),
             },
+            (Whiteouts::Aufs, None) => Role::Entry,
             _ if is_device_whiteout(mode, rdev) => Role::Deletes(name),
             _ => Role::Entry,
         }
@@ -96,14 +111,20 @@ impl Whiteouts {
         match self {
             Whiteouts::Kernel => &OPAQUE_XATTRS,
             Whiteouts::Fuse => &FUSE_OPAQUE_XATTRS,
+            Whiteouts::Aufs => &[],
         }
+    }
+
+    /// True when `.wh.<name>` entries delete `<name>` (fuse-overlayfs, aufs).
+    pub fn reads_aufs_names(self) -> bool {
+        !matches!(self, Whiteouts::Kernel)
     }
 
     /// The entry whose presence in a directory makes it opaque, if this form has one.
     pub fn opaque_marker(self) -> Option<&'static str> {
         match self {
             Whiteouts::Kernel => None,
-            Whiteouts::Fuse => Some(WHITEOUT_OPAQUE),
+            Whiteouts::Fuse | Whiteouts::Aufs => Some(WHITEOUT_OPAQUE),
         }
     }
 }
@@ -195,6 +216,29 @@ mod tests {
         assert!(!Whiteouts::Kernel
             .opaque_xattrs()
             .contains(&FUSE_OVERLAYFS_OPAQUE_XATTR));
+    }
+
+    /// aufs reads AUFS names only: its bookkeeping and the opaque marker are hidden, a 0/0
+    /// device is a device, and no xattr makes a directory opaque.
+    #[test]
+    fn aufs_reads_aufs_names_only() {
+        use nix::libc::{S_IFCHR, S_IFDIR, S_IFREG};
+        let aufs = Whiteouts::Aufs;
+        let role = |name: &'static str, mode: u32| aufs.role(OsStr::new(name), mode, 0);
+        assert_eq!(role(".wh.motd", S_IFREG), Role::Deletes(OsStr::new("motd")));
+        assert_eq!(role(".wh.dir", S_IFDIR), Role::Deletes(OsStr::new("dir")));
+        for name in [
+            WHITEOUT_OPAQUE,
+            ".wh..wh.plnk",
+            ".wh..wh.aufs",
+            ".wh..wh.orph",
+        ] {
+            assert_eq!(role(name, S_IFREG), Role::Hidden, "{name}");
+        }
+        assert_eq!(role("motd", S_IFCHR), Role::Entry);
+        assert_eq!(role("motd", S_IFREG), Role::Entry);
+        assert_eq!(aufs.opaque_marker(), Some(WHITEOUT_OPAQUE));
+        assert!(aufs.opaque_xattrs().is_empty());
     }
 
     #[test]

@@ -173,15 +173,12 @@ fn check_layer(
             format!("parent and diff give chain id {expect}"),
         ));
     }
-    if let Some(d) = driver {
-        let dir = d.layer_dir(&layer.cache_id);
-        if !jail.is_dir(&dir) {
-            problems.push(Problem::new(
-                layer.record.join(LAYER_CACHE_ID),
-                ProblemKind::DanglingReference,
-                format!("content directory {} is missing", dir.display()),
-            ));
-        }
+    if let Some(missing) = driver.and_then(|d| d.missing_data(jail, &layer.cache_id)) {
+        problems.push(Problem::new(
+            layer.record.join(LAYER_CACHE_ID),
+            ProblemKind::DanglingReference,
+            format!("the driver's {} is missing", missing.display()),
+        ));
     }
     if layer.size < 0 || layer.size > PLAUSIBLE_SIZE {
         problems.push(Problem::new(

@@ -9,7 +9,9 @@
 //! - `LayersSize` sums the recorded size of every distinct layer of a listed image.
 //! - a container's `SizeRw` is its writable layer measured as the driver does (overlay2: the
 //!   apparent size of `diff/`, hard links once; vfs: the naive diff against the init layer);
-//!   `SizeRootFs` adds its image's `Size`. A layer that cannot be measured gives -1.
+//!   `SizeRootFs` adds its image's `Size`. A layer that cannot be measured gives -1 (an
+//!   unreadable directory; zfs and devicemapper layers whose pool is not mounted), and a
+//!   problem says why.
 //! - volumes are the local ones without mount options; `Size` is the apparent size of `_data`
 //!   and `RefCount` the containers that mount it.
 //!
@@ -246,7 +248,7 @@ pub fn tree_roots(store: &Store) -> Vec<PathBuf> {
         .containers
         .iter()
         .map(|c| rw_measure(store, c))
-        .filter(|m| !m.is_naive())
+        .filter(|m| !m.is_naive() && m.unknown().is_none())
         .map(|m| m.dir().to_path_buf());
     let volumes = store
         .volumes
@@ -344,18 +346,20 @@ struct Measured {
 }
 
 /// Adds the naive-diff sizes of the writable layers that must be compared with their parent
-/// (vfs) to the walked trees, and turns walk errors into problems.
+/// (vfs) to the walked trees, and turns walk errors, and why a layer cannot be measured
+/// (its files in a pool that is not mounted), into problems.
 fn measure_compared(
     store: &Store,
     trees: HashMap<PathBuf, TreeUsage>,
     problems: &mut Vec<Problem>,
 ) -> Measured {
-    let naive: Vec<DiffMeasure> = store
+    let measures: Vec<DiffMeasure> = store
         .containers
         .iter()
         .map(|c| rw_measure(store, c))
-        .filter(DiffMeasure::is_naive)
         .collect();
+    problems.extend(measures.iter().filter_map(DiffMeasure::unknown).cloned());
+    let naive: Vec<&DiffMeasure> = measures.iter().filter(|m| m.is_naive()).collect();
     let compared: Vec<(PathBuf, u64, Vec<walk::WalkError>)> = naive
         .iter()
         .filter_map(|m| {
@@ -544,7 +548,9 @@ fn container_rows(store: &Store, sizes: &Measured, now: i64) -> Vec<ContainerDf>
 
 fn container_row(store: &Store, c: &Container, sizes: &Measured, now: i64) -> ContainerDf {
     let measure = rw_measure(store, c);
-    let size_rw = if measure.is_naive() {
+    let size_rw = if measure.unknown().is_some() {
+        -1
+    } else if measure.is_naive() {
         sizes.compared.get(measure.dir()).copied().unwrap_or(-1)
     } else if measure.counts_blocks() {
         disk_usage(sizes.trees.get(measure.dir()))

@@ -98,6 +98,9 @@ pub enum OwnerKind {
     OtherDriver,
     /// A userns-remap sub-root, `<uid>.<gid>/`: a data root of its own (id: its name).
     RemappedRoot,
+    /// A storage pool's backing file (devicemapper's sparse loop files, id: its path): the
+    /// layers' files are inside it, not walked; its allocated bytes are what the pool takes.
+    StoragePool,
     /// Anything else, named.
     Unknown,
 }
@@ -123,6 +126,7 @@ impl OwnerKind {
             OwnerKind::LibpodState => "libpod state",
             OwnerKind::OtherDriver => "other drivers",
             OwnerKind::RemappedRoot => "userns-remap sub-roots",
+            OwnerKind::StoragePool => "storage pool (loop files)",
             OwnerKind::Unknown => "unknown",
         }
     }
@@ -324,6 +328,28 @@ impl Plan {
         self.owner_of.push(owner);
     }
 
+    /// With one-file-system, leaves out the roots that are mount points themselves (a zfs
+    /// layer's dataset on `zfs/graph/<id>`): `du -x` of the data root does not enter them,
+    /// nor counts them. Returns how many were left out.
+    fn drop_mount_points(&mut self, jail: &crate::fs::Jail, data_root: &Path) -> u64 {
+        let mounted = |root: &Path| {
+            let parent = root.parent().filter(|_| root != data_root);
+            match (jail.stat(root), parent.map(|p| jail.stat(p))) {
+                (Ok(st), Some(Ok(up))) => st.st_dev != up.st_dev,
+                _ => false,
+            }
+        };
+        let before = self.roots.len();
+        let (roots, owner_of): (Vec<PathBuf>, Vec<usize>) = std::mem::take(&mut self.roots)
+            .into_iter()
+            .zip(std::mem::take(&mut self.owner_of))
+            .filter(|(root, _)| !mounted(root))
+            .unzip();
+        self.roots = roots;
+        self.owner_of = owner_of;
+        (before - self.roots.len()) as u64
+    }
+
     /// A new owner that holds one path.
     fn single(&mut self, kind: OwnerKind, id: &str, name: &str, path: PathBuf) -> usize {
         let o = self.owner(kind, id, name);
@@ -335,12 +361,18 @@ impl Plan {
 /// Computes the report for `store`.
 pub fn compute(store: &Store, opts: &DuOptions) -> DuReport {
     let mut plan = plan(store);
+    let skipped_roots = if opts.walk.one_file_system {
+        plan.drop_mount_points(&store.jail, &store.root)
+    } else {
+        0
+    };
     let started = Instant::now();
     let walked = walk::walk(&store.jail, &plan.roots, &opts.walk);
     let walk_millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut scan = DuScan {
         roots: plan.roots.len(),
         walk_millis,
+        skipped_mounts: skipped_roots,
         ..DuScan::default()
     };
     for (i, usage) in walked.owned.iter().enumerate() {
@@ -512,6 +544,7 @@ fn plan(store: &Store) -> Plan {
         plan.claimed.insert(claim.path.clone(), o);
         plan.root(o, claim.path);
     }
+    plan_driver_files(store, &mut plan);
     let others = plan_other_drivers(store, &mut plan);
     let subroots = crate::root::remapped(&store.jail, root);
     let home_name = store
@@ -582,6 +615,46 @@ fn plan_other_drivers(store: &Store, plan: &mut Plan) -> BTreeSet<PathBuf> {
         }
     }
     planned
+}
+
+/// The driver's own files ([`crate::driver::Driver::own_files`]: bookkeeping, never leaked
+/// layers) and its pool's backing files, claimed before the driver's home is planned. A pool
+/// that is not under the data root (zfs datasets, a thin pool on a block device) is a problem:
+/// its bytes are not in these figures.
+fn plan_driver_files(store: &Store, plan: &mut Plan) {
+    let driver = &store.driver;
+    let name = format!("{} bookkeeping", driver.name());
+    for path in driver.own_files() {
+        if store.jail.exists(&path) {
+            let o = plan.shared(OwnerKind::Daemon, "driver-bookkeeping", &name);
+            plan.claimed.insert(path.clone(), o);
+            plan.root(o, path);
+        }
+    }
+    let Some(pool) = driver.pool(&store.jail) else {
+        return;
+    };
+    if pool.files.is_empty() {
+        plan.problems.push(Problem::new(
+            driver.home(),
+            ProblemKind::NotRead,
+            pool.unknown,
+        ));
+    }
+    for file in pool.files {
+        let id = file
+            .path
+            .strip_prefix(&store.root)
+            .unwrap_or(&file.path)
+            .display()
+            .to_string();
+        let o = plan.shared(OwnerKind::StoragePool, &id, &pool.kind);
+        plan.owners[o].note =
+            "sparse: its allocated bytes are what the pool takes; the layers in it are not walked"
+                .to_owned();
+        plan.claimed.insert(file.path.clone(), o);
+        plan.root(o, file.path);
+    }
 }
 
 /// The driver's home: each layer directory to its owner, `work/` apart, `l/` apart, and

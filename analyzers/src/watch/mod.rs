@@ -423,9 +423,10 @@ fn to_i64(v: u64) -> i64 {
 fn track(store: &Store, c: &Container) -> std::result::Result<Tracked, Problem> {
     let driver = &store.driver;
     let rw = &c.rw_layer;
+    if let Some(problem) = driver.unreadable(&store.jail, &rw.mount_id) {
+        return Err(problem);
+    }
     let below = store.rw_below(rw);
-    // What the container's mount stacks: a driver that compares views names them (legacy
-    // overlay: its upper over its base's root), else the layer over every one below.
     // What the container's mount stacks, and what its changes are measured against: the
     // parent's view for a naive-diff driver (legacy overlay: its upper over its base's root,
     // against the init layer's), else every layer below the writable one.

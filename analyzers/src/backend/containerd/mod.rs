@@ -534,6 +534,7 @@ pub fn load(root: &DataRoot, opts: &LoadOptions, found: Located) -> Result<Store
         has_metadata: true,
         has_home: jail.is_dir(driver.home()),
         supported: true,
+        pool: None,
     }];
     Ok(Store {
         backend: AnyBackend::Containerd(Box::new(backend)),

@@ -312,6 +312,7 @@ fn detected(root: &DataRoot) -> Vec<Detected> {
                 has_metadata,
                 has_home,
                 supported: DRIVERS.contains(d),
+                pool: None,
             })
         })
         .collect()
