@@ -158,6 +158,12 @@ mod tests {
         ] {
             std::fs::create_dir_all(root.join(d)).unwrap();
         }
+        // The driver in use is the one whose repositories.json dockerd wrote last.
+        std::fs::write(
+            root.join("image/overlay2/repositories.json"),
+            r#"{"Repositories":{}}"#,
+        )
+        .unwrap();
         let store = load(root);
         assert_eq!(store.driver.name(), "overlay2");
         assert_eq!(
