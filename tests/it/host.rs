@@ -57,7 +57,16 @@ fn plant_aufs(root: &Path) -> Vec<PathBuf> {
     let records = root.join("image/aufs/layerdb/sha256/0123");
     fs::create_dir_all(&records).unwrap();
     fs::write(records.join("cache-id"), "0123abcd").unwrap();
-    fs::write(root.join("image/aufs/repositories.json"), "{}").unwrap();
+    // Written before the switch: dockerd's last repositories.json is the active driver's.
+    let repositories = root.join("image/aufs/repositories.json");
+    fs::write(&repositories, "{}").unwrap();
+    let before_the_switch = std::time::UNIX_EPOCH + std::time::Duration::from_secs(86_400);
+    fs::File::options()
+        .write(true)
+        .open(&repositories)
+        .unwrap()
+        .set_modified(before_the_switch)
+        .unwrap();
     vec![root.join("aufs"), root.join("image/aufs")]
 }
 

@@ -19,7 +19,8 @@
 //! `diff/`, volumes' `_data`, as roots of their own), and [`DuReport::df`] is computed from
 //! them without walking again.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::format::mountinfo;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -330,12 +331,23 @@ impl Plan {
 
     /// With one-file-system, leaves out the roots that are mount points themselves (a zfs
     /// layer's dataset on `zfs/graph/<id>`): `du -x` of the data root does not enter them,
-    /// nor counts them. Returns how many were left out.
+    /// nor counts them. A root on a device of its own that the host's mount table does not
+    /// list is no mount (a btrfs subvolume: each has its own device number) and stays. Returns
+    /// how many were left out.
     fn drop_mount_points(&mut self, jail: &crate::fs::Jail, data_root: &Path) -> u64 {
+        let table = crate::fs::read_host_file(Path::new(mountinfo::SELF_MOUNTINFO))
+            .ok()
+            .map(|bytes| {
+                mountinfo::parse(&String::from_utf8_lossy(&bytes))
+                    .into_iter()
+                    .map(|m| m.mount_point)
+                    .collect::<HashSet<PathBuf>>()
+            });
         let mounted = |root: &Path| {
             let parent = root.parent().filter(|_| root != data_root);
+            let listed = table.as_ref().is_none_or(|points| points.contains(root));
             match (jail.stat(root), parent.map(|p| jail.stat(p))) {
-                (Ok(st), Some(Ok(up))) => st.st_dev != up.st_dev,
+                (Ok(st), Some(Ok(up))) => st.st_dev != up.st_dev && listed,
                 _ => false,
             }
         };
