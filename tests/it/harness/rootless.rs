@@ -354,8 +354,17 @@ impl Rootless {
     /// (a process, the account, a subordinate range, the directory). Dropping does the same
     /// without the checks.
     pub fn remove(mut self) {
+        let dir = self.work.clone();
         self.clean_up();
-        let left = self.leftovers();
+        // A process that exits late (conmon's last `podman container cleanup`) may still
+        // hold the account; it is a leak only if it outlives another round of kills.
+        let start = Instant::now();
+        let mut left = self.leftovers();
+        while !left.is_empty() && start.elapsed() < KILL_TIMEOUT {
+            self.kill_and_delete_user();
+            let _ = fs::remove_dir_all(&dir);
+            left = self.leftovers();
+        }
         assert!(left.is_empty(), "left behind: {}", left.join("; "));
     }
 
@@ -389,8 +398,16 @@ impl Rootless {
             }
         }
         let _ = self.run(&["stop", "-a", "-t", "0"]);
-        // A dying conmon may still start `podman container cleanup`: settled means none for
-        // several checks in a row.
+        self.kill_and_delete_user();
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.close();
+        }
+    }
+
+    /// Kills every process of the user until none is left for several checks in a row (a
+    /// dying conmon may still start `podman container cleanup`), unmounts what they left and
+    /// deletes the account.
+    fn kill_and_delete_user(&self) {
         let start = Instant::now();
         let mut quiet = 0;
         while quiet < 5 && start.elapsed() < KILL_TIMEOUT {
@@ -407,17 +424,19 @@ impl Rootless {
         // userdel refuses while a process of the user exists, zombies included (killed
         // processes' children wait for init to reap them).
         let start = Instant::now();
-        while !Command::new(USERDEL)
-            .arg(&self.user)
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        let exists = || {
+            let line = format!("{}:", self.user);
+            fs::read_to_string("/etc/passwd").is_ok_and(|t| t.lines().any(|l| l.starts_with(&line)))
+        };
+        while exists()
+            && !Command::new(USERDEL)
+                .arg(&self.user)
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
             && start.elapsed() < KILL_TIMEOUT
         {
             thread::sleep(Duration::from_millis(200));
-        }
-        if let Some(dir) = self.dir.take() {
-            let _ = dir.close();
         }
     }
 
