@@ -113,6 +113,17 @@ pub struct WalkError {
     pub detail: String,
 }
 
+impl WalkError {
+    /// The problem a report lists for it.
+    pub fn problem(&self) -> crate::Problem {
+        crate::Problem::new(
+            &self.path,
+            crate::error::ProblemKind::WalkIncomplete,
+            &self.detail,
+        )
+    }
+}
+
 /// A multiply-linked inode seen during the walk, under root number `root`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Link {

@@ -171,7 +171,7 @@ fn docker_lines(text: &str) -> Vec<String> {
 }
 
 /// strata's changes as `docker diff` lines, sorted.
-fn strata_lines(report: &Value) -> Vec<String> {
+pub fn strata_lines(report: &Value) -> Vec<String> {
     let mut lines: Vec<String> = report["Changes"]
         .as_array()
         .expect("Changes is an array")

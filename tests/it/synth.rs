@@ -80,6 +80,30 @@ fn link_name(cache_id: &str) -> String {
         .collect()
 }
 
+/// A planted image's config: `diffs` its layers' diff ids, `created` its time, and a label
+/// `org.strata.<kind>=<label>` with a history entry per layer naming `kind`, so that each
+/// planted store's image ids are its own.
+pub fn image_config<D: AsRef<str>>(diffs: &[D], created: &str, kind: &str, label: &str) -> String {
+    let diff_ids: Vec<&str> = diffs.iter().map(AsRef::as_ref).collect();
+    let history: Vec<_> = diff_ids
+        .iter()
+        .map(|d| json!({"created": created, "created_by": format!("{kind} {d}")}))
+        .collect();
+    json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "created": created,
+        "config": {
+            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "Cmd": ["sh"],
+            "Labels": {format!("org.strata.{kind}"): label},
+        },
+        "history": history,
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    })
+    .to_string()
+}
+
 /// Writes `path` (making its directories), panicking with the path on failure.
 pub fn write(path: &Path, bytes: impl AsRef<[u8]>) {
     if let Some(parent) = path.parent() {
@@ -153,23 +177,7 @@ impl SynthStore {
 
         // Images: configs (the id is the config's sha256), tags, parent.
         let config = |diffs: &[&str], created: &str, label: &str| {
-            let history: Vec<_> = diffs
-                .iter()
-                .map(|d| json!({"created": created, "created_by": format!("synthetic {d}")}))
-                .collect();
-            json!({
-                "architecture": "amd64",
-                "os": "linux",
-                "created": created,
-                "config": {
-                    "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                    "Cmd": ["sh"],
-                    "Labels": {"org.strata.synthetic": label},
-                },
-                "history": history,
-                "rootfs": {"type": "layers", "diff_ids": diffs},
-            })
-            .to_string()
+            image_config(diffs, created, "synthetic", label)
         };
         let config_a = config(&[&diff1], "2024-01-02T03:04:05.000000006Z", "a");
         let config_b = config(&[&diff1, &diff2], "2024-02-03T04:05:06.7Z", "b");

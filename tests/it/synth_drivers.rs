@@ -34,7 +34,7 @@ use tempfile::TempDir;
 
 use crate::corrupt::{judge_run, problem_paths, REPORTED};
 use crate::harness::{root_usable, strata_on, Run};
-use crate::synth::{bare, digest, hex, mkdir, write};
+use crate::synth::{bare, digest, hex, image_config, mkdir, write};
 use crate::tree::{age_atimes, TreeState};
 
 /// The mtime of every entry planted (whole seconds: moby's `sameFsTime` then compares
@@ -377,19 +377,7 @@ impl LegacyStore {
 
         // Images: a = L1 + L2, b = L1 + L3.
         let config = |diffs: &[&String], created: &str, label: &str| {
-            json!({
-                "architecture": "amd64",
-                "os": "linux",
-                "created": created,
-                "config": {
-                    "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                    "Cmd": ["sh"],
-                    "Labels": {"org.strata.legacy": label},
-                },
-                "history": diffs.iter().map(|d| json!({"created": created, "created_by": format!("legacy {d}")})).collect::<Vec<_>>(),
-                "rootfs": {"type": "layers", "diff_ids": diffs},
-            })
-            .to_string()
+            image_config(diffs, created, "legacy", label)
         };
         let config_a = config(&[&diffs[0], &diffs[1]], "2024-01-02T03:04:05Z", "a");
         let config_b = config(&[&diffs[0], &diffs[2]], "2024-02-03T04:05:06Z", "b");
@@ -738,24 +726,6 @@ impl LegacyStore {
     }
 }
 
-/// `strata diff`'s changes as `docker diff` lines, sorted.
-fn diff_lines(report: &Value) -> Vec<String> {
-    let mut lines: Vec<String> = report["Changes"]
-        .as_array()
-        .expect("Changes")
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {}",
-                c["Kind"].as_str().unwrap(),
-                c["Path"].as_str().unwrap()
-            )
-        })
-        .collect();
-    lines.sort();
-    lines
-}
-
 fn expected_lines(want: &Value) -> Vec<String> {
     let mut lines: Vec<String> = want
         .as_array()
@@ -786,7 +756,10 @@ fn check_section(store: &LegacyStore, section: &str) -> Vec<String> {
     }
     for c in &store.containers {
         let (_, diff) = json_run(store, &["diff", c.name]);
-        let (got, want) = (diff_lines(&diff), expected_lines(&want["Diff"][c.name]));
+        let (got, want) = (
+            crate::forensics::strata_lines(&diff),
+            expected_lines(&want["Diff"][c.name]),
+        );
         if got != want {
             failures.push(format!(
                 "[{} {section} diff {}] got {got:?}, want {want:?}; problems {}",

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use super::{DiffMeasure, Driver, Pool};
 use crate::error::{Problem, ProblemKind};
-use crate::format::mountinfo::{self, Mount, SELF_MOUNTINFO};
+use crate::format::mountinfo::{self, Mount};
 use crate::format::whiteout::Whiteouts;
 use crate::fs::Jail;
 use crate::ids::CacheId;
@@ -41,11 +41,9 @@ pub struct Zfs {
 
 impl Zfs {
     /// The driver rooted at `<root of jail>/zfs`, with the zfs datasets the host has
-    /// mounted (read from [`SELF_MOUNTINFO`]; none when it cannot be read).
+    /// mounted (read from [`mountinfo::SELF_MOUNTINFO`]; none when it cannot be read).
     pub fn new(jail: &Jail) -> Self {
-        let mounts = crate::fs::read_host_file(Path::new(SELF_MOUNTINFO))
-            .map(|bytes| mountinfo::parse(&String::from_utf8_lossy(&bytes)))
-            .unwrap_or_default();
+        let mounts = mountinfo::read_own().unwrap_or_default();
         Zfs::with_mounts(jail, mounts)
     }
 

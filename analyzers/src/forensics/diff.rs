@@ -544,7 +544,7 @@ pub fn diff(store: &Store, c: &Container) -> DiffReport {
         _ => {}
     }
     for e in std::mem::take(&mut found.errors) {
-        problems.push(Problem::new(&e.path, ProblemKind::WalkIncomplete, e.detail));
+        problems.push(e.problem());
     }
     for path in std::mem::take(&mut found.stray_whiteouts) {
         problems.push(Problem::new(

@@ -272,11 +272,7 @@ fn list_layer(store: &Store, layer: &Layer) -> LayerFiles {
                     _ => {}
                 }
             }
-            out.problems.extend(
-                errors
-                    .into_iter()
-                    .map(|e| Problem::new(&e.path, ProblemKind::WalkIncomplete, e.detail)),
-            );
+            out.problems.extend(errors.into_iter().map(|e| e.problem()));
         }
         None => {
             let whiteouts = store.driver.whiteouts().unwrap_or(Whiteouts::Kernel);
@@ -314,11 +310,7 @@ fn walk_layer(jail: &Jail, whiteouts: Whiteouts, root: &Path, rel: &Path, out: &
             });
         }
     }
-    out.problems.extend(
-        errors
-            .into_iter()
-            .map(|e| Problem::new(&e.path, ProblemKind::WalkIncomplete, e.detail)),
-    );
+    out.problems.extend(errors.into_iter().map(|e| e.problem()));
 }
 
 /// Removes from `visible` the path `prefix` (unless `keep_self`) and everything under it,

@@ -24,6 +24,12 @@ pub struct Mount {
     pub source: String,
 }
 
+/// The caller's own mount table ([`SELF_MOUNTINFO`]), read as a host file.
+pub fn read_own() -> std::io::Result<Vec<Mount>> {
+    let bytes = crate::fs::read_host_file(std::path::Path::new(SELF_MOUNTINFO))?;
+    Ok(parse(&String::from_utf8_lossy(&bytes)))
+}
+
 /// The mounts of the table `text`, in its order; lines that do not have the fields are
 /// skipped.
 pub fn parse(text: &str) -> Vec<Mount> {

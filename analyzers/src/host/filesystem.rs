@@ -40,10 +40,7 @@ pub struct Mounts(Vec<Mount>);
 impl Mounts {
     /// The caller's mount table (empty when `/proc` cannot be read).
     pub fn read() -> Mounts {
-        let text = crate::fs::read_host_file(Path::new(mountinfo::SELF_MOUNTINFO))
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
-        Mounts(mountinfo::parse(&text))
+        Mounts(mountinfo::read_own().unwrap_or_default())
     }
 
     /// The filesystem of the directory `path` (under `jail`'s root), and its device number.

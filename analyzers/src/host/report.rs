@@ -460,11 +460,7 @@ fn measure(
         scan.dirs += usage.dirs;
         scan.skipped_mounts += usage.skipped_mounts;
         for e in &usage.errors {
-            problems.push(Problem::new(
-                &e.path,
-                ProblemKind::WalkIncomplete,
-                &e.detail,
-            ));
+            problems.push(e.problem());
         }
         by_root.insert(root, Sizes::of(usage));
     }

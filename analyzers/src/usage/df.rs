@@ -27,7 +27,7 @@ use crate::backend::{Accounting, Backend};
 use crate::buildcache::{self, BuildCacheRecord};
 use crate::changes;
 use crate::driver::{Detected, DiffMeasure, Driver};
-use crate::error::{Problem, ProblemKind};
+use crate::error::Problem;
 use crate::graph::{Container, Image, Store};
 use crate::ids::{ChainId, ImageId};
 use crate::units::human_duration;
@@ -376,18 +376,14 @@ fn measure_compared(
         out.dirs += usage.dirs;
         out.entries += usage.entries;
         for e in &usage.errors {
-            problems.push(Problem::new(
-                &e.path,
-                ProblemKind::WalkIncomplete,
-                &e.detail,
-            ));
+            problems.push(e.problem());
         }
         out.trees.insert(root, usage);
     }
     for (layer, size, errors) in compared {
         let root_failed = errors.iter().any(|e| e.path == layer);
         for e in errors {
-            problems.push(Problem::new(&e.path, ProblemKind::WalkIncomplete, e.detail));
+            problems.push(e.problem());
         }
         let size = if root_failed {
             -1

@@ -335,14 +335,12 @@ impl Plan {
     /// list is no mount (a btrfs subvolume: each has its own device number) and stays. Returns
     /// how many were left out.
     fn drop_mount_points(&mut self, jail: &crate::fs::Jail, data_root: &Path) -> u64 {
-        let table = crate::fs::read_host_file(Path::new(mountinfo::SELF_MOUNTINFO))
-            .ok()
-            .map(|bytes| {
-                mountinfo::parse(&String::from_utf8_lossy(&bytes))
-                    .into_iter()
-                    .map(|m| m.mount_point)
-                    .collect::<HashSet<PathBuf>>()
-            });
+        let table = mountinfo::read_own().ok().map(|mounts| {
+            mounts
+                .into_iter()
+                .map(|m| m.mount_point)
+                .collect::<HashSet<PathBuf>>()
+        });
         let mounted = |root: &Path| {
             let parent = root.parent().filter(|_| root != data_root);
             let listed = table.as_ref().is_none_or(|points| points.contains(root));
@@ -431,11 +429,7 @@ pub fn compute(store: &Store, opts: &DuOptions) -> DuReport {
     problems.extend(df.problems.iter().cloned());
     for usage in &walked.owned {
         for e in &usage.errors {
-            problems.push(Problem::new(
-                &e.path,
-                ProblemKind::WalkIncomplete,
-                &e.detail,
-            ));
+            problems.push(e.problem());
         }
     }
     problems.sort();

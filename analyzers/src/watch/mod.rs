@@ -252,8 +252,7 @@ impl Watch {
             let errors = t.upper.refresh(t.lowers.as_ref());
             let examined = t.upper.last_touched;
             for e in errors {
-                self.problems
-                    .push(Problem::new(&e.path, ProblemKind::WalkIncomplete, e.detail));
+                self.problems.push(e.problem());
             }
             // Paths touched since the start are the candidates for the top list.
             for p in t.upper.recently_touched() {
