@@ -316,8 +316,10 @@ fn read_store(
     }
     entry.recommendations = recommendations;
     out.insert(0, entry);
-    for e in &mut out {
-        e.reclaimable_bytes = freed_together(&store, &e.recommendations, walk);
+    let lists: Vec<&[Recommendation]> = out.iter().map(|e| e.recommendations.as_slice()).collect();
+    let freed = freed_together(&store, &lists, walk);
+    for (e, bytes) in out.iter_mut().zip(freed) {
+        e.reclaimable_bytes = bytes;
     }
     let used = store
         .backend
@@ -326,24 +328,19 @@ fn read_store(
     (out, used)
 }
 
-/// `advise` on `store` (its leftovers found first); its problems go to `problems`, but for the
-/// notices of the sub-roots `reported` (entries of their own here).
-/// What running every one of `recommendations` frees: their paths together, each byte once
-/// (an `image prune` and the `rmi` of the same dangling image free it once).
-fn freed_together(store: &Store, recommendations: &[Recommendation], walk: &WalkOptions) -> u64 {
-    let paths: Vec<PathBuf> = recommendations
+/// What running every recommendation of each list frees: the list's paths together, each
+/// byte once (an `image prune` and the `rmi` of the same dangling image free it once), all
+/// lists from one walk.
+fn freed_together(store: &Store, lists: &[&[Recommendation]], walk: &WalkOptions) -> Vec<u64> {
+    let groups: Vec<Vec<PathBuf>> = lists
         .iter()
-        .flat_map(|r| r.paths.iter().cloned())
+        .map(|recs| recs.iter().flat_map(|r| r.paths.iter().cloned()).collect())
         .collect();
-    if paths.is_empty() {
-        return 0;
-    }
-    walk::freed_by(&store.jail, &[paths], walk)
-        .first()
-        .copied()
-        .unwrap_or(0)
+    walk::freed_by(&store.jail, &groups, walk)
 }
 
+/// `advise` on `store` (its leftovers found first); its problems go to `problems`, but for the
+/// notices of the sub-roots `reported` (entries of their own here).
 fn advise(
     store: &Store,
     walk: &WalkOptions,
@@ -412,7 +409,10 @@ fn read_containerd(
             Ok(store) => {
                 entry.driver = store.driver.name().to_owned();
                 n.recommendations = advise(&store, walk, problems, &root.remapped);
-                n.reclaimable_bytes = freed_together(&store, &n.recommendations, walk);
+                n.reclaimable_bytes = freed_together(&store, &[&n.recommendations], walk)
+                    .first()
+                    .copied()
+                    .unwrap_or(0);
             }
             Err(e) => n.error = Some(e.to_string()),
         }
