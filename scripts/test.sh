@@ -10,13 +10,17 @@ cd "$(dirname "$0")/.."
 # store (slirp4netns is rootless podman's network helper; the tests use --network none).
 # btrfs-progs: mkfs.btrfs makes the loop-mounted btrfs the btrfs graphdriver's dockerd runs on;
 # fuse-overlayfs also serves dockerd's fuse-overlayfs graphdriver.
+# prometheus (promtool) and systemd (systemd-analyze): tests/it/deploy.rs checks the alert
+# rules, the dashboard's queries and the systemd units of deploy/.
 if [ "$(id -u)" = 0 ] && { ! command -v dockerd >/dev/null || [ ! -x /bin/busybox ] \
   || ! command -v strace >/dev/null || ! command -v podman >/dev/null \
   || [ ! -x /usr/bin/newuidmap ] || [ ! -x /usr/bin/fuse-overlayfs ] \
-  || [ ! -x /sbin/mkfs.btrfs ]; }; then
+  || [ ! -x /sbin/mkfs.btrfs ] || [ ! -x /usr/bin/promtool ] \
+  || [ ! -x /usr/bin/systemd-analyze ]; }; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  apt-get install -y -q --no-install-recommends docker.io busybox-static strace btrfs-progs
+  apt-get install -y -q --no-install-recommends docker.io busybox-static strace btrfs-progs \
+    prometheus systemd
   # podman with its recommends (buildah, netavark, uidmap, fuse-overlayfs, slirp4netns), as on
   # the machines the podman tests were written on; runc named besides.
   apt-get install -y -q podman runc uidmap fuse-overlayfs slirp4netns
@@ -26,4 +30,7 @@ fi
 if [ "$(id -u)" = 0 ]; then
   scripts/trixie-daemons.sh >/dev/null
 fi
+# The static binary of the FROM-scratch image (deploy/image) that tests/it/deploy.rs builds
+# with strata and runs under dockerd.
+scripts/static-binary.sh >/dev/null
 cargo test --workspace

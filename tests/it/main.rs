@@ -32,6 +32,7 @@
 mod containerd;
 mod containment;
 mod corrupt;
+mod deploy;
 mod dfjson;
 mod du;
 mod engine_api;

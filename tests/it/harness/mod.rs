@@ -127,7 +127,9 @@ pub fn engine_usable() -> bool {
     usable("root and a static busybox", &[BUSYBOX])
 }
 
-fn usable(needs: &str, files: &[&str]) -> bool {
+/// Whether a test needing root and `files` (the tools it runs) can run here; skips or panics as
+/// [`dockerd_usable`] does, saying it `needs` them.
+pub fn usable(needs: &str, files: &[&str]) -> bool {
     usable_or_skip(root_or_files_missing(files), needs)
 }
 
