@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use analyzers::units::{human_duration, human_size};
 use analyzers::usage::df::DfReport;
 use comfy_table::Table;
+use serde::Serialize;
 
 use super::{docker_table, name, write_table, SizeStyle};
 
@@ -36,57 +37,109 @@ pub const VOLUMES_HEADER: &[&str] = &["VOLUME NAME", "LINKS", "SIZE"];
 /// Commands longer than this are cut with an ellipsis, as `docker ps` does.
 const COMMAND_WIDTH: usize = 20;
 
-/// The summary table: one row per kind with TOTAL, ACTIVE, SIZE and RECLAIMABLE.
-pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Result<()> {
-    writeln!(out, "{}", driver_line(r))?;
-    let mut t = docker_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
+/// One row of `docker system df`'s summary table, in bytes: what [`summary`] prints and the
+/// HTML page shows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SummaryRow {
+    /// `Images`, `Containers`, `Local Volumes`, `Build Cache`, `Other drivers`.
+    #[serde(rename = "Type")]
+    pub kind: &'static str,
+    /// Entries of that type.
+    pub total: usize,
+    /// Entries in use.
+    pub active: usize,
+    /// Their bytes, as Docker counts them.
+    pub size: i64,
+    /// Entries whose size could not be measured (a writable layer in a pool that is not
+    /// mounted): counted as unknown, never as 0.
+    pub unknown: usize,
+    /// Bytes that removing what is not in use frees.
+    pub reclaimable: i64,
+    /// Whether the reclaimable figure is printed with its share of `size` (the Docker CLI
+    /// gives none for the build cache).
+    pub shows_share: bool,
+}
+
+/// The summary's rows, computed as the Docker CLI does (`cli/command/formatter/disk_usage.go`),
+/// with strata's row for other drivers' data when there is any.
+pub fn summary_rows(r: &DfReport) -> Vec<SummaryRow> {
     let f = Figures::of(r);
-    t.add_row(vec![
-        "Images".to_owned(),
-        r.images.len().to_string(),
-        f.images_active.to_string(),
-        style.size(r.layers_size),
-        reclaimable(style, r.layers_size - f.images_used, r.layers_size),
-    ]);
-    // A writable layer that cannot be measured (its files in a pool that is not mounted) is
-    // counted as unknown, never as 0.
-    let unknown = r.containers.iter().filter(|c| c.size_rw < 0).count();
-    let containers_size = if unknown > 0 {
-        format!("{} (+{unknown} unknown)", style.size(f.containers_size))
-    } else {
-        style.size(f.containers_size)
-    };
-    t.add_row(vec![
-        "Containers".to_owned(),
-        r.containers.len().to_string(),
-        f.containers_active.to_string(),
-        containers_size,
-        reclaimable(style, f.containers_reclaimable, f.containers_size),
-    ]);
-    t.add_row(vec![
-        "Local Volumes".to_owned(),
-        r.volumes.len().to_string(),
-        f.volumes_active.to_string(),
-        style.size(f.volumes_size),
-        reclaimable(style, f.volumes_reclaimable, f.volumes_size),
-    ]);
-    t.add_row(vec![
-        "Build Cache".to_owned(),
-        r.build_cache.len().to_string(),
-        f.cache_active.to_string(),
-        style.size(f.cache_size),
-        style.size(f.cache_reclaimable),
-    ]);
+    let mut rows = vec![
+        SummaryRow {
+            kind: "Images",
+            total: r.images.len(),
+            active: f.images_active,
+            size: r.layers_size,
+            unknown: 0,
+            reclaimable: r.layers_size - f.images_used,
+            shows_share: true,
+        },
+        SummaryRow {
+            kind: "Containers",
+            total: r.containers.len(),
+            active: f.containers_active,
+            size: f.containers_size,
+            unknown: r.containers.iter().filter(|c| c.size_rw < 0).count(),
+            reclaimable: f.containers_reclaimable,
+            shows_share: true,
+        },
+        SummaryRow {
+            kind: "Local Volumes",
+            total: r.volumes.len(),
+            active: f.volumes_active,
+            size: f.volumes_size,
+            unknown: 0,
+            reclaimable: f.volumes_reclaimable,
+            shows_share: true,
+        },
+        SummaryRow {
+            kind: "Build Cache",
+            total: r.build_cache.len(),
+            active: f.cache_active,
+            size: f.cache_size,
+            unknown: 0,
+            reclaimable: f.cache_reclaimable,
+            shows_share: false,
+        },
+    ];
     // strata's row: the other drivers' data, none of it in use.
     if !r.other_drivers.is_empty() {
         let bytes: u64 = r.other_drivers.iter().map(|d| d.disk_usage).sum();
         let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        rows.push(SummaryRow {
+            kind: "Other drivers",
+            total: r.other_drivers.len(),
+            active: 0,
+            size: bytes,
+            unknown: 0,
+            reclaimable: bytes,
+            shows_share: true,
+        });
+    }
+    rows
+}
+
+/// The summary table: one row per kind with TOTAL, ACTIVE, SIZE and RECLAIMABLE.
+pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Result<()> {
+    writeln!(out, "{}", driver_line(r))?;
+    let mut t = docker_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
+    for row in summary_rows(r) {
+        let size = match row.unknown {
+            0 => style.size(row.size),
+            n => format!("{} (+{n} unknown)", style.size(row.size)),
+        };
+        let reclaimable = if row.shows_share {
+            reclaimable(style, row.reclaimable, row.size)
+        } else {
+            style.size(row.reclaimable)
+        };
         t.add_row(vec![
-            "Other drivers".to_owned(),
-            r.other_drivers.len().to_string(),
-            "0".to_owned(),
-            style.size(bytes),
-            reclaimable(style, bytes, bytes),
+            row.kind.to_owned(),
+            row.total.to_string(),
+            row.active.to_string(),
+            size,
+            reclaimable,
         ]);
     }
     write_table(out, &t)

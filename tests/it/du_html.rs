@@ -1,0 +1,413 @@
+//! `strata du --format html` opened in a real headless Chromium (Debian's `chromium`) from
+//! `file://`: the treemap has a rectangle for each of the largest owners, with areas, as
+//! rendered, proportional to their bytes within 1%; the owners' table lists every owner; the
+//! advise commands are there as text; the page requests nothing but itself (Chromium's net
+//! log) and carries its Content-Security-Policy; a store name made of markup stays text; and
+//! a screenshot is kept in `target/test-artifacts/du-html.png`. `--format html` is refused for
+//! every other verb.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::fixture;
+use crate::harness::{chromium_usable, run_with_timeout, strata_on, Driver, Run, CHROMIUM};
+use crate::synth::SynthStore;
+
+/// How long one Chromium run may take (a loaded 2-core machine starts it slowly).
+const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(120);
+/// The largest owners whose rectangles are checked.
+const TOP_OWNERS: usize = 6;
+/// The CSP the page must carry: nothing may be fetched, only its inline script and style run.
+const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                   img-src data:";
+
+/// A headless Chromium with a profile of its own in a temporary directory.
+struct Chromium {
+    dir: tempfile::TempDir,
+}
+
+impl Chromium {
+    fn new() -> Chromium {
+        Chromium {
+            dir: tempfile::Builder::new()
+                .prefix("strata-it-chromium-")
+                .tempdir()
+                .expect("a temporary directory for chromium"),
+        }
+    }
+
+    /// Runs Chromium on `page` with `extra` arguments, its network activity logged to
+    /// `net-<name>.json`; returns the run and the URLs the net log shows.
+    fn run(&self, page: &Path, name: &str, extra: &[String]) -> (Run, Vec<String>) {
+        let profile = self.dir.path().join(format!("profile-{name}"));
+        let net_log = self.dir.path().join(format!("net-{name}.json"));
+        let mut cmd = Command::new(CHROMIUM);
+        cmd.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1400,900",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--log-net-log={}", net_log.display()))
+        .args(extra)
+        .arg(file_url(page));
+        let run = run_with_timeout(cmd, CHROMIUM_TIMEOUT);
+        assert!(run.success(), "chromium failed:\n{run}");
+        let log = fs::read_to_string(&net_log)
+            .unwrap_or_else(|e| panic!("{}: no net log: {e}", net_log.display()));
+        (run, urls_in_net_log(&log))
+    }
+
+    /// The DOM after the page's script ran, and the URLs requested meanwhile.
+    fn dump_dom(&self, page: &Path) -> (String, Vec<String>) {
+        let (run, urls) = self.run(page, "dom", &["--dump-dom".to_owned()]);
+        (run.stdout, urls)
+    }
+}
+
+/// `file://` and the absolute path.
+fn file_url(page: &Path) -> String {
+    format!("file://{}", page.display())
+}
+
+/// The URLs requested on a page's behalf, as Chromium's net log shows them: each request
+/// job started with a document's origin as its initiator (`null` for a `file://` page; the
+/// browser's own requests, its component updater and sign-in checks, have none: `not an
+/// origin`). A `file://` load is not a network request and is not logged.
+fn urls_in_net_log(log: &str) -> Vec<String> {
+    // Chromium ends the file on exit; a run killed early leaves the events array open.
+    let value: Value = serde_json::from_str(log)
+        .or_else(|_| serde_json::from_str(&format!("{}]}}", log.trim_end().trim_end_matches(','))))
+        .unwrap_or_else(|e| panic!("the net log is not JSON ({e})"));
+    let start_job = value["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"].clone();
+    assert!(start_job.is_u64(), "the net log names its event types");
+    let mut urls: Vec<String> = value["events"]
+        .as_array()
+        .expect("net log events")
+        .iter()
+        .filter(|e| e["type"] == start_job && e["params"]["initiator"] != "not an origin")
+        .filter_map(|e| e["params"]["url"].as_str().map(str::to_owned))
+        .collect();
+    urls.sort();
+    urls.dedup();
+    urls
+}
+
+/// Writes `strata --root <root> du --format html` to `dir/report.html`.
+fn write_report(root: &Path, dir: &Path) -> PathBuf {
+    let run = strata_on(root, &["--format", "html", "du"]);
+    assert!(
+        run.code == Some(0) || run.code == Some(1),
+        "du --format html failed:\n{run}"
+    );
+    let page = dir.join("report.html");
+    fs::write(&page, &run.stdout_bytes).expect("writing the report");
+    page
+}
+
+/// The start tags in `dom` that carry attribute `attr`, each as its attributes.
+fn elements_with(dom: &str, attr: &str) -> Vec<BTreeMap<String, String>> {
+    let needle = format!(" {attr}=\"");
+    let mut found = Vec::new();
+    let mut rest = dom;
+    while let Some(at) = rest.find(&needle) {
+        let start = rest[..at].rfind('<').expect("a start tag");
+        let end = at + rest[at..].find('>').expect("the end of a start tag");
+        found.push(attributes(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    found
+}
+
+/// The attributes of one serialized start tag (`<div a="1" b="2"`), unescaped.
+fn attributes(tag: &str) -> BTreeMap<String, String> {
+    let mut attrs = BTreeMap::new();
+    let mut rest = tag;
+    while let Some(eq) = rest.find("=\"") {
+        let name = rest[..eq].rsplit(' ').next().unwrap_or_default().to_owned();
+        let value_start = eq + 2;
+        let len = rest[value_start..].find('"').expect("a closing quote");
+        let value = unescape(&rest[value_start..value_start + len]);
+        attrs.insert(name, value);
+        rest = &rest[value_start + len + 1..];
+    }
+    attrs
+}
+
+/// Undoes the HTML serializer's escapes.
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
+fn number(attrs: &BTreeMap<String, String>, name: &str) -> f64 {
+    attrs
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} in {attrs:?}"))
+        .parse()
+        .unwrap_or_else(|e| panic!("{name} in {attrs:?}: {e}"))
+}
+
+fn u(v: &Value) -> u64 {
+    v.as_u64()
+        .unwrap_or_else(|| panic!("not a byte count: {v}"))
+}
+
+/// Where the screenshot is kept: `target/test-artifacts/` of the build.
+fn artifact_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // <target>/debug/deps/it-<hash>
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("the target directory")
+        .to_owned();
+    let dir = target.join("test-artifacts");
+    fs::create_dir_all(&dir).expect("creating target/test-artifacts");
+    dir
+}
+
+#[test]
+fn treemap_areas_table_and_advice_in_chromium() {
+    let Some(store) = fixture::stopped(Driver::Overlay2) else {
+        return;
+    };
+    if !chromium_usable() {
+        return;
+    }
+    let root = &store.data_root;
+    let du = strata_on(root, &["--format", "json", "du"]).json();
+    let advice = strata_on(root, &["--format", "json", "advise"]).json();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let page = write_report(root, work.path());
+    let html = fs::read_to_string(&page).expect("the report");
+    assert!(
+        html.contains(&format!(
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
+        )),
+        "the page carries its CSP"
+    );
+
+    let chromium = Chromium::new();
+    let (dom, urls) = chromium.dump_dom(&page);
+    assert_eq!(urls, Vec::<String>::new(), "the page requested nothing");
+
+    // The treemap: one rectangle per owner with bytes, areas proportional to bytes.
+    let cells: BTreeMap<String, BTreeMap<String, String>> = elements_with(&dom, "data-owner")
+        .into_iter()
+        .filter(|a| {
+            a.get("class")
+                .is_some_and(|c| c.split(' ').any(|c| c == "cell"))
+        })
+        .map(|a| (a["data-owner"].clone(), a))
+        .collect();
+    let map = elements_with(&dom, "data-measure")
+        .into_iter()
+        .next()
+        .expect("the treemap element");
+    let total: u64 = du["Owners"]
+        .as_array()
+        .expect("Owners")
+        .iter()
+        .map(|o| u(&o["Sizes"]["Allocated"]))
+        .sum();
+    assert_eq!(map["data-measure"], "allocated");
+    assert_eq!(number(&map, "data-bytes") as u64, total);
+    let map_area = number(&map, "data-width") * number(&map, "data-height");
+    assert!(map_area > 100_000.0, "the treemap is drawn: {map:?}");
+    let mut owners: Vec<&Value> = du["Owners"].as_array().expect("Owners").iter().collect();
+    owners.sort_by_key(|o| std::cmp::Reverse(u(&o["Sizes"]["Allocated"])));
+    for o in owners.iter().take(TOP_OWNERS) {
+        let key = format!(
+            "{}/{}",
+            o["Kind"].as_str().unwrap(),
+            o["Id"].as_str().unwrap()
+        );
+        let bytes = u(&o["Sizes"]["Allocated"]);
+        let cell = cells
+            .get(&key)
+            .unwrap_or_else(|| panic!("no treemap rectangle for {key} ({bytes} bytes)"));
+        assert_eq!(number(cell, "data-bytes") as u64, bytes, "{key}");
+        let area = number(cell, "data-width") * number(cell, "data-height");
+        let expected = map_area * bytes as f64 / total as f64;
+        assert!(
+            (area - expected).abs() <= expected * 0.01,
+            "{key}: area {area:.1} px² for {bytes} of {total} bytes, expected {expected:.1}"
+        );
+    }
+    let drawn: f64 = cells
+        .values()
+        .map(|c| number(c, "data-width") * number(c, "data-height"))
+        .sum();
+    assert!(
+        (drawn - map_area).abs() <= map_area * 0.01,
+        "the rectangles cover the treemap: {drawn:.0} of {map_area:.0} px²"
+    );
+
+    // The table lists every owner.
+    let rows: Vec<String> = elements_with(&dom, "data-owner")
+        .into_iter()
+        .filter(|a| a.get("class").is_some_and(|c| c.starts_with("owner")))
+        .map(|a| a["data-owner"].clone())
+        .collect();
+    let mut listed = rows.clone();
+    listed.sort();
+    let mut expected: Vec<String> = owners
+        .iter()
+        .map(|o| {
+            format!(
+                "{}/{}",
+                o["Kind"].as_str().unwrap(),
+                o["Id"].as_str().unwrap()
+            )
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(listed, expected, "the owners' table lists every owner once");
+
+    // The advise list, each command as text.
+    let recommendations = advice["Recommendations"].as_array().expect("advice");
+    assert!(
+        !recommendations.is_empty(),
+        "the fixture has something to reclaim"
+    );
+    for rec in recommendations {
+        let command = rec["Command"].as_str().expect("a command");
+        let shown = format!("<pre class=\"command\">{}</pre>", html_text(command));
+        assert!(dom.contains(&shown), "the page shows `{command}`");
+    }
+    // And the df summary's rows.
+    for kind in ["Images", "Containers", "Local Volumes", "Build Cache"] {
+        assert!(dom.contains(&format!("<td>{kind}</td>")), "df row {kind}");
+    }
+
+    let shot = artifact_dir().join("du-html.png");
+    let _ = fs::remove_file(&shot);
+    let (_, urls) = chromium.run(
+        &page,
+        "screenshot",
+        &[format!("--screenshot={}", shot.display())],
+    );
+    assert_eq!(
+        urls,
+        Vec::<String>::new(),
+        "the screenshot's run requested nothing"
+    );
+    let png = fs::read(&shot).unwrap_or_else(|e| panic!("{}: {e}", shot.display()));
+    assert!(png.starts_with(b"\x89PNG"), "{} is a PNG", shot.display());
+}
+
+/// `text` as the HTML serializer writes a text node.
+fn html_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\u{a0}', "&nbsp;")
+}
+
+#[test]
+fn a_name_made_of_markup_stays_text() {
+    if !chromium_usable() {
+        return;
+    }
+    let store = SynthStore::plant();
+    let hostile = "</script><img src=x onerror=document.title='pwned'><b>bold</b>";
+    let config = store.path(&store.container_file("config.v2.json"));
+    let text = fs::read_to_string(&config).expect("the container's config");
+    let planted = text.replace(
+        "\"/synth-ctr\"",
+        &serde_json::to_string(&format!("/{hostile}")).unwrap(),
+    );
+    assert_ne!(planted, text, "the container's name was replaced");
+    fs::write(&config, planted).expect("writing the container's config");
+
+    let name = strata_on(&store.root, &["--format", "json", "du"]).json();
+    assert!(
+        name.to_string().contains("onerror=document.title"),
+        "strata reports the name"
+    );
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let page = write_report(&store.root, work.path());
+    let html = fs::read_to_string(&page).expect("the report");
+    assert_eq!(
+        html.matches("</script>").count(),
+        2,
+        "only the page's own two scripts close"
+    );
+    let (dom, urls) = Chromium::new().dump_dom(&page);
+    assert_eq!(urls, Vec::<String>::new(), "nothing was fetched");
+    assert!(!dom.contains("<img"), "no element was injected");
+    assert!(!dom.contains("<b>bold"), "no element was injected");
+    assert!(
+        !dom.contains("<title>pwned</title>"),
+        "no injected script ran"
+    );
+    assert!(
+        dom.contains("<title>strata du: "),
+        "the page's own script ran"
+    );
+    assert!(
+        dom.contains(&html_text(hostile)),
+        "the name is shown as text"
+    );
+}
+
+#[test]
+fn html_is_refused_by_every_other_verb() {
+    let store = SynthStore::plant();
+    for verb in [
+        &["df"][..],
+        &["advise"],
+        &["images"],
+        &["orphans"],
+        &["logs", "x"],
+    ] {
+        let mut args = vec!["--format", "html"];
+        args.extend_from_slice(verb);
+        let run = strata_on(&store.root, &args);
+        assert_eq!(run.code, Some(2), "{run}");
+        assert_eq!(
+            run.stderr.trim(),
+            format!(
+                "strata: --format html is only for `du` (its treemap page), not `{}`",
+                verb[0]
+            ),
+            "{run}"
+        );
+        assert!(run.stdout.is_empty(), "{run}");
+    }
+}
+
+/// The net-log check is not vacuous: a page that loads an image over HTTP (from loopback's
+/// discard port, where nothing answers) shows that request.
+#[test]
+fn the_net_log_sees_what_a_page_requests() {
+    if !chromium_usable() {
+        return;
+    }
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let page = work.path().join("probe.html");
+    let probe = "http://127.0.0.1:9/probe.png";
+    fs::write(
+        &page,
+        format!("<!DOCTYPE html><p>probe<img src=\"{probe}\">"),
+    )
+    .expect("the page");
+    let (_, urls) = Chromium::new().dump_dom(&page);
+    assert_eq!(urls, vec![probe.to_owned()]);
+}
