@@ -26,9 +26,10 @@ const TOP_OWNERS: usize = 6;
 const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
                    img-src data:";
 
-/// A headless Chromium with a profile of its own in a temporary directory.
+/// A headless Chromium, each run with a new profile in a temporary directory.
 struct Chromium {
     dir: tempfile::TempDir,
+    runs: std::cell::Cell<usize>,
 }
 
 impl Chromium {
@@ -38,12 +39,15 @@ impl Chromium {
                 .prefix("strata-it-chromium-")
                 .tempdir()
                 .expect("a temporary directory for chromium"),
+            runs: std::cell::Cell::new(0),
         }
     }
 
-    /// Runs Chromium on `page` with `extra` arguments, its network activity logged to
-    /// `net-<name>.json`; returns the run and the URLs the net log shows.
-    fn run(&self, page: &Path, name: &str, extra: &[String]) -> (Run, Vec<String>) {
+    /// Runs Chromium on `page` with `extra` arguments, its network activity logged; returns
+    /// the run and the URLs the net log shows requested.
+    fn run(&self, page: &Path, extra: &[String]) -> (Run, Vec<String>) {
+        let name = self.runs.get();
+        self.runs.set(name + 1);
         let profile = self.dir.path().join(format!("profile-{name}"));
         let net_log = self.dir.path().join(format!("net-{name}.json"));
         let mut cmd = Command::new(CHROMIUM);
@@ -72,7 +76,7 @@ impl Chromium {
 
     /// The DOM after the page's script ran, and the URLs requested meanwhile.
     fn dump_dom(&self, page: &Path) -> (String, Vec<String>) {
-        let (run, urls) = self.run(page, "dom", &["--dump-dom".to_owned()]);
+        let (run, urls) = self.run(page, &["--dump-dom".to_owned()]);
         (run.stdout, urls)
     }
 }
@@ -207,57 +211,26 @@ fn treemap_areas_table_and_advice_in_chromium() {
     let (dom, urls) = chromium.dump_dom(&page);
     assert_eq!(urls, Vec::<String>::new(), "the page requested nothing");
 
-    // The treemap: one rectangle per owner with bytes, areas proportional to bytes.
-    let cells: BTreeMap<String, BTreeMap<String, String>> = elements_with(&dom, "data-owner")
-        .into_iter()
-        .filter(|a| {
-            a.get("class")
-                .is_some_and(|c| c.split(' ').any(|c| c == "cell"))
-        })
-        .map(|a| (a["data-owner"].clone(), a))
-        .collect();
-    let map = elements_with(&dom, "data-measure")
-        .into_iter()
-        .next()
-        .expect("the treemap element");
-    let total: u64 = du["Owners"]
-        .as_array()
-        .expect("Owners")
-        .iter()
-        .map(|o| u(&o["Sizes"]["Allocated"]))
-        .sum();
-    assert_eq!(map["data-measure"], "allocated");
-    assert_eq!(number(&map, "data-bytes") as u64, total);
-    let map_area = number(&map, "data-width") * number(&map, "data-height");
-    assert!(map_area > 100_000.0, "the treemap is drawn: {map:?}");
+    // The treemap: a rectangle for each of the largest owners, areas proportional to bytes.
     let mut owners: Vec<&Value> = du["Owners"].as_array().expect("Owners").iter().collect();
     owners.sort_by_key(|o| std::cmp::Reverse(u(&o["Sizes"]["Allocated"])));
-    for o in owners.iter().take(TOP_OWNERS) {
-        let key = format!(
-            "{}/{}",
-            o["Kind"].as_str().unwrap(),
-            o["Id"].as_str().unwrap()
-        );
-        let bytes = u(&o["Sizes"]["Allocated"]);
-        let cell = cells
-            .get(&key)
-            .unwrap_or_else(|| panic!("no treemap rectangle for {key} ({bytes} bytes)"));
-        assert_eq!(number(cell, "data-bytes") as u64, bytes, "{key}");
-        let area = number(cell, "data-width") * number(cell, "data-height");
-        let expected = map_area * bytes as f64 / total as f64;
-        assert!(
-            (area - expected).abs() <= expected * 0.01,
-            "{key}: area {area:.1} px² for {bytes} of {total} bytes, expected {expected:.1}"
-        );
-    }
-    let drawn: f64 = cells
-        .values()
-        .map(|c| number(c, "data-width") * number(c, "data-height"))
-        .sum();
-    assert!(
-        (drawn - map_area).abs() <= map_area * 0.01,
-        "the rectangles cover the treemap: {drawn:.0} of {map_area:.0} px²"
+    check_areas(&dom, &owners, "");
+
+    // Zoomed into the image layers (the URL's fragment names the kind): theirs alone.
+    let mut zoomed = page.clone().into_os_string();
+    zoomed.push("#image-layer");
+    let (zoomed_dom, urls) = chromium.dump_dom(Path::new(&zoomed));
+    assert_eq!(
+        urls,
+        Vec::<String>::new(),
+        "the zoomed page requested nothing"
     );
+    let layers: Vec<&Value> = owners
+        .iter()
+        .copied()
+        .filter(|o| o["Kind"] == "image-layer")
+        .collect();
+    check_areas(&zoomed_dom, &layers, "image-layer");
 
     // The table lists every owner.
     let rows: Vec<String> = elements_with(&dom, "data-owner")
@@ -267,16 +240,7 @@ fn treemap_areas_table_and_advice_in_chromium() {
         .collect();
     let mut listed = rows.clone();
     listed.sort();
-    let mut expected: Vec<String> = owners
-        .iter()
-        .map(|o| {
-            format!(
-                "{}/{}",
-                o["Kind"].as_str().unwrap(),
-                o["Id"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let mut expected: Vec<String> = owners.iter().map(|o| owner_key(o)).collect();
     expected.sort();
     assert_eq!(listed, expected, "the owners' table lists every owner once");
 
@@ -296,13 +260,11 @@ fn treemap_areas_table_and_advice_in_chromium() {
         assert!(dom.contains(&format!("<td>{kind}</td>")), "df row {kind}");
     }
 
-    let shot = artifact_dir().join("du-html.png");
+    let artifacts = artifact_dir();
+    fs::copy(&page, artifacts.join("du-html.html")).expect("keeping the page");
+    let shot = artifacts.join("du-html.png");
     let _ = fs::remove_file(&shot);
-    let (_, urls) = chromium.run(
-        &page,
-        "screenshot",
-        &[format!("--screenshot={}", shot.display())],
-    );
+    let (_, urls) = chromium.run(&page, &[format!("--screenshot={}", shot.display())]);
     assert_eq!(
         urls,
         Vec::<String>::new(),
@@ -310,6 +272,73 @@ fn treemap_areas_table_and_advice_in_chromium() {
     );
     let png = fs::read(&shot).unwrap_or_else(|e| panic!("{}: {e}", shot.display()));
     assert!(png.starts_with(b"\x89PNG"), "{} is a PNG", shot.display());
+}
+
+/// `KIND/ID`, as the page names an owner.
+fn owner_key(o: &Value) -> String {
+    format!(
+        "{}/{}",
+        o["Kind"].as_str().expect("Kind"),
+        o["Id"].as_str().expect("Id")
+    )
+}
+
+/// Checks the treemap of `dom`, zoomed into `zoom` (a kind, or `""` for all): it shows
+/// `owners` (sorted by allocated bytes, largest first) and nothing else, and the largest of
+/// them have rectangles whose rendered areas are their share of the map's within 1%.
+fn check_areas(dom: &str, owners: &[&Value], zoom: &str) {
+    let cells: BTreeMap<String, BTreeMap<String, String>> = elements_with(dom, "data-owner")
+        .into_iter()
+        .filter(|a| {
+            a.get("class")
+                .is_some_and(|c| c.split(' ').any(|c| c == "cell"))
+        })
+        .map(|a| (a["data-owner"].clone(), a))
+        .collect();
+    let map = elements_with(dom, "data-measure")
+        .into_iter()
+        .next()
+        .expect("the treemap element");
+    assert_eq!(map["data-measure"], "allocated");
+    assert_eq!(map["data-zoom"], zoom);
+    let total: u64 = owners.iter().map(|o| u(&o["Sizes"]["Allocated"])).sum();
+    assert_eq!(number(&map, "data-bytes") as u64, total, "{zoom}");
+    let map_area = number(&map, "data-width") * number(&map, "data-height");
+    assert!(map_area > 100_000.0, "the treemap is drawn: {map:?}");
+    let shown: Vec<String> = owners
+        .iter()
+        .filter(|o| u(&o["Sizes"]["Allocated"]) > 0)
+        .map(|o| owner_key(o))
+        .collect();
+    let mut drawn_keys: Vec<&String> = cells.keys().collect();
+    drawn_keys.sort();
+    let mut shown_sorted: Vec<&String> = shown.iter().collect();
+    shown_sorted.sort();
+    assert_eq!(
+        drawn_keys, shown_sorted,
+        "{zoom}: a rectangle per owner with bytes"
+    );
+    for o in owners.iter().take(TOP_OWNERS) {
+        let key = owner_key(o);
+        let bytes = u(&o["Sizes"]["Allocated"]);
+        let cell = &cells[&key];
+        assert_eq!(number(cell, "data-bytes") as u64, bytes, "{key}");
+        let area = number(cell, "data-width") * number(cell, "data-height");
+        let expected = map_area * bytes as f64 / total as f64;
+        assert!(
+            (area - expected).abs() <= expected * 0.01,
+            "{zoom}: {key}: area {area:.1} px² for {bytes} of {total} bytes, expected \
+             {expected:.1}"
+        );
+    }
+    let drawn: f64 = cells
+        .values()
+        .map(|c| number(c, "data-width") * number(c, "data-height"))
+        .sum();
+    assert!(
+        (drawn - map_area).abs() <= map_area * 0.01,
+        "{zoom}: the rectangles cover the treemap: {drawn:.0} of {map_area:.0} px²"
+    );
 }
 
 /// `text` as the HTML serializer writes a text node.
