@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::devtools::Devtools;
 use crate::fixture;
 use crate::harness::{chromium_usable, run_with_timeout, strata_on, Driver, Run, CHROMIUM};
 use crate::synth::SynthStore;
@@ -212,9 +213,8 @@ fn treemap_areas_table_and_advice_in_chromium() {
     assert_eq!(urls, Vec::<String>::new(), "the page requested nothing");
 
     // The treemap: a rectangle for each of the largest owners, areas proportional to bytes.
-    let mut owners: Vec<&Value> = du["Owners"].as_array().expect("Owners").iter().collect();
-    owners.sort_by_key(|o| std::cmp::Reverse(u(&o["Sizes"]["Allocated"])));
-    check_areas(&dom, &owners, "");
+    let owners: Vec<&Value> = du["Owners"].as_array().expect("Owners").iter().collect();
+    check_areas(&Treemap::in_dom(&dom), &owners, "", "Allocated");
 
     // Zoomed into the image layers (the URL's fragment names the kind): theirs alone.
     let mut zoomed = page.clone().into_os_string();
@@ -230,7 +230,12 @@ fn treemap_areas_table_and_advice_in_chromium() {
         .copied()
         .filter(|o| o["Kind"] == "image-layer")
         .collect();
-    check_areas(&zoomed_dom, &layers, "image-layer");
+    check_areas(
+        &Treemap::in_dom(&zoomed_dom),
+        &layers,
+        "image-layer",
+        "Allocated",
+    );
 
     // The table lists every owner.
     let rows: Vec<String> = elements_with(&dom, "data-owner")
@@ -283,47 +288,122 @@ fn owner_key(o: &Value) -> String {
     )
 }
 
-/// Checks the treemap of `dom`, zoomed into `zoom` (a kind, or `""` for all): it shows
-/// `owners` (sorted by allocated bytes, largest first) and nothing else, and the largest of
-/// them have rectangles whose rendered areas are their share of the map's within 1%.
-fn check_areas(dom: &str, owners: &[&Value], zoom: &str) {
-    let cells: BTreeMap<String, BTreeMap<String, String>> = elements_with(dom, "data-owner")
-        .into_iter()
-        .filter(|a| {
-            a.get("class")
-                .is_some_and(|c| c.split(' ').any(|c| c == "cell"))
-        })
-        .map(|a| (a["data-owner"].clone(), a))
-        .collect();
-    let map = elements_with(dom, "data-measure")
-        .into_iter()
-        .next()
-        .expect("the treemap element");
-    assert_eq!(map["data-measure"], "allocated");
-    assert_eq!(map["data-zoom"], zoom);
-    let total: u64 = owners.iter().map(|o| u(&o["Sizes"]["Allocated"])).sum();
-    assert_eq!(number(&map, "data-bytes") as u64, total, "{zoom}");
-    let map_area = number(&map, "data-width") * number(&map, "data-height");
-    assert!(map_area > 100_000.0, "the treemap is drawn: {map:?}");
-    let shown: Vec<String> = owners
+/// One rectangle of the treemap as rendered.
+struct Rect {
+    /// `KIND/ID`.
+    owner: String,
+    /// The bytes it stands for, as the page says.
+    bytes: u64,
+    /// Its rendered size, px.
+    width: f64,
+    height: f64,
+}
+
+/// The treemap as rendered.
+struct Treemap {
+    /// The kind zoomed into, `""` for all.
+    zoom: String,
+    /// `allocated` or `apparent`.
+    measure: String,
+    /// The bytes it shows in all.
+    bytes: u64,
+    /// Its rendered size, px.
+    width: f64,
+    height: f64,
+    rects: Vec<Rect>,
+}
+
+impl Treemap {
+    /// The treemap of a dumped DOM, from the geometry the page's script read back after its
+    /// layout (`getBoundingClientRect`, in `data-width` and `data-height`).
+    fn in_dom(dom: &str) -> Treemap {
+        let map = elements_with(dom, "data-measure")
+            .into_iter()
+            .next()
+            .expect("the treemap element");
+        let rects = elements_with(dom, "data-owner")
+            .into_iter()
+            .filter(|a| {
+                a.get("class")
+                    .is_some_and(|c| c.split(' ').any(|c| c == "cell"))
+            })
+            .map(|a| Rect {
+                owner: a["data-owner"].clone(),
+                bytes: number(&a, "data-bytes") as u64,
+                width: number(&a, "data-width"),
+                height: number(&a, "data-height"),
+            })
+            .collect();
+        Treemap {
+            zoom: map["data-zoom"].clone(),
+            measure: map["data-measure"].clone(),
+            bytes: number(&map, "data-bytes") as u64,
+            width: number(&map, "data-width"),
+            height: number(&map, "data-height"),
+            rects,
+        }
+    }
+
+    /// The treemap of the page open in `tools`, measured now by the browser.
+    fn on_page(tools: &mut Devtools) -> Treemap {
+        let v = tools.eval(
+            "(() => { const m = document.getElementById('map'); const r = m.getBoundingClientRect(); \
+             return { zoom: m.dataset.zoom, measure: m.dataset.measure, bytes: Number(m.dataset.bytes), \
+             width: r.width, height: r.height, rects: [...m.querySelectorAll('.cell')].map((c) => { \
+             const b = c.getBoundingClientRect(); return { owner: c.dataset.owner, \
+             bytes: Number(c.dataset.bytes), width: b.width, height: b.height }; }) }; })()",
+        );
+        let f = |v: &Value| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"));
+        Treemap {
+            zoom: v["zoom"].as_str().expect("zoom").to_owned(),
+            measure: v["measure"].as_str().expect("measure").to_owned(),
+            bytes: u(&v["bytes"]),
+            width: f(&v["width"]),
+            height: f(&v["height"]),
+            rects: v["rects"]
+                .as_array()
+                .expect("rects")
+                .iter()
+                .map(|r| Rect {
+                    owner: r["owner"].as_str().expect("owner").to_owned(),
+                    bytes: u(&r["bytes"]),
+                    width: f(&r["width"]),
+                    height: f(&r["height"]),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Checks `map`, zoomed into `zoom` (a kind, or `""` for all) and sized by `measure`
+/// (`Allocated`, `Apparent`): it shows `owners` and nothing else, one rectangle for each that
+/// has bytes, and the largest have areas that are their share of the map's within 1%.
+fn check_areas(map: &Treemap, owners: &[&Value], zoom: &str, measure: &str) {
+    let bytes_of = |o: &Value| u(&o["Sizes"][measure]);
+    let mut owners: Vec<&Value> = owners.to_vec();
+    owners.sort_by_key(|o| std::cmp::Reverse(bytes_of(o)));
+    assert_eq!(map.zoom, zoom);
+    assert_eq!(map.measure, measure.to_lowercase());
+    let total: u64 = owners.iter().map(|o| bytes_of(o)).sum();
+    assert_eq!(map.bytes, total, "{zoom}");
+    let map_area = map.width * map.height;
+    assert!(map_area > 100_000.0, "the treemap is drawn: {map_area} px²");
+    let cells: BTreeMap<&str, &Rect> = map.rects.iter().map(|r| (r.owner.as_str(), r)).collect();
+    let mut drawn: Vec<&str> = cells.keys().copied().collect();
+    drawn.sort_unstable();
+    let mut shown: Vec<String> = owners
         .iter()
-        .filter(|o| u(&o["Sizes"]["Allocated"]) > 0)
+        .filter(|o| bytes_of(o) > 0)
         .map(|o| owner_key(o))
         .collect();
-    let mut drawn_keys: Vec<&String> = cells.keys().collect();
-    drawn_keys.sort();
-    let mut shown_sorted: Vec<&String> = shown.iter().collect();
-    shown_sorted.sort();
-    assert_eq!(
-        drawn_keys, shown_sorted,
-        "{zoom}: a rectangle per owner with bytes"
-    );
+    shown.sort();
+    assert_eq!(drawn, shown, "{zoom}: a rectangle per owner with bytes");
     for o in owners.iter().take(TOP_OWNERS) {
         let key = owner_key(o);
-        let bytes = u(&o["Sizes"]["Allocated"]);
-        let cell = &cells[&key];
-        assert_eq!(number(cell, "data-bytes") as u64, bytes, "{key}");
-        let area = number(cell, "data-width") * number(cell, "data-height");
+        let bytes = bytes_of(o);
+        let cell = cells[key.as_str()];
+        assert_eq!(cell.bytes, bytes, "{key}");
+        let area = cell.width * cell.height;
         let expected = map_area * bytes as f64 / total as f64;
         assert!(
             (area - expected).abs() <= expected * 0.01,
@@ -331,13 +411,10 @@ fn check_areas(dom: &str, owners: &[&Value], zoom: &str) {
              {expected:.1}"
         );
     }
-    let drawn: f64 = cells
-        .values()
-        .map(|c| number(c, "data-width") * number(c, "data-height"))
-        .sum();
+    let covered: f64 = map.rects.iter().map(|r| r.width * r.height).sum();
     assert!(
-        (drawn - map_area).abs() <= map_area * 0.01,
-        "{zoom}: the rectangles cover the treemap: {drawn:.0} of {map_area:.0} px²"
+        (covered - map_area).abs() <= map_area * 0.01,
+        "{zoom}: the rectangles cover the treemap: {covered:.0} of {map_area:.0} px²"
     );
 }
 
@@ -439,4 +516,64 @@ fn the_net_log_sees_what_a_page_requests() {
     .expect("the page");
     let (_, urls) = Chromium::new().dump_dom(&page);
     assert_eq!(urls, vec![probe.to_owned()]);
+}
+
+/// Clicked as a reader would: a kind's tag zooms into it (and says so in the URL), `up` zooms
+/// out, `apparent` sizes the rectangles by apparent bytes, a table heading sorts, a row shows
+/// its owner's details and marks its rectangle; the areas stay proportional throughout.
+#[test]
+fn zoom_measure_sort_and_details_by_clicks() {
+    let Some(store) = fixture::stopped(Driver::Overlay2) else {
+        return;
+    };
+    if !chromium_usable() {
+        return;
+    }
+    let root = &store.data_root;
+    let du = strata_on(root, &["--format", "json", "du"]).json();
+    let owners: Vec<&Value> = du["Owners"].as_array().expect("Owners").iter().collect();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let page = write_report(root, work.path());
+    let mut tools = Devtools::start(1400, 900);
+    tools.open(&file_url(&page));
+    check_areas(&Treemap::on_page(&mut tools), &owners, "", "Allocated");
+
+    tools.eval("document.querySelector('.group[data-group=\"volume\"] .tag').click()");
+    let volumes: Vec<&Value> = owners
+        .iter()
+        .copied()
+        .filter(|o| o["Kind"] == "volume")
+        .collect();
+    check_areas(
+        &Treemap::on_page(&mut tools),
+        &volumes,
+        "volume",
+        "Allocated",
+    );
+    assert_eq!(tools.eval("location.hash"), "#volume");
+
+    tools.eval("document.getElementById('up').click()");
+    tools.eval("document.getElementById('measure-apparent').click()");
+    check_areas(&Treemap::on_page(&mut tools), &owners, "", "Apparent");
+
+    // Bytes, largest first by default; a click on the heading turns it.
+    let column = "[...document.querySelectorAll('#owners-table tbody tr')].map((r) => Number(r.dataset.bytes))";
+    let bytes = |v: Value| -> Vec<u64> { v.as_array().expect("bytes").iter().map(u).collect() };
+    let descending = bytes(tools.eval(column));
+    assert_eq!(descending.len(), owners.len());
+    assert!(
+        descending.windows(2).all(|w| w[0] >= w[1]),
+        "{descending:?}"
+    );
+    tools.eval("document.querySelector('th[data-key=\"bytes\"]').click()");
+    let ascending = bytes(tools.eval(column));
+    assert!(ascending.windows(2).all(|w| w[0] <= w[1]), "{ascending:?}");
+
+    let row = tools.eval(
+        "(() => { const r = document.querySelector('#owners-table tbody tr:last-child'); r.click(); \
+         return [r.dataset.owner, r.firstChild.textContent, document.querySelector('#details h2').textContent, \
+         document.querySelector('.cell.selected').dataset.owner]; })()",
+    );
+    assert_eq!(row[1], row[2], "the details name the row's owner: {row}");
+    assert_eq!(row[0], row[3], "the row's rectangle is marked: {row}");
 }

@@ -13,6 +13,7 @@
 //!   corrupt-input corpus; [`synth_drivers`] plants aufs, zfs and devicemapper stores from
 //!   their documented layouts and checks them against hand-derived figures.
 //! - [`dfjson`] compares strata's `df` JSON with dockerd's `GET /system/df`, field by field.
+//! - [`devtools`] drives a headless Chromium over the DevTools protocol (clicks on a page).
 //! - [`tree`] records the exact state of a directory tree (for the read-only guarantee).
 //!
 //! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`containerd`] (the
@@ -32,6 +33,7 @@
 mod containerd;
 mod containment;
 mod corrupt;
+mod devtools;
 mod dfjson;
 mod du;
 mod du_html;
