@@ -14,7 +14,7 @@ use std::time::Duration;
 use nix::fcntl::OFlag;
 use serde_json::{json, Value};
 
-use crate::harness::CHROMIUM;
+use crate::harness::{CHROMIUM, CHROMIUM_HEADLESS};
 
 /// How long Chromium may take to answer one command (a loaded 2-core machine is slow).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -41,23 +41,14 @@ impl Devtools {
         let (our_in, their_out) = nix::unistd::pipe2(OFlag::O_CLOEXEC).expect("a pipe");
         let (fd_in, fd_out) = (their_in.as_raw_fd(), their_out.as_raw_fd());
         let mut cmd = Command::new(CHROMIUM);
-        cmd.args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--remote-debugging-pipe",
-        ])
-        .arg(format!("--window-size={width},{height}"))
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("about:blank")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        cmd.args(CHROMIUM_HEADLESS)
+            .arg("--remote-debugging-pipe")
+            .arg(format!("--window-size={width},{height}"))
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         // SAFETY: between fork and exec the child calls only fcntl, dup2 and close, which are
         // async-signal-safe. The ends are first copied above fd 9, so that neither dup2 can
         // overwrite the other's source; dup2 clears close-on-exec on fds 3 and 4, so they, and

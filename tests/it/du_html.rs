@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use crate::devtools::Devtools;
 use crate::fixture;
-use crate::harness::{chromium_usable, run_with_timeout, strata_on, Driver, Run, CHROMIUM};
+use crate::harness::{
+    chromium_usable, run_with_timeout, strata_on, Driver, Run, CHROMIUM, CHROMIUM_HEADLESS,
+};
 use crate::synth::SynthStore;
 
 /// How long one Chromium run may take (a loaded 2-core machine starts it slowly).
@@ -52,22 +54,12 @@ impl Chromium {
         let profile = self.dir.path().join(format!("profile-{name}"));
         let net_log = self.dir.path().join(format!("net-{name}.json"));
         let mut cmd = Command::new(CHROMIUM);
-        cmd.args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1400,900",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--log-net-log={}", net_log.display()))
-        .args(extra)
-        .arg(file_url(page));
+        cmd.args(CHROMIUM_HEADLESS)
+            .args(["--window-size=1400,900", "--virtual-time-budget=5000"])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("--log-net-log={}", net_log.display()))
+            .args(extra)
+            .arg(file_url(page));
         let run = run_with_timeout(cmd, CHROMIUM_TIMEOUT);
         assert!(run.success(), "chromium failed:\n{run}");
         let log = fs::read_to_string(&net_log)
@@ -187,19 +179,26 @@ fn artifact_dir() -> PathBuf {
     dir
 }
 
-#[test]
-fn treemap_areas_table_and_advice_in_chromium() {
-    let Some(store) = fixture::stopped(Driver::Overlay2) else {
-        return;
-    };
+/// The overlay2 fixture's report: `du --format json`, and the page in a temporary directory
+/// (kept while the directory lives). `None` when these tests are skipped here.
+fn fixture_page() -> Option<(&'static Path, Value, tempfile::TempDir, PathBuf)> {
+    let store = fixture::stopped(Driver::Overlay2)?;
     if !chromium_usable() {
-        return;
+        return None;
     }
-    let root = &store.data_root;
+    let root = store.data_root.as_path();
     let du = strata_on(root, &["--format", "json", "du"]).json();
-    let advice = strata_on(root, &["--format", "json", "advise"]).json();
     let work = tempfile::tempdir().expect("a temporary directory");
     let page = write_report(root, work.path());
+    Some((root, du, work, page))
+}
+
+#[test]
+fn treemap_areas_table_and_advice_in_chromium() {
+    let Some((root, du, _work, page)) = fixture_page() else {
+        return;
+    };
+    let advice = strata_on(root, &["--format", "json", "advise"]).json();
     let html = fs::read_to_string(&page).expect("the report");
     assert!(
         html.contains(&format!(
@@ -523,17 +522,10 @@ fn the_net_log_sees_what_a_page_requests() {
 /// its owner's details and marks its rectangle; the areas stay proportional throughout.
 #[test]
 fn zoom_measure_sort_and_details_by_clicks() {
-    let Some(store) = fixture::stopped(Driver::Overlay2) else {
+    let Some((_, du, _work, page)) = fixture_page() else {
         return;
     };
-    if !chromium_usable() {
-        return;
-    }
-    let root = &store.data_root;
-    let du = strata_on(root, &["--format", "json", "du"]).json();
     let owners: Vec<&Value> = du["Owners"].as_array().expect("Owners").iter().collect();
-    let work = tempfile::tempdir().expect("a temporary directory");
-    let page = write_report(root, work.path());
     let mut tools = Devtools::start(1400, 900);
     tools.open(&file_url(&page));
     check_areas(&Treemap::on_page(&mut tools), &owners, "", "Allocated");
