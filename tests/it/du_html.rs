@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::devtools::Devtools;
 use crate::fixture;
 use crate::harness::{
-    chromium_usable, run_with_timeout, strata_on, Driver, Run, CHROMIUM, CHROMIUM_HEADLESS,
+    chromium_usable, run_with_timeout, strata, strata_on, Driver, Run, CHROMIUM, CHROMIUM_HEADLESS,
 };
 use crate::synth::SynthStore;
 
@@ -496,6 +496,31 @@ fn html_is_refused_by_every_other_verb() {
         );
         assert!(run.stdout.is_empty(), "{run}");
     }
+    // Nor one page for several stores.
+    let run = strata(&["--all-users", "--format", "html", "du"]);
+    assert_eq!(run.code, Some(2), "{run}");
+    assert!(
+        run.stderr.contains("--all-users has no HTML output"),
+        "{run}"
+    );
+}
+
+/// `--apparent-size` starts the page with apparent bytes.
+#[test]
+fn apparent_size_starts_the_page_in_apparent_bytes() {
+    if !chromium_usable() {
+        return;
+    }
+    let store = SynthStore::plant();
+    let du = strata_on(&store.root, &["--format", "json", "du"]).json();
+    let owners: Vec<&Value> = du["Owners"].as_array().expect("Owners").iter().collect();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let page = work.path().join("report.html");
+    let run = strata_on(&store.root, &["--format", "html", "du", "--apparent-size"]);
+    assert!(run.success(), "{run}");
+    fs::write(&page, &run.stdout_bytes).expect("writing the report");
+    let (dom, _) = Chromium::new().dump_dom(&page);
+    check_areas(&Treemap::in_dom(&dom), &owners, "", "Apparent");
 }
 
 /// The net-log check is not vacuous: a page that loads an image over HTTP (from loopback's
