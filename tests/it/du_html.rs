@@ -165,15 +165,11 @@ fn u(v: &Value) -> u64 {
         .unwrap_or_else(|| panic!("not a byte count: {v}"))
 }
 
-/// Where the screenshot is kept: `target/test-artifacts/` of the build.
+/// Where the screenshot is kept: `test-artifacts/` of the build's target directory.
 fn artifact_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    // <target>/debug/deps/it-<hash>
-    let target = exe
-        .ancestors()
-        .nth(3)
-        .expect("the target directory")
-        .to_owned();
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target directory");
     let dir = target.join("test-artifacts");
     fs::create_dir_all(&dir).expect("creating target/test-artifacts");
     dir
