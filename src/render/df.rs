@@ -37,8 +37,8 @@ pub const VOLUMES_HEADER: &[&str] = &["VOLUME NAME", "LINKS", "SIZE"];
 /// Commands longer than this are cut with an ellipsis, as `docker ps` does.
 const COMMAND_WIDTH: usize = 20;
 
-/// One row of `docker system df`'s summary table, in bytes: what [`summary`] prints and the
-/// HTML page shows.
+/// One row of a `system df` summary table (Docker's, [`summary_rows`], or podman's,
+/// [`super::libpod::summary_rows`]), in bytes: what `strata df` prints and the HTML page shows.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SummaryRow {
@@ -46,9 +46,9 @@ pub struct SummaryRow {
     #[serde(rename = "Type")]
     pub kind: &'static str,
     /// Entries of that type.
-    pub total: usize,
+    pub total: i64,
     /// Entries in use.
-    pub active: usize,
+    pub active: i64,
     /// Their bytes, as Docker counts them.
     pub size: i64,
     /// Entries whose size could not be measured (a writable layer in a pool that is not
@@ -56,9 +56,19 @@ pub struct SummaryRow {
     pub unknown: usize,
     /// Bytes that removing what is not in use frees.
     pub reclaimable: i64,
-    /// Whether the reclaimable figure is printed with its share of `size` (the Docker CLI
-    /// gives none for the build cache).
-    pub shows_share: bool,
+    /// The reclaimable bytes' share of `size` in percent, as the tool prints it (the Docker
+    /// CLI gives none for the build cache or an empty size, and truncates; podman rounds).
+    pub reclaimable_percent: Option<i64>,
+}
+
+/// A count as the summary holds it.
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The Docker CLI's share: truncated, and none of an empty size.
+fn docker_share(bytes: i64, total: i64) -> Option<i64> {
+    (total > 0).then(|| bytes * 100 / total)
 }
 
 /// The summary's rows, computed as the Docker CLI does (`cli/command/formatter/disk_usage.go`),
@@ -68,39 +78,39 @@ pub fn summary_rows(r: &DfReport) -> Vec<SummaryRow> {
     let mut rows = vec![
         SummaryRow {
             kind: "Images",
-            total: r.images.len(),
-            active: f.images_active,
+            total: count(r.images.len()),
+            active: count(f.images_active),
             size: r.layers_size,
             unknown: 0,
             reclaimable: r.layers_size - f.images_used,
-            shows_share: true,
+            reclaimable_percent: docker_share(r.layers_size - f.images_used, r.layers_size),
         },
         SummaryRow {
             kind: "Containers",
-            total: r.containers.len(),
-            active: f.containers_active,
+            total: count(r.containers.len()),
+            active: count(f.containers_active),
             size: f.containers_size,
             unknown: r.containers.iter().filter(|c| c.size_rw < 0).count(),
             reclaimable: f.containers_reclaimable,
-            shows_share: true,
+            reclaimable_percent: docker_share(f.containers_reclaimable, f.containers_size),
         },
         SummaryRow {
             kind: "Local Volumes",
-            total: r.volumes.len(),
-            active: f.volumes_active,
+            total: count(r.volumes.len()),
+            active: count(f.volumes_active),
             size: f.volumes_size,
             unknown: 0,
             reclaimable: f.volumes_reclaimable,
-            shows_share: true,
+            reclaimable_percent: docker_share(f.volumes_reclaimable, f.volumes_size),
         },
         SummaryRow {
             kind: "Build Cache",
-            total: r.build_cache.len(),
-            active: f.cache_active,
+            total: count(r.build_cache.len()),
+            active: count(f.cache_active),
             size: f.cache_size,
             unknown: 0,
             reclaimable: f.cache_reclaimable,
-            shows_share: false,
+            reclaimable_percent: None,
         },
     ];
     // strata's row: the other drivers' data, none of it in use.
@@ -109,12 +119,12 @@ pub fn summary_rows(r: &DfReport) -> Vec<SummaryRow> {
         let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
         rows.push(SummaryRow {
             kind: "Other drivers",
-            total: r.other_drivers.len(),
+            total: count(r.other_drivers.len()),
             active: 0,
             size: bytes,
             unknown: 0,
             reclaimable: bytes,
-            shows_share: true,
+            reclaimable_percent: docker_share(bytes, bytes),
         });
     }
     rows
@@ -123,16 +133,20 @@ pub fn summary_rows(r: &DfReport) -> Vec<SummaryRow> {
 /// The summary table: one row per kind with TOTAL, ACTIVE, SIZE and RECLAIMABLE.
 pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Result<()> {
     writeln!(out, "{}", driver_line(r))?;
+    write_table(out, &summary_table(&summary_rows(r), style))
+}
+
+/// `TYPE TOTAL ACTIVE SIZE RECLAIMABLE`, one line per row.
+pub fn summary_table(rows: &[SummaryRow], style: SizeStyle) -> Table {
     let mut t = docker_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
-    for row in summary_rows(r) {
+    for row in rows {
         let size = match row.unknown {
             0 => style.size(row.size),
             n => format!("{} (+{n} unknown)", style.size(row.size)),
         };
-        let reclaimable = if row.shows_share {
-            reclaimable(style, row.reclaimable, row.size)
-        } else {
-            style.size(row.reclaimable)
+        let reclaimable = match row.reclaimable_percent {
+            Some(percent) => format!("{} ({percent}%)", style.size(row.reclaimable)),
+            None => style.size(row.reclaimable),
         };
         t.add_row(vec![
             row.kind.to_owned(),
@@ -142,7 +156,7 @@ pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Resul
             reclaimable,
         ]);
     }
-    write_table(out, &t)
+    t
 }
 
 /// `Storage driver: overlay2`, naming the other drivers that left data in the root too, and
@@ -273,14 +287,6 @@ impl Figures {
                 .map(|b| b.size)
                 .sum(),
         }
-    }
-}
-
-fn reclaimable(style: SizeStyle, bytes: i64, total: i64) -> String {
-    if total > 0 {
-        format!("{} ({}%)", style.size(bytes), bytes * 100 / total)
-    } else {
-        style.size(bytes)
     }
 }
 

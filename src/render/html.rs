@@ -31,8 +31,8 @@ struct PageData<'a> {
     du: &'a DuReport,
     /// Each kind of owner's human name.
     kind_labels: BTreeMap<OwnerKind, &'static str>,
-    /// `docker system df`'s summary rows of the same store.
-    df_summary: Vec<SummaryRow>,
+    /// The `system df` summary of the same store.
+    df_summary: DfSummary,
     /// The `advise` report.
     advice: &'a AdviceReport,
     /// Whether the treemap starts with apparent bytes (`--apparent-size`) rather than
@@ -42,6 +42,32 @@ struct PageData<'a> {
     exact_bytes: bool,
     /// When the page was made (RFC 3339, UTC).
     made: &'a str,
+}
+
+/// A `system df` summary: the command it is the answer of, and its rows.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DfSummary {
+    /// `docker system df`, or `podman system df` for a containers/storage store.
+    command: &'static str,
+    /// The rows, as `strata df` prints them.
+    rows: Vec<SummaryRow>,
+}
+
+impl DfSummary {
+    /// The summary `strata df` prints for the store of `du`.
+    fn of(du: &DuReport) -> DfSummary {
+        match du.df.libpod_report() {
+            Some(libpod) => DfSummary {
+                command: "podman system df",
+                rows: super::libpod::summary_rows(libpod.df),
+            },
+            None => DfSummary {
+                command: "docker system df",
+                rows: summary_rows(&du.df),
+            },
+        }
+    }
 }
 
 /// Writes the page for `du` and `advice`, made at `made` (RFC 3339).
@@ -55,7 +81,7 @@ pub fn page(
     let data = PageData {
         du,
         kind_labels: du.kinds.iter().map(|k| (k.kind, k.kind.label())).collect(),
-        df_summary: summary_rows(&du.df),
+        df_summary: DfSummary::of(du),
         advice,
         apparent: view.apparent,
         exact_bytes: view.style.bytes,

@@ -590,3 +590,55 @@ fn zoom_measure_sort_and_details_by_clicks() {
     assert_eq!(row[1], row[2], "the details name the row's owner: {row}");
     assert_eq!(row[0], row[3], "the row's rectangle is marked: {row}");
 }
+
+/// On a containers/storage store the page's summary is `podman system df`'s, row for row what
+/// `strata df` prints.
+#[test]
+fn a_podman_store_gets_podmans_summary() {
+    let Some(store) = fixture::podman::stopped() else {
+        return;
+    };
+    if !chromium_usable() {
+        return;
+    }
+    let table = strata_on(&store.graphroot, &["df"]);
+    assert!(table.success(), "{table}");
+    assert!(
+        table.stdout.lines().count() >= 4,
+        "a header and three rows: {table}"
+    );
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let page = write_report(&store.graphroot, work.path());
+    let (dom, urls) = Chromium::new().dump_dom(&page);
+    assert_eq!(urls, Vec::<String>::new(), "the page requested nothing");
+    assert!(
+        dom.contains("<h2 id=\"df-title\">podman system df</h2>"),
+        "the summary is podman's"
+    );
+    let rows = dom
+        .split("<tbody>")
+        .nth(1)
+        .expect("the df table's body")
+        .split("</tbody>")
+        .next()
+        .expect("its end");
+    for line in table.stdout.lines().skip(1) {
+        let cells: Vec<&str> = line
+            .split("   ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        let shown = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match i {
+                0 => format!("<td>{c}</td>"),
+                _ => format!("<td class=\"num\">{c}</td>"),
+            })
+            .collect::<String>();
+        assert!(
+            rows.contains(&shown),
+            "the page's summary has `{line}`: {rows}"
+        );
+    }
+}
