@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use analyzers::units::{human_duration, human_size};
 use analyzers::usage::df::DfReport;
+use analyzers::usage::libpod::SummaryRow as Line;
 use comfy_table::Table;
 use serde::Serialize;
 
@@ -42,20 +43,14 @@ const COMMAND_WIDTH: usize = 20;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SummaryRow {
-    /// `Images`, `Containers`, `Local Volumes`, `Build Cache`, `Other drivers`.
-    #[serde(rename = "Type")]
-    pub kind: &'static str,
-    /// Entries of that type.
-    pub total: i64,
-    /// Entries in use.
-    pub active: i64,
-    /// Their bytes, as Docker counts them.
-    pub size: i64,
+    /// TYPE, TOTAL, ACTIVE, SIZE and RECLAIMABLE, as podman's summary holds them (Docker's
+    /// has the same five: `Images`, `Containers`, `Local Volumes`, `Build Cache`, and
+    /// strata's `Other drivers`).
+    #[serde(flatten)]
+    pub line: Line,
     /// Entries whose size could not be measured (a writable layer in a pool that is not
     /// mounted): counted as unknown, never as 0.
     pub unknown: usize,
-    /// Bytes that removing what is not in use frees.
-    pub reclaimable: i64,
     /// The reclaimable bytes' share of `size` in percent, as the tool prints it (the Docker
     /// CLI gives none for the build cache or an empty size, and truncates; podman rounds).
     pub reclaimable_percent: Option<i64>,
@@ -77,39 +72,47 @@ pub fn summary_rows(r: &DfReport) -> Vec<SummaryRow> {
     let f = Figures::of(r);
     let mut rows = vec![
         SummaryRow {
-            kind: "Images",
-            total: count(r.images.len()),
-            active: count(f.images_active),
-            size: r.layers_size,
+            line: Line {
+                kind: "Images",
+                total: count(r.images.len()),
+                active: count(f.images_active),
+                size: r.layers_size,
+                reclaimable: r.layers_size - f.images_used,
+            },
             unknown: 0,
-            reclaimable: r.layers_size - f.images_used,
             reclaimable_percent: docker_share(r.layers_size - f.images_used, r.layers_size),
         },
         SummaryRow {
-            kind: "Containers",
-            total: count(r.containers.len()),
-            active: count(f.containers_active),
-            size: f.containers_size,
+            line: Line {
+                kind: "Containers",
+                total: count(r.containers.len()),
+                active: count(f.containers_active),
+                size: f.containers_size,
+                reclaimable: f.containers_reclaimable,
+            },
             unknown: r.containers.iter().filter(|c| c.size_rw < 0).count(),
-            reclaimable: f.containers_reclaimable,
             reclaimable_percent: docker_share(f.containers_reclaimable, f.containers_size),
         },
         SummaryRow {
-            kind: "Local Volumes",
-            total: count(r.volumes.len()),
-            active: count(f.volumes_active),
-            size: f.volumes_size,
+            line: Line {
+                kind: "Local Volumes",
+                total: count(r.volumes.len()),
+                active: count(f.volumes_active),
+                size: f.volumes_size,
+                reclaimable: f.volumes_reclaimable,
+            },
             unknown: 0,
-            reclaimable: f.volumes_reclaimable,
             reclaimable_percent: docker_share(f.volumes_reclaimable, f.volumes_size),
         },
         SummaryRow {
-            kind: "Build Cache",
-            total: count(r.build_cache.len()),
-            active: count(f.cache_active),
-            size: f.cache_size,
+            line: Line {
+                kind: "Build Cache",
+                total: count(r.build_cache.len()),
+                active: count(f.cache_active),
+                size: f.cache_size,
+                reclaimable: f.cache_reclaimable,
+            },
             unknown: 0,
-            reclaimable: f.cache_reclaimable,
             reclaimable_percent: None,
         },
     ];
@@ -118,12 +121,14 @@ pub fn summary_rows(r: &DfReport) -> Vec<SummaryRow> {
         let bytes: u64 = r.other_drivers.iter().map(|d| d.disk_usage).sum();
         let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
         rows.push(SummaryRow {
-            kind: "Other drivers",
-            total: count(r.other_drivers.len()),
-            active: 0,
-            size: bytes,
+            line: Line {
+                kind: "Other drivers",
+                total: count(r.other_drivers.len()),
+                active: 0,
+                size: bytes,
+                reclaimable: bytes,
+            },
             unknown: 0,
-            reclaimable: bytes,
             reclaimable_percent: docker_share(bytes, bytes),
         });
     }
@@ -140,18 +145,19 @@ pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Resul
 pub fn summary_table(rows: &[SummaryRow], style: SizeStyle) -> Table {
     let mut t = docker_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
     for row in rows {
+        let line = &row.line;
         let size = match row.unknown {
-            0 => style.size(row.size),
-            n => format!("{} (+{n} unknown)", style.size(row.size)),
+            0 => style.size(line.size),
+            n => format!("{} (+{n} unknown)", style.size(line.size)),
         };
         let reclaimable = match row.reclaimable_percent {
-            Some(percent) => format!("{} ({percent}%)", style.size(row.reclaimable)),
-            None => style.size(row.reclaimable),
+            Some(percent) => format!("{} ({percent}%)", style.size(line.reclaimable)),
+            None => style.size(line.reclaimable),
         };
         t.add_row(vec![
-            row.kind.to_owned(),
-            row.total.to_string(),
-            row.active.to_string(),
+            line.kind.to_owned(),
+            line.total.to_string(),
+            line.active.to_string(),
             size,
             reclaimable,
         ]);

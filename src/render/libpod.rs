@@ -20,12 +20,8 @@ pub fn summary_rows(df: &LibpodDf) -> Vec<SummaryRow> {
     df.summary
         .iter()
         .map(|row| SummaryRow {
-            kind: row.kind,
-            total: row.total,
-            active: row.active,
-            size: row.size,
+            line: row.clone(),
             unknown: 0,
-            reclaimable: row.reclaimable,
             reclaimable_percent: Some(if row.size > 0 {
                 (row.reclaimable as f64 / row.size as f64 * 100.0).round() as i64
             } else {
