@@ -1,6 +1,7 @@
 //! `strata du --format html`: one self-contained page, readable offline in a browser, a chat or
 //! an incident document: a zoomable treemap of every byte by owner, the owners' table, the
-//! `docker system df` summary and the `advise` list.
+//! `system df` summary (`docker`'s, or `podman`'s on a containers/storage store) and the
+//! `advise` list.
 //!
 //! The page itself (markup, style and the script that lays out the treemap) is `du.html`;
 //! this module only serializes the reports into the page's one data slot. Names in the
