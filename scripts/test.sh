@@ -12,15 +12,16 @@ cd "$(dirname "$0")/.."
 # fuse-overlayfs also serves dockerd's fuse-overlayfs graphdriver.
 # prometheus (promtool) and systemd (systemd-analyze): tests/it/deploy.rs checks the alert
 # rules, the dashboard's queries and the systemd units of deploy/.
+# chromium: tests/it/du_html.rs opens `du --format html`'s page in headless Chromium.
 if [ "$(id -u)" = 0 ] && { ! command -v dockerd >/dev/null || [ ! -x /bin/busybox ] \
   || ! command -v strace >/dev/null || ! command -v podman >/dev/null \
   || [ ! -x /usr/bin/newuidmap ] || [ ! -x /usr/bin/fuse-overlayfs ] \
   || [ ! -x /sbin/mkfs.btrfs ] || [ ! -x /usr/bin/promtool ] \
-  || [ ! -x /usr/bin/systemd-analyze ]; }; then
+  || [ ! -x /usr/bin/systemd-analyze ] || ! command -v chromium >/dev/null; }; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends docker.io busybox-static strace btrfs-progs \
-    prometheus systemd
+    prometheus systemd chromium
   # podman with its recommends (buildah, netavark, uidmap, fuse-overlayfs, slirp4netns), as on
   # the machines the podman tests were written on; runc named besides.
   apt-get install -y -q podman runc uidmap fuse-overlayfs slirp4netns

@@ -13,12 +13,16 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use analyzers::Problem;
-use clap::Parser;
-
-use cli::{Cli, Format};
+use cli::{Cli, OutputFormat};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match cli::parse() {
+        Ok(cli) => cli,
+        Err(refused) => {
+            eprintln!("strata: {refused}");
+            return ExitCode::from(2);
+        }
+    };
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match cmd::dispatch(&cli, &mut out) {
@@ -56,7 +60,7 @@ fn report_problems(cli: &Cli, problems: &[Problem]) -> ExitCode {
     if problems.is_empty() {
         return ExitCode::SUCCESS;
     }
-    if cli.format != Format::Json {
+    if cli.format != OutputFormat::Json {
         for p in problems {
             // `Problem`'s Display escapes its path and detail (`analyzers::text::escape`): one
             // line each, whatever bytes the store's names hold.

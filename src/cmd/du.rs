@@ -9,8 +9,9 @@ use analyzers::usage::du::{self, DuOptions};
 use analyzers::Problem;
 
 use super::Context;
-use crate::cli::{DuArgs, Format};
+use crate::cli::{DuArgs, Format, OutputFormat};
 use crate::render::du::{self as view, View};
+use crate::render::html;
 
 /// Walks the root once and prints the attribution.
 pub fn run(ctx: &Context, args: &DuArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
@@ -26,6 +27,12 @@ pub fn run(ctx: &Context, args: &DuArgs, out: &mut dyn Write) -> anyhow::Result<
         apparent: args.apparent_size,
         style: ctx.style,
     };
+    if ctx.cli.format == OutputFormat::Html {
+        let advice = super::advise::recommendations(ctx, &store);
+        let made = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        html::page(out, &report, &advice, &view, &made)?;
+        return Ok(report.problems);
+    }
     match ctx.format {
         Format::Json => crate::render::write_json(out, &report)?,
         Format::Prometheus => view::prometheus(out, &report, &view)?,

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{host_config, run_in, Context, FailOn};
-use crate::cli::{Cli, Command, Format};
+use crate::cli::{Cli, Command, OutputFormat};
 use crate::render;
 
 /// One store's entry of the JSON array.
@@ -59,11 +59,14 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
              verify and advise; for one user's store give --user NAME"
         );
     }
-    if cli.format == Format::Prometheus {
+    if cli.format == OutputFormat::Prometheus {
         anyhow::bail!(
             "--all-users has no Prometheus output (the stores' series would collide); run \
              once per store with --user NAME"
         );
+    }
+    if cli.format == OutputFormat::Html {
+        anyhow::bail!("--all-users has no HTML output (one page per store: run with --user NAME)");
     }
     let host = host_config(cli)?;
     let stores = host.all()?;
@@ -88,13 +91,13 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
         };
         let result = found.map_err(anyhow::Error::from).and_then(|g| {
             entry.root = Some(g.path.display().to_string());
-            if cli.format == Format::Table {
+            if cli.format == OutputFormat::Table {
                 heading(out, i, &g)?;
             }
             let mut buf = Vec::new();
             let result = run_in(&Context::new(cli, Some(g)), &mut buf);
             match cli.format {
-                Format::Json if !buf.is_empty() => {
+                OutputFormat::Json if !buf.is_empty() => {
                     entry.report = Some(serde_json::from_slice(&buf)?);
                 }
                 _ => out.write_all(&buf)?,
@@ -119,7 +122,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
         }
         entries.push(entry);
     }
-    if cli.format == Format::Json {
+    if cli.format == OutputFormat::Json {
         render::write_json(out, &entries)?;
     }
     if failed > 0 {

@@ -94,7 +94,7 @@ impl<'a> Context<'a> {
         Context {
             cli,
             style: SizeStyle { bytes: cli.bytes },
-            format: cli.format,
+            format: cli.format.into(),
             walk: WalkOptions {
                 threads: cli.threads,
                 one_file_system: false,

@@ -4,7 +4,9 @@ use std::io::{self, Write};
 
 use analyzers::units::{human_duration, human_size};
 use analyzers::usage::df::DfReport;
+use analyzers::usage::libpod::SummaryRow as Line;
 use comfy_table::Table;
+use serde::Serialize;
 
 use super::{docker_table, name, write_table, SizeStyle};
 
@@ -36,60 +38,131 @@ pub const VOLUMES_HEADER: &[&str] = &["VOLUME NAME", "LINKS", "SIZE"];
 /// Commands longer than this are cut with an ellipsis, as `docker ps` does.
 const COMMAND_WIDTH: usize = 20;
 
-/// The summary table: one row per kind with TOTAL, ACTIVE, SIZE and RECLAIMABLE.
-pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Result<()> {
-    writeln!(out, "{}", driver_line(r))?;
-    let mut t = docker_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
+/// One row of a `system df` summary table (Docker's, [`summary_rows`], or podman's,
+/// [`super::libpod::summary_rows`]), in bytes: what `strata df` prints and the HTML page shows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SummaryRow {
+    /// TYPE, TOTAL, ACTIVE, SIZE and RECLAIMABLE, as podman's summary holds them (Docker's
+    /// has the same five: `Images`, `Containers`, `Local Volumes`, `Build Cache`, and
+    /// strata's `Other drivers`).
+    #[serde(flatten)]
+    pub line: Line,
+    /// Entries whose size could not be measured (a writable layer in a pool that is not
+    /// mounted): counted as unknown, never as 0.
+    pub unknown: usize,
+    /// The reclaimable bytes' share of `size` in percent, as the tool prints it (the Docker
+    /// CLI gives none for the build cache or an empty size, and truncates; podman rounds).
+    pub reclaimable_percent: Option<i64>,
+}
+
+/// A count as the summary holds it.
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The Docker CLI's share: truncated, and none of an empty size.
+fn docker_share(bytes: i64, total: i64) -> Option<i64> {
+    (total > 0).then(|| bytes * 100 / total)
+}
+
+/// The summary's rows, computed as the Docker CLI does (`cli/command/formatter/disk_usage.go`),
+/// with strata's row for other drivers' data when there is any.
+pub fn summary_rows(r: &DfReport) -> Vec<SummaryRow> {
     let f = Figures::of(r);
-    t.add_row(vec![
-        "Images".to_owned(),
-        r.images.len().to_string(),
-        f.images_active.to_string(),
-        style.size(r.layers_size),
-        reclaimable(style, r.layers_size - f.images_used, r.layers_size),
-    ]);
-    // A writable layer that cannot be measured (its files in a pool that is not mounted) is
-    // counted as unknown, never as 0.
-    let unknown = r.containers.iter().filter(|c| c.size_rw < 0).count();
-    let containers_size = if unknown > 0 {
-        format!("{} (+{unknown} unknown)", style.size(f.containers_size))
-    } else {
-        style.size(f.containers_size)
-    };
-    t.add_row(vec![
-        "Containers".to_owned(),
-        r.containers.len().to_string(),
-        f.containers_active.to_string(),
-        containers_size,
-        reclaimable(style, f.containers_reclaimable, f.containers_size),
-    ]);
-    t.add_row(vec![
-        "Local Volumes".to_owned(),
-        r.volumes.len().to_string(),
-        f.volumes_active.to_string(),
-        style.size(f.volumes_size),
-        reclaimable(style, f.volumes_reclaimable, f.volumes_size),
-    ]);
-    t.add_row(vec![
-        "Build Cache".to_owned(),
-        r.build_cache.len().to_string(),
-        f.cache_active.to_string(),
-        style.size(f.cache_size),
-        style.size(f.cache_reclaimable),
-    ]);
+    let mut rows = vec![
+        SummaryRow {
+            line: Line {
+                kind: "Images",
+                total: count(r.images.len()),
+                active: count(f.images_active),
+                size: r.layers_size,
+                reclaimable: r.layers_size - f.images_used,
+            },
+            unknown: 0,
+            reclaimable_percent: docker_share(r.layers_size - f.images_used, r.layers_size),
+        },
+        SummaryRow {
+            line: Line {
+                kind: "Containers",
+                total: count(r.containers.len()),
+                active: count(f.containers_active),
+                size: f.containers_size,
+                reclaimable: f.containers_reclaimable,
+            },
+            unknown: r.containers.iter().filter(|c| c.size_rw < 0).count(),
+            reclaimable_percent: docker_share(f.containers_reclaimable, f.containers_size),
+        },
+        SummaryRow {
+            line: Line {
+                kind: "Local Volumes",
+                total: count(r.volumes.len()),
+                active: count(f.volumes_active),
+                size: f.volumes_size,
+                reclaimable: f.volumes_reclaimable,
+            },
+            unknown: 0,
+            reclaimable_percent: docker_share(f.volumes_reclaimable, f.volumes_size),
+        },
+        SummaryRow {
+            line: Line {
+                kind: "Build Cache",
+                total: count(r.build_cache.len()),
+                active: count(f.cache_active),
+                size: f.cache_size,
+                reclaimable: f.cache_reclaimable,
+            },
+            unknown: 0,
+            reclaimable_percent: None,
+        },
+    ];
     // strata's row: the other drivers' data, none of it in use.
     if !r.other_drivers.is_empty() {
         let bytes: u64 = r.other_drivers.iter().map(|d| d.disk_usage).sum();
         let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        rows.push(SummaryRow {
+            line: Line {
+                kind: "Other drivers",
+                total: count(r.other_drivers.len()),
+                active: 0,
+                size: bytes,
+                reclaimable: bytes,
+            },
+            unknown: 0,
+            reclaimable_percent: docker_share(bytes, bytes),
+        });
+    }
+    rows
+}
+
+/// The summary table: one row per kind with TOTAL, ACTIVE, SIZE and RECLAIMABLE.
+pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Result<()> {
+    writeln!(out, "{}", driver_line(r))?;
+    write_table(out, &summary_table(&summary_rows(r), style))
+}
+
+/// `TYPE TOTAL ACTIVE SIZE RECLAIMABLE`, one line per row.
+pub fn summary_table(rows: &[SummaryRow], style: SizeStyle) -> Table {
+    let mut t = docker_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
+    for row in rows {
+        let line = &row.line;
+        let size = match row.unknown {
+            0 => style.size(line.size),
+            n => format!("{} (+{n} unknown)", style.size(line.size)),
+        };
+        let reclaimable = match row.reclaimable_percent {
+            Some(percent) => format!("{} ({percent}%)", style.size(line.reclaimable)),
+            None => style.size(line.reclaimable),
+        };
         t.add_row(vec![
-            "Other drivers".to_owned(),
-            r.other_drivers.len().to_string(),
-            "0".to_owned(),
-            style.size(bytes),
-            reclaimable(style, bytes, bytes),
+            line.kind.to_owned(),
+            line.total.to_string(),
+            line.active.to_string(),
+            size,
+            reclaimable,
         ]);
     }
-    write_table(out, &t)
+    t
 }
 
 /// `Storage driver: overlay2`, naming the other drivers that left data in the root too, and
@@ -220,14 +293,6 @@ impl Figures {
                 .map(|b| b.size)
                 .sum(),
         }
-    }
-}
-
-fn reclaimable(style: SizeStyle, bytes: i64, total: i64) -> String {
-    if total > 0 {
-        format!("{} ({}%)", style.size(bytes), bytes * 100 / total)
-    } else {
-        style.size(bytes)
     }
 }
 

@@ -48,6 +48,23 @@ pub const PODMAN: &str = "/usr/bin/podman";
 /// Debian's runc, the OCI runtime podman runs here (through a wrapper naming its state dir).
 pub const RUNC: &str = "/usr/sbin/runc";
 
+/// Debian's Chromium (package `chromium`), run headless on the HTML report.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// How the tests run [`CHROMIUM`]: headless as root (no sandbox), no GPU, and with most of
+/// its own network traffic turned off (what remains, its updater's and sign-in's requests,
+/// names no page as initiator in its net log); each run also gives a `--user-data-dir` of its
+/// own.
+pub const CHROMIUM_HEADLESS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
 /// Set to `1` (CI does) to turn every skip into a failure.
 pub const NO_SKIP_ENV: &str = "STRATA_TEST_NO_SKIP";
 
@@ -112,6 +129,16 @@ pub fn podman_usable() -> bool {
     usable(
         "root and Debian's podman (apt-get install podman)",
         &[PODMAN, RUNC, BUSYBOX],
+    )
+}
+
+/// Whether the tests that open the HTML report in a headless Chromium can run here: root
+/// (Chromium runs with `--no-sandbox`, as root must) and Debian's chromium; skips or panics as
+/// [`dockerd_usable`] does.
+pub fn chromium_usable() -> bool {
+    usable(
+        "root and Debian's chromium (apt-get install chromium)",
+        &[CHROMIUM],
     )
 }
 
