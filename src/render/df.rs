@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use analyzers::units::{human_duration, human_size};
-use analyzers::usage::df::DfReport;
+use analyzers::usage::df::{ContainerDf, DfReport, ImageDf};
 use comfy_table::Table;
 
 use super::{docker_table, name, write_table, SizeStyle};
@@ -40,53 +40,54 @@ const COMMAND_WIDTH: usize = 20;
 pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Result<()> {
     writeln!(out, "{}", driver_line(r))?;
     let mut t = docker_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
-    let f = Figures::of(r);
+    let f = &r.summary;
     t.add_row(vec![
         "Images".to_owned(),
-        r.images.len().to_string(),
-        f.images_active.to_string(),
-        style.size(r.layers_size),
-        reclaimable(style, r.layers_size - f.images_used, r.layers_size),
+        f.images.total.to_string(),
+        f.images.active.to_string(),
+        style.size(f.images.size),
+        reclaimable(style, f.images.reclaimable, f.images.size),
     ]);
     // A writable layer that cannot be measured (its files in a pool that is not mounted) is
     // counted as unknown, never as 0.
-    let unknown = r.containers.iter().filter(|c| c.size_rw < 0).count();
-    let containers_size = if unknown > 0 {
-        format!("{} (+{unknown} unknown)", style.size(f.containers_size))
+    let containers_size = if f.containers.unknown > 0 {
+        format!(
+            "{} (+{} unknown)",
+            style.size(f.containers.size),
+            f.containers.unknown
+        )
     } else {
-        style.size(f.containers_size)
+        style.size(f.containers.size)
     };
     t.add_row(vec![
         "Containers".to_owned(),
-        r.containers.len().to_string(),
-        f.containers_active.to_string(),
+        f.containers.total.to_string(),
+        f.containers.active.to_string(),
         containers_size,
-        reclaimable(style, f.containers_reclaimable, f.containers_size),
+        reclaimable(style, f.containers.reclaimable, f.containers.size),
     ]);
     t.add_row(vec![
         "Local Volumes".to_owned(),
-        r.volumes.len().to_string(),
-        f.volumes_active.to_string(),
-        style.size(f.volumes_size),
-        reclaimable(style, f.volumes_reclaimable, f.volumes_size),
+        f.volumes.total.to_string(),
+        f.volumes.active.to_string(),
+        style.size(f.volumes.size),
+        reclaimable(style, f.volumes.reclaimable, f.volumes.size),
     ]);
     t.add_row(vec![
         "Build Cache".to_owned(),
-        r.build_cache.len().to_string(),
-        f.cache_active.to_string(),
-        style.size(f.cache_size),
-        style.size(f.cache_reclaimable),
+        f.build_cache.total.to_string(),
+        f.build_cache.active.to_string(),
+        style.size(f.build_cache.size),
+        style.size(f.build_cache.reclaimable),
     ]);
     // strata's row: the other drivers' data, none of it in use.
-    if !r.other_drivers.is_empty() {
-        let bytes: u64 = r.other_drivers.iter().map(|d| d.disk_usage).sum();
-        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+    if f.other_drivers.total > 0 {
         t.add_row(vec![
             "Other drivers".to_owned(),
-            r.other_drivers.len().to_string(),
+            f.other_drivers.total.to_string(),
             "0".to_owned(),
-            style.size(bytes),
-            reclaimable(style, bytes, bytes),
+            style.size(f.other_drivers.size),
+            reclaimable(style, f.other_drivers.reclaimable, f.other_drivers.size),
         ]);
     }
     write_table(out, &t)
@@ -155,71 +156,6 @@ fn driver_line(r: &DfReport) -> String {
             a.containerd_root_found_by
         ),
         None => line,
-    }
-}
-
-/// The docker CLI's summary figures (`cli/command/formatter/disk_usage.go`).
-struct Figures {
-    images_active: usize,
-    images_used: i64,
-    containers_active: usize,
-    containers_size: i64,
-    containers_reclaimable: i64,
-    volumes_active: usize,
-    volumes_size: i64,
-    volumes_reclaimable: i64,
-    cache_active: usize,
-    cache_size: i64,
-    cache_reclaimable: i64,
-}
-
-impl Figures {
-    fn of(r: &DfReport) -> Figures {
-        let running =
-            |s: &str| s.contains("running") || s.contains("paused") || s.contains("restarting");
-        let known = |s: i64| s.max(0);
-        Figures {
-            images_active: r.images.iter().filter(|i| i.containers > 0).count(),
-            images_used: r
-                .images
-                .iter()
-                .filter(|i| i.containers > 0 && i.size >= 0 && i.shared_size >= 0)
-                .map(|i| i.size - i.shared_size)
-                .sum(),
-            containers_active: r.containers.iter().filter(|c| running(&c.state)).count(),
-            containers_size: r.containers.iter().map(|c| known(c.size_rw)).sum(),
-            containers_reclaimable: r
-                .containers
-                .iter()
-                .filter(|c| !running(&c.state))
-                .map(|c| known(c.size_rw))
-                .sum(),
-            volumes_active: r
-                .volumes
-                .iter()
-                .filter(|v| v.usage_data.ref_count > 0)
-                .count(),
-            volumes_size: r.volumes.iter().map(|v| known(v.usage_data.size)).sum(),
-            volumes_reclaimable: r
-                .volumes
-                .iter()
-                .filter(|v| v.usage_data.ref_count == 0)
-                .map(|v| known(v.usage_data.size))
-                .sum(),
-            cache_active: r.build_cache.iter().filter(|b| b.in_use).count(),
-            cache_size: r
-                .build_cache
-                .iter()
-                .filter(|b| !b.shared)
-                .map(|b| b.size)
-                .sum(),
-            cache_reclaimable: r
-                .build_cache
-                .iter()
-                .filter(|b| !b.shared && !b.in_use)
-                .map(|b| b.size)
-                .sum(),
-        }
     }
 }
 
@@ -353,6 +289,19 @@ fn ellipsis(s: &str, width: usize) -> String {
     }
 }
 
+/// The tag an image's samples carry: its first, or `<none>:<none>`.
+pub fn first_tag(i: &ImageDf) -> &str {
+    i.repo_tags
+        .as_ref()
+        .and_then(|t| t.first())
+        .map_or("<none>:<none>", String::as_str)
+}
+
+/// The name a container's samples carry: its first, without the leading `/`.
+pub fn container_name(c: &ContainerDf) -> &str {
+    c.names.first().map_or("", |n| n.trim_start_matches('/'))
+}
+
 /// The report as Prometheus gauges: Docker's totals, and one sample per image, container and
 /// volume, labelled by id and name.
 pub fn prometheus(out: &mut dyn Write, r: &DfReport) -> io::Result<()> {
@@ -370,12 +319,10 @@ pub fn prometheus(out: &mut dyn Write, r: &DfReport) -> io::Result<()> {
         "Bytes of an image's layers, shared ones included.",
     )?;
     for i in &r.images {
-        let tag = i
-            .repo_tags
-            .as_ref()
-            .and_then(|t| t.first())
-            .map_or("<none>:<none>", String::as_str);
-        g.sample(&[("image", i.id.digest().short()), ("tag", tag)], i.size)?;
+        g.sample(
+            &[("image", i.id.digest().short()), ("tag", first_tag(i))],
+            i.size,
+        )?;
     }
     let mut g = Gauge::new(
         out,
@@ -391,7 +338,7 @@ pub fn prometheus(out: &mut dyn Write, r: &DfReport) -> io::Result<()> {
         "Bytes of a container's writable layer (SizeRw); -1 when unreadable.",
     )?;
     for c in &r.containers {
-        let name = c.names.first().map_or("", |n| n.trim_start_matches('/'));
+        let name = container_name(c);
         g.sample(
             &[
                 ("container", &c.id[..12.min(c.id.len())]),
