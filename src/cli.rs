@@ -460,9 +460,9 @@ pub struct LoadArgs {
 /// `strata exporter`.
 #[derive(Debug, clap::Args)]
 pub struct ExporterArgs {
-    /// Where to serve `/metrics`: ADDR:PORT.
+    /// Where to serve `/metrics`: ADDR:PORT (checked by the verb, for a one-line error).
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9489")]
-    pub listen: std::net::SocketAddr,
+    pub listen: String,
     /// How often the background walk (du, container and volume sizes, advise, orphans)
     /// runs: `30s`, `5m`.
     #[arg(long, value_name = "INTERVAL", default_value = "5m", value_parser = crate::cmd::watch::parse_interval)]

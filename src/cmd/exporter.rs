@@ -2,6 +2,7 @@
 //! once for node_exporter's textfile collector.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -23,6 +24,10 @@ pub fn run(
         write!(out, "{}", families::markdown_table())?;
         return Ok(Vec::new());
     }
+    let listen: SocketAddr = args
+        .listen
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--listen {}: not ADDR:PORT ({e})", args.listen))?;
     let (data_root, mut options) = ctx.store_root()?;
     // The owner's version is asked once, not on every scrape (it runs a program).
     if options.detect_docker_version.is_some() {
@@ -38,7 +43,7 @@ pub fn run(
             let path = textfile::write(&exporter, dir)?;
             writeln!(out, "{}", path.display())?;
         }
-        None => server::serve(exporter, args.listen, args.walk_interval)?,
+        None => server::serve(exporter, listen, args.walk_interval)?,
     }
     Ok(Vec::new())
 }

@@ -42,6 +42,7 @@ mod engine_container;
 mod engine_demo;
 mod engine_image;
 mod engine_volume;
+mod exporter;
 mod fixture;
 mod forensics;
 mod harness;

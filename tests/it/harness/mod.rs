@@ -48,6 +48,13 @@ pub const PODMAN: &str = "/usr/bin/podman";
 /// Debian's runc, the OCI runtime podman runs here (through a wrapper naming its state dir).
 pub const RUNC: &str = "/usr/sbin/runc";
 
+/// Debian's Prometheus server (package `prometheus`, 2.42).
+pub const PROMETHEUS: &str = "/usr/bin/prometheus";
+/// Debian's promtool (package `prometheus`).
+pub const PROMTOOL: &str = "/usr/bin/promtool";
+/// Debian's node exporter (package `prometheus-node-exporter`).
+pub const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
+
 /// Set to `1` (CI does) to turn every skip into a failure.
 pub const NO_SKIP_ENV: &str = "STRATA_TEST_NO_SKIP";
 
@@ -125,6 +132,12 @@ pub fn root_usable() -> bool {
 /// static busybox (for the image); skips or panics as [`dockerd_usable`] does.
 pub fn engine_usable() -> bool {
     usable("root and a static busybox", &[BUSYBOX])
+}
+
+/// Whether the tests that run the Debian programs `files` (and nothing needing root) can run
+/// here; skips or panics as [`dockerd_usable`] does.
+pub fn programs_usable(needs: &str, files: &[&str]) -> bool {
+    usable_or_skip(file_missing(files), needs)
 }
 
 fn usable(needs: &str, files: &[&str]) -> bool {
