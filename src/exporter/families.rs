@@ -438,6 +438,22 @@ fn bounded<T>(
     }
 }
 
+/// The family `spec` with a series for each of the `top` largest `items` by `value` and one
+/// `_other` series for the rest.
+fn top_family<T>(
+    spec: &'static Spec,
+    store: &str,
+    items: &[T],
+    top: usize,
+    labels: impl Fn(&T) -> Vec<String>,
+    value: impl Fn(&T) -> i64,
+) -> MetricFamily {
+    let (first, rest) = largest(items, top, &value);
+    let mut f = MetricFamily::new(spec);
+    bounded(&mut f, store, (&first, &rest), labels, value);
+    f
+}
+
 /// The families the metadata scan feeds.
 pub fn metadata_families(m: &MetadataScan, top: usize) -> Vec<MetricFamily> {
     let store = m.store.as_str();
@@ -489,27 +505,22 @@ pub fn metadata_families(m: &MetadataScan, top: usize) -> Vec<MetricFamily> {
         .iter()
         .filter(|c| c.log_bytes.is_some())
         .collect();
-    let logs = largest(&logged, top, |c| to_i64(c.log_bytes.unwrap_or(0)));
-    let mut f = MetricFamily::new(&CONTAINER_LOG);
-    bounded(
-        &mut f,
+    out.push(top_family(
+        &CONTAINER_LOG,
         store,
-        (&logs.0, &logs.1),
+        &logged,
+        top,
         |c| vec![c.id.clone(), c.name.clone()],
         |c| to_i64(c.log_bytes.unwrap_or(0)),
-    );
-    out.push(f);
-
-    let refs = largest(&m.volumes, top, |v| to_i64(v.refs));
-    let mut f = MetricFamily::new(&VOLUME_REFS);
-    bounded(
-        &mut f,
+    ));
+    out.push(top_family(
+        &VOLUME_REFS,
         store,
-        (&refs.0, &refs.1),
+        &m.volumes,
+        top,
         |v| vec![v.name.clone()],
         |v| to_i64(v.refs),
-    );
-    out.push(f);
+    ));
     out
 }
 
@@ -533,12 +544,11 @@ pub fn walk_families(w: &WalkScan, top: usize) -> Vec<MetricFamily> {
     out.push(f);
 
     let measured: Vec<_> = df.containers.iter().filter(|c| c.size_rw >= 0).collect();
-    let rw = largest(&measured, top, |c| c.size_rw);
-    let mut f = MetricFamily::new(&CONTAINER_RW);
-    bounded(
-        &mut f,
+    out.push(top_family(
+        &CONTAINER_RW,
         store,
-        (&rw.0, &rw.1),
+        &measured,
+        top,
         |c| {
             vec![
                 c.id[..12.min(c.id.len())].to_owned(),
@@ -547,24 +557,20 @@ pub fn walk_families(w: &WalkScan, top: usize) -> Vec<MetricFamily> {
             ]
         },
         |c| c.size_rw,
-    );
-    out.push(f);
-
+    ));
     let sized: Vec<_> = df
         .volumes
         .iter()
         .filter(|v| v.usage_data.size >= 0)
         .collect();
-    let volumes = largest(&sized, top, |v| v.usage_data.size);
-    let mut f = MetricFamily::new(&VOLUME_BYTES);
-    bounded(
-        &mut f,
+    out.push(top_family(
+        &VOLUME_BYTES,
         store,
-        (&volumes.0, &volumes.1),
+        &sized,
+        top,
         |v| vec![v.name.clone()],
         |v| v.usage_data.size,
-    );
-    out.push(f);
+    ));
 
     let s = &df.summary;
     out.push(MetricFamily::one(
@@ -640,6 +646,12 @@ fn to_i64(v: u64) -> i64 {
 mod tests {
     use super::*;
 
+    fn text_of(families: &[MetricFamily]) -> String {
+        let mut text = Vec::new();
+        write(&mut text, families).unwrap();
+        String::from_utf8(text).unwrap()
+    }
+
     #[test]
     fn largest_keeps_the_top_n_and_the_rest() {
         let sizes = [3_i64, 10, 7, 1];
@@ -654,18 +666,15 @@ mod tests {
     #[test]
     fn the_rest_is_one_other_series_with_empty_labels() {
         let items = [("a", 5_i64), ("b", 3), ("c", 2), ("d", -1)];
-        let split = largest(&items, 1, |i| i.1);
-        let mut f = MetricFamily::new(&CONTAINER_LOG);
-        bounded(
-            &mut f,
+        let f = top_family(
+            &CONTAINER_LOG,
             "/s",
-            (&split.0, &split.1),
+            &items,
+            1,
             |i| vec![i.0.to_owned(), format!("n-{}", i.0)],
             |i| i.1,
         );
-        let mut text = Vec::new();
-        write(&mut text, &[f]).unwrap();
-        let text = String::from_utf8(text).unwrap();
+        let text = text_of(&[f]);
         // -1 (unknown) is not summed into the rest.
         assert!(
             text.ends_with(
@@ -679,9 +688,7 @@ mod tests {
     #[test]
     fn label_values_are_escaped() {
         let f = MetricFamily::one(&VOLUME_REFS, &["/a\"b", "x\\y\nz"], 2_i64);
-        let mut text = Vec::new();
-        write(&mut text, &[f]).unwrap();
-        let text = String::from_utf8(text).unwrap();
+        let text = text_of(&[f]);
         assert!(
             text.contains("strata_volume_refs{store=\"/a\\\"b\",volume=\"x\\\\y\\nz\"} 2\n"),
             "{text}"
