@@ -11,7 +11,7 @@ use analyzers::Problem;
 
 use super::{owner_version, Context};
 use crate::cli::ExporterArgs;
-use crate::exporter::{families, refresh::Exporter, server, textfile, Source};
+use crate::exporter::{catalog, refresh::Exporter, server, textfile, Source};
 
 /// Serves until SIGTERM/SIGINT, or writes the textfile; a store that cannot be read is an
 /// error before anything is served.
@@ -21,7 +21,7 @@ pub fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<Vec<Problem>> {
     if args.list_families {
-        write!(out, "{}", families::markdown_table())?;
+        write!(out, "{}", catalog::markdown_table())?;
         return Ok(Vec::new());
     }
     let listen: SocketAddr = args

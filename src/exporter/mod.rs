@@ -1,12 +1,13 @@
 //! `strata exporter`: the store's figures as Prometheus metrics, served over HTTP
 //! ([`server`]) or written once for node_exporter's textfile collector ([`textfile`]).
 //!
-//! - [`families`]: every family served (names, labels, help) and the samples built from
-//!   the reports, bounded by `--top`;
+//! - [`catalog`]: every family served (names, labels, help, which scan refreshes it);
+//! - [`families`]: the samples built from the reports, bounded by `--top`;
 //! - [`scan`]: the analyzers' calls of each phase (metadata on each scrape, the walk in the
 //!   background);
 //! - [`refresh`]: when each phase runs, and how concurrent scrapes share one metadata scan.
 
+pub mod catalog;
 pub mod families;
 pub mod refresh;
 pub mod scan;
