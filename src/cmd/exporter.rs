@@ -37,7 +37,7 @@ pub fn run(
         options.detect_podman_version = Some(podman_version_once);
     }
     let source = Source::open(data_root, options)?;
-    let exporter = Exporter::new(source, args.top, ctx.walk.clone());
+    let exporter = Exporter::new(source, args.top, ctx.walk.clone())?;
     match &args.textfile {
         Some(dir) => {
             let path = textfile::write(&exporter, dir)?;

@@ -124,24 +124,32 @@ pub struct Exporter {
     source: Source,
     top: usize,
     walk_options: WalkOptions,
+    /// The walks' own workers: the metadata scans use rayon's global pool (graph loading is
+    /// parallel), and a job injected there would queue behind a running walk's tasks.
+    walk_pool: rayon::ThreadPool,
     metadata: SingleFlight<Arc<Result<MetadataDone, String>>>,
     shared: Mutex<Shared>,
 }
 
 impl Exporter {
     /// The exporter of `source`, bounding series to the `top` largest of each kind.
-    pub fn new(source: Source, top: usize, walk_options: WalkOptions) -> Exporter {
+    pub fn new(source: Source, top: usize, walk_options: WalkOptions) -> anyhow::Result<Exporter> {
         let status = ScanStatus {
             store: source.label().to_owned(),
             ..ScanStatus::default()
         };
-        Exporter {
+        let walk_pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(walk_options.threads.unwrap_or(0))
+            .thread_name(|i| format!("strata-walk-{i}"))
+            .build()?;
+        Ok(Exporter {
             source,
             top,
             walk_options,
+            walk_pool,
             metadata: SingleFlight::new(),
             shared: Mutex::new(Shared { walk: None, status }),
-        }
+        })
     }
 
     /// One scrape's body: a fresh metadata scan (or the one a concurrent scrape is running),
@@ -190,7 +198,7 @@ impl Exporter {
     /// Walks the store once and keeps the result for the scrapes.
     pub fn walk_once(&self) -> anyhow::Result<()> {
         lock(&self.shared).status.walk_in_progress = true;
-        let result = self.walk_scan();
+        let result = self.walk_pool.install(|| self.walk_scan());
         let mut shared = lock(&self.shared);
         shared.status.walk_in_progress = false;
         let (done, completed) = result?;
