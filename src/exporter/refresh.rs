@@ -219,14 +219,19 @@ impl Exporter {
     }
 
     /// Walks now and then every `interval`, forever (the thread ends with the process); a
-    /// walk that fails is said on stderr and the last good one kept.
+    /// walk that fails (or panics) is said on stderr and the last good one kept.
     pub fn walk_every(&self, interval: Duration) {
         loop {
-            if let Err(e) = self.walk_once() {
-                eprintln!(
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.walk_once())) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => eprintln!(
                     "strata: exporter: walk failed: {}",
                     analyzers::text::escape_controls(&format!("{e:#}"))
-                );
+                ),
+                Err(_) => {
+                    lock(&self.shared).status.walk_in_progress = false;
+                    eprintln!("strata: exporter: the walk panicked; the last good walk is kept");
+                }
             }
             std::thread::sleep(interval);
         }
