@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use analyzers::units::{human_duration, human_size};
 use analyzers::usage::df::{ContainerDf, DfReport, ImageDf};
+use analyzers::usage::summary::TypeSummary;
 use comfy_table::Table;
 
 use super::{docker_table, name, write_table, SizeStyle};
@@ -41,54 +42,60 @@ pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Resul
     writeln!(out, "{}", driver_line(r))?;
     let mut t = docker_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
     let f = &r.summary;
-    t.add_row(vec![
-        "Images".to_owned(),
-        f.images.total.to_string(),
-        f.images.active.to_string(),
-        style.size(f.images.size),
-        reclaimable(style, f.images.reclaimable, f.images.size),
-    ]);
+    let row = |kind: &str, s: &TypeSummary, size: String, reclaimable: String| {
+        vec![
+            kind.to_owned(),
+            s.total.to_string(),
+            s.active.to_string(),
+            size,
+            reclaimable,
+        ]
+    };
+    let sized = |s: &TypeSummary| style.size(s.size);
+    let with_percent = |s: &TypeSummary| reclaimable(style, s.reclaimable, s.size);
+    t.add_row(row(
+        "Images",
+        &f.images,
+        sized(&f.images),
+        with_percent(&f.images),
+    ));
     // A writable layer that cannot be measured (its files in a pool that is not mounted) is
     // counted as unknown, never as 0.
     let containers_size = if f.containers.unknown > 0 {
         format!(
             "{} (+{} unknown)",
-            style.size(f.containers.size),
+            sized(&f.containers),
             f.containers.unknown
         )
     } else {
-        style.size(f.containers.size)
+        sized(&f.containers)
     };
-    t.add_row(vec![
-        "Containers".to_owned(),
-        f.containers.total.to_string(),
-        f.containers.active.to_string(),
+    t.add_row(row(
+        "Containers",
+        &f.containers,
         containers_size,
-        reclaimable(style, f.containers.reclaimable, f.containers.size),
-    ]);
-    t.add_row(vec![
-        "Local Volumes".to_owned(),
-        f.volumes.total.to_string(),
-        f.volumes.active.to_string(),
-        style.size(f.volumes.size),
-        reclaimable(style, f.volumes.reclaimable, f.volumes.size),
-    ]);
-    t.add_row(vec![
-        "Build Cache".to_owned(),
-        f.build_cache.total.to_string(),
-        f.build_cache.active.to_string(),
-        style.size(f.build_cache.size),
+        with_percent(&f.containers),
+    ));
+    t.add_row(row(
+        "Local Volumes",
+        &f.volumes,
+        sized(&f.volumes),
+        with_percent(&f.volumes),
+    ));
+    t.add_row(row(
+        "Build Cache",
+        &f.build_cache,
+        sized(&f.build_cache),
         style.size(f.build_cache.reclaimable),
-    ]);
+    ));
     // strata's row: the other drivers' data, none of it in use.
     if f.other_drivers.total > 0 {
-        t.add_row(vec![
-            "Other drivers".to_owned(),
-            f.other_drivers.total.to_string(),
-            "0".to_owned(),
-            style.size(f.other_drivers.size),
-            reclaimable(style, f.other_drivers.reclaimable, f.other_drivers.size),
-        ]);
+        t.add_row(row(
+            "Other drivers",
+            &f.other_drivers,
+            sized(&f.other_drivers),
+            with_percent(&f.other_drivers),
+        ));
     }
     write_table(out, &t)
 }

@@ -681,3 +681,62 @@ fn sigterm_ends_the_exporter_with_exit_0() {
         exporter.daemon.context()
     );
 }
+
+/// Asserts a scrape (after a walk) says what `strata df --format json` says with the same
+/// store `flags`: each image's Size, LayersSize and the reclaimable column.
+fn assert_scrape_equals_df(root: &Path, flags: &[&str]) {
+    let exporter = Exporter::start(root, flags);
+    exporter.scrape_after_walk();
+    // The scrape after the walk completed reads the live measurements it made.
+    let body = exporter.scrape();
+    let mut args = flags.to_vec();
+    args.extend(["--format", "json", "df"]);
+    let run = strata_on(root, &args);
+    assert!(run.code == Some(0) || run.code == Some(1), "{run}");
+    let df = run.json();
+    assert_eq!(
+        value(&body, "strata_layers_size_bytes", &[]),
+        df["LayersSize"].as_f64().unwrap()
+    );
+    let images = df["Images"].as_array().unwrap();
+    assert_eq!(family(&body, "strata_image_size_bytes").len(), images.len());
+    for img in images {
+        let short = &img["Id"].as_str().unwrap()["sha256:".len()..][..12];
+        assert_eq!(
+            value(&body, "strata_image_size_bytes", &[("image", short)]),
+            img["Size"].as_f64().unwrap(),
+            "{short}"
+        );
+    }
+    for (kind, row) in [
+        ("images", "Images"),
+        ("containers", "Containers"),
+        ("volumes", "Volumes"),
+        ("build_cache", "BuildCache"),
+    ] {
+        assert_eq!(
+            value(&body, "strata_df_reclaimable_bytes", &[("type", kind)]),
+            df["Summary"][row]["Reclaimable"].as_f64().unwrap(),
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn on_the_containerd_image_store_a_scrape_says_what_df_says() {
+    let Some(store) = fixture::containerd::stopped() else {
+        return;
+    };
+    assert_scrape_equals_df(
+        &store.data_root,
+        &["--docker-version", &store.docker_version],
+    );
+}
+
+#[test]
+fn on_a_vfs_store_a_scrape_says_what_df_says() {
+    let Some(stopped) = fixture::stopped(Driver::Vfs) else {
+        return;
+    };
+    assert_scrape_equals_df(&stopped.data_root, &[]);
+}
