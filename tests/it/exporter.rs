@@ -740,3 +740,34 @@ fn on_a_vfs_store_a_scrape_says_what_df_says() {
     };
     assert_scrape_equals_df(&stopped.data_root, &[]);
 }
+
+#[test]
+fn on_a_podman_store_the_exporter_serves_valid_metrics() {
+    let Some(store) = fixture::podman::stopped() else {
+        return;
+    };
+    if !programs_usable("Debian's prometheus (promtool)", &[PROMTOOL]) {
+        return;
+    }
+    let exporter = Exporter::start(&store.graphroot, &[]);
+    exporter.scrape_after_walk();
+    let body = exporter.scrape();
+    let (ok, output) = promtool_check(&body);
+    assert!(
+        ok,
+        "promtool check metrics failed:\n{output}\n--- body ---\n{body}"
+    );
+    assert_eq!(
+        family(&body, "strata_store_info")[0].0["backend"],
+        "containers-storage",
+        "{body}"
+    );
+    let images = value(&body, "strata_images", &[]);
+    assert!(images >= 1.0, "{body}");
+    assert_eq!(
+        family(&body, "strata_image_size_bytes").len() as f64,
+        images,
+        "{body}"
+    );
+    assert!(value(&body, "strata_store_bytes", &[("measure", "allocated")]) > 0.0);
+}
