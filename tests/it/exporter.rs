@@ -270,8 +270,8 @@ fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     found[0]
 }
 
-/// `promtool check metrics` on `body`: its exit code and output.
-fn promtool_check(body: &str) -> (bool, String) {
+/// Asserts `promtool check metrics` accepts `body` (exit 0), showing its output if not.
+fn assert_promtool_accepts(body: &str) {
     let mut child = Command::new(PROMTOOL)
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -286,12 +286,12 @@ fn promtool_check(body: &str) -> (bool, String) {
         .write_all(body.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}\n--- checked ---\n{body}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.success(), text)
 }
 
 /// A real Prometheus scraping 127.0.0.1:`target` every second, on its own temp storage.
@@ -461,11 +461,7 @@ fn promtool_accepts_a_scrape() {
     let store = SynthStore::plant();
     let exporter = Exporter::start(&store.root, &[]);
     let body = exporter.scrape_after_walk();
-    let (ok, output) = promtool_check(&body);
-    assert!(
-        ok,
-        "promtool check metrics failed:\n{output}\n--- body ---\n{body}"
-    );
+    assert_promtool_accepts(&body);
     // Every family has its HELP and TYPE; the counter is typed so.
     assert!(
         body.contains("# TYPE strata_scans_total counter\n"),
@@ -588,11 +584,7 @@ fn textfile_is_written_atomically_and_node_exporter_serves_it() {
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o644);
     let text = std::fs::read_to_string(&file).unwrap();
-    let (ok, output) = promtool_check(&text);
-    assert!(
-        ok,
-        "promtool check metrics failed:\n{output}\n--- file ---\n{text}"
-    );
+    assert_promtool_accepts(&text);
     assert_eq!(value(&text, "strata_scan_in_progress", &[]), 0.0);
 
     let port = free_port();
@@ -752,11 +744,7 @@ fn on_a_podman_store_the_exporter_serves_valid_metrics() {
     let exporter = Exporter::start(&store.graphroot, &[]);
     exporter.scrape_after_walk();
     let body = exporter.scrape();
-    let (ok, output) = promtool_check(&body);
-    assert!(
-        ok,
-        "promtool check metrics failed:\n{output}\n--- body ---\n{body}"
-    );
+    assert_promtool_accepts(&body);
     assert_eq!(
         family(&body, "strata_store_info")[0].0["backend"],
         "containers-storage",
