@@ -27,7 +27,8 @@
 //! prune-versus-prediction check), the facts about what dockerd writes in [`fixture::facts`],
 //! and the engine's: [`engine_image`], [`engine_container`], [`engine_volume`], [`engine_api`],
 //! [`engine_demo`], [`engine_build`], [`engine_contain`] (helpers in
-//! [`engine_common`]).
+//! [`engine_common`]); [`exporter`] (`strata exporter` scraped by a real Prometheus, checked
+//! by promtool, its textfile served by node_exporter).
 
 mod containerd;
 mod containment;
