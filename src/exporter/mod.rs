@@ -41,6 +41,11 @@ impl Source {
         &self.label
     }
 
+    /// The data root's directory.
+    pub fn root_path(&self) -> &std::path::Path {
+        &self.root.path
+    }
+
     /// Loads the store's metadata now.
     pub fn load(&self) -> anyhow::Result<Store> {
         Ok(Store::load(&self.root, &self.options)?)

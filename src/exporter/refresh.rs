@@ -152,6 +152,11 @@ impl Exporter {
         })
     }
 
+    /// The store read.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
     /// One scrape's body: a fresh metadata scan (or the one a concurrent scrape is running),
     /// the last walk's families, and the exporter's status; an error when the store cannot
     /// be loaded now.

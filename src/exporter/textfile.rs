@@ -20,6 +20,16 @@ pub fn write(exporter: &Exporter, dir: &Path) -> anyhow::Result<PathBuf> {
     if !dir.is_dir() {
         anyhow::bail!("--textfile {}: not a directory", dir.display());
     }
+    let root = exporter.source().root_path();
+    if let (Ok(d), Ok(r)) = (fs::canonicalize(dir), fs::canonicalize(root)) {
+        if d.starts_with(&r) {
+            anyhow::bail!(
+                "--textfile {}: inside the store {} (strata never writes into a store)",
+                dir.display(),
+                root.display()
+            );
+        }
+    }
     exporter.walk_once()?;
     let body = exporter.scrape().map_err(anyhow::Error::msg)?;
     let target = dir.join(FILE_NAME);

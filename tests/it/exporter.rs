@@ -653,6 +653,13 @@ fn bad_input_is_a_one_line_error() {
     let addr = taken.local_addr().unwrap().to_string();
     let run = strata_on(&store.root, &["exporter", "--listen", &addr]);
     one_line(&run, &format!("--listen {addr}"));
+    let inside = store.root.join("containers");
+    let run = strata_on(
+        &store.root,
+        &["exporter", "--textfile", inside.to_str().unwrap()],
+    );
+    one_line(&run, "inside the store");
+    assert!(!inside.join("strata.prom").exists());
     let missing = store.root.join("no-such-root");
     let run = strata_on(&missing, &["exporter"]);
     one_line(&run, &missing.display().to_string());
