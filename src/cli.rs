@@ -195,6 +195,10 @@ pub enum Command {
     Host,
     /// Live writable-layer and copy-on-write growth of running containers.
     Watch(WatchArgs),
+    /// Serve the store's figures as Prometheus metrics on `/metrics` (metadata refreshed on
+    /// each scrape, walks in the background), or write them once for node_exporter's
+    /// textfile collector.
+    Exporter(ExporterArgs),
     /// Build a sample store with the engine in a temporary root (as root; no Docker needed),
     /// show `df -v`, `du` and `diff` on it, and remove it.
     Demo(DemoArgs),
@@ -491,6 +495,30 @@ pub struct LoadArgs {
     /// The archive; standard input when not given.
     #[arg(short, long, value_name = "FILE")]
     pub input: Option<PathBuf>,
+}
+
+/// `strata exporter`.
+#[derive(Debug, clap::Args)]
+pub struct ExporterArgs {
+    /// Where to serve `/metrics`: ADDR:PORT (checked by the verb, for a one-line error).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9489")]
+    pub listen: String,
+    /// How often the background walk (du, container and volume sizes, advise, orphans)
+    /// runs: `30s`, `5m`.
+    #[arg(long, value_name = "INTERVAL", default_value = "5m", value_parser = crate::cmd::watch::parse_interval)]
+    pub walk_interval: std::time::Duration,
+    /// Series for the N largest images, containers and volumes; the rest summed into one
+    /// series labelled `_other`.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+    /// Instead of serving: scan once (metadata and walk), write DIR/strata.prom atomically
+    /// for node_exporter's textfile collector, and exit.
+    #[arg(long, value_name = "DIR", conflicts_with = "listen")]
+    pub textfile: Option<PathBuf>,
+    /// Print every metric family (name, type, labels, when refreshed, meaning) as a Markdown
+    /// table and exit.
+    #[arg(long)]
+    pub list_families: bool,
 }
 
 /// `strata df`.

@@ -7,6 +7,7 @@
 
 mod cli;
 mod cmd;
+mod exporter;
 mod render;
 
 use std::io::{self, Write};

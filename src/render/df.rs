@@ -3,8 +3,9 @@
 use std::io::{self, Write};
 
 use analyzers::units::{human_duration, human_size};
-use analyzers::usage::df::DfReport;
+use analyzers::usage::df::{ContainerDf, DfReport, ImageDf};
 use analyzers::usage::libpod::SummaryRow as Line;
+use analyzers::usage::summary::TypeSummary;
 use comfy_table::Table;
 use serde::Serialize;
 
@@ -66,71 +67,37 @@ fn docker_share(bytes: i64, total: i64) -> Option<i64> {
     (total > 0).then(|| bytes * 100 / total)
 }
 
-/// The summary's rows, computed as the Docker CLI does (`cli/command/formatter/disk_usage.go`),
+/// The row of `kind` from its figures ([`analyzers::usage::summary::DfSummary`]), with the
+/// Docker CLI's share (`percent`) or none (the build cache's).
+fn docker_row(kind: &'static str, s: &TypeSummary, percent: bool) -> SummaryRow {
+    SummaryRow {
+        line: Line {
+            kind,
+            total: count(s.total),
+            active: count(s.active),
+            size: s.size,
+            reclaimable: s.reclaimable,
+        },
+        unknown: s.unknown,
+        reclaimable_percent: percent
+            .then(|| docker_share(s.reclaimable, s.size))
+            .flatten(),
+    }
+}
+
+/// The summary's rows as the Docker CLI prints them (`cli/command/formatter/disk_usage.go`),
 /// with strata's row for other drivers' data when there is any.
 pub fn summary_rows(r: &DfReport) -> Vec<SummaryRow> {
-    let f = Figures::of(r);
+    let f = &r.summary;
     let mut rows = vec![
-        SummaryRow {
-            line: Line {
-                kind: "Images",
-                total: count(r.images.len()),
-                active: count(f.images_active),
-                size: r.layers_size,
-                reclaimable: r.layers_size - f.images_used,
-            },
-            unknown: 0,
-            reclaimable_percent: docker_share(r.layers_size - f.images_used, r.layers_size),
-        },
-        SummaryRow {
-            line: Line {
-                kind: "Containers",
-                total: count(r.containers.len()),
-                active: count(f.containers_active),
-                size: f.containers_size,
-                reclaimable: f.containers_reclaimable,
-            },
-            unknown: r.containers.iter().filter(|c| c.size_rw < 0).count(),
-            reclaimable_percent: docker_share(f.containers_reclaimable, f.containers_size),
-        },
-        SummaryRow {
-            line: Line {
-                kind: "Local Volumes",
-                total: count(r.volumes.len()),
-                active: count(f.volumes_active),
-                size: f.volumes_size,
-                reclaimable: f.volumes_reclaimable,
-            },
-            unknown: 0,
-            reclaimable_percent: docker_share(f.volumes_reclaimable, f.volumes_size),
-        },
-        SummaryRow {
-            line: Line {
-                kind: "Build Cache",
-                total: count(r.build_cache.len()),
-                active: count(f.cache_active),
-                size: f.cache_size,
-                reclaimable: f.cache_reclaimable,
-            },
-            unknown: 0,
-            reclaimable_percent: None,
-        },
+        docker_row("Images", &f.images, true),
+        docker_row("Containers", &f.containers, true),
+        docker_row("Local Volumes", &f.volumes, true),
+        docker_row("Build Cache", &f.build_cache, false),
     ];
     // strata's row: the other drivers' data, none of it in use.
-    if !r.other_drivers.is_empty() {
-        let bytes: u64 = r.other_drivers.iter().map(|d| d.disk_usage).sum();
-        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
-        rows.push(SummaryRow {
-            line: Line {
-                kind: "Other drivers",
-                total: count(r.other_drivers.len()),
-                active: 0,
-                size: bytes,
-                reclaimable: bytes,
-            },
-            unknown: 0,
-            reclaimable_percent: docker_share(bytes, bytes),
-        });
+    if f.other_drivers.total > 0 {
+        rows.push(docker_row("Other drivers", &f.other_drivers, true));
     }
     rows
 }
@@ -228,71 +195,6 @@ fn driver_line(r: &DfReport) -> String {
             a.containerd_root_found_by
         ),
         None => line,
-    }
-}
-
-/// The docker CLI's summary figures (`cli/command/formatter/disk_usage.go`).
-struct Figures {
-    images_active: usize,
-    images_used: i64,
-    containers_active: usize,
-    containers_size: i64,
-    containers_reclaimable: i64,
-    volumes_active: usize,
-    volumes_size: i64,
-    volumes_reclaimable: i64,
-    cache_active: usize,
-    cache_size: i64,
-    cache_reclaimable: i64,
-}
-
-impl Figures {
-    fn of(r: &DfReport) -> Figures {
-        let running =
-            |s: &str| s.contains("running") || s.contains("paused") || s.contains("restarting");
-        let known = |s: i64| s.max(0);
-        Figures {
-            images_active: r.images.iter().filter(|i| i.containers > 0).count(),
-            images_used: r
-                .images
-                .iter()
-                .filter(|i| i.containers > 0 && i.size >= 0 && i.shared_size >= 0)
-                .map(|i| i.size - i.shared_size)
-                .sum(),
-            containers_active: r.containers.iter().filter(|c| running(&c.state)).count(),
-            containers_size: r.containers.iter().map(|c| known(c.size_rw)).sum(),
-            containers_reclaimable: r
-                .containers
-                .iter()
-                .filter(|c| !running(&c.state))
-                .map(|c| known(c.size_rw))
-                .sum(),
-            volumes_active: r
-                .volumes
-                .iter()
-                .filter(|v| v.usage_data.ref_count > 0)
-                .count(),
-            volumes_size: r.volumes.iter().map(|v| known(v.usage_data.size)).sum(),
-            volumes_reclaimable: r
-                .volumes
-                .iter()
-                .filter(|v| v.usage_data.ref_count == 0)
-                .map(|v| known(v.usage_data.size))
-                .sum(),
-            cache_active: r.build_cache.iter().filter(|b| b.in_use).count(),
-            cache_size: r
-                .build_cache
-                .iter()
-                .filter(|b| !b.shared)
-                .map(|b| b.size)
-                .sum(),
-            cache_reclaimable: r
-                .build_cache
-                .iter()
-                .filter(|b| !b.shared && !b.in_use)
-                .map(|b| b.size)
-                .sum(),
-        }
     }
 }
 
@@ -418,6 +320,19 @@ fn ellipsis(s: &str, width: usize) -> String {
     }
 }
 
+/// The tag an image's samples carry: its first, or `<none>:<none>`.
+pub fn first_tag(i: &ImageDf) -> &str {
+    i.repo_tags
+        .as_ref()
+        .and_then(|t| t.first())
+        .map_or("<none>:<none>", String::as_str)
+}
+
+/// The name a container's samples carry: its first, without the leading `/`.
+pub fn container_name(c: &ContainerDf) -> &str {
+    c.names.first().map_or("", |n| n.trim_start_matches('/'))
+}
+
 /// The report as Prometheus gauges: Docker's totals, and one sample per image, container and
 /// volume, labelled by id and name.
 pub fn prometheus(out: &mut dyn Write, r: &DfReport) -> io::Result<()> {
@@ -435,12 +350,10 @@ pub fn prometheus(out: &mut dyn Write, r: &DfReport) -> io::Result<()> {
         "Bytes of an image's layers, shared ones included.",
     )?;
     for i in &r.images {
-        let tag = i
-            .repo_tags
-            .as_ref()
-            .and_then(|t| t.first())
-            .map_or("<none>:<none>", String::as_str);
-        g.sample(&[("image", i.id.digest().short()), ("tag", tag)], i.size)?;
+        g.sample(
+            &[("image", i.id.digest().short()), ("tag", first_tag(i))],
+            i.size,
+        )?;
     }
     let mut g = Gauge::new(
         out,
@@ -456,7 +369,7 @@ pub fn prometheus(out: &mut dyn Write, r: &DfReport) -> io::Result<()> {
         "Bytes of a container's writable layer (SizeRw); -1 when unreadable.",
     )?;
     for c in &r.containers {
-        let name = c.names.first().map_or("", |n| n.trim_start_matches('/'));
+        let name = container_name(c);
         g.sample(
             &[
                 ("container", &c.id[..12.min(c.id.len())]),

@@ -28,8 +28,9 @@
 //! prune-versus-prediction check), the facts about what dockerd writes in [`fixture::facts`],
 //! and the engine's: [`engine_image`], [`engine_container`], [`engine_volume`], [`engine_api`],
 //! [`engine_demo`], [`engine_build`], [`engine_contain`] (helpers in
-//! [`engine_common`]); [`deploy`]: the recipes of `deploy/` (image, systemd units, alert rules,
-//! dashboard) checked with the tools they are for.
+//! [`engine_common`]); [`exporter`] (`strata exporter` scraped by a real Prometheus, checked
+//! by promtool, its textfile served by node_exporter); [`deploy`]: the recipes of `deploy/`
+//! (image, systemd units, alert rules, dashboard) checked with the tools they are for.
 
 mod containerd;
 mod containment;
@@ -47,6 +48,7 @@ mod engine_container;
 mod engine_demo;
 mod engine_image;
 mod engine_volume;
+mod exporter;
 mod fixture;
 mod forensics;
 mod harness;

@@ -65,6 +65,13 @@ pub const CHROMIUM_HEADLESS: &[&str] = &[
     "--disable-sync",
 ];
 
+/// Debian's Prometheus server (package `prometheus`, 2.42).
+pub const PROMETHEUS: &str = "/usr/bin/prometheus";
+/// Debian's promtool (package `prometheus`).
+pub const PROMTOOL: &str = "/usr/bin/promtool";
+/// Debian's node exporter (package `prometheus-node-exporter`).
+pub const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
+
 /// Set to `1` (CI does) to turn every skip into a failure.
 pub const NO_SKIP_ENV: &str = "STRATA_TEST_NO_SKIP";
 
@@ -152,6 +159,12 @@ pub fn root_usable() -> bool {
 /// static busybox (for the image); skips or panics as [`dockerd_usable`] does.
 pub fn engine_usable() -> bool {
     usable("root and a static busybox", &[BUSYBOX])
+}
+
+/// Whether the tests that run the Debian programs `files` (and nothing needing root) can run
+/// here; skips or panics as [`dockerd_usable`] does.
+pub fn programs_usable(needs: &str, files: &[&str]) -> bool {
+    usable_or_skip(file_missing(files), needs)
 }
 
 /// Whether a test needing root and `files` (the tools it runs) can run here; skips or panics as
