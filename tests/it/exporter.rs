@@ -43,7 +43,7 @@ const METADATA_FAMILIES: &[&str] = &[
 ];
 
 /// A port nobody listens on now.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -151,7 +151,7 @@ impl Drop for Daemon {
 }
 
 /// `strata --root <root> exporter --listen 127.0.0.1:<port> <args>`, once it answers.
-struct Exporter {
+pub struct Exporter {
     daemon: Daemon,
     port: u16,
 }
@@ -162,7 +162,12 @@ impl Exporter {
         let listen = format!("127.0.0.1:{port}");
         let mut full = vec!["exporter", "--listen", &listen];
         full.extend_from_slice(args);
-        let cmd = strata_command(&[], &root_args(root, &full));
+        Exporter::spawn(strata_command(&[], &root_args(root, &full)), port)
+    }
+
+    /// The exporter `cmd` starts (a strata command line of its own), listening on
+    /// 127.0.0.1:`port`, once it answers.
+    pub fn spawn(cmd: Command, port: u16) -> Exporter {
         let daemon = Daemon::spawn(cmd);
         let exporter = Exporter { daemon, port };
         poll(
@@ -174,7 +179,7 @@ impl Exporter {
     }
 
     /// One scrape's body (status 200 and the text format's content type asserted).
-    fn scrape(&self) -> String {
+    pub fn scrape(&self) -> String {
         let r = get(self.port, "/metrics")
             .unwrap_or_else(|| panic!("no answer on /metrics\n{}", self.daemon.context()));
         assert_eq!(r.status, 200, "{}\n{}", r.body, self.daemon.context());
@@ -183,7 +188,7 @@ impl Exporter {
     }
 
     /// Scrapes until a walk has completed; returns that body.
-    fn scrape_after_walk(&self) -> String {
+    pub fn scrape_after_walk(&self) -> String {
         poll(
             "a completed walk",
             || self.daemon.context(),
@@ -246,7 +251,7 @@ fn parse_series(series: &str) -> Series {
 }
 
 /// The samples of `family` in `text`, with their labels.
-fn family(text: &str, name: &str) -> Vec<(BTreeMap<String, String>, f64)> {
+pub fn family(text: &str, name: &str) -> Vec<(BTreeMap<String, String>, f64)> {
     parse(text)
         .into_iter()
         .filter(|((n, _), _)| n == name)
@@ -271,7 +276,7 @@ fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
 }
 
 /// Asserts `promtool check metrics` accepts `body` (exit 0), showing its output if not.
-fn assert_promtool_accepts(body: &str) {
+pub fn assert_promtool_accepts(body: &str) {
     let mut child = Command::new(PROMTOOL)
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
