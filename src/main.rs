@@ -49,11 +49,27 @@ fn main() -> ExitCode {
             // terminal.
             eprintln!(
                 "strata: {}",
-                analyzers::text::escape_controls(&format!("{e:#}"))
+                analyzers::text::escape_controls(&error_line(&e))
             );
             ExitCode::from(2)
         }
     }
+}
+
+/// `e` and its causes on one line, each cause said once: a cause its context already quotes
+/// (`Error::Io` names its source) is not repeated.
+fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.is_empty() {
+            line = text;
+        } else if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
 }
 
 /// Problems go to stderr except in JSON (which lists them); any sets exit code 1.
@@ -69,4 +85,19 @@ fn report_problems(cli: &Cli, problems: &[Problem]) -> ExitCode {
         }
     }
     ExitCode::from(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_line;
+
+    #[test]
+    fn a_cause_already_quoted_is_said_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let quoted = anyhow::Error::new(analyzers::Error::io(std::path::Path::new("/x"), io));
+        let line = error_line(&quoted);
+        assert_eq!(line.matches("not found").count(), 1, "{line}");
+        let added = anyhow::anyhow!("disk gone").context("reading /y");
+        assert_eq!(error_line(&added), "reading /y: disk gone");
+    }
 }
