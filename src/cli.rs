@@ -504,7 +504,7 @@ pub struct ExporterArgs {
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9489")]
     pub listen: String,
     /// How often the background walk (du, container and volume sizes, advise, orphans)
-    /// runs: `30s`, `5m`.
+    /// runs: `30s`, `5m`, `1h` (at most a day).
     #[arg(long, value_name = "INTERVAL", default_value = "5m", value_parser = crate::cmd::watch::parse_interval)]
     pub walk_interval: std::time::Duration,
     /// Series for the N largest images, containers and volumes; the rest summed into one

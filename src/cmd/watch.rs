@@ -61,12 +61,13 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
     let value: f64 = number
         .trim()
         .parse()
-        .map_err(|_| format!("{text:?} is not a duration (try 500ms, 2s, 1m)"))?;
+        .map_err(|_| format!("{text:?} is not a duration (try 500ms, 2s, 1m, 1h)"))?;
     let seconds = match unit {
         "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
-        _ => return Err(format!("{text:?}: unknown unit {unit:?} (ms, s or m)")),
+        "h" => value * 3600.0,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?} (ms, s, m or h)")),
     };
     if !(0.01..=86_400.0).contains(&seconds) {
         return Err(format!(
@@ -85,6 +86,7 @@ mod tests {
         assert_eq!(parse_interval("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_interval("2"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_interval("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_interval("1h"), Ok(Duration::from_secs(3600)));
         assert!(parse_interval("fast").is_err());
         assert!(parse_interval("0s").is_err());
     }
