@@ -8,6 +8,7 @@
 mod cli;
 mod cmd;
 mod render;
+mod tui;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

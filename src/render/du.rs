@@ -66,7 +66,7 @@ impl Node {
 }
 
 /// A 64-hex id (with or without `sha256:`, or a `-init` layer) cut to 12 characters.
-fn short(id: &str) -> String {
+pub(crate) fn short(id: &str) -> String {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
     let (head, tail) = hex.split_at(hex.len().min(64));
     if head.len() == 64 && head.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -76,20 +76,28 @@ fn short(id: &str) -> String {
     }
 }
 
-fn owner_node(o: &Owner, view: &View) -> Node {
-    let mut label = short(&o.id);
+/// An owner's label in a tree: its short id, then its name when that says more.
+pub(crate) fn owner_label(o: &Owner) -> String {
+    let label = short(&o.id);
     if !o.name.is_empty() && o.name != o.id && o.name != label {
-        label = format!("{label} {}", o.name);
+        format!("{label} {}", o.name)
+    } else {
+        label
     }
-    let mut note = o.note.clone();
-    if !o.used_by.is_empty() {
-        let users = o.used_by.join(", ");
-        note = if note.is_empty() {
-            users
-        } else {
-            format!("{note}; {users}")
-        };
+}
+
+/// An owner's note in a tree: its note, then who uses it.
+pub(crate) fn owner_note(o: &Owner) -> String {
+    let users = o.used_by.join(", ");
+    match (o.note.is_empty(), users.is_empty()) {
+        (_, true) => o.note.clone(),
+        (true, false) => users,
+        (false, false) => format!("{}; {users}", o.note),
     }
+}
+
+fn owner_node(o: &Owner, view: &View) -> Node {
+    let (label, note) = (owner_label(o), owner_note(o));
     let paths = o
         .paths
         .iter()
@@ -273,7 +281,8 @@ fn write_children(
     Ok(())
 }
 
-fn bar(bytes: u64, total: u64) -> String {
+/// A bar of [`BAR_WIDTH`] characters, `bytes` of `total` filled.
+pub(crate) fn bar(bytes: u64, total: u64) -> String {
     let filled = usize::try_from(bytes.saturating_mul(BAR_WIDTH as u64) / total.max(1))
         .unwrap_or(BAR_WIDTH)
         .min(BAR_WIDTH);

@@ -1,0 +1,232 @@
+//! Draws the browser: a header (store, driver, total, measure, sort, where the user is), the
+//! rows (size, share of the level shown, a size bar, entries, name), a panel with what
+//! `advise` says of the selected row, and a footer with the keys; `?` shows them all. Nothing
+//! here changes the browser but its scroll position.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::model::{Browser, Row};
+use crate::render::du::bar;
+
+/// Lines of the header.
+const HEADER: u16 = 2;
+/// Lines of the advice panel, its border included.
+const PANEL: u16 = 6;
+/// Lines of the footer.
+const FOOTER: u16 = 1;
+/// The keys, one line each, as the help shows them.
+const KEYS: &[&str] = &[
+    "↑ ↓ k j        move",
+    "PgUp PgDn      a page up, down",
+    "Home End       first, last row",
+    "Enter → l      open: a kind's owners, an owner's paths, a directory",
+    "← h Backspace  back up",
+    "s n c          sort by size, name, count (again: reverse)",
+    "a              apparent / allocated sizes",
+    "?              this help",
+    "q Esc          quit",
+    "",
+    "Read-only: advice shows commands, it never runs them.",
+];
+
+/// Draws `browser` on the whole frame.
+pub fn draw(frame: &mut Frame, browser: &mut Browser) {
+    let [header, rows, panel, footer] = Layout::vertical([
+        Constraint::Length(HEADER),
+        Constraint::Min(2),
+        Constraint::Length(PANEL),
+        Constraint::Length(FOOTER),
+    ])
+    .areas(frame.area());
+    frame.render_widget(Paragraph::new(header_lines(browser)), header);
+    draw_rows(frame, browser, rows);
+    frame.render_widget(
+        Paragraph::new(
+            browser
+                .panel()
+                .lines
+                .iter()
+                .map(|l| Line::raw(l.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .wrap(Wrap { trim: false })
+        .block(Block::bordered().title(" advise ")),
+        panel,
+    );
+    let hints = browser.message.clone().unwrap_or_else(|| {
+        "↑↓ move  Enter/→ open  ←/Backspace back  s/n/c sort  a apparent  ? help  q quit".to_owned()
+    });
+    frame.render_widget(Paragraph::new(hints), footer);
+    if browser.help {
+        draw_help(frame);
+    }
+}
+
+/// The store, its total in the measure shown, the sort; then the way down to the level shown.
+fn header_lines(b: &Browser) -> Vec<Line<'static>> {
+    let (root, driver) = b.store();
+    let arrow = if b.sort.descending { "↓" } else { "↑" };
+    let first = format!(
+        "strata du -i  {} ({driver})  total {} {}  sort: {} {arrow}",
+        crate::render::path(root),
+        b.style.bytes(b.measure.of(&b.total())),
+        b.measure.label(),
+        b.sort.key.label(),
+    );
+    let crumbs = b.breadcrumb();
+    let second = if crumbs.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/ {}", crumbs.join(" / "))
+    };
+    vec![Line::raw(first), Line::raw(second)]
+}
+
+/// A title line, then the rows that fit, the selected one marked `>` and reversed.
+fn draw_rows(frame: &mut Frame, b: &mut Browser, area: Rect) {
+    let [title, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    let measure = b.measure.label().to_uppercase();
+    frame.render_widget(
+        Paragraph::new(format!(
+            "  {measure:>12}  SHARE {:<width$}   ENTRIES  NAME",
+            "",
+            width = bar(0, 1).chars().count()
+        )),
+        title,
+    );
+    let offset = b.set_page(usize::from(list.height));
+    let whole = b.measure.of(&b.shown_sizes());
+    let selected = b.selected();
+    let rows = b.rows();
+    if rows.is_empty() {
+        frame.render_widget(Paragraph::new("  (empty)"), list);
+        return;
+    }
+    let lines: Vec<Line> = rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(usize::from(list.height))
+        .map(|(i, row)| {
+            let text = row_text(row, whole, b, i == selected);
+            if i == selected {
+                Line::styled(text, Style::new().add_modifier(Modifier::REVERSED))
+            } else {
+                Line::raw(text)
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), list);
+}
+
+/// `> 12345  42.0% ████░░░░  17  name  (note)`.
+fn row_text(row: &Row, whole: u64, b: &Browser, selected: bool) -> String {
+    let bytes = b.measure.of(&row.sizes);
+    let share = bytes as f64 * 100.0 / whole.max(1) as f64;
+    let mark = if selected { '>' } else { ' ' };
+    let open = if row.openable { "/" } else { "" };
+    let note = if row.note.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", row.note)
+    };
+    format!(
+        "{mark} {:>12} {share:>5.1}% {} {:>9}  {}{open}{note}",
+        b.style.bytes(bytes),
+        bar(bytes, whole),
+        row.sizes.entries,
+        row.label,
+    )
+}
+
+/// The keys, over the middle of the screen.
+fn draw_help(frame: &mut Frame) {
+    let area = frame.area();
+    let width = (KEYS.iter().map(|k| k.chars().count()).max().unwrap_or(0) + 4) as u16;
+    let height = KEYS.len() as u16 + 2;
+    let popup = Rect {
+        x: area.x + area.width.saturating_sub(width) / 2,
+        y: area.y + area.height.saturating_sub(height) / 2,
+        width: width.min(area.width),
+        height: height.min(area.height),
+    };
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(KEYS.iter().map(|k| Line::raw(*k)).collect::<Vec<_>>())
+            .block(Block::bordered().title(" keys (any key closes) ")),
+        popup,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::model::tests::sample;
+    use crate::tui::model::Action;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    /// The screen's lines after drawing `b` on a 100x24 terminal.
+    fn screen(b: &mut Browser) -> Vec<String> {
+        let mut terminal = Terminal::new(TestBackend::new(100, 24)).unwrap();
+        terminal.draw(|f| draw(f, b)).unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..buffer.area.height)
+            .map(|y| {
+                (0..buffer.area.width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    fn line_with<'a>(screen: &'a [String], text: &str) -> &'a str {
+        screen
+            .iter()
+            .find(|l| l.contains(text))
+            .unwrap_or_else(|| panic!("no line with {text:?} in {screen:#?}"))
+    }
+
+    #[test]
+    fn draws_the_header_rows_panel_and_footer() {
+        let (dir, mut b) = sample();
+        let s = screen(&mut b);
+        assert!(s[0].contains(&format!("{} (overlay2)", dir.path().display())));
+        assert!(s[0].contains("total 61440 allocated"), "{}", s[0]);
+        assert_eq!(s[1], "/");
+        assert!(s[2].contains("ALLOCATED  SHARE"), "{}", s[2]);
+        let first = line_with(&s, "image layers");
+        assert!(first
+            .starts_with(">        49152  80.0% ████████████████░░░░         2  image layers/"));
+        assert!(line_with(&s, "container layers").starts_with("         12288  20.0%"));
+        line_with(&s, "rmi: reclaims 8192, risk medium");
+        line_with(&s, "$ docker rmi -f");
+        assert!(s[23].contains("? help  q quit"));
+    }
+
+    #[test]
+    fn the_measure_and_the_descent_show_in_the_header_and_rows() {
+        let (_dir, mut b) = sample();
+        b.apply(Action::Open);
+        b.apply(Action::ToggleMeasure);
+        let s = screen(&mut b);
+        assert!(s[0].contains("total 87000 apparent"), "{}", s[0]);
+        assert_eq!(s[1], "/ image layers");
+        assert!(line_with(&s, "small").starts_with("         50000  62.5%"));
+        assert!(
+            line_with(&s, "big").starts_with(">        30000  37.5%"),
+            "the selection stays on big"
+        );
+        line_with(&s, "no cleanup advised: in use by app:1");
+        b.apply(Action::Up);
+        line_with(&screen(&mut b), "rmi: reclaims 8192");
+        b.apply(Action::Help);
+        line_with(&screen(&mut b), "s n c          sort by size, name, count");
+    }
+}
