@@ -10,13 +10,15 @@ cd "$(dirname "$0")/.."
 # store (slirp4netns is rootless podman's network helper; the tests use --network none).
 # btrfs-progs: mkfs.btrfs makes the loop-mounted btrfs the btrfs graphdriver's dockerd runs on;
 # fuse-overlayfs also serves dockerd's fuse-overlayfs graphdriver.
+# tmux: tests/it/du_interactive.rs drives `strata du -i` in a tmux pane.
 if [ "$(id -u)" = 0 ] && { ! command -v dockerd >/dev/null || [ ! -x /bin/busybox ] \
   || ! command -v strace >/dev/null || ! command -v podman >/dev/null \
   || [ ! -x /usr/bin/newuidmap ] || [ ! -x /usr/bin/fuse-overlayfs ] \
-  || [ ! -x /sbin/mkfs.btrfs ]; }; then
+  || [ ! -x /sbin/mkfs.btrfs ] || ! command -v tmux >/dev/null; }; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  apt-get install -y -q --no-install-recommends docker.io busybox-static strace btrfs-progs
+  apt-get install -y -q --no-install-recommends docker.io busybox-static strace btrfs-progs \
+    tmux
   # podman with its recommends (buildah, netavark, uidmap, fuse-overlayfs, slirp4netns), as on
   # the machines the podman tests were written on; runc named besides.
   apt-get install -y -q podman runc uidmap fuse-overlayfs slirp4netns

@@ -201,6 +201,8 @@ pub struct Source {
 pub struct Browser {
     nodes: Vec<Node>,
     owners: Vec<Owner>,
+    /// Every owner's paths (absolute), with the owner.
+    owner_of_path: HashMap<PathBuf, usize>,
     root: PathBuf,
     driver: String,
     states: HashMap<String, String>,
@@ -276,8 +278,16 @@ impl Browser {
             }
         }
         nodes[0].children = Children::Read(top);
+        let root = &catalog.root;
+        let owner_of_path = catalog
+            .owners
+            .iter()
+            .enumerate()
+            .flat_map(|(i, o)| o.paths.iter().map(move |p| (root.join(p), i)))
+            .collect();
         let mut browser = Browser {
             nodes,
+            owner_of_path,
             owners: catalog.owners,
             root: catalog.root,
             driver: catalog.driver,
@@ -474,60 +484,22 @@ impl Browser {
 
     /// Reads the children of `id`: an owner's paths, or a directory's entries.
     fn read(&mut self, id: NodeId) -> Children {
-        let (jail, opts) = (&self.source.jail, &self.source.walk);
-        let entries: Vec<(String, PathBuf, bool, String, Sizes)> = match &self.nodes[id.0].what {
-            What::Owner(i) => {
-                let paths = top_paths(&self.root, &self.owners[*i]);
-                let usages = walk::walk(jail, &paths, opts).owned;
-                paths
-                    .into_iter()
-                    .zip(usages)
-                    .map(|(path, u)| {
-                        let label = render::path(path.strip_prefix(&self.root).unwrap_or(&path));
-                        let note = u.errors.first().map_or_else(String::new, |e| {
-                            render::name(&format!("{} unreadable: {}", u.errors.len(), e.detail))
-                        });
-                        (label, path, u.dirs > 0, note, Sizes::of(&u))
-                    })
-                    .collect()
-            }
-            What::Path(dir) => match listing::children(jail, dir, opts) {
-                Ok(children) => children
-                    .into_iter()
-                    .map(|c| {
-                        let note = if c.other_filesystem {
-                            "another filesystem: not entered (du -x)".to_owned()
-                        } else if let Some(e) = c.usage.errors.first() {
-                            render::name(&format!(
-                                "{} unreadable: {}",
-                                c.usage.errors.len(),
-                                e.detail
-                            ))
-                        } else {
-                            String::new()
-                        };
-                        let openable = c.is_dir && !c.other_filesystem;
-                        (
-                            render::path(Path::new(&c.name)),
-                            c.path,
-                            openable,
-                            note,
-                            Sizes::of(&c.usage),
-                        )
-                    })
-                    .collect(),
+        let entries = match &self.nodes[id.0].what {
+            What::Owner(i) => self.owner_paths(*i),
+            What::Path(dir) => match self.dir_entries(dir) {
+                Ok(entries) => entries,
                 Err(e) => return Children::Failed(analyzers::fs::describe(&e)),
             },
             What::Store | What::Group(_) => return Children::Leaf,
         };
         let mut ids = Vec::with_capacity(entries.len());
-        for (label, path, is_dir, note, sizes) in entries {
+        for e in entries {
             self.nodes.push(Node {
-                what: What::Path(path),
-                label,
-                note,
-                sizes,
-                children: if is_dir {
+                what: What::Path(e.path),
+                label: e.label,
+                note: e.note,
+                sizes: e.sizes,
+                children: if e.is_dir {
                     Children::Unread
                 } else {
                     Children::Leaf
@@ -536,6 +508,67 @@ impl Browser {
             ids.push(NodeId(self.nodes.len() - 1));
         }
         Children::Read(ids)
+    }
+
+    /// Owner `i`'s paths (those not inside another of them), measured in one walk that
+    /// leaves out the other owners' paths inside them, as `du`'s walk does: their sizes add up
+    /// to the owner's.
+    fn owner_paths(&self, i: usize) -> Vec<Entry> {
+        let paths = top_paths(&self.root, &self.owners[i]);
+        let mut roots = paths.clone();
+        roots.extend(
+            self.owner_of_path
+                .iter()
+                .filter(|&(p, &o)| o != i && paths.iter().any(|t| p != t && p.starts_with(t)))
+                .map(|(p, _)| p.clone()),
+        );
+        let usages = walk::walk(&self.source.jail, &roots, &self.source.walk).owned;
+        paths
+            .into_iter()
+            .zip(usages)
+            .map(|(path, u)| Entry {
+                label: render::path(path.strip_prefix(&self.root).unwrap_or(&path)),
+                note: unreadable(&u),
+                is_dir: u.dirs > 0,
+                sizes: Sizes::of(&u),
+                path,
+            })
+            .collect()
+    }
+
+    /// The entries of `dir`, each noted when another owner's path (counted there by `du`)
+    /// or another filesystem.
+    fn dir_entries(&self, dir: &Path) -> std::io::Result<Vec<Entry>> {
+        let children = listing::children(&self.source.jail, dir, &self.source.walk)?;
+        Ok(children
+            .into_iter()
+            .map(|c| {
+                let counted_under = self.owner_of_path.get(&c.path).map(|&o| {
+                    let owner = &self.owners[o];
+                    render::name(&format!(
+                        "counted under {} {}",
+                        owner.kind.label(),
+                        owner_label(owner)
+                    ))
+                });
+                let note = if c.other_filesystem {
+                    "another filesystem: not entered (du -x)".to_owned()
+                } else {
+                    [counted_under.unwrap_or_default(), unreadable(&c.usage)]
+                        .into_iter()
+                        .filter(|n| !n.is_empty())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                };
+                Entry {
+                    label: render::path(Path::new(&c.name)),
+                    note,
+                    is_dir: c.is_dir && !c.other_filesystem,
+                    sizes: Sizes::of(&c.usage),
+                    path: c.path,
+                }
+            })
+            .collect())
     }
 
     fn sort_by(&mut self, key: SortKey) {
@@ -668,6 +701,22 @@ impl Browser {
     }
 }
 
+/// A file or directory read on descent, before it becomes a node.
+struct Entry {
+    path: PathBuf,
+    label: String,
+    note: String,
+    is_dir: bool,
+    sizes: Sizes,
+}
+
+/// "N unreadable: why", when the walk of a tree met entries it could not read.
+fn unreadable(u: &walk::TreeUsage) -> String {
+    u.errors.first().map_or_else(String::new, |e| {
+        render::name(&format!("{} unreadable: {}", u.errors.len(), e.detail))
+    })
+}
+
 /// `o`'s paths, absolute, without those inside another of them (a volume's `_data`).
 fn top_paths(root: &Path, o: &Owner) -> Vec<PathBuf> {
     let all: Vec<PathBuf> = o.paths.iter().map(|p| root.join(p)).collect();
@@ -731,6 +780,8 @@ pub(crate) mod tests {
         fs::write(root.join("overlay2/big/diff/notes"), vec![1u8; 10]).unwrap();
         fs::write(root.join("overlay2/small/diff/f"), vec![1u8; 100]).unwrap();
         fs::write(root.join("overlay2/rw/diff/new"), vec![1u8; 3000]).unwrap();
+        fs::create_dir(root.join("overlay2/big/work")).unwrap();
+        fs::write(root.join("overlay2/big/work/w"), vec![1u8; 5000]).unwrap();
         let mut big = owner(
             OwnerKind::ImageLayer,
             "big",
@@ -753,7 +804,14 @@ pub(crate) mod tests {
             &["overlay2/rw"],
             (7_000, 12_288),
         );
-        let owners = vec![big, rw, small];
+        let work = owner(
+            OwnerKind::LayerWork,
+            "big",
+            "big",
+            &["overlay2/big/work"],
+            (0, 0),
+        );
+        let owners = vec![big, rw, small, work];
         let sum = |members: &[usize]| {
             members
                 .iter()
@@ -812,16 +870,25 @@ pub(crate) mod tests {
         assert_eq!(labels(&b), ["big", "small"], "largest first");
         b.apply(Action::Open);
         assert_eq!(labels(&b), ["overlay2/big"]);
+        let jail = Jail::open(dir.path()).unwrap();
+        let layer = dir.path().join("overlay2/big");
+        let du_walk = walk::walk(
+            &jail,
+            &[layer.clone(), layer.join("work")],
+            &WalkOptions::default(),
+        );
+        assert_eq!(
+            b.rows()[0].sizes,
+            Sizes::of(&du_walk.owned[0]),
+            "without the work dir, another owner's, as du counts it"
+        );
         b.apply(Action::Open);
-        assert_eq!(labels(&b), ["diff"]);
+        assert_eq!(labels(&b), ["diff", "work"]);
+        assert_eq!(b.rows()[1].note, "counted under layer work dirs big");
         b.apply(Action::Open);
         assert_eq!(labels(&b), ["bin", "notes"]);
         let bin = b.rows()[0].sizes;
-        let walked = walk::measure(
-            &Jail::open(dir.path()).unwrap(),
-            &[dir.path().join("overlay2/big/diff/bin")],
-            &WalkOptions::default(),
-        );
+        let walked = walk::measure(&jail, &[layer.join("diff/bin")], &WalkOptions::default());
         assert_eq!(bin, Sizes::of(&walked[0]), "the walker's sizes");
         b.apply(Action::Down);
         b.apply(Action::Open);

@@ -22,7 +22,7 @@
 //! (a throwaway user's rootless podman, native overlay and fuse-overlayfs, found by `--user`
 //! and `--all-users`), [`containment`] (nothing
 //! outside the data root is read, listed or counted, whatever the store holds), [`names`],
-//! [`du`], [`watch`],
+//! [`du`], [`du_interactive`] (`du -i` driven in tmux), [`watch`],
 //! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
 //! prune-versus-prediction check), the facts about what dockerd writes in [`fixture::facts`],
 //! and the engine's: [`engine_image`], [`engine_container`], [`engine_volume`], [`engine_api`],
@@ -34,6 +34,7 @@ mod containment;
 mod corrupt;
 mod dfjson;
 mod du;
+mod du_interactive;
 mod engine_api;
 mod engine_build;
 mod engine_common;

@@ -28,7 +28,7 @@ pub use podman::Podman;
 pub use rootless::{Rootless, Store as RootlessStore};
 pub use run::{
     root_args, run_with_timeout, strata, strata_command, strata_on, strata_on_with_path,
-    strata_on_within, strata_unprivileged, Run,
+    strata_on_within, strata_unprivileged, Run, STRATA_BIN,
 };
 pub use trixie::{Containerd, Ctr};
 
@@ -47,6 +47,9 @@ pub const FUSE_OVERLAYFS: &str = "/usr/bin/fuse-overlayfs";
 pub const PODMAN: &str = "/usr/bin/podman";
 /// Debian's runc, the OCI runtime podman runs here (through a wrapper naming its state dir).
 pub const RUNC: &str = "/usr/sbin/runc";
+
+/// Debian's tmux (package `tmux`, 3.3a): the terminal `du -i` is driven in.
+pub const TMUX: &str = "/usr/bin/tmux";
 
 /// Set to `1` (CI does) to turn every skip into a failure.
 pub const NO_SKIP_ENV: &str = "STRATA_TEST_NO_SKIP";
@@ -125,6 +128,13 @@ pub fn root_usable() -> bool {
 /// static busybox (for the image); skips or panics as [`dockerd_usable`] does.
 pub fn engine_usable() -> bool {
     usable("root and a static busybox", &[BUSYBOX])
+}
+
+/// Whether the tests that drive a terminal program in tmux can run here: root (for the
+/// dockerd-made store they browse) and Debian's tmux; skips or panics as [`dockerd_usable`]
+/// does.
+pub fn tmux_usable() -> bool {
+    usable("root and Debian's tmux (apt-get install tmux)", &[TMUX])
 }
 
 fn usable(needs: &str, files: &[&str]) -> bool {

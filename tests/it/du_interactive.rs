@@ -1,0 +1,330 @@
+//! `strata du -i` driven as a person drives it: the real binary in a tmux pane (120x40) on
+//! the dockerd-made overlay2 store, keys sent with `send-keys`, the screen read with
+//! `capture-pane` and compared with what `strata --format json du` and `advise` say of the
+//! same store: open the image layers, descend into the largest layer and its directories,
+//! toggle apparent sizes, read the advice of a stopped container, quit with the terminal
+//! restored. Every wait polls the screen; nothing sleeps to assert. And without a terminal,
+//! a one-line error and exit 2.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::du::owners_of;
+use crate::fixture;
+use crate::harness::{strata_on, tmux_usable, Driver, STRATA_BIN, TMUX};
+
+/// How long the screen may take to show what a key asked for (the first frame walks the
+/// whole store) on a loaded machine.
+const SCREEN_DEADLINE: Duration = Duration::from_secs(120);
+
+/// A tmux server of its own (its socket in a temporary directory) running one program in a
+/// detached 120x40 session whose pane stays when the program exits; killed when dropped,
+/// whatever the test's outcome.
+struct Tmux {
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn start(program: &str) -> Tmux {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let config = dir.path().join("tmux.conf");
+        std::fs::write(&config, "set -g remain-on-exit on\n").expect("tmux.conf");
+        let tmux = Tmux {
+            socket: dir.path().join("socket"),
+            _dir: dir,
+        };
+        let config = config.to_str().expect("a UTF-8 temp path");
+        tmux.run(&[
+            "-f",
+            config,
+            "new-session",
+            "-d",
+            "-s",
+            "strata",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            program,
+        ]);
+        tmux
+    }
+
+    /// `tmux -S <socket> <args>`'s output; panics when it fails. The server (started by the
+    /// first) runs strata without the caller's `STRATA_*` variables, as the harness does.
+    fn run(&self, args: &[&str]) -> String {
+        let mut cmd = Command::new(TMUX);
+        cmd.arg("-S").arg(&self.socket).args(args);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("STRATA_") {
+                cmd.env_remove(name);
+            }
+        }
+        let out = cmd.output().expect("tmux runs");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "strata"];
+        args.extend(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> Vec<String> {
+        self.run(&["capture-pane", "-p", "-t", "strata"])
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The screen once `done` holds for it; panics with the last screen at the deadline.
+    fn wait_for(&self, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if done(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < SCREEN_DEADLINE,
+                "the screen never showed {what}:\n{}",
+                screen.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `#{pane_dead} #{pane_dead_status}`.
+    fn pane_state(&self) -> String {
+        self.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            "strata",
+            "#{pane_dead} #{pane_dead_status}",
+        ])
+        .trim()
+        .to_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new(TMUX)
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+/// The selected row (the view marks it `>`).
+fn selected(screen: &[String]) -> &str {
+    screen
+        .iter()
+        .find(|l| l.starts_with('>'))
+        .map_or("", String::as_str)
+}
+
+/// The way down shown under the header.
+fn breadcrumb(screen: &[String]) -> &str {
+    screen.get(1).map_or("", String::as_str)
+}
+
+/// Moves the selection to the row containing `text` (all rows of the fixture's levels fit on
+/// the screen) and returns the screen.
+fn select(t: &Tmux, text: &str) -> Vec<String> {
+    let screen = t.screen();
+    let from = screen
+        .iter()
+        .position(|l| l.starts_with('>'))
+        .unwrap_or_else(|| panic!("no selected row:\n{}", screen.join("\n")));
+    let to = screen
+        .iter()
+        .skip(3)
+        .position(|l| l.contains(text))
+        .map(|i| i + 3)
+        .unwrap_or_else(|| panic!("no row with {text:?}:\n{}", screen.join("\n")));
+    let key = if to > from { "j" } else { "k" };
+    let presses = vec![key; to.abs_diff(from)];
+    if !presses.is_empty() {
+        t.keys(&presses);
+    }
+    t.wait_for(&format!("{text:?} selected"), |s| {
+        selected(s).contains(text)
+    })
+}
+
+/// The first 12 hex digits of a `sha256:` id, as the browser labels a layer.
+fn short(id: &str) -> &str {
+    &id.trim_start_matches("sha256:")[..12]
+}
+
+fn bytes(v: &Value) -> u64 {
+    v.as_u64()
+        .unwrap_or_else(|| panic!("not a byte count: {v}"))
+}
+
+/// The row of `bytes` as the browser draws it with `--bytes`: the mark, then the size
+/// right-aligned in 12 columns.
+fn row_start(bytes: u64) -> String {
+    format!("> {bytes:>12} ")
+}
+
+#[test]
+fn du_interactive_browses_the_owner_tree_toggles_sizes_and_shows_advice() {
+    let Some(stopped) = fixture::stopped(Driver::Overlay2) else {
+        return;
+    };
+    if !tmux_usable() {
+        return;
+    }
+    let root = &stopped.data_root;
+    let du = strata_on(root, &["--format", "json", "du"])
+        .assert_success()
+        .json();
+    let advise = strata_on(root, &["--format", "json", "advise"])
+        .assert_success()
+        .json();
+    let largest = owners_of(&du, "image-layer")
+        .next()
+        .expect("an image layer");
+    let layer = short(largest["Id"].as_str().expect("Id"));
+    let layer_path = largest["Paths"][0]
+        .as_str()
+        .expect("a layer path")
+        .to_owned();
+    let prune = advise["Recommendations"]
+        .as_array()
+        .expect("Recommendations")
+        .iter()
+        .find(|r| r["Action"] == "container-prune")
+        .expect("a container-prune recommendation");
+
+    let program = format!("'{STRATA_BIN}' --bytes --root '{}' du -i", root.display());
+    let t = Tmux::start(&program);
+    let total = &du["Total"];
+    let header = format!("total {} allocated", bytes(&total["Allocated"]));
+    t.wait_for("the owner tree", |s| {
+        s[0].contains(&header) && s.iter().any(|l| l.contains("image layers/"))
+    });
+
+    select(&t, "image layers/");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the image layers", |s| breadcrumb(s) == "/ image layers");
+    assert!(
+        selected(&s).starts_with(&row_start(bytes(&largest["Sizes"]["Allocated"]))),
+        "the largest layer first, with du's allocated bytes:\n{}",
+        s.join("\n")
+    );
+    assert!(selected(&s).contains(layer), "{}", s.join("\n"));
+
+    t.keys(&["a"]);
+    let apparent_header = format!("total {} apparent", bytes(&total["Apparent"]));
+    let s = t.wait_for("apparent sizes", |s| s[0].contains(&apparent_header));
+    assert!(
+        selected(&s).starts_with(&row_start(bytes(&largest["Sizes"]["Apparent"]))),
+        "the same layer, with du's apparent bytes:\n{}",
+        s.join("\n")
+    );
+    assert!(selected(&s).contains(layer), "{}", s.join("\n"));
+    assert!(s[2].contains("APPARENT"), "{}", s[2]);
+
+    t.keys(&["Enter"]);
+    let crumb = format!("/ image layers / {layer}");
+    // The path is cut at the pane's edge.
+    let s = t.wait_for("the layer's path", |s| {
+        breadcrumb(s) == crumb && selected(s).contains(&layer_path[..40])
+    });
+    assert!(
+        selected(&s).starts_with(&row_start(bytes(&largest["Sizes"]["Apparent"]))),
+        "its one path holds all of its bytes, as du counted them:\n{}",
+        s.join("\n")
+    );
+    t.keys(&["Enter"]);
+    let crumb = format!("{crumb} / {layer_path}");
+    t.wait_for("the layer directory", |s| breadcrumb(s) == crumb);
+    select(&t, "  diff/");
+    t.keys(&["Enter"]);
+    let crumb = format!("{crumb} / diff");
+    let s = t.wait_for("the layer's files", |s| breadcrumb(s) == crumb);
+    let names = list(&root.join(&layer_path).join("diff"));
+    assert!(!names.is_empty());
+    for name in names.iter().take(25) {
+        assert!(
+            s.iter().any(|l| l.contains(&format!("  {name}"))),
+            "{name} listed:\n{}",
+            s.join("\n")
+        );
+    }
+
+    t.keys(&["h", "h", "h", "h", "h"]);
+    t.wait_for("the top", |s| breadcrumb(s) == "/");
+    select(&t, "container layers/");
+    t.keys(&["Enter"]);
+    t.wait_for("the container layers", |s| {
+        breadcrumb(s) == "/ container layers"
+    });
+    let s = select(&t, "strata-failed");
+    let advice = format!(
+        "container-prune: reclaims {}, risk medium",
+        bytes(&prune["Bytes"])
+    );
+    let command = format!("$ {}", prune["Command"].as_str().expect("Command"));
+    for line in [&advice, &command] {
+        assert!(
+            s.iter().any(|l| l.contains(line.as_str())),
+            "the advice panel says {line:?}:\n{}",
+            s.join("\n")
+        );
+    }
+
+    t.keys(&["q"]);
+    let start = Instant::now();
+    while t.pane_state() != "1 0" {
+        assert!(
+            start.elapsed() < SCREEN_DEADLINE,
+            "strata did not exit 0 on q: {}",
+            t.pane_state()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let s = t.screen();
+    assert!(
+        !s.iter().any(|l| l.contains("strata du -i")),
+        "the alternate screen was left:\n{}",
+        s.join("\n")
+    );
+}
+
+/// The names in `dir` on the host.
+fn list(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn du_interactive_without_a_terminal_is_a_usage_error() {
+    // Said before the store is read: any directory will do.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let run = strata_on(dir.path(), &["du", "-i"]);
+    assert_eq!(run.code, Some(2), "{run}");
+    assert_eq!(run.stderr.lines().count(), 1, "{run}");
+    assert!(run.stderr.contains("du -i needs a terminal"), "{run}");
+}
