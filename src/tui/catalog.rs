@@ -64,7 +64,10 @@ pub fn of_report(report: &DuReport, by: By) -> Catalog {
             .iter()
             .map(|k| TopItem::Group {
                 label: k.kind.label().to_owned(),
-                note: format!("{} owners", k.owners),
+                note: match k.owners {
+                    1 => "1 owner".to_owned(),
+                    n => format!("{n} owners"),
+                },
                 sizes: k.sizes,
                 owners: indices_of(k.kind),
             })

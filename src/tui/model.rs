@@ -647,21 +647,29 @@ impl Browser {
                 lines: vec![format!("no cleanup advised: {}", self.why_none(id))],
             };
         }
+        let single = found.len() == 1;
         let mut lines = Vec::new();
         for (rec, coverage) in found {
             let part = match coverage {
                 Coverage::Whole => "",
                 Coverage::Part => " (part of it)",
             };
-            lines.push(format!(
+            let summary = format!(
                 "{}{part}: reclaims {}, risk {}: {}",
                 render::name(&rec.action),
                 self.style.bytes(rec.bytes),
                 risk_word(rec.risk),
                 render::name(&rec.what),
-            ));
-            lines.push(format!("  $ {}", render::name(&rec.command)));
-            lines.push(format!("  risk: {}", render::name(&rec.risk_note)));
+            );
+            let command = format!("$ {}", render::name(&rec.command));
+            if single {
+                lines.push(summary);
+                lines.push(format!("  {command}"));
+                lines.push(format!("  risk: {}", render::name(&rec.risk_note)));
+            } else {
+                // Several: one line each, so that most fit.
+                lines.push(format!("{summary}   {command}"));
+            }
         }
         AdvicePanel { lines }
     }

@@ -45,16 +45,9 @@ pub fn draw(frame: &mut Frame, browser: &mut Browser) {
     frame.render_widget(Paragraph::new(header_lines(browser)), header);
     draw_rows(frame, browser, rows);
     frame.render_widget(
-        Paragraph::new(
-            browser
-                .panel()
-                .lines
-                .iter()
-                .map(|l| Line::raw(l.as_str()))
-                .collect::<Vec<_>>(),
-        )
-        .wrap(Wrap { trim: false })
-        .block(Block::bordered().title(" advise ")),
+        Paragraph::new(panel_lines(&browser.panel().lines, usize::from(PANEL - 2)))
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" advise ")),
         panel,
     );
     let hints = browser.message.clone().unwrap_or_else(|| {
@@ -64,6 +57,24 @@ pub fn draw(frame: &mut Frame, browser: &mut Browser) {
     if browser.help {
         draw_help(frame);
     }
+}
+
+/// The first of `lines` that fit in `room` lines, the last of them saying how many more
+/// there are when they do not all fit.
+fn panel_lines(lines: &[String], room: usize) -> Vec<Line<'_>> {
+    if lines.len() <= room {
+        return lines.iter().map(|l| Line::raw(l.as_str())).collect();
+    }
+    let shown = room.saturating_sub(1);
+    let mut out: Vec<Line> = lines[..shown]
+        .iter()
+        .map(|l| Line::raw(l.as_str()))
+        .collect();
+    out.push(Line::raw(format!(
+        "… and {} more (`strata advise` lists them all)",
+        lines.len() - shown
+    )));
+    out
 }
 
 /// The store, its total in the measure shown, the sort; then the way down to the level shown.
@@ -228,5 +239,24 @@ mod tests {
         line_with(&screen(&mut b), "rmi: reclaims 8192");
         b.apply(Action::Help);
         line_with(&screen(&mut b), "s n c          sort by size, name, count");
+    }
+
+    #[test]
+    fn the_panel_says_how_many_recommendations_do_not_fit() {
+        let lines: Vec<String> = (1..=6).map(|i| format!("rec {i}")).collect();
+        let shown: Vec<String> = panel_lines(&lines, 4)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "rec 1",
+                "rec 2",
+                "rec 3",
+                "… and 3 more (`strata advise` lists them all)"
+            ]
+        );
+        assert_eq!(panel_lines(&lines[..4], 4).len(), 4);
     }
 }
