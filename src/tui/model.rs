@@ -263,9 +263,11 @@ impl Browser {
                 TopItem::Group {
                     label,
                     note,
-                    sizes,
                     owners,
                 } => {
+                    let sizes = owners
+                        .iter()
+                        .fold(Sizes::default(), |t, &i| t.plus(catalog.owners[i].sizes));
                     nodes.push(Node {
                         children: Children::Read(owners.iter().map(|&i| owner_ids[i]).collect()),
                         what: What::Group(owners),
@@ -833,13 +835,11 @@ pub(crate) mod tests {
                 TopItem::Group {
                     label: "image layers".to_owned(),
                     note: "2 owners".to_owned(),
-                    sizes: sum(&[0, 2]),
                     owners: vec![0, 2],
                 },
                 TopItem::Group {
                     label: "container layers".to_owned(),
-                    note: "1 owners".to_owned(),
-                    sizes: sum(&[1]),
+                    note: "1 owner".to_owned(),
                     owners: vec![1],
                 },
             ],
