@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::du::owners_of;
 use crate::fixture;
-use crate::harness::{strata_on, tmux_usable, Driver, STRATA_BIN, TMUX};
+use crate::harness::{strata, strata_on, tmux_usable, Driver, STRATA_BIN, TMUX};
 
 /// How long the screen may take to show what a key asked for (the first frame walks the
 /// whole store) on a loaded machine.
@@ -103,17 +103,30 @@ impl Tmux {
         }
     }
 
-    /// `#{pane_dead} #{pane_dead_status}`.
-    fn pane_state(&self) -> String {
-        self.run(&[
-            "display-message",
-            "-p",
-            "-t",
-            "strata",
-            "#{pane_dead} #{pane_dead_status}",
-        ])
-        .trim()
-        .to_owned()
+    /// Sends `key` and waits until the program has exited 0 (`#{pane_dead}` and
+    /// `#{pane_dead_status}`).
+    fn quit_with(&self, key: &str) {
+        self.keys(&[key]);
+        let state = || {
+            self.run(&[
+                "display-message",
+                "-p",
+                "-t",
+                "strata",
+                "#{pane_dead} #{pane_dead_status}",
+            ])
+            .trim()
+            .to_owned()
+        };
+        let start = Instant::now();
+        while state() != "1 0" {
+            assert!(
+                start.elapsed() < SCREEN_DEADLINE,
+                "strata did not exit 0 on {key}: {}",
+                state()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
@@ -164,6 +177,26 @@ fn select(t: &Tmux, text: &str) -> Vec<String> {
     })
 }
 
+/// Asserts that the advice panel on `screen` gives `advise`'s `action`: its bytes, its risk
+/// and its exact command.
+fn assert_advice(screen: &[String], advise: &Value, action: &str, risk: &str) {
+    let rec = advise["Recommendations"]
+        .as_array()
+        .expect("Recommendations")
+        .iter()
+        .find(|r| r["Action"] == action)
+        .unwrap_or_else(|| panic!("advise recommends no {action}: {advise}"));
+    let summary = format!("{action}: reclaims {}, risk {risk}", bytes(&rec["Bytes"]));
+    let command = format!("$ {}", rec["Command"].as_str().expect("Command"));
+    for line in [&summary, &command] {
+        assert!(
+            screen.iter().any(|l| l.contains(line.as_str())),
+            "the advice panel says {line:?}:\n{}",
+            screen.join("\n")
+        );
+    }
+}
+
 /// The first 12 hex digits of a `sha256:` id, as the browser labels a layer.
 fn short(id: &str) -> &str {
     &id.trim_start_matches("sha256:")[..12]
@@ -203,12 +236,6 @@ fn du_interactive_browses_the_owner_tree_toggles_sizes_and_shows_advice() {
         .as_str()
         .expect("a layer path")
         .to_owned();
-    let prune = advise["Recommendations"]
-        .as_array()
-        .expect("Recommendations")
-        .iter()
-        .find(|r| r["Action"] == "container-prune")
-        .expect("a container-prune recommendation");
 
     let program = format!("'{STRATA_BIN}' --bytes --root '{}' du -i", root.display());
     let t = Tmux::start(&program);
@@ -274,36 +301,68 @@ fn du_interactive_browses_the_owner_tree_toggles_sizes_and_shows_advice() {
     t.wait_for("the container layers", |s| {
         breadcrumb(s) == "/ container layers"
     });
-    let s = select(&t, "strata-failed");
-    let advice = format!(
-        "container-prune: reclaims {}, risk medium",
-        bytes(&prune["Bytes"])
+    assert_advice(
+        &select(&t, "strata-failed"),
+        &advise,
+        "container-prune",
+        "medium",
     );
-    let command = format!("$ {}", prune["Command"].as_str().expect("Command"));
-    for line in [&advice, &command] {
-        assert!(
-            s.iter().any(|l| l.contains(line.as_str())),
-            "the advice panel says {line:?}:\n{}",
-            s.join("\n")
-        );
-    }
 
-    t.keys(&["q"]);
-    let start = Instant::now();
-    while t.pane_state() != "1 0" {
-        assert!(
-            start.elapsed() < SCREEN_DEADLINE,
-            "strata did not exit 0 on q: {}",
-            t.pane_state()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    t.quit_with("q");
     let s = t.screen();
     assert!(
         !s.iter().any(|l| l.contains("strata du -i")),
         "the alternate screen was left:\n{}",
         s.join("\n")
     );
+}
+
+/// `--by image --apparent-size` as the starting state: the dangling image's own layer says
+/// what `advise` says of it, image-prune's bytes and command.
+#[test]
+fn du_interactive_by_image_shows_a_dangling_images_advice() {
+    let Some(stopped) = fixture::stopped(Driver::Overlay2) else {
+        return;
+    };
+    if !tmux_usable() {
+        return;
+    }
+    let root = &stopped.data_root;
+    let du = strata_on(root, &["--format", "json", "du"])
+        .assert_success()
+        .json();
+    let advise = strata_on(root, &["--format", "json", "advise"])
+        .assert_success()
+        .json();
+    let dangling = &stopped.fixture.images.dangling;
+    let image = du["Images"]
+        .as_array()
+        .expect("Images")
+        .iter()
+        .find(|i| i["Id"] == dangling.as_str())
+        .expect("the dangling image in du's Images");
+    let top_layer = image["Layers"]
+        .as_array()
+        .and_then(|l| l.last())
+        .and_then(Value::as_str)
+        .expect("its top layer");
+
+    let program = format!(
+        "'{STRATA_BIN}' --bytes --root '{}' du -i --by image --apparent-size",
+        root.display()
+    );
+    let t = Tmux::start(&program);
+    let header = format!("total {} apparent", bytes(&du["Total"]["Apparent"]));
+    let image_row = format!("<none> {}", short(dangling));
+    t.wait_for("the images", |s| {
+        s[0].contains(&header) && s.iter().any(|l| l.contains(&image_row))
+    });
+    select(&t, &image_row);
+    t.keys(&["Enter"]);
+    let crumb = format!("/ {image_row}");
+    t.wait_for("the dangling image's layers", |s| breadcrumb(s) == crumb);
+    assert_advice(&select(&t, short(top_layer)), &advise, "image-prune", "low");
+    t.quit_with("Escape");
 }
 
 /// The names in `dir` on the host.
@@ -327,4 +386,7 @@ fn du_interactive_without_a_terminal_is_a_usage_error() {
     assert_eq!(run.code, Some(2), "{run}");
     assert_eq!(run.stderr.lines().count(), 1, "{run}");
     assert!(run.stderr.contains("du -i needs a terminal"), "{run}");
+    let run = strata(&["--all-users", "du", "-i"]);
+    assert_eq!(run.code, Some(2), "{run}");
+    assert!(run.stderr.contains("du -i browses one store"), "{run}");
 }
