@@ -42,7 +42,10 @@ pub fn draw(frame: &mut Frame, browser: &mut Browser) {
         Constraint::Length(FOOTER),
     ])
     .areas(frame.area());
-    frame.render_widget(Paragraph::new(header_lines(browser)), header);
+    frame.render_widget(
+        Paragraph::new(header_lines(browser, usize::from(header.width))),
+        header,
+    );
     draw_rows(frame, browser, rows);
     frame.render_widget(
         Paragraph::new(panel_lines(&browser.panel().lines, usize::from(PANEL - 2)))
@@ -78,7 +81,7 @@ fn panel_lines(lines: &[String], room: usize) -> Vec<Line<'_>> {
 }
 
 /// The store, its total in the measure shown, the sort; then the way down to the level shown.
-fn header_lines(b: &Browser) -> Vec<Line<'static>> {
+fn header_lines(b: &Browser, width: usize) -> Vec<Line<'static>> {
     let (root, driver) = b.store();
     let arrow = if b.sort.descending { "↓" } else { "↑" };
     let first = format!(
@@ -94,7 +97,8 @@ fn header_lines(b: &Browser) -> Vec<Line<'static>> {
     } else {
         format!("/ {}", crumbs.join(" / "))
     };
-    vec![Line::raw(first), Line::raw(second)]
+    // The deepest names matter most: a long way down loses its start.
+    vec![Line::raw(first), Line::raw(cut_start(&second, width))]
 }
 
 /// A title line, then the rows that fit, the selected one marked `>` and reversed.
@@ -123,7 +127,7 @@ fn draw_rows(frame: &mut Frame, b: &mut Browser, area: Rect) {
         .skip(offset)
         .take(usize::from(list.height))
         .map(|(i, row)| {
-            let text = row_text(row, whole, b, i == selected);
+            let text = row_text(row, whole, b, i == selected, usize::from(list.width));
             if i == selected {
                 Line::styled(text, Style::new().add_modifier(Modifier::REVERSED))
             } else {
@@ -134,8 +138,9 @@ fn draw_rows(frame: &mut Frame, b: &mut Browser, area: Rect) {
     frame.render_widget(Paragraph::new(lines), list);
 }
 
-/// `> 12345  42.0% ████░░░░  17  name  (note)`.
-fn row_text(row: &Row, whole: u64, b: &Browser, selected: bool) -> String {
+/// `> 12345  42.0% ████░░░░  17  name  (note)`, the name cut in the middle to fit in
+/// `width` columns (its note is then cut at the edge).
+fn row_text(row: &Row, whole: u64, b: &Browser, selected: bool, width: usize) -> String {
     let bytes = b.measure.of(&row.sizes);
     let share = bytes as f64 * 100.0 / whole.max(1) as f64;
     let mark = if selected { '>' } else { ' ' };
@@ -145,13 +150,37 @@ fn row_text(row: &Row, whole: u64, b: &Browser, selected: bool) -> String {
     } else {
         format!("  ({})", row.note)
     };
-    format!(
-        "{mark} {:>12} {share:>5.1}% {} {:>9}  {}{open}{note}",
+    let head = format!(
+        "{mark} {:>12} {share:>5.1}% {} {:>9}  ",
         b.style.bytes(bytes),
         bar(bytes, whole),
         row.sizes.entries,
-        row.label,
-    )
+    );
+    let room = width.saturating_sub(head.chars().count() + open.len());
+    format!("{head}{}{open}{note}", cut_middle(row.label, room))
+}
+
+/// `text` in at most `room` characters: its start and its end around `…` when it is longer.
+fn cut_middle(text: &str, room: usize) -> String {
+    let len = text.chars().count();
+    if len <= room || room < 3 {
+        return text.to_owned();
+    }
+    let tail = (room - 1) / 3;
+    let head = room - 1 - tail;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(len - tail).collect();
+    format!("{start}…{end}")
+}
+
+/// `text` in at most `room` characters: its end after `…` when it is longer.
+fn cut_start(text: &str, room: usize) -> String {
+    let len = text.chars().count();
+    if len <= room || room < 2 {
+        return text.to_owned();
+    }
+    let end: String = text.chars().skip(len - (room - 1)).collect();
+    format!("…{end}")
 }
 
 /// The keys, over the middle of the screen.
@@ -258,5 +287,19 @@ mod tests {
             ]
         );
         assert_eq!(panel_lines(&lines[..4], 4).len(), 4);
+    }
+
+    #[test]
+    fn long_names_keep_their_ends_and_a_long_way_down_its_last_steps() {
+        let id = "overlay2/0123456789abcdef0123456789abcdef";
+        assert_eq!(cut_middle(id, 100), id);
+        assert_eq!(cut_middle(id, 16), "overlay2/0…bcdef");
+        assert_eq!(cut_middle(id, 16).chars().count(), 16);
+        assert_eq!(cut_start("/ a / b / c", 6), "…b / c");
+        let (_dir, mut b) = sample();
+        b.apply(Action::Open);
+        b.apply(Action::Open);
+        let s = screen(&mut b);
+        assert!(s[1].ends_with("/ image layers / big"), "{}", s[1]);
     }
 }
