@@ -458,8 +458,9 @@ impl Browser {
         };
         if matches!(self.nodes[id.0].children, Children::Unread) {
             self.nodes[id.0].children = self.read(id);
-            self.resort(id);
         }
+        // Read before, it may have been ordered by another sort or measure.
+        self.resort(id);
         match &self.nodes[id.0].children {
             Children::Read(_) => self.stack.push(Level {
                 node: id,
@@ -478,9 +479,8 @@ impl Browser {
     fn back(&mut self) {
         if self.stack.len() > 1 {
             self.stack.pop();
-            // The order may have changed below (a sort, a measure): keep the row in view.
-            let child = self.current();
-            self.resort(child);
+            // The sort or the measure may have changed below: the same row stays selected.
+            self.resort_keeping_selection();
         }
     }
 
@@ -945,6 +945,17 @@ pub(crate) mod tests {
                 descending: true
             }
         );
+        // A sort chosen below orders the levels above on the way back, the same row selected.
+        b.apply(Action::Back);
+        b.apply(Action::Down);
+        b.apply(Action::Open);
+        b.apply(Action::Sort(SortKey::Name));
+        b.apply(Action::Back);
+        assert_eq!(labels(&b), ["container layers", "image layers"]);
+        assert_eq!(b.selected(), 0, "container layers stays selected");
+        b.apply(Action::Down);
+        b.apply(Action::Open);
+        assert_eq!(labels(&b), ["big", "small"], "by name, opened again");
     }
 
     #[test]
