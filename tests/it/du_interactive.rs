@@ -3,8 +3,10 @@
 //! `capture-pane` and compared with what `strata --format json du` and `advise` say of the
 //! same store: open the image layers, descend into the largest layer and its directories,
 //! toggle apparent sizes, read the advice of a stopped container, quit with the terminal
-//! restored. Every wait polls the screen; nothing sleeps to assert. And without a terminal,
-//! a one-line error and exit 2.
+//! restored, and the store untouched (atimes included); the same from `--by image
+//! --apparent-size`, reading a dangling image's layer's advice. Every wait polls the screen;
+//! nothing sleeps to assert. And without a terminal, or with `--all-users`, a one-line error
+//! and exit 2.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,32 +17,36 @@ use serde_json::Value;
 use crate::du::owners_of;
 use crate::fixture;
 use crate::harness::{strata, strata_on, tmux_usable, Driver, STRATA_BIN, TMUX};
+use crate::readonly;
+use crate::tree::{list_dir, TreeState};
 
 /// How long the screen may take to show what a key asked for (the first frame walks the
 /// whole store) on a loaded machine.
 const SCREEN_DEADLINE: Duration = Duration::from_secs(120);
 
-/// A tmux server of its own (its socket in a temporary directory) running one program in a
-/// detached 120x40 session whose pane stays when the program exits; killed when dropped,
-/// whatever the test's outcome.
+/// A tmux server of its own (its socket in a temporary directory, no configuration read)
+/// running one program in a detached 120x40 session; killed when dropped, whatever the test's
+/// outcome.
 struct Tmux {
     socket: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Tmux {
+    /// Runs `program` (a shell command line), then has the shell print `strata exited
+    /// <status>` and wait for a line that never comes: the pane stays, with what the program
+    /// left on the screen. (`remain-on-exit` would keep a dead pane, but tmux 3.3a may lose
+    /// the last output of a process that exits at once, and leave `#{pane_dead_status}`
+    /// empty.)
     fn start(program: &str) -> Tmux {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let config = dir.path().join("tmux.conf");
-        std::fs::write(&config, "set -g remain-on-exit on\n").expect("tmux.conf");
         let tmux = Tmux {
             socket: dir.path().join("socket"),
             _dir: dir,
         };
-        let config = config.to_str().expect("a UTF-8 temp path");
         tmux.run(&[
             "-f",
-            config,
+            "/dev/null",
             "new-session",
             "-d",
             "-s",
@@ -49,7 +55,7 @@ impl Tmux {
             "120",
             "-y",
             "40",
-            program,
+            &format!("{program}; echo \"strata exited $?\"; read -r _"),
         ]);
         tmux
     }
@@ -103,30 +109,13 @@ impl Tmux {
         }
     }
 
-    /// Sends `key` and waits until the program has exited 0 (`#{pane_dead}` and
-    /// `#{pane_dead_status}`).
+    /// Sends `key` and waits until the program has exited 0 (the line [`Tmux::start`] has
+    /// the shell print after it, on the screen the program restored).
     fn quit_with(&self, key: &str) {
         self.keys(&[key]);
-        let state = || {
-            self.run(&[
-                "display-message",
-                "-p",
-                "-t",
-                "strata",
-                "#{pane_dead} #{pane_dead_status}",
-            ])
-            .trim()
-            .to_owned()
-        };
-        let start = Instant::now();
-        while state() != "1 0" {
-            assert!(
-                start.elapsed() < SCREEN_DEADLINE,
-                "strata did not exit 0 on {key}: {}",
-                state()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        self.wait_for(&format!("strata exiting 0 on {key}"), |s| {
+            s.iter().any(|l| l == "strata exited 0")
+        });
     }
 }
 
@@ -237,6 +226,9 @@ fn du_interactive_browses_the_owner_tree_toggles_sizes_and_shows_advice() {
         .expect("a layer path")
         .to_owned();
 
+    // Browsing reads, never writes, not even an atime: the tree is compared at the end.
+    let _alone = fixture::atime_checker();
+    let before = readonly::baseline(root);
     let program = format!("'{STRATA_BIN}' --bytes --root '{}' du -i", root.display());
     let t = Tmux::start(&program);
     let total = &du["Total"];
@@ -315,6 +307,12 @@ fn du_interactive_browses_the_owner_tree_toggles_sizes_and_shows_advice() {
         "the alternate screen was left:\n{}",
         s.join("\n")
     );
+    let changes = TreeState::capture(root).changes_since(&before, 50);
+    assert!(
+        changes.is_empty(),
+        "the store changed under du -i:\n{}",
+        changes.join("\n")
+    );
 }
 
 /// `--by image --apparent-size` as the starting state: the dangling image's own layer says
@@ -365,16 +363,11 @@ fn du_interactive_by_image_shows_a_dangling_images_advice() {
     t.quit_with("Escape");
 }
 
-/// The names in `dir` on the host.
+/// The names in `dir` on the host, read without moving its atime.
 fn list(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| {
-            e.expect("an entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
+    list_dir(dir)
+        .iter()
+        .map(|n| n.to_string_lossy().into_owned())
         .collect()
 }
 
