@@ -202,21 +202,27 @@ fn row_start(bytes: u64) -> String {
     format!("> {bytes:>12} ")
 }
 
+/// The overlay2 fixture with what `strata --format json du` and `advise` say of it, when it
+/// and tmux can be had here.
+fn store_and_reports() -> Option<(&'static fixture::Stopped, Value, Value)> {
+    let stopped = fixture::stopped(Driver::Overlay2)?;
+    if !tmux_usable() {
+        return None;
+    }
+    let json = |verb: &str| {
+        strata_on(&stopped.data_root, &["--format", "json", verb])
+            .assert_success()
+            .json()
+    };
+    Some((stopped, json("du"), json("advise")))
+}
+
 #[test]
 fn du_interactive_browses_the_owner_tree_toggles_sizes_and_shows_advice() {
-    let Some(stopped) = fixture::stopped(Driver::Overlay2) else {
+    let Some((stopped, du, advise)) = store_and_reports() else {
         return;
     };
-    if !tmux_usable() {
-        return;
-    }
     let root = &stopped.data_root;
-    let du = strata_on(root, &["--format", "json", "du"])
-        .assert_success()
-        .json();
-    let advise = strata_on(root, &["--format", "json", "advise"])
-        .assert_success()
-        .json();
     let largest = owners_of(&du, "image-layer")
         .next()
         .expect("an image layer");
@@ -319,19 +325,10 @@ fn du_interactive_browses_the_owner_tree_toggles_sizes_and_shows_advice() {
 /// what `advise` says of it, image-prune's bytes and command.
 #[test]
 fn du_interactive_by_image_shows_a_dangling_images_advice() {
-    let Some(stopped) = fixture::stopped(Driver::Overlay2) else {
+    let Some((stopped, du, advise)) = store_and_reports() else {
         return;
     };
-    if !tmux_usable() {
-        return;
-    }
     let root = &stopped.data_root;
-    let du = strata_on(root, &["--format", "json", "du"])
-        .assert_success()
-        .json();
-    let advise = strata_on(root, &["--format", "json", "advise"])
-        .assert_success()
-        .json();
     let dangling = &stopped.fixture.images.dangling;
     let image = du["Images"]
         .as_array()
