@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use analyzers::units;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Where did the disk of this Docker host go? Offline, exact, read-only analysis of a Docker
 /// data root.
@@ -78,9 +78,9 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "VERSION")]
     pub podman_version: Option<analyzers::backend::PodmanVersion>,
 
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format (`html`: du's self-contained page).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 
     /// Print sizes as exact byte counts instead of Docker's units.
     #[arg(long, global = true)]
@@ -107,8 +107,24 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Output formats.
+/// What `--format` takes: the [`Format`]s every report verb prints, and `du`'s page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned tables, like the Docker CLI.
+    Table,
+    /// JSON; for `df`, a superset of the Docker Engine API's `GET /system/df`.
+    Json,
+    /// Prometheus text (node-exporter textfile collector), sizes in bytes.
+    Prometheus,
+    /// `du` only: one self-contained HTML page (inline script and style, no network): a
+    /// zoomable treemap of every byte by owner, the owners' table, the df summary and the
+    /// advise list.
+    Html,
+}
+
+/// The formats the report verbs print. `--format html` is du's alone: [`parse`] refuses it
+/// for every other verb, and `du` reads it from [`Cli::format`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Aligned tables, like the Docker CLI.
     Table,
@@ -116,6 +132,30 @@ pub enum Format {
     Json,
     /// Prometheus text (node-exporter textfile collector), sizes in bytes.
     Prometheus,
+}
+
+impl From<OutputFormat> for Format {
+    /// `html` is a page for people, drawn from the report a table shows.
+    fn from(f: OutputFormat) -> Format {
+        match f {
+            OutputFormat::Table | OutputFormat::Html => Format::Table,
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Prometheus => Format::Prometheus,
+        }
+    }
+}
+
+/// Parses the command line (a usage error exits as clap does), then refuses `--format html`
+/// for every verb but `du`, the only one with a page: the error names the verb.
+pub fn parse() -> Result<Cli, String> {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match matches.subcommand_name() {
+        Some(verb) if cli.format == OutputFormat::Html && verb != "du" => Err(format!(
+            "--format html is only for `du` (its treemap page), not `{verb}`"
+        )),
+        _ => Ok(cli),
+    }
 }
 
 /// The verbs.
@@ -155,6 +195,10 @@ pub enum Command {
     Host,
     /// Live writable-layer and copy-on-write growth of running containers.
     Watch(WatchArgs),
+    /// Serve the store's figures as Prometheus metrics on `/metrics` (metadata refreshed on
+    /// each scrape, walks in the background), or write them once for node_exporter's
+    /// textfile collector.
+    Exporter(ExporterArgs),
     /// Build a sample store with the engine in a temporary root (as root; no Docker needed),
     /// show `df -v`, `du` and `diff` on it, and remove it.
     Demo(DemoArgs),
@@ -456,6 +500,30 @@ pub struct LoadArgs {
     /// The archive; standard input when not given.
     #[arg(short, long, value_name = "FILE")]
     pub input: Option<PathBuf>,
+}
+
+/// `strata exporter`.
+#[derive(Debug, clap::Args)]
+pub struct ExporterArgs {
+    /// Where to serve `/metrics`: ADDR:PORT (checked by the verb, for a one-line error).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9489")]
+    pub listen: String,
+    /// How often the background walk (du, container and volume sizes, advise, orphans)
+    /// runs: `30s`, `5m`.
+    #[arg(long, value_name = "INTERVAL", default_value = "5m", value_parser = crate::cmd::watch::parse_interval)]
+    pub walk_interval: std::time::Duration,
+    /// Series for the N largest images, containers and volumes; the rest summed into one
+    /// series labelled `_other`.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+    /// Instead of serving: scan once (metadata and walk), write DIR/strata.prom atomically
+    /// for node_exporter's textfile collector, and exit.
+    #[arg(long, value_name = "DIR", conflicts_with = "listen")]
+    pub textfile: Option<PathBuf>,
+    /// Print every metric family (name, type, labels, when refreshed, meaning) as a Markdown
+    /// table and exit.
+    #[arg(long)]
+    pub list_families: bool,
 }
 
 /// `strata df`.

@@ -7,6 +7,7 @@
 
 mod cli;
 mod cmd;
+mod exporter;
 mod render;
 mod tui;
 
@@ -14,12 +15,16 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use analyzers::Problem;
-use clap::Parser;
-
-use cli::{Cli, Format};
+use cli::{Cli, OutputFormat};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match cli::parse() {
+        Ok(cli) => cli,
+        Err(refused) => {
+            eprintln!("strata: {refused}");
+            return ExitCode::from(2);
+        }
+    };
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match cmd::dispatch(&cli, &mut out) {
@@ -45,11 +50,27 @@ fn main() -> ExitCode {
             // terminal.
             eprintln!(
                 "strata: {}",
-                analyzers::text::escape_controls(&format!("{e:#}"))
+                analyzers::text::escape_controls(&error_line(&e))
             );
             ExitCode::from(2)
         }
     }
+}
+
+/// `e` and its causes on one line, each cause said once: a cause its context already quotes
+/// (`Error::Io` names its source) is not repeated.
+fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.is_empty() {
+            line = text;
+        } else if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
 }
 
 /// Problems go to stderr except in JSON (which lists them); any sets exit code 1.
@@ -57,7 +78,7 @@ fn report_problems(cli: &Cli, problems: &[Problem]) -> ExitCode {
     if problems.is_empty() {
         return ExitCode::SUCCESS;
     }
-    if cli.format != Format::Json {
+    if cli.format != OutputFormat::Json {
         for p in problems {
             // `Problem`'s Display escapes its path and detail (`analyzers::text::escape`): one
             // line each, whatever bytes the store's names hold.
@@ -65,4 +86,19 @@ fn report_problems(cli: &Cli, problems: &[Problem]) -> ExitCode {
         }
     }
     ExitCode::from(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_line;
+
+    #[test]
+    fn a_cause_already_quoted_is_said_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let quoted = anyhow::Error::new(analyzers::Error::io(std::path::Path::new("/x"), io));
+        let line = error_line(&quoted);
+        assert_eq!(line.matches("not found").count(), 1, "{line}");
+        let added = anyhow::anyhow!("disk gone").context("reading /y");
+        assert_eq!(error_line(&added), "reading /y: disk gone");
+    }
 }

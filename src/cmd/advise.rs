@@ -2,8 +2,9 @@
 
 use std::io::Write;
 
-use analyzers::advice;
+use analyzers::advice::{self, AdviceReport};
 use analyzers::forensics::orphans;
+use analyzers::graph::Store;
 use analyzers::Problem;
 
 use super::{Context, FailOn};
@@ -13,8 +14,7 @@ use crate::render;
 /// Prints the recommendations; fails (exit 1) when they reclaim more than `--fail-over`.
 pub fn run(ctx: &Context, args: &AdviseArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
     let store = ctx.load_store()?;
-    let leftovers = orphans::find(&store, &ctx.walk);
-    let report = advice::advise(&store, &leftovers, &ctx.walk);
+    let report = recommendations(ctx, &store);
     match ctx.format {
         Format::Json => render::write_json(out, &report)?,
         Format::Table => render::advise::table(out, &report, ctx.style)?,
@@ -30,4 +30,10 @@ pub fn run(ctx: &Context, args: &AdviseArgs, out: &mut dyn Write) -> anyhow::Res
         }
     }
     Ok(report.problems)
+}
+
+/// The recommendations for `store`: its leftovers found, then the advice on it and them.
+pub fn recommendations(ctx: &Context, store: &Store) -> AdviceReport {
+    let leftovers = orphans::find(store, &ctx.walk);
+    advice::advise(store, &leftovers, &ctx.walk)
 }

@@ -5,14 +5,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use analyzers::advice;
-use analyzers::forensics::orphans;
 use analyzers::usage::du::{self, DuOptions};
 use analyzers::Problem;
 
 use super::Context;
-use crate::cli::{DuArgs, Format};
+use crate::cli::{DuArgs, Format, OutputFormat};
 use crate::render::du::{self as view, View};
+use crate::render::html;
 use crate::tui::{catalog, model, terminal};
 
 /// Walks the root once and prints the attribution.
@@ -32,6 +31,12 @@ pub fn run(ctx: &Context, args: &DuArgs, out: &mut dyn Write) -> anyhow::Result<
         apparent: args.apparent_size,
         style: ctx.style,
     };
+    if ctx.cli.format == OutputFormat::Html {
+        let advice = super::advise::recommendations(ctx, &store);
+        let made = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        html::page(out, &report, &advice, &view, &made)?;
+        return Ok(report.problems);
+    }
     match ctx.format {
         Format::Json => crate::render::write_json(out, &report)?,
         Format::Prometheus => view::prometheus(out, &report, &view)?,
@@ -52,8 +57,10 @@ fn browse(ctx: &Context, args: &DuArgs) -> anyhow::Result<Vec<Problem>> {
              `--format json du`)"
         );
     }
-    if ctx.format != Format::Table {
-        anyhow::bail!("du -i draws on the terminal: --format json and prometheus do not apply");
+    if ctx.cli.format != OutputFormat::Table {
+        anyhow::bail!(
+            "du -i draws on the terminal: --format json, prometheus and html do not apply"
+        );
     }
     let store = ctx.load_store()?;
     let mut walk = ctx.walk.clone();
@@ -64,14 +71,8 @@ fn browse(ctx: &Context, args: &DuArgs) -> anyhow::Result<Vec<Problem>> {
         ..walk.clone()
     };
     let (report, advice) = with_progress(&counter, || {
-        let report = du::compute(
-            &store,
-            &DuOptions {
-                walk: counted.clone(),
-            },
-        );
-        let leftovers = orphans::find(&store, &counted);
-        (report, advice::advise(&store, &leftovers, &counted))
+        let report = du::compute(&store, &DuOptions { walk: counted });
+        (report, super::advise::recommendations(ctx, &store))
     });
     let measure = if args.apparent_size {
         model::Measure::Apparent

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{host_config, run_in, Context, FailOn};
-use crate::cli::{Cli, Command, Format};
+use crate::cli::{Cli, Command, OutputFormat};
 use crate::render;
 
 /// One store's entry of the JSON array.
@@ -62,11 +62,14 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
     if matches!(&cli.command, Command::Du(args) if args.interactive) {
         anyhow::bail!("du -i browses one store: give --user NAME or --root DIR, not --all-users");
     }
-    if cli.format == Format::Prometheus {
+    if cli.format == OutputFormat::Prometheus {
         anyhow::bail!(
             "--all-users has no Prometheus output (the stores' series would collide); run \
              once per store with --user NAME"
         );
+    }
+    if cli.format == OutputFormat::Html {
+        anyhow::bail!("--all-users has no HTML output (one page per store: run with --user NAME)");
     }
     let host = host_config(cli)?;
     let stores = host.all()?;
@@ -91,13 +94,13 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
         };
         let result = found.map_err(anyhow::Error::from).and_then(|g| {
             entry.root = Some(g.path.display().to_string());
-            if cli.format == Format::Table {
+            if cli.format == OutputFormat::Table {
                 heading(out, i, &g)?;
             }
             let mut buf = Vec::new();
             let result = run_in(&Context::new(cli, Some(g)), &mut buf);
             match cli.format {
-                Format::Json if !buf.is_empty() => {
+                OutputFormat::Json if !buf.is_empty() => {
                     entry.report = Some(serde_json::from_slice(&buf)?);
                 }
                 _ => out.write_all(&buf)?,
@@ -122,7 +125,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
         }
         entries.push(entry);
     }
-    if cli.format == Format::Json {
+    if cli.format == OutputFormat::Json {
         render::write_json(out, &entries)?;
     }
     if failed > 0 {

@@ -17,6 +17,7 @@ pub mod diff;
 pub mod du;
 pub mod dupes;
 mod each_store;
+pub mod exporter;
 pub mod host;
 pub mod images;
 pub mod import;
@@ -94,7 +95,7 @@ impl<'a> Context<'a> {
         Context {
             cli,
             style: SizeStyle { bytes: cli.bytes },
-            format: cli.format,
+            format: cli.format.into(),
             walk: WalkOptions {
                 threads: cli.threads,
                 one_file_system: false,
@@ -288,6 +289,7 @@ impl Context<'_> {
             self.cli.command,
             Command::Df(_)
                 | Command::Du(_)
+                | Command::Exporter(_)
                 | Command::Images(_)
                 | Command::Layers(_)
                 | Command::Containers(_)
@@ -360,6 +362,7 @@ fn run_verb(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> 
         Command::Df(args) => df::run(ctx, args, out),
         Command::Du(args) => du::run(ctx, args, out),
         Command::Watch(args) => watch::run(ctx, args, out),
+        Command::Exporter(args) => exporter::run(ctx, args, out),
         Command::Import(args) => import::run(ctx, args, out),
         Command::Load(args) => load::run(ctx, args, out),
         Command::Build(args) => build::run(ctx, args, out),

@@ -3,8 +3,11 @@
 use std::io::{self, Write};
 
 use analyzers::units::{human_duration, human_size};
-use analyzers::usage::df::DfReport;
+use analyzers::usage::df::{ContainerDf, DfReport, ImageDf};
+use analyzers::usage::libpod::SummaryRow as Line;
+use analyzers::usage::summary::TypeSummary;
 use comfy_table::Table;
+use serde::Serialize;
 
 use super::{docker_table, name, write_table, SizeStyle};
 
@@ -36,60 +39,97 @@ pub const VOLUMES_HEADER: &[&str] = &["VOLUME NAME", "LINKS", "SIZE"];
 /// Commands longer than this are cut with an ellipsis, as `docker ps` does.
 const COMMAND_WIDTH: usize = 20;
 
+/// One row of a `system df` summary table (Docker's, [`summary_rows`], or podman's,
+/// [`super::libpod::summary_rows`]), in bytes: what `strata df` prints and the HTML page shows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SummaryRow {
+    /// TYPE, TOTAL, ACTIVE, SIZE and RECLAIMABLE, as podman's summary holds them (Docker's
+    /// has the same five: `Images`, `Containers`, `Local Volumes`, `Build Cache`, and
+    /// strata's `Other drivers`).
+    #[serde(flatten)]
+    pub line: Line,
+    /// Entries whose size could not be measured (a writable layer in a pool that is not
+    /// mounted): counted as unknown, never as 0.
+    pub unknown: usize,
+    /// The reclaimable bytes' share of `size` in percent, as the tool prints it (the Docker
+    /// CLI gives none for the build cache or an empty size, and truncates; podman rounds).
+    pub reclaimable_percent: Option<i64>,
+}
+
+/// A count as the summary holds it.
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The Docker CLI's share: truncated, and none of an empty size.
+fn docker_share(bytes: i64, total: i64) -> Option<i64> {
+    (total > 0).then(|| bytes * 100 / total)
+}
+
+/// The row of `kind` from its figures ([`analyzers::usage::summary::DfSummary`]), with the
+/// Docker CLI's share (`percent`) or none (the build cache's).
+fn docker_row(kind: &'static str, s: &TypeSummary, percent: bool) -> SummaryRow {
+    SummaryRow {
+        line: Line {
+            kind,
+            total: count(s.total),
+            active: count(s.active),
+            size: s.size,
+            reclaimable: s.reclaimable,
+        },
+        unknown: s.unknown,
+        reclaimable_percent: percent
+            .then(|| docker_share(s.reclaimable, s.size))
+            .flatten(),
+    }
+}
+
+/// The summary's rows as the Docker CLI prints them (`cli/command/formatter/disk_usage.go`),
+/// with strata's row for other drivers' data when there is any.
+pub fn summary_rows(r: &DfReport) -> Vec<SummaryRow> {
+    let f = &r.summary;
+    let mut rows = vec![
+        docker_row("Images", &f.images, true),
+        docker_row("Containers", &f.containers, true),
+        docker_row("Local Volumes", &f.volumes, true),
+        docker_row("Build Cache", &f.build_cache, false),
+    ];
+    // strata's row: the other drivers' data, none of it in use.
+    if f.other_drivers.total > 0 {
+        rows.push(docker_row("Other drivers", &f.other_drivers, true));
+    }
+    rows
+}
+
 /// The summary table: one row per kind with TOTAL, ACTIVE, SIZE and RECLAIMABLE.
 pub fn summary(out: &mut dyn Write, r: &DfReport, style: SizeStyle) -> io::Result<()> {
     writeln!(out, "{}", driver_line(r))?;
+    write_table(out, &summary_table(&summary_rows(r), style))
+}
+
+/// `TYPE TOTAL ACTIVE SIZE RECLAIMABLE`, one line per row.
+pub fn summary_table(rows: &[SummaryRow], style: SizeStyle) -> Table {
     let mut t = docker_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
-    let f = Figures::of(r);
-    t.add_row(vec![
-        "Images".to_owned(),
-        r.images.len().to_string(),
-        f.images_active.to_string(),
-        style.size(r.layers_size),
-        reclaimable(style, r.layers_size - f.images_used, r.layers_size),
-    ]);
-    // A writable layer that cannot be measured (its files in a pool that is not mounted) is
-    // counted as unknown, never as 0.
-    let unknown = r.containers.iter().filter(|c| c.size_rw < 0).count();
-    let containers_size = if unknown > 0 {
-        format!("{} (+{unknown} unknown)", style.size(f.containers_size))
-    } else {
-        style.size(f.containers_size)
-    };
-    t.add_row(vec![
-        "Containers".to_owned(),
-        r.containers.len().to_string(),
-        f.containers_active.to_string(),
-        containers_size,
-        reclaimable(style, f.containers_reclaimable, f.containers_size),
-    ]);
-    t.add_row(vec![
-        "Local Volumes".to_owned(),
-        r.volumes.len().to_string(),
-        f.volumes_active.to_string(),
-        style.size(f.volumes_size),
-        reclaimable(style, f.volumes_reclaimable, f.volumes_size),
-    ]);
-    t.add_row(vec![
-        "Build Cache".to_owned(),
-        r.build_cache.len().to_string(),
-        f.cache_active.to_string(),
-        style.size(f.cache_size),
-        style.size(f.cache_reclaimable),
-    ]);
-    // strata's row: the other drivers' data, none of it in use.
-    if !r.other_drivers.is_empty() {
-        let bytes: u64 = r.other_drivers.iter().map(|d| d.disk_usage).sum();
-        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+    for row in rows {
+        let line = &row.line;
+        let size = match row.unknown {
+            0 => style.size(line.size),
+            n => format!("{} (+{n} unknown)", style.size(line.size)),
+        };
+        let reclaimable = match row.reclaimable_percent {
+            Some(percent) => format!("{} ({percent}%)", style.size(line.reclaimable)),
+            None => style.size(line.reclaimable),
+        };
         t.add_row(vec![
-            "Other drivers".to_owned(),
-            r.other_drivers.len().to_string(),
-            "0".to_owned(),
-            style.size(bytes),
-            reclaimable(style, bytes, bytes),
+            line.kind.to_owned(),
+            line.total.to_string(),
+            line.active.to_string(),
+            size,
+            reclaimable,
         ]);
     }
-    write_table(out, &t)
+    t
 }
 
 /// `Storage driver: overlay2`, naming the other drivers that left data in the root too, and
@@ -155,79 +195,6 @@ fn driver_line(r: &DfReport) -> String {
             a.containerd_root_found_by
         ),
         None => line,
-    }
-}
-
-/// The docker CLI's summary figures (`cli/command/formatter/disk_usage.go`).
-struct Figures {
-    images_active: usize,
-    images_used: i64,
-    containers_active: usize,
-    containers_size: i64,
-    containers_reclaimable: i64,
-    volumes_active: usize,
-    volumes_size: i64,
-    volumes_reclaimable: i64,
-    cache_active: usize,
-    cache_size: i64,
-    cache_reclaimable: i64,
-}
-
-impl Figures {
-    fn of(r: &DfReport) -> Figures {
-        let running =
-            |s: &str| s.contains("running") || s.contains("paused") || s.contains("restarting");
-        let known = |s: i64| s.max(0);
-        Figures {
-            images_active: r.images.iter().filter(|i| i.containers > 0).count(),
-            images_used: r
-                .images
-                .iter()
-                .filter(|i| i.containers > 0 && i.size >= 0 && i.shared_size >= 0)
-                .map(|i| i.size - i.shared_size)
-                .sum(),
-            containers_active: r.containers.iter().filter(|c| running(&c.state)).count(),
-            containers_size: r.containers.iter().map(|c| known(c.size_rw)).sum(),
-            containers_reclaimable: r
-                .containers
-                .iter()
-                .filter(|c| !running(&c.state))
-                .map(|c| known(c.size_rw))
-                .sum(),
-            volumes_active: r
-                .volumes
-                .iter()
-                .filter(|v| v.usage_data.ref_count > 0)
-                .count(),
-            volumes_size: r.volumes.iter().map(|v| known(v.usage_data.size)).sum(),
-            volumes_reclaimable: r
-                .volumes
-                .iter()
-                .filter(|v| v.usage_data.ref_count == 0)
-                .map(|v| known(v.usage_data.size))
-                .sum(),
-            cache_active: r.build_cache.iter().filter(|b| b.in_use).count(),
-            cache_size: r
-                .build_cache
-                .iter()
-                .filter(|b| !b.shared)
-                .map(|b| b.size)
-                .sum(),
-            cache_reclaimable: r
-                .build_cache
-                .iter()
-                .filter(|b| !b.shared && !b.in_use)
-                .map(|b| b.size)
-                .sum(),
-        }
-    }
-}
-
-fn reclaimable(style: SizeStyle, bytes: i64, total: i64) -> String {
-    if total > 0 {
-        format!("{} ({}%)", style.size(bytes), bytes * 100 / total)
-    } else {
-        style.size(bytes)
     }
 }
 
@@ -353,6 +320,19 @@ fn ellipsis(s: &str, width: usize) -> String {
     }
 }
 
+/// The tag an image's samples carry: its first, or `<none>:<none>`.
+pub fn first_tag(i: &ImageDf) -> &str {
+    i.repo_tags
+        .as_ref()
+        .and_then(|t| t.first())
+        .map_or("<none>:<none>", String::as_str)
+}
+
+/// The name a container's samples carry: its first, without the leading `/`.
+pub fn container_name(c: &ContainerDf) -> &str {
+    c.names.first().map_or("", |n| n.trim_start_matches('/'))
+}
+
 /// The report as Prometheus gauges: Docker's totals, and one sample per image, container and
 /// volume, labelled by id and name.
 pub fn prometheus(out: &mut dyn Write, r: &DfReport) -> io::Result<()> {
@@ -370,12 +350,10 @@ pub fn prometheus(out: &mut dyn Write, r: &DfReport) -> io::Result<()> {
         "Bytes of an image's layers, shared ones included.",
     )?;
     for i in &r.images {
-        let tag = i
-            .repo_tags
-            .as_ref()
-            .and_then(|t| t.first())
-            .map_or("<none>:<none>", String::as_str);
-        g.sample(&[("image", i.id.digest().short()), ("tag", tag)], i.size)?;
+        g.sample(
+            &[("image", i.id.digest().short()), ("tag", first_tag(i))],
+            i.size,
+        )?;
     }
     let mut g = Gauge::new(
         out,
@@ -391,7 +369,7 @@ pub fn prometheus(out: &mut dyn Write, r: &DfReport) -> io::Result<()> {
         "Bytes of a container's writable layer (SizeRw); -1 when unreadable.",
     )?;
     for c in &r.containers {
-        let name = c.names.first().map_or("", |n| n.trim_start_matches('/'));
+        let name = container_name(c);
         g.sample(
             &[
                 ("container", &c.id[..12.min(c.id.len())]),

@@ -438,7 +438,8 @@ pub fn prometheus(out: &mut dyn Write, r: &DuReport, view: &View) -> io::Result<
     Ok(())
 }
 
-fn kind_slug(kind: OwnerKind) -> &'static str {
+/// The slug of an owner kind in metric names and labels (`image_layer`, `container_log`...).
+pub fn kind_slug(kind: OwnerKind) -> &'static str {
     match kind {
         OwnerKind::ImageLayer => "image_layer",
         OwnerKind::ImageContent => "image_content",

@@ -4,34 +4,31 @@
 use std::io::{self, Write};
 
 use analyzers::units::human_duration;
-use analyzers::usage::libpod::{LibpodDf, SummaryRow};
+use analyzers::usage::libpod::LibpodDf;
 
-use super::df::{CONTAINERS_HEADER, IMAGES_HEADER, VOLUMES_HEADER};
+use super::df::{summary_table, SummaryRow, CONTAINERS_HEADER, IMAGES_HEADER, VOLUMES_HEADER};
 use super::{docker_table, name, write_table, SizeStyle};
 
 /// The summary: TYPE, TOTAL, ACTIVE, SIZE, RECLAIMABLE (with its share, rounded).
 pub fn summary(out: &mut dyn Write, df: &LibpodDf, style: SizeStyle) -> io::Result<()> {
-    let mut t = docker_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
-    for row in &df.summary {
-        t.add_row(vec![
-            row.kind.to_owned(),
-            row.total.to_string(),
-            row.active.to_string(),
-            style.size(row.size),
-            reclaimable(style, row),
-        ]);
-    }
-    write_table(out, &t)
+    write_table(out, &summary_table(&summary_rows(df), style))
 }
 
-/// `<size> (<percent>%)`, the percentage rounded half away from zero as Go's `math.Round`.
-fn reclaimable(style: SizeStyle, row: &SummaryRow) -> String {
-    let percent = if row.size > 0 {
-        (row.reclaimable as f64 / row.size as f64 * 100.0).round() as i64
-    } else {
-        0
-    };
-    format!("{} ({percent}%)", style.size(row.reclaimable))
+/// podman's summary as the rows `strata df` prints: its share of size rounded half away from
+/// zero as Go's `math.Round`, `0%` of an empty size.
+pub fn summary_rows(df: &LibpodDf) -> Vec<SummaryRow> {
+    df.summary
+        .iter()
+        .map(|row| SummaryRow {
+            line: row.clone(),
+            unknown: 0,
+            reclaimable_percent: Some(if row.size > 0 {
+                (row.reclaimable as f64 / row.size as f64 * 100.0).round() as i64
+            } else {
+                0
+            }),
+        })
+        .collect()
 }
 
 /// The three verbose tables. `now` is Unix seconds, for the ages.

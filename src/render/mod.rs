@@ -6,6 +6,7 @@ pub mod diff;
 pub mod du;
 pub mod dupes;
 pub mod host;
+pub mod html;
 pub mod inventory;
 pub mod libpod;
 pub mod orphans;

@@ -37,17 +37,26 @@ pub fn table(out: &mut dyn Write, r: &OrphansReport, style: SizeStyle) -> io::Re
 
 /// `strata_orphan_bytes{kind=...}`: allocated bytes per kind of leftover.
 pub fn prometheus(out: &mut dyn Write, r: &OrphansReport) -> io::Result<()> {
-    let mut by_kind: BTreeMap<String, i64> = BTreeMap::new();
-    for o in &r.orphans {
-        *by_kind.entry(kind_name(o.kind)).or_default() += i64::try_from(o.bytes).unwrap_or(0);
-    }
+    let by_kind = bytes_by_kind(r);
     let mut g = super::prometheus::Gauge::new(
         out,
         "strata_orphan_bytes",
         "Allocated bytes of leftovers nothing references, by kind.",
     )?;
     for (kind, bytes) in by_kind {
-        g.sample(&[("driver", &r.driver), ("kind", &kind)], bytes)?;
+        g.sample(
+            &[("driver", &r.driver), ("kind", &kind)],
+            i64::try_from(bytes).unwrap_or(i64::MAX),
+        )?;
     }
     Ok(())
+}
+
+/// Allocated bytes of the leftovers by kind (the kind's JSON name).
+pub fn bytes_by_kind(r: &OrphansReport) -> BTreeMap<String, u64> {
+    let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    for o in &r.orphans {
+        *by_kind.entry(kind_name(o.kind)).or_default() += o.bytes;
+    }
+    by_kind
 }

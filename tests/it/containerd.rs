@@ -522,6 +522,7 @@ fn plain_containerd_equals_ctr() {
         &images,
         &containers,
     ));
+    crate::deploy::assert_the_daemonset_serves(&root, images.len());
     assert!(
         failures.is_empty(),
         "{}\n--- containerd log ---\n{}",

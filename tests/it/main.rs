@@ -13,6 +13,7 @@
 //!   corrupt-input corpus; [`synth_drivers`] plants aufs, zfs and devicemapper stores from
 //!   their documented layouts and checks them against hand-derived figures.
 //! - [`dfjson`] compares strata's `df` JSON with dockerd's `GET /system/df`, field by field.
+//! - [`devtools`] drives a headless Chromium over the DevTools protocol (clicks on a page).
 //! - [`tree`] records the exact state of a directory tree (for the read-only guarantee).
 //!
 //! The tests themselves: [`parity`], [`readonly`], [`corrupt`], [`containerd`] (the
@@ -22,18 +23,24 @@
 //! (a throwaway user's rootless podman, native overlay and fuse-overlayfs, found by `--user`
 //! and `--all-users`), [`containment`] (nothing
 //! outside the data root is read, listed or counted, whatever the store holds), [`names`],
-//! [`du`], [`du_interactive`] (`du -i` driven in tmux), [`watch`],
+//! [`du`], [`du_interactive`] (`du -i` driven in tmux), [`du_html`] (the HTML report in a
+//! headless Chromium), [`watch`],
 //! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
 //! prune-versus-prediction check), the facts about what dockerd writes in [`fixture::facts`],
 //! and the engine's: [`engine_image`], [`engine_container`], [`engine_volume`], [`engine_api`],
 //! [`engine_demo`], [`engine_build`], [`engine_contain`] (helpers in
-//! [`engine_common`]).
+//! [`engine_common`]); [`exporter`] (`strata exporter` scraped by a real Prometheus, checked
+//! by promtool, its textfile served by node_exporter); [`deploy`]: the recipes of `deploy/`
+//! (image, systemd units, alert rules, dashboard) checked with the tools they are for.
 
 mod containerd;
 mod containment;
 mod corrupt;
+mod deploy;
+mod devtools;
 mod dfjson;
 mod du;
+mod du_html;
 mod du_interactive;
 mod engine_api;
 mod engine_build;
@@ -43,6 +50,7 @@ mod engine_container;
 mod engine_demo;
 mod engine_image;
 mod engine_volume;
+mod exporter;
 mod fixture;
 mod forensics;
 mod harness;

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use crate::fixture;
-use crate::harness::{strata_on, Driver};
+use crate::harness::{strata_on, strata_unprivileged, Driver};
 use crate::tree::{age_atimes, TreeState};
 
 /// Every strata verb, with the flags that change what it reads; each must exit 0 on the
@@ -119,4 +119,65 @@ pub fn assert_untouched(root: &Path, global: &[&str], verbs: &[&[&str]]) {
         changes.join("\n"),
         failures.join("\n")
     );
+}
+
+/// Unmounts a mount point when dropped (also when the test fails).
+struct Unmount<'a>(&'a Path);
+
+impl Drop for Unmount<'_> {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.0).status();
+    }
+}
+
+/// Run by a user who owns none of the store's files (no `CAP_FOWNER`), strata cannot open
+/// them with `O_NOATIME`, so its reads move access times and it says how many; on a read-only
+/// bind mount of the same store no read moves one, and it warns of none (the DaemonSet and
+/// systemd units of `deploy/` read the store so, with no capability beyond reading).
+#[test]
+fn a_read_only_mount_moves_no_access_time_and_strata_warns_of_none() {
+    if !crate::harness::root_usable() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = crate::synth::SynthStore::plant_in(dir.path());
+    let readable = std::process::Command::new("chmod")
+        .arg("-R")
+        .arg("a+rX")
+        .arg(dir.path())
+        .status()
+        .expect("chmod");
+    assert!(readable.success());
+    let warning = "were read without O_NOATIME";
+
+    let writable = strata_unprivileged(&store.root, &["df"]);
+    assert!(writable.success(), "{writable}");
+    assert!(writable.stderr.contains(warning), "{writable}");
+
+    let mount_point = dir.path().join("ro");
+    std::fs::create_dir(&mount_point).expect("mount point");
+    let mount = |args: &[&str]| {
+        let status = std::process::Command::new("mount")
+            .args(args)
+            .status()
+            .expect("mount");
+        assert!(status.success(), "mount {args:?}");
+    };
+    let (src, dst) = (
+        store.root.to_str().expect("UTF-8 path"),
+        mount_point.to_str().expect("UTF-8 path"),
+    );
+    mount(&["--bind", src, dst]);
+    let _unmount = Unmount(&mount_point);
+    mount(&["-o", "remount,bind,ro", dst]);
+    // Old atimes everywhere; the first capture moves the symlinks' (readlink, under
+    // relatime), so the baseline is the second.
+    age_atimes(&store.root);
+    TreeState::capture(&store.root);
+    let before = TreeState::capture(&store.root);
+    let read_only = strata_unprivileged(&mount_point, &["df"]);
+    assert!(read_only.success(), "{read_only}");
+    assert!(!read_only.stderr.contains(warning), "{read_only}");
+    let changes = TreeState::capture(&store.root).changes_since(&before, 20);
+    assert!(changes.is_empty(), "{}", changes.join("\n"));
 }

@@ -29,6 +29,10 @@ struct Inner {
     /// Opens that could not use `O_NOATIME` (so the access time of what they read moved);
     /// shared with the jails annexing more roots to this one.
     atime_changes: Arc<AtomicU64>,
+    /// Every root is on a mount that never records access times (read-only or `noatime`: a
+    /// forensic copy mounted `ro`, a Kubernetes `readOnly` hostPath): no open moves one,
+    /// `O_NOATIME` or not.
+    atimes_frozen: bool,
     /// Set when the kernel has no `openat2` (before Linux 5.6, or a seccomp filter).
     no_openat2: AtomicBool,
     /// Other roots of the same store, each with its own fd (a containerd root outside the
@@ -51,6 +55,15 @@ fn open_root(path: &Path, atime_changes: &AtomicU64) -> std::io::Result<OwnedFd>
     )
 }
 
+/// Whether the mount `fd` is on records no access times (mounted read-only or `noatime`).
+fn atimes_frozen(fd: &OwnedFd) -> bool {
+    use nix::sys::statvfs::{fstatvfs, FsFlags};
+    fstatvfs(fd).is_ok_and(|fs| {
+        fs.flags()
+            .intersects(FsFlags::ST_RDONLY | FsFlags::ST_NOATIME)
+    })
+}
+
 /// The flags of every open: never follow a final symlink, never block (a FIFO), never leak
 /// the fd into a child.
 fn base_flags() -> OFlag {
@@ -66,6 +79,7 @@ impl Jail {
         Ok(Jail {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
+                atimes_frozen: atimes_frozen(&fd),
                 fd,
                 atime_changes,
                 no_openat2: AtomicBool::new(false),
@@ -86,10 +100,13 @@ impl Jail {
         for (p, fd) in &self.inner.annexes {
             annexes.push((p.clone(), fd.try_clone()?));
         }
-        annexes.push((path.to_path_buf(), open_root(path, &atime_changes)?));
+        let annex = open_root(path, &atime_changes)?;
+        let annex_frozen = atimes_frozen(&annex);
+        annexes.push((path.to_path_buf(), annex));
         Ok(Jail {
             inner: Arc::new(Inner {
                 path: self.inner.path.clone(),
+                atimes_frozen: self.inner.atimes_frozen && annex_frozen,
                 fd: self.inner.fd.try_clone()?,
                 atime_changes,
                 no_openat2: AtomicBool::new(self.inner.no_openat2.load(Ordering::Relaxed)),
@@ -104,8 +121,12 @@ impl Jail {
     }
 
     /// Files and directories opened without `O_NOATIME` so far, because the kernel refused it
-    /// (not their owner, no `CAP_FOWNER`): reading them moved their access times.
+    /// (not their owner, no `CAP_FOWNER`): reading them moved their access times. Zero when
+    /// every root is mounted read-only or `noatime`, where no read moves one.
     pub fn atime_changes(&self) -> u64 {
+        if self.inner.atimes_frozen {
+            return 0;
+        }
         self.inner.atime_changes.load(Ordering::Relaxed)
     }
 

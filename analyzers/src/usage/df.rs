@@ -31,6 +31,7 @@ use crate::error::Problem;
 use crate::graph::{Container, Image, Store};
 use crate::ids::{ChainId, ImageId};
 use crate::units::human_duration;
+use crate::usage::summary::DfSummary;
 use crate::walk::{self, TreeUsage, WalkOptions};
 
 /// The whole `GET /system/df` answer plus strata's additions.
@@ -64,6 +65,9 @@ pub struct DfReport {
     pub other_drivers: Vec<crate::usage::leftovers::OtherDriverDf>,
     /// strata: damaged or inconsistent records met on the way.
     pub problems: Vec<Problem>,
+    /// strata: the summary rows `docker system df` prints, as [`DfSummary::of`] computes
+    /// them from the fields above.
+    pub summary: DfSummary,
     /// strata: what the scan did.
     pub scan: ScanStats,
     /// The walks the figures were computed from, by the directory walked (for the reports
@@ -310,7 +314,7 @@ pub fn compute_from_trees(
     problems.extend(libpod.iter().flat_map(|l| l.problems.iter().cloned()));
     problems.sort();
     problems.dedup();
-    DfReport {
+    let mut report = DfReport {
         libpod,
         layers_size: store.backend.layers_size(store, &sizes.trees),
         images,
@@ -331,7 +335,10 @@ pub fn compute_from_trees(
             walk_millis,
         },
         trees: sizes.trees,
-    }
+        summary: DfSummary::default(),
+    };
+    report.summary = DfSummary::of(&report);
+    report
 }
 
 /// Measured writable layers and volumes.

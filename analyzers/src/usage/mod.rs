@@ -6,3 +6,4 @@ pub mod df;
 pub mod du;
 pub mod leftovers;
 pub mod libpod;
+pub mod summary;

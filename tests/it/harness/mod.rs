@@ -48,6 +48,30 @@ pub const PODMAN: &str = "/usr/bin/podman";
 /// Debian's runc, the OCI runtime podman runs here (through a wrapper naming its state dir).
 pub const RUNC: &str = "/usr/sbin/runc";
 
+/// Debian's Chromium (package `chromium`), run headless on the HTML report.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// How the tests run [`CHROMIUM`]: headless as root (no sandbox), no GPU, and with most of
+/// its own network traffic turned off (what remains, its updater's and sign-in's requests,
+/// names no page as initiator in its net log); each run also gives a `--user-data-dir` of its
+/// own.
+pub const CHROMIUM_HEADLESS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
+/// Debian's Prometheus server (package `prometheus`, 2.42).
+pub const PROMETHEUS: &str = "/usr/bin/prometheus";
+/// Debian's promtool (package `prometheus`).
+pub const PROMTOOL: &str = "/usr/bin/promtool";
+/// Debian's node exporter (package `prometheus-node-exporter`).
+pub const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
+
 /// Debian's tmux (package `tmux`, 3.3a): the terminal `du -i` is driven in.
 pub const TMUX: &str = "/usr/bin/tmux";
 
@@ -118,6 +142,16 @@ pub fn podman_usable() -> bool {
     )
 }
 
+/// Whether the tests that open the HTML report in a headless Chromium can run here: root
+/// (Chromium runs with `--no-sandbox`, as root must) and Debian's chromium; skips or panics as
+/// [`dockerd_usable`] does.
+pub fn chromium_usable() -> bool {
+    usable(
+        "root and Debian's chromium (apt-get install chromium)",
+        &[CHROMIUM],
+    )
+}
+
 /// Whether the tests that need root but no Docker (the demo, mknod, mounts) can run here;
 /// skips or panics as [`dockerd_usable`] does.
 pub fn root_usable() -> bool {
@@ -137,7 +171,15 @@ pub fn tmux_usable() -> bool {
     usable("root and Debian's tmux (apt-get install tmux)", &[TMUX])
 }
 
-fn usable(needs: &str, files: &[&str]) -> bool {
+/// Whether the tests that run the Debian programs `files` (and nothing needing root) can run
+/// here; skips or panics as [`dockerd_usable`] does.
+pub fn programs_usable(needs: &str, files: &[&str]) -> bool {
+    usable_or_skip(file_missing(files), needs)
+}
+
+/// Whether a test needing root and `files` (the tools it runs) can run here; skips or panics as
+/// [`dockerd_usable`] does, saying it `needs` them.
+pub fn usable(needs: &str, files: &[&str]) -> bool {
     usable_or_skip(root_or_files_missing(files), needs)
 }
 
