@@ -25,6 +25,8 @@ pub struct Catalog {
     pub top: Vec<TopItem>,
     /// Each container's state (`running`, `exited`, `created`), by container id.
     pub states: HashMap<String, String>,
+    /// How many problems the report has (printed when the browser ends).
+    pub problems: usize,
 }
 
 /// The catalog of `report`, its top level grouped as `by` says (as `strata du --by` groups
@@ -42,5 +44,6 @@ pub fn of_report(report: &DuReport, by: By) -> Catalog {
             .iter()
             .map(|c| (c.id.clone(), c.state.clone()))
             .collect(),
+        problems: report.problems.len(),
     }
 }

@@ -206,6 +206,7 @@ pub struct Browser {
     root: PathBuf,
     driver: String,
     states: HashMap<String, String>,
+    problems: usize,
     source: Source,
     advice: AdviceIndex,
     stack: Vec<Level>,
@@ -294,6 +295,7 @@ impl Browser {
             root: catalog.root,
             driver: catalog.driver,
             states: catalog.states,
+            problems: catalog.problems,
             source,
             advice: AdviceIndex::new(advice),
             stack: vec![Level {
@@ -365,6 +367,11 @@ impl Browser {
     /// The store's root and driver, for the header.
     pub fn store(&self) -> (&Path, &str) {
         (&self.root, &self.driver)
+    }
+
+    /// How many problems the report has.
+    pub fn problems(&self) -> usize {
+        self.problems
     }
 
     /// The store's total sizes.
@@ -845,6 +852,7 @@ pub(crate) mod tests {
             ],
             owners,
             states: [("c1".to_owned(), "exited".to_owned())].into(),
+            problems: 1,
         };
         let root_path = |p: &str| root.join(p).display().to_string();
         let advice = report(vec![

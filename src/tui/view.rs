@@ -84,8 +84,13 @@ fn panel_lines(lines: &[String], room: usize) -> Vec<Line<'_>> {
 fn header_lines(b: &Browser, width: usize) -> Vec<Line<'static>> {
     let (root, driver) = b.store();
     let arrow = if b.sort.descending { "↓" } else { "↑" };
+    let problems = match b.problems() {
+        0 => String::new(),
+        1 => "  1 problem (printed on exit)".to_owned(),
+        n => format!("  {n} problems (printed on exit)"),
+    };
     let first = format!(
-        "strata du -i  {} ({driver})  total {} {}  sort: {} {arrow}",
+        "strata du -i  {} ({driver})  total {} {}  sort: {} {arrow}{problems}",
         crate::render::path(root),
         b.style.bytes(b.measure.of(&b.total())),
         b.measure.label(),
@@ -239,6 +244,7 @@ mod tests {
         let s = screen(&mut b);
         assert!(s[0].contains(&format!("{} (overlay2)", dir.path().display())));
         assert!(s[0].contains("total 61440 allocated"), "{}", s[0]);
+        assert!(s[0].contains("sort: size ↓  1 problem"), "{}", s[0]);
         assert_eq!(s[1], "/");
         assert!(s[2].contains("ALLOCATED  SHARE"), "{}", s[2]);
         let first = line_with(&s, "image layers");
