@@ -15,16 +15,18 @@ cd "$(dirname "$0")/.."
 # textfile collector serve its `--textfile` file; tests/it/deploy.rs checks the alert rules and
 # the dashboard's queries with promtool and the systemd units of deploy/ with systemd-analyze.
 # chromium: tests/it/du_html.rs opens `du --format html`'s page in headless Chromium.
+# tmux: tests/it/du_interactive.rs drives `strata du -i` in a tmux pane.
 if [ "$(id -u)" = 0 ] && { ! command -v dockerd >/dev/null || [ ! -x /bin/busybox ] \
   || ! command -v strace >/dev/null || ! command -v podman >/dev/null \
   || [ ! -x /usr/bin/newuidmap ] || [ ! -x /usr/bin/fuse-overlayfs ] \
   || [ ! -x /sbin/mkfs.btrfs ] || ! command -v prometheus >/dev/null \
   || ! command -v promtool >/dev/null || ! command -v prometheus-node-exporter >/dev/null \
-  || [ ! -x /usr/bin/systemd-analyze ] || ! command -v chromium >/dev/null; }; then
+  || [ ! -x /usr/bin/systemd-analyze ] || ! command -v chromium >/dev/null \
+  || ! command -v tmux >/dev/null; }; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends docker.io busybox-static strace btrfs-progs \
-    prometheus prometheus-node-exporter systemd chromium
+    prometheus prometheus-node-exporter systemd chromium tmux
   # podman with its recommends (buildah, netavark, uidmap, fuse-overlayfs, slirp4netns), as on
   # the machines the podman tests were written on; runc named besides.
   apt-get install -y -q podman runc uidmap fuse-overlayfs slirp4netns

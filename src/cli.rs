@@ -258,6 +258,11 @@ pub struct DuArgs {
     /// A flat table even on a terminal (the tree is shown only on a terminal).
     #[arg(long)]
     pub flat: bool,
+    /// Browse the owner tree in a full-screen terminal browser (as ncdu): drill down into
+    /// layers' and volumes' directories, sort, toggle apparent sizes, see what `advise` says
+    /// of each item. Read-only: it shows commands, never runs them.
+    #[arg(short = 'i', long, conflicts_with_all = ["flat", "depth"])]
+    pub interactive: bool,
 }
 
 /// `strata watch`.

@@ -9,6 +9,7 @@ mod cli;
 mod cmd;
 mod exporter;
 mod render;
+mod tui;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

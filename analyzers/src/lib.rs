@@ -26,6 +26,7 @@ pub mod host;
 pub mod ids;
 pub mod inventory;
 pub mod layout;
+pub mod listing;
 pub mod root;
 pub mod text;
 pub mod units;

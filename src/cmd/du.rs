@@ -12,9 +12,13 @@ use super::Context;
 use crate::cli::{DuArgs, Format, OutputFormat};
 use crate::render::du::{self as view, View};
 use crate::render::html;
+use crate::tui::{catalog, model, terminal};
 
 /// Walks the root once and prints the attribution.
 pub fn run(ctx: &Context, args: &DuArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
+    if args.interactive {
+        return browse(ctx, args);
+    }
     let store = ctx.load_store()?;
     let mut walk = ctx.walk.clone();
     walk.one_file_system = !args.cross_mounts;
@@ -41,6 +45,47 @@ pub fn run(ctx: &Context, args: &DuArgs, out: &mut dyn Write) -> anyhow::Result<
         }
         Format::Table => view::flat(out, &report, &view)?,
     }
+    Ok(report.problems)
+}
+
+/// `du -i`: walks once (the report, then the leftovers and advice, as `strata advise` does),
+/// then browses the owner tree on the terminal.
+fn browse(ctx: &Context, args: &DuArgs) -> anyhow::Result<Vec<Problem>> {
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "du -i needs a terminal: stdout is not one (for a pipe: `strata du --flat`, or \
+             `--format json du`)"
+        );
+    }
+    if ctx.cli.format != OutputFormat::Table {
+        anyhow::bail!(
+            "du -i draws on the terminal: --format json, prometheus and html do not apply"
+        );
+    }
+    let store = ctx.load_store()?;
+    let mut walk = ctx.walk.clone();
+    walk.one_file_system = !args.cross_mounts;
+    let counter = Arc::new(AtomicU64::new(0));
+    let counted = analyzers::walk::WalkOptions {
+        progress: Some(Arc::clone(&counter)),
+        ..walk.clone()
+    };
+    let (report, advice) = with_progress(&counter, || {
+        let report = du::compute(&store, &DuOptions { walk: counted });
+        (report, super::advise::recommendations(ctx, &store))
+    });
+    let measure = if args.apparent_size {
+        model::Measure::Apparent
+    } else {
+        model::Measure::Allocated
+    };
+    let source = model::Source {
+        jail: store.jail.clone(),
+        walk,
+    };
+    let catalog = catalog::of_report(&report, args.by);
+    let mut browser = model::Browser::new(catalog, advice, source, measure, ctx.style);
+    terminal::run(&mut browser)?;
     Ok(report.problems)
 }
 

@@ -59,6 +59,9 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
              verify and advise; for one user's store give --user NAME"
         );
     }
+    if matches!(&cli.command, Command::Du(args) if args.interactive) {
+        anyhow::bail!("du -i browses one store: give --user NAME or --root DIR, not --all-users");
+    }
     if cli.format == OutputFormat::Prometheus {
         anyhow::bail!(
             "--all-users has no Prometheus output (the stores' series would collide); run \

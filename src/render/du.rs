@@ -66,7 +66,7 @@ impl Node {
 }
 
 /// A 64-hex id (with or without `sha256:`, or a `-init` layer) cut to 12 characters.
-fn short(id: &str) -> String {
+pub(crate) fn short(id: &str) -> String {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
     let (head, tail) = hex.split_at(hex.len().min(64));
     if head.len() == 64 && head.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -76,20 +76,28 @@ fn short(id: &str) -> String {
     }
 }
 
-fn owner_node(o: &Owner, view: &View) -> Node {
-    let mut label = short(&o.id);
+/// An owner's label in a tree: its short id, then its name when that says more.
+pub(crate) fn owner_label(o: &Owner) -> String {
+    let label = short(&o.id);
     if !o.name.is_empty() && o.name != o.id && o.name != label {
-        label = format!("{label} {}", o.name);
+        format!("{label} {}", o.name)
+    } else {
+        label
     }
-    let mut note = o.note.clone();
-    if !o.used_by.is_empty() {
-        let users = o.used_by.join(", ");
-        note = if note.is_empty() {
-            users
-        } else {
-            format!("{note}; {users}")
-        };
+}
+
+/// An owner's note in a tree: its note, then who uses it.
+pub(crate) fn owner_note(o: &Owner) -> String {
+    let users = o.used_by.join(", ");
+    match (o.note.is_empty(), users.is_empty()) {
+        (_, true) => o.note.clone(),
+        (true, false) => users,
+        (false, false) => format!("{}; {users}", o.note),
     }
+}
+
+fn owner_node(o: &Owner, view: &View) -> Node {
+    let (label, note) = (owner_label(o), owner_note(o));
     let paths = o
         .paths
         .iter()
@@ -105,87 +113,131 @@ fn owner_node(o: &Owner, view: &View) -> Node {
     n
 }
 
-/// Builds the tree the view asks for.
-fn build(r: &DuReport, view: &View) -> Node {
-    let mut root = Node::new("", "", view.bytes(&r.total));
-    root.label = format!("{} ({})", super::path(&r.root), r.driver);
-    let of_kind = |k: OwnerKind| r.owners.iter().filter(move |o| o.kind == k);
-    let children = match view.by {
+/// One item of the top level of the tree `--by` asks for.
+#[derive(Debug, Clone)]
+pub enum TopItem {
+    /// One owner (`--by layer`, `--by volume`), by index into the report's owners.
+    Owner(usize),
+    /// Several owners under one name: a kind, an image, a container.
+    Group {
+        /// Its name (unescaped).
+        label: String,
+        /// A note (unescaped): how many owners, an image's id.
+        note: String,
+        /// Its owners, by index into the report's owners; its bytes are theirs.
+        owners: Vec<usize>,
+    },
+}
+
+/// The top level of the tree grouped `by`, in the report's order: kinds, images (their
+/// layers and big data; a shared layer under each), containers (their layers, logs and
+/// files), or the layers or volumes themselves.
+pub fn top_level(r: &DuReport, by: By) -> Vec<TopItem> {
+    let owners = &r.owners;
+    let indices_of = |kind: OwnerKind| -> Vec<usize> {
+        (0..owners.len())
+            .filter(|&i| owners[i].kind == kind)
+            .collect()
+    };
+    match by {
         By::Kind => r
             .kinds
             .iter()
-            .map(|k| {
-                let owners = of_kind(k.kind).map(|o| owner_node(o, view)).collect();
-                Node::new(
-                    k.kind.label(),
-                    format!("{} owners", k.owners),
-                    view.bytes(&k.sizes),
-                )
-                .with_children(owners)
+            .map(|k| TopItem::Group {
+                label: k.kind.label().to_owned(),
+                note: format!("{} owners", k.owners),
+                owners: indices_of(k.kind),
             })
             .collect(),
-        By::Layer => of_kind(OwnerKind::ImageLayer)
-            .map(|o| owner_node(o, view))
+        By::Layer => indices_of(OwnerKind::ImageLayer)
+            .into_iter()
+            .map(TopItem::Owner)
             .collect(),
-        By::Volume => of_kind(OwnerKind::Volume)
-            .map(|o| owner_node(o, view))
+        By::Volume => indices_of(OwnerKind::Volume)
+            .into_iter()
+            .map(TopItem::Owner)
             .collect(),
         By::Image => {
-            let layers: BTreeMap<&str, &Owner> = of_kind(OwnerKind::ImageLayer)
-                .map(|o| (o.id.as_str(), o))
-                .collect();
+            let by_id = |kind: OwnerKind| -> BTreeMap<&str, usize> {
+                indices_of(kind)
+                    .into_iter()
+                    .map(|i| (owners[i].id.as_str(), i))
+                    .collect()
+            };
             // containers/storage keeps each image's config and manifests apart, by image id.
-            let big_data: BTreeMap<&str, &Owner> = of_kind(OwnerKind::ImageBigData)
-                .map(|o| (o.id.as_str(), o))
-                .collect();
+            let (layers, big_data) = (by_id(OwnerKind::ImageLayer), by_id(OwnerKind::ImageBigData));
             r.images
                 .iter()
-                .map(|img| {
-                    let parts: Vec<Node> = img
+                .map(|img| TopItem::Group {
+                    label: img
+                        .tags
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| format!("<none> {}", short(&img.id))),
+                    note: short(&img.id),
+                    owners: img
                         .layers
                         .iter()
                         .filter_map(|c| layers.get(c.as_str()))
                         .chain(big_data.get(img.id.as_str()))
-                        .map(|o| owner_node(o, view))
-                        .collect();
-                    let bytes = parts.iter().map(|p| p.bytes).sum();
-                    let label = img
-                        .tags
-                        .first()
-                        .cloned()
-                        .unwrap_or_else(|| format!("<none> {}", short(&img.id)));
-                    Node::new(label, short(&img.id), bytes).with_children(parts)
+                        .copied()
+                        .collect(),
                 })
                 .collect()
         }
         By::Container => {
-            let mut by_id: BTreeMap<&str, Vec<&Owner>> = BTreeMap::new();
-            for o in r.owners.iter().filter(|o| {
-                matches!(
+            let mut by_container: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+            for (i, o) in owners.iter().enumerate() {
+                if matches!(
                     o.kind,
                     OwnerKind::ContainerLayer | OwnerKind::ContainerLog | OwnerKind::ContainerMeta
-                )
-            }) {
-                by_id.entry(o.id.as_str()).or_default().push(o);
+                ) {
+                    by_container.entry(o.id.as_str()).or_default().push(i);
+                }
             }
-            by_id
+            by_container
                 .into_iter()
-                .map(|(id, parts)| {
-                    let name = parts
+                .map(|(id, members)| {
+                    let name = members
                         .iter()
-                        .map(|o| o.name.as_str())
-                        .find(|n| !n.is_empty());
-                    let label = format!("{} {}", short(id), name.unwrap_or(""));
-                    let children: Vec<Node> = parts
-                        .iter()
-                        .map(|o| Node::new(o.kind.label(), o.note.clone(), view.bytes(&o.sizes)))
-                        .collect();
-                    let bytes = children.iter().map(|c| c.bytes).sum();
-                    Node::new(label.trim_end(), "", bytes).with_children(children)
+                        .map(|&i| owners[i].name.as_str())
+                        .find(|n| !n.is_empty())
+                        .unwrap_or("");
+                    TopItem::Group {
+                        label: format!("{} {name}", short(id)).trim_end().to_owned(),
+                        note: String::new(),
+                        owners: members,
+                    }
                 })
                 .collect()
         }
+    }
+}
+
+/// Builds the tree the view asks for.
+fn build(r: &DuReport, view: &View) -> Node {
+    let mut root = Node::new("", "", view.bytes(&r.total));
+    root.label = format!("{} ({})", super::path(&r.root), r.driver);
+    let part = |o: &Owner| match view.by {
+        // A container's parts are named by what they are.
+        By::Container => Node::new(o.kind.label(), o.note.clone(), view.bytes(&o.sizes)),
+        _ => owner_node(o, view),
     };
+    let children = top_level(r, view.by)
+        .into_iter()
+        .map(|item| match item {
+            TopItem::Owner(i) => owner_node(&r.owners[i], view),
+            TopItem::Group {
+                label,
+                note,
+                owners,
+            } => {
+                let parts: Vec<Node> = owners.iter().map(|&i| part(&r.owners[i])).collect();
+                let bytes = parts.iter().map(|p| p.bytes).sum();
+                Node::new(label, note, bytes).with_children(parts)
+            }
+        })
+        .collect();
     let mut root = root.with_children(children);
     if view.by == By::Image {
         root.note = "a shared layer is listed under each image that uses it".to_owned();
@@ -273,7 +325,8 @@ fn write_children(
     Ok(())
 }
 
-fn bar(bytes: u64, total: u64) -> String {
+/// A bar of [`BAR_WIDTH`] characters, `bytes` of `total` filled.
+pub(crate) fn bar(bytes: u64, total: u64) -> String {
     let filled = usize::try_from(bytes.saturating_mul(BAR_WIDTH as u64) / total.max(1))
         .unwrap_or(BAR_WIDTH)
         .min(BAR_WIDTH);

@@ -23,7 +23,8 @@
 //! (a throwaway user's rootless podman, native overlay and fuse-overlayfs, found by `--user`
 //! and `--all-users`), [`containment`] (nothing
 //! outside the data root is read, listed or counted, whatever the store holds), [`names`],
-//! [`du`], [`du_html`] (the HTML report in a headless Chromium), [`watch`],
+//! [`du`], [`du_interactive`] (`du -i` driven in tmux), [`du_html`] (the HTML report in a
+//! headless Chromium), [`watch`],
 //! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
 //! prune-versus-prediction check), the facts about what dockerd writes in [`fixture::facts`],
 //! and the engine's: [`engine_image`], [`engine_container`], [`engine_volume`], [`engine_api`],
@@ -40,6 +41,7 @@ mod devtools;
 mod dfjson;
 mod du;
 mod du_html;
+mod du_interactive;
 mod engine_api;
 mod engine_build;
 mod engine_common;

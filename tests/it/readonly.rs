@@ -76,16 +76,11 @@ fn every_verb_leaves_the_btrfs_store_untouched() {
     every_verb_leaves_untouched(Driver::Btrfs);
 }
 
-/// Runs `strata --root <root> <global...> <verb...>` for every verb of `verbs` and panics unless
-/// each exited 0 without a panic and the whole tree under `root` (every directory below it
-/// included: on a containerd store, the containerd root `<root>/containerd/daemon` too) is
-/// identical before and after, atimes included.
-pub fn assert_untouched(root: &Path, global: &[&str], verbs: &[&[&str]]) {
-    // No other test's du or cp may read a store while this one compares atimes.
-    let _alone = crate::fixture::atime_checker();
-    // Old atimes everywhere, so that any read without O_NOATIME shows. The first capture may
-    // still move symlink atimes (readlink; see `tree`), so the baseline is the second, and it
-    // must equal the first in everything else.
+/// The state of the tree under `root` to compare a later capture with, atimes included: every
+/// atime made old first, so that any read without `O_NOATIME` shows. The first capture may
+/// still move symlink atimes (readlink; see `tree`), so the baseline is the second, and it must
+/// equal the first in everything else. Hold [`crate::fixture::atime_checker`] meanwhile.
+pub fn baseline(root: &Path) -> TreeState {
     age_atimes(root);
     let warm = TreeState::capture(root);
     let before = TreeState::capture(root);
@@ -97,7 +92,17 @@ pub fn assert_untouched(root: &Path, global: &[&str], verbs: &[&[&str]]) {
         "capturing the tree changed it:\n{}",
         noise.join("\n")
     );
+    before
+}
 
+/// Runs `strata --root <root> <global...> <verb...>` for every verb of `verbs` and panics unless
+/// each exited 0 without a panic and the whole tree under `root` (every directory below it
+/// included: on a containerd store, the containerd root `<root>/containerd/daemon` too) is
+/// identical before and after, atimes included.
+pub fn assert_untouched(root: &Path, global: &[&str], verbs: &[&[&str]]) {
+    // No other test's du or cp may read a store while this one compares atimes.
+    let _alone = crate::fixture::atime_checker();
+    let before = baseline(root);
     let mut failures = Vec::new();
     for verb in verbs {
         let args: Vec<&str> = global.iter().chain(verb.iter()).copied().collect();

@@ -28,7 +28,7 @@ pub use podman::Podman;
 pub use rootless::{Rootless, Store as RootlessStore};
 pub use run::{
     root_args, run_with_timeout, strata, strata_command, strata_on, strata_on_with_path,
-    strata_on_within, strata_unprivileged, Run,
+    strata_on_within, strata_unprivileged, Run, STRATA_BIN,
 };
 pub use trixie::{Containerd, Ctr};
 
@@ -71,6 +71,9 @@ pub const PROMETHEUS: &str = "/usr/bin/prometheus";
 pub const PROMTOOL: &str = "/usr/bin/promtool";
 /// Debian's node exporter (package `prometheus-node-exporter`).
 pub const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
+
+/// Debian's tmux (package `tmux`, 3.3a): the terminal `du -i` is driven in.
+pub const TMUX: &str = "/usr/bin/tmux";
 
 /// Set to `1` (CI does) to turn every skip into a failure.
 pub const NO_SKIP_ENV: &str = "STRATA_TEST_NO_SKIP";
@@ -159,6 +162,13 @@ pub fn root_usable() -> bool {
 /// static busybox (for the image); skips or panics as [`dockerd_usable`] does.
 pub fn engine_usable() -> bool {
     usable("root and a static busybox", &[BUSYBOX])
+}
+
+/// Whether the tests that drive a terminal program in tmux can run here: root (for the
+/// dockerd-made store they browse) and Debian's tmux; skips or panics as [`dockerd_usable`]
+/// does.
+pub fn tmux_usable() -> bool {
+    usable("root and Debian's tmux (apt-get install tmux)", &[TMUX])
 }
 
 /// Whether the tests that run the Debian programs `files` (and nothing needing root) can run
