@@ -186,6 +186,44 @@ fn the_docker_cli_drives_the_engine() {
     let images = engine.docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     assert_eq!(images.stdout.trim(), "bb:1");
 
+    // `info` tells the truth: this machine's memory, CPUs and cgroup version, and the limits
+    // a container gets here (memory, CFS quota and pids with this kernel's cgroups; never
+    // swap, CPU shares or cpusets, which the engine refuses).
+    let info = engine.docker(&[
+        "info",
+        "--format",
+        "{{.MemTotal}} {{.NCPU}} {{.CgroupVersion}} {{.MemoryLimit}} {{.CPUCfsQuota}} \
+         {{.PidsLimit}} {{.SwapLimit}} {{.CPUShares}} {{.CPUSet}}",
+    ]);
+    let meminfo = fs::read_to_string("/proc/meminfo").unwrap();
+    let mem_kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|k| k.parse().ok())
+        .unwrap();
+    let ncpu = std::thread::available_parallelism().unwrap();
+    let version = if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        2
+    } else {
+        1
+    };
+    assert_eq!(
+        info.stdout.split_whitespace().collect::<Vec<_>>(),
+        [
+            (mem_kib * 1024).to_string(),
+            ncpu.to_string(),
+            version.to_string(),
+            "true".to_owned(),
+            "true".to_owned(),
+            "true".to_owned(),
+            "false".to_owned(),
+            "false".to_owned(),
+            "false".to_owned(),
+        ],
+        "{info}"
+    );
+
     let run = engine.docker(&[
         "run",
         "-d",

@@ -229,6 +229,8 @@ pub fn version() -> Value {
 pub fn info(root: &Root) -> Result<Value> {
     let store = root.load()?;
     let running = store.containers.iter().filter(|c| c.state.running).count();
+    let machine = super::machine::Machine::read();
+    let limits = machine.limits;
     let uts = nix::sys::utsname::uname().ok();
     let field = |f: fn(&nix::sys::utsname::UtsName) -> &std::ffi::OsStr| {
         uts.as_ref()
@@ -249,13 +251,28 @@ pub fn info(root: &Root) -> Result<Value> {
         "OperatingSystem": "linux",
         "OSType": "linux",
         "Architecture": field(nix::sys::utsname::UtsName::machine),
-        "NCPU": std::thread::available_parallelism().map_or(1, usize::from),
+        "NCPU": machine.ncpu,
+        "MemTotal": machine.mem_total,
+        "CgroupVersion": machine.cgroup_version.to_string(),
+        "MemoryLimit": limits.memory,
+        "SwapLimit": false,
+        "KernelMemory": false,
+        "KernelMemoryTCP": false,
+        "CpuCfsPeriod": limits.cpu_cfs,
+        "CpuCfsQuota": limits.cpu_cfs,
+        "CPUShares": false,
+        "CPUSet": false,
+        "PidsLimit": limits.pids,
+        "OomKillDisable": false,
+        "IPv4Forwarding": false,
+        "BridgeNfIptables": false,
+        "BridgeNfIp6tables": false,
         "ServerVersion": concat!("strata-", env!("CARGO_PKG_VERSION")),
         "LoggingDriver": "json-file",
         "CgroupDriver": "cgroupfs",
         "DefaultRuntime": "libcontainer",
         "Plugins": {"Volume": ["local"], "Network": ["none"], "Log": ["json-file"]},
-        "Warnings": []
+        "Warnings": limits.warnings()
     }))
 }
 
