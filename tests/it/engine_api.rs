@@ -273,6 +273,28 @@ fn the_docker_cli_drives_the_engine() {
         diff.stdout.contains("A /added\n") && diff.stdout.contains("D /bin/ls\n"),
         "{diff}"
     );
+    // `docker kill` (SIGKILL) returns once the container is dead, as with dockerd: the next
+    // command sees it exited, without polling.
+    engine.docker(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "killed",
+        "bb:1",
+        "sleep",
+        "600",
+    ]);
+    engine.docker(&["kill", "killed"]);
+    let state = engine.docker(&[
+        "inspect",
+        "-f",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        "killed",
+    ]);
+    assert_eq!(state.stdout.trim(), "exited 137", "{state}");
+    engine.docker(&["rm", "killed"]);
     engine.docker(&["stop", "-t", "1", "talker"]);
     let ps = engine.docker(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
     assert!(ps.stdout.starts_with("talker Exited (143)"), "{ps}");

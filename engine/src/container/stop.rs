@@ -11,7 +11,13 @@ use super::record;
 use crate::error::{Error, Result};
 use crate::root::Root;
 
-/// Sends `signal` to container `id`, which must be running.
+/// How long `kill` with SIGKILL waits for the container to be recorded stopped (moby's
+/// `Kill` waits 2 s, kills the process again, then 10 s more).
+const KILLED_WITHIN: Duration = Duration::from_secs(12);
+
+/// Sends `signal` to container `id`, which must be running. With SIGKILL it returns once the
+/// container is stopped, as `docker kill` does (so a `docker ps` right after shows it exited);
+/// any other signal returns once delivered.
 pub fn kill(root: &Root, id: &str, signal: Signal) -> Result<()> {
     let rec = record::load(root, id)?;
     let Some(pid) = rec.state.running_pid() else {
@@ -21,7 +27,17 @@ pub fn kill(root: &Root, id: &str, signal: Signal) -> Result<()> {
         id: id.to_owned(),
         action: "kill",
         detail: e.to_string(),
-    })
+    })?;
+    if signal != Signal::SIGKILL {
+        return Ok(());
+    }
+    super::wait::until_stopped(root, id, Some(Instant::now() + KILLED_WITHIN))?
+        .map(|_| ())
+        .ok_or_else(|| Error::Runtime {
+            id: id.to_owned(),
+            action: "kill",
+            detail: format!("still running {} s after SIGKILL", KILLED_WITHIN.as_secs()),
+        })
 }
 
 /// Stops container `id`: its stop signal, then SIGKILL after `grace`. A container that is not
@@ -41,14 +57,11 @@ pub fn stop(root: &Root, id: &str, grace: Duration) -> Result<()> {
     if super::wait::until_stopped(root, id, Some(Instant::now() + grace))?.is_some() {
         return Ok(());
     }
-    let _ = kill(root, id, Signal::SIGKILL);
-    super::wait::until_stopped(root, id, Some(Instant::now() + Duration::from_secs(30)))?
-        .map(|_| ())
-        .ok_or_else(|| Error::Runtime {
-            id: id.to_owned(),
-            action: "stop",
-            detail: "still running 30 s after SIGKILL".to_owned(),
-        })
+    match kill(root, id, Signal::SIGKILL) {
+        // It exited between the grace period's end and the SIGKILL.
+        Err(Error::Conflict(_)) => Ok(()),
+        other => other,
+    }
 }
 
 /// A signal as `docker kill --signal` takes it: `KILL`, `SIGKILL` or `9`.
