@@ -339,6 +339,28 @@ pub struct CreateArgs {
     /// Remove the container when it exits.
     #[arg(long)]
     pub rm: bool,
+    /// Run as `USER[:GROUP]` (names or ids of the image's `/etc/passwd` and `/etc/group`).
+    /// Only `-u`: the long `--user` is the global flag naming a rootless store.
+    #[arg(short = 'u', id = "run_user", value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+    /// Add a capability (`SYS_ADMIN`, `CAP_NET_ADMIN`, `ALL`).
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop a capability (`NET_RAW`, `ALL`).
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Security option: only `no-new-privileges[:true|false]`.
+    #[arg(long = "security-opt", value_name = "OPT")]
+    pub security_opt: Vec<String>,
+    /// Most processes the container may have (0 or -1: no limit).
+    #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Set a label (`KEY=VALUE`, or `KEY` for an empty value).
+    #[arg(short, long = "label", value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Mount a tmpfs: `PATH[:OPTIONS]` (`/t:size=64m,mode=1777`).
+    #[arg(long, value_name = "PATH[:OPTIONS]")]
+    pub tmpfs: Vec<String>,
     /// The image.
     pub image: String,
     /// The command and its arguments.

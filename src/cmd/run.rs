@@ -43,6 +43,29 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         auto_remove: args.rm,
         mounts,
         binds: args.volume.clone(),
+        user: args.user.clone(),
+        cap_add: args.cap_add.clone(),
+        cap_drop: args.cap_drop.clone(),
+        security_opt: args.security_opt.clone(),
+        pids_limit: args.pids_limit.unwrap_or(0),
+        labels: args
+            .label
+            .iter()
+            .map(|l| {
+                let (k, v) = l.split_once('=').unwrap_or((l, ""));
+                (k.to_owned(), v.to_owned())
+            })
+            .collect(),
+        tmpfs: args
+            .tmpfs
+            .iter()
+            .map(|t| {
+                let (path, options) = t.split_once(':').unwrap_or((t, ""));
+                (path.to_owned(), options.to_owned())
+            })
+            .collect(),
+        stop_signal: None,
+        stop_timeout: None,
     })
 }
 

@@ -227,9 +227,11 @@ struct NameQuery {
 async fn container_create(
     State(e): State<Shared>,
     Query(q): Query<NameQuery>,
-    Json(body): Json<CreateBody>,
+    body: Bytes,
 ) -> ApiResult<Response> {
-    let opts = body.into_options(q.name).map_err(ApiError)?;
+    let opts = CreateBody::parse(&body)
+        .and_then(|b| b.into_options(q.name))
+        .map_err(ApiError)?;
     let id = blocking(move || container::create::create(&e.root, &opts)).await?;
     Ok((StatusCode::CREATED, Json(json!({"Id": id, "Warnings": []}))).into_response())
 }
