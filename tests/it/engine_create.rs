@@ -107,12 +107,16 @@ fn create_honours_every_field_it_takes() {
         let root_ids = output_of(&engine, cli, &[], "id -u");
         assert_eq!(root_ids, "0\n", "{cli}");
 
-        let caps = |flags: &[&str]| {
+        let caps_in = |set: &str, flags: &[&str]| {
             let status = output_of(&engine, cli, flags, "cat /proc/self/status");
-            u64::from_str_radix(status_field(&status, "CapEff"), 16).unwrap()
+            u64::from_str_radix(status_field(&status, set), 16).unwrap()
         };
+        let caps = |flags: &[&str]| caps_in("CapEff", flags);
         let default = caps(&[]);
         assert_eq!(default, 0xa804_25fb, "{cli}: Docker's default set");
+        // Not root: only the bounding set, as moby's SetCapabilities.
+        assert_eq!(caps(&["-u", "1000"]), 0, "{cli}");
+        assert_eq!(caps_in("CapBnd", &["-u", "1000"]), default, "{cli}");
         assert_eq!(caps(&["--cap-drop", "ALL"]), 0, "{cli}");
         assert_eq!(
             caps(&["--cap-add", "SYS_ADMIN"]),
@@ -276,7 +280,7 @@ fn create_refuses_what_it_does_not_implement() {
             args.extend_from_slice(&["users:1", "true"]);
             let run = engine.cli_run(cli, &args);
             assert!(
-                !run.success()
+                run.code == Some(125)
                     && run.stderr.contains("Error response from daemon")
                     && run.stderr.contains(named),
                 "{cli} {flags:?}: {run}"

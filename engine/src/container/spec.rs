@@ -16,6 +16,17 @@ use super::record::{HostConfig, Record};
 use super::user::{self, DefaultGroup};
 use crate::error::{Error, Result};
 
+/// The capability sets of a process running as `uid` with `caps`: as moby's
+/// `SetCapabilities`, a process not run as root keeps only the bounding set (no effective
+/// or permitted capabilities, as `execve` would leave it).
+fn capabilities(caps: &[String], uid: u32) -> Value {
+    if uid == 0 {
+        json!({"bounding": caps, "effective": caps, "permitted": caps})
+    } else {
+        json!({"bounding": caps})
+    }
+}
+
 /// CFS period dockerd uses for `--cpus` (100 ms, in µs).
 const CPU_PERIOD: u64 = 100_000;
 
@@ -103,7 +114,7 @@ pub fn build(
             "args": args,
             "env": record.config.env.clone().unwrap_or_default(),
             "cwd": cwd,
-            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+            "capabilities": capabilities(&caps, uid),
             "noNewPrivileges": no_new_privileges
         },
         "root": {"path": rootfs, "readonly": host.readonly_rootfs},
