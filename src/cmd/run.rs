@@ -48,25 +48,23 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         cap_drop: args.cap_drop.clone(),
         security_opt: args.security_opt.clone(),
         pids_limit: args.pids_limit.unwrap_or(0),
-        labels: args
-            .label
-            .iter()
-            .map(|l| {
-                let (k, v) = l.split_once('=').unwrap_or((l, ""));
-                (k.to_owned(), v.to_owned())
-            })
-            .collect(),
-        tmpfs: args
-            .tmpfs
-            .iter()
-            .map(|t| {
-                let (path, options) = t.split_once(':').unwrap_or((t, ""));
-                (path.to_owned(), options.to_owned())
-            })
-            .collect(),
+        labels: split_each(&args.label, '='),
+        tmpfs: split_each(&args.tmpfs, ':'),
         stop_signal: None,
         stop_timeout: None,
     })
+}
+
+/// Flag values `KEY<sep>VALUE` (`KEY` alone: an empty value) by key, as `--label K=V` and
+/// `--tmpfs PATH:OPTIONS` are read.
+fn split_each(values: &[String], sep: char) -> BTreeMap<String, String> {
+    values
+        .iter()
+        .map(|v| {
+            let (key, value) = v.split_once(sep).unwrap_or((v, ""));
+            (key.to_owned(), value.to_owned())
+        })
+        .collect()
 }
 
 /// `strata create`: prints the id.

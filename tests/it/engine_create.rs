@@ -52,6 +52,15 @@ fn users_image(root: &Path, dir: &Path) {
     .assert_success();
 }
 
+/// A root with `users:1`, served by an engine (the directory holds both).
+fn served() -> (tempfile::TempDir, std::path::PathBuf, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = imported_root(dir.path());
+    users_image(&root, dir.path());
+    let engine = Engine::start(&root, dir.path());
+    (dir, root, engine)
+}
+
 /// Runs `docker run -d FLAGS users:1 sh -c SCRIPT` with `cli`, waits for it to exit, and
 /// returns its standard output (the container is removed).
 fn output_of(engine: &Engine, cli: &str, flags: &[&str], script: &str) -> String {
@@ -95,10 +104,7 @@ fn create_honours_every_field_it_takes() {
     if !dockerd_usable() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let root = imported_root(dir.path());
-    users_image(&root, dir.path());
-    let engine = Engine::start(&root, dir.path());
+    let (_dir, _root, engine) = served();
     for cli in clis() {
         let ids = output_of(&engine, cli, &["-u", "1000:1000"], "id -u; id -g");
         assert_eq!(ids, "1000\n1000\n", "{cli}");
@@ -250,10 +256,7 @@ fn create_refuses_what_it_does_not_implement() {
     if !dockerd_usable() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let root = imported_root(dir.path());
-    users_image(&root, dir.path());
-    let engine = Engine::start(&root, dir.path());
+    let (_dir, root, engine) = served();
     let before = left_behind(&root);
     let refusals: &[(&[&str], &str)] = &[
         (&["--privileged"], "HostConfig.Privileged"),
