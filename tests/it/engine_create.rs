@@ -33,8 +33,9 @@ fn clis() -> Vec<&'static str> {
     clis
 }
 
-/// `bb:1` with users and groups planted: `nobody` (65534, group `nogroup`) is a member of
-/// `extra` (777); built with strata's builder before the engine serves the root.
+/// `users:1`: `bb:1` with users and groups planted: `nobody` (65534, group `nogroup`) is a
+/// member of `extra` (777); `nobody:1`: `users:1` with `USER nobody`. Built with strata's
+/// builder before the engine serves the root.
 fn users_image(root: &Path, dir: &Path) {
     let ctx = dir.join("users-ctx");
     fs::create_dir_all(&ctx).unwrap();
@@ -45,11 +46,12 @@ fn users_image(root: &Path, dir: &Path) {
          printf 'root:x:0:\\nnogroup:x:65534:\\nextra:x:777:nobody\\n' > /etc/group\n",
     )
     .unwrap();
-    strata_on(
-        root,
-        &["build", "-q", "-t", "users:1", ctx.to_str().unwrap()],
-    )
-    .assert_success();
+    let build = |tag: &str| {
+        strata_on(root, &["build", "-q", "-t", tag, ctx.to_str().unwrap()]).assert_success();
+    };
+    build("users:1");
+    fs::write(ctx.join("Dockerfile"), "FROM users:1\nUSER nobody\n").unwrap();
+    build("nobody:1");
 }
 
 /// A root with `users:1`, served by an engine (the directory holds both).
@@ -104,7 +106,7 @@ fn create_honours_every_field_it_takes() {
     if !dockerd_usable() {
         return;
     }
-    let (_dir, _root, engine) = served();
+    let (_dir, root, engine) = served();
     for cli in clis() {
         let ids = output_of(&engine, cli, &["-u", "1000:1000"], "id -u; id -g");
         assert_eq!(ids, "1000\n1000\n", "{cli}");
@@ -112,6 +114,24 @@ fn create_honours_every_field_it_takes() {
         assert_eq!(ids, "65534\n65534\n65534 777\n", "{cli}");
         let root_ids = output_of(&engine, cli, &[], "id -u");
         assert_eq!(root_ids, "0\n", "{cli}");
+        // The image's USER applies when -u is not given, and -u overrides it.
+        let image_user = engine.cli_run(cli, &["run", "-d", "nobody:1", "id", "-u"]);
+        let id = image_user.stdout.trim();
+        assert_eq!(engine.cli_run(cli, &["wait", id]).stdout.trim(), "0");
+        assert_eq!(
+            engine.cli_run(cli, &["logs", id]).stdout,
+            "65534\n",
+            "{cli}"
+        );
+        assert!(engine.cli_run(cli, &["rm", id]).success());
+        let anon = output_of(
+            &engine,
+            cli,
+            &["-v", "/anon"],
+            "grep -c ' /anon ' /proc/mounts",
+        );
+        assert_eq!(anon, "1\n", "{cli}: -v /anon mounts an anonymous volume");
+        assert!(engine.cli_run(cli, &["volume", "prune", "-f"]).success());
 
         let caps_in = |set: &str, flags: &[&str]| {
             let status = output_of(&engine, cli, flags, "cat /proc/self/status");
@@ -240,6 +260,30 @@ fn create_honours_every_field_it_takes() {
         !refused.success() && refused.stderr.contains("FLY"),
         "{refused}"
     );
+    // And on the root directly, without a daemon: the same engine code.
+    drop(engine);
+    let direct = strata_on(
+        &root,
+        &[
+            "run",
+            "--rm",
+            "-u",
+            "nobody",
+            "--pids-limit",
+            "5",
+            "users:1",
+            "id",
+            "-u",
+        ],
+    );
+    assert_eq!(direct.assert_success().stdout, "65534\n");
+    let refused = strata_on(&root, &["create", "-u", "ghost", "users:1", "true"]);
+    assert!(
+        !refused.success() && refused.stderr.contains("ghost"),
+        "{refused}"
+    );
+    let containers = fs::read_dir(root.join("containers")).unwrap().count();
+    assert_eq!(containers, 0, "a refused create leaves no container");
 }
 
 /// What a refused create must not leave: containers, layers, volumes.
