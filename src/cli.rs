@@ -358,6 +358,9 @@ pub struct CreateArgs {
     /// Set a label (`KEY=VALUE`, or `KEY` for an empty value).
     #[arg(short, long = "label", value_name = "KEY=VALUE")]
     pub label: Vec<String>,
+    /// Add the process to a group (a name of the image's `/etc/group`, or a gid).
+    #[arg(long = "group-add", value_name = "GROUP")]
+    pub group_add: Vec<String>,
     /// Mount a tmpfs: `PATH[:OPTIONS]` (`/t:size=64m,mode=1777`).
     #[arg(long, value_name = "PATH[:OPTIONS]")]
     pub tmpfs: Vec<String>,

@@ -50,6 +50,7 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         pids_limit: args.pids_limit.unwrap_or(0),
         labels: split_each(&args.label, '='),
         tmpfs: split_each(&args.tmpfs, ':'),
+        group_add: args.group_add.clone(),
         stop_signal: None,
         stop_timeout: None,
     })

@@ -112,6 +112,20 @@ fn create_honours_every_field_it_takes() {
         assert_eq!(ids, "1000\n1000\n", "{cli}");
         let ids = output_of(&engine, cli, &["-u", "nobody"], "id -u; id -g; id -G");
         assert_eq!(ids, "65534\n65534\n65534 777\n", "{cli}");
+        let groups = output_of(
+            &engine,
+            cli,
+            &[
+                "-u",
+                "nobody",
+                "--group-add",
+                "12",
+                "--group-add",
+                "nogroup",
+            ],
+            "id -G",
+        );
+        assert_eq!(groups, "65534 12 777\n", "{cli}");
         let root_ids = output_of(&engine, cli, &[], "id -u");
         assert_eq!(root_ids, "0\n", "{cli}");
         // The image's USER applies when -u is not given, and -u overrides it.
@@ -318,6 +332,7 @@ fn create_refuses_what_it_does_not_implement() {
         (&["-u", "ghost"], "ghost"),
         (&["-u", "nobody:wheel", "-v", "/anon"], "wheel"),
         (&["--cap-add", "FLY"], "FLY"),
+        (&["--group-add", "wheel"], "HostConfig.GroupAdd"),
         (&["--tmpfs", "/t:bogus=1"], "bogus=1"),
     ];
     for cli in clis() {

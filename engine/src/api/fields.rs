@@ -77,6 +77,7 @@ const HOST: Fields = Fields {
         "Tmpfs",
         "RestartPolicy",
         "Init",
+        "GroupAdd",
         // The CLI writes the id file itself; the daemon never reads it.
         "ContainerIDFile",
     ],
@@ -94,7 +95,6 @@ const HOST: Fields = Fields {
         ("DnsOptions", &[]),
         ("DnsSearch", &[]),
         ("ExtraHosts", &[]),
-        ("GroupAdd", &[]),
         ("IpcMode", &[r#""private""#]),
         ("Cgroup", &[]),
         ("Links", &[]),

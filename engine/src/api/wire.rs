@@ -56,6 +56,8 @@ pub struct CreateHost {
     pub pids_limit: Option<i64>,
     /// `--tmpfs`: options by path.
     pub tmpfs: Option<BTreeMap<String, String>>,
+    /// `--group-add`.
+    pub group_add: Option<Vec<String>>,
     /// `--restart`: only `no` is implemented.
     pub restart_policy: Option<RestartPolicy>,
     /// `--init`: not implemented (only `false` passes).
@@ -151,6 +153,7 @@ impl CreateBody {
                 security_opt: (!opts.security_opt.is_empty()).then(|| opts.security_opt.clone()),
                 pids_limit: (opts.pids_limit != 0).then_some(opts.pids_limit),
                 tmpfs: (!opts.tmpfs.is_empty()).then(|| opts.tmpfs.clone()),
+                group_add: (!opts.group_add.is_empty()).then(|| opts.group_add.clone()),
                 restart_policy: None,
                 init: None,
             },
@@ -227,6 +230,7 @@ impl CreateBody {
             pids_limit: self.host.pids_limit.unwrap_or_default(),
             labels: self.config.labels.unwrap_or_default(),
             tmpfs: self.host.tmpfs.unwrap_or_default(),
+            group_add: self.host.group_add.unwrap_or_default(),
             stop_signal: self.config.stop_signal.filter(|s| !s.is_empty()),
             stop_timeout: self.config.stop_timeout,
         })

@@ -66,6 +66,8 @@ pub struct CreateOptions {
     pub labels: BTreeMap<String, String>,
     /// `--tmpfs PATH[:OPTIONS]`, by path.
     pub tmpfs: BTreeMap<String, String>,
+    /// `--group-add`: more groups (names of the image's `/etc/group`, or gids).
+    pub group_add: Vec<String>,
     /// `--stop-signal` (the image's otherwise).
     pub stop_signal: Option<String>,
     /// `--stop-timeout`, seconds.
@@ -141,7 +143,8 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
     driver.build(&init_dir, Some(&top_cache))?;
     driver.publish(&init_dir, &init_id)?;
     let merged = driver.mount(&init_id)?;
-    let setup = setup_init_layer(&merged).and_then(|()| check_user(&config.user, &merged));
+    let setup =
+        setup_init_layer(&merged).and_then(|()| check_user(&config.user, &opts.group_add, &merged));
     driver.unmount(&init_id)?;
     if let Err(err) = setup {
         driver.remove(&init_id)?;
@@ -212,15 +215,18 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
     Ok(id)
 }
 
-/// Refuses a user `spec` the image's `/etc/passwd` or `/etc/group` (in `rootfs`) does not
-/// know, as the runtime would at start.
-fn check_user(spec: &str, rootfs: &Path) -> Result<()> {
-    if spec.is_empty() {
-        return Ok(());
+/// Refuses a user `spec` or a `--group-add` group the image's `/etc/passwd` or `/etc/group`
+/// (in `rootfs`) does not know, as the runtime would at start.
+fn check_user(spec: &str, groups: &[String], rootfs: &Path) -> Result<()> {
+    if !spec.is_empty() {
+        super::user::resolve(spec, rootfs, super::user::DefaultGroup::Primary)
+            .map_err(|detail| Error::Invalid(format!("user {spec:?}: {detail}")))?;
     }
-    super::user::resolve(spec, rootfs, super::user::DefaultGroup::Primary)
-        .map(|_| ())
-        .map_err(|detail| Error::Invalid(format!("user {spec:?}: {detail}")))
+    for group in groups {
+        super::user::group_id(group, rootfs)
+            .map_err(|detail| Error::Invalid(format!("HostConfig.GroupAdd: {detail}")))?;
+    }
+    Ok(())
 }
 
 /// The container's mount points: those asked for, and an anonymous volume for each of the
@@ -320,7 +326,6 @@ fn host_config(opts: &CreateOptions) -> HostConfig {
         "DnsOptions": [],
         "DnsSearch": [],
         "ExtraHosts": null,
-        "GroupAdd": null,
         "IpcMode": "private",
         "Cgroup": "",
         "Links": null,
@@ -351,6 +356,7 @@ fn host_config(opts: &CreateOptions) -> HostConfig {
         security_opt: (!opts.security_opt.is_empty()).then(|| opts.security_opt.clone()),
         pids_limit: (opts.pids_limit > 0).then_some(opts.pids_limit),
         tmpfs: (!opts.tmpfs.is_empty()).then(|| opts.tmpfs.clone()),
+        group_add: (!opts.group_add.is_empty()).then(|| opts.group_add.clone()),
         rest: match rest {
             serde_json::Value::Object(map) => map,
             _ => serde_json::Map::new(),

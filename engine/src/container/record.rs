@@ -53,6 +53,9 @@ pub struct HostConfig {
     /// `--tmpfs`: options by path.
     #[serde(rename = "Tmpfs", default, skip_serializing_if = "Option::is_none")]
     pub tmpfs: Option<BTreeMap<String, String>>,
+    /// `--group-add`.
+    #[serde(rename = "GroupAdd", default)]
+    pub group_add: Option<Vec<String>>,
     /// Everything else, as it was.
     #[serde(flatten)]
     pub rest: serde_json::Map<String, Value>,

@@ -5,7 +5,7 @@
 //! `no-new-privileges`, masked and read-only paths; `/etc/hostname` and `/etc/hosts`
 //! bound from `containers/<id>/`; memory, CPU and pids limits in the cgroup
 //! `/strata/<id>`; the process runs as the configured user, resolved in the image's
-//! `/etc/passwd` and `/etc/group` (with its supplementary groups).
+//! `/etc/passwd` and `/etc/group` (with its supplementary groups and `--group-add`'s).
 
 use std::path::Path;
 
@@ -71,6 +71,16 @@ pub fn build(
             (uid, gid, user::supplementary(spec, rootfs))
         }
     };
+    let mut additional = additional;
+    for group in host.group_add.iter().flatten() {
+        additional.push(
+            user::group_id(group, rootfs).map_err(|detail| Error::Runtime {
+                id: record.id.clone(),
+                action: "resolving --group-add",
+                detail,
+            })?,
+        );
+    }
     let mut all_mounts = vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc",
                "options": ["nosuid", "noexec", "nodev"]}),

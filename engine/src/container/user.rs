@@ -69,6 +69,21 @@ pub fn supplementary(spec: &str, rootfs: &Path) -> Vec<u32> {
     gids
 }
 
+/// The gid of `group` (a number, or a name of the image's `/etc/group`); the error names
+/// an unknown one.
+pub fn group_id(group: &str, rootfs: &Path) -> Result<u32, String> {
+    match group.parse::<u32>() {
+        Ok(n) => Ok(n),
+        Err(_) => entries(rootfs, "etc/group")
+            .iter()
+            .find(|(name, _, _)| name == group)
+            .map(|e| e.1)
+            .ok_or_else(|| {
+                format!("unable to find group {group}: no matching entries in group file")
+            }),
+    }
+}
+
 /// The uid and gid `spec` names in `rootfs`; the error says which name is unknown.
 pub fn resolve(spec: &str, rootfs: &Path, default: DefaultGroup) -> Result<(u32, u32), String> {
     let (user, group) = match spec.split_once(':') {
@@ -92,16 +107,7 @@ pub fn resolve(spec: &str, rootfs: &Path, default: DefaultGroup) -> Result<(u32,
     let group = group.or((default == DefaultGroup::SameAsUser).then_some(user));
     let gid = match group {
         None => entry.and_then(|e| e.2).unwrap_or(0),
-        Some(g) => match g.parse::<u32>() {
-            Ok(n) => n,
-            Err(_) => entries(rootfs, "etc/group")
-                .iter()
-                .find(|(name, _, _)| name == g)
-                .map(|e| e.1)
-                .ok_or_else(|| {
-                    format!("unable to find group {g}: no matching entries in group file")
-                })?,
-        },
+        Some(g) => group_id(g, rootfs)?,
     };
     Ok((uid, gid))
 }
@@ -127,6 +133,9 @@ mod tests {
         assert_eq!(supplementary("app", dir.path()), vec![60, 61]);
         assert_eq!(supplementary("1000:5", dir.path()), vec![60, 61]);
         assert!(supplementary("10", dir.path()).is_empty());
+        assert_eq!(group_id("audio", dir.path()), Ok(61));
+        assert_eq!(group_id("12", dir.path()), Ok(12));
+        assert!(group_id("video", dir.path()).unwrap_err().contains("video"));
         let r = |spec, d| resolve(spec, dir.path(), d);
         assert_eq!(r("10", DefaultGroup::SameAsUser).unwrap(), (10, 10));
         assert_eq!(r("10", DefaultGroup::Primary).unwrap(), (10, 0));
