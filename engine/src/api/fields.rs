@@ -21,6 +21,8 @@ struct Fields {
     honoured: &'static [&'static str],
     /// Fields strata does not implement, with the values (JSON) taken besides zero ones.
     unsupported: &'static [(&'static str, &'static [&'static str])],
+    /// Honoured fields that are objects (or arrays of objects) checked by their own rules.
+    nested: &'static [(&'static str, &'static Fields)],
 }
 
 /// `container.Config` (the body's top level).
@@ -57,6 +59,7 @@ const CONFIG: Fields = Fields {
         ("OnBuild", &[]),
         ("Shell", &[]),
     ],
+    nested: &[("HostConfig", &HOST), ("NetworkingConfig", &NETWORKING)],
 };
 
 /// `HostConfig`.
@@ -139,6 +142,15 @@ const HOST: Fields = Fields {
         ("MaskedPaths", &[]),
         ("ReadonlyPaths", &[]),
     ],
+    nested: &[("Mounts", &MOUNT), ("RestartPolicy", &RESTART_POLICY)],
+};
+
+/// `HostConfig.RestartPolicy` (its values are checked with the typed fields).
+const RESTART_POLICY: Fields = Fields {
+    prefix: "HostConfig.RestartPolicy.",
+    honoured: &["Name", "MaximumRetryCount"],
+    unsupported: &[],
+    nested: &[],
 };
 
 /// `NetworkingConfig`: strata gives every container an empty network namespace, so only
@@ -147,6 +159,7 @@ const NETWORKING: Fields = Fields {
     prefix: "NetworkingConfig.",
     honoured: &[],
     unsupported: &[("EndpointsConfig", &[])],
+    nested: &[],
 };
 
 /// One `HostConfig.Mounts[]` entry (moby `mount.Mount`).
@@ -161,6 +174,7 @@ const MOUNT: Fields = Fields {
         ("ImageOptions", &[]),
         ("ClusterOptions", &[]),
     ],
+    nested: &[],
 };
 
 /// Whether `value` asks for nothing: null, false, 0, "", or an array or object of such.
@@ -181,6 +195,9 @@ impl Fields {
     fn check(&self, object: &Map<String, Value>) -> Result<()> {
         for (name, value) in object {
             if self.honoured.contains(&name.as_str()) {
+                if let Some((_, inner)) = self.nested.iter().find(|(n, _)| n == name) {
+                    inner.check_value(name, value)?;
+                }
                 continue;
             }
             let Some((_, also)) = self.unsupported.iter().find(|(n, _)| n == name) else {
@@ -202,32 +219,27 @@ impl Fields {
         }
         Ok(())
     }
+
+    /// Checks the value of the honoured field `name`: an object, an array of objects, or
+    /// null.
+    fn check_value(&self, name: &str, value: &Value) -> Result<()> {
+        match value {
+            Value::Null => Ok(()),
+            Value::Object(object) => self.check(object),
+            Value::Array(items) => items
+                .iter()
+                .try_for_each(|item| self.check_value(name, item)),
+            other => Err(Error::Invalid(format!(
+                "{name} must be an object, not {other}"
+            ))),
+        }
+    }
 }
 
 /// Checks a create body's fields by the rule above; the error names the first field
 /// refused.
 pub fn check(body: &Map<String, Value>) -> Result<()> {
-    CONFIG.check(body)?;
-    for (field, fields) in [("HostConfig", &HOST), ("NetworkingConfig", &NETWORKING)] {
-        match body.get(field) {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(object)) => {
-                fields.check(object)?;
-                let mounts = object.get("Mounts").and_then(Value::as_array);
-                for mount in mounts.into_iter().flatten() {
-                    if let Value::Object(mount) = mount {
-                        MOUNT.check(mount)?;
-                    }
-                }
-            }
-            Some(other) => {
-                return Err(Error::Invalid(format!(
-                    "{field} must be an object, not {other}"
-                )))
-            }
-        }
-    }
-    Ok(())
+    CONFIG.check(body)
 }
 
 #[cfg(test)]
@@ -260,8 +272,18 @@ mod tests {
         assert!(err.contains("HostConfig.PortBindings"), "{err}");
         let err = refused(r#"{"NetworkingConfig":{"EndpointsConfig":{"n":{"Aliases":["a"]}}}}"#);
         assert!(err.contains("NetworkingConfig.EndpointsConfig"), "{err}");
+        let err = refused(
+            r#"{"HostConfig":{"Mounts":[{"Type":"tmpfs","Target":"/t",
+                "TmpfsOptions":{"SizeBytes":1024}}]}}"#,
+        );
+        assert!(err.contains("HostConfig.Mounts[].TmpfsOptions"), "{err}");
+        let err = refused(r#"{"HostConfig":{"RestartPolicy":{"Name":"no","Delay":1}}}"#);
+        assert!(err.contains("HostConfig.RestartPolicy.Delay"), "{err}");
+        let err = refused(r#"{"HostConfig":7}"#);
+        assert!(err.contains("HostConfig must be an object"), "{err}");
         check(&object(
-            r#"{"HostConfig":{"ShmSize":67108864,"MemorySwappiness":-1}}"#,
+            r#"{"HostConfig":{"ShmSize":67108864,"MemorySwappiness":-1,
+                "Mounts":[{"Type":"volume","Source":"v","Target":"/v"}]}}"#,
         ))
         .unwrap();
     }
