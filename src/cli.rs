@@ -361,6 +361,12 @@ pub struct CreateArgs {
     /// Add the process to a group (a name of the image's `/etc/group`, or a gid).
     #[arg(long = "group-add", value_name = "GROUP")]
     pub group_add: Vec<String>,
+    /// The signal `stop` sends (`SIGINT`, `USR1`, `15`; the image's, else SIGTERM).
+    #[arg(long = "stop-signal", value_name = "SIGNAL")]
+    pub stop_signal: Option<String>,
+    /// Seconds `stop` waits before SIGKILL when it is given none (10 by default).
+    #[arg(long = "stop-timeout", value_name = "SECONDS")]
+    pub stop_timeout: Option<i64>,
     /// Mount a tmpfs: `PATH[:OPTIONS]` (`/t:size=64m,mode=1777`).
     #[arg(long, value_name = "PATH[:OPTIONS]")]
     pub tmpfs: Vec<String>,
@@ -418,9 +424,9 @@ pub struct LogsArgs {
 /// `strata stop`.
 #[derive(Debug, clap::Args)]
 pub struct StopArgs {
-    /// Seconds to wait before SIGKILL.
-    #[arg(short = 't', long = "time", default_value_t = 10)]
-    pub time: u64,
+    /// Seconds to wait before SIGKILL (default: the container's `--stop-timeout`, else 10).
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
     /// The container.
     pub container: String,
 }

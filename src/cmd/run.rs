@@ -51,8 +51,8 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         labels: split_each(&args.label, '='),
         tmpfs: split_each(&args.tmpfs, ':'),
         group_add: args.group_add.clone(),
-        stop_signal: None,
-        stop_timeout: None,
+        stop_signal: args.stop_signal.clone(),
+        stop_timeout: args.stop_timeout,
     })
 }
 

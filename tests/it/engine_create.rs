@@ -207,6 +207,8 @@ fn create_honours_every_field_it_takes() {
                 "a=b",
                 "--stop-signal",
                 "SIGUSR1",
+                "--stop-timeout",
+                "20",
                 "users:1",
                 "sh",
                 "-c",
@@ -223,11 +225,14 @@ fn create_honours_every_field_it_takes() {
         assert_eq!(pids_max.trim(), "10", "{cli}");
         let label = engine.cli_run(cli, &["inspect", "-f", "{{.Config.Labels.a}}", &id]);
         assert_eq!(label.stdout.trim(), "b", "{cli}: {label}");
+        let timeout = engine.cli_run(cli, &["inspect", "-f", "{{.Config.StopTimeout}}", &id]);
+        assert_eq!(timeout.stdout.trim(), "20", "{cli}: {timeout}");
         poll("ready", || {
             let logs = engine.cli_run(cli, &["logs", &id]);
             logs.stdout.contains("ready").then_some(())
         });
-        assert!(engine.cli_run(cli, &["stop", "-t", "20", &id]).success());
+        // No -t: the container's --stop-timeout (20 s) is the grace period.
+        assert!(engine.cli_run(cli, &["stop", &id]).success());
         let ps = engine.cli_run(cli, &["ps", "-a", "--format", "{{.Status}}"]);
         assert!(ps.stdout.starts_with("Exited (5)"), "{cli}: {ps}");
         let logs = engine.cli_run(cli, &["logs", &id]);

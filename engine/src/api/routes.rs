@@ -278,12 +278,11 @@ async fn container_stop(
         if !rec.state.running {
             return Ok(StatusCode::NOT_MODIFIED);
         }
-        let seconds = q
+        let grace = q
             .get("t")
             .and_then(|t| t.parse::<u64>().ok())
-            .or_else(|| rec.config.stop_timeout.and_then(|t| u64::try_from(t).ok()))
-            .unwrap_or(10);
-        container::stop::stop(&e.root, &id, Duration::from_secs(seconds))?;
+            .map_or_else(|| container::stop::default_grace(&rec), Duration::from_secs);
+        container::stop::stop(&e.root, &id, grace)?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await
