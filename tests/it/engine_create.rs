@@ -369,6 +369,12 @@ fn create_refuses_what_it_does_not_implement() {
         message["message"].as_str().unwrap().contains("Bogus"),
         "{body}"
     );
+    let (status, body) = engine.request(
+        "POST",
+        "/containers/create?platform=windows/amd64",
+        r#"{"Image": "users:1"}"#,
+    );
+    assert!(status == 400 && body.contains("windows/amd64"), "{body}");
     let (status, body) = engine.request("POST", "/containers/create", "{not json");
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("\"message\""), "{body}");

@@ -9,6 +9,8 @@
 //! The lists come from the bodies Debian's Docker 20.10 CLI (API 1.41) and Docker 28's
 //! (API 1.50) send for `docker create`/`run` with no flag and with each flag.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -242,6 +244,37 @@ pub fn check(body: &Map<String, Value>) -> Result<()> {
     CONFIG.check(body)
 }
 
+/// Checks the query parameters of `POST /containers/create`: `name`, and `platform` only
+/// when it is empty or names this host's (`linux`, `linux/amd64`); anything else is refused
+/// naming it.
+pub fn check_query(query: &HashMap<String, String>) -> Result<()> {
+    for (key, value) in query {
+        match key.as_str() {
+            "name" => {}
+            "platform" => {
+                let host = format!("linux/{}", crate::image::config::go_arch());
+                let ours = value.is_empty()
+                    || value == "linux"
+                    || value == &host
+                    || value
+                        .strip_prefix(&host)
+                        .is_some_and(|v| v.starts_with('/'));
+                if !ours {
+                    return Err(Error::Invalid(format!(
+                        "platform {value:?} is not supported by strata's engine (only {host})"
+                    )));
+                }
+            }
+            other => {
+                return Err(Error::Invalid(format!(
+                    "unknown query parameter {other}: not supported by strata's engine"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +312,19 @@ mod tests {
         assert!(err.contains("HostConfig.Mounts[].TmpfsOptions"), "{err}");
         let err = refused(r#"{"HostConfig":{"RestartPolicy":{"Name":"no","Delay":1}}}"#);
         assert!(err.contains("HostConfig.RestartPolicy.Delay"), "{err}");
+        let query = |pairs: &[(&str, &str)]| {
+            let q: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            check_query(&q)
+        };
+        assert!(query(&[("name", "x"), ("platform", "")]).is_ok());
+        assert!(query(&[("platform", "linux")]).is_ok());
+        let err = query(&[("platform", "windows/amd64")]).unwrap_err();
+        assert!(err.to_string().contains("windows/amd64"), "{err}");
+        let err = query(&[("bogus", "1")]).unwrap_err();
+        assert!(err.to_string().contains("bogus"), "{err}");
         let err = refused(r#"{"HostConfig":7}"#);
         assert!(err.contains("HostConfig must be an object"), "{err}");
         check(&object(

@@ -219,18 +219,14 @@ async fn containers_list(
     .map(Json)
 }
 
-#[derive(Deserialize)]
-struct NameQuery {
-    name: Option<String>,
-}
-
 async fn container_create(
     State(e): State<Shared>,
-    Query(q): Query<NameQuery>,
+    Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let opts = CreateBody::parse(&body)
-        .and_then(|b| b.into_options(q.name))
+    let opts = super::fields::check_query(&q)
+        .and_then(|()| CreateBody::parse(&body))
+        .and_then(|b| b.into_options(q.get("name").cloned()))
         .map_err(ApiError)?;
     let id = blocking(move || container::create::create(&e.root, &opts)).await?;
     Ok((StatusCode::CREATED, Json(json!({"Id": id, "Warnings": []}))).into_response())
