@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 
 /// Docker's default capabilities (moby `caps.DefaultCapabilities()`).
-pub const DEFAULT: &[&str] = &[
+const DEFAULT: &[&str] = &[
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_FSETID",
