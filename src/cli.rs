@@ -339,6 +339,37 @@ pub struct CreateArgs {
     /// Remove the container when it exits.
     #[arg(long)]
     pub rm: bool,
+    /// Run as `USER[:GROUP]` (names or ids of the image's `/etc/passwd` and `/etc/group`).
+    /// Only `-u`: the long `--user` is the global flag naming a rootless store.
+    #[arg(short = 'u', id = "run_user", value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+    /// Add a capability (`SYS_ADMIN`, `CAP_NET_ADMIN`, `ALL`).
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop a capability (`NET_RAW`, `ALL`).
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Security option: only `no-new-privileges[:true|false]`.
+    #[arg(long = "security-opt", value_name = "OPT")]
+    pub security_opt: Vec<String>,
+    /// Most processes the container may have (0 or -1: no limit).
+    #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Set a label (`KEY=VALUE`, or `KEY` for an empty value).
+    #[arg(short, long = "label", value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Add the process to a group (a name of the image's `/etc/group`, or a gid).
+    #[arg(long = "group-add", value_name = "GROUP")]
+    pub group_add: Vec<String>,
+    /// The signal `stop` sends (`SIGINT`, `USR1`, `15`; the image's, else SIGTERM).
+    #[arg(long = "stop-signal", value_name = "SIGNAL")]
+    pub stop_signal: Option<String>,
+    /// Seconds `stop` waits before SIGKILL when it is given none (10 by default).
+    #[arg(long = "stop-timeout", value_name = "SECONDS")]
+    pub stop_timeout: Option<i64>,
+    /// Mount a tmpfs: `PATH[:OPTIONS]` (`/t:size=64m,mode=1777`).
+    #[arg(long, value_name = "PATH[:OPTIONS]")]
+    pub tmpfs: Vec<String>,
     /// The image.
     pub image: String,
     /// The command and its arguments.
@@ -393,9 +424,9 @@ pub struct LogsArgs {
 /// `strata stop`.
 #[derive(Debug, clap::Args)]
 pub struct StopArgs {
-    /// Seconds to wait before SIGKILL.
-    #[arg(short = 't', long = "time", default_value_t = 10)]
-    pub time: u64,
+    /// Seconds to wait before SIGKILL (default: the container's `--stop-timeout`, else 10).
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
     /// The container.
     pub container: String,
 }

@@ -54,13 +54,19 @@ impl Backend {
         }
     }
 
-    /// Stops container `name` (its stop signal, SIGKILL after `grace`).
-    pub fn stop(&self, name: &str, grace: Duration) -> Result<()> {
+    /// Stops container `name` (its stop signal, SIGKILL after `grace`, by default its
+    /// `--stop-timeout` or 10 s).
+    pub fn stop(&self, name: &str, grace: Option<Duration>) -> Result<()> {
         match self {
             Backend::Local { root, .. } => {
-                container::stop::stop(root, &resolve(root, name)?, grace)
+                let id = resolve(root, name)?;
+                let grace = match grace {
+                    Some(g) => g,
+                    None => container::stop::default_grace(&container::record::load(root, &id)?),
+                };
+                container::stop::stop(root, &id, grace)
             }
-            Backend::Remote(c) => c.stop(name, grace.as_secs()),
+            Backend::Remote(c) => c.stop(name, grace.map(|g| g.as_secs())),
         }
     }
 

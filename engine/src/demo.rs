@@ -176,7 +176,7 @@ impl Demo {
         };
         for step in std::mem::take(&mut self.steps) {
             if step.exit_code.is_none() {
-                self.backend.stop(&step.id, Duration::from_secs(1))?;
+                self.backend.stop(&step.id, Some(Duration::from_secs(1)))?;
             }
             self.backend.remove(&step.id, &opts)?;
         }

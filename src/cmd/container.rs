@@ -15,7 +15,7 @@ use crate::cli::{ContainerArgs, KillArgs, LogsArgs, RmArgs, StopArgs};
 /// `strata stop`.
 pub fn stop(ctx: &Context, args: &StopArgs, out: &mut dyn Write) -> anyhow::Result<Vec<Problem>> {
     ctx.engine()?
-        .stop(&args.container, Duration::from_secs(args.time))?;
+        .stop(&args.container, args.time.map(Duration::from_secs))?;
     writeln!(out, "{}", args.container)?;
     Ok(Vec::new())
 }

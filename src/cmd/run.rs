@@ -43,7 +43,29 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         auto_remove: args.rm,
         mounts,
         binds: args.volume.clone(),
+        user: args.user.clone(),
+        cap_add: args.cap_add.clone(),
+        cap_drop: args.cap_drop.clone(),
+        security_opt: args.security_opt.clone(),
+        pids_limit: args.pids_limit.unwrap_or(0),
+        labels: split_each(&args.label, '='),
+        tmpfs: split_each(&args.tmpfs, ':'),
+        group_add: args.group_add.clone(),
+        stop_signal: args.stop_signal.clone(),
+        stop_timeout: args.stop_timeout,
     })
+}
+
+/// Flag values `KEY<sep>VALUE` (`KEY` alone: an empty value) by key, as `--label K=V` and
+/// `--tmpfs PATH:OPTIONS` are read.
+fn split_each(values: &[String], sep: char) -> BTreeMap<String, String> {
+    values
+        .iter()
+        .map(|v| {
+            let (key, value) = v.split_once(sep).unwrap_or((v, ""));
+            (key.to_owned(), value.to_owned())
+        })
+        .collect()
 }
 
 /// `strata create`: prints the id.

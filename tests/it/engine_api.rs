@@ -35,7 +35,7 @@ use crate::harness::{
 };
 
 /// A `strata engine serve` on a root; SIGTERMed (and its containers removed) when dropped.
-struct Engine {
+pub(crate) struct Engine {
     child: Option<Child>,
     root: PathBuf,
     socket: PathBuf,
@@ -47,7 +47,7 @@ struct Engine {
 impl Engine {
     /// Starts it with `extra` arguments after `engine serve`, listening on `<dir>/engine.sock`
     /// and on a free loopback port; waits until it listens.
-    fn start(root: &Path, dir: &Path) -> Engine {
+    pub(crate) fn start(root: &Path, dir: &Path) -> Engine {
         let socket = dir.join("engine.sock");
         let unix = format!("unix://{}", socket.display());
         let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
@@ -84,19 +84,24 @@ impl Engine {
         }
     }
 
-    fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         format!("unix://{}", self.socket.display())
     }
 
     /// The Docker CLI against this engine; panics unless it succeeds.
-    fn docker(&self, args: &[&str]) -> Run {
+    pub(crate) fn docker(&self, args: &[&str]) -> Run {
         let run = self.docker_run(args);
         assert!(run.success(), "{run}");
         run
     }
 
     fn docker_run(&self, args: &[&str]) -> Run {
-        let mut cmd = Command::new(DOCKER_CLI);
+        self.cli_run(DOCKER_CLI, args)
+    }
+
+    /// The Docker CLI `cli` against this engine.
+    pub(crate) fn cli_run(&self, cli: &str, args: &[&str]) -> Run {
+        let mut cmd = Command::new(cli);
         cmd.env("DOCKER_CONFIG", self.socket.with_file_name("docker-cli"))
             .env_remove("DOCKER_HOST")
             .env_remove("DOCKER_CONTEXT")
@@ -107,14 +112,14 @@ impl Engine {
     }
 
     /// The Docker CLI against this engine, expected to fail.
-    fn docker_fails(&self, args: &[&str]) -> Run {
+    pub(crate) fn docker_fails(&self, args: &[&str]) -> Run {
         let run = self.docker_run(args);
         assert!(!run.success(), "{run}");
         run
     }
 
     /// strata's CLI through this engine (`-H <host>`).
-    fn strata(&self, host: &str, args: &[&str]) -> Run {
+    pub(crate) fn strata(&self, host: &str, args: &[&str]) -> Run {
         let mut full = vec!["-H", host];
         full.extend_from_slice(args);
         strata_on(&self.root, &full)
@@ -153,7 +158,8 @@ impl Drop for Engine {
     }
 }
 
-fn imported_root(dir: &Path) -> PathBuf {
+/// A data root with the busybox image imported as `bb:1`.
+pub(crate) fn imported_root(dir: &Path) -> PathBuf {
     let root = dir.join("root");
     let tar = busybox_rootfs_tar(dir);
     strata_on(&root, &["import", tar.to_str().unwrap(), "bb:1"]).assert_success();
@@ -161,7 +167,7 @@ fn imported_root(dir: &Path) -> PathBuf {
 }
 
 /// The cgroup directories of container `id`, in any hierarchy.
-fn cgroups_of(id: &str) -> Vec<PathBuf> {
+pub(crate) fn cgroups_of(id: &str) -> Vec<PathBuf> {
     let base = Path::new("/sys/fs/cgroup");
     let mut dirs = vec![base.join("strata").join(id)];
     for e in fs::read_dir(base).unwrap().flatten() {
@@ -392,7 +398,7 @@ fn the_docker_cli_drives_the_engine() {
 impl Engine {
     /// `method path` with a JSON `body` on the daemon's socket, in plain HTTP/1.0; the
     /// status and the body.
-    fn request(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+    pub(crate) fn request(&self, method: &str, path: &str, body: &str) -> (u16, String) {
         use std::io::{Read, Write};
         let mut stream = std::os::unix::net::UnixStream::connect(&self.socket).unwrap();
         write!(

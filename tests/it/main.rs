@@ -27,7 +27,8 @@
 //! headless Chromium), [`watch`],
 //! [`forensics`] (inventories, `diff`, `verify`, `orphans`, `dupes`, `advise`, including the
 //! prune-versus-prediction check), the facts about what dockerd writes in [`fixture::facts`],
-//! and the engine's: [`engine_image`], [`engine_container`], [`engine_volume`], [`engine_api`],
+//! and the engine's: [`engine_image`], [`engine_container`], [`engine_create`],
+//! [`engine_volume`], [`engine_api`],
 //! [`engine_demo`], [`engine_build`], [`engine_contain`] (helpers in
 //! [`engine_common`]); [`exporter`] (`strata exporter` scraped by a real Prometheus, checked
 //! by promtool, its textfile served by node_exporter); [`deploy`]: the recipes of `deploy/`
@@ -47,6 +48,7 @@ mod engine_build;
 mod engine_common;
 mod engine_contain;
 mod engine_container;
+mod engine_create;
 mod engine_demo;
 mod engine_image;
 mod engine_volume;

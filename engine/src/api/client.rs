@@ -249,8 +249,9 @@ impl Client {
     }
 
     /// `POST /containers/{name}/stop?t=`.
-    pub fn stop(&self, name: &str, seconds: u64) -> Result<()> {
-        let path = format!("/containers/{}/stop?t={seconds}", encode(name));
+    pub fn stop(&self, name: &str, seconds: Option<u64>) -> Result<()> {
+        let t = seconds.map(|s| format!("?t={s}")).unwrap_or_default();
+        let path = format!("/containers/{}/stop{t}", encode(name));
         self.call(Method::POST, &path, None).map(drop)
     }
 

@@ -4,10 +4,12 @@
 //! - [`routes`]: the one module that maps Docker's paths to the engine's verbs.
 //! - [`wire`]: Docker's JSON shapes that are not the store's own (create bodies, inspect,
 //!   version, info) and the multiplexed stream framing of logs.
+//! - [`fields`]: which fields of a create body strata takes, at which values.
 //! - [`machine`]: what `/info` says of the machine (memory, CPUs, cgroups, limits).
 //! - [`client`]: the client the `strata` CLI uses with `-H`/`STRATA_HOST`.
 
 pub mod client;
+pub mod fields;
 pub mod machine;
 pub mod routes;
 pub mod wire;

@@ -219,17 +219,15 @@ async fn containers_list(
     .map(Json)
 }
 
-#[derive(Deserialize)]
-struct NameQuery {
-    name: Option<String>,
-}
-
 async fn container_create(
     State(e): State<Shared>,
-    Query(q): Query<NameQuery>,
-    Json(body): Json<CreateBody>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
 ) -> ApiResult<Response> {
-    let opts = body.into_options(q.name).map_err(ApiError)?;
+    let opts = super::fields::check_query(&q)
+        .and_then(|()| CreateBody::parse(&body))
+        .and_then(|b| b.into_options(q.get("name").cloned()))
+        .map_err(ApiError)?;
     let id = blocking(move || container::create::create(&e.root, &opts)).await?;
     Ok((StatusCode::CREATED, Json(json!({"Id": id, "Warnings": []}))).into_response())
 }
@@ -276,12 +274,11 @@ async fn container_stop(
         if !rec.state.running {
             return Ok(StatusCode::NOT_MODIFIED);
         }
-        let seconds = q
+        let grace = q
             .get("t")
             .and_then(|t| t.parse::<u64>().ok())
-            .or_else(|| rec.config.stop_timeout.and_then(|t| u64::try_from(t).ok()))
-            .unwrap_or(10);
-        container::stop::stop(&e.root, &id, Duration::from_secs(seconds))?;
+            .map_or_else(|| container::stop::default_grace(&rec), Duration::from_secs);
+        container::stop::stop(&e.root, &id, grace)?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await

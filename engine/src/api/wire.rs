@@ -46,7 +46,36 @@ pub struct CreateHost {
     pub auto_remove: bool,
     /// Network mode; strata gives every container an empty network namespace (`none`).
     pub network_mode: String,
+    /// `--cap-add`.
+    pub cap_add: Option<Vec<String>>,
+    /// `--cap-drop`.
+    pub cap_drop: Option<Vec<String>>,
+    /// `--security-opt`.
+    pub security_opt: Option<Vec<String>>,
+    /// `--pids-limit`.
+    pub pids_limit: Option<i64>,
+    /// `--tmpfs`: options by path.
+    pub tmpfs: Option<BTreeMap<String, String>>,
+    /// `--group-add`.
+    pub group_add: Option<Vec<String>>,
+    /// `--restart`: only `no` is implemented.
+    pub restart_policy: Option<RestartPolicy>,
+    /// `--init`: not implemented (only `false` passes).
+    pub init: Option<bool>,
 }
+
+/// `HostConfig.RestartPolicy`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RestartPolicy {
+    /// `no`, `always`, `unless-stopped`, `on-failure`.
+    pub name: String,
+    /// The retries of `on-failure`.
+    pub maximum_retry_count: i64,
+}
+
+/// The network modes that mean what strata does: an empty network namespace.
+const NETWORK_MODES: &[&str] = &["", "default", "none"];
 
 /// One `HostConfig.Mounts[]` entry (moby `mount.Mount`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -64,6 +93,17 @@ pub struct ApiMount {
 }
 
 impl CreateBody {
+    /// Reads a create body: every field is checked by [`super::fields::check`] (a field
+    /// strata does not implement, set to a value that asks for something, is refused naming
+    /// it), then the honoured ones are read.
+    pub fn parse(bytes: &[u8]) -> Result<CreateBody> {
+        let invalid = |e: serde_json::Error| Error::Invalid(format!("invalid create body: {e}"));
+        let object: serde_json::Map<String, Value> =
+            serde_json::from_slice(bytes).map_err(invalid)?;
+        super::fields::check(&object)?;
+        serde_json::from_value(Value::Object(object)).map_err(invalid)
+    }
+
     /// The body the CLI sends for `opts` (`-v` strings as `Binds`, other mounts as `Mounts`).
     pub fn from_options(opts: &CreateOptions) -> CreateBody {
         let bound: Vec<MountPoint> = opts
@@ -94,6 +134,10 @@ impl CreateBody {
                 image: opts.image.clone(),
                 working_dir: opts.workdir.clone().unwrap_or_default(),
                 entrypoint: opts.entrypoint.clone(),
+                user: opts.user.clone().unwrap_or_default(),
+                labels: (!opts.labels.is_empty()).then(|| opts.labels.clone()),
+                stop_signal: opts.stop_signal.clone(),
+                stop_timeout: opts.stop_timeout,
                 ..ContainerConfig::default()
             },
             host: CreateHost {
@@ -104,18 +148,46 @@ impl CreateBody {
                 readonly_rootfs: opts.read_only,
                 auto_remove: opts.auto_remove,
                 network_mode: "none".to_owned(),
+                cap_add: (!opts.cap_add.is_empty()).then(|| opts.cap_add.clone()),
+                cap_drop: (!opts.cap_drop.is_empty()).then(|| opts.cap_drop.clone()),
+                security_opt: (!opts.security_opt.is_empty()).then(|| opts.security_opt.clone()),
+                pids_limit: (opts.pids_limit != 0).then_some(opts.pids_limit),
+                tmpfs: (!opts.tmpfs.is_empty()).then(|| opts.tmpfs.clone()),
+                group_add: (!opts.group_add.is_empty()).then(|| opts.group_add.clone()),
+                restart_policy: None,
+                init: None,
             },
         }
     }
 
     /// The engine's options for this body and the `name` query parameter. A terminal
-    /// (`Tty`) or an attached standard input is refused: strata logs to json-file only.
+    /// (`Tty`) or an attached standard input is refused: strata logs to json-file only; so
+    /// are a network other than `none`, a restart policy other than `no` and `Init`.
     pub fn into_options(self, name: Option<String>) -> Result<CreateOptions> {
         if self.config.tty || self.config.open_stdin {
             return Err(Error::Invalid(
                 "strata's engine runs containers without a terminal or standard input \
                  (no -t, no -i)"
                     .to_owned(),
+            ));
+        }
+        if !NETWORK_MODES.contains(&self.host.network_mode.as_str()) {
+            return Err(Error::Invalid(format!(
+                "HostConfig.NetworkMode {:?} is not supported by strata's engine (only none)",
+                self.host.network_mode
+            )));
+        }
+        if let Some(policy) = &self.host.restart_policy {
+            if !matches!(policy.name.as_str(), "" | "no") || policy.maximum_retry_count != 0 {
+                return Err(Error::Invalid(format!(
+                    "restart policy {} is not supported by strata's engine",
+                    policy.name
+                )));
+            }
+        }
+        if self.host.init == Some(true) {
+            return Err(Error::Invalid(
+                "HostConfig.Init is not supported by strata's engine".to_owned(),
             ));
         }
         let mut mounts = BTreeMap::new();
@@ -129,7 +201,13 @@ impl CreateBody {
                 .map_err(|d| Error::Invalid(format!("HostConfig.Mounts: {d}")))?;
             mounts.insert(mp.destination.clone(), mp);
         }
+        for dest in self.config.volumes.iter().flat_map(|v| v.keys()) {
+            if !mounts.contains_key(dest) {
+                mounts.insert(dest.clone(), crate::volume::anonymous(dest));
+            }
+        }
         let hostname = self.config.hostname;
+        let user = self.config.user;
         let workdir = self.config.working_dir;
         Ok(CreateOptions {
             image: self.config.image,
@@ -145,6 +223,16 @@ impl CreateBody {
             auto_remove: self.host.auto_remove,
             mounts,
             binds,
+            user: (!user.is_empty()).then_some(user),
+            cap_add: self.host.cap_add.unwrap_or_default(),
+            cap_drop: self.host.cap_drop.unwrap_or_default(),
+            security_opt: self.host.security_opt.unwrap_or_default(),
+            pids_limit: self.host.pids_limit.unwrap_or_default(),
+            labels: self.config.labels.unwrap_or_default(),
+            tmpfs: self.host.tmpfs.unwrap_or_default(),
+            group_add: self.host.group_add.unwrap_or_default(),
+            stop_signal: self.config.stop_signal.filter(|s| !s.is_empty()),
+            stop_timeout: self.config.stop_timeout,
         })
     }
 }
@@ -338,7 +426,7 @@ mod tests {
         opts.mounts.insert("/t".to_owned(), tmpfs);
         let body = CreateBody::from_options(&opts);
         let json = serde_json::to_string(&body).unwrap();
-        let back: CreateBody = serde_json::from_str(&json).unwrap();
+        let back = CreateBody::parse(json.as_bytes()).unwrap();
         let got = back.into_options(Some("x".to_owned())).unwrap();
         assert_eq!(got.mounts, opts.mounts);
         assert_eq!(

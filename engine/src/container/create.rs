@@ -51,6 +51,48 @@ pub struct CreateOptions {
     pub mounts: BTreeMap<String, MountPoint>,
     /// The `-v` strings, recorded as `HostConfig.Binds`.
     pub binds: Vec<String>,
+    /// `-u user[:group]` (names or ids of the image's `/etc/passwd`, `/etc/group`); the
+    /// image's `USER` when `None`.
+    pub user: Option<String>,
+    /// `--cap-add`.
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`.
+    pub cap_drop: Vec<String>,
+    /// `--security-opt` (only `no-new-privileges` is implemented).
+    pub security_opt: Vec<String>,
+    /// `--pids-limit` (0 or -1: none).
+    pub pids_limit: i64,
+    /// `--label`, over the image's labels.
+    pub labels: BTreeMap<String, String>,
+    /// `--tmpfs PATH[:OPTIONS]`, by path.
+    pub tmpfs: BTreeMap<String, String>,
+    /// `--group-add`: more groups (names of the image's `/etc/group`, or gids).
+    pub group_add: Vec<String>,
+    /// `--stop-signal` (the image's otherwise).
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout`, seconds.
+    pub stop_timeout: Option<i64>,
+}
+
+impl CreateOptions {
+    /// Refuses what strata cannot honour before anything is written: unknown capabilities,
+    /// security options other than `no-new-privileges`, bad tmpfs options, a bad stop
+    /// signal, a pids limit below -1.
+    pub fn validate(&self) -> Result<()> {
+        super::caps::effective(&self.cap_add, &self.cap_drop)?;
+        super::security::no_new_privileges(&self.security_opt)?;
+        super::tmpfs::validate(&self.tmpfs)?;
+        if let Some(signal) = &self.stop_signal {
+            super::stop::parse_signal(signal)?;
+        }
+        if self.pids_limit < -1 {
+            return Err(Error::Invalid(format!(
+                "HostConfig.PidsLimit {} is invalid (a positive number, or 0 or -1 for none)",
+                self.pids_limit
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Deserialize)]
@@ -64,6 +106,7 @@ pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/u
 
 /// Creates the container; returns its id.
 pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
+    opts.validate()?;
     let asked = opts.name.as_deref().map(super::validate_name).transpose()?;
     if let Some(name) = &asked {
         if super::name_in_use(root, name)? {
@@ -92,7 +135,6 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
     let name = asked.unwrap_or_else(|| format!("/strata_{}", &id[..12]));
     let config = container_config(&defaults.config, opts, &id);
     let (path, args) = entry_command(&config)?;
-    let mount_points = volumes_of(root, opts, &config)?;
 
     let mount_id = CacheId(crate::ids::random_hex64());
     let init_id = init_id_of(&mount_id);
@@ -101,9 +143,20 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
     driver.build(&init_dir, Some(&top_cache))?;
     driver.publish(&init_dir, &init_id)?;
     let merged = driver.mount(&init_id)?;
-    let setup = setup_init_layer(&merged);
+    let setup =
+        setup_init_layer(&merged).and_then(|()| check_user(&config.user, &opts.group_add, &merged));
     driver.unmount(&init_id)?;
-    setup?;
+    if let Err(err) = setup {
+        driver.remove(&init_id)?;
+        return Err(err);
+    }
+    let mount_points = match volumes_of(root, opts, &config) {
+        Ok(points) => points,
+        Err(err) => {
+            driver.remove(&init_id)?;
+            return Err(err);
+        }
+    };
     let rw_dir = driver.layer_dir(&mount_id);
     driver.build(&rw_dir, Some(&init_id))?;
     driver.publish(&rw_dir, &mount_id)?;
@@ -153,12 +206,27 @@ pub fn create(root: &Root, opts: &CreateOptions) -> Result<String> {
             &path_of("hostname"),
             &path_of("hosts"),
             &path_of("resolv.conf"),
+            super::security::no_new_privileges(&opts.security_opt)?,
         ),
     };
     write(&dir.join("resolv.conf"), b"", 0o644)?;
     record::save(root, &rec)?;
     record::save_host(root, &id, &host_config(opts))?;
     Ok(id)
+}
+
+/// Refuses a user `spec` or a `--group-add` group the image's `/etc/passwd` or `/etc/group`
+/// (in `rootfs`) does not know, as the runtime would at start.
+fn check_user(spec: &str, groups: &[String], rootfs: &Path) -> Result<()> {
+    if !spec.is_empty() {
+        super::user::resolve(spec, rootfs, super::user::DefaultGroup::Primary)
+            .map_err(|detail| Error::Invalid(format!("user {spec:?}: {detail}")))?;
+    }
+    for group in groups {
+        super::user::group_id(group, rootfs)
+            .map_err(|detail| Error::Invalid(format!("HostConfig.GroupAdd: {detail}")))?;
+    }
+    Ok(())
 }
 
 /// The container's mount points: those asked for, and an anonymous volume for each of the
@@ -207,7 +275,7 @@ fn container_config(image: &ContainerConfig, opts: &CreateOptions, id: &str) -> 
     };
     ContainerConfig {
         hostname: opts.hostname.clone().unwrap_or_else(|| id[..12].to_owned()),
-        user: image.user.clone(),
+        user: opts.user.clone().unwrap_or_else(|| image.user.clone()),
         attach_stdout: true,
         attach_stderr: true,
         env: Some(env),
@@ -219,7 +287,16 @@ fn container_config(image: &ContainerConfig, opts: &CreateOptions, id: &str) -> 
             .clone()
             .unwrap_or_else(|| image.working_dir.clone()),
         entrypoint,
-        labels: Some(image.labels.clone().unwrap_or_default()),
+        labels: Some({
+            let mut labels = image.labels.clone().unwrap_or_default();
+            labels.extend(opts.labels.clone());
+            labels
+        }),
+        stop_signal: opts
+            .stop_signal
+            .clone()
+            .or_else(|| image.stop_signal.clone()),
+        stop_timeout: opts.stop_timeout,
         ..ContainerConfig::default()
     }
 }
@@ -244,14 +321,11 @@ fn host_config(opts: &CreateOptions) -> HostConfig {
         "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
         "VolumeDriver": "",
         "VolumesFrom": null,
-        "CapAdd": null,
-        "CapDrop": null,
         "CgroupnsMode": "host",
         "Dns": [],
         "DnsOptions": [],
         "DnsSearch": [],
         "ExtraHosts": null,
-        "GroupAdd": null,
         "IpcMode": "private",
         "Cgroup": "",
         "Links": null,
@@ -259,7 +333,6 @@ fn host_config(opts: &CreateOptions) -> HostConfig {
         "PidMode": "",
         "Privileged": false,
         "PublishAllPorts": false,
-        "SecurityOpt": null,
         "UTSMode": "",
         "UsernsMode": "",
         "ShmSize": 67_108_864,
@@ -278,6 +351,12 @@ fn host_config(opts: &CreateOptions) -> HostConfig {
         memory: opts.memory,
         nano_cpus: opts.nano_cpus,
         readonly_rootfs: opts.read_only,
+        cap_add: (!opts.cap_add.is_empty()).then(|| opts.cap_add.clone()),
+        cap_drop: (!opts.cap_drop.is_empty()).then(|| opts.cap_drop.clone()),
+        security_opt: (!opts.security_opt.is_empty()).then(|| opts.security_opt.clone()),
+        pids_limit: (opts.pids_limit > 0).then_some(opts.pids_limit),
+        tmpfs: (!opts.tmpfs.is_empty()).then(|| opts.tmpfs.clone()),
+        group_add: (!opts.group_add.is_empty()).then(|| opts.group_add.clone()),
         rest: match rest {
             serde_json::Value::Object(map) => map,
             _ => serde_json::Map::new(),
@@ -290,6 +369,7 @@ fn docker_extras(
     hostname: &str,
     hosts: &str,
     resolv: &str,
+    no_new_privileges: bool,
 ) -> serde_json::Map<String, serde_json::Value> {
     let none_endpoint = json!({
         "IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": "", "EndpointID": "",
@@ -320,7 +400,7 @@ fn docker_extras(
         "ShmPath": "",
         "ResolvConfPath": resolv,
         "SeccompProfile": "",
-        "NoNewPrivileges": false
+        "NoNewPrivileges": no_new_privileges
     });
     match extras {
         serde_json::Value::Object(map) => map,

@@ -1,21 +1,26 @@
 //! Containers: one file per operation ([`create`], [`start`], [`stop`], [`remove`],
 //! [`logs`], [`wait`], [`changes`]), the supervisor that runs one container ([`shim`]) with its pid-1
 //! init ([`init`]) and OCI spec ([`spec`]), and the JSON files dockerd keeps for each
-//! container ([`record`]), and the image's users ([`user`]).
+//! container ([`record`]), the image's users ([`user`]), and what create checks and start
+//! applies: capabilities ([`caps`]), security options ([`security`]), tmpfs mounts
+//! ([`tmpfs`]).
 //!
 //! Runtime state that must not outlive the machine (libcontainer's state, OCI bundles, the
 //! supervisor's pid) lives in an exec root under `/run/strata`, one per data root.
 
+pub mod caps;
 pub mod changes;
 pub mod create;
 pub mod init;
 pub mod logs;
 pub mod record;
 pub mod remove;
+pub mod security;
 pub mod shim;
 pub mod spec;
 pub mod start;
 pub mod stop;
+pub mod tmpfs;
 pub mod user;
 pub mod wait;
 

@@ -3,6 +3,7 @@
 //! `config.v2.json` record, its state and mount points are `analyzers::format::config_v2`'s,
 //! the types the analyzers read it with.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use analyzers::layout::{CONTAINER_CONFIG, CONTAINER_HOSTCONFIG};
@@ -37,6 +38,24 @@ pub struct HostConfig {
     /// `--read-only`.
     #[serde(rename = "ReadonlyRootfs", default)]
     pub readonly_rootfs: bool,
+    /// `--cap-add`.
+    #[serde(rename = "CapAdd", default)]
+    pub cap_add: Option<Vec<String>>,
+    /// `--cap-drop`.
+    #[serde(rename = "CapDrop", default)]
+    pub cap_drop: Option<Vec<String>>,
+    /// `--security-opt`.
+    #[serde(rename = "SecurityOpt", default)]
+    pub security_opt: Option<Vec<String>>,
+    /// `--pids-limit` (none when absent, 0 or -1).
+    #[serde(rename = "PidsLimit", default)]
+    pub pids_limit: Option<i64>,
+    /// `--tmpfs`: options by path.
+    #[serde(rename = "Tmpfs", default, skip_serializing_if = "Option::is_none")]
+    pub tmpfs: Option<BTreeMap<String, String>>,
+    /// `--group-add`.
+    #[serde(rename = "GroupAdd", default)]
+    pub group_add: Option<Vec<String>>,
     /// Everything else, as it was.
     #[serde(flatten)]
     pub rest: serde_json::Map<String, Value>,

@@ -1,9 +1,11 @@
 //! The OCI runtime spec of a container, as dockerd's `daemon/oci_linux.go` builds it for
 //! runc with `--network none`: new pid, mount, uts, ipc and network namespaces; `/proc`,
-//! a tmpfs `/dev`, `/dev/pts`, `/dev/shm`, `/dev/mqueue` and a read-only `/sys`; Docker's
-//! default capabilities, masked and read-only paths; `/etc/hostname` and `/etc/hosts`
-//! bound from `containers/<id>/`; memory and CPU limits in the cgroup `/strata/<id>`; the
-//! process runs as the configured user, resolved in the image's `/etc/passwd`.
+//! a tmpfs `/dev`, `/dev/pts`, `/dev/shm`, `/dev/mqueue` and a read-only `/sys`, and the
+//! `--tmpfs` mounts; Docker's default capabilities changed by `--cap-add`/`--cap-drop`,
+//! `no-new-privileges`, masked and read-only paths; `/etc/hostname` and `/etc/hosts`
+//! bound from `containers/<id>/`; memory, CPU and pids limits in the cgroup
+//! `/strata/<id>`; the process runs as the configured user, resolved in the image's
+//! `/etc/passwd` and `/etc/group` (with its supplementary groups and `--group-add`'s).
 
 use std::path::Path;
 
@@ -14,23 +16,16 @@ use super::record::{HostConfig, Record};
 use super::user::{self, DefaultGroup};
 use crate::error::{Error, Result};
 
-/// Docker's default capabilities.
-const CAPABILITIES: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
+/// The capability sets of a process running as `uid` with `caps`: as moby's
+/// `SetCapabilities`, a process not run as root keeps only the bounding set (no effective
+/// or permitted capabilities, as `execve` would leave it).
+fn capabilities(caps: &[String], uid: u32) -> Value {
+    if uid == 0 {
+        json!({"bounding": caps, "effective": caps, "permitted": caps})
+    } else {
+        json!({"bounding": caps})
+    }
+}
 
 /// CFS period dockerd uses for `--cpus` (100 ms, in µs).
 const CPU_PERIOD: u64 = 100_000;
@@ -56,17 +51,36 @@ pub fn build(
     } else {
         record.config.working_dir.clone()
     };
-    let caps: Vec<&str> = CAPABILITIES.to_vec();
-    let (uid, gid) = match record.config.user.as_str() {
-        "" => (0, 0),
+    let caps = super::caps::effective(
+        host.cap_add.as_deref().unwrap_or_default(),
+        host.cap_drop.as_deref().unwrap_or_default(),
+    )?;
+    let no_new_privileges =
+        super::security::no_new_privileges(host.security_opt.as_deref().unwrap_or_default())?;
+    let (uid, gid, additional) = match record.config.user.as_str() {
+        "" => (0, 0, Vec::new()),
         spec => {
-            user::resolve(spec, rootfs, DefaultGroup::Primary).map_err(|detail| Error::Runtime {
-                id: record.id.clone(),
-                action: "resolving the user",
-                detail,
-            })?
+            let (uid, gid) =
+                user::resolve(spec, rootfs, DefaultGroup::Primary).map_err(|detail| {
+                    Error::Runtime {
+                        id: record.id.clone(),
+                        action: "resolving the user",
+                        detail,
+                    }
+                })?;
+            (uid, gid, user::supplementary(spec, rootfs))
         }
     };
+    let mut additional = additional;
+    for group in host.group_add.iter().flatten() {
+        additional.push(
+            user::group_id(group, rootfs).map_err(|detail| Error::Runtime {
+                id: record.id.clone(),
+                action: "resolving --group-add",
+                detail,
+            })?,
+        );
+    }
     let mut all_mounts = vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc",
                "options": ["nosuid", "noexec", "nodev"]}),
@@ -86,11 +100,17 @@ pub fn build(
                "source": dir.join("hosts"), "options": ["rbind", "rprivate"]}),
     ];
     all_mounts.extend(mounts);
+    if let Some(tmpfs) = &host.tmpfs {
+        all_mounts.extend(super::tmpfs::mounts(tmpfs));
+    }
     let mut resources = json!({
         "devices": [{"allow": false, "access": "rwm"}],
     });
     if host.memory > 0 {
         resources["memory"] = json!({"limit": host.memory});
+    }
+    if let Some(limit) = host.pids_limit.filter(|l| *l > 0) {
+        resources["pids"] = json!({"limit": limit});
     }
     if host.nano_cpus > 0 {
         let quota = host.nano_cpus.unsigned_abs() * CPU_PERIOD / 1_000_000_000;
@@ -100,12 +120,12 @@ pub fn build(
         "ociVersion": "1.0.2",
         "process": {
             "terminal": false,
-            "user": {"uid": uid, "gid": gid},
+            "user": {"uid": uid, "gid": gid, "additionalGids": additional},
             "args": args,
             "env": record.config.env.clone().unwrap_or_default(),
             "cwd": cwd,
-            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-            "noNewPrivileges": false
+            "capabilities": capabilities(&caps, uid),
+            "noNewPrivileges": no_new_privileges
         },
         "root": {"path": rootfs, "readonly": host.readonly_rootfs},
         "hostname": record.config.hostname,

@@ -64,6 +64,20 @@ pub fn stop(root: &Root, id: &str, grace: Duration) -> Result<()> {
     }
 }
 
+/// The grace period of a `stop` that gives none: the container's `--stop-timeout`, else
+/// 10 s, as dockerd's.
+pub fn default_grace(rec: &record::Record) -> Duration {
+    let seconds = rec
+        .config
+        .stop_timeout
+        .and_then(|t| u64::try_from(t).ok())
+        .unwrap_or(DEFAULT_GRACE_SECONDS);
+    Duration::from_secs(seconds)
+}
+
+/// dockerd's grace period when neither `stop -t` nor the container sets one.
+const DEFAULT_GRACE_SECONDS: u64 = 10;
+
 /// A signal as `docker kill --signal` takes it: `KILL`, `SIGKILL` or `9`.
 pub fn parse_signal(text: &str) -> Result<Signal> {
     let invalid = || Error::Invalid(format!("invalid signal {text:?}"));

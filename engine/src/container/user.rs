@@ -17,20 +17,71 @@ pub enum DefaultGroup {
     Primary,
 }
 
-/// One `/etc/passwd` or `/etc/group` entry: name, id, and (passwd) primary gid.
-fn entries(rootfs: &Path, file: &str) -> Vec<(String, u32, Option<u32>)> {
+/// The fields of each line of the image's `/etc/passwd` or `/etc/group` (none if missing).
+fn lines(rootfs: &Path, file: &str) -> Vec<Vec<String>> {
     let text = crate::rootfs_path::host_path(rootfs, file)
         .ok()
         .and_then(|path| fs::read_to_string(path).ok())
         .unwrap_or_default();
     text.lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(':').collect();
+        .map(|line| line.split(':').map(str::to_owned).collect())
+        .collect()
+}
+
+/// One `/etc/passwd` or `/etc/group` entry: name, id, and (passwd) primary gid.
+fn entries(rootfs: &Path, file: &str) -> Vec<(String, u32, Option<u32>)> {
+    lines(rootfs, file)
+        .into_iter()
+        .filter_map(|fields| {
             let id = fields.get(2)?.parse().ok()?;
             let gid = fields.get(3).and_then(|g| g.parse().ok());
-            Some((fields[0].to_owned(), id, gid))
+            Some((fields[0].clone(), id, gid))
         })
         .collect()
+}
+
+/// The supplementary groups of the user `spec` names (its user part, a name or a uid of
+/// the image's `/etc/passwd`): the gids of the image's `/etc/group` entries that list that
+/// name as a member, as runc's `GetAdditionalGroups` finds them.
+pub fn supplementary(spec: &str, rootfs: &Path) -> Vec<u32> {
+    let user = spec.split_once(':').map_or(spec, |(u, _)| u);
+    let name = match user.parse::<u32>() {
+        Ok(uid) => entries(rootfs, "etc/passwd")
+            .into_iter()
+            .find(|(_, id, _)| *id == uid)
+            .map(|e| e.0),
+        Err(_) => Some(user.to_owned()),
+    };
+    let Some(name) = name else {
+        return Vec::new();
+    };
+    let mut gids: Vec<u32> = lines(rootfs, "etc/group")
+        .into_iter()
+        .filter(|fields| {
+            fields
+                .get(3)
+                .is_some_and(|members| members.split(',').any(|m| m == name))
+        })
+        .filter_map(|fields| fields.get(2)?.parse().ok())
+        .collect();
+    gids.sort_unstable();
+    gids.dedup();
+    gids
+}
+
+/// The gid of `group` (a number, or a name of the image's `/etc/group`); the error names
+/// an unknown one.
+pub fn group_id(group: &str, rootfs: &Path) -> Result<u32, String> {
+    match group.parse::<u32>() {
+        Ok(n) => Ok(n),
+        Err(_) => entries(rootfs, "etc/group")
+            .iter()
+            .find(|(name, _, _)| name == group)
+            .map(|e| e.1)
+            .ok_or_else(|| {
+                format!("unable to find group {group}: no matching entries in group file")
+            }),
+    }
 }
 
 /// The uid and gid `spec` names in `rootfs`; the error says which name is unknown.
@@ -56,16 +107,7 @@ pub fn resolve(spec: &str, rootfs: &Path, default: DefaultGroup) -> Result<(u32,
     let group = group.or((default == DefaultGroup::SameAsUser).then_some(user));
     let gid = match group {
         None => entry.and_then(|e| e.2).unwrap_or(0),
-        Some(g) => match g.parse::<u32>() {
-            Ok(n) => n,
-            Err(_) => entries(rootfs, "etc/group")
-                .iter()
-                .find(|(name, _, _)| name == g)
-                .map(|e| e.1)
-                .ok_or_else(|| {
-                    format!("unable to find group {g}: no matching entries in group file")
-                })?,
-        },
+        Some(g) => group_id(g, rootfs)?,
     };
     Ok((uid, gid))
 }
@@ -83,7 +125,17 @@ mod tests {
             "root:x:0:0::/:/bin/sh\napp:x:1000:1001::/:/bin/sh\n",
         )
         .unwrap();
-        fs::write(dir.path().join("etc/group"), "staff:x:50:\n").unwrap();
+        fs::write(
+            dir.path().join("etc/group"),
+            "staff:x:50:\nwheel2:x:60:root,app\naudio:x:61:app\n",
+        )
+        .unwrap();
+        assert_eq!(supplementary("app", dir.path()), vec![60, 61]);
+        assert_eq!(supplementary("1000:5", dir.path()), vec![60, 61]);
+        assert!(supplementary("10", dir.path()).is_empty());
+        assert_eq!(group_id("audio", dir.path()), Ok(61));
+        assert_eq!(group_id("12", dir.path()), Ok(12));
+        assert!(group_id("video", dir.path()).unwrap_err().contains("video"));
         let r = |spec, d| resolve(spec, dir.path(), d);
         assert_eq!(r("10", DefaultGroup::SameAsUser).unwrap(), (10, 10));
         assert_eq!(r("10", DefaultGroup::Primary).unwrap(), (10, 0));
