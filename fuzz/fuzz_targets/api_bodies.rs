@@ -1,6 +1,7 @@
 //! Feeds the input as the JSON bodies and JSON query values the engine's API accepts: the
-//! body of `POST /containers/create` (`api::wire::CreateBody`, then `into_options`, which
-//! parses its `-v` binds and `--mount`s), the body of `POST /volumes/create`
+//! body of `POST /containers/create` (`api::wire::CreateBody::parse`, the route's reader,
+//! which checks every field against `api::fields`' tables, then `into_options`, which parses
+//! its `-v` binds and `--mount`s), the body of `POST /volumes/create`
 //! (`api::routes::VolumeBody`), and the `buildargs` and `filters` query values. Every input
 //! is tried as each of them, as a client may send any bytes to any route.
 //!
@@ -16,7 +17,7 @@ use engine::api::wire::CreateBody;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(body) = serde_json::from_slice::<CreateBody>(data) {
+    if let Ok(body) = CreateBody::parse(data) {
         let _ = serde_json::to_vec(&body);
         let _ = body.into_options(Some("fuzzy".to_owned()));
     }
