@@ -106,7 +106,7 @@ impl Backend {
             Backend::Local { root, .. } => {
                 let id = resolve(root, name)?;
                 if follow {
-                    container::logs::follow(root, &id, &mut |line| {
+                    container::logs::follow(root, &id, None, &mut |line| {
                         sink(line);
                         true
                     })

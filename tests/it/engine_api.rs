@@ -176,6 +176,70 @@ pub(crate) fn cgroups_of(id: &str) -> Vec<PathBuf> {
     dirs.into_iter().filter(|d| d.exists()).collect()
 }
 
+/// A container logs 1 to 5 and waits for a file of a bind-mounted directory; `docker logs -f
+/// --tail 2`, started then, prints 4 and 5 at once, and 6, which the container logs once the
+/// file is made after those two lines were read, then ends with the container.
+fn logs_follow_tail(engine: &Engine, dir: &Path) {
+    let trigger = dir.join("trigger");
+    fs::create_dir_all(&trigger).unwrap();
+    let bind = format!("{}:/trigger", trigger.display());
+    engine.docker(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "tailed",
+        "-v",
+        &bind,
+        "bb:1",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5; do echo $i; done; until [ -e /trigger/go ]; do sleep 0.05; done; \
+         echo 6",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while engine.docker(&["logs", "tailed"]).stdout != "1\n2\n3\n4\n5\n" {
+        assert!(Instant::now() < deadline, "tailed never logged 1 to 5");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut follow = Command::new(DOCKER_CLI)
+        .env("DOCKER_CONFIG", engine.socket.with_file_name("docker-cli"))
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_CONTEXT")
+        .args(["-H", &engine.host(), "logs", "-f", "--tail", "2", "tailed"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read on a thread, so that a stream that stalls fails at a deadline instead of hanging.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = follow.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = tx.send(line.unwrap_or_default());
+        }
+    });
+    // A line, or `None` once the stream has ended; a stall past the deadline is an error.
+    let next = || match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(line) => Ok(Some(line)),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Ok(None),
+        Err(timeout) => Err(timeout),
+    };
+    let lines = (next(), next());
+    if lines != (Ok(Some("4".to_owned())), Ok(Some("5".to_owned()))) {
+        let _ = follow.kill();
+        panic!("logs -f --tail 2 began with {lines:?}");
+    }
+    fs::write(trigger.join("go"), "").unwrap();
+    let rest = (next(), next());
+    if rest != (Ok(Some("6".to_owned())), Ok(None)) {
+        let _ = follow.kill();
+        panic!("after the trigger, logs -f --tail 2 gave {rest:?}");
+    }
+    assert!(follow.wait().unwrap().success());
+    engine.docker(&["rm", "tailed"]);
+}
+
 #[test]
 fn the_docker_cli_drives_the_engine() {
     if !dockerd_usable() {
@@ -301,6 +365,9 @@ fn the_docker_cli_drives_the_engine() {
     ]);
     assert_eq!(state.stdout.trim(), "exited 137", "{state}");
     engine.docker(&["rm", "killed"]);
+
+    // `logs -f --tail 2`: the last two lines logged so far, then what comes.
+    logs_follow_tail(&engine, dir.path());
     engine.docker(&["stop", "-t", "1", "talker"]);
     let ps = engine.docker(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
     assert!(ps.stdout.starts_with("talker Exited (143)"), "{ps}");

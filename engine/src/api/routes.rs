@@ -374,7 +374,7 @@ async fn container_logs(
                 .is_ok()
         };
         let result = if follow {
-            container::logs::follow(&e.root, &id, &mut send)
+            container::logs::follow(&e.root, &id, tail, &mut send)
         } else {
             container::logs::read(&e.root, &id).map(|lines| {
                 let skip = tail.map_or(0, |n| lines.len().saturating_sub(n));

@@ -71,12 +71,24 @@ pub fn read(root: &Root, id: &str) -> Result<Vec<LogLine>> {
 /// How often [`follow`] looks for new lines.
 const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
-/// Hands every line container `id` logs to `sink`, the lines already logged first, until the
-/// container is not running (or is removed) and every line is handed over, or until `sink`
-/// returns `false` (its reader went away).
-pub fn follow(root: &Root, id: &str, sink: &mut dyn FnMut(LogLine) -> bool) -> Result<()> {
+/// Hands every line container `id` logs to `sink`, the lines already logged first (only the
+/// last `tail` of them when given, as `docker logs -f --tail N`), until the container is not
+/// running (or is removed) and every line is handed over, or until `sink` returns `false`
+/// (its reader went away).
+pub fn follow(
+    root: &Root,
+    id: &str,
+    tail: Option<usize>,
+    sink: &mut dyn FnMut(LogLine) -> bool,
+) -> Result<()> {
     let rec = record::load(root, id)?;
     let path = log_path(root, id, &rec)?;
+    // The lines logged so far that `tail` leaves out; those logged after this count are new
+    // and all handed over.
+    let mut skip = match tail {
+        Some(n) => read(root, id)?.len().saturating_sub(n),
+        None => 0,
+    };
     let mut reader: Option<BufReader<File>> = None;
     let mut partial = String::new();
     loop {
@@ -93,7 +105,9 @@ pub fn follow(root: &Root, id: &str, sink: &mut dyn FnMut(LogLine) -> bool) -> R
                 let line: LogLine = serde_json::from_str(&partial)
                     .map_err(|e| Error::malformed(&path, e.to_string()))?;
                 partial.clear();
-                if !sink(line) {
+                if skip > 0 {
+                    skip -= 1;
+                } else if !sink(line) {
                     return Ok(());
                 }
             }
