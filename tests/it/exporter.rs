@@ -499,12 +499,33 @@ fn a_scrape_during_a_walk_does_not_wait_for_it() {
     plant_files(&store.volume_data(), 200_000);
     // Walks back to back: a scrape almost always meets one running.
     let exporter = Exporter::start(&store.root, &["--walk-interval", "10ms"]);
+    let counts = |body: &str| {
+        (
+            value(body, "strata_scan_in_progress", &[]),
+            value(body, "strata_scans_total", &[("phase", "walk")]),
+            value(body, "strata_scans_total", &[("phase", "metadata")]),
+        )
+    };
+    // Two scrapes in a row, both answered while one and the same walk was running (no walk
+    // completed between them), each with a metadata scan of its own: neither waited for the
+    // walk. A scrape that waited would end with the walk, so the next one would see another
+    // walk counted.
+    let mut previous: Option<String> = None;
     let during = poll(
-        "a scrape during a walk",
+        "two scrapes in a row during one walk",
         || exporter.daemon.context(),
         || {
             let body = exporter.scrape();
-            (value(&body, "strata_scan_in_progress", &[]) == 1.0).then_some(body)
+            let pair = previous.as_deref().is_some_and(|before| {
+                let (running_before, walks_before, loads_before) = counts(before);
+                let (running, walks, loads) = counts(&body);
+                running_before == 1.0
+                    && running == 1.0
+                    && walks == walks_before
+                    && loads > loads_before
+            });
+            previous = Some(body.clone());
+            pair.then_some(body)
         },
     );
     let walks_before = value(&during, "strata_scans_total", &[("phase", "walk")]);

@@ -147,6 +147,26 @@ fn flag(q: &HashMap<String, String>, key: &str) -> bool {
         .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "True"))
 }
 
+/// Refuses the log options strata does not implement (`since`, `until` and `details` when
+/// they ask for something) and any parameter `GET /containers/{id}/logs` does not have,
+/// naming it: a log cut at other times than asked would be a wrong answer.
+fn refuse_unsupported_log_options(q: &HashMap<String, String>) -> ApiResult<()> {
+    for (key, value) in q {
+        let asks = match key.as_str() {
+            "stdout" | "stderr" | "follow" | "timestamps" | "tail" => false,
+            "since" | "until" => !value.is_empty() && value != "0",
+            "details" => flag(q, "details"),
+            _ => true,
+        };
+        if asks {
+            return Err(ApiError(Error::Invalid(format!(
+                "logs: the {key}={value} option is not supported by strata's engine"
+            ))));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a non-empty `filters` parameter: strata does not filter lists, and answering a
 /// filtered question with the whole list would be a wrong answer.
 fn no_filters(q: &HashMap<String, String>) -> ApiResult<()> {
@@ -340,6 +360,7 @@ async fn container_logs(
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
+    refuse_unsupported_log_options(&q)?;
     let (stdout, stderr) = (flag(&q, "stdout"), flag(&q, "stderr"));
     let (follow, timestamps) = (flag(&q, "follow"), flag(&q, "timestamps"));
     let tail: Option<usize> = q.get("tail").and_then(|t| t.parse().ok());
