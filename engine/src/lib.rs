@@ -7,6 +7,7 @@
 //!   stop, kill, wait, logs, remove.
 //! - [`api`]: the Docker-compatible HTTP API (routes, wire shapes, the CLI's client), served
 //!   by [`daemon`] (`strata engine serve`), which guards, repairs and listens.
+//! - [`events`]: the event journal `GET /events` reports.
 //! - [`demo`]: a sample store made and run by the engine in a temporary root.
 //! - [`backend`]: the CLI's verbs, on a root or through a daemon.
 //! - [`volume`]: named and anonymous volumes (recorded in `metadata.db`, encoded by
@@ -28,6 +29,7 @@ pub mod container;
 pub mod daemon;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod image;
 pub mod layer;
