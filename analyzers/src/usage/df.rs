@@ -445,7 +445,17 @@ fn image_size(store: &Store, img: &Image) -> i64 {
 /// The images `docker images` lists (`GET /images/json`), newest first, with `Size`,
 /// `SharedSize` and the containers using each.
 pub fn list_images(store: &Store) -> Vec<ImageDf> {
-    let listed = listed_images(store);
+    list_images_with(store, false)
+}
+
+/// [`list_images`], with `all` (`docker images -a`) the untagged parents of other images
+/// (the classic builder's intermediate images) too.
+pub fn list_images_with(store: &Store, all: bool) -> Vec<ImageDf> {
+    let listed: Vec<&Image> = if all {
+        store.images.values().collect()
+    } else {
+        listed_images(store)
+    };
     let mut layer_refs: HashMap<&ChainId, usize> = HashMap::new();
     for img in &listed {
         for chain in &img.chain_ids {

@@ -72,18 +72,50 @@ struct RepositoriesJson {
 /// Points `tag` at `image` in `repositories.json` (written atomically, 0600 as dockerd does).
 pub fn set_tag(root: &Root, tag: &Tagged, image: &ImageId) -> Result<()> {
     let path = root.image_dir().join(REPOSITORIES_JSON);
-    let mut all: RepositoriesJson = match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| Error::malformed(&path, format!("invalid JSON: {e}")))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => RepositoriesJson::default(),
-        Err(e) => return Err(Error::io(&path, e)),
-    };
+    let mut all = read_repositories(&path)?;
     all.repositories
         .entry(tag.repo.clone())
         .or_default()
         .insert(tag.to_string(), image.to_string());
     let bytes = serde_json::to_vec(&all).map_err(|e| Error::malformed(&path, e.to_string()))?;
-    atomic_write(&path, &bytes, 0o600)
+    atomic_write(&path, &bytes, 0o600)?;
+    touch_last_updated(root, image)
+}
+
+/// Records now as the image's `lastUpdated` (inspect's `Metadata.LastTagTime`), as dockerd's
+/// `TagImageWithReference` does after every tag.
+fn touch_last_updated(root: &Root, image: &ImageId) -> Result<()> {
+    let dir = crate::image::metadata_dir(root, image);
+    fs::create_dir_all(&dir).at(&dir)?;
+    atomic_write(&dir.join("lastUpdated"), crate::ids::now().as_bytes(), 0o600)
+}
+
+/// Removes the one reference `tag`; whether it was there.
+pub fn remove_tag(root: &Root, tag: &Tagged) -> Result<bool> {
+    let path = root.image_dir().join(REPOSITORIES_JSON);
+    let mut all = read_repositories(&path)?;
+    let name = tag.to_string();
+    let removed = all
+        .repositories
+        .get_mut(&tag.repo)
+        .and_then(|refs| refs.remove(&name))
+        .is_some();
+    if removed {
+        all.repositories.retain(|_, refs| !refs.is_empty());
+        let bytes =
+            serde_json::to_vec(&all).map_err(|e| Error::malformed(&path, e.to_string()))?;
+        atomic_write(&path, &bytes, 0o600)?;
+    }
+    Ok(removed)
+}
+
+fn read_repositories(path: &std::path::Path) -> Result<RepositoriesJson> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| Error::malformed(path, format!("invalid JSON: {e}"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RepositoriesJson::default()),
+        Err(e) => Err(Error::io(path, e)),
+    }
 }
 
 /// Removes every reference to `image`; the references removed.
