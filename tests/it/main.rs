@@ -51,6 +51,7 @@ mod engine_container;
 mod engine_create;
 mod engine_demo;
 mod engine_image;
+mod engine_images;
 mod engine_volume;
 mod exporter;
 mod fixture;

@@ -115,9 +115,16 @@ pub fn describe(root: &Root, store: &Store, img: &Image) -> Result<ImageInspect>
         id: img.id.to_string(),
         repo_tags: img.repo_tags.clone(),
         repo_digests: img.repo_digests.clone(),
-        parent: img.parent.as_ref().map(ToString::to_string).unwrap_or_default(),
+        parent: img
+            .parent
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         comment: text("comment"),
-        created: img.created_text.clone().unwrap_or_else(|| GO_ZERO_TIME.to_owned()),
+        created: img
+            .created_text
+            .clone()
+            .unwrap_or_else(|| GO_ZERO_TIME.to_owned()),
         container: text("container"),
         container_config: container_config("container_config"),
         docker_version: text("docker_version"),
@@ -167,4 +174,3 @@ fn graph_driver(root: &Root, store: &Store, img: &Image) -> GraphDriver {
     };
     GraphDriver { name, data }
 }
-

@@ -89,16 +89,16 @@ fn glob(pattern: &[u8], name: &[u8]) -> bool {
             matches!(name.split_first(), Some((c, tail)) if *c != b'/' && glob(rest, tail))
         }
         Some((b'[', rest)) => match (name.split_first(), class(rest)) {
-            (Some((c, tail)), Some((set, after))) => {
-                *c != b'/' && set(*c) && glob(after, tail)
-            }
+            (Some((c, tail)), Some((set, after))) => *c != b'/' && set(*c) && glob(after, tail),
             _ => false,
         },
         Some((b'\\', rest)) => match (rest.split_first(), name.split_first()) {
             (Some((p, prest)), Some((c, tail))) => p == c && glob(prest, tail),
             _ => false,
         },
-        Some((p, rest)) => matches!(name.split_first(), Some((c, tail)) if c == p && glob(rest, tail)),
+        Some((p, rest)) => {
+            matches!(name.split_first(), Some((c, tail)) if c == p && glob(rest, tail))
+        }
     }
 }
 
@@ -109,7 +109,11 @@ fn class(spec: &[u8]) -> Option<(Box<dyn Fn(u8) -> bool + '_>, &[u8])> {
         Some((b'^', rest)) => (true, rest),
         _ => (false, spec),
     };
-    let end = body.iter().skip(1).position(|&b| b == b']').map(|i| i + 1)?;
+    let end = body
+        .iter()
+        .skip(1)
+        .position(|&b| b == b']')
+        .map(|i| i + 1)?;
     let (items, after) = (&body[..end], &body[end + 1..]);
     let test = move |c: u8| {
         let mut i = 0;

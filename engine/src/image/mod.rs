@@ -15,8 +15,8 @@ pub mod reference;
 pub mod remove;
 pub mod tag;
 
-use analyzers::ids::{Digest, ImageId};
 use analyzers::graph::image::Image;
+use analyzers::ids::{Digest, ImageId};
 use analyzers::layout::{IMAGEDB_CONTENT, IMAGEDB_METADATA};
 use serde::Serialize;
 

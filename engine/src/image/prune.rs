@@ -107,7 +107,11 @@ fn label_matches(wanted: &str, labels: &std::collections::BTreeMap<String, Strin
 /// `45s`), Unix seconds (`1700000000`, `1700000000.5`) or an RFC 3339 time, as dockerd's
 /// `GetTimestamp` reads it.
 pub fn until_seconds(text: &str) -> Result<i64> {
-    let bad = || Error::Invalid(format!("invalid filter 'until={text}': not a time or duration"));
+    let bad = || {
+        Error::Invalid(format!(
+            "invalid filter 'until={text}': not a time or duration"
+        ))
+    };
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.timestamp());
     }

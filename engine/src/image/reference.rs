@@ -87,7 +87,11 @@ pub fn set_tag(root: &Root, tag: &Tagged, image: &ImageId) -> Result<()> {
 fn touch_last_updated(root: &Root, image: &ImageId) -> Result<()> {
     let dir = crate::image::metadata_dir(root, image);
     fs::create_dir_all(&dir).at(&dir)?;
-    atomic_write(&dir.join("lastUpdated"), crate::ids::now().as_bytes(), 0o600)
+    atomic_write(
+        &dir.join("lastUpdated"),
+        crate::ids::now().as_bytes(),
+        0o600,
+    )
 }
 
 /// Removes the one reference `tag`; whether it was there.
@@ -102,8 +106,7 @@ pub fn remove_tag(root: &Root, tag: &Tagged) -> Result<bool> {
         .is_some();
     if removed {
         all.repositories.retain(|_, refs| !refs.is_empty());
-        let bytes =
-            serde_json::to_vec(&all).map_err(|e| Error::malformed(&path, e.to_string()))?;
+        let bytes = serde_json::to_vec(&all).map_err(|e| Error::malformed(&path, e.to_string()))?;
         atomic_write(&path, &bytes, 0o600)?;
     }
     Ok(removed)

@@ -134,7 +134,10 @@ fn untag(root: &Root, id: &ImageId, tag: &Tagged, records: &mut Vec<DeleteItem>)
 
 fn event(root: &Root, action: &str, id: &ImageId) {
     let id = id.to_string();
-    events::record(root, &Event::now(EventType::Image, action, &id, &[("name", &id)]));
+    events::record(
+        root,
+        &Event::now(EventType::Image, action, &id, &[("name", &id)]),
+    );
 }
 
 /// moby's `checkImageDeleteConflict`: children and running containers always; other
@@ -256,13 +259,19 @@ fn release(root: &Root, top: Option<&ChainId>) -> Result<Vec<ChainId>> {
         .flat_map(|i| i.chain_ids.iter())
         .collect();
     for rw in store.mounts.values() {
-        used.extend(store.chain_below(rw.parent.as_ref()).iter().map(|l| &l.chain_id));
+        used.extend(
+            store
+                .chain_below(rw.parent.as_ref())
+                .iter()
+                .map(|l| &l.chain_id),
+        );
     }
     let mut removed = Vec::new();
     for layer in store.chain_below(top) {
-        let has_child = store.layers.values().any(|l| {
-            l.parent.as_ref() == Some(&layer.chain_id) && !removed.contains(&l.chain_id)
-        });
+        let has_child = store
+            .layers
+            .values()
+            .any(|l| l.parent.as_ref() == Some(&layer.chain_id) && !removed.contains(&l.chain_id));
         if used.contains(&layer.chain_id) || has_child {
             break;
         }

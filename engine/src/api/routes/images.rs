@@ -44,7 +44,10 @@ async fn images_list(
 ) -> ApiResult<Json<Value>> {
     // `digests` asks for RepoDigests, always given; `shared-size` for SharedSize, always
     // computed; `only_ids` is the SDK's, which derives the ids itself.
-    only(&q, &["filters", "all", "digests", "shared-size", "only_ids"])?;
+    only(
+        &q,
+        &["filters", "all", "digests", "shared-size", "only_ids"],
+    )?;
     let filters = Filters::parse(
         q.get("filters").map(String::as_str),
         crate::image::list::LIST_FILTERS,
@@ -68,10 +71,14 @@ async fn images_get(
     only(&q, &[])?;
     let (name, what) = split_action(&path)?;
     blocking(move || match what.as_str() {
-        "json" => Ok(serde_json::to_value(crate::image::inspect::inspect(&e.root, &name)?)
-            .unwrap_or_default()),
-        "history" => Ok(serde_json::to_value(crate::image::history::history(&e.root, &name)?)
-            .unwrap_or_default()),
+        "json" => Ok(
+            serde_json::to_value(crate::image::inspect::inspect(&e.root, &name)?)
+                .unwrap_or_default(),
+        ),
+        "history" => Ok(
+            serde_json::to_value(crate::image::history::history(&e.root, &name)?)
+                .unwrap_or_default(),
+        ),
         _ => Err(Error::not_found("image endpoint", &path)),
     })
     .await
