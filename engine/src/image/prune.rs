@@ -42,7 +42,7 @@ pub fn prune(root: &Root, filters: &Filters) -> Result<PruneReport> {
         let tagged = !img.repo_tags.is_empty();
         let referenced = tagged || !img.repo_digests.is_empty();
         let has_children = children.contains(&img.id);
-        if (dangling_only && has_children) || (!referenced && has_children) {
+        if has_children && (dangling_only || !referenced) {
             continue;
         }
         if until.is_some_and(|u| img.created.is_some_and(|c| c > u)) {
