@@ -30,6 +30,8 @@ mod logs;
 mod system;
 mod volumes;
 
+pub use volumes::VolumeBody;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
